@@ -1,0 +1,1 @@
+console.log("tagi: trainer not built yet");

@@ -1,0 +1,2 @@
+// Library surface of the trainer (used by tests and the playground).
+export {};

@@ -1,0 +1,2 @@
+// Public API of @tagi/t5-model.
+export {};
