@@ -14,6 +14,12 @@ export const workspaceAlias = [
 /** @param {import('vitest/config').UserConfig} [overrides] */
 export function tagiVitestConfig(overrides = {}) {
   const test = overrides.test ?? {};
+  // tooling/scripts/test-all.mjs collects one JSON report per package to print a closing total
+  const jsonDir = process.env.TAGI_VITEST_JSON;
+  const name = path.basename(process.cwd());
+  const reporters = jsonDir
+    ? ['default', ['json', { outputFile: path.join(jsonDir, `${name}${process.env.TAGI_TEST_BACKENDS ? '-' + process.env.TAGI_TEST_BACKENDS.replace(/\W+/g, '_') : ''}.json`) }]]
+    : ['default'];
   return defineConfig({
     ...overrides,
     resolve: { alias: workspaceAlias },
@@ -24,6 +30,7 @@ export function tagiVitestConfig(overrides = {}) {
       hookTimeout: 120_000,
       pool: 'forks',
       fileParallelism: false,
+      reporters,
       ...test,
     },
   });
