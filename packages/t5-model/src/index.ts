@@ -1,2 +1,17 @@
-// Public API of @tagi/t5-model.
-export {};
+// Public API of @tagi/t5-model (browser-safe; Node IO lives in '@tagi/t5-model/node').
+
+// config
+export { T5Config, parseT5Config, makeT5Config, t5ConfigToJson, parseFeedForwardProj, T5ConfigError, T5_ACTIVATIONS } from './config.js';
+export type { T5Activation } from './config.js';
+
+// tokenizer
+export { T5Tokenizer, TokenizerError, padBatch } from './tokenizer.js';
+export type { EncodeBatchOptions, EncodedBatch } from './tokenizer.js';
+
+// vocabulary pruning
+export { VocabMap, VocabMapError, PrunedTokenizer, buildVocabMap, PRUNED_VOCAB_FILE } from './vocab.js';
+export type { BuildVocabMapOptions, PrunedVocabJson } from './vocab.js';
+
+// seq2seq collator
+export { collateSeq2Seq, collateIds, shiftRight, IGNORE_INDEX } from './collator.js';
+export type { CollateOptions, Seq2SeqBatch, IdEncoder } from './collator.js';
