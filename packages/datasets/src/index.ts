@@ -1,2 +1,44 @@
-// Public API of @tagi/datasets.
-export {};
+// Public API of @tagi/datasets. Browser-safe: Node-only IO lives in '@tagi/datasets/node'.
+
+// records and errors
+export type { ChoiceExample, Seq2SeqExample, SkipReport, Task, TaskExample, TaskInstance, TextDocument } from './types.js';
+export { DatasetArgumentError, DatasetFieldError, DatasetParseError, TemplateFieldError } from './errors.js';
+
+// seeded sampling
+export { DataRng, hashString } from './rng.js';
+
+// Tk-Instruct / TAGI prompt formatting
+export {
+  PROMPT_SETTINGS,
+  buildPrompt,
+  formatDefinition,
+  formatExample,
+  formatTaskInput,
+  tagiExamples,
+  type BuiltPrompt,
+  type PromptOptions,
+  type PromptParts,
+  type PromptSetting,
+  type TagiExample,
+} from './prompts.js';
+
+// the embedded task suite
+export {
+  embeddedSuite,
+  suiteTexts,
+  type EmbeddedCategoryInfo,
+  type EmbeddedSuite,
+  type EmbeddedSuiteOptions,
+  type EmbeddedTask,
+  type HeldOutReason,
+} from './embedded/suite.js';
+export { embeddedBaselines, type EmbeddedBaselines, type Predictor } from './embedded/baselines.js';
+export {
+  CLASS_NAMES,
+  RELATIONS,
+  WORD_CLASSES,
+  classOf,
+  inputVocabulary,
+  type Relation,
+  type WordClass,
+} from './embedded/lexicon.js';

@@ -1,0 +1,73 @@
+// Baselines on the embedded suite that need no model: what an oracle, a constant (majority) answer,
+// copying the input, and the best instruction-blind rule achieve. They bound what `tagi demo` shows.
+import type { EmbeddedSuite, EmbeddedTask } from './suite.js';
+
+/** Predicts an output for an instance input of a task. */
+export type Predictor = (task: EmbeddedTask, input: string) => string;
+
+export interface EmbeddedBaselines {
+  /** The task's own rule: 100 by construction. */
+  readonly oracle: Predictor;
+  /** Echo the input. */
+  readonly copy: Predictor;
+  /** The most frequent output over all training instances, whatever the task. */
+  readonly majority: Predictor & { readonly output: string };
+  /**
+   * The best single training-task rule applied to every input, ignoring the instruction: chosen to
+   * maximise mean exact match over the training tasks (macro average), then applied to held-out tasks.
+   * This estimates what a model that never reads the instruction can reach.
+   */
+  readonly instructionBlind: Predictor & { readonly rule: string; readonly trainScore: number };
+}
+
+const exact = (pred: string, refs: readonly string[]): number => (refs.some((r) => r.trim() === pred.trim()) ? 1 : 0);
+
+export function embeddedBaselines(suite: EmbeddedSuite): EmbeddedBaselines {
+  const oracle: Predictor = (task, input) => suite.solve(task.taskId, input);
+  const copy: Predictor = (_task, input) => input;
+
+  const freq = new Map<string, number>();
+  for (const t of suite.train) for (const inst of t.instances) for (const o of inst.outputs.slice(0, 1)) freq.set(o, (freq.get(o) ?? 0) + 1);
+  let majorityOutput = '';
+  let best = -1;
+  for (const [o, n] of [...freq].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (n > best) {
+      best = n;
+      majorityOutput = o;
+    }
+  }
+  const majority = Object.assign((() => majorityOutput) as Predictor, { output: majorityOutput });
+
+  // A rule applied outside its task's input format may fail; an instruction-blind model would then
+  // at least echo the input.
+  const apply = (ruleTask: string, input: string): string => {
+    try {
+      return suite.solve(ruleTask, input);
+    } catch {
+      return input;
+    }
+  };
+  let bestRule = '<copy>';
+  let bestScore = -1;
+  const candidates = ['<copy>', '<majority>', ...suite.train.map((t) => t.taskId)];
+  for (const rule of candidates) {
+    let sum = 0;
+    for (const t of suite.train) {
+      let s = 0;
+      for (const inst of t.instances) {
+        const pred = rule === '<copy>' ? inst.input : rule === '<majority>' ? majorityOutput : apply(rule, inst.input);
+        s += exact(pred, inst.outputs);
+      }
+      sum += t.instances.length === 0 ? 0 : s / t.instances.length;
+    }
+    const score = sum / Math.max(1, suite.train.length);
+    if (score > bestScore) {
+      bestScore = score;
+      bestRule = rule;
+    }
+  }
+  const blind: Predictor = (_task, input) =>
+    bestRule === '<copy>' ? input : bestRule === '<majority>' ? majorityOutput : apply(bestRule, input);
+  const instructionBlind = Object.assign(blind, { rule: bestRule, trainScore: bestScore });
+  return { oracle, copy, majority, instructionBlind };
+}
