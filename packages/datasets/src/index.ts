@@ -42,3 +42,20 @@ export {
   type Relation,
   type WordClass,
 } from './embedded/lexicon.js';
+
+// JSON helpers with file/line errors
+export { parseJsonText, parseJsonl } from './json.js';
+
+// Super-NaturalInstructions (parsing, splits, selection); file IO in '@tagi/datasets/node'
+export {
+  deriveInstanceId,
+  groupByCategory,
+  parseSniReferences,
+  parseSniTask,
+  parseSniTaskText,
+  parseSplitFile,
+  sampleInstances,
+  sniTestInstances,
+  type ParseSniOptions,
+  type SniReference,
+} from './sni.js';
