@@ -15,3 +15,28 @@ export type { BuildVocabMapOptions, PrunedVocabJson } from './vocab.js';
 // seq2seq collator
 export { collateSeq2Seq, collateIds, shiftRight, IGNORE_INDEX } from './collator.js';
 export type { CollateOptions, Seq2SeqBatch, IdEncoder } from './collator.js';
+
+// model
+export {
+  T5ForConditionalGeneration,
+  T5Attention,
+  T5Block,
+  T5Stack,
+  T5LayerFF,
+  T5LayerSelfAttention,
+  T5LayerCrossAttention,
+  T5DenseActDense,
+  T5InputError,
+  createRandomT5,
+  relativePositionBucket,
+  shiftRightTensor,
+  crossEntropy,
+  labelLogProbs,
+  TIED_ALIAS_KEYS,
+  TIED_LM_HEAD_KEY,
+} from './model.js';
+export type { T5ForwardArgs, T5ForwardOutput, EncoderPrefix, KV, CrossContext } from './model.js';
+
+// generation and scoring
+export { generate, scoreTargets } from './generate.js';
+export type { GenerateOptions, GenerateResult, ScoreResult } from './generate.js';

@@ -1,0 +1,353 @@
+// Greedy and beam-search generation with a KV cache (self-attention keys/values grow per step,
+// cross-attention keys/values are projected once), and sequence scoring for rank classification.
+import * as tf from '@tensorflow/tfjs-core';
+import type { DeltaMap, LowRankDelta } from '@tagi/tensor-core';
+import type { CrossContext, EncoderPrefix, KV, T5ForConditionalGeneration } from './model.js';
+import { T5InputError, labelLogProbs } from './model.js';
+
+export interface GenerateOptions {
+  /** Tokens to generate after the decoder start id (default 20). */
+  maxNewTokens?: number;
+  /** 1 = greedy (default). */
+  numBeams?: number;
+  /** Beam score = sum log p / (generated length ** lengthPenalty), as HF (default 1). */
+  lengthPenalty?: number;
+  /** HF semantics: true stops a row once numBeams hypotheses finished; false (default) when no running beam can beat the worst finished one; 'never' uses the maximal length in that bound. */
+  earlyStopping?: boolean | 'never';
+  /** Default: the model config's ids. */
+  eosTokenId?: number;
+  padTokenId?: number;
+  decoderStartTokenId?: number;
+  /** Reuse self-attention keys/values across steps (default true); results are identical either way. */
+  useCache?: boolean;
+  adapters?: DeltaMap;
+  encoderPrefix?: EncoderPrefix;
+}
+
+export interface GenerateResult {
+  /** [batch][1 + generated], starting with the decoder start id; finished rows padded with pad. */
+  sequences: number[][];
+  /** Greedy only: scores[step][row] = next-token logits at that step. */
+  scores?: Float32Array[][];
+}
+
+/** Repeat every row of a batched tensor n times along axis 0 ([b, ...] → [b·n, ...], row-major). */
+function repeatRows(t: tf.Tensor, n: number): tf.Tensor {
+  if (n === 1) return tf.clone(t);
+  const b = t.shape[0] as number;
+  const idx = new Int32Array(b * n);
+  for (let i = 0; i < b * n; i++) idx[i] = Math.floor(i / n);
+  return tf.gather(t, tf.tensor1d(idx, 'int32'), 0);
+}
+
+function expandAdapters(adapters: DeltaMap | undefined, n: number): { map: DeltaMap | undefined; owned: tf.Tensor[] } {
+  if (!adapters || n === 1) return { map: adapters, owned: [] };
+  const owned: tf.Tensor[] = [];
+  const map = new Map<string, LowRankDelta>();
+  for (const [k, d] of adapters) {
+    if (d.A.rank === 3) {
+      const A = repeatRows(d.A, n);
+      const B = repeatRows(d.B, n);
+      owned.push(A, B);
+      map.set(k, { A, B, scaling: d.scaling });
+    } else map.set(k, d);
+  }
+  return { map, owned };
+}
+
+function disposeKV(kvs: KV[] | undefined): void {
+  if (!kvs) return;
+  for (const kv of kvs) tf.dispose([kv.k, kv.v]);
+}
+
+interface Prepared {
+  cross: CrossContext;
+  adapters: DeltaMap | undefined;
+  owned: tf.Tensor[];
+}
+
+/** Encode once, expand to numBeams rows per input, project cross-attention keys/values once. */
+function prepare(model: T5ForConditionalGeneration, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined, opts: GenerateOptions, n: number): Prepared {
+  const { map, owned } = expandAdapters(opts.adapters, n);
+  const cross = tf.tidy(() => {
+    const enc = model.encode(inputIds, attentionMask, opts.adapters);
+    const mask = attentionMask ?? tf.onesLike(inputIds);
+    const prefix = opts.encoderPrefix ? { states: repeatRows(opts.encoderPrefix.states, n) as tf.Tensor3D, mask: repeatRows(opts.encoderPrefix.mask, n) as tf.Tensor2D } : undefined;
+    const c = model.crossContext(repeatRows(enc, n) as tf.Tensor3D, repeatRows(mask, n) as tf.Tensor2D, map, prefix);
+    return [c.mask, ...c.kv.flatMap((kv) => [kv.k, kv.v])];
+  });
+  const [mask, ...rest] = cross as [tf.Tensor4D, ...tf.Tensor4D[]];
+  const kv: KV[] = [];
+  for (let i = 0; i < rest.length; i += 2) kv.push({ k: rest[i] as tf.Tensor4D, v: rest[i + 1] as tf.Tensor4D });
+  return { cross: { mask, kv }, adapters: map, owned };
+}
+
+function disposePrepared(p: Prepared): void {
+  tf.dispose(p.cross.mask);
+  disposeKV(p.cross.kv);
+  tf.dispose(p.owned);
+}
+
+/**
+ * One decoder step: returns next-token logits [rows, vocab] and (with a cache) the grown cache.
+ * Without a cache the whole prefix is re-run.
+ */
+function step(model: T5ForConditionalGeneration, prefixes: number[][], prep: Prepared, cache: KV[] | undefined, useCache: boolean): { logits: tf.Tensor2D; cache?: KV[] } {
+  const res = tf.tidy(() => {
+    const rows = prefixes.length;
+    const len = (prefixes[0] as number[]).length;
+    const ids = useCache
+      ? tf.tensor2d(prefixes.map((p) => p[p.length - 1] as number), [rows, 1], 'int32') // [rows, 1]
+      : tf.tensor2d(prefixes.flat(), [rows, len], 'int32'); // [rows, len]
+    const out = model.decoder.decode(ids, prep.cross, prep.adapters, undefined, useCache ? cache : undefined);
+    const t = out.hidden.shape[1];
+    const last = tf.slice(out.hidden, [0, t - 1, 0], [rows, 1, -1]) as tf.Tensor3D; // [rows, 1, dModel]
+    const logits = tf.reshape(model.lmHead(last, prep.adapters), [rows, -1]) as tf.Tensor2D; // [rows, vocab]
+    return { logits, kv: useCache ? out.cache.flatMap((kv) => [kv.k, kv.v]) : [] };
+  });
+  if (!useCache) return { logits: res.logits };
+  const kv: KV[] = [];
+  for (let i = 0; i < res.kv.length; i += 2) kv.push({ k: res.kv[i] as tf.Tensor4D, v: res.kv[i + 1] as tf.Tensor4D });
+  return { logits: res.logits, cache: kv };
+}
+
+function checkOptions(model: T5ForConditionalGeneration, inputIds: tf.Tensor2D, opts: GenerateOptions) {
+  const c = model.config;
+  const maxNewTokens = opts.maxNewTokens ?? 20;
+  const numBeams = opts.numBeams ?? 1;
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new T5InputError(`maxNewTokens: expected an integer >= 1, got ${maxNewTokens}`);
+  if (!Number.isInteger(numBeams) || numBeams < 1) throw new T5InputError(`numBeams: expected an integer >= 1, got ${numBeams}`);
+  if (inputIds.rank !== 2) throw new T5InputError(`inputIds: expected [batch, len], got [${inputIds.shape.join(', ')}]`);
+  return {
+    maxNewTokens,
+    numBeams,
+    lengthPenalty: opts.lengthPenalty ?? 1,
+    earlyStopping: opts.earlyStopping ?? false,
+    eos: opts.eosTokenId ?? c.eosTokenId,
+    pad: opts.padTokenId ?? c.padTokenId,
+    start: opts.decoderStartTokenId ?? c.decoderStartTokenId,
+    useCache: opts.useCache ?? true,
+  };
+}
+
+/** Greedy or beam search. Leak-free; sequences include the decoder start id. */
+export async function generate(
+  model: T5ForConditionalGeneration,
+  inputIds: tf.Tensor2D,
+  attentionMask: tf.Tensor2D | undefined,
+  opts: GenerateOptions & { outputScores?: boolean } = {},
+): Promise<GenerateResult> {
+  const o = checkOptions(model, inputIds, opts);
+  const wasTraining = model.training;
+  if (wasTraining) model.eval();
+  try {
+    return o.numBeams === 1 ? await greedy(model, inputIds, attentionMask, opts, o) : await beam(model, inputIds, attentionMask, opts, o);
+  } finally {
+    if (wasTraining) model.train();
+  }
+}
+
+async function greedy(
+  model: T5ForConditionalGeneration,
+  inputIds: tf.Tensor2D,
+  attentionMask: tf.Tensor2D | undefined,
+  opts: GenerateOptions & { outputScores?: boolean },
+  o: ReturnType<typeof checkOptions>,
+): Promise<GenerateResult> {
+  const b = inputIds.shape[0];
+  const prep = prepare(model, inputIds, attentionMask, opts, 1);
+  const seqs: number[][] = Array.from({ length: b }, () => [o.start]);
+  const finished = new Array<boolean>(b).fill(false);
+  const scores: Float32Array[][] = [];
+  let cache: KV[] | undefined;
+  try {
+    for (let s = 0; s < o.maxNewTokens; s++) {
+      const r = step(model, seqs, prep, cache, o.useCache);
+      disposeKV(cache);
+      cache = r.cache;
+      const data = (await r.logits.data()) as Float32Array;
+      const v = r.logits.shape[1];
+      r.logits.dispose();
+      if (opts.outputScores) scores.push(Array.from({ length: b }, (_, i) => data.slice(i * v, (i + 1) * v)));
+      for (let i = 0; i < b; i++) {
+        let tok = o.pad;
+        if (!finished[i]) {
+          let best = 0;
+          let bestV = -Infinity;
+          for (let j = 0; j < v; j++) {
+            const x = data[i * v + j] as number;
+            if (x > bestV) {
+              bestV = x;
+              best = j;
+            }
+          }
+          tok = best;
+          if (tok === o.eos) finished[i] = true;
+        }
+        (seqs[i] as number[]).push(tok);
+      }
+      if (finished.every(Boolean)) break;
+    }
+  } finally {
+    disposeKV(cache);
+    disposePrepared(prep);
+  }
+  return opts.outputScores ? { sequences: seqs, scores } : { sequences: seqs };
+}
+
+interface Hyp {
+  tokens: number[];
+  score: number;
+}
+
+/** HF beam search (no sampling): per row 2·numBeams candidates per step, eos candidates ranked in the top numBeams finish. */
+async function beam(
+  model: T5ForConditionalGeneration,
+  inputIds: tf.Tensor2D,
+  attentionMask: tf.Tensor2D | undefined,
+  opts: GenerateOptions,
+  o: ReturnType<typeof checkOptions>,
+): Promise<GenerateResult> {
+  const b = inputIds.shape[0];
+  const nb = o.numBeams;
+  const prep = prepare(model, inputIds, attentionMask, opts, nb);
+  let seqs: number[][] = Array.from({ length: b * nb }, () => [o.start]);
+  // only the first beam is live at the start, so the first step does not pick the same token nb times
+  let beamScores: number[] = Array.from({ length: b * nb }, (_, i) => (i % nb === 0 ? 0 : -1e9));
+  const hyps: Hyp[][] = Array.from({ length: b }, () => []);
+  const done = new Array<boolean>(b).fill(false);
+  const lp = o.lengthPenalty;
+  const addHyp = (i: number, h: Hyp) => {
+    const list = hyps[i] as Hyp[];
+    if (list.length < nb || h.score > (list[list.length - 1] as Hyp).score) {
+      list.push(h);
+      list.sort((x, y) => y.score - x.score);
+      if (list.length > nb) list.pop();
+    }
+  };
+  let cache: KV[] | undefined;
+  try {
+    for (let s = 0; s < o.maxNewTokens; s++) {
+      const genLen = s + 1; // tokens generated once this step's token is appended
+      const r = step(model, seqs, prep, cache, o.useCache);
+      const lsm = tf.tidy(() => tf.logSoftmax(r.logits));
+      r.logits.dispose();
+      const data = (await lsm.data()) as Float32Array;
+      const v = lsm.shape[1] as number;
+      lsm.dispose();
+      const nextSeqs: number[][] = [];
+      const nextScores: number[] = [];
+      const origin: number[] = [];
+      for (let i = 0; i < b; i++) {
+        if (done[i]) {
+          for (let j = 0; j < nb; j++) {
+            nextSeqs.push([...(seqs[i * nb + j] as number[]), o.pad]);
+            nextScores.push(0);
+            origin.push(i * nb + j);
+          }
+          continue;
+        }
+        // top 2·nb of every beam, then of their union: the global top 2·nb is inside it
+        const cands: { score: number; beam: number; tok: number }[] = [];
+        for (let j = 0; j < nb; j++) {
+          const row = i * nb + j;
+          const base = beamScores[row] as number;
+          const top: { score: number; tok: number }[] = [];
+          for (let t = 0; t < v; t++) {
+            const sc = base + (data[row * v + t] as number);
+            if (top.length < 2 * nb || sc > (top[top.length - 1] as { score: number }).score) {
+              top.push({ score: sc, tok: t });
+              top.sort((x, y) => y.score - x.score || x.tok - y.tok);
+              if (top.length > 2 * nb) top.pop();
+            }
+          }
+          for (const c of top) cands.push({ score: c.score, beam: j, tok: c.tok });
+        }
+        cands.sort((x, y) => y.score - x.score || x.beam - y.beam || x.tok - y.tok);
+        const chosen = cands.slice(0, 2 * nb);
+        let kept = 0;
+        for (let rank = 0; rank < chosen.length && kept < nb; rank++) {
+          const c = chosen[rank] as { score: number; beam: number; tok: number };
+          const row = i * nb + c.beam;
+          if (c.tok === o.eos) {
+            if (rank >= nb) continue;
+            addHyp(i, { tokens: [...(seqs[row] as number[]), o.eos], score: c.score / genLen ** lp });
+          } else {
+            nextSeqs.push([...(seqs[row] as number[]), c.tok]);
+            nextScores.push(c.score);
+            origin.push(row);
+            kept++;
+          }
+        }
+        // is this row done? (HF BeamHypotheses.is_done)
+        const list = hyps[i] as Hyp[];
+        if (list.length >= nb) {
+          if (o.earlyStopping === true) done[i] = true;
+          else {
+            const bestRunning = Math.max(...nextScores.slice(-nb));
+            const denom = o.earlyStopping === 'never' && lp > 0 ? o.maxNewTokens : genLen;
+            if ((list[list.length - 1] as Hyp).score >= bestRunning / denom ** lp) done[i] = true;
+          }
+        }
+      }
+      // reorder the self-attention cache to follow the surviving beams
+      if (r.cache) {
+        const idx = tf.tensor1d(origin, 'int32');
+        const reordered = r.cache.map((kv) => ({ k: tf.gather(kv.k, idx, 0), v: tf.gather(kv.v, idx, 0) }));
+        idx.dispose();
+        disposeKV(r.cache);
+        disposeKV(cache);
+        cache = reordered;
+      } else disposeKV(cache);
+      seqs = nextSeqs;
+      beamScores = nextScores;
+      if (done.every(Boolean)) break;
+    }
+  } finally {
+    disposeKV(cache);
+    disposePrepared(prep);
+  }
+  // rows still open at the length limit: their running beams compete as finished hypotheses
+  const genLen = (seqs[0] as number[]).length - 1;
+  const out: number[][] = [];
+  for (let i = 0; i < b; i++) {
+    if (!done[i]) for (let j = 0; j < nb; j++) addHyp(i, { tokens: seqs[i * nb + j] as number[], score: (beamScores[i * nb + j] as number) / genLen ** lp });
+    out.push(((hyps[i] as Hyp[])[0] as Hyp).tokens);
+  }
+  const width = Math.max(...out.map((r) => r.length));
+  return { sequences: out.map((r) => [...r, ...new Array<number>(width - r.length).fill(o.pad)]) };
+}
+
+export interface ScoreResult {
+  /** Sum of log p(target token) over non-ignored positions, per row. */
+  sum: number[];
+  /** sum / number of scored tokens. */
+  mean: number[];
+  /** Number of scored tokens per row. */
+  tokens: number[];
+}
+
+/**
+ * Log-likelihood of each target row given its input row (rank classification): labels [batch, tgtLen]
+ * with -100 at padding. Leak-free.
+ */
+export async function scoreTargets(
+  model: T5ForConditionalGeneration,
+  args: { inputIds: tf.Tensor2D; attentionMask?: tf.Tensor2D; labels: tf.Tensor2D; adapters?: DeltaMap; encoderPrefix?: EncoderPrefix; encoderOutputs?: tf.Tensor3D },
+): Promise<ScoreResult> {
+  const wasTraining = model.training;
+  if (wasTraining) model.eval();
+  try {
+    const [sumT, countT] = tf.tidy(() => {
+      const out = model.forward(args);
+      const { logp, mask } = labelLogProbs(out.logits, args.labels);
+      return [tf.sum(logp, 1), tf.sum(mask, 1)];
+    });
+    const sum = Array.from(await sumT.data(), Number);
+    const tokens = Array.from(await countT.data(), Number);
+    tf.dispose([sumT, countT]);
+    return { sum, mean: sum.map((s, i) => s / Math.max(1, tokens[i] as number)), tokens };
+  } finally {
+    if (wasTraining) model.train();
+  }
+}

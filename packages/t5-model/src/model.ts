@@ -1,0 +1,582 @@
+// T5ForConditionalGeneration with Hugging Face module names and numerics, in dependency order:
+// norm → feed-forward → attention → block → stack → conditional-generation model.
+// Attribute names are the checkpoint format (`encoder.block.0.layer.0.SelfAttention.q.weight`).
+import * as tf from '@tensorflow/tfjs-core';
+import { Embedding, Linear, Module, RMSNorm, Rng, dropout, type DeltaMap, type LowRankDelta } from '@tagi/tensor-core';
+import type { T5Activation, T5Config } from './config.js';
+import { IGNORE_INDEX } from './collator.js';
+import { bmm, linear2d } from './ops.js';
+import { generate as runGenerate, scoreTargets as runScore, type GenerateOptions, type ScoreResult } from './generate.js';
+
+// Additive mask value for disallowed keys: exp() underflows to exactly 0 in float32, as HF's finfo.min does.
+const MASKED = -1e9;
+
+export class T5InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'T5InputError';
+  }
+}
+
+/** Low-rank deltas for one forward pass, keyed by module path. */
+export type Adapters = DeltaMap | undefined;
+
+// Set while a model is constructed only to receive loaded weights: skip drawing random numbers.
+let emptyInit = false;
+
+/** N(0, std²) initialiser drawn from the seeded Rng (HF `_init_weights` recipe per module kind). */
+function normal(std: number) {
+  return (shape: readonly number[], rng: Rng): tf.Tensor => {
+    if (emptyInit) return tf.zeros([...shape]);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = rng.normal() * std;
+    return tf.tensor(data, [...shape], 'float32');
+  };
+}
+
+function applyLinear(layer: Linear, x: tf.Tensor, adapters: Adapters): tf.Tensor {
+  return layer.forward(x, adapters?.get(layer.path));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Norm: T5's LayerNorm is RMSNorm (no mean subtraction, no bias); tensor-core's RMSNorm.
+
+// ---------------------------------------------------------------------------------------------
+// Feed-forward
+
+function activation(name: T5Activation, x: tf.Tensor): tf.Tensor {
+  switch (name) {
+    case 'relu':
+      return tf.relu(x);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'gelu':
+      // exact erf GELU; tf.erf has a gradient in tfjs-core
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh': {
+      // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+      const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
+    }
+    case 'gelu_fast': {
+      const inner = tf.mul(tf.mul(x, 0.7978845608), tf.add(1, tf.mul(tf.mul(x, x), 0.044715)));
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
+    }
+    case 'quick_gelu':
+      return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+    case 'silu':
+    case 'swish':
+      return tf.mul(x, tf.sigmoid(x));
+    case 'tanh':
+      return tf.tanh(x);
+    case 'sigmoid':
+      return tf.sigmoid(x);
+  }
+}
+
+/** `DenseReluDense`: wo(act(wi x)) or, gated, wo(act(wi_0 x) · wi_1 x). */
+export class T5DenseActDense extends Module {
+  readonly wi?: Linear;
+  readonly wi0?: Linear;
+  readonly wi1?: Linear;
+  readonly wo: Linear;
+  constructor(
+    private readonly config: T5Config,
+    rng?: Rng,
+  ) {
+    super();
+    const f = config.initializerFactor;
+    const wiInit = { bias: false, rng, init: normal(f * config.dModel ** -0.5) };
+    if (config.isGatedAct) {
+      this.wi0 = this.registerModule('wi_0', new Linear(config.dModel, config.dFf, wiInit));
+      this.wi1 = this.registerModule('wi_1', new Linear(config.dModel, config.dFf, wiInit));
+    } else {
+      this.wi = this.registerModule('wi', new Linear(config.dModel, config.dFf, wiInit));
+    }
+    this.wo = this.registerModule('wo', new Linear(config.dFf, config.dModel, { bias: false, rng, init: normal(f * config.dFf ** -0.5) }));
+  }
+
+  forward(x: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
+    const c = this.config;
+    let h: tf.Tensor; // [batch, seq, dFf]
+    if (this.wi0 && this.wi1) h = tf.mul(activation(c.denseActFn, applyLinear(this.wi0, x, adapters)), applyLinear(this.wi1, x, adapters));
+    else h = activation(c.denseActFn, applyLinear(this.wi as Linear, x, adapters));
+    h = dropout(h, c.dropoutRate, this.training, rng);
+    return applyLinear(this.wo, h, adapters); // [batch, seq, dModel]
+  }
+}
+
+/** `layer.{1|2}`: x + dropout(DenseReluDense(layer_norm(x))). */
+export class T5LayerFF extends Module {
+  readonly DenseReluDense: T5DenseActDense;
+  readonly layer_norm: RMSNorm;
+  constructor(
+    private readonly config: T5Config,
+    rng?: Rng,
+  ) {
+    super();
+    this.DenseReluDense = this.registerModule('DenseReluDense', new T5DenseActDense(config, rng));
+    this.layer_norm = this.registerModule('layer_norm', new RMSNorm(config.dModel, config.layerNormEpsilon));
+  }
+
+  forward(x: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
+    const y = this.DenseReluDense.forward(this.layer_norm.forward(x), adapters, rng);
+    return tf.add(x, dropout(y, this.config.dropoutRate, this.training, rng));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attention
+
+/**
+ * HF `_relative_position_bucket` for relative position (key − query), computed in JS with float32
+ * rounding at each step so the bucket boundaries match torch's float32 log exactly.
+ */
+export function relativePositionBucket(relative: number, bidirectional: boolean, numBuckets: number, maxDistance: number): number {
+  let ret = 0;
+  let n: number;
+  let nb = numBuckets;
+  if (bidirectional) {
+    nb = Math.floor(nb / 2);
+    if (relative > 0) ret += nb;
+    n = Math.abs(relative);
+  } else {
+    n = Math.max(-relative, 0);
+  }
+  const maxExact = Math.floor(nb / 2);
+  if (n < maxExact) return ret + n;
+  const f = Math.fround;
+  const ratio = f(f(Math.log(f(n / maxExact))) / f(Math.log(f(maxDistance / maxExact))));
+  const large = maxExact + Math.trunc(f(ratio * (nb - maxExact)));
+  return ret + Math.min(large, nb - 1);
+}
+
+/** One-hot [qLen·kLen, numBuckets] of the bucket of every (query, key) pair; query positions start at qOffset. */
+function bucketOneHot(qLen: number, kLen: number, qOffset: number, bidirectional: boolean, numBuckets: number, maxDistance: number): tf.Tensor2D {
+  const data = new Float32Array(qLen * kLen * numBuckets);
+  for (let i = 0; i < qLen; i++) {
+    for (let j = 0; j < kLen; j++) {
+      const b = relativePositionBucket(j - (i + qOffset), bidirectional, numBuckets, maxDistance);
+      data[(i * kLen + j) * numBuckets + b] = 1;
+    }
+  }
+  return tf.tensor2d(data, [qLen * kLen, numBuckets]);
+}
+
+/** Cached keys/values of one attention module during incremental decoding. */
+export interface KV {
+  k: tf.Tensor4D; // [batch, heads, len, dKv]
+  v: tf.Tensor4D; // [batch, heads, len, dKv]
+}
+
+/** `SelfAttention` / `EncDecAttention`: q, k, v, o and (block 0 only) `relative_attention_bias`. */
+export class T5Attention extends Module {
+  readonly q: Linear;
+  readonly k: Linear;
+  readonly v: Linear;
+  readonly o: Linear;
+  readonly relative_attention_bias?: Embedding;
+  private readonly inner: number;
+
+  constructor(
+    private readonly config: T5Config,
+    readonly isDecoder: boolean,
+    hasRelativeAttentionBias: boolean,
+    rng?: Rng,
+  ) {
+    super();
+    this.inner = config.numHeads * config.dKv;
+    const f = config.initializerFactor;
+    const kv = { bias: false, rng, init: normal(f * config.dModel ** -0.5) };
+    this.q = this.registerModule('q', new Linear(config.dModel, this.inner, { bias: false, rng, init: normal(f * (config.dModel * config.dKv) ** -0.5) }));
+    this.k = this.registerModule('k', new Linear(config.dModel, this.inner, kv));
+    this.v = this.registerModule('v', new Linear(config.dModel, this.inner, kv));
+    this.o = this.registerModule('o', new Linear(this.inner, config.dModel, { bias: false, rng, init: normal(f * this.inner ** -0.5) }));
+    if (hasRelativeAttentionBias) {
+      this.relative_attention_bias = this.registerModule(
+        'relative_attention_bias',
+        new Embedding(config.relativeAttentionNumBuckets, config.numHeads, { rng, init: normal(f * config.dModel ** -0.5) }),
+      );
+    }
+  }
+
+  /** Position bias [1, heads, qLen, kLen] for queries at qOffset.. against keys 0..kLen-1. */
+  computeBias(qLen: number, kLen: number, qOffset = 0): tf.Tensor4D {
+    const c = this.config;
+    const emb = this.relative_attention_bias;
+    if (!emb) throw new Error(`${this.path}: only block 0 owns relative_attention_bias`);
+    return tf.tidy(() => {
+      const onehot = bucketOneHot(qLen, kLen, qOffset, !this.isDecoder, c.relativeAttentionNumBuckets, c.relativeAttentionMaxDistance);
+      const values = linear2d(onehot, tf.transpose(emb.weight)); // [qLen·kLen, heads] (one-hot matmul: a plain 2-D product with a plain gradient)
+      return tf.transpose(tf.reshape(values, [1, qLen, kLen, c.numHeads]), [0, 3, 1, 2]) as tf.Tensor4D; // [1, heads, qLen, kLen]
+    });
+  }
+
+  /** [batch, len, heads·dKv] → [batch, heads, len, dKv] */
+  private split(x: tf.Tensor): tf.Tensor4D {
+    const [b, s] = x.shape as [number, number, number];
+    return tf.transpose(tf.reshape(x, [b, s, this.config.numHeads, this.config.dKv]), [0, 2, 1, 3]) as tf.Tensor4D;
+  }
+
+  /** Keys and values of a source [batch, len, dModel] (cross-attention caches these once). */
+  projectKV(source: tf.Tensor, adapters: Adapters): KV {
+    return { k: this.split(applyLinear(this.k, source, adapters)), v: this.split(applyLinear(this.v, source, adapters)) };
+  }
+
+  /**
+   * hidden [batch, qLen, dModel]; keys/values from `kv` (already projected); `bias` [1|batch, heads, qLen, kLen]
+   * holds position bias plus mask. T5 does not scale scores by 1/sqrt(dKv) (folded into the init).
+   */
+  attend(hidden: tf.Tensor, kv: KV, bias: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
+    const [b, qLen] = hidden.shape as [number, number, number];
+    const q = this.split(applyLinear(this.q, hidden, adapters)); // [batch, heads, qLen, dKv]
+    const scores = tf.add(bmm(q, kv.k, false, true), bias); // [batch, heads, qLen, kLen]
+    let weights = tf.softmax(scores); // [batch, heads, qLen, kLen]
+    weights = dropout(weights, this.config.dropoutRate, this.training, rng);
+    const ctx = bmm(weights, kv.v, false, false); // [batch, heads, qLen, dKv]
+    const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [b, qLen, this.inner]); // [batch, qLen, heads·dKv]
+    return applyLinear(this.o, merged, adapters); // [batch, qLen, dModel]
+  }
+}
+
+/** `layer.0` of every block: x + dropout(SelfAttention(layer_norm(x))). */
+export class T5LayerSelfAttention extends Module {
+  readonly SelfAttention: T5Attention;
+  readonly layer_norm: RMSNorm;
+  constructor(
+    private readonly config: T5Config,
+    isDecoder: boolean,
+    hasBias: boolean,
+    rng?: Rng,
+  ) {
+    super();
+    this.SelfAttention = this.registerModule('SelfAttention', new T5Attention(config, isDecoder, hasBias, rng));
+    this.layer_norm = this.registerModule('layer_norm', new RMSNorm(config.dModel, config.layerNormEpsilon));
+  }
+
+  /** With `cache`, the new keys/values are appended to it and the grown cache is returned. */
+  forward(x: tf.Tensor, bias: tf.Tensor, adapters: Adapters, rng?: Rng, cache?: KV): { out: tf.Tensor; kv: KV } {
+    const normed = this.layer_norm.forward(x);
+    let kv = this.SelfAttention.projectKV(normed, adapters);
+    if (cache) kv = { k: tf.concat([cache.k, kv.k], 2) as tf.Tensor4D, v: tf.concat([cache.v, kv.v], 2) as tf.Tensor4D }; // [batch, heads, past+qLen, dKv]
+    const y = this.SelfAttention.attend(normed, kv, bias, adapters, rng);
+    return { out: tf.add(x, dropout(y, this.config.dropoutRate, this.training, rng)), kv };
+  }
+}
+
+/** `layer.1` of decoder blocks: x + dropout(EncDecAttention(layer_norm(x), encoder states)). */
+export class T5LayerCrossAttention extends Module {
+  readonly EncDecAttention: T5Attention;
+  readonly layer_norm: RMSNorm;
+  constructor(
+    private readonly config: T5Config,
+    rng?: Rng,
+  ) {
+    super();
+    this.EncDecAttention = this.registerModule('EncDecAttention', new T5Attention(config, true, false, rng));
+    this.layer_norm = this.registerModule('layer_norm', new RMSNorm(config.dModel, config.layerNormEpsilon));
+  }
+
+  forward(x: tf.Tensor, kv: KV, mask: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
+    const y = this.EncDecAttention.attend(this.layer_norm.forward(x), kv, mask, adapters, rng);
+    return tf.add(x, dropout(y, this.config.dropoutRate, this.training, rng));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Block
+
+export class T5Block extends Module {
+  readonly selfAttn: T5LayerSelfAttention;
+  readonly crossAttn?: T5LayerCrossAttention;
+  readonly ff: T5LayerFF;
+  constructor(config: T5Config, isDecoder: boolean, hasBias: boolean, rng?: Rng) {
+    super();
+    const layers = new LayerList();
+    this.registerModule('layer', layers);
+    this.selfAttn = layers.add(new T5LayerSelfAttention(config, isDecoder, hasBias, rng));
+    if (isDecoder) this.crossAttn = layers.add(new T5LayerCrossAttention(config, rng));
+    this.ff = layers.add(new T5LayerFF(config, rng));
+  }
+}
+
+/** A numbered list of modules (`block.0`, `layer.1`, ...). */
+export class LayerList extends Module {
+  private count = 0;
+  add<M extends Module>(m: M): M {
+    return this.registerModule(String(this.count++), m);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stack
+
+/** Cross-attention context: projected encoder keys/values per decoder block and the additive mask. */
+export interface CrossContext {
+  kv: KV[]; // one per decoder block
+  mask: tf.Tensor4D; // [batch, 1, 1, srcLen]
+}
+
+export class T5Stack extends Module {
+  readonly blocks: T5Block[] = [];
+  readonly final_layer_norm: RMSNorm;
+  constructor(
+    private readonly config: T5Config,
+    readonly isDecoder: boolean,
+    private readonly embedTokens: Embedding,
+    rng?: Rng,
+  ) {
+    super();
+    const list = this.registerModule('block', new LayerList());
+    const n = isDecoder ? config.numDecoderLayers : config.numLayers;
+    for (let i = 0; i < n; i++) this.blocks.push(list.add(new T5Block(config, isDecoder, i === 0, rng)));
+    this.final_layer_norm = this.registerModule('final_layer_norm', new RMSNorm(config.dModel, config.layerNormEpsilon));
+  }
+
+  private biasModule(): T5Attention {
+    return (this.blocks[0] as T5Block).selfAttn.SelfAttention;
+  }
+
+  /** Encoder: ids [batch, srcLen], mask [batch, srcLen] → [batch, srcLen, dModel]. */
+  encode(ids: tf.Tensor, mask: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor3D {
+    const c = this.config;
+    const [b, s] = ids.shape as [number, number];
+    let x = dropout(this.embedTokens.forward(ids), c.dropoutRate, this.training, rng); // [batch, srcLen, dModel]
+    const pad = tf.mul(tf.sub(1, tf.reshape(tf.cast(mask, 'float32'), [b, 1, 1, s])), MASKED); // [batch, 1, 1, srcLen]
+    const bias = tf.add(this.biasModule().computeBias(s, s), pad); // [batch, heads, srcLen, srcLen]
+    for (const block of this.blocks) {
+      x = block.selfAttn.forward(x, bias, adapters, rng).out;
+      x = block.ff.forward(x, adapters, rng);
+    }
+    return dropout(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng) as tf.Tensor3D;
+  }
+
+  /** Cross-attention keys/values of every decoder block for encoder states [batch, srcLen, dModel]. */
+  crossContext(states: tf.Tensor, mask: tf.Tensor, adapters: Adapters): CrossContext {
+    const [b, s] = mask.shape as [number, number];
+    const additive = tf.mul(tf.sub(1, tf.reshape(tf.cast(mask, 'float32'), [b, 1, 1, s])), MASKED) as tf.Tensor4D; // [batch, 1, 1, srcLen]
+    return { kv: this.blocks.map((bl) => (bl.crossAttn as T5LayerCrossAttention).EncDecAttention.projectKV(states, adapters)), mask: additive };
+  }
+
+  /**
+   * Decoder over ids [batch, tgtLen] whose first position is `past` (0 without a cache). With `cache`
+   * (one KV per block) the self-attention keys/values grow and the new cache is returned.
+   */
+  decode(ids: tf.Tensor, cross: CrossContext, adapters: Adapters, rng?: Rng, cache?: KV[]): { hidden: tf.Tensor3D; cache: KV[] } {
+    const c = this.config;
+    const tLen = ids.shape[1] as number;
+    const past = cache?.[0]?.k.shape[2] ?? 0;
+    let x = dropout(this.embedTokens.forward(ids), c.dropoutRate, this.training, rng); // [batch, tgtLen, dModel]
+    const kLen = past + tLen;
+    let bias = this.biasModule().computeBias(tLen, kLen, past); // [1, heads, tgtLen, kLen]
+    if (tLen > 1) bias = tf.add(bias, causalMask(tLen, kLen, past)); // a single new query may see every key
+    const newCache: KV[] = [];
+    this.blocks.forEach((block, i) => {
+      const r = block.selfAttn.forward(x, bias, adapters, rng, cache?.[i]);
+      newCache.push(r.kv);
+      x = (block.crossAttn as T5LayerCrossAttention).forward(r.out, cross.kv[i] as KV, cross.mask, adapters, rng);
+      x = block.ff.forward(x, adapters, rng);
+    });
+    return { hidden: dropout(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng) as tf.Tensor3D, cache: newCache };
+  }
+}
+
+function causalMask(qLen: number, kLen: number, past: number): tf.Tensor4D {
+  const data = new Float32Array(qLen * kLen);
+  for (let i = 0; i < qLen; i++) for (let j = past + i + 1; j < kLen; j++) data[i * kLen + j] = MASKED;
+  return tf.tensor4d(data, [1, 1, qLen, kLen]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conditional generation model
+
+export interface EncoderPrefix {
+  states: tf.Tensor3D; // [batch, pLen, dModel]
+  mask: tf.Tensor2D; // [batch, pLen]
+}
+
+export interface T5ForwardArgs {
+  inputIds: tf.Tensor2D; // int32 [batch, srcLen]
+  attentionMask?: tf.Tensor2D; // [batch, srcLen] 1 = token, 0 = pad
+  labels?: tf.Tensor2D; // int32 [batch, tgtLen], -100 ignored
+  decoderInputIds?: tf.Tensor2D; // default shiftRight(labels)
+  adapters?: DeltaMap;
+  encoderPrefix?: EncoderPrefix;
+  encoderOutputs?: tf.Tensor3D;
+  /** Dropout randomness in training mode. */
+  rng?: Rng;
+}
+
+export interface T5ForwardOutput {
+  logits: tf.Tensor3D; // [batch, tgtLen, vocab]
+  loss?: tf.Scalar;
+  encoderLastHiddenState: tf.Tensor3D; // [batch, srcLen, dModel]
+}
+
+/**
+ * Keys a checkpoint may carry that alias `shared.weight` (declared as data, not hidden in branches):
+ * HF writes them or not depending on version; they are accepted on load, never required.
+ */
+export const TIED_ALIAS_KEYS = ['encoder.embed_tokens.weight', 'decoder.embed_tokens.weight'] as const;
+/** Alias of `shared.weight` only when word embeddings are tied. */
+export const TIED_LM_HEAD_KEY = 'lm_head.weight';
+
+export class T5ForConditionalGeneration extends Module {
+  readonly shared: Embedding;
+  readonly encoder: T5Stack;
+  readonly decoder: T5Stack;
+  readonly lm_head?: Linear;
+
+  constructor(
+    readonly config: T5Config,
+    opts: { rng?: Rng; /** 'empty' skips the random draw (weights are loaded next). */ init?: 'random' | 'empty' } = {},
+  ) {
+    super();
+    // HF's `_init_weights` recipe; a seeded Rng makes random models reproducible (tiny presets, benches)
+    const rng = opts.rng;
+    const f = config.initializerFactor;
+    emptyInit = opts.init === 'empty';
+    try {
+      this.shared = this.registerModule('shared', new Embedding(config.vocabSize, config.dModel, { rng, init: normal(f) }));
+      this.encoder = this.registerModule('encoder', new T5Stack(config, false, this.shared, rng));
+      this.decoder = this.registerModule('decoder', new T5Stack(config, true, this.shared, rng));
+      if (!config.tieWordEmbeddings) this.lm_head = this.registerModule('lm_head', new Linear(config.dModel, config.vocabSize, { bias: false, rng, init: normal(f) }));
+    } finally {
+      emptyInit = false;
+    }
+  }
+
+  /** Throw a T5InputError unless ids is an int32 [batch, len] tensor with ids in [0, vocab). Reads the ids once (cheap). */
+  checkIds(ids: tf.Tensor, name: string, allowIgnore = false): void {
+    if (ids.rank !== 2) throw new T5InputError(`${name}: expected shape [batch, len], got [${ids.shape.join(', ')}]`);
+    if (ids.dtype !== 'int32') throw new T5InputError(`${name}: expected int32 ids, got ${ids.dtype}`);
+    const data = ids.dataSync();
+    const v = this.config.vocabSize;
+    for (let i = 0; i < data.length; i++) {
+      const id = data[i] as number;
+      if ((id < 0 || id >= v) && !(allowIgnore && id === IGNORE_INDEX)) {
+        throw new T5InputError(`${name}: id ${id} at flat index ${i} is outside [0, ${v}) (vocab_size ${v})`);
+      }
+    }
+  }
+
+  /** Encoder output [batch, srcLen, dModel]. */
+  encode(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, adapters?: DeltaMap, rng?: Rng): tf.Tensor3D {
+    this.checkIds(inputIds, 'inputIds');
+    if (attentionMask && (attentionMask.shape[0] !== inputIds.shape[0] || attentionMask.shape[1] !== inputIds.shape[1])) {
+      throw new T5InputError(`attentionMask: expected shape [${inputIds.shape.join(', ')}], got [${attentionMask.shape.join(', ')}]`);
+    }
+    return tf.tidy(() => this.encoder.encode(inputIds, attentionMask ?? tf.onesLike(inputIds), adapters, rng));
+  }
+
+  /** Cross-attention context over encoder states plus an optional prefix (instruction fusion). */
+  crossContext(encoderStates: tf.Tensor3D, attentionMask: tf.Tensor2D | undefined, adapters?: DeltaMap, prefix?: EncoderPrefix): CrossContext {
+    const [b, s] = encoderStates.shape;
+    let states: tf.Tensor = encoderStates;
+    let mask: tf.Tensor = attentionMask ? tf.cast(attentionMask, 'float32') : tf.ones([b, s]);
+    if (prefix) {
+      if (prefix.states.rank !== 3 || prefix.states.shape[0] !== b || prefix.states.shape[2] !== this.config.dModel) {
+        throw new T5InputError(`encoderPrefix.states: expected [${b}, pLen, ${this.config.dModel}], got [${prefix.states.shape.join(', ')}]`);
+      }
+      if (prefix.mask.rank !== 2 || prefix.mask.shape[0] !== b || prefix.mask.shape[1] !== prefix.states.shape[1]) {
+        throw new T5InputError(`encoderPrefix.mask: expected [${b}, ${prefix.states.shape[1]}], got [${prefix.mask.shape.join(', ')}]`);
+      }
+      states = tf.concat([prefix.states, states], 1); // [batch, pLen+srcLen, dModel]
+      mask = tf.concat([tf.cast(prefix.mask, 'float32'), mask], 1); // [batch, pLen+srcLen]
+    }
+    return this.decoder.crossContext(states, mask, adapters);
+  }
+
+  /** Decoder hidden states → logits [batch, tgtLen, vocab] (tied: rescaled by dModel**-0.5 and projected on shared). */
+  lmHead(hidden: tf.Tensor3D, adapters?: DeltaMap): tf.Tensor3D {
+    const [b, t, d] = hidden.shape;
+    if (this.lm_head) return applyLinear(this.lm_head, hidden, adapters) as tf.Tensor3D;
+    const scaled = tf.mul(tf.reshape(hidden, [b * t, d]), d ** -0.5); // [batch·tgtLen, dModel]
+    return tf.reshape(linear2d(scaled, this.shared.weight), [b, t, this.config.vocabSize]) as tf.Tensor3D; // [batch, tgtLen, vocab]
+  }
+
+  forward(args: T5ForwardArgs): T5ForwardOutput {
+    const { inputIds, attentionMask, labels, adapters, encoderPrefix, rng } = args;
+    if (labels) this.checkIds(labels, 'labels', true);
+    if (args.decoderInputIds) this.checkIds(args.decoderInputIds, 'decoderInputIds');
+    if (!labels && !args.decoderInputIds) throw new T5InputError('forward: pass labels or decoderInputIds');
+    if (labels && labels.shape[0] !== inputIds.shape[0]) throw new T5InputError(`labels: batch ${labels.shape[0]} differs from inputIds batch ${inputIds.shape[0]}`);
+    let encoderLastHiddenState: tf.Tensor3D;
+    if (args.encoderOutputs) {
+      const e = args.encoderOutputs;
+      if (e.rank !== 3 || e.shape[0] !== inputIds.shape[0] || e.shape[1] !== inputIds.shape[1] || e.shape[2] !== this.config.dModel) {
+        throw new T5InputError(`encoderOutputs: expected [${inputIds.shape[0]}, ${inputIds.shape[1]}, ${this.config.dModel}], got [${e.shape.join(', ')}]`);
+      }
+      encoderLastHiddenState = tf.clone(e);
+    } else {
+      encoderLastHiddenState = this.encode(inputIds, attentionMask, adapters, rng);
+    }
+    const out = tf.tidy(() => {
+      const decIds = args.decoderInputIds ?? shiftRightTensor(labels as tf.Tensor2D, this.config.decoderStartTokenId, this.config.padTokenId);
+      const cross = this.crossContext(encoderLastHiddenState, attentionMask, adapters, encoderPrefix);
+      const { hidden } = this.decoder.decode(decIds, cross, adapters, rng);
+      const logits = this.lmHead(hidden, adapters);
+      const loss = labels ? crossEntropy(logits, labels) : undefined;
+      return loss ? { logits, loss } : { logits };
+    });
+    return { ...out, encoderLastHiddenState };
+  }
+
+  /** Greedy (numBeams 1) or beam search with a KV cache; rows start with the decoder start id. */
+  async generate(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, opts: GenerateOptions = {}): Promise<number[][]> {
+    return (await runGenerate(this, inputIds, attentionMask, opts)).sequences;
+  }
+
+  /** Sum and mean log-likelihood of each target row given its input row (rank classification). */
+  scoreTargets(args: Parameters<typeof runScore>[1]): Promise<ScoreResult> {
+    return runScore(this, args);
+  }
+
+  /** Freeze every base weight (train adapters only). */
+  freezeBase(): this {
+    this.setTrainable(false);
+    return this;
+  }
+}
+
+/** HF `_shift_right` on a tensor: start id first, last id dropped, -100 → pad. */
+export function shiftRightTensor(labels: tf.Tensor2D, decoderStartTokenId: number, padTokenId: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [b, t] = labels.shape;
+    const start = tf.fill([b, 1], decoderStartTokenId, 'int32');
+    const body = tf.slice(labels, [0, 0], [b, t - 1]);
+    const shifted = tf.concat([start, body], 1); // [batch, tgtLen]
+    return tf.where(tf.equal(shifted, IGNORE_INDEX), tf.fill([b, t], padTokenId, 'int32'), shifted) as tf.Tensor2D;
+  });
+}
+
+/** Per-position log-likelihood of labels [batch, tgtLen] (0 where the label is -100) and the 0/1 mask. */
+export function labelLogProbs(logits: tf.Tensor3D, labels: tf.Tensor2D): { logp: tf.Tensor2D; mask: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const [b, t, v] = logits.shape;
+    const valid = tf.notEqual(labels, IGNORE_INDEX); // [batch, tgtLen]
+    const safe = tf.where(valid, labels, tf.zerosLike(labels)); // [batch, tgtLen]
+    const lsm = tf.reshape(tf.logSoftmax(tf.reshape(logits, [b * t, v])), [b * t * v]); // [batch·tgtLen·vocab]
+    const flatIdx = tf.add(tf.mul(tf.range(0, b * t, 1, 'int32'), tf.scalar(v, 'int32')), tf.reshape(safe, [b * t])); // [batch·tgtLen]
+    const mask = tf.cast(valid, 'float32') as tf.Tensor2D;
+    const picked = tf.reshape(tf.gather(lsm, flatIdx), [b, t]); // [batch, tgtLen]
+    return { logp: tf.mul(picked, mask) as tf.Tensor2D, mask };
+  });
+}
+
+/** Mean cross-entropy over labels ≠ -100 (HF's CrossEntropyLoss(ignore_index=-100)). */
+export function crossEntropy(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const { logp, mask } = labelLogProbs(logits, labels);
+    return tf.div(tf.neg(tf.sum(logp)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+  });
+}
+
+/** A random-weight model (HF init recipe) from a seeded Rng: tiny presets, tests and benches. */
+export function createRandomT5(config: T5Config, seed = 0): T5ForConditionalGeneration {
+  return new T5ForConditionalGeneration(config, { rng: new Rng(seed) });
+}
+
+export type { LowRankDelta };
