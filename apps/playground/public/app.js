@@ -1,0 +1,372 @@
+// @ts-check
+// The playground page: plain DOM + SVG, no framework. All model work happens in the Node server; this
+// page sends JSON and draws what comes back.
+
+/** @param {string} id */
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+/** @type {{ dir: string, info: any, adapter: any, adapterB: any, examples: any[] }} */
+const state = { dir: '', info: null, adapter: null, adapterB: null, examples: [] };
+
+// ---------------------------------------------------------------- API and errors
+
+function showError(/** @type {string} */ message) {
+  const box = $('error');
+  box.textContent = message;
+  box.hidden = false;
+}
+function clearError() {
+  $('error').hidden = true;
+  $('error').textContent = '';
+}
+
+/**
+ * @param {string} url
+ * @param {unknown} [body]
+ */
+async function api(url, body) {
+  const res = await fetch(url, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${res.status} ${res.statusText}: ${text.slice(0, 300)}`);
+  }
+  if (!res.ok) {
+    const e = json && json.error ? json.error : { type: 'Error', message: text };
+    throw new Error(`${e.type}: ${e.message}`);
+  }
+  return json;
+}
+
+/** @param {() => Promise<void>} fn */
+async function busy(fn) {
+  clearError();
+  $('busy').hidden = false;
+  document.querySelectorAll('button').forEach((b) => b.setAttribute('data-busy', '1'));
+  try {
+    await fn();
+  } catch (e) {
+    showError(e instanceof Error ? e.message : String(e));
+  } finally {
+    $('busy').hidden = true;
+    document.querySelectorAll('button').forEach((b) => b.removeAttribute('data-busy'));
+  }
+}
+
+/**
+ * @param {string} tag
+ * @param {Record<string, string | number>} [attrs]
+ * @param {string} [text]
+ */
+function el(tag, attrs = {}, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+/**
+ * @param {string} tag
+ * @param {Record<string, string | number>} [attrs]
+ * @param {string} [text]
+ */
+function svgEl(tag, attrs = {}, text) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// ---------------------------------------------------------------- charts (SVG)
+
+/** @param {number} v */
+function fmt(v) {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
+  return String(Math.round(v * 1000) / 1000);
+}
+
+/**
+ * Line chart of one or more series of [x, y] points.
+ * @param {string} title
+ * @param {{ name: string, points: [number, number][] }[]} series
+ */
+function lineChart(title, series) {
+  const W = 360, H = 220, L = 48, R = 10, T = 10, B = 30;
+  const all = series.flatMap((s) => s.points);
+  const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
+  let x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+  if (x0 === x1) { x0 -= 1; x1 += 1; }
+  if (y0 === y1) { y0 -= 1; y1 += 1; }
+  const sx = (/** @type {number} */ x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
+  const sy = (/** @type {number} */ y) => H - B - ((y - y0) / (y1 - y0)) * (H - T - B);
+  const box = el('div', { class: 'chart', 'data-chart': title });
+  box.append(el('h4', {}, title));
+  const svg = svgEl('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title });
+  svg.append(svgEl('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: '#999' }), svgEl('line', { x1: L, y1: T, x2: L, y2: H - B, stroke: '#999' }));
+  svg.append(svgEl("text", { x: 2, y: H - B }, fmt(y0)), svgEl("text", { x: 2, y: T + 8 }, fmt(y1)));
+  svg.append(svgEl('text', { x: L, y: H - 12 }, fmt(x0)), svgEl('text', { x: W - R - 30, y: H - 12 }, fmt(x1)));
+  series.forEach((s, i) => {
+    const color = COLORS[i % COLORS.length] ?? '#000';
+    const d = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ');
+    if (s.points.length === 1) {
+      const p = /** @type {[number, number]} */ (s.points[0]);
+      svg.append(svgEl('circle', { cx: sx(p[0]), cy: sy(p[1]), r: 3, fill: color }));
+    } else svg.append(svgEl('path', { d, fill: 'none', stroke: color, 'stroke-width': 1.5 }));
+    if (series.length > 1) svg.append(svgEl('text', { x: W - R - 110, y: T + 10 + 12 * i, fill: color, style: `fill:${color}` }, s.name));
+  });
+  box.append(svg);
+  return box;
+}
+
+/**
+ * Horizontal bar chart.
+ * @param {string} title
+ * @param {string[]} labels
+ * @param {number[][]} valueSets one array per colour
+ * @param {string[]} [legend]
+ */
+function barChart(title, labels, valueSets, legend = []) {
+  const rowH = 14 * valueSets.length + 4, L = 250, W = 620, T = legend.length ? 18 : 4;
+  const H = T + rowH * labels.length + 6;
+  const max = Math.max(1e-12, ...valueSets.flat().map((v) => Math.abs(v)));
+  const box = el('div', { class: 'chart', 'data-chart': title });
+  box.append(el('h4', {}, title));
+  const svg = svgEl('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title });
+  legend.forEach((name, k) => svg.append(svgEl('text', { x: L + 120 * k, y: 12, style: `fill:${COLORS[k % COLORS.length]}` }, name)));
+  labels.forEach((label, i) => {
+    const y = T + i * rowH;
+    svg.append(svgEl('text', { x: 0, y: y + 11 }, label.length > 42 ? `…${label.slice(-41)}` : label));
+    valueSets.forEach((vals, k) => {
+      const v = vals[i] ?? 0;
+      const w = (Math.abs(v) / max) * (W - L - 70);
+      svg.append(svgEl('rect', { x: L, y: y + 14 * k, width: Math.max(0.5, w), height: 12, fill: COLORS[k % COLORS.length] ?? '#000' }));
+      svg.append(svgEl('text', { x: L + w + 4, y: y + 14 * k + 10 }, fmt(v)));
+    });
+  });
+  box.append(svg);
+  return box;
+}
+
+// ---------------------------------------------------------------- source (run dir / model dir)
+
+async function loadRuns() {
+  const data = await api('/api/runs');
+  const select = /** @type {HTMLSelectElement} */ ($('run-select'));
+  select.textContent = '';
+  for (const r of data.runs) select.append(el('option', { value: r.dir }, r.display));
+  if (data.runs.length === 0) {
+    select.append(el('option', { value: '' }, '(no run dir under the roots)'));
+    showError(`No run dir found under the roots (${data.roots.map((/** @type {any} */ r) => r.dir).join(', ') || 'none'}). Run \`pnpm demo\` first or start the playground with --root DIR.`);
+    return;
+  }
+  await openDir(data.runs[0].dir);
+}
+
+/** @param {string} dir */
+async function openDir(dir) {
+  state.dir = dir;
+  state.adapter = null;
+  state.adapterB = null;
+  /** @type {HTMLButtonElement} */ ($('export')).disabled = true;
+  $('adapter-info').textContent = '';
+  $('outputs').hidden = true;
+  renderAdapter();
+  const [info] = await Promise.all([api('/api/open', { dir }), loadTraining(dir)]);
+  state.info = info;
+  $('where').textContent = `Models run in the local Node server${info.backend ? ` (tensor backend: ${info.backend})` : ''}, not in this page. Instructions up to ${info.maxInstructionTokens} tokens.`;
+  const models = $('models');
+  models.textContent = '';
+  for (const [name, slot] of Object.entries(info.models)) {
+    const label = { tagi: 'TAGI (generated adapter)', base: 'No adapter', concat: 'Instruction-concatenated' }[name] ?? name;
+    const div = el('div', { class: `model${slot.available ? '' : ' off'}`, 'data-model': name, title: slot.dir ?? '' }, `${label}: ${slot.available ? 'ready' : `unavailable (${slot.reason})`}`);
+    models.append(div);
+  }
+}
+
+// ---------------------------------------------------------------- Training page
+
+/** @param {string} dir */
+async function loadTraining(dir) {
+  const charts = $('training-charts');
+  charts.textContent = '';
+  $('results').textContent = '';
+  let run;
+  try {
+    run = await api(`/api/run?dir=${encodeURIComponent(dir)}`);
+  } catch (e) {
+    $('training-info').textContent = `No training data: ${e instanceof Error ? e.message : e}`;
+    return;
+  }
+  $('training-info').textContent = `${run.display}: ${run.metrics.length} metric records, ${run.checkpoints.length} checkpoints (${run.checkpoints.map((/** @type {any} */ c) => `${c.kind} ${c.rel || '.'}`).join(', ')})`;
+  // one chart per numeric key; one series per value of the string labels (e.g. the stage)
+  /** @type {Map<string, Map<string, [number, number][]>>} */
+  const byKey = new Map();
+  run.metrics.forEach((/** @type {any} */ m, /** @type {number} */ i) => {
+    const x = m.values.step ?? m.values.global_step ?? m.values.epoch ?? i;
+    const series = Object.entries(m.labels).filter(([k]) => !/time|date|ts$/i.test(k)).map(([, v]) => v).join(' / ') || 'run';
+    for (const [k, v] of Object.entries(m.values)) {
+      if (['step', 'global_step', 'epoch', 'time', 'timestamp', 'elapsed', 'elapsed_s', 'wall_s'].includes(k)) continue;
+      if (!byKey.has(k)) byKey.set(k, new Map());
+      const s = /** @type {Map<string, [number, number][]>} */ (byKey.get(k));
+      if (!s.has(series)) s.set(series, []);
+      s.get(series)?.push([x, /** @type {number} */ (v)]);
+    }
+  });
+  for (const [key, series] of byKey) charts.append(lineChart(key, [...series].map(([name, points]) => ({ name, points }))));
+  if (byKey.size === 0) charts.append(el('div', { class: 'note' }, 'metrics.jsonl is absent or empty.'));
+  renderResults(run.results, run.resultsMarkdown);
+}
+
+/**
+ * @param {any} results
+ * @param {string | undefined} markdown
+ */
+function renderResults(results, markdown) {
+  const box = $('results');
+  const rows = Array.isArray(results) ? results : results && Array.isArray(results.rows) ? results.rows : null;
+  if (rows && rows.length > 0 && typeof rows[0] === 'object') {
+    const cols = [...new Set(rows.flatMap((/** @type {any} */ r) => Object.keys(r)))].filter((c) => {
+      const v = rows.find((/** @type {any} */ r) => r[c] !== undefined)?.[c];
+      return typeof v !== 'object' || v === null;
+    });
+    const table = el('table', { id: 'results-table' });
+    const head = el('tr');
+    cols.forEach((c) => head.append(el('th', {}, c)));
+    table.append(head);
+    for (const r of rows) {
+      const tr = el('tr');
+      cols.forEach((c) => tr.append(el('td', {}, typeof r[c] === 'number' ? fmt(r[c]) : String(r[c] ?? ''))));
+      table.append(tr);
+    }
+    box.append(table);
+  }
+  if (markdown) box.append(el('pre', { id: 'results-md' }, markdown));
+  if (!rows && !markdown) box.append(el('div', { class: 'note' }, results ? JSON.stringify(results, null, 2) : 'No results.json / results.md in this run dir.'));
+}
+
+// ---------------------------------------------------------------- Try page
+
+async function loadExamples() {
+  try {
+    const data = await api('/api/examples');
+    state.examples = data.examples;
+  } catch (e) {
+    state.examples = [];
+    showError(`Examples unavailable: ${e instanceof Error ? e.message : e}`);
+  }
+  const select = /** @type {HTMLSelectElement} */ ($('example-select'));
+  state.examples.forEach((ex, i) => select.append(el('option', { value: i }, `${ex.task}${ex.category ? ` (${ex.category})` : ''}`)));
+}
+
+function pickExample() {
+  const v = /** @type {HTMLSelectElement} */ ($('example-select')).value;
+  const ex = v === '' ? undefined : state.examples[Number(v)];
+  if (!ex) return;
+  /** @type {HTMLTextAreaElement} */ ($('instruction')).value = ex.instruction;
+  /** @type {HTMLTextAreaElement} */ ($('inputs')).value = ex.inputs.join('\n');
+}
+
+function instruction() {
+  return /** @type {HTMLTextAreaElement} */ ($('instruction')).value;
+}
+
+async function generate() {
+  const adapter = await api('/api/generate', { dir: state.dir, instruction: instruction() });
+  state.adapter = adapter;
+  /** @type {HTMLButtonElement} */ ($('export')).disabled = false;
+  $('adapter-info').textContent = `Adapter ${adapter.id}: ${adapter.modules.length} modules, instruction ${adapter.instructionTokens} tokens, generated in ${adapter.generateMs.toFixed(0)} ms (in the Node server).`;
+  renderAdapter();
+}
+
+async function runAll() {
+  const inputs = /** @type {HTMLTextAreaElement} */ ($('inputs')).value.split('\n').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (inputs.length === 0) throw new Error('inputs: type at least one input line');
+  let adapterId;
+  if (state.info?.models.tagi.available) {
+    if (!state.adapter || state.adapter.instruction !== instruction()) await generate();
+    adapterId = state.adapter.id;
+  }
+  const data = await api('/api/run', { dir: state.dir, instruction: instruction(), inputs, ...(adapterId ? { adapterId } : {}) });
+  const head = $('outputs-head');
+  const body = $('outputs-body');
+  head.textContent = '';
+  body.textContent = '';
+  head.append(el('th', {}, 'input'));
+  const names = { tagi: 'TAGI (generated adapter)', base: 'No adapter', concat: 'Instruction-concatenated' };
+  for (const r of data.results) {
+    const th = el('th', { 'data-model': r.model }, names[/** @type {'tagi'|'base'|'concat'} */ (r.model)] ?? r.model);
+    th.append(el('span', { class: 'time' }, r.error ? 'unavailable' : `${r.ms.toFixed(0)} ms${r.model === 'tagi' && state.adapter ? ` (+ ${state.adapter.generateMs.toFixed(0)} ms once for the adapter)` : ''}`));
+    head.append(th);
+  }
+  inputs.forEach((input, i) => {
+    const tr = el('tr');
+    tr.append(el('td', {}, input));
+    for (const r of data.results) {
+      if (r.error) tr.append(el('td', { class: 'unavailable', 'data-model': r.model }, r.error));
+      else tr.append(el('td', { class: 'output', 'data-model': r.model }, r.outputs[i]));
+    }
+    body.append(tr);
+  });
+  $('outputs').hidden = false;
+}
+
+function exportAdapter() {
+  if (!state.adapter) return;
+  const a = el('a', { href: `/api/export?adapter=${encodeURIComponent(state.adapter.id)}`, download: `tagi-adapter-${state.adapter.id}.zip` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+// ---------------------------------------------------------------- Adapter page
+
+function renderAdapter() {
+  const charts = $('adapter-charts');
+  charts.textContent = '';
+  $('diff-charts').textContent = '';
+  $('adapter-empty').hidden = Boolean(state.adapter);
+  if (!state.adapter) return;
+  const mods = state.adapter.modules;
+  const labels = mods.map((/** @type {any} */ m) => m.module);
+  charts.append(el('div', { class: 'note' }, `Instruction: ${state.adapter.instruction}`));
+  charts.append(barChart('‖scaling·B·A‖_F per module', labels, [mods.map((/** @type {any} */ m) => m.deltaNorm)]));
+  charts.append(barChart('effective rank per module (of r)', labels, [mods.map((/** @type {any} */ m) => m.effectiveRank), mods.map((/** @type {any} */ m) => m.rank)], ['effective rank', 'r']));
+}
+
+async function compare() {
+  if (!state.adapter) await generate();
+  const b = /** @type {HTMLTextAreaElement} */ ($('instruction-b')).value;
+  const adapterB = await api('/api/generate', { dir: state.dir, instruction: b });
+  state.adapterB = adapterB;
+  const diff = await api('/api/diff', { a: state.adapter.id, b: adapterB.id });
+  const box = $('diff-charts');
+  box.textContent = '';
+  const labels = diff.modules.map((/** @type {any} */ m) => m.module);
+  box.append(barChart('relative difference ‖ΔW_a − ΔW_b‖ / max‖ΔW‖', labels, [diff.modules.map((/** @type {any} */ m) => m.relative)]));
+  box.append(barChart('cosine(ΔW_a, ΔW_b)', labels, [diff.modules.map((/** @type {any} */ m) => m.cosine)]));
+}
+
+// ---------------------------------------------------------------- wiring
+
+function showPage(/** @type {string} */ name) {
+  document.querySelectorAll('.tab').forEach((t) => t.classList.toggle('active', t.getAttribute('data-page') === name));
+  document.querySelectorAll('.page').forEach((p) => ((/** @type {HTMLElement} */ (p)).hidden = p.id !== `page-${name}`));
+}
+
+document.querySelectorAll('.tab').forEach((t) => t.addEventListener('click', () => showPage(t.getAttribute('data-page') ?? 'try')));
+$('run-select').addEventListener('change', () => busy(() => openDir(/** @type {HTMLSelectElement} */ ($('run-select')).value)));
+$('open-dir').addEventListener('click', () => busy(() => openDir(/** @type {HTMLInputElement} */ ($('dir-input')).value.trim())));
+$('example-select').addEventListener('change', pickExample);
+$('generate').addEventListener('click', () => busy(generate));
+$('run').addEventListener('click', () => busy(runAll));
+$('export').addEventListener('click', exportAdapter);
+$('compare').addEventListener('click', () => busy(compare));
+
+busy(async () => {
+  await Promise.all([loadRuns(), loadExamples()]);
+}).then(() => document.body.setAttribute('data-ready', '1'));

@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunDirError, findCheckpoints, listRunDirs, parseMetricsJsonl, readRunDir } from './runs';
+
+describe('parseMetricsJsonl', () => {
+  it('splits numbers (curves) from strings (labels) and skips blank lines', () => {
+    const recs = parseMetricsJsonl('{"step":1,"loss":2.5,"stage":"teachers"}\n\n{"step":2,"loss":2.0,"stage":"teachers","note":null}\n');
+    expect(recs).toEqual([
+      { line: 1, values: { step: 1, loss: 2.5 }, labels: { stage: 'teachers' } },
+      { line: 3, values: { step: 2, loss: 2.0 }, labels: { stage: 'teachers' } },
+    ]);
+  });
+  it('names the bad line, but tolerates a half-written last line', () => {
+    expect(() => parseMetricsJsonl('{"a":1}\n{oops\n{"a":2}\n', 'm.jsonl')).toThrow(/m\.jsonl: line 2: not JSON/);
+    expect(() => parseMetricsJsonl('[1,2]\n{"a":1}\n')).toThrow(/line 1: expected a JSON object/);
+    expect(parseMetricsJsonl('{"a":1}\n{"a":2, "b"')).toHaveLength(1);
+  });
+});
+
+describe('run dirs', () => {
+  let root: string;
+  beforeAll(() => {
+    root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-runs-')));
+    const old = path.join(root, 'demo-old');
+    const young = path.join(root, 'nested', 'demo-new');
+    fs.mkdirSync(path.join(old, 'checkpoints', 'base'), { recursive: true });
+    fs.mkdirSync(path.join(young, 'checkpoints', 'hypernet'), { recursive: true });
+    fs.mkdirSync(path.join(young, 'checkpoints', 'teachers', 'task-a'), { recursive: true });
+    fs.writeFileSync(path.join(old, 'metrics.jsonl'), '{"step":1,"loss":1}\n');
+    fs.utimesSync(path.join(old, 'metrics.jsonl'), new Date(2020, 1, 1), new Date(2020, 1, 1));
+    fs.writeFileSync(path.join(young, 'results.json'), '{"rows":[]}');
+    fs.writeFileSync(path.join(old, 'checkpoints', 'base', 'config.json'), '{}');
+    fs.writeFileSync(path.join(old, 'checkpoints', 'base', 'model.safetensors'), '');
+    fs.writeFileSync(path.join(young, 'checkpoints', 'hypernet', 'hypernet_config.json'), '{}');
+    fs.writeFileSync(path.join(young, 'checkpoints', 'teachers', 'task-a', 'adapter_config.json'), '{}');
+    fs.mkdirSync(path.join(root, 'not-a-run'));
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('lists run dirs newest first', () => {
+    expect(listRunDirs([root]).map((r) => r.name)).toEqual(['demo-new', 'demo-old']);
+  });
+
+  it('finds checkpoints by their marker files', () => {
+    expect(findCheckpoints(path.join(root, 'nested', 'demo-new')).map((c) => [c.kind, c.rel])).toEqual([
+      ['hypernet', 'checkpoints/hypernet'],
+      ['peft', 'checkpoints/teachers/task-a'],
+    ]);
+    expect(findCheckpoints(path.join(root, 'demo-old')).map((c) => [c.kind, c.rel])).toEqual([['t5', 'checkpoints/base']]);
+  });
+
+  it('reads a run dir and names a broken results.json', () => {
+    const details = readRunDir(path.join(root, 'demo-old'));
+    expect(details.metrics).toHaveLength(1);
+    expect(details.results).toBeUndefined();
+    fs.writeFileSync(path.join(root, 'demo-old', 'results.json'), '{broken');
+    expect(() => readRunDir(path.join(root, 'demo-old'))).toThrow(RunDirError);
+    expect(() => readRunDir(path.join(root, 'demo-old'))).toThrow(/results\.json: not valid JSON/);
+  });
+});
