@@ -1,2 +1,51 @@
-// Public API of @tagi/eval.
-export {};
+// Public API of @tagi/eval. Browser-safe: no Node imports here (file output lives in './node').
+
+// errors
+export { EvalInputError } from './errors.js';
+
+// SNI text metrics (rouge_score tokenizer + NLTK Porter stemmer, SQuAD-style normalisation)
+export { porterStem } from './porter.js';
+export { rougeTokenize, normalizeAnswer, type RougeTokenizeOptions } from './text.js';
+export {
+  rougeL,
+  rouge1,
+  exactMatch,
+  rougeLPair,
+  rouge1Pair,
+  rougeLTokens,
+  rouge1Tokens,
+  lcsLength,
+  type RougeScore,
+  type RougeOptions,
+  type RougeTokenizer,
+} from './rouge.js';
+export {
+  computeMetrics,
+  computeGroupedMetrics,
+  evaluateRecords,
+  sniCategoryKey,
+  SNI_CATEGORY_METRIC,
+  type Metrics,
+  type ComputeMetricsOptions,
+  type EvalRecord,
+  type SniReport,
+} from './metrics.js';
+export { pythonRound } from './round.js';
+
+// rank classification (scorer injected) and T0-style averaging
+export {
+  rankClassify,
+  rankAccuracy,
+  pickChoice,
+  normalizedScore,
+  t0Average,
+  type RankNormalization,
+  type ChoiceScore,
+  type ChoiceScorer,
+  type RankExample,
+  type RankOptions,
+  type RankResult,
+  type TemplateResult,
+  type DatasetSummary,
+  type T0Summary,
+} from './rank.js';
