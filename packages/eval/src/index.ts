@@ -49,3 +49,30 @@ export {
   type DatasetSummary,
   type T0Summary,
 } from './rank.js';
+
+// cost accounting: FLOPs model and wall-clock measurement
+export {
+  t5ForwardFlops,
+  encoderFlops,
+  concatenatedInstanceFlops,
+  adapterInstanceCost,
+  compareInstructionCost,
+  costConfigFromHf,
+  type T5CostConfig,
+  type LoraCost,
+  type ForwardShape,
+  type FlopsBreakdown,
+  type InstanceLengths,
+  type AdapterCostOptions,
+  type AdapterCost,
+  type CostComparison,
+} from './cost.js';
+export {
+  timeIt,
+  measureRelativeCost,
+  Stopwatch,
+  type Clock,
+  type TimingStats,
+  type TimeOptions,
+  type RelativeCost,
+} from './timer.js';
