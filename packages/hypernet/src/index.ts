@@ -1,2 +1,53 @@
-// Public API of @tagi/hypernet.
-export {};
+// Public API of @tagi/hypernet (browser-safe; checkpoint file IO lives in '@tagi/hypernet/node').
+
+// configuration
+export {
+  DEFAULT_HYPERNET_CONFIG,
+  DEFAULT_TARGETS,
+  TINY_HYPERNET_CONFIG,
+  hypernetConfigToJson,
+  parseHypernetConfig,
+  resolveHypernetConfig,
+} from './config.js';
+export type { EncoderKind, FusionKind, HypernetConfig, PoolingKind } from './config.js';
+
+// errors
+export { HypernetCheckpointError, HypernetConfigError, HypernetInputError } from './errors.js';
+
+// the hypernetwork
+export { HyperNetwork, disposeDeltas, disposeEncoding, maskedMeanPool, resolveTargets } from './hypernet.js';
+export type { HyperNetworkOptions, InstructionEncoding, TargetModule } from './hypernet.js';
+export type { BaseSeq2SeqModel, EncoderPrefixInput } from './base-model.js';
+
+// inference with cached task adapters
+export { generateAdapter, generateWithTask, generatedLoraConfig, taskPrefix } from './inference.js';
+export type { TaskAdapter } from './inference.js';
+
+// batching and the stage-2 document split
+export { DEFAULT_SPLIT_LENGTHS, IGNORE_INDEX, padIds, padLabels, splitDocument } from './batching.js';
+export type { SplitExample, SplitLengths } from './batching.js';
+
+// training (stage 2 pretraining, stage 3 finetuning)
+export { InstructionCache, finetuneHypernet, pretrainHypernet, seededPermutation } from './training.js';
+export type {
+  CheckpointRequest,
+  FinetuneExample,
+  FinetuneOptions,
+  FinetuneTask,
+  GradientOptimizer,
+  PretrainOptions,
+  StepRecord,
+  TeacherOptions,
+  TrainResult,
+} from './training.js';
+
+// checkpoints (contents; files via the node subpath)
+export {
+  HYPERNET_CONFIG_FILE,
+  HYPERNET_FORMAT_VERSION,
+  HYPERNET_WEIGHTS_FILE,
+  baseModelReference,
+  hypernetCheckpointJson,
+  restoreHypernet,
+} from './checkpoint.js';
+export type { BaseModelReference, RestoreOptions } from './checkpoint.js';

@@ -1,0 +1,223 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectNoLeak } from '@tagi/tensor-core/testing';
+import { TestAdam, tinyT5, useCpu } from './__fixtures__/tiny.js';
+import { padIds } from './batching.js';
+import { HypernetConfigError } from './errors.js';
+import { HyperNetwork, disposeDeltas, disposeEncoding, maskedMeanPool, resolveTargets } from './hypernet.js';
+import { InstructionCache, finetuneHypernet } from './training.js';
+
+let base: ReturnType<typeof tinyT5>;
+beforeAll(async () => {
+  await useCpu();
+  base = tinyT5();
+});
+afterAll(() => base.dispose());
+
+const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number);
+
+describe('targets', () => {
+  it('default: q and v of encoder self-, decoder self- and cross-attention, grouped by shape', () => {
+    const t = resolveTargets(base, new HyperNetwork(base).config.targets);
+    expect(t.map((x) => x.path).sort()).toEqual(
+      [0, 1].flatMap((i) => [
+        `decoder.block.${i}.layer.0.SelfAttention.q`,
+        `decoder.block.${i}.layer.0.SelfAttention.v`,
+        `decoder.block.${i}.layer.1.EncDecAttention.q`,
+        `decoder.block.${i}.layer.1.EncDecAttention.v`,
+        `encoder.block.${i}.layer.0.SelfAttention.q`,
+        `encoder.block.${i}.layer.0.SelfAttention.v`,
+      ]).sort(),
+    );
+    expect(t.every((x) => x.inFeatures === 32 && x.outFeatures === 32)).toBe(true);
+  });
+
+  it('takes custom patterns (feed-forward of different shapes → separate head groups) and rejects a pattern that matches nothing', () => {
+    const t = resolveTargets(base, ['encoder\\.block\\.0\\.layer\\.1\\.DenseReluDense\\.(wi_0|wo)']);
+    expect(t.map((x) => [x.path, x.inFeatures, x.outFeatures, x.group])).toEqual([
+      ['encoder.block.0.layer.1.DenseReluDense.wi_0', 32, 48, 0],
+      ['encoder.block.0.layer.1.DenseReluDense.wo', 48, 32, 1],
+    ]);
+    expect(() => resolveTargets(base, ['nothing\\.here'])).toThrow(HypernetConfigError);
+    expect(() => new HyperNetwork(base, { rank: 0, pooling: 'max' as 'mean' })).toThrow(/rank: expected a positive integer[\s\S]*pooling/);
+  });
+});
+
+describe('pooling', () => {
+  it('masked mean ignores padding positions whatever they hold', () => {
+    tf.tidy(() => {
+      const states = tf.tensor3d([[[1, 2], [3, 4], [100, -100]]]);
+      const pooled = maskedMeanPool(states, tf.tensor2d([[1, 1, 0]]));
+      expect(Array.from(pooled.dataSync())).toEqual([2, 3]);
+    });
+  });
+
+  for (const pooling of ['mean', 'queries'] as const) {
+    it(`${pooling}: padding the instruction does not change the generated adapter`, () => {
+      const hn = new HyperNetwork(base, { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8, pooling, bHeadInitStd: 0.1 });
+      expectNoLeak(() => {
+        const short = padIds([[5, 9, 11, 1]], 0);
+        const padded = padIds([[5, 9, 11, 1], [7, 7, 7, 7, 7, 7, 7, 1]], 0); // row 0 gets 4 pad positions
+        const e1 = hn.encodeInstructions(short.ids, short.mask);
+        const e2 = hn.encodeInstructions(padded.ids, padded.mask);
+        const d1 = hn.generate(e1);
+        const d2 = hn.generate(e2);
+        for (const [k, d] of d1) {
+          const other = d2.get(k)!;
+          const a2 = tf.slice(other.A, [0, 0, 0], [1, -1, -1]);
+          const b2 = tf.slice(other.B, [0, 0, 0], [1, -1, -1]);
+          expect(maxAbsDiff(d.A, a2)).toBeLessThan(1e-5);
+          expect(maxAbsDiff(d.B, b2)).toBeLessThan(1e-5);
+          tf.dispose([a2, b2]);
+        }
+        // and the two instructions do give different adapters (the check above is not vacuous)
+        const q = 'encoder.block.0.layer.0.SelfAttention.q';
+        const bRows = tf.unstack(d2.get(q)!.B);
+        expect(maxAbsDiff(bRows[0]!, bRows[1]!)).toBeGreaterThan(1e-4);
+        tf.dispose(bRows);
+        [d1, d2].forEach(disposeDeltas);
+        [e1, e2].forEach(disposeEncoding);
+        tf.dispose([short.ids, short.mask, padded.ids, padded.mask]);
+      });
+      hn.dispose();
+    });
+  }
+});
+
+describe('generator', () => {
+  it('emits A [r, in] / B [out, r] (shared) or with a batch axis (per row), scaling alpha/r', () => {
+    const hn = new HyperNetwork(base, { rank: 3, loraAlpha: 6, hiddenDim: 16, moduleEmbeddingDim: 8 });
+    expectNoLeak(() => {
+      const x = padIds([[4, 5, 1], [6, 1]], 0);
+      const enc = hn.encodeInstructions(x.ids, x.mask);
+      const per = hn.generate(enc);
+      expect(per.size).toBe(12);
+      for (const d of per.values()) {
+        expect(d.A.shape).toEqual([2, 3, 32]);
+        expect(d.B.shape).toEqual([2, 32, 3]);
+        expect(d.scaling).toBe(2);
+      }
+      expect(() => hn.generate(enc, { shared: true })).toThrow(/one instruction row/);
+      const one = padIds([[4, 5, 1]], 0);
+      const enc1 = hn.encodeInstructions(one.ids, one.mask);
+      const shared = hn.generate(enc1, { shared: true });
+      for (const d of shared.values()) {
+        expect(d.A.shape).toEqual([3, 32]);
+        expect(d.B.shape).toEqual([32, 3]);
+      }
+      [per, shared].forEach(disposeDeltas);
+      [enc, enc1].forEach(disposeEncoding);
+      tf.dispose([x.ids, x.mask, one.ids, one.mask]);
+    });
+    hn.dispose();
+  });
+
+  it('starts near zero: with the default init the student equals the base model (fusion none); a small B init stays close', () => {
+    for (const [bHeadInitStd, tol] of [
+      [0, 1e-6],
+      [1e-4, 2e-2],
+    ] as const) {
+      const hn = new HyperNetwork(base, { rank: 4, hiddenDim: 16, moduleEmbeddingDim: 8, fusion: 'none', bHeadInitStd });
+      expectNoLeak(() =>
+        tf.tidy(() => {
+          const instr = padIds([[8, 9, 10, 11, 1]], 0);
+          const enc = hn.encodeInstructions(instr.ids, instr.mask);
+          const deltas = hn.generate(enc, { shared: true });
+          const x = padIds([[3, 4, 5, 1], [6, 7, 1]], 0);
+          const labels = tf.tensor2d([[2, 3, 1], [4, 1, -100]], undefined, 'int32');
+          const plain = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels }).logits;
+          const adapted = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, adapters: deltas }).logits;
+          const diff = maxAbsDiff(plain, adapted);
+          expect(diff).toBeLessThanOrEqual(tol);
+          if (bHeadInitStd > 0) expect(diff).toBeGreaterThan(0);
+          // A is not zero (B's gradient needs it): only B starts at zero
+          const a = deltas.get('encoder.block.0.layer.0.SelfAttention.q')!.A;
+          expect(tf.max(tf.abs(a)).dataSync()[0]).toBeGreaterThan(1e-2);
+          disposeEncoding(enc);
+        }),
+      );
+      hn.dispose();
+    }
+  });
+});
+
+describe('fusion', () => {
+  it('concat: the prefix is the instruction states repeated per example (or chosen per example) with its mask', () => {
+    const hn = new HyperNetwork(base, { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8 });
+    expectNoLeak(() =>
+      tf.tidy(() => {
+        const instr = padIds([[8, 9, 1], [10, 11, 12, 13, 1]], 0);
+        const enc = hn.encodeInstructions(instr.ids, instr.mask);
+        const p = hn.fusionPrefix(enc, 3, [1, 0, 1])!;
+        expect(p.states.shape).toEqual([3, 5, 32]);
+        expect(p.mask.arraySync()).toEqual([
+          [1, 1, 1, 1, 1],
+          [1, 1, 1, 0, 0],
+          [1, 1, 1, 1, 1],
+        ]);
+        expect(maxAbsDiff(tf.slice(p.states, [0, 0, 0], [1, -1, -1]), tf.slice(enc.states, [1, 0, 0], [1, -1, -1]))).toBe(0);
+        // the student sees the prefix: logits change with fusion on, shapes stay [batch, tgt, vocab]
+        const x = padIds([[3, 4, 1], [5, 1], [6, 1]], 0);
+        const labels = tf.tensor2d([[2, 1], [3, 1], [4, 1]], undefined, 'int32');
+        const fused = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, encoderPrefix: p }).logits;
+        const plain = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels }).logits;
+        expect(fused.shape).toEqual([3, 2, 64]);
+        expect(maxAbsDiff(fused, plain)).toBeGreaterThan(1e-3);
+        disposeEncoding(enc);
+      }),
+    );
+    const none = new HyperNetwork(base, { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8, fusion: 'none' });
+    tf.tidy(() => {
+      const instr = padIds([[8, 9, 1]], 0);
+      const enc = none.encodeInstructions(instr.ids, instr.mask);
+      expect(none.fusionPrefix(enc, 2)).toBeUndefined();
+    });
+    hn.dispose();
+    none.dispose();
+  });
+
+  it('selectRows expands per-task adapters to per-example ones', () => {
+    const hn = new HyperNetwork(base, { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8, bHeadInitStd: 0.1 });
+    expectNoLeak(() =>
+      tf.tidy(() => {
+        const instr = padIds([[8, 9, 1], [10, 11, 12, 1]], 0);
+        const enc = hn.encodeInstructions(instr.ids, instr.mask);
+        const per = hn.generate(enc);
+        const ex = HyperNetwork.selectRows(per, [1, 1, 0]);
+        const k = 'decoder.block.1.layer.1.EncDecAttention.v';
+        expect(ex.get(k)!.B.shape).toEqual([3, 32, 2]);
+        expect(maxAbsDiff(tf.slice(ex.get(k)!.B, [2, 0, 0], [1, -1, -1]), tf.slice(per.get(k)!.B, [0, 0, 0], [1, -1, -1]))).toBeLessThan(1e-6);
+        expect(maxAbsDiff(tf.slice(ex.get(k)!.A, [0, 0, 0], [1, -1, -1]), tf.slice(per.get(k)!.A, [1, 0, 0], [1, -1, -1]))).toBeLessThan(1e-6);
+        disposeEncoding(enc);
+      }),
+    );
+    hn.dispose();
+  });
+});
+
+describe('per-task caching', () => {
+  it('encodes each task instruction once for a whole finetuning run', async () => {
+    const hn = new HyperNetwork(base, { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8 });
+    const opt = new TestAdam(new Map(hn.namedParameters()), 1e-3);
+    const tasks = ['t1', 't2', 't3'].map((taskId, i) => ({
+      taskId,
+      instructionIds: [10 + i, 11 + i, 1],
+      examples: [0, 1, 2].map((j) => ({ id: `${taskId}-${j}`, inputIds: [3 + j, 4, 1], labelIds: [5 + i, 1] })),
+    }));
+    await expectNoLeak(async () => {
+      const res = await finetuneHypernet({ hypernet: hn, tasks, steps: 7, batchSize: 2, optimizer: opt, loss: { lambdaKl: 0 } });
+      expect(res.records).toHaveLength(7);
+      expect(new Set(res.records.map((r) => r.taskId))).toEqual(new Set(['t1', 't2', 't3']));
+      opt.dispose();
+    });
+    expect(hn.encoderCalls).toBe(3);
+    // the cache class itself
+    const cache = new InstructionCache(hn);
+    cache.get('a', [4, 1]);
+    cache.get('a', [4, 1]);
+    cache.get('b', [5, 1]);
+    expect(hn.encoderCalls).toBe(5);
+    cache.dispose();
+    hn.dispose();
+  });
+});

@@ -1,0 +1,278 @@
+// The TAGI hypernetwork: encoded instruction → pooled vector → (joined with a learned embedding of each
+// target module) → MLP → LoRA factors A [r, in] and B [out, r] for every target Linear of a frozen T5.
+import * as tf from '@tensorflow/tfjs-core';
+import { type DeltaMap, type LowRankDelta, Linear, Module, ModuleList, Rng, normalInit, uniformInit, zerosInit, bmm, matmul } from '@tagi/tensor-core';
+import type { BaseSeq2SeqModel } from './base-model.js';
+import { type HypernetConfig, resolveHypernetConfig } from './config.js';
+import { HypernetConfigError, HypernetInputError } from './errors.js';
+
+/** One Linear of the base model that receives a generated adapter. */
+export interface TargetModule {
+  /** Full module path, e.g. 'encoder.block.0.layer.0.SelfAttention.q'. */
+  readonly path: string;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** Index of the generator head group (targets with equal [in, out] share the heads). */
+  readonly group: number;
+}
+
+/** An encoded batch of instructions (one row per task, or per example in mixed batches). */
+export interface InstructionEncoding {
+  /** `[rows, len, dModel]` encoder states. */
+  readonly states: tf.Tensor3D;
+  /** `[rows, len]` float, 1 = token, 0 = padding. */
+  readonly mask: tf.Tensor2D;
+}
+
+/** Resolves config target patterns against the base model's Linear layers (model order, grouped by shape). */
+export function resolveTargets(base: Module, patterns: readonly string[]): TargetModule[] {
+  const regexes = patterns.map((p) => new RegExp(`^(?:${p})$`));
+  const found: { path: string; inFeatures: number; outFeatures: number }[] = [];
+  for (const [path, m] of base.namedModules()) {
+    if (m instanceof Linear && regexes.some((r) => r.test(path))) found.push({ path, inFeatures: m.inFeatures, outFeatures: m.outFeatures });
+  }
+  if (found.length === 0) {
+    throw new HypernetConfigError([`targets: no Linear module of the base model matches ${patterns.map((p) => `/${p}/`).join(', ')}`]);
+  }
+  const shapes: string[] = [];
+  const withGroup = found.map((t) => {
+    const key = `${t.inFeatures}x${t.outFeatures}`;
+    if (!shapes.includes(key)) shapes.push(key);
+    return { ...t, group: shapes.indexOf(key) };
+  });
+  // heads run once per group over a contiguous slice of module rows, so order targets by group (stable)
+  return withGroup.sort((a, b) => a.group - b.group);
+}
+
+/** Masked mean over the non-padding positions: `[rows, len, d]`, `[rows, len]` → `[rows, d]`. */
+export function maskedMeanPool(states: tf.Tensor, mask: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => {
+    const m = tf.expandDims(tf.cast(mask, 'float32'), -1); // [rows, len, 1]
+    const summed = tf.sum(tf.mul(states, m), 1); // [rows, d]
+    const count = tf.maximum(tf.sum(m, 1), tf.scalar(1)); // [rows, 1]
+    return tf.div(summed, count) as tf.Tensor2D;
+  });
+}
+
+/** Generator heads for one [in, out] shape. */
+class HeadGroup extends Module {
+  readonly a_head: Linear;
+  readonly b_head: Linear;
+  constructor(hidden: number, readonly rank: number, readonly inFeatures: number, readonly outFeatures: number, c: HypernetConfig, rng: Rng) {
+    super();
+    // A: instruction-dependent part small, bias as LoRA's A init (kaiming-uniform bound 1/sqrt(in));
+    // B: zero (by default), so every generated ΔW = s·B·A starts at exactly 0 and the student starts as the base.
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.a_head = this.registerModule(
+      'a_head',
+      new Linear(hidden, rank * inFeatures, { rng: rng.fork('a'), init: normalInit({ std: c.aHeadInitStd }), biasInit: uniformInit({ low: -bound, high: bound }) }),
+    );
+    this.b_head = this.registerModule(
+      'b_head',
+      new Linear(hidden, outFeatures * rank, { rng: rng.fork('b'), init: c.bHeadInitStd > 0 ? normalInit({ std: c.bHeadInitStd }) : zerosInit, biasInit: zerosInit }),
+    );
+  }
+}
+
+/** Learned per-target tensors (module embeddings, pooling queries) held as named parameters. */
+class TargetParams extends Module {
+  readonly module_embeddings: tf.Variable; // [modules, E]
+  readonly queries: tf.Variable | undefined; // [modules, dModel]
+  constructor(modules: number, embDim: number, dModel: number, withQueries: boolean, rng: Rng) {
+    super();
+    this.module_embeddings = this.registerParameter('module_embeddings', normalInit({ std: 1 })([modules, embDim], rng.fork('emb')));
+    this.queries = withQueries ? this.registerParameter('queries', normalInit({ std: 1 })([modules, dModel], rng.fork('q'))) : undefined;
+  }
+}
+
+export interface HyperNetworkOptions {
+  /** Seed of the initialisation (default 0). */
+  readonly seed?: number;
+  /** Informational name of the base model (HF id or directory), written into checkpoints. */
+  readonly baseModelName?: string;
+}
+
+/**
+ * The hypernetwork. It owns only its own parameters; the base T5 stays frozen and is passed in.
+ * Parameter names: `targets.module_embeddings`, `targets.queries` (queries pooling), `input_proj.*`,
+ * `embed_proj.weight`, `heads.<group>.{a_head,b_head}.{weight,bias}`.
+ */
+export class HyperNetwork extends Module {
+  readonly config: HypernetConfig;
+  readonly targetModules: readonly TargetModule[];
+  readonly dModel: number;
+  readonly baseModelName: string | undefined;
+  readonly targets: TargetParams;
+  readonly input_proj: Linear;
+  readonly embed_proj: Linear;
+  readonly heads: ModuleList<HeadGroup>;
+  /** Number of instruction-encoder calls made through this hypernetwork (tests assert per-task caching with it). */
+  encoderCalls = 0;
+
+  constructor(
+    readonly base: BaseSeq2SeqModel,
+    config: Partial<HypernetConfig> = {},
+    opts: HyperNetworkOptions = {},
+  ) {
+    super();
+    this.config = resolveHypernetConfig(config);
+    if (this.config.encoder !== 'base') {
+      throw new HypernetConfigError([`encoder: '${this.config.encoder}' is not implemented in this version; use 'base'`]);
+    }
+    this.baseModelName = opts.baseModelName;
+    this.dModel = base.config.dModel;
+    this.targetModules = resolveTargets(base, this.config.targets);
+    const rng = new Rng(opts.seed ?? 0);
+    const c = this.config;
+    this.targets = this.registerModule('targets', new TargetParams(this.targetModules.length, c.moduleEmbeddingDim, this.dModel, c.pooling === 'queries', rng.fork('targets')));
+    this.input_proj = this.registerModule('input_proj', new Linear(this.dModel, c.hiddenDim, { rng: rng.fork('input_proj') }));
+    this.embed_proj = this.registerModule('embed_proj', new Linear(c.moduleEmbeddingDim, c.hiddenDim, { bias: false, rng: rng.fork('embed_proj') }));
+    this.heads = this.registerModule('heads', new ModuleList<HeadGroup>());
+    const groups = new Map<number, TargetModule>();
+    for (const t of this.targetModules) if (!groups.has(t.group)) groups.set(t.group, t);
+    for (const [g, t] of [...groups].sort((a, b) => a[0] - b[0])) {
+      this.heads.push(new HeadGroup(c.hiddenDim, c.rank, t.inFeatures, t.outFeatures, c, rng.fork(`heads.${g}`)));
+    }
+  }
+
+  /** alpha / r */
+  get scaling(): number {
+    return this.config.loraAlpha / this.config.rank;
+  }
+
+  /**
+   * Encodes instructions with the frozen base encoder (no adapter): ids `[rows, len]` int32, mask
+   * `[rows, len]` → states and a float mask. Cache the result per task: it never changes during training.
+   */
+  encodeInstructions(ids: tf.Tensor2D, mask: tf.Tensor2D): InstructionEncoding {
+    if (ids.rank !== 2 || mask.rank !== 2 || ids.shape[0] !== mask.shape[0] || ids.shape[1] !== mask.shape[1]) {
+      throw new HypernetInputError('instruction mask', `the shape of the ids [${ids.shape.join(', ')}]`, `[${mask.shape.join(', ')}]`);
+    }
+    this.encoderCalls++;
+    const states = this.base.encode(ids, mask);
+    return { states, mask: tf.cast(mask, 'float32') as tf.Tensor2D };
+  }
+
+  /**
+   * Pooled instruction per target: `mean` → `[rows, dModel]` (masked mean over non-padding tokens);
+   * `queries` → `[rows, modules, dModel]` (each target's learned query attends over the tokens).
+   */
+  pool(enc: InstructionEncoding): tf.Tensor {
+    if (this.config.pooling === 'mean') return maskedMeanPool(enc.states, enc.mask);
+    return tf.tidy(() => {
+      const [rows, len, d] = enc.states.shape;
+      const q = this.targets.queries as tf.Variable; // [modules, d]
+      const modules = q.shape[0] as number;
+      const scores = tf.reshape(matmul(tf.reshape(enc.states, [rows * len, d]), q, false, true), [rows, len, modules]); // [rows, len, modules]
+      const additive = tf.mul(tf.sub(tf.scalar(1), enc.mask), tf.scalar(-1e9)); // [rows, len]
+      const logits = tf.add(tf.mul(tf.transpose(scores, [0, 2, 1]), tf.scalar(1 / Math.sqrt(d))), tf.expandDims(additive, 1)); // [rows, modules, len]
+      const weights = tf.softmax(logits); // [rows, modules, len]
+      return bmm(weights, enc.states); // [rows, modules, d]
+    });
+  }
+
+  /**
+   * Generates one adapter per row of `enc` (per task, or per example): every target gets
+   * A `[rows, r, in]`, B `[rows, out, r]`. With `shared: true` (requires one row) A `[r, in]`, B `[out, r]`.
+   * The returned tensors belong to the caller (dispose with {@link disposeDeltas}).
+   */
+  generate(enc: InstructionEncoding, opts: { shared?: boolean } = {}): Map<string, LowRankDelta> {
+    const rows = enc.states.shape[0];
+    if (opts.shared === true && rows !== 1) throw new HypernetInputError('enc', 'one instruction row for a shared adapter', `${rows} rows`);
+    const c = this.config;
+    const r = c.rank;
+    const out = new Map<string, LowRankDelta>();
+    const tensors = tf.tidy(() => {
+      const pooled = this.pool(enc); // [rows, d] | [rows, modules, d]
+      const modules = this.targetModules.length;
+      const he = this.embed_proj.forward(this.targets.module_embeddings); // [modules, H]
+      const hp = this.input_proj.forward(pooled); // [rows, H] | [rows, modules, H]
+      const hp3 = hp.rank === 2 ? tf.expandDims(hp, 1) : hp; // [rows, 1|modules, H]
+      const h = tf.relu(tf.add(hp3, tf.expandDims(he, 0))); // [rows, modules, H]
+      const result: tf.Tensor[] = [];
+      let start = 0;
+      for (let g = 0; g < this.heads.length; g++) {
+        const group = this.targetModules.filter((t) => t.group === g);
+        const n = group.length;
+        const head = this.heads.at(g);
+        const hg = tf.reshape(tf.slice(h, [0, start, 0], [rows, n, c.hiddenDim]), [rows * n, c.hiddenDim]); // [rows·n, H]
+        const a = tf.reshape(head.a_head.forward(hg), [rows, n, r, head.inFeatures]); // [rows, n, r, in]
+        const b = tf.reshape(head.b_head.forward(hg), [rows, n, head.outFeatures, r]); // [rows, n, out, r]
+        const aParts = n === 1 ? [a] : tf.split(a, n, 1);
+        const bParts = n === 1 ? [b] : tf.split(b, n, 1);
+        for (let j = 0; j < n; j++) {
+          const shapeA = opts.shared ? [r, head.inFeatures] : [rows, r, head.inFeatures];
+          const shapeB = opts.shared ? [head.outFeatures, r] : [rows, head.outFeatures, r];
+          result.push(tf.reshape(aParts[j] as tf.Tensor, shapeA), tf.reshape(bParts[j] as tf.Tensor, shapeB));
+        }
+        start += n;
+      }
+      return result;
+    });
+    let k = 0;
+    for (let g = 0; g < this.heads.length; g++) {
+      for (const t of this.targetModules.filter((x) => x.group === g)) {
+        out.set(t.path, { A: tensors[k++] as tf.Tensor, B: tensors[k++] as tf.Tensor, scaling: this.scaling });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Expands one adapter per task (`[tasks, ...]` rows) to one per example: `taskOfExample[i]` is the row
+   * of example i. Differentiable (a one-hot product, no gather: gather has no gradient on wasm).
+   */
+  static selectRows(deltas: DeltaMap, taskOfExample: readonly number[]): Map<string, LowRankDelta> {
+    const first = deltas.values().next().value as LowRankDelta | undefined;
+    const tasks = first ? (first.A.shape[0] as number) : 0;
+    for (const t of taskOfExample) {
+      if (!Number.isInteger(t) || t < 0 || t >= tasks) throw new HypernetInputError('taskOfExample', `row indices in [0, ${tasks})`, String(t));
+    }
+    // oneHot needs depth >= 2; a single task is a plain repeat
+    const sel = tf.tidy(() => (tasks === 1 ? tf.ones([taskOfExample.length, 1]) : tf.cast(tf.oneHot(tf.tensor1d([...taskOfExample], 'int32'), tasks), 'float32'))); // [batch, tasks]
+    const pick = (x: tf.Tensor): tf.Tensor =>
+      tf.tidy(() => {
+        const [, m, n] = x.shape as [number, number, number];
+        return tf.reshape(matmul(sel, tf.reshape(x, [tasks, m * n])), [taskOfExample.length, m, n]); // [batch, m, n]
+      });
+    const out = new Map<string, LowRankDelta>();
+    for (const [k, d] of deltas) out.set(k, { A: pick(d.A), B: pick(d.B), scaling: d.scaling });
+    sel.dispose();
+    return out;
+  }
+
+  /**
+   * The encoder prefix of `concat` fusion for a batch: the instruction states of each example's task.
+   * `enc` has one row per task; `taskOfExample` (default: all examples use row 0) picks rows.
+   * Returns undefined when fusion is `none`.
+   */
+  fusionPrefix(enc: InstructionEncoding, batch: number, taskOfExample?: readonly number[]): { states: tf.Tensor3D; mask: tf.Tensor2D } | undefined {
+    if (this.config.fusion === 'none') return undefined;
+    return tf.tidy(() => {
+      const rows = enc.states.shape[0];
+      if (taskOfExample === undefined && rows === batch) return { states: tf.clone(enc.states), mask: tf.clone(enc.mask) };
+      const idx = taskOfExample ?? new Array<number>(batch).fill(0);
+      if (idx.length !== batch) throw new HypernetInputError('taskOfExample', `${batch} entries`, String(idx.length));
+      const [, len, d] = enc.states.shape;
+      if (rows === 1) return { states: tf.tile(enc.states, [batch, 1, 1]) as tf.Tensor3D, mask: tf.tile(enc.mask, [batch, 1]) as tf.Tensor2D }; // [batch, len, d]
+      const sel = tf.cast(tf.oneHot(tf.tensor1d([...idx], 'int32'), rows), 'float32'); // [batch, rows]
+      const states = tf.reshape(matmul(sel, tf.reshape(enc.states, [rows, len * d])), [batch, len, d]) as tf.Tensor3D; // [batch, len, d]
+      const mask = matmul(sel, enc.mask) as tf.Tensor2D; // [batch, len]
+      return { states, mask };
+    });
+  }
+}
+
+/** Disposes every tensor of a generated delta map. */
+export function disposeDeltas(deltas: DeltaMap): void {
+  for (const d of deltas.values()) {
+    d.A.dispose();
+    d.B.dispose();
+  }
+}
+
+/** Disposes an instruction encoding. */
+export function disposeEncoding(enc: InstructionEncoding): void {
+  enc.states.dispose();
+  enc.mask.dispose();
+}
