@@ -265,29 +265,29 @@ async function beam(
         }
         cands.sort((x, y) => y.score - x.score || x.beam - y.beam || x.tok - y.tok);
         const chosen = cands.slice(0, 2 * nb);
-        let kept = 0;
-        for (let rank = 0; rank < chosen.length && kept < nb; rank++) {
+        const lastStep = s === o.maxNewTokens - 1;
+        // only the top numBeams candidates may finish: on eos, or on any token at the length limit
+        for (let rank = 0; rank < nb; rank++) {
           const c = chosen[rank] as { score: number; beam: number; tok: number };
-          const row = i * nb + c.beam;
-          if (c.tok === o.eos) {
-            if (rank >= nb) continue;
-            addHyp(i, { tokens: [...(seqs[row] as number[]), o.eos], score: c.score / genLen ** lp });
-          } else {
-            nextSeqs.push([...(seqs[row] as number[]), c.tok]);
-            nextScores.push(c.score);
-            origin.push(row);
-            kept++;
-          }
+          if (c.tok === o.eos || lastStep) addHyp(i, { tokens: [...(seqs[i * nb + c.beam] as number[]), c.tok], score: c.score / genLen ** lp });
         }
-        // is this row done? (HF BeamHypotheses.is_done)
+        // the best numBeams candidates that did not finish keep running
+        let kept = 0;
+        for (const c of chosen) {
+          if (kept === nb) break;
+          if (c.tok === o.eos) continue;
+          nextSeqs.push([...(seqs[i * nb + c.beam] as number[]), c.tok]);
+          nextScores.push(c.score);
+          origin.push(i * nb + c.beam);
+          kept++;
+        }
+        // HF's stopping rule for the row: numBeams hypotheses finished and (earlyStopping true, or no running
+        // beam can still beat the worst of them under the length-penalty heuristic)
         const list = hyps[i] as Hyp[];
         if (list.length >= nb) {
-          if (o.earlyStopping === true) done[i] = true;
-          else {
-            const bestRunning = Math.max(...nextScores.slice(-nb));
-            const denom = o.earlyStopping === 'never' && lp > 0 ? o.maxNewTokens : genLen;
-            if ((list[list.length - 1] as Hyp).score >= bestRunning / denom ** lp) done[i] = true;
-          }
+          const bestRunning = Math.max(...nextScores.slice(-nb));
+          const denom = o.earlyStopping === 'never' && lp > 0 ? o.maxNewTokens : genLen;
+          if (o.earlyStopping === true || (list[list.length - 1] as Hyp).score >= bestRunning / denom ** lp) done[i] = true;
         }
       }
       // reorder the self-attention cache to follow the surviving beams
@@ -307,15 +307,11 @@ async function beam(
     disposeKV(cache);
     disposePrepared(prep);
   }
-  // rows still open at the length limit: their running beams compete as finished hypotheses
-  const genLen = (seqs[0] as number[]).length - 1;
-  const out: number[][] = [];
-  for (let i = 0; i < b; i++) {
-    if (!done[i]) for (let j = 0; j < nb; j++) addHyp(i, { tokens: seqs[i * nb + j] as number[], score: (beamScores[i * nb + j] as number) / genLen ** lp });
-    out.push(((hyps[i] as Hyp[])[0] as Hyp).tokens);
-  }
+  const out = hyps.map((list) => (list[0] as Hyp).tokens);
   const width = Math.max(...out.map((r) => r.length));
-  return { sequences: out.map((r) => [...r, ...new Array<number>(width - r.length).fill(o.pad)]) };
+  // HF fills after eos with `pad_token_id or eos_token_id`: a pad id of 0 (T5's) falls through to eos
+  const fill = o.pad || o.eos;
+  return { sequences: out.map((r) => [...r, ...new Array<number>(width - r.length).fill(fill)]) };
 }
 
 export interface ScoreResult {
