@@ -59,3 +59,14 @@ export {
   type ParseSniOptions,
   type SniReference,
 } from './sni.js';
+
+// P3 / promptsource (rendering, field mapping, choice examples); file IO in '@tagi/datasets/node'
+export {
+  parsePromptsourceYaml,
+  renderAnswerChoices,
+  renderTemplate,
+  type PromptTemplate,
+  type RenderOptions,
+  type RenderedPrompt,
+} from './promptsource.js';
+export { T0_HELD_OUT, choiceExamples, t0EvalTemplates, toHfExample, type HfExample, type P3Dataset, type RowSource } from './p3.js';

@@ -3,3 +3,10 @@
 
 // Super-NaturalInstructions files
 export { loadSniTask, loadSniTasks, readSniReferences, readSniSplit, type LoadSniTasksOptions } from './node/sni.js';
+
+// P3 / promptsource files
+export { loadP3Examples, loadPromptsourceTemplates, sharedP3File } from './node/p3.js';
+
+// streaming readers and text corpora
+export { parseCsv, readJsonl, readJsonlArray, readLines } from './node/lines.js';
+export { jsonlCorpus, plainTextCorpus, type JsonlCorpusOptions, type PlainTextOptions, type TextCorpus } from './node/text.js';
