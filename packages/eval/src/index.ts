@@ -76,3 +76,17 @@ export {
   type TimeOptions,
   type RelativeCost,
 } from './timer.js';
+
+// reports (pure; file output in '@tagi/eval/node')
+export {
+  resultsToJson,
+  resultsFromJson,
+  stringifyResults,
+  stableStringify,
+  renderMarkdownTable,
+  type ResultsColumn,
+  type ResultsRow,
+  type ResultsTable,
+  type ResultsJson,
+  type MarkdownOptions,
+} from './report.js';

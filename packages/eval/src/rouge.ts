@@ -33,37 +33,38 @@ function fmeasure(precision: number, recall: number): number {
   return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
 }
 
+// Two DP rows reused across calls (grown on demand): no allocation per pair in the hot loop.
+let rowA = new Int32Array(64);
+let rowB = new Int32Array(64);
+
 /** Length of the longest common subsequence of two token lists (O(|a|·|b|) time, O(|b|) memory). */
 export function lcsLength(a: readonly string[], b: readonly string[]): number {
-  if (a.length === 0 || b.length === 0) return 0;
-  // Map tokens to small integers once so the inner loop compares numbers, not strings.
-  const ids = new Map<string, number>();
-  const toIds = (tokens: readonly string[]): Int32Array => {
-    const out = new Int32Array(tokens.length);
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i] as string;
-      let id = ids.get(t);
-      if (id === undefined) {
-        id = ids.size;
-        ids.set(t, id);
-      }
-      out[i] = id;
-    }
-    return out;
-  };
-  const x = toIds(a);
-  const y = toIds(b);
-  let previous = new Int32Array(y.length + 1);
-  let current = new Int32Array(y.length + 1);
-  for (let i = 0; i < x.length; i++) {
-    const xi = x[i];
-    for (let j = 0; j < y.length; j++) {
-      current[j + 1] =
-        xi === y[j] ? (previous[j] as number) + 1 : Math.max(previous[j + 1] as number, current[j] as number);
-    }
-    [previous, current] = [current, previous];
+  const n = b.length;
+  if (a.length === 0 || n === 0) return 0;
+  if (rowA.length < n + 1) {
+    rowA = new Int32Array(2 * (n + 1));
+    rowB = new Int32Array(2 * (n + 1));
   }
-  return previous[y.length] as number;
+  let previous = rowA;
+  let current = rowB;
+  previous.fill(0, 0, n + 1);
+  current[0] = 0;
+  for (let i = 0; i < a.length; i++) {
+    const ai = a[i];
+    for (let j = 0; j < n; j++) {
+      if (ai === b[j]) {
+        current[j + 1] = (previous[j] as number) + 1;
+      } else {
+        const up = previous[j + 1] as number;
+        const left = current[j] as number;
+        current[j + 1] = up > left ? up : left;
+      }
+    }
+    const swap = previous;
+    previous = current;
+    current = swap;
+  }
+  return previous[n] as number;
 }
 
 /** ROUGE-L of token lists (rouge_score `_score_lcs(target_tokens, prediction_tokens)`). */

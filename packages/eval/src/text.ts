@@ -23,6 +23,21 @@ export interface RougeTokenizeOptions {
   readonly stem?: boolean;
 }
 
+// Stemming dominates tokenisation time and real text repeats words heavily, so stems are memoised.
+// The cache is bounded: it is dropped whole when full (simple, and no per-hit bookkeeping).
+const STEM_CACHE_LIMIT = 200_000;
+const stemCache = new Map<string, string>();
+
+function cachedStem(word: string): string {
+  let stem = stemCache.get(word);
+  if (stem === undefined) {
+    stem = porterStem(word);
+    if (stemCache.size >= STEM_CACHE_LIMIT) stemCache.clear();
+    stemCache.set(word, stem);
+  }
+  return stem;
+}
+
 /** rouge_score's default tokenizer; with `stem` (default) as `RougeScorer(..., use_stemmer=True)`. */
 export function rougeTokenize(text: string, opts: RougeTokenizeOptions = {}): string[] {
   expectString('rougeTokenize', 'text', text);
@@ -31,7 +46,7 @@ export function rougeTokenize(text: string, opts: RougeTokenizeOptions = {}): st
   const tokens: string[] = [];
   for (const piece of pieces) {
     if (piece.length === 0) continue;
-    tokens.push(stem && piece.length > 3 ? porterStem(piece) : piece);
+    tokens.push(stem && piece.length > 3 ? cachedStem(piece) : piece);
   }
   return tokens;
 }

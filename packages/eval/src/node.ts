@@ -1,0 +1,41 @@
+// Node-only file output for @tagi/eval (import from '@tagi/eval/node').
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { EvalInputError } from './errors.js';
+import { renderMarkdownTable, resultsFromJson, stringifyResults, type MarkdownOptions, type ResultsTable } from './report.js';
+
+/** Writes `text` to `file` atomically: a temp file in the same directory, then rename. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  await fs.writeFile(tmp, text, 'utf8');
+  await fs.rename(tmp, file);
+}
+
+/** Writes `results.json` and `results.md` into `dir` (created if missing). */
+export async function writeResults(
+  dir: string,
+  table: ResultsTable,
+  opts: { meta?: Record<string, unknown>; markdown?: MarkdownOptions } = {},
+): Promise<{ json: string; markdown: string }> {
+  if (typeof dir !== 'string' || dir.length === 0) throw new EvalInputError('writeResults', 'dir', 'a directory path', dir);
+  const json = stringifyResults(table, opts.meta ?? {});
+  const md = renderMarkdownTable(table, opts.markdown ?? {});
+  await fs.mkdir(dir, { recursive: true });
+  const jsonPath = path.join(dir, 'results.json');
+  const mdPath = path.join(dir, 'results.md');
+  await writeFileAtomic(jsonPath, json);
+  await writeFileAtomic(mdPath, md);
+  return { json: jsonPath, markdown: mdPath };
+}
+
+/** Reads and validates a results.json file. */
+export async function readResults(file: string): Promise<{ table: ResultsTable; meta: Record<string, unknown> }> {
+  const text = await fs.readFile(file, 'utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new EvalInputError('readResults', file, 'valid JSON', (e as Error).message);
+  }
+  return resultsFromJson(parsed);
+}
