@@ -3,8 +3,11 @@
 // shipped an API yet make their model "unavailable" with the reason, never a made-up output.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseT5Config, T5ConfigError, type T5Tokenizer } from '@tagi/t5-model';
-import { loadDefaultT5Tokenizer, loadT5Tokenizer } from '@tagi/t5-model/node';
+import * as tf from '@tensorflow/tfjs-core';
+import { type DeltaMap, initBackend } from '@tagi/tensor-core';
+import { PrunedTokenizer, padBatch, parseT5Config, T5ConfigError, generate as t5Generate } from '@tagi/t5-model';
+import { T5ForConditionalGeneration, loadDefaultT5Tokenizer, loadT5Tokenizer, loadVocabMap } from '@tagi/t5-model/node';
+import { formatDefinition, formatTaskInput } from '@tagi/datasets';
 import type {
   AdapterDiffModule,
   GeneratedAdapterInfo,
@@ -43,10 +46,38 @@ const CONCAT_NAME = /concat|multitask|tk-?instruct/i;
 const HINT_NAME = /hint|no-?distill|without/i;
 const TEACHER_NAME = /teacher/i;
 
+/** What the engine needs of a tokenizer: the full T5 one or a pruned-vocabulary view of it. */
+interface TextTokenizer {
+  readonly padTokenId: number;
+  encode(text: string, opts?: { addSpecialTokens?: boolean; maxLength?: number }): number[];
+  decode(ids: readonly number[], opts?: { skipSpecialTokens?: boolean }): string;
+}
+
+interface LoadedT5 {
+  readonly dir: string;
+  readonly model: T5ForConditionalGeneration;
+  readonly tokenizer: TextTokenizer;
+}
+
 interface ModelPlan {
   readonly info: ModelSetInfo;
   readonly checkpoints: CheckpointInfo[];
-  readonly tokenizer: T5Tokenizer;
+  readonly tokenizer: TextTokenizer;
+}
+
+/**
+ * The concatenated prompt of the instruction-concatenated baseline: Tk-Instruct's "Definition: …"
+ * block (kept as typed when the instruction already is one, as the suite's examples are) + the input.
+ */
+export function concatenatedInput(instruction: string, input: string): string {
+  const def = /^\s*Definition:/.test(instruction) ? `${instruction.trimEnd()}\n\n` : formatDefinition(instruction);
+  return def + formatTaskInput(input);
+}
+
+async function tokenizerFor(dir: string): Promise<TextTokenizer> {
+  const full = fs.existsSync(path.join(dir, 'tokenizer.json')) ? loadT5Tokenizer(dir) : loadDefaultT5Tokenizer();
+  const vocab = await loadVocabMap(dir);
+  return vocab ? new PrunedTokenizer(full, vocab) : full;
 }
 
 function readJson(file: string): unknown {
@@ -79,15 +110,24 @@ function pickBase(cps: CheckpointInfo[]): CheckpointInfo | undefined {
 
 export class TagiEngine implements PlaygroundEngine {
   private readonly maxInstructionTokens: number;
-  private readonly plans = new Map<string, ModelPlan>();
+  private readonly maxInputTokens: number;
+  private readonly maxNewTokens: number;
+  private readonly plans = new Map<string, Promise<ModelPlan>>();
+  private readonly models = new Map<string, Promise<LoadedT5>>();
+  private backend: Promise<string> | undefined;
 
   constructor(private readonly opts: TagiEngineOptions = {}) {
     this.maxInstructionTokens = opts.maxInstructionTokens ?? 512;
+    this.maxInputTokens = opts.maxInputTokens ?? 512;
+    this.maxNewTokens = opts.maxNewTokens ?? 32;
   }
 
-  private plan(dir: string): ModelPlan {
-    const cached = this.plans.get(dir);
-    if (cached) return cached;
+  private initBackend(): Promise<string> {
+    this.backend ??= initBackend({ backend: (this.opts.backend ?? 'auto') as 'auto' }).then((r) => r.backend);
+    return this.backend;
+  }
+
+  private async makePlan(dir: string): Promise<ModelPlan> {
     const kind = checkpointKind(dir);
     const run = isRunDir(dir);
     if (!run && kind !== 't5') {
@@ -98,6 +138,7 @@ export class TagiEngine implements PlaygroundEngine {
     if (base) checkT5Dir(base.dir);
     const hypernet = checkpoints.filter((c) => c.kind === 'hypernet').sort((a, b) => Number(HINT_NAME.test(a.rel)) - Number(HINT_NAME.test(b.rel)))[0];
     const concat = checkpoints.find((c) => CONCAT_NAME.test(c.rel) && !TEACHER_NAME.test(c.rel));
+    if (concat?.kind === 't5') checkT5Dir(concat.dir);
     const none = (reason: string): ModelSlot => ({ available: false, reason });
     const models: Record<ModelName, ModelSlot> = {
       base: base ? { available: true, dir: base.dir } : none('no HF T5 checkpoint (config.json + model.safetensors) in this dir'),
@@ -110,23 +151,42 @@ export class TagiEngine implements PlaygroundEngine {
             ? { available: true, dir, reason: 'this HF T5 dir read with the instruction prepended to each input' }
             : none('no instruction-concatenated checkpoint in this run dir'),
     };
-    const tokenizerDir = base && fs.existsSync(path.join(base.dir, 'tokenizer.json')) ? base.dir : undefined;
-    const tokenizer = tokenizerDir ? loadT5Tokenizer(tokenizerDir) : loadDefaultT5Tokenizer();
-    const plan: ModelPlan = {
-      info: { dir, kind: run ? 'run' : 't5', models, where: 'node-server', maxInstructionTokens: this.maxInstructionTokens },
+    const tokenizer = base ? await tokenizerFor(base.dir) : loadDefaultT5Tokenizer();
+    const backend = base ? await this.initBackend() : undefined;
+    return {
+      info: { dir, kind: run ? 'run' : 't5', models, where: 'node-server', maxInstructionTokens: this.maxInstructionTokens, ...(backend ? { backend } : {}) },
       checkpoints,
       tokenizer,
     };
-    this.plans.set(dir, plan);
-    return plan;
   }
 
-  private wrap<T>(fn: () => T): T {
+  private async plan(dir: string): Promise<ModelPlan> {
+    let p = this.plans.get(dir);
+    if (!p) {
+      p = this.makePlan(dir);
+      this.plans.set(dir, p);
+      // a failed plan is not cached: the user may fix the dir and retry
+      p.catch(() => this.plans.delete(dir));
+    }
+    return rethrow(p);
+  }
+
+  /** Loads (once) an HF T5 dir; a broken checkpoint becomes a CheckpointError naming it. */
+  private async t5(dir: string): Promise<LoadedT5> {
+    let p = this.models.get(dir);
+    if (!p) {
+      p = (async () => {
+        await this.initBackend();
+        const model = await T5ForConditionalGeneration.fromPretrained(dir);
+        return { dir, model, tokenizer: await tokenizerFor(dir) };
+      })();
+      this.models.set(dir, p);
+      p.catch(() => this.models.delete(dir));
+    }
     try {
-      return fn();
+      return await p;
     } catch (e) {
-      if (e instanceof CheckpointError) throw new HttpError(422, 'CheckpointError', e.message);
-      throw e;
+      throw new CheckpointError(dir, `cannot load the T5 checkpoint: ${(e as Error).message}`);
     }
   }
 
@@ -139,24 +199,58 @@ export class TagiEngine implements PlaygroundEngine {
     return n;
   }
 
+  /** Greedy generation of a batch of texts; returns the decoded outputs and the wall time. */
+  private async generateTexts(t5: LoadedT5, texts: string[], extra: { adapters?: DeltaMap } = {}): Promise<{ outputs: string[]; ms: number }> {
+    const start = performance.now();
+    const rows = texts.map((t) => t5.tokenizer.encode(t, { maxLength: this.maxInputTokens }));
+    const batch = padBatch(rows, t5.tokenizer.padTokenId, Math.max(...rows.map((r) => r.length)));
+    const ids = tf.tensor2d(batch.inputIds, [rows.length, batch.inputIds[0]!.length], 'int32');
+    const mask = tf.tensor2d(batch.attentionMask, [rows.length, batch.attentionMask[0]!.length], 'int32');
+    try {
+      const res = await t5Generate(t5.model, ids, mask, { maxNewTokens: this.maxNewTokens, ...(extra.adapters ? { adapters: extra.adapters } : {}) });
+      const outputs = res.sequences.map((seq) => t5.tokenizer.decode(seq.slice(1), { skipSpecialTokens: true }).trim());
+      return { outputs, ms: performance.now() - start };
+    } finally {
+      ids.dispose();
+      mask.dispose();
+    }
+  }
+
   async open(dir: string): Promise<ModelSetInfo> {
-    return this.wrap(() => this.plan(dir)).info;
+    return (await this.plan(dir)).info;
   }
 
   async generate(dir: string, instruction: string): Promise<GeneratedAdapterInfo> {
-    const plan = this.wrap(() => this.plan(dir));
+    const plan = await this.plan(dir);
     this.checkInstruction(plan, instruction);
     const slot = plan.info.models.tagi;
     throw new HttpError(503, 'ModelUnavailable', `TAGI hypernet: ${slot.available ? '@tagi/hypernet does not provide adapter generation yet' : slot.reason}`);
   }
 
-  async run(dir: string, instruction: string, _adapterId: string | undefined, _inputs: string[]): Promise<ModelRunResult[]> {
-    const plan = this.wrap(() => this.plan(dir));
+  async run(dir: string, instruction: string, adapterId: string | undefined, inputs: string[]): Promise<ModelRunResult[]> {
+    const plan = await this.plan(dir);
     this.checkInstruction(plan, instruction);
-    return (['tagi', 'base', 'concat'] as const).map((model) => {
-      const slot = plan.info.models[model];
-      return { model, error: slot.available ? '@tagi/t5-model does not provide generation yet' : (slot.reason ?? 'unavailable') };
-    });
+    const { base: baseSlot, concat: concatSlot, tagi: tagiSlot } = plan.info.models;
+    if (!baseSlot.available || !baseSlot.dir) {
+      return (['tagi', 'base', 'concat'] as const).map((model) => ({ model, error: plan.info.models[model].reason ?? 'unavailable' }));
+    }
+    const base = await rethrow(this.t5(baseSlot.dir));
+    const results: ModelRunResult[] = [];
+    // TAGI: the student reads the bare input; the instruction reaches it only through the adapter
+    if (!tagiSlot.available) results.push({ model: 'tagi', error: tagiSlot.reason ?? 'unavailable' });
+    else if (!adapterId) results.push({ model: 'tagi', error: 'generate the adapter first' });
+    else results.push({ model: 'tagi', error: '@tagi/hypernet does not provide adapter generation yet' });
+    results.push({ model: 'base', ...(await this.generateTexts(base, inputs)) });
+    if (!concatSlot.available || !concatSlot.dir) results.push({ model: 'concat', error: concatSlot.reason ?? 'unavailable' });
+    else {
+      try {
+        const concat = concatSlot.dir === baseSlot.dir ? base : await this.t5(concatSlot.dir);
+        results.push({ model: 'concat', ...(await this.generateTexts(concat, inputs.map((x) => concatenatedInput(instruction, x)))) });
+      } catch (e) {
+        results.push({ model: 'concat', error: (e as Error).message });
+      }
+    }
+    return results;
   }
 
   async diff(aId: string, _bId: string): Promise<AdapterDiffModule[]> {
@@ -183,6 +277,18 @@ export class TagiEngine implements PlaygroundEngine {
   }
 
   dispose(): void {
+    for (const p of this.models.values()) p.then((m) => m.model.dispose()).catch(() => {});
+    this.models.clear();
     this.plans.clear();
+  }
+}
+
+/** CheckpointError → HTTP 422 with its message; anything else unchanged. */
+async function rethrow<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new HttpError(422, 'CheckpointError', e.message);
+    throw e;
   }
 }

@@ -134,6 +134,12 @@ describe('playground server hardening', () => {
     expect(b.body.error.message).toMatch(/config\.json is not readable JSON/);
     const n = await post(`${server.url}api/open`, { dir: 'run-1/base/..' });
     expect(n.status).toBe(200);
+    // the config is fine but model.safetensors is empty: the error comes when the weights are read
+    const w = await post(`${server.url}api/run`, { dir: 'run-1', instruction: 'Say hi.', inputs: ['hello'] });
+    expect(w.status).toBe(422);
+    expect(w.body.error.type).toBe('CheckpointError');
+    expect(w.body.error.message).toMatch(/cannot load the T5 checkpoint/);
+    expect(w.body.error.message).toContain(path.join(root, 'run-1', 'base'));
     await alive();
   });
 
