@@ -1,0 +1,145 @@
+// Presets: complete configs the schema validates. `smoke` runs in seconds (tests), `tiny` is the
+// default of `tagi demo` (≤ 15 minutes on 2 CPU cores, wasm), and the two LM-adapt presets carry the
+// paper's settings for real runs with a downloaded `google/t5-*-lm-adapt` (`--model DIR`).
+//
+// Sources of the LM-adapt settings (read, not copied):
+// - TAGI repo (github.com/Xnhyacinth/TAGI, scripts/train_tk_instruct.sh @8702b4e): max_source_length 1024,
+//   max_target_length 128 (generation_max_length 128), num_pos_examples 2 ("Def + 2 Pos"), learning rate
+//   5e-5, lr_scheduler_type constant with warmup_ratio 0.03, per-device batch 4 × gradient accumulation 2,
+//   KD temperature 3.0, LoRA r 16 for the teachers, seed 42, evaluation on the first 100 instances per
+//   test task (SNI official), 3 epochs.
+// - TAGI paper (arXiv 2406.12382) and ARCHITECTURE.md: generated LoRA rank 32 on q and v, hypernetwork
+//   reusing the frozen T5 encoder, instruction fusion by concatenation.
+// - Model shapes: ../shared/data/t5-configs/KNOWN_CONFIGS.md (t5-v1_1-small = t5-small-lm-adapt: d_model 512,
+//   d_kv 64, 6 heads, d_ff 1024, 8+8 layers; t5-base-lm-adapt: 768, 64, 12 heads, 2048, 12+12; gated-gelu).
+// Step counts of the LM-adapt presets: 3 epochs × 756 SNI train tasks × 100 instances / batch 8 ≈ 28,350.
+import type { TagiConfig } from './config.js';
+
+const T5_TARGETS = ['q', 'v'];
+
+const tiny: TagiConfig = {
+  preset: 'tiny',
+  seed: 42,
+  backend: 'auto',
+  data: 'embedded',
+  logEvery: 10,
+  checkpointEvery: 100,
+  prompt: { numPos: 2, maxSourceLength: 192, maxTargetLength: 16, maxInstancesPerTask: 24, maxEvalInstancesPerTask: 12 },
+  base: {
+    dModel: 64,
+    dKv: 16,
+    numHeads: 4,
+    dFf: 128,
+    numLayers: 2,
+    numDecoderLayers: 2,
+    feedForwardProj: 'gated-gelu',
+    relativeAttentionNumBuckets: 16,
+    relativeAttentionMaxDistance: 64,
+    dropoutRate: 0,
+    pruneVocab: true,
+    objective: 'mixed',
+    // a higher rate than the paper's: a 0.3M-parameter model trained from scratch for minutes
+    train: { steps: 400, batchSize: 16, lr: 3e-3, warmupSteps: 20 },
+  },
+  teachers: { groupBy: 'category', rank: 8, alpha: 16, targetModules: T5_TARGETS, train: { steps: 40, batchSize: 16, lr: 5e-3, warmupSteps: 4 } },
+  multitask: { mode: 'lora', rank: 8, alpha: 16, train: { steps: 300, batchSize: 8, lr: 3e-3, warmupSteps: 20 } },
+  hypernet: {
+    rank: 8,
+    alpha: 16,
+    hiddenDim: 64,
+    fusion: 'concat',
+    targetModules: T5_TARGETS,
+    pretrain: { steps: 100, batchSize: 16, lr: 1e-3, warmupSteps: 10, segmentA: 24, segmentB: 16, segmentC: 8 },
+    finetune: { steps: 300, batchSize: 16, lr: 1e-3, warmupSteps: 20 },
+  },
+  distill: { temperature: 2, lambdaKl: 1, lambdaIns: 0.1, alignment: 'delta' },
+  optim: { optimizer: 'adamw', weightDecay: 0, maxGradNorm: 1, schedule: 'constant' },
+  eval: { batchSize: 16, numBeams: 1 },
+};
+
+const smoke: TagiConfig = {
+  ...tiny,
+  preset: 'smoke',
+  logEvery: 1,
+  checkpointEvery: 2,
+  prompt: { numPos: 1, maxSourceLength: 96, maxTargetLength: 8, maxInstancesPerTask: 4, maxEvalInstancesPerTask: 2 },
+  base: {
+    ...tiny.base,
+    dModel: 16,
+    dKv: 4,
+    numHeads: 2,
+    dFf: 32,
+    numLayers: 1,
+    numDecoderLayers: 1,
+    relativeAttentionNumBuckets: 8,
+    relativeAttentionMaxDistance: 16,
+    train: { steps: 4, batchSize: 4, lr: 3e-3, warmupSteps: 1 },
+  },
+  teachers: { ...tiny.teachers, rank: 2, alpha: 4, train: { steps: 2, batchSize: 4, lr: 5e-3, warmupSteps: 0 } },
+  multitask: { ...tiny.multitask, rank: 2, alpha: 4, train: { steps: 3, batchSize: 4, lr: 3e-3, warmupSteps: 0 } },
+  hypernet: {
+    ...tiny.hypernet,
+    rank: 2,
+    alpha: 4,
+    hiddenDim: 16,
+    pretrain: { steps: 2, batchSize: 4, lr: 1e-3, warmupSteps: 0, segmentA: 8, segmentB: 8, segmentC: 4 },
+    finetune: { steps: 3, batchSize: 4, lr: 1e-3, warmupSteps: 0 },
+  },
+  eval: { batchSize: 8, numBeams: 1 },
+};
+
+const lmAdaptCommon = {
+  seed: 42,
+  backend: 'auto',
+  data: 'sni',
+  logEvery: 500,
+  checkpointEvery: 2500,
+  prompt: { numPos: 2, maxSourceLength: 1024, maxTargetLength: 128, maxInstancesPerTask: 100, maxEvalInstancesPerTask: 100 },
+  teachers: { groupBy: 'category', rank: 16, alpha: 32, targetModules: T5_TARGETS, train: { steps: 2000, batchSize: 8, lr: 5e-5, warmupSteps: 60 } },
+  multitask: { mode: 'full', rank: 16, alpha: 32, train: { steps: 28350, batchSize: 8, lr: 5e-5, warmupSteps: 850 } },
+  distill: { temperature: 3, lambdaKl: 1, lambdaIns: 1, alignment: 'delta' },
+  optim: { optimizer: 'adamw', weightDecay: 0, maxGradNorm: 1, schedule: 'constant' },
+  eval: { batchSize: 8, numBeams: 1 },
+} as const satisfies Partial<TagiConfig>;
+
+const hypernetLmAdapt = (hiddenDim: number): TagiConfig['hypernet'] => ({
+  rank: 32,
+  alpha: 32,
+  hiddenDim,
+  fusion: 'concat',
+  targetModules: T5_TARGETS,
+  pretrain: { steps: 10000, batchSize: 8, lr: 5e-5, warmupSteps: 300, segmentA: 512, segmentB: 256, segmentC: 128 },
+  finetune: { steps: 28350, batchSize: 8, lr: 5e-5, warmupSteps: 850 },
+});
+
+const t5SmallLmAdapt: TagiConfig = {
+  ...structuredClone(lmAdaptCommon) as unknown as Omit<TagiConfig, 'preset' | 'base' | 'hypernet'>,
+  preset: 't5-small-lm-adapt',
+  // the base shape is documentation here: these presets expect --model DIR (no base pretraining)
+  base: {
+    dModel: 512, dKv: 64, numHeads: 6, dFf: 1024, numLayers: 8, numDecoderLayers: 8, feedForwardProj: 'gated-gelu',
+    relativeAttentionNumBuckets: 32, relativeAttentionMaxDistance: 128, dropoutRate: 0.1, pruneVocab: false, objective: 'mixed',
+    train: { steps: 0, batchSize: 8, lr: 5e-5, warmupSteps: 0 },
+  },
+  hypernet: hypernetLmAdapt(512),
+};
+
+const t5BaseLmAdapt: TagiConfig = {
+  ...structuredClone(lmAdaptCommon) as unknown as Omit<TagiConfig, 'preset' | 'base' | 'hypernet'>,
+  preset: 't5-base-lm-adapt',
+  base: {
+    dModel: 768, dKv: 64, numHeads: 12, dFf: 2048, numLayers: 12, numDecoderLayers: 12, feedForwardProj: 'gated-gelu',
+    relativeAttentionNumBuckets: 32, relativeAttentionMaxDistance: 128, dropoutRate: 0.1, pruneVocab: false, objective: 'mixed',
+    train: { steps: 0, batchSize: 8, lr: 5e-5, warmupSteps: 0 },
+  },
+  hypernet: hypernetLmAdapt(768),
+};
+
+export const PRESETS: Readonly<Record<string, TagiConfig>> = {
+  smoke,
+  tiny,
+  't5-small-lm-adapt': t5SmallLmAdapt,
+  't5-base-lm-adapt': t5BaseLmAdapt,
+};
+
+export const PRESET_NAMES: readonly string[] = Object.keys(PRESETS);

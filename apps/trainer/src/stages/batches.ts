@@ -1,0 +1,89 @@
+// Batches for the app's own training loops: (source ids, target ids) rows → padded tensors, and the
+// span-corruption objective of the base pretraining.
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '@tagi/tensor-core';
+import { IGNORE_INDEX } from '@tagi/t5-model';
+
+export interface IdPair {
+  src: readonly number[];
+  tgt: readonly number[];
+}
+
+export interface BatchTensors {
+  inputIds: tf.Tensor2D;
+  attentionMask: tf.Tensor2D;
+  labels: tf.Tensor2D;
+  tokens: number;
+}
+
+export function toTensors(pairs: readonly IdPair[], padId: number): BatchTensors {
+  const sLen = Math.max(1, ...pairs.map((p) => p.src.length));
+  const tLen = Math.max(1, ...pairs.map((p) => p.tgt.length));
+  const ids = new Int32Array(pairs.length * sLen).fill(padId);
+  const mask = new Int32Array(pairs.length * sLen);
+  const labels = new Int32Array(pairs.length * tLen).fill(IGNORE_INDEX);
+  let tokens = 0;
+  pairs.forEach((p, i) => {
+    p.src.forEach((id, j) => {
+      ids[i * sLen + j] = id;
+      mask[i * sLen + j] = 1;
+    });
+    p.tgt.forEach((id, j) => (labels[i * tLen + j] = id));
+    tokens += p.src.length + p.tgt.length;
+  });
+  return {
+    inputIds: tf.tensor2d(ids, [pairs.length, sLen], 'int32'),
+    attentionMask: tf.tensor2d(mask, [pairs.length, sLen], 'int32'),
+    labels: tf.tensor2d(labels, [pairs.length, tLen], 'int32'),
+    tokens,
+  };
+}
+
+export function disposeBatch(b: BatchTensors): void {
+  tf.dispose([b.inputIds, b.attentionMask, b.labels]);
+}
+
+/**
+ * T5 span corruption: about `density` of the tokens in spans of mean length `meanSpan` are replaced by
+ * one sentinel each in the input; the target lists each sentinel followed by the span it hides, then eos.
+ * `ids` excludes eos.
+ */
+export function spanCorruption(ids: readonly number[], rng: Rng, sentinels: readonly number[], eos: number, density = 0.15, meanSpan = 3): IdPair {
+  const n = ids.length;
+  const nNoise = Math.max(1, Math.min(n - 1, Math.round(n * density)));
+  const nSpans = Math.max(1, Math.min(sentinels.length, Math.round(nNoise / meanSpan)));
+  const noise = new Array<boolean>(n).fill(false);
+  // span starts: distinct positions, sorted; each span runs up to the next start
+  let placed = 0;
+  for (let tries = 0; placed < nNoise && tries < n * 4; tries++) {
+    const start = Math.floor(rng.next() * n);
+    const len = 1 + Math.floor(rng.next() * (2 * meanSpan - 1));
+    let spansNow = 0;
+    for (let i = 0; i < n; i++) if (noise[i] && (i === 0 || !noise[i - 1])) spansNow++;
+    const opensNew = !(noise[start - 1] ?? false) && !(noise[start + len] ?? false);
+    if (opensNew && spansNow >= nSpans) continue;
+    for (let i = start; i < Math.min(n, start + len) && placed < nNoise; i++) {
+      if (!noise[i]) {
+        noise[i] = true;
+        placed++;
+      }
+    }
+  }
+  const src: number[] = [];
+  const tgt: number[] = [];
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    if (noise[i]) {
+      if (i === 0 || !noise[i - 1]) {
+        const sentinel = sentinels[Math.min(s, sentinels.length - 1)] as number;
+        src.push(sentinel);
+        tgt.push(sentinel);
+        s++;
+      }
+      tgt.push(ids[i] as number);
+    } else src.push(ids[i] as number);
+  }
+  src.push(eos);
+  tgt.push(eos);
+  return { src, tgt };
+}
