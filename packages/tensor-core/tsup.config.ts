@@ -1,11 +1,14 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/node.ts', 'src/testing.ts'],
   format: ['esm'],
   dts: true,
   tsconfig: 'tsconfig.build.json',
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // tfjs-core's gradient registrations exist only as ESM with extension-less imports, which Node
+  // cannot load from a CommonJS-typed package; bundle them (as the @tensorflow/tfjs union does).
+  noExternal: [/^@tensorflow\/tfjs-core\/dist\//],
 });

@@ -1,2 +1,36 @@
-// Public API of @tagi/tensor-core.
-export {};
+// Public API of @tagi/tensor-core. Node-only file IO lives in '@tagi/tensor-core/node', test helpers
+// in '@tagi/tensor-core/testing'.
+
+// backend
+export { initBackend, backendReport, BackendError } from './backend.js';
+export type { BackendChoice, BackendAttempt, BackendReport, InitBackendOptions } from './backend.js';
+export { registerWasmKernels } from './kernels/index.js';
+
+// module tree
+export { Module, ModuleList, StateDictError } from './module.js';
+export type { StateDictMismatch } from './module.js';
+
+// layers and low-rank deltas
+export { Linear, Embedding, RMSNorm, dropout, lowRankForward } from './layers.js';
+export type { LowRankDelta, DeltaMap, LinearOptions, EmbeddingOptions } from './layers.js';
+
+// fast products (custom gradients that keep wasm on its plain 2-D kernel)
+export { linear, matmul, bmm } from './linear.js';
+
+// randomness and initialisers
+export { Rng } from './rng.js';
+export type { RngState } from './rng.js';
+export { fans, normalInit, uniformInit, kaimingUniformInit, constantInit, zerosInit, onesInit } from './init.js';
+export type { Initializer } from './init.js';
+
+// safetensors (bytes only; see the node subpath for files)
+export {
+  parseSafetensors,
+  parseSafetensorsHeader,
+  serializeSafetensors,
+  SafetensorsError,
+  MAX_HEADER_BYTES,
+  f16ToF32,
+  bf16ToF32,
+} from './safetensors.js';
+export type { SafetensorsDtype, SafetensorsFault, SafetensorsEntry, SafetensorsHeader, ParsedSafetensors } from './safetensors.js';

@@ -1,0 +1,203 @@
+// Layers with PyTorch / HF parameter layout and names.
+import * as tf from '@tensorflow/tfjs-core';
+import { Module } from './module.js';
+import { Rng } from './rng.js';
+import { type Initializer, kaimingUniformInit, normalInit, onesInit, uniformInit } from './init.js';
+import { bmm, linear } from './linear.js';
+
+/**
+ * A low-rank weight update supplied at call time: ΔW = scaling·B·A. This is the one way LoRA and
+ * generated adapters enter a model. Shared: A `[r, in]`, B `[out, r]`; per example:
+ * A `[batch, r, in]`, B `[batch, out, r]` (row i of the batch uses its own A[i], B[i]).
+ */
+export interface LowRankDelta {
+  A: tf.Tensor;
+  B: tf.Tensor;
+  /** alpha / r (or alpha / sqrt(r) for rsLoRA). */
+  scaling: number;
+}
+
+/** Deltas keyed by full module path, e.g. 'encoder.block.0.layer.0.SelfAttention.q'. */
+export type DeltaMap = ReadonlyMap<string, LowRankDelta>;
+
+function shapeStr(s: readonly number[]): string {
+  return `[${s.join(', ')}]`;
+}
+
+// A default generator for layers built without one; seeded so that runs are still repeatable.
+let defaultRng: Rng | undefined;
+function fallbackRng(): Rng {
+  defaultRng ??= new Rng(0);
+  return defaultRng;
+}
+
+export interface LinearOptions {
+  /** Add a bias `[out]` (default true, as PyTorch; T5 uses none). */
+  bias?: boolean;
+  rng?: Rng;
+  /** Weight initialiser (default: PyTorch's kaiming-uniform with a = sqrt(5)). */
+  init?: Initializer;
+  /** Bias initialiser (default: PyTorch's U(-1/sqrt(in), 1/sqrt(in))). */
+  biasInit?: Initializer;
+  trainable?: boolean;
+}
+
+export class Linear extends Module {
+  readonly weight: tf.Variable; // [out, in]
+  readonly bias: tf.Variable | undefined; // [out]
+
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: LinearOptions = {},
+  ) {
+    super();
+    for (const [name, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`Linear: ${name} must be a positive integer, got ${v}`);
+    }
+    const rng = opts.rng ?? fallbackRng();
+    const init = opts.init ?? kaimingUniformInit();
+    const trainable = opts.trainable ?? true;
+    this.weight = this.registerParameter('weight', init([outFeatures, inFeatures], rng), { trainable });
+    if (opts.bias ?? true) {
+      const bound = 1 / Math.sqrt(inFeatures);
+      const biasInit = opts.biasInit ?? uniformInit({ low: -bound, high: bound });
+      this.bias = this.registerParameter('bias', biasInit([outFeatures], rng), { trainable });
+    } else {
+      this.bias = undefined;
+    }
+  }
+
+  /** x `[..., in]` → `[..., out]`: y = x·Wᵀ (+ b) (+ scaling·(x·Aᵀ)·Bᵀ). */
+  forward(x: tf.Tensor, delta?: LowRankDelta): tf.Tensor {
+    return tf.tidy(() => {
+      const y = linear(x, this.weight, this.bias);
+      if (delta === undefined) return y;
+      return tf.add(y, lowRankForward(x, delta, this.inFeatures, this.outFeatures, this.path));
+    });
+  }
+}
+
+/**
+ * scaling·(x·Aᵀ)·Bᵀ for a shared or per-example delta. x `[..., in]`; for per-example deltas x must be
+ * `[batch, ..., in]` with the same batch as A and B.
+ */
+export function lowRankForward(x: tf.Tensor, delta: LowRankDelta, inFeatures: number, outFeatures: number, where = ''): tf.Tensor {
+  const { A, B, scaling } = delta;
+  const at = where === '' ? 'low-rank delta' : `low-rank delta for '${where}'`;
+  if (!Number.isFinite(scaling)) throw new RangeError(`${at}: scaling must be a finite number, got ${scaling}`);
+  return tf.tidy(() => {
+    if (A.rank === 2 && B.rank === 2) {
+      const r = A.shape[0] as number;
+      if (A.shape[1] !== inFeatures || B.shape[0] !== outFeatures || B.shape[1] !== r) {
+        throw new RangeError(
+          `${at}: expected A [r, ${inFeatures}] and B [${outFeatures}, r], got A ${shapeStr(A.shape)}, B ${shapeStr(B.shape)}`,
+        );
+      }
+      const xa = linear(x, A); // [..., r]
+      return tf.mul(linear(xa, B), scaling); // [..., out]
+    }
+    if (A.rank === 3 && B.rank === 3) {
+      const [batch, r] = A.shape as [number, number, number];
+      if (A.shape[2] !== inFeatures || B.shape[0] !== batch || B.shape[1] !== outFeatures || B.shape[2] !== r) {
+        throw new RangeError(
+          `${at}: expected A [batch, r, ${inFeatures}] and B [batch, ${outFeatures}, r], got A ${shapeStr(A.shape)}, B ${shapeStr(B.shape)}`,
+        );
+      }
+      if (x.rank < 2 || x.shape[0] !== batch) {
+        throw new RangeError(`${at}: per-example delta for batch ${batch} needs x [${batch}, ..., ${inFeatures}], got ${shapeStr(x.shape)}`);
+      }
+      const lead = x.shape.slice(0, -1);
+      const x3 = tf.reshape(x, [batch, -1, inFeatures]); // [batch, L, in]
+      const xa = bmm(x3, A, false, true); // [batch, L, r]
+      const y3 = bmm(xa, B, false, true); // [batch, L, out]
+      return tf.mul(tf.reshape(y3, [...lead, outFeatures]), scaling); // [..., out]
+    }
+    throw new RangeError(
+      `${at}: A and B must both be 2-D (shared) or both 3-D (per example), got A ${shapeStr(A.shape)}, B ${shapeStr(B.shape)}`,
+    );
+  });
+}
+
+export interface EmbeddingOptions {
+  rng?: Rng;
+  /** Default: N(0, 1), as PyTorch's nn.Embedding. */
+  init?: Initializer;
+  trainable?: boolean;
+}
+
+export class Embedding extends Module {
+  readonly weight: tf.Variable; // [num, dim]
+
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    opts: EmbeddingOptions = {},
+  ) {
+    super();
+    for (const [name, v] of [['numEmbeddings', numEmbeddings], ['embeddingDim', embeddingDim]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`Embedding: ${name} must be a positive integer, got ${v}`);
+    }
+    const init = opts.init ?? normalInit();
+    this.weight = this.registerParameter('weight', init([numEmbeddings, embeddingDim], opts.rng ?? fallbackRng()), {
+      trainable: opts.trainable ?? true,
+    });
+  }
+
+  /** ids (int32, any shape) → `[...ids.shape, dim]`. */
+  forward(ids: tf.Tensor): tf.Tensor {
+    if (ids.dtype !== 'int32') throw new TypeError(`Embedding.forward: ids must be int32, got ${ids.dtype}`);
+    return tf.gather(this.weight, ids); // [...ids, dim]
+  }
+}
+
+/**
+ * T5's LayerNorm: y = weight · x / sqrt(mean(x²) + eps) over the last axis, with no mean subtraction
+ * and no bias; the statistics are computed in float32.
+ */
+export class RMSNorm extends Module {
+  readonly weight: tf.Variable; // [dim]
+
+  constructor(
+    readonly dim: number,
+    readonly eps = 1e-6,
+    opts: { trainable?: boolean } = {},
+  ) {
+    super();
+    if (!Number.isInteger(dim) || dim <= 0) throw new RangeError(`RMSNorm: dim must be a positive integer, got ${dim}`);
+    if (!(eps >= 0)) throw new RangeError(`RMSNorm: eps must be >= 0, got ${eps}`);
+    this.weight = this.registerParameter('weight', onesInit([dim], fallbackRng()), { trainable: opts.trainable ?? true });
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    if (x.shape[x.rank - 1] !== this.dim) {
+      throw new RangeError(`RMSNorm.forward: x must be [..., ${this.dim}], got ${shapeStr(x.shape)}`);
+    }
+    return tf.tidy(() => {
+      const x32 = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
+      const variance = tf.mean(tf.square(x32), -1, true); // [..., 1]
+      return tf.mul(this.weight, tf.mul(x32, tf.rsqrt(tf.add(variance, this.eps)))); // [..., dim]
+    });
+  }
+}
+
+/**
+ * Inverted dropout: zeroes each element with probability `rate` and scales the rest by 1/(1-rate)
+ * when `training`; identity otherwise. With an `rng` the mask is reproducible.
+ */
+export function dropout(x: tf.Tensor, rate: number, training: boolean, rng?: Rng): tf.Tensor {
+  if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout: rate must be in [0, 1), got ${rate}`);
+  if (!training || rate === 0) return tf.clone(x);
+  return tf.tidy(() => {
+    const keep = 1 - rate;
+    let mask: tf.Tensor;
+    if (rng !== undefined) {
+      const m = new Float32Array(x.size);
+      for (let i = 0; i < m.length; i++) m[i] = rng.next() < keep ? 1 / keep : 0;
+      mask = tf.tensor(m, x.shape, 'float32');
+    } else {
+      mask = tf.div(tf.cast(tf.less(tf.randomUniform(x.shape), keep), 'float32'), keep);
+    }
+    return tf.mul(x, mask);
+  });
+}

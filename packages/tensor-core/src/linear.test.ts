@@ -1,0 +1,114 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bmm, linear, matmul } from './linear.js';
+import { Rng } from './rng.js';
+import { checkGradients, expectClose, expectNoLeak, testBackends, useBackend } from './testing.js';
+
+function randn(rng: Rng, shape: number[]): tf.Tensor {
+  return tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1)), shape);
+}
+
+const FLAGS: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
+
+describe.each(testBackends())('fast products on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it.each(FLAGS)('matmul(transposeA=%s, transposeB=%s): value and gradient match tfjs and finite differences', (tA, tB) => {
+    const rng = new Rng(11);
+    const a = randn(rng, tA ? [5, 3] : [3, 5]);
+    const b = randn(rng, tB ? [4, 5] : [5, 4]);
+    const r = randn(rng, [3, 4]); // a fixed cotangent so the loss is not a plain sum
+    expectNoLeak(() => {
+      const ours = (x: tf.Tensor, y: tf.Tensor) => tf.mul(matmul(x, y, tA, tB), r);
+      const theirs = (x: tf.Tensor, y: tf.Tensor) => tf.mul(tf.matMul(x, y, tA, tB), r);
+      tf.tidy(() => expectClose(matmul(a, b, tA, tB), tf.matMul(a, b, tA, tB), { atol: 1e-5 }));
+      tf.tidy(() => {
+        const g1 = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(ours(x, y)))([a, b]);
+        const g2 = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(theirs(x, y)))([a, b]);
+        expectClose(g1[0] as tf.Tensor, g2[0] as tf.Tensor, { atol: 1e-5 });
+        expectClose(g1[1] as tf.Tensor, g2[1] as tf.Tensor, { atol: 1e-5 });
+      });
+      checkGradients(ours, [a, b]);
+    });
+    tf.dispose([a, b, r]);
+  });
+
+  it.each(FLAGS)('bmm(transposeA=%s, transposeB=%s): value and gradient match tfjs and finite differences', (tA, tB) => {
+    const rng = new Rng(12);
+    const a = randn(rng, tA ? [2, 4, 3] : [2, 3, 4]);
+    const b = randn(rng, tB ? [2, 5, 4] : [2, 4, 5]);
+    const r = randn(rng, [2, 3, 5]);
+    expectNoLeak(() => {
+      const ours = (x: tf.Tensor, y: tf.Tensor) => tf.mul(bmm(x, y, tA, tB), r);
+      tf.tidy(() => expectClose(bmm(a, b, tA, tB), tf.matMul(a, b, tA, tB), { atol: 1e-5 }));
+      tf.tidy(() => {
+        const g1 = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(ours(x, y)))([a, b]);
+        const g2 = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, tA, tB), r)))([a, b]);
+        expectClose(g1[0] as tf.Tensor, g2[0] as tf.Tensor, { atol: 1e-5 });
+        expectClose(g1[1] as tf.Tensor, g2[1] as tf.Tensor, { atol: 1e-5 });
+      });
+      checkGradients(ours, [a, b]);
+    });
+    tf.dispose([a, b, r]);
+  });
+
+  it.each([true, false])('linear (bias %s) on [2, 3, in]: value and gradients match tfjs and finite differences', (withBias) => {
+    const rng = new Rng(13);
+    const x = randn(rng, [2, 3, 6]);
+    const w = randn(rng, [4, 6]);
+    const bias = randn(rng, [4]);
+    const r = randn(rng, [2, 3, 4]);
+    expectNoLeak(() => {
+      const ours = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.mul(linear(xx, ww, withBias ? bb : undefined), r);
+      const theirs = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => {
+        const y = tf.reshape(tf.matMul(tf.reshape(xx, [6, 6]), ww, false, true), [2, 3, 4]);
+        return tf.mul(withBias ? tf.add(y, bb) : y, r);
+      };
+      tf.tidy(() => expectClose(ours(x, w, bias), theirs(x, w, bias), { atol: 1e-5 }));
+      const inputs = withBias ? [x, w, bias] : [x, w];
+      tf.tidy(() => {
+        const g1 = tf.grads((a: tf.Tensor, b: tf.Tensor, c?: tf.Tensor) => tf.sum(ours(a, b, c ?? bias)))(inputs);
+        const g2 = tf.grads((a: tf.Tensor, b: tf.Tensor, c?: tf.Tensor) => tf.sum(theirs(a, b, c ?? bias)))(inputs);
+        inputs.forEach((_, i) => expectClose(g1[i] as tf.Tensor, g2[i] as tf.Tensor, { atol: 1e-5, label: `grad ${i}` }));
+      });
+      checkGradients(withBias ? ours : (a: tf.Tensor, b: tf.Tensor) => ours(a, b, bias), withBias ? [x, w, bias] : [x, w]);
+    });
+    tf.dispose([x, w, bias, r]);
+  });
+
+  it('linear picks either dW arrangement correctly (wide and narrow outputs)', () => {
+    const rng = new Rng(14);
+    for (const [n, inF, out] of [
+      [7, 3, 9],
+      [7, 9, 3],
+    ] as const) {
+      const x = randn(rng, [n, inF]);
+      const w = randn(rng, [out, inF]);
+      expectNoLeak(() =>
+        tf.tidy(() => {
+          const [gw] = tf.grads((ww: tf.Tensor) => tf.sum(tf.square(linear(x, ww))))([w]);
+          const [ref] = tf.grads((ww: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, ww, false, true))))([w]);
+          expectClose(gw as tf.Tensor, ref as tf.Tensor, { atol: 1e-4 });
+        }),
+      );
+      tf.dispose([x, w]);
+    }
+  });
+
+  it('rejects mismatched shapes with the shapes in the message', () => {
+    tf.tidy(() => {
+    const a = tf.zeros([2, 3]);
+    const b = tf.zeros([4, 5]);
+    expect(() => matmul(a, b)).toThrow(/inner dimensions differ: a \[2, 3\] · b \[4, 5\]/);
+    expect(() => matmul(tf.zeros([1, 2, 3]), b)).toThrow(/must be 2-D/);
+    expect(() => linear(a, b)).toThrow(/x must be \[\.\.\., 5\] to match weight \[4, 5\], got \[2, 3\]/);
+    expect(() => linear(tf.zeros([2, 5]), b, tf.zeros([5]))).toThrow(/bias must be \[4\]/);
+    expect(() => bmm(tf.zeros([2, 2, 3]), tf.zeros([3, 3, 2]))).toThrow(/batch sizes differ/);
+    });
+  });
+});

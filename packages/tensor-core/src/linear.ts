@@ -1,0 +1,162 @@
+// Matrix products that keep wasm on its fast kernel. tfjs-backend-wasm runs a plain 2-D
+// non-transposed matMul at ≈20–28 GFLOP/s here, but transposed or batched products at ≈1–2, and
+// tfjs's built-in matMul gradient uses transposed products. So these ops carry custom gradients in
+// which every product is a 2-D `matMul(a, b)` after explicit `transpose` calls (memory-bound, cheap).
+// On other backends the transposes are passed as flags, which those kernels handle natively.
+import * as tf from '@tensorflow/tfjs-core';
+import { ensureGradients } from './gradients.js';
+
+ensureGradients();
+
+type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
+
+function onWasm(): boolean {
+  return tf.getBackend() === 'wasm';
+}
+
+/** a' · b' with a' = tA ? aᵀ : a (2-D). On wasm: explicit transposes and a plain product. */
+function mm(a: tf.Tensor2D, b: tf.Tensor2D, tA: boolean, tB: boolean): tf.Tensor2D {
+  if (!onWasm()) return tf.matMul(a, b, tA, tB) as tf.Tensor2D;
+  const a2 = tA ? tf.transpose(a) : a;
+  const b2 = tB ? tf.transpose(b) : b;
+  const y = tf.matMul(a2, b2) as tf.Tensor2D;
+  if (a2 !== a) a2.dispose();
+  if (b2 !== b) b2.dispose();
+  return y;
+}
+
+function shapeStr(t: tf.Tensor): string {
+  return `[${t.shape.join(', ')}]`;
+}
+
+type Product = (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+// One custom-gradient function per transpose combination (flags are not tensors, so they are
+// closed over rather than passed through customGrad).
+function makeProduct(
+  raw: (a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean) => tf.Tensor,
+  tA: boolean,
+  tB: boolean,
+): Product {
+  return tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([a, b]);
+    return {
+      value: raw(a, b, tA, tB),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
+        // y = a'·b'  =>  da' = dy·b'ᵀ, db' = a'ᵀ·dy; the transposes are undone on the way back.
+        const da = tA ? raw(sb, dy, tB, true) : raw(dy, sb, false, !tB);
+        const db = tB ? raw(dy, sa, true, tA) : raw(sa, dy, !tA, false);
+        return [da, db];
+      },
+    };
+  }) as unknown as CustomGradientFunc) as unknown as Product;
+}
+
+function productTable(raw: (a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean) => tf.Tensor): Product[] {
+  return [makeProduct(raw, false, false), makeProduct(raw, false, true), makeProduct(raw, true, false), makeProduct(raw, true, true)];
+}
+
+const matmulVariants = productTable((a, b, tA, tB) => mm(a as tf.Tensor2D, b as tf.Tensor2D, tA, tB));
+
+/**
+ * 2-D matrix product `op(a)·op(b)` (op = transpose when the flag is set) whose forward and backward
+ * products all run as plain 2-D products on wasm.
+ */
+export function matmul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor2D {
+  if (a.rank !== 2 || b.rank !== 2) {
+    throw new RangeError(`matmul: a and b must be 2-D, got a ${shapeStr(a)}, b ${shapeStr(b)} (use bmm for batches)`);
+  }
+  const k1 = transposeA ? a.shape[0] : a.shape[1];
+  const k2 = transposeB ? b.shape[1] : b.shape[0];
+  if (k1 !== k2) {
+    throw new RangeError(
+      `matmul: inner dimensions differ: a ${shapeStr(a)}${transposeA ? 'ᵀ' : ''} · b ${shapeStr(b)}${transposeB ? 'ᵀ' : ''}`,
+    );
+  }
+  const product = matmulVariants[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)] as Product;
+  return product(a, b) as tf.Tensor2D;
+}
+
+// y = x·Wᵀ (+ b). Backward: dx = dy·W (already non-transposed), dW = dyᵀ·x, db = Σ dy.
+// For dW either transpose dy ([n, out]) or compute (xᵀ·dy)ᵀ (transposing x [n, in] and the [in, out]
+// result); pick whichever moves fewer elements.
+function dWeight(dy: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D {
+  const [n, out] = dy.shape;
+  const inF = x.shape[1];
+  if (!onWasm() || n * out <= n * inF + inF * out) return mm(dy, x, true, false);
+  return tf.tidy(() => tf.transpose(mm(x, dy, true, false)));
+}
+
+const linearNoBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: mm(x, w, false, true),
+    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+      const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [mm(dy, sw, false, false), dWeight(dy, sx)];
+    },
+  };
+}) as unknown as CustomGradientFunc);
+
+const linearBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.tidy(() => tf.add(mm(x, w, false, true), b)),
+    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+      const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [mm(dy, sw, false, false), dWeight(dy, sx), tf.sum(dy, 0)];
+    },
+  };
+}) as unknown as CustomGradientFunc);
+
+/**
+ * `y = x·weightᵀ + bias` for x `[..., in]`, weight `[out, in]` (PyTorch layout), bias `[out]`;
+ * returns `[..., out]`. Fast on wasm in forward and backward.
+ */
+export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  if (weight.rank !== 2) throw new RangeError(`linear: weight must be [out, in], got ${shapeStr(weight)}`);
+  const [out, inF] = weight.shape as [number, number];
+  if (x.rank < 1 || x.shape[x.rank - 1] !== inF) {
+    throw new RangeError(`linear: x must be [..., ${inF}] to match weight ${shapeStr(weight)}, got ${shapeStr(x)}`);
+  }
+  if (bias !== undefined && (bias.rank !== 1 || bias.shape[0] !== out)) {
+    throw new RangeError(`linear: bias must be [${out}], got ${shapeStr(bias)}`);
+  }
+  return tf.tidy(() => {
+    const lead = x.shape.slice(0, -1);
+    const x2 = tf.reshape(x, [-1, inF]) as tf.Tensor2D; // [n, in]
+    const y2 = (bias === undefined ? linearNoBias(x2, weight) : linearBias(x2, weight, bias)) as tf.Tensor2D; // [n, out]
+    return tf.reshape(y2, [...lead, out]); // [..., out]
+  });
+}
+
+/** Batched product with the transposes materialised, so the kernel sees non-transposed operands. */
+function bmmRaw(a: tf.Tensor3D, b: tf.Tensor3D, tA: boolean, tB: boolean): tf.Tensor3D {
+  if (!onWasm()) return tf.matMul(a, b, tA, tB);
+  return tf.tidy(() => tf.matMul(tA ? tf.transpose(a, [0, 2, 1]) : a, tB ? tf.transpose(b, [0, 2, 1]) : b));
+}
+
+const bmmVariants = productTable((a, b, tA, tB) => bmmRaw(a as tf.Tensor3D, b as tf.Tensor3D, tA, tB));
+
+/**
+ * Batched matrix product of 3-D tensors `op(a)[i]·op(b)[i]` (a `[batch, m, k]`, b `[batch, k, n]`
+ * before the optional transposes), with a custom gradient that avoids transposed kernels on wasm.
+ */
+export function bmm(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor3D {
+  if (a.rank !== 3 || b.rank !== 3) {
+    throw new RangeError(`bmm: a and b must be 3-D [batch, m, k], got a ${shapeStr(a)}, b ${shapeStr(b)}`);
+  }
+  if (a.shape[0] !== b.shape[0]) {
+    throw new RangeError(`bmm: batch sizes differ: a ${shapeStr(a)}, b ${shapeStr(b)}`);
+  }
+  const k1 = transposeA ? a.shape[1] : a.shape[2];
+  const k2 = transposeB ? b.shape[2] : b.shape[1];
+  if (k1 !== k2) {
+    throw new RangeError(
+      `bmm: inner dimensions differ: a ${shapeStr(a)}${transposeA ? 'ᵀ' : ''} · b ${shapeStr(b)}${transposeB ? 'ᵀ' : ''}`,
+    );
+  }
+  const product = bmmVariants[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)] as Product;
+  return product(a, b) as tf.Tensor3D;
+}
