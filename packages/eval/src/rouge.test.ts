@@ -40,4 +40,14 @@ describe('lcsLength', () => {
   it('takes the max over references', () => {
     expect(rougeL('red dog', ['blue cat', 'red dog', 'dog'])).toBe(100);
   });
+
+  it('uses an injected tokenizer as is (SNI cross-lingual setting), leaving exact match unchanged', () => {
+    const whitespace = (t: string): string[] => t.split(/\s+/).filter(Boolean);
+    // the default tokenizer drops CJK entirely: no tokens -> 0
+    expect(rougeL('你好 世界', ['你好'])).toBe(0);
+    // whitespace tokens: LCS 1, P 1/2, R 1 -> F 2/3
+    expect(rougeL('你好 世界', ['你好'], { tokenizer: whitespace })).toBeCloseTo(200 / 3, 12);
+    // no stemming with a custom tokenizer
+    expect(rougeL('running', ['run'], { tokenizer: whitespace })).toBe(0);
+  });
 });
