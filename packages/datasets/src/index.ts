@@ -70,3 +70,17 @@ export {
   type RenderedPrompt,
 } from './promptsource.js';
 export { T0_HELD_OUT, choiceExamples, t0EvalTemplates, toHfExample, type HfExample, type P3Dataset, type RowSource } from './p3.js';
+
+// dataset registry (file-based datasets are added by '@tagi/datasets/node')
+export {
+  getDatasetLoader,
+  listDatasets,
+  loadDataset,
+  optEnum,
+  optNumber,
+  optString,
+  registerDataset,
+  type DatasetLoader,
+  type DatasetOptions,
+  type LoadedDataset,
+} from './registry.js';
