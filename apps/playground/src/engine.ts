@@ -8,6 +8,10 @@ import { type DeltaMap, initBackend } from '@tagi/tensor-core';
 import { PrunedTokenizer, padBatch, parseT5Config, T5ConfigError, generate as t5Generate } from '@tagi/t5-model';
 import { T5ForConditionalGeneration, loadDefaultT5Tokenizer, loadT5Tokenizer, loadVocabMap } from '@tagi/t5-model/node';
 import { formatDefinition, formatTaskInput } from '@tagi/datasets';
+import { type AdapterSet, stringifyLoraConfig } from '@tagi/lora';
+import { type HyperNetwork, type TaskAdapter, generateAdapter, generateWithTask } from '@tagi/hypernet';
+import { loadHypernet } from '@tagi/hypernet/node';
+import { serializeSafetensors } from '@tagi/tensor-core';
 import type {
   AdapterDiffModule,
   GeneratedAdapterInfo,
@@ -57,6 +61,15 @@ interface LoadedT5 {
   readonly dir: string;
   readonly model: T5ForConditionalGeneration;
   readonly tokenizer: TextTokenizer;
+}
+
+interface StoredAdapter {
+  readonly id: string;
+  readonly dir: string;
+  readonly instruction: string;
+  readonly task: TaskAdapter;
+  readonly hypernetDir: string;
+  readonly fusion: string;
 }
 
 interface ModelPlan {
@@ -114,6 +127,9 @@ export class TagiEngine implements PlaygroundEngine {
   private readonly maxNewTokens: number;
   private readonly plans = new Map<string, Promise<ModelPlan>>();
   private readonly models = new Map<string, Promise<LoadedT5>>();
+  private readonly hypernets = new Map<string, Promise<HyperNetwork>>();
+  private readonly adapters = new Map<string, StoredAdapter>();
+  private nextAdapter = 1;
   private backend: Promise<string> | undefined;
 
   constructor(private readonly opts: TagiEngineOptions = {}) {
@@ -153,8 +169,11 @@ export class TagiEngine implements PlaygroundEngine {
     };
     const tokenizer = base ? await tokenizerFor(base.dir) : loadDefaultT5Tokenizer();
     const backend = base ? await this.initBackend() : undefined;
+    // the hypernet would cut a longer instruction silently: refuse it instead
+    const hnMax = hypernet ? hypernetMaxInstruction(hypernet.dir) : undefined;
+    const maxInstructionTokens = Math.min(this.maxInstructionTokens, hnMax ?? Infinity);
     return {
-      info: { dir, kind: run ? 'run' : 't5', models, where: 'node-server', maxInstructionTokens: this.maxInstructionTokens, ...(backend ? { backend } : {}) },
+      info: { dir, kind: run ? 'run' : 't5', models, where: 'node-server', maxInstructionTokens, ...(backend ? { backend } : {}) },
       checkpoints,
       tokenizer,
     };
@@ -193,8 +212,10 @@ export class TagiEngine implements PlaygroundEngine {
   /** Token count of an instruction; throws a 413 naming the limit when it is too long. */
   private checkInstruction(plan: ModelPlan, instruction: string): number {
     const n = plan.tokenizer.encode(instruction).length;
-    if (n > this.maxInstructionTokens) {
-      throw new HttpError(413, 'InstructionTooLong', `instruction: ${n} tokens, more than the ${this.maxInstructionTokens} allowed (--max-instruction-tokens)`);
+    const max = plan.info.maxInstructionTokens;
+    if (n > max) {
+      const why = max < this.maxInstructionTokens ? "the hypernet's max_instruction_length" : '--max-instruction-tokens';
+      throw new HttpError(413, 'InstructionTooLong', `instruction: ${n} tokens, more than the ${max} allowed (${why})`);
     }
     return n;
   }
@@ -220,11 +241,54 @@ export class TagiEngine implements PlaygroundEngine {
     return (await this.plan(dir)).info;
   }
 
+  /** Loads (once) a hypernet checkpoint on the base model it was trained on. */
+  private async hypernet(dir: string, base: LoadedT5): Promise<HyperNetwork> {
+    const key = `${dir}\0${base.dir}`;
+    let p = this.hypernets.get(key);
+    if (!p) {
+      p = loadHypernet(dir, base.model);
+      this.hypernets.set(key, p);
+      p.catch(() => this.hypernets.delete(key));
+    }
+    try {
+      return await p;
+    } catch (e) {
+      throw new CheckpointError(dir, `cannot load the hypernet checkpoint: ${(e as Error).message}`);
+    }
+  }
+
+  private storeAdapter(a: StoredAdapter): void {
+    this.adapters.set(a.id, a);
+    const keep = this.opts.keepAdapters ?? 16;
+    for (const [id, old] of this.adapters) {
+      if (this.adapters.size <= keep) break;
+      this.adapters.delete(id);
+      old.task.dispose();
+    }
+  }
+
+  private adapter(id: string): StoredAdapter {
+    const a = this.adapters.get(id);
+    if (!a) throw new HttpError(404, 'UnknownAdapter', `adapter ${id}: not generated in this server, or dropped since (generate it on the Try page again)`);
+    return a;
+  }
+
   async generate(dir: string, instruction: string): Promise<GeneratedAdapterInfo> {
     const plan = await this.plan(dir);
-    this.checkInstruction(plan, instruction);
-    const slot = plan.info.models.tagi;
-    throw new HttpError(503, 'ModelUnavailable', `TAGI hypernet: ${slot.available ? '@tagi/hypernet does not provide adapter generation yet' : slot.reason}`);
+    const instructionTokens = this.checkInstruction(plan, instruction);
+    const { tagi: slot, base: baseSlot } = plan.info.models;
+    if (!slot.available || !slot.dir || !baseSlot.dir) throw new HttpError(503, 'ModelUnavailable', `TAGI hypernet: ${slot.reason ?? 'unavailable'}`);
+    const base = await rethrow(this.t5(baseSlot.dir));
+    const hn = await rethrow(this.hypernet(slot.dir, base));
+    const ids = base.tokenizer.encode(instruction);
+    const start = performance.now();
+    const task = generateAdapter(hn, ids);
+    const first = task.adapter.paths[0];
+    if (first !== undefined) await task.adapter.factorsOf(first)?.B.data(); // wait for the backend to finish
+    const generateMs = performance.now() - start;
+    const id = `a${this.nextAdapter++}`;
+    this.storeAdapter({ id, dir, instruction, task, hypernetDir: slot.dir, fusion: hn.config.fusion });
+    return { id, dir, instruction, instructionTokens, generateMs, modules: moduleStats(task.adapter) };
   }
 
   async run(dir: string, instruction: string, adapterId: string | undefined, inputs: string[]): Promise<ModelRunResult[]> {
@@ -237,9 +301,20 @@ export class TagiEngine implements PlaygroundEngine {
     const base = await rethrow(this.t5(baseSlot.dir));
     const results: ModelRunResult[] = [];
     // TAGI: the student reads the bare input; the instruction reaches it only through the adapter
-    if (!tagiSlot.available) results.push({ model: 'tagi', error: tagiSlot.reason ?? 'unavailable' });
-    else if (!adapterId) results.push({ model: 'tagi', error: 'generate the adapter first' });
-    else results.push({ model: 'tagi', error: '@tagi/hypernet does not provide adapter generation yet' });
+    // (and the cached instruction states with concat fusion)
+    if (!tagiSlot.available || !tagiSlot.dir) results.push({ model: 'tagi', error: tagiSlot.reason ?? 'unavailable' });
+    else if (!adapterId) results.push({ model: 'tagi', error: 'no adapter: generate it first' });
+    else {
+      const stored = this.adapter(adapterId);
+      if (stored.dir !== dir) throw new HttpError(409, 'AdapterMismatch', `adapter ${adapterId} was generated for ${stored.dir}, not ${dir}`);
+      if (stored.instruction !== instruction) throw new HttpError(409, 'AdapterMismatch', `adapter ${adapterId} was generated from another instruction; generate it again`);
+      const hn = await rethrow(this.hypernet(tagiSlot.dir, base));
+      const start = performance.now();
+      const rows = inputs.map((x) => base.tokenizer.encode(x, { maxLength: this.maxInputTokens }));
+      const seqs = await generateWithTask(hn, stored.task, rows, { maxNewTokens: this.maxNewTokens });
+      const outputs = seqs.map((seq) => base.tokenizer.decode(seq.slice(1), { skipSpecialTokens: true }).trim());
+      results.push({ model: 'tagi', outputs, ms: performance.now() - start });
+    }
     results.push({ model: 'base', ...(await this.generateTexts(base, inputs)) });
     if (!concatSlot.available || !concatSlot.dir) results.push({ model: 'concat', error: concatSlot.reason ?? 'unavailable' });
     else {
@@ -253,12 +328,50 @@ export class TagiEngine implements PlaygroundEngine {
     return results;
   }
 
-  async diff(aId: string, _bId: string): Promise<AdapterDiffModule[]> {
-    throw new HttpError(404, 'UnknownAdapter', `adapter ${aId}: not generated in this server (generate it on the Try page first)`);
+  async diff(aId: string, bId: string): Promise<AdapterDiffModule[]> {
+    const a = this.adapter(aId).task.adapter;
+    const b = this.adapter(bId).task.adapter;
+    const paths = a.paths.filter((p) => b.paths.includes(p));
+    if (paths.length === 0) throw new HttpError(409, 'AdapterMismatch', `adapters ${aId} and ${bId} share no module`);
+    return paths.map((module) => {
+      const [diffNorm, na, nb, dot] = tf.tidy(() => {
+        const da = a.deltaWeight(module); // [out, in]
+        const db = b.deltaWeight(module); // [out, in]
+        return tf.stack([tf.norm(tf.sub(da, db)), tf.norm(da), tf.norm(db), tf.sum(tf.mul(da, db))]);
+      }).dataSync() as unknown as [number, number, number, number];
+      const big = Math.max(na, nb);
+      return { module, diffNorm, relative: big > 0 ? diffNorm / big : 0, cosine: na > 0 && nb > 0 ? dot / (na * nb) : 0 };
+    });
   }
 
   async exportPeft(id: string): Promise<{ name: string; data: Uint8Array }[]> {
-    throw new HttpError(404, 'UnknownAdapter', `adapter ${id}: not generated in this server (generate it on the Try page first)`);
+    const stored = this.adapter(id);
+    const set = stored.task.adapter;
+    const tensors = set.toPeftTensors();
+    let weights: Uint8Array;
+    try {
+      weights = serializeSafetensors(tensors, { format: 'pt' });
+    } finally {
+      tf.dispose([...tensors.values()]);
+    }
+    const folder = `tagi-adapter-${id}`;
+    const note = [
+      `LoRA adapter generated by the TAGI hypernetwork (${stored.hypernetDir}) from the instruction:`,
+      '',
+      stored.instruction,
+      '',
+      'Load with Python peft: PeftModel.from_pretrained(base_t5, "<this folder>"), or @tagi/lora loadAdapter.',
+      stored.fusion === 'none'
+        ? 'The hypernet uses no instruction fusion: this adapter is the whole task-specific part.'
+        : `The hypernet also feeds the encoded instruction to the decoder (fusion "${stored.fusion}"); peft has no place for that, so this adapter alone is the LoRA part only.`,
+      '',
+    ].join('\n');
+    const enc = new TextEncoder();
+    return [
+      { name: `${folder}/adapter_config.json`, data: enc.encode(stringifyLoraConfig(set.config)) },
+      { name: `${folder}/adapter_model.safetensors`, data: weights },
+      { name: `${folder}/README.txt`, data: enc.encode(note) },
+    ];
   }
 
   async examples(): Promise<{ task: string; category?: string; instruction: string; inputs: string[]; references?: string[] }[]> {
@@ -277,9 +390,36 @@ export class TagiEngine implements PlaygroundEngine {
   }
 
   dispose(): void {
+    for (const a of this.adapters.values()) a.task.dispose();
+    this.adapters.clear();
+    for (const p of this.hypernets.values()) p.then((h) => h.dispose()).catch(() => {});
+    this.hypernets.clear();
     for (const p of this.models.values()) p.then((m) => m.model.dispose()).catch(() => {});
     this.models.clear();
     this.plans.clear();
+  }
+}
+
+/** Per-module statistics of a generated adapter, from @tagi/lora's AdapterSet.stats(). */
+export function moduleStats(set: AdapterSet) {
+  return set.stats().map((m) => ({
+    module: m.path,
+    rank: set.config.r,
+    deltaNorm: m.normDelta,
+    effectiveRank: m.effectiveRank,
+    normA: m.normA,
+    normB: m.normB,
+  }));
+}
+
+/** max_instruction_length of a hypernet_config.json, when readable (the loader reports errors later). */
+function hypernetMaxInstruction(dir: string): number | undefined {
+  try {
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'hypernet_config.json'), 'utf8')) as { hypernet?: { max_instruction_length?: unknown } };
+    const v = json.hypernet?.max_instruction_length;
+    return typeof v === 'number' && v > 0 ? v : undefined;
+  } catch {
+    return undefined;
   }
 }
 

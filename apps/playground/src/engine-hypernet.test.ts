@@ -1,0 +1,121 @@
+// The engine on a run dir holding a base T5 and a (randomly initialised) hypernet checkpoint: adapter
+// generation, statistics, comparison, peft export read back with @tagi/lora.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { HyperNetwork, TINY_HYPERNET_CONFIG } from '@tagi/hypernet';
+import { saveHypernet } from '@tagi/hypernet/node';
+import { loadAdapter } from '@tagi/lora/node';
+import { initBackend } from '@tagi/tensor-core';
+import { createRandomT5, makeT5Config } from '@tagi/t5-model';
+import { T5ForConditionalGeneration, saveT5 } from '@tagi/t5-model/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TagiEngine } from './engine';
+import { readZip } from './zip';
+
+describe('TagiEngine with a hypernet checkpoint', () => {
+  let tmp: string;
+  let run: string;
+  let engine: TagiEngine;
+  beforeAll(async () => {
+    await initBackend({ backend: 'cpu' });
+    tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-engine-hn-')));
+    run = path.join(tmp, 'run');
+    fs.mkdirSync(run);
+    fs.writeFileSync(path.join(run, 'metrics.jsonl'), '{"step":1,"loss":1}\n');
+    const base = createRandomT5(makeT5Config({ vocabSize: 32128, dModel: 16, dKv: 4, numHeads: 2, dFf: 16, numLayers: 1, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16 }), 5);
+    await saveT5(base, path.join(run, 'base'));
+    base.dispose();
+    // the hypernet must sit on the saved-and-reloaded base (its checkpoint records a weights fingerprint)
+    const reloaded = await T5ForConditionalGeneration.fromPretrained(path.join(run, 'base'));
+    const hn = new HyperNetwork(reloaded, { ...TINY_HYPERNET_CONFIG, maxInstructionLength: 64 }, { seed: 3 });
+    // a fresh hypernet emits B = 0 (LoRA's zero init): give every weight a seeded random value instead
+    hn.namedParameters().forEach(([, v], i) => v.assign(tf.randomNormal(v.shape, 0, 0.2, 'float32', 100 + i)));
+    await saveHypernet(path.join(run, 'hypernet'), hn);
+    hn.dispose();
+    reloaded.dispose();
+    engine = new TagiEngine({ backend: 'cpu', maxNewTokens: 5 });
+  });
+  afterAll(() => {
+    engine?.dispose();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('opens the run: hypernet available, instruction limit taken from the hypernet', async () => {
+    const info = await engine.open(run);
+    expect(info.models.tagi).toEqual({ available: true, dir: path.join(run, 'hypernet') });
+    expect(info.models.concat.available).toBe(false);
+    expect(info.models.concat.reason).toMatch(/no instruction-concatenated checkpoint/);
+    expect(info.maxInstructionTokens).toBe(64);
+    await expect(engine.generate(run, 'word '.repeat(80))).rejects.toThrow(/more than the 64 allowed \(the hypernet's max_instruction_length\)/);
+  });
+
+  it('generates an adapter with per-module statistics, runs it, compares two, exports it for peft', async () => {
+    const a = await engine.generate(run, 'Write the word backwards.');
+    expect(a.modules.length).toBeGreaterThan(0);
+    for (const m of a.modules) {
+      expect(m.rank).toBe(TINY_HYPERNET_CONFIG.rank);
+      expect(m.deltaNorm).toBeGreaterThan(0);
+      expect(m.effectiveRank).toBeGreaterThanOrEqual(1 - 1e-6);
+      expect(m.effectiveRank).toBeLessThanOrEqual(m.rank + 1e-6);
+    }
+    const results = await engine.run(run, 'Write the word backwards.', a.id, ['cat', 'a longer input']);
+    expect(results.map((r) => [r.model, r.outputs?.length ?? r.error])).toEqual([
+      ['tagi', 2],
+      ['base', 2],
+      ['concat', 'no instruction-concatenated checkpoint in this run dir'],
+    ]);
+    const alone = await engine.run(run, 'Write the word backwards.', a.id, ['a longer input']);
+    expect(alone[0]!.outputs).toEqual([results[0]!.outputs![1]]);
+    await expect(engine.run(run, 'Another instruction.', a.id, ['cat'])).rejects.toThrow(/generated from another instruction/);
+
+    const same = await engine.diff(a.id, a.id);
+    for (const m of same) {
+      expect(m.diffNorm).toBe(0);
+      expect(m.cosine).toBeCloseTo(1, 5);
+    }
+    const b = await engine.generate(run, 'Count the vowels in the sentence and answer with a number.');
+    const diff = await engine.diff(a.id, b.id);
+    expect(diff.map((m) => m.module)).toEqual(a.modules.map((m) => m.module));
+    expect(diff.some((m) => m.relative > 1e-4)).toBe(true);
+
+    const files = await engine.exportPeft(a.id);
+    const zip = (await import('./zip')).writeZip(files);
+    const out = path.join(tmp, 'unzipped');
+    for (const e of readZip(zip)) {
+      fs.mkdirSync(path.join(out, path.dirname(e.name)), { recursive: true });
+      fs.writeFileSync(path.join(out, e.name), e.data);
+    }
+    const dir = path.join(out, `tagi-adapter-${a.id}`);
+    const base = await T5ForConditionalGeneration.fromPretrained(path.join(run, 'base'));
+    const loaded = await loadAdapter(dir, { model: base });
+    try {
+      expect(loaded.paths.sort()).toEqual(a.modules.map((m) => m.module).sort());
+      const stats = new Map(loaded.stats().map((s) => [s.path, s]));
+      for (const m of a.modules) {
+        expect(stats.get(m.module)!.normDelta).toBeCloseTo(m.deltaNorm, 5);
+        expect(stats.get(m.module)!.effectiveRank).toBeCloseTo(m.effectiveRank, 5);
+      }
+      const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8'));
+      expect(cfg.peft_type).toBe('LORA');
+      expect(cfg.r).toBe(TINY_HYPERNET_CONFIG.rank);
+    } finally {
+      loaded.dispose();
+      base.dispose();
+    }
+  });
+
+  it('drops old adapters beyond its keep limit and frees their tensors', async () => {
+    const small = new TagiEngine({ backend: 'cpu', keepAdapters: 1 });
+    try {
+      const first = await small.generate(run, 'Say yes.');
+      const afterFirst = tf.memory().numTensors;
+      await small.generate(run, 'Say no.');
+      expect(tf.memory().numTensors).toBe(afterFirst);
+      await expect(small.exportPeft(first.id)).rejects.toThrow(/not generated in this server, or dropped since/);
+    } finally {
+      small.dispose();
+    }
+  });
+});
