@@ -90,3 +90,12 @@ export {
   type ResultsJson,
   type MarkdownOptions,
 } from './report.js';
+
+// SNI's official evaluation script (references by id, tracks, missing predictions)
+export {
+  evaluateSni,
+  sniResultKeys,
+  type SniReference,
+  type SniTrackResult,
+  type SniEvaluationOptions,
+} from './sni.js';
