@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { buildPrompt, tagiExamples } from '../prompts.js';
 import { embeddedBaselines } from './baselines.js';
 import { CLASS_NAMES, WORD_CLASSES, inputVocabulary } from './lexicon.js';
-import { embeddedSuite } from './suite.js';
+import { embeddedSuite, generateSuite } from './suite.js';
 
 const suite = embeddedSuite({ seed: 0 });
 
 describe('embeddedSuite', () => {
   it('is deterministic for a seed and changes with the seed', () => {
-    const again = embeddedSuite({ seed: 0 });
+    const again = generateSuite({ seed: 0 });
+    expect(again).not.toBe(suite);
     expect(JSON.stringify(again.tasks)).toBe(JSON.stringify(suite.tasks));
     const other = embeddedSuite({ seed: 1 });
     expect(other.tasks.map((t) => t.taskId)).toEqual(suite.tasks.map((t) => t.taskId));
@@ -162,6 +163,12 @@ describe('embeddedSuite', () => {
 
   it('uses every word class', () => {
     for (const c of CLASS_NAMES) expect(WORD_CLASSES[c].length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('returns the same frozen suite for the same options', () => {
+    expect(embeddedSuite({ seed: 0, trainInstances: 60 })).toBe(suite);
+    expect(Object.isFrozen(suite.tasks[0]?.instances[0])).toBe(true);
+    expect(() => (suite.train as unknown as unknown[]).push(1)).toThrow(TypeError);
   });
 
   it('rejects bad options naming the option', () => {

@@ -134,6 +134,19 @@ function generateTask(
  * character. Each task's randomness is derived from (seed, task id) alone.
  */
 export function embeddedSuite(options: EmbeddedSuiteOptions = {}): EmbeddedSuite {
+  const key = JSON.stringify([options.seed ?? 0, options.trainInstances ?? 60, options.heldOutInstances ?? 30, options.positiveExamples ?? 3, options.negativeExamples ?? 2]);
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
+  const suite = generateSuite(options);
+  // Generation takes ~0.5 s; the trainer, teachers and playground ask for the same suite repeatedly.
+  if (cache.size >= 4) cache.delete(cache.keys().next().value as string);
+  cache.set(key, suite);
+  return suite;
+}
+const cache = new Map<string, EmbeddedSuite>();
+
+/** Uncached generation (exported for tests; use `embeddedSuite`). */
+export function generateSuite(options: EmbeddedSuiteOptions): EmbeddedSuite {
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) throw new RangeError(`embeddedSuite: option "seed" must be an integer, got ${String(seed)}`);
   const train = checkCount('trainInstances', options.trainInstances ?? 60, 1);
@@ -168,7 +181,7 @@ export function embeddedSuite(options: EmbeddedSuiteOptions = {}): EmbeddedSuite
       heldOutTasks: nHeld,
     });
   }
-  return {
+  return deepFreeze({
     seed,
     tasks,
     train: tasks.filter((t) => t.split === 'train'),
@@ -179,7 +192,16 @@ export function embeddedSuite(options: EmbeddedSuiteOptions = {}): EmbeddedSuite
       if (f === undefined) throw new RangeError(`embeddedSuite.solve: unknown task id "${taskId}"`);
       return f(input);
     },
-  };
+  });
+}
+
+/** The cached suite is shared between callers: freeze it so no caller can change another's data. */
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
 }
 
 /** Every string of the suite a tokenizer will see (definitions, examples, inputs, outputs): for vocabulary pruning. */
