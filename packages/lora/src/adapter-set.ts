@@ -222,10 +222,12 @@ export class AdapterSet {
     if (!training || p === 0) return this.deltas;
     const keep = 1 - p;
     const m = new Map<string, LowRankDelta>();
+    const call = rng.fork(`dropout-${rng.nextUint32()}`); // advances `rng`: each call draws new masks
     for (const [path, f] of this.factors) {
       const inF = f.A.shape[f.A.rank - 1] as number;
       const mask = new Float32Array(batch * inF);
-      for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < keep ? 1 / keep : 0;
+      const r = call.fork(path); // per module, so the masks do not depend on the order of the set
+      for (let i = 0; i < mask.length; i++) mask[i] = r.next() < keep ? 1 / keep : 0;
       const A = tf.tidy(() => {
         const maskT = tf.tensor3d(mask, [batch, 1, inF]);
         const a3 = f.A.rank === 2 ? tf.expandDims(f.A, 0) : f.A; // [1|batch, r, in]
