@@ -28,7 +28,7 @@ export { DEFAULT_SPLIT_LENGTHS, IGNORE_INDEX, padIds, padLabels, splitDocument }
 export type { SplitExample, SplitLengths } from './batching.js';
 
 // training (stage 2 pretraining, stage 3 finetuning)
-export { InstructionCache, finetuneHypernet, pretrainHypernet, seededPermutation } from './training.js';
+export { InstructionCache, finetuneHypernet, pretrainHypernet, seededPermutation, studentLoss } from './training.js';
 export type {
   CheckpointRequest,
   FinetuneExample,

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type DeltaMap, Rng } from '@tagi/tensor-core';
 import { type TagiLossConfig, distillKl, maskedCrossEntropy, parameterAlignmentLoss, resolveTagiLossConfig } from '@tagi/distill';
+import { shiftRightTensor } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel } from './base-model.js';
 import { DEFAULT_SPLIT_LENGTHS, type SplitExample, type SplitLengths, checkSplitLengths, padIds, padLabels, splitDocument } from './batching.js';
 import { HypernetInputError } from './errors.js';
@@ -124,6 +125,24 @@ async function maybeCheckpoint(o: LoopOptions, step: number, last: boolean): Pro
   if (last || (o.checkpointEvery !== undefined && step % o.checkpointEvery === 0)) await o.onCheckpoint({ step, hypernet: o.hypernet });
 }
 
+/**
+ * Decoder logits for `labels` without the model's own loss (the objective is computed here, and the
+ * model's gather-based CE would be wasted work): decoder inputs = HF `_shift_right(labels)`.
+ */
+function teacherForward(model: BaseSeq2SeqModel, ids: tf.Tensor2D, mask: tf.Tensor2D, labels: tf.Tensor2D, adapters: DeltaMap | undefined, encoderPrefix?: { states: tf.Tensor3D; mask: tf.Tensor2D }) {
+  const decoderInputIds = shiftRightTensor(labels, model.config.decoderStartTokenId, model.config.padTokenId);
+  try {
+    return model.forward({ inputIds: ids, attentionMask: mask, decoderInputIds, adapters, encoderPrefix });
+  } finally {
+    decoderInputIds.dispose();
+  }
+}
+
+/** The student: frozen base + generated adapter (+ the instruction prefix with `concat` fusion), fed the task input only. */
+function studentForward(hn: HyperNetwork, ids: tf.Tensor2D, mask: tf.Tensor2D, labels: tf.Tensor2D, deltas: DeltaMap, prefix: { states: tf.Tensor3D; mask: tf.Tensor2D } | undefined) {
+  return teacherForward(hn.base, ids, mask, labels, deltas, prefix);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stage 2: pretraining
 
@@ -165,7 +184,7 @@ export async function pretrainHypernet(o: PretrainOptions): Promise<TrainResult>
       // tensors made inside variableGrads' function are released by its scope
       const deltas = hn.generate(enc); // per example: A [batch, r, in]
       const prefix = hn.fusionPrefix(enc, examples.length);
-      const { logits, encoderLastHiddenState } = hn.base.forward({ inputIds: input.ids, attentionMask: input.mask, labels, adapters: deltas, encoderPrefix: prefix });
+      const { logits, encoderLastHiddenState } = studentForward(hn, input.ids, input.mask, labels, deltas, prefix);
       encoderLastHiddenState.dispose();
       const ce = maskedCrossEntropy(logits, labels);
       return { loss: ce, ce, kl: null, ins: null };
@@ -268,7 +287,8 @@ function teacherLogitsFor(
   const pad = hn.base.config.padTokenId;
   const tgtLen = labels.shape[1];
   const rows: tf.Tensor2D[] = [];
-  const missing = batch.filter((ex) => !cache?.has(`${source}\u0000${ex.id}`));
+  // without a cache every row is computed; with one, each missing example once (a batch may repeat an example)
+  const missing = cache ? [...new Map(batch.filter((ex) => !cache.has(`${source}\u0000${ex.id}`)).map((ex) => [ex.id, ex])).values()] : [...batch];
   if (missing.length > 0) {
     let model: BaseSeq2SeqModel;
     let adapters: DeltaMap | undefined;
@@ -288,7 +308,7 @@ function teacherLogitsFor(
     }
     const x = padIds(inputs, pad);
     const lab = padLabels(missing.map((ex) => ex.labelIds));
-    const { logits, encoderLastHiddenState } = model.forward({ inputIds: x.ids, attentionMask: x.mask, labels: lab, adapters });
+    const { logits, encoderLastHiddenState } = teacherForward(model, x.ids, x.mask, lab, adapters);
     encoderLastHiddenState.dispose();
     const per = tf.unstack(logits) as tf.Tensor2D[]; // [tgtLen_i, vocab] each
     missing.forEach((ex, i) => {
@@ -348,7 +368,7 @@ export async function finetuneHypernet(o: FinetuneOptions): Promise<TrainResult>
       const rec = optimiserStep(hn, o.optimizer, o.maxGradNorm, () => {
         const deltas = hn.generate(enc, { shared: true }); // one adapter for the whole (single-task) batch
         const prefix = hn.fusionPrefix(enc, batch.length);
-        const { logits, encoderLastHiddenState } = hn.base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, adapters: deltas, encoderPrefix: prefix });
+        const { logits, encoderLastHiddenState } = studentForward(hn, x.ids, x.mask, labels, deltas, prefix);
         encoderLastHiddenState.dispose();
         const ce = maskedCrossEntropy(logits, labels, { ignoreIndex: lossCfg.ignoreIndex });
         const kl =
@@ -384,3 +404,40 @@ export function seededPermutation(n: number, rng: Rng): number[] {
   return p;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+
+/**
+ * Mean student CE (per token, non-padding) over every example of `tasks`, grouped by task: each task's
+ * instruction is encoded and its adapter generated once; no gradients. For validation curves.
+ */
+export function studentLoss(hn: HyperNetwork, tasks: readonly FinetuneTask[], opts: { batchSize?: number } = {}): number {
+  const bs = opts.batchSize ?? 16;
+  let sum = 0;
+  let tokens = 0;
+  const cache = new InstructionCache(hn);
+  try {
+    for (const task of tasks) {
+      const enc = cache.get(task.taskId, task.instructionIds);
+      const deltas = hn.generate(enc, { shared: true });
+      for (let i = 0; i < task.examples.length; i += bs) {
+        const batch = task.examples.slice(i, i + bs);
+        const n = batch.reduce((s, e) => s + e.labelIds.length, 0);
+        const ce = tf.tidy(() => {
+          const x = padIds(batch.map((e) => e.inputIds), hn.base.config.padTokenId);
+          const labels = padLabels(batch.map((e) => e.labelIds));
+          const prefix = hn.fusionPrefix(enc, batch.length);
+          const out = studentForward(hn, x.ids, x.mask, labels, deltas, prefix);
+          return maskedCrossEntropy(out.logits, labels).dataSync()[0] as number;
+        });
+        sum += ce * n;
+        tokens += n;
+      }
+      for (const d of deltas.values()) tf.dispose([d.A, d.B]);
+    }
+  } finally {
+    cache.dispose();
+  }
+  return tokens === 0 ? 0 : sum / tokens;
+}

@@ -1,0 +1,154 @@
+// The embedded-suite pipeline shared by the end-to-end test and experiments/embedded.ts: tokenised TAGI
+// examples over a pruned T5 vocabulary, a tiny random T5, stage-1 LoRA teachers (trained here: a small
+// loop over @tagi/lora's AdapterSet), and local metrics (exact match as SNI normalises it).
+import * as tf from '@tensorflow/tfjs-core';
+import { type EmbeddedSuite, type EmbeddedTask, PROMPT_SETTINGS, embeddedSuite, suiteTexts, tagiExamples } from '@tagi/datasets';
+import { AdapterSet, loraConfig } from '@tagi/lora';
+import { PrunedTokenizer, type T5ForConditionalGeneration, buildVocabMap, createRandomT5, makeT5Config } from '@tagi/t5-model';
+import { loadDefaultT5Tokenizer } from '@tagi/t5-model/node';
+import { Rng } from '@tagi/tensor-core';
+import type { FinetuneExample, FinetuneTask, GradientOptimizer } from '../training.js';
+import { padIds, padLabels } from '../batching.js';
+import { TestAdam } from './tiny.js';
+
+export interface PreparedTask extends FinetuneTask {
+  readonly task: EmbeddedTask;
+  readonly examples: readonly (FinetuneExample & { readonly outputs: readonly string[] })[];
+}
+
+export interface PreparedSuite {
+  readonly suite: EmbeddedSuite;
+  readonly tokenizer: PrunedTokenizer;
+  readonly train: PreparedTask[];
+  readonly heldOut: PreparedTask[];
+  /** Pretraining documents (ids without eos): definitions, demonstrations and instances of the train tasks. */
+  readonly documents: number[][];
+}
+
+export interface PrepareOptions {
+  readonly seed?: number;
+  /** Use only the first n train tasks (default all). */
+  readonly trainTasks?: number;
+  readonly heldOutTasks?: number;
+  readonly trainInstances?: number;
+  readonly heldOutInstances?: number;
+  /** Demonstrations in the instruction (Def+2Pos default, as TAGI). */
+  readonly numPositive?: number;
+}
+
+/** Every task is tokenised with the real T5 tokenizer, mapped to a vocabulary pruned to the suite. */
+export function prepareEmbedded(o: PrepareOptions = {}): PreparedSuite {
+  const suite = embeddedSuite({ seed: o.seed ?? 0, trainInstances: o.trainInstances ?? 24, heldOutInstances: o.heldOutInstances ?? 12 });
+  const full = loadDefaultT5Tokenizer();
+  const pick = (tasks: readonly EmbeddedTask[], n: number | undefined) => {
+    if (n === undefined || n >= tasks.length) return [...tasks];
+    // spread over categories: every k-th task
+    const step = tasks.length / n;
+    return Array.from({ length: n }, (_, i) => tasks[Math.floor(i * step)] as EmbeddedTask);
+  };
+  const train = pick(suite.train, o.trainTasks);
+  const heldOut = pick(suite.heldOut, o.heldOutTasks);
+  const setting = { ...PROMPT_SETTINGS['Def+2Pos'], numPositive: o.numPositive ?? 2 };
+  const raw = [...train, ...heldOut].map((task) => ({ task, ex: tagiExamples(task, setting) }));
+  const texts: string[] = [...suiteTexts({ tasks: [...train, ...heldOut] })];
+  for (const { ex } of raw) for (const e of ex) texts.push(e.instruction, e.concatenated, e.studentInput);
+  const vocab = buildVocabMap(
+    texts.map((t) => full.encode(t)),
+    { originalVocabSize: 32128 },
+  );
+  const tokenizer = new PrunedTokenizer(full, vocab);
+  const prepared = raw.map(({ task, ex }) => {
+    const first = ex[0];
+    const instructionIds = tokenizer.encode(first ? first.instruction : (task.definition[0] ?? ''), { maxLength: 256 });
+    return {
+      task,
+      taskId: task.taskId,
+      instructionIds,
+      examples: ex.map((e) => ({
+        id: e.instanceId,
+        inputIds: tokenizer.encode(e.studentInput, { maxLength: 64 }),
+        labelIds: tokenizer.encode(e.outputs[0] ?? '', { maxLength: 16 }),
+        teacherInputIds: tokenizer.encode(e.concatenated, { maxLength: 320 }),
+        outputs: e.outputs,
+      })),
+    } satisfies PreparedTask;
+  });
+  const documents = train.map((task) => tokenizer.encode([...suiteTexts({ tasks: [task] })].join(' '), { addSpecialTokens: false }));
+  return { suite, tokenizer, train: prepared.slice(0, train.length), heldOut: prepared.slice(train.length), documents };
+}
+
+/** A tiny random T5 (v1.1 layout: gated-gelu, untied) over the pruned vocabulary; frozen. */
+export function tinyBase(vocabSize: number, seed = 0, size: 'test' | 'small' = 'test'): T5ForConditionalGeneration {
+  const dims =
+    size === 'test'
+      ? { dModel: 32, dKv: 8, numHeads: 4, dFf: 64, numLayers: 2, numDecoderLayers: 2 }
+      : { dModel: 64, dKv: 16, numHeads: 4, dFf: 128, numLayers: 2, numDecoderLayers: 2 };
+  const model = createRandomT5(
+    makeT5Config({ vocabSize, ...dims, relativeAttentionNumBuckets: 16, relativeAttentionMaxDistance: 64, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0 }),
+    seed,
+  );
+  model.eval();
+  model.setTrainable(false);
+  return model;
+}
+
+/** One gradient step of `loss` w.r.t. `vars` (keys = optimiser names). Returns the loss. */
+export function stepOn(vars: Map<string, tf.Variable>, opt: GradientOptimizer, loss: () => tf.Scalar): number {
+  const byVar = new Map([...vars].map(([k, v]) => [v.name, k]));
+  const { value, grads } = tf.variableGrads(loss, [...vars.values()]);
+  const named = new Map(Object.entries(grads).map(([n, g]) => [byVar.get(n) ?? n, g]));
+  opt.step(named);
+  tf.dispose([...named.values()]);
+  const v = value.dataSync()[0] as number;
+  value.dispose();
+  return v;
+}
+
+export interface LoraTrainOptions {
+  readonly rank: number;
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly seed?: number;
+  /** Which input the model reads: the bare instance input (task teacher) or the concatenated prompt (multitask teacher). */
+  readonly input: 'student' | 'concat';
+}
+
+/** Stage 1: trains a LoRA (q, v of every attention) on examples of one or several tasks with CE. */
+export function trainLora(base: T5ForConditionalGeneration, tasks: readonly FinetuneTask[], o: LoraTrainOptions): { adapter: AdapterSet; losses: number[] } {
+  const adapter = AdapterSet.create(base, loraConfig({ r: o.rank, loraAlpha: o.rank, targetModules: ['q', 'v'] }), { seed: o.seed ?? 0 });
+  const vars = adapter.namedVariables();
+  const opt = new TestAdam(vars, o.lr);
+  const rng = new Rng(o.seed ?? 0);
+  const all = tasks.flatMap((t) => t.examples);
+  const losses: number[] = [];
+  for (let s = 0; s < o.steps; s++) {
+    const batch = Array.from({ length: o.batchSize }, () => all[Math.floor(rng.next() * all.length)] as FinetuneExample);
+    const x = padIds(batch.map((e) => (o.input === 'concat' ? (e.teacherInputIds as readonly number[]) : e.inputIds)), base.config.padTokenId);
+    const labels = padLabels(batch.map((e) => e.labelIds));
+    losses.push(
+      stepOn(vars, opt, () => {
+        const out = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, adapters: adapter.deltas });
+        return out.loss as tf.Scalar;
+      }),
+    );
+    tf.dispose([x.ids, x.mask, labels]);
+  }
+  opt.dispose();
+  return { adapter, losses };
+}
+
+/** SNI's normalisation for exact match: lowercase, drop punctuation and articles, squeeze spaces. */
+export function normalizeAnswer(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g, '')
+    .replace(/\b(a|an|the)\b/g, ' ')
+    .split(/\s+/)
+    .filter((w) => w !== '')
+    .join(' ');
+}
+
+export function exactMatch(prediction: string, references: readonly string[]): number {
+  return references.some((r) => normalizeAnswer(r) === normalizeAnswer(prediction)) ? 100 : 0;
+}
