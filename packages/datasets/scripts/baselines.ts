@@ -57,6 +57,7 @@ for (const [name, f] of [
   ['copy input', b.copy],
   ['majority output', b.majority],
   ['instruction-blind (best single rule)', b.instructionBlind],
+  ['instruction-blind (per-input vote of train rules)', b.instructionBlindVote],
 ] as const) {
   const all = score(suite.heldOut, f);
   const p = score(unseenParam, f);

@@ -18,6 +18,12 @@ export interface EmbeddedBaselines {
    * This estimates what a model that never reads the instruction can reach.
    */
   readonly instructionBlind: Predictor & { readonly rule: string; readonly trainScore: number };
+  /**
+   * The best fixed answer per input, ignoring the instruction: the output that most training-task
+   * rules give for this input (each training task weighs the same; rules that answer "none" abstain).
+   * It approximates the answer maximising expected exact match when the task is unknown.
+   */
+  readonly instructionBlindVote: Predictor;
 }
 
 const exact = (pred: string, refs: readonly string[]): number => (refs.some((r) => r.trim() === pred.trim()) ? 1 : 0);
@@ -69,5 +75,30 @@ export function embeddedBaselines(suite: EmbeddedSuite): EmbeddedBaselines {
   const blind: Predictor = (_task, input) =>
     bestRule === '<copy>' ? input : bestRule === '<majority>' ? majorityOutput : apply(bestRule, input);
   const instructionBlind = Object.assign(blind, { rule: bestRule, trainScore: bestScore });
-  return { oracle, copy, majority, instructionBlind };
+  // Training outputs are never "none" (samplers plant what each rule needs), so a rule that answers
+  // "none" or fails on an input would not have produced it: it does not vote.
+  const instructionBlindVote: Predictor = (_task, input) => {
+    const votes = new Map<string, number>();
+    for (const t of suite.train) {
+      let out: string;
+      try {
+        out = suite.solve(t.taskId, input);
+      } catch {
+        continue;
+      }
+      if (out === 'none' || out === '') continue;
+      votes.set(out, (votes.get(out) ?? 0) + 1);
+    }
+    let bestOut = input;
+    let bestVotes = 0;
+    // Ties go to the lexicographically first output, so the baseline is deterministic.
+    for (const [out, n] of [...votes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (n > bestVotes) {
+        bestVotes = n;
+        bestOut = out;
+      }
+    }
+    return bestOut;
+  };
+  return { oracle, copy, majority, instructionBlind, instructionBlindVote };
 }

@@ -144,6 +144,7 @@ describe('embeddedSuite', () => {
     expect(em(b.copy)).toBeLessThan(0.05);
     expect(em(b.majority)).toBeLessThan(0.3);
     expect(em(b.instructionBlind)).toBeLessThan(0.3);
+    expect(em(b.instructionBlindVote)).toBeLessThan(0.3);
   });
 
   it('produces the TAGI split: instruction without the input, student input alone', () => {
