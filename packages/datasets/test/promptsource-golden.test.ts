@@ -42,6 +42,14 @@ describe.skipIf(!hasShared)(`promptsource against ../shared (${hasShared ? 'pres
     }
   });
 
+  it('selects the same T0 evaluation templates as the golden set (original-task templates with choices)', async () => {
+    for (const d of datasets) {
+      const mine = t0EvalTemplates(await loadPromptsourceTemplates(templatesRoot, d)).map((t) => t.id).sort();
+      const theirs = [...new Set(rows.filter((r) => r.promptsource_dataset === d).map((r) => r.template_id))].sort();
+      expect(mine, d).toEqual(theirs);
+    }
+  });
+
   it('maps file rows to the HF fields the templates expect', () => {
     for (const r of rows) {
       const hf = toHfExample(r.promptsource_dataset as P3Dataset, r.raw_fields, { file: r.dataset, line: r.example_index + 1 });
