@@ -34,3 +34,9 @@ export {
   bf16ToF32,
 } from './safetensors.js';
 export type { SafetensorsDtype, SafetensorsFault, SafetensorsEntry, SafetensorsHeader, ParsedSafetensors } from './safetensors.js';
+
+// optimisers, schedules, clipping, accumulation
+export { AdamW, Adafactor, clipGradNorm, GradAccumulator } from './optim.js';
+export type { AdamWOptions, AdafactorOptions, GradMap, NamedParams, OptimizerState } from './optim.js';
+export { makeSchedule, constantSchedule, linearSchedule, cosineSchedule } from './schedule.js';
+export type { LrSchedule, ScheduleKind, ScheduleOptions } from './schedule.js';
