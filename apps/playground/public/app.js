@@ -176,7 +176,7 @@ async function openDir(dir) {
   $('adapter-info').textContent = '';
   $('outputs').hidden = true;
   renderAdapter();
-  const [info] = await Promise.all([api('/api/open', { dir }), loadTraining(dir)]);
+  const [info] = await Promise.all([api('/api/open', { dir }), loadTraining(dir), loadExamples(dir)]);
   state.info = info;
   $('where').textContent = `Models run in the local Node server${info.backend ? ` (tensor backend: ${info.backend})` : ''}, not in this page. Instructions up to ${info.maxInstructionTokens} tokens.`;
   const models = $('models');
@@ -251,15 +251,18 @@ function renderResults(results, markdown) {
 
 // ---------------------------------------------------------------- Try page
 
-async function loadExamples() {
+/** @param {string} [dir] */
+async function loadExamples(dir) {
   try {
-    const data = await api('/api/examples');
+    const data = await api(`/api/examples${dir ? `?dir=${encodeURIComponent(dir)}` : ''}`);
     state.examples = data.examples;
   } catch (e) {
     state.examples = [];
     showError(`Examples unavailable: ${e instanceof Error ? e.message : e}`);
   }
   const select = /** @type {HTMLSelectElement} */ ($('example-select'));
+  select.textContent = '';
+  select.append(el('option', { value: '' }, '(type your own)'));
   state.examples.forEach((ex, i) => select.append(el('option', { value: i }, `${ex.task}${ex.category ? ` (${ex.category})` : ''}`)));
 }
 
@@ -368,5 +371,6 @@ $('export').addEventListener('click', exportAdapter);
 $('compare').addEventListener('click', () => busy(compare));
 
 busy(async () => {
-  await Promise.all([loadRuns(), loadExamples()]);
+  await loadRuns();
+  if (state.examples.length === 0) await loadExamples();
 }).then(() => document.body.setAttribute('data-ready', '1'));

@@ -50,6 +50,17 @@ function toHttpError(err: unknown): unknown {
   return err;
 }
 
+/** prompt.numPos of a run's config.json (what `tagi demo` trained with), when present. */
+function runNumPositive(dir: string): number | undefined {
+  try {
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { prompt?: { numPos?: unknown } };
+    const n = cfg.prompt?.numPos;
+    return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 8 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlayground> {
   const host = opts.host ?? '127.0.0.1';
   const maxBody = opts.maxBodyBytes ?? 64 * 1024;
@@ -84,8 +95,12 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
         const details = readRunDir(dir);
         return sendJson(res, 200, { ...details, display: displayPath(roots, dir), checkpoints: details.checkpoints.map((c) => ({ ...c, display: displayPath(roots, c.dir) })) });
       }
-      case 'GET /api/examples':
-        return sendJson(res, 200, { examples: await engine.examples() });
+      case 'GET /api/examples': {
+        // the run's prompt setting (Def + k positive examples) when a run dir is given
+        const dirParam = url.searchParams.get('dir');
+        const numPositive = dirParam ? runNumPositive(underRoots(dirParam, 'dir')) : undefined;
+        return sendJson(res, 200, { examples: await engine.examples(numPositive === undefined ? {} : { numPositive }), numPositive: numPositive ?? 0 });
+      }
       case 'POST /api/open': {
         const body = await readJsonBody(req, maxBody);
         return sendJson(res, 200, await engine.open(underRoots(body.dir, 'dir')));

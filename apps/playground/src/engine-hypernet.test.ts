@@ -6,7 +6,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { HyperNetwork, TINY_HYPERNET_CONFIG } from '@tagi/hypernet';
 import { saveHypernet } from '@tagi/hypernet/node';
-import { loadAdapter } from '@tagi/lora/node';
+import { AdapterSet, loraConfig } from '@tagi/lora';
+import { loadAdapter, saveAdapter } from '@tagi/lora/node';
 import { initBackend } from '@tagi/tensor-core';
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { T5ForConditionalGeneration, saveT5 } from '@tagi/t5-model/node';
@@ -34,6 +35,10 @@ describe('TagiEngine with a hypernet checkpoint', () => {
     hn.namedParameters().forEach(([, v], i) => v.assign(tf.randomNormal(v.shape, 0, 0.2, 'float32', 100 + i)));
     await saveHypernet(path.join(run, 'hypernet'), hn);
     hn.dispose();
+    // the instruction-concatenated baseline as `tagi demo` trains it: a LoRA on the base model
+    const multitask = AdapterSet.create(reloaded, loraConfig({ r: 2, loraAlpha: 4, targetModules: ['q', 'v'] }));
+    await saveAdapter(path.join(run, 'multitask-lora'), multitask);
+    multitask.dispose();
     reloaded.dispose();
     engine = new TagiEngine({ backend: 'cpu', maxNewTokens: 5 });
   });
@@ -45,8 +50,7 @@ describe('TagiEngine with a hypernet checkpoint', () => {
   it('opens the run: hypernet available, instruction limit taken from the hypernet', async () => {
     const info = await engine.open(run);
     expect(info.models.tagi).toEqual({ available: true, dir: path.join(run, 'hypernet') });
-    expect(info.models.concat.available).toBe(false);
-    expect(info.models.concat.reason).toMatch(/no instruction-concatenated checkpoint/);
+    expect(info.models.concat).toEqual({ available: true, dir: path.join(run, 'multitask-lora') });
     expect(info.maxInstructionTokens).toBe(64);
     await expect(engine.generate(run, 'word '.repeat(80))).rejects.toThrow(/more than the 64 allowed \(the hypernet's max_instruction_length\)/);
   });
@@ -64,7 +68,7 @@ describe('TagiEngine with a hypernet checkpoint', () => {
     expect(results.map((r) => [r.model, r.outputs?.length ?? r.error])).toEqual([
       ['tagi', 2],
       ['base', 2],
-      ['concat', 'no instruction-concatenated checkpoint in this run dir'],
+      ['concat', 2],
     ]);
     const alone = await engine.run(run, 'Write the word backwards.', a.id, ['a longer input']);
     expect(alone[0]!.outputs).toEqual([results[0]!.outputs![1]]);

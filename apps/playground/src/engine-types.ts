@@ -71,6 +71,7 @@ export interface PlaygroundEngine {
   diff(aId: string, bId: string): Promise<AdapterDiffModule[]>;
   /** peft files of a generated adapter: adapter_config.json and adapter_model.safetensors. */
   exportPeft(id: string): Promise<{ name: string; data: Uint8Array }[]>;
-  examples(): Promise<{ task: string; category?: string; instruction: string; inputs: string[]; references?: string[] }[]>;
+  /** Held-out tasks of the embedded suite; `numPositive` demonstrations in the instruction (the run's prompt setting). */
+  examples(opts?: { numPositive?: number }): Promise<{ task: string; category?: string; instruction: string; inputs: string[]; references?: string[] }[]>;
   dispose(): void;
 }

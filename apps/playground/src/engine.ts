@@ -11,6 +11,7 @@ import { formatDefinition, formatTaskInput } from '@tagi/datasets';
 import { type AdapterSet, stringifyLoraConfig } from '@tagi/lora';
 import { type HyperNetwork, type TaskAdapter, generateAdapter, generateWithTask } from '@tagi/hypernet';
 import { loadHypernet } from '@tagi/hypernet/node';
+import { loadAdapter } from '@tagi/lora/node';
 import { serializeSafetensors } from '@tagi/tensor-core';
 import type {
   AdapterDiffModule,
@@ -128,6 +129,7 @@ export class TagiEngine implements PlaygroundEngine {
   private readonly plans = new Map<string, Promise<ModelPlan>>();
   private readonly models = new Map<string, Promise<LoadedT5>>();
   private readonly hypernets = new Map<string, Promise<HyperNetwork>>();
+  private readonly peftAdapters = new Map<string, Promise<AdapterSet>>();
   private readonly adapters = new Map<string, StoredAdapter>();
   private nextAdapter = 1;
   private backend: Promise<string> | undefined;
@@ -155,6 +157,7 @@ export class TagiEngine implements PlaygroundEngine {
     const hypernet = checkpoints.filter((c) => c.kind === 'hypernet').sort((a, b) => Number(HINT_NAME.test(a.rel)) - Number(HINT_NAME.test(b.rel)))[0];
     const concat = checkpoints.find((c) => CONCAT_NAME.test(c.rel) && !TEACHER_NAME.test(c.rel));
     if (concat?.kind === 't5') checkT5Dir(concat.dir);
+    if (concat?.kind === 'hypernet') throw new CheckpointError(concat.dir, 'a hypernet checkpoint named like the instruction-concatenated baseline');
     const none = (reason: string): ModelSlot => ({ available: false, reason });
     const models: Record<ModelName, ModelSlot> = {
       base: base ? { available: true, dir: base.dir } : none('no HF T5 checkpoint (config.json + model.safetensors) in this dir'),
@@ -257,6 +260,22 @@ export class TagiEngine implements PlaygroundEngine {
     }
   }
 
+  /** Loads (once) a peft LoRA dir, checked against the base model's modules. */
+  private async peft(dir: string, base: LoadedT5): Promise<AdapterSet> {
+    const key = `${dir}\0${base.dir}`;
+    let p = this.peftAdapters.get(key);
+    if (!p) {
+      p = loadAdapter(dir, { model: base.model });
+      this.peftAdapters.set(key, p);
+      p.catch(() => this.peftAdapters.delete(key));
+    }
+    try {
+      return await p;
+    } catch (e) {
+      throw new CheckpointError(dir, `cannot load the peft adapter: ${(e as Error).message}`);
+    }
+  }
+
   private storeAdapter(a: StoredAdapter): void {
     this.adapters.set(a.id, a);
     const keep = this.opts.keepAdapters ?? 16;
@@ -319,8 +338,15 @@ export class TagiEngine implements PlaygroundEngine {
     if (!concatSlot.available || !concatSlot.dir) results.push({ model: 'concat', error: concatSlot.reason ?? 'unavailable' });
     else {
       try {
-        const concat = concatSlot.dir === baseSlot.dir ? base : await this.t5(concatSlot.dir);
-        results.push({ model: 'concat', ...(await this.generateTexts(concat, inputs.map((x) => concatenatedInput(instruction, x)))) });
+        const prompts = inputs.map((x) => concatenatedInput(instruction, x));
+        if (checkpointKind(concatSlot.dir) === 'peft') {
+          // the multitask baseline trained as a LoRA on the base model
+          const set = await this.peft(concatSlot.dir, base);
+          results.push({ model: 'concat', ...(await this.generateTexts(base, prompts, { adapters: set.deltas })) });
+        } else {
+          const concat = concatSlot.dir === baseSlot.dir ? base : await this.t5(concatSlot.dir);
+          results.push({ model: 'concat', ...(await this.generateTexts(concat, prompts)) });
+        }
       } catch (e) {
         results.push({ model: 'concat', error: (e as Error).message });
       }
@@ -374,11 +400,11 @@ export class TagiEngine implements PlaygroundEngine {
     ];
   }
 
-  async examples(): Promise<{ task: string; category?: string; instruction: string; inputs: string[]; references?: string[] }[]> {
+  async examples(opts: { numPositive?: number } = {}): Promise<{ task: string; category?: string; instruction: string; inputs: string[]; references?: string[] }[]> {
     const { embeddedSuite, tagiExamples } = await import('@tagi/datasets');
     const suite = embeddedSuite();
     return suite.heldOut.map((task) => {
-      const rows = tagiExamples(task).slice(0, 3);
+      const rows = tagiExamples(task, { numPositive: opts.numPositive ?? 0 }).slice(0, 3);
       return {
         task: task.taskId,
         category: task.category,
@@ -394,6 +420,8 @@ export class TagiEngine implements PlaygroundEngine {
     this.adapters.clear();
     for (const p of this.hypernets.values()) p.then((h) => h.dispose()).catch(() => {});
     this.hypernets.clear();
+    for (const p of this.peftAdapters.values()) p.then((a) => a.dispose()).catch(() => {});
+    this.peftAdapters.clear();
     for (const p of this.models.values()) p.then((m) => m.model.dispose()).catch(() => {});
     this.models.clear();
     this.plans.clear();
