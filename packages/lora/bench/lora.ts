@@ -1,0 +1,88 @@
+// LoRA training step vs full fine-tuning on the t5-small-lm-adapt shape (random weights):
+// tokens/s and tensor memory. `pnpm bench` (env: BENCH_STEPS timed steps, default 2; BENCH_BACKEND).
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, Rng } from '@tagi/tensor-core';
+import { createRandomT5, makeT5Config, type T5ForConditionalGeneration } from '@tagi/t5-model';
+import { AdapterSet } from '../src/adapter-set.js';
+import { loraConfig } from '../src/config.js';
+import { AdamW } from '../src/optim.js';
+
+const backend = (process.env['BENCH_BACKEND'] ?? 'wasm') as 'wasm' | 'cpu' | 'auto';
+const steps = Number(process.env['BENCH_STEPS'] ?? 2);
+const batch = 8;
+const srcLen = 256;
+const tgtLen = 64;
+
+const report = await initBackend({ backend });
+// BENCH_TINY=1: a small shape to smoke-test the script itself
+const tiny = process.env['BENCH_TINY'] === '1';
+const config = makeT5Config({
+  vocabSize: tiny ? 512 : 32128, dModel: tiny ? 32 : 512, dKv: tiny ? 8 : 64, numHeads: tiny ? 2 : 6, dFf: tiny ? 64 : 1024,
+  numLayers: tiny ? 1 : 8, numDecoderLayers: tiny ? 1 : 8, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0,
+});
+const mb = (b: number) => (b / 2 ** 20).toFixed(2);
+
+function makeBatch(seed: number) {
+  const rng = new Rng(seed);
+  const ids = new Int32Array(batch * srcLen).map(() => 2 + rng.int(config.vocabSize - 2));
+  const labels = new Int32Array(batch * tgtLen).map(() => 2 + rng.int(config.vocabSize - 2));
+  return {
+    inputIds: tf.tensor2d(ids, [batch, srcLen], 'int32'),
+    attentionMask: tf.ones([batch, srcLen], 'int32') as tf.Tensor2D,
+    labels: tf.tensor2d(labels, [batch, tgtLen], 'int32'),
+  };
+}
+
+interface Row { name: string; trainable: number; msPerStep: number; tokensPerSec: number; stateMB: string; peakMB: string; persistentMB: string }
+
+async function run(name: string, model: T5ForConditionalGeneration, params: Map<string, tf.Variable>, adapters?: AdapterSet): Promise<Row> {
+  const opt = new AdamW();
+  const b = makeBatch(1);
+  const vars = [...params.values()];
+  const nameOf = new Map([...params].map(([k, v]) => [v.name, k]));
+  const step = () => {
+    const { value, grads } = tf.variableGrads(() => model.forward({ ...b, adapters: adapters?.deltas }).loss as tf.Scalar, vars);
+    const g = new Map(Object.entries(grads).map(([k, t]) => [nameOf.get(k) as string, t]));
+    opt.step(params, g, 1e-4);
+    value.dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  const base = tf.memory().numBytes;
+  // first step: warm-up (kernels, optimiser state) and peak memory
+  const prof = await tf.profile(step);
+  const persistent = tf.memory().numBytes - base; // optimiser moments
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  const ms = (performance.now() - t0) / steps;
+  const trainable = vars.reduce((a, v) => a + v.size, 0);
+  opt.dispose();
+  tf.dispose([b.inputIds, b.attentionMask, b.labels]);
+  return {
+    name,
+    trainable,
+    msPerStep: Math.round(ms),
+    tokensPerSec: Math.round((batch * (srcLen + tgtLen)) / (ms / 1000)),
+    stateMB: mb(tf.memory().numBytes),
+    peakMB: mb(prof.peakBytes),
+    persistentMB: mb(persistent),
+  };
+}
+
+console.log(`backend ${report.backend}; ${tiny ? 'TINY smoke shape' : 't5-small-lm-adapt shape'} (d_model 512, 8+8 layers, 6 heads, d_ff 1024, gated-gelu, vocab 32128, random); batch ${batch}, ${srcLen}/${tgtLen} tokens; ${steps} timed steps after 1 warm-up`);
+const model = createRandomT5(config, 0);
+model.train();
+const modelMB = mb(tf.memory().numBytes);
+const baseParams = model.namedParameters().reduce((a, [, v]) => a + v.size, 0);
+console.log(`model: ${baseParams.toLocaleString('en')} parameters, ${modelMB} MB of tensors`);
+
+const rows: Row[] = [];
+const adapter = AdapterSet.create(model, loraConfig({ r: 8, loraAlpha: 16 }), { seed: 0 });
+rows.push(await run('LoRA r=8 on q,v (base frozen)', model, adapter.namedVariables(), adapter));
+adapter.dispose();
+if (process.env['BENCH_SKIP_FULL'] !== '1') {
+  rows.push(await run('full fine-tuning (all weights)', model, new Map(model.namedParameters())));
+}
+console.log('\n| run | trainable params | ms/step | tokens/s | peak tensor MB (step) | optimiser state MB |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.name} | ${r.trainable.toLocaleString('en')} | ${r.msPerStep} | ${r.tokensPerSec} | ${r.peakMB} | ${r.persistentMB} |`);
+model.dispose();
