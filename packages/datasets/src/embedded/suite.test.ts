@@ -56,6 +56,11 @@ describe('embeddedSuite', () => {
       }
   });
 
+  it('gives every task its own instruction text', () => {
+    const defs = suite.tasks.flatMap((t) => t.definition);
+    expect(new Set(defs).size).toBe(defs.length);
+  });
+
   it('has unique task ids, unique instance ids and unique inputs within a task', () => {
     expect(new Set(suite.tasks.map((t) => t.taskId)).size).toBe(suite.tasks.length);
     const ids = suite.tasks.flatMap((t) => t.instances.map((i) => i.id));

@@ -1,12 +1,18 @@
 // Streaming line readers (Node readline over a read stream): never hold a whole file in memory.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
 import { DatasetParseError } from '../errors.js';
 import { parseJsonText } from '../json.js';
 
-/** Lines of a UTF-8 text file with their 1-based numbers ("\r\n" handled). */
+/**
+ * Lines of a UTF-8 text file with their 1-based numbers ("\r\n" handled). Files ending in `.gz`
+ * (C4 ships `c4-train.*.json.gz`) are decompressed on the fly.
+ */
 export async function* readLines(file: string): AsyncGenerator<{ line: number; text: string }> {
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
+  const raw = createReadStream(file, { highWaterMark: 1 << 16 });
+  const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  stream.setEncoding('utf8');
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
   let line = 0;
   try {
@@ -17,6 +23,7 @@ export async function* readLines(file: string): AsyncGenerator<{ line: number; t
   } finally {
     rl.close();
     stream.destroy();
+    raw.destroy();
   }
 }
 

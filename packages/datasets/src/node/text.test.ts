@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,12 @@ describe('jsonlCorpus', () => {
       { id: `${f}:1`, text: 'first doc' },
       { id: `${f}:3`, text: 'second\ndoc' },
     ]);
+  });
+
+  it('reads gzip-compressed jsonl (C4 ships .json.gz)', async () => {
+    const f = path.join(dir, 'c4.json.gz');
+    writeFileSync(f, gzipSync('{"text": "zipped one"}\n{"text": "zipped two"}\n'));
+    expect((await collect(jsonlCorpus(f))).map((d) => d.text)).toEqual(['zipped one', 'zipped two']);
   });
 
   it('throws with file and line on a malformed line, and names a missing field', async () => {
