@@ -101,7 +101,7 @@ function lineChart(title, series) {
   const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
   let x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
   if (x0 === x1) { x0 -= 1; x1 += 1; }
-  if (y0 === y1) { y0 -= 1; y1 += 1; }
+  if (y0 === y1) { const pad = Math.abs(y0) * 0.1 || 1; y0 -= pad; y1 += pad; }
   const sx = (/** @type {number} */ x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
   const sy = (/** @type {number} */ y) => H - B - ((y - y0) / (y1 - y0)) * (H - T - B);
   const box = el('div', { class: 'chart', 'data-chart': title });
@@ -182,7 +182,7 @@ async function openDir(dir) {
   const models = $('models');
   models.textContent = '';
   for (const [name, slot] of Object.entries(info.models)) {
-    const label = { tagi: 'TAGI (generated adapter)', base: 'No adapter', concat: 'Instruction-concatenated' }[name] ?? name;
+    const label = { tagi: 'TAGI (generated adapter, input only)', base: 'No adapter (instruction + input)', concat: 'Instruction-concatenated multitask' }[name] ?? name;
     const div = el('div', { class: `model${slot.available ? '' : ' off'}`, 'data-model': name, title: slot.dir ?? '' }, `${label}: ${slot.available ? 'ready' : `unavailable (${slot.reason})`}`);
     models.append(div);
   }
@@ -300,7 +300,7 @@ async function runAll() {
   head.textContent = '';
   body.textContent = '';
   head.append(el('th', {}, 'input'));
-  const names = { tagi: 'TAGI (generated adapter)', base: 'No adapter', concat: 'Instruction-concatenated' };
+  const names = { tagi: 'TAGI (generated adapter, input only)', base: 'No adapter (instruction + input)', concat: 'Instruction-concatenated multitask' };
   for (const r of data.results) {
     const th = el('th', { 'data-model': r.model }, names[/** @type {'tagi'|'base'|'concat'} */ (r.model)] ?? r.model);
     th.append(el('span', { class: 'time' }, r.error ? 'unavailable' : `${r.ms.toFixed(0)} ms${r.model === 'tagi' && state.adapter ? ` (+ ${state.adapter.generateMs.toFixed(0)} ms once for the adapter)` : ''}`));

@@ -4,7 +4,7 @@ export type ModelName = 'tagi' | 'base' | 'concat';
 
 export const MODEL_LABELS: Record<ModelName, string> = {
   tagi: 'Generated adapter (TAGI hypernet)',
-  base: 'No adapter (base T5)',
+  base: 'No adapter (base T5 reading the instruction + input)',
   concat: 'Instruction-concatenated baseline',
 };
 

@@ -48,8 +48,14 @@ export class CheckpointError extends Error {
 // Which checkpoint dir of a run plays which role, by the names `tagi demo` gives them. Declared as
 // data so a new layout is one line here.
 const CONCAT_NAME = /concat|multitask|tk-?instruct/i;
-const HINT_NAME = /hint|no-?distill|without/i;
 const TEACHER_NAME = /teacher/i;
+/** Order of preference among hypernet dirs: the finetuned TAGI one, then others, then HINT-like, then pretrained only. */
+function hypernetRank(rel: string): number {
+  if (/pretrain/i.test(rel)) return 3;
+  if (/hint|no-?distill|without/i.test(rel)) return 2;
+  if (/tagi/i.test(rel)) return 0;
+  return 1;
+}
 
 /** What the engine needs of a tokenizer: the full T5 one or a pruned-vocabulary view of it. */
 interface TextTokenizer {
@@ -154,7 +160,7 @@ export class TagiEngine implements PlaygroundEngine {
     const checkpoints = run ? findCheckpoints(dir) : [{ kind: 't5' as const, dir, rel: '' }];
     const base = pickBase(checkpoints);
     if (base) checkT5Dir(base.dir);
-    const hypernet = checkpoints.filter((c) => c.kind === 'hypernet').sort((a, b) => Number(HINT_NAME.test(a.rel)) - Number(HINT_NAME.test(b.rel)))[0];
+    const hypernet = checkpoints.filter((c) => c.kind === 'hypernet').sort((a, b) => hypernetRank(a.rel) - hypernetRank(b.rel))[0];
     const concat = checkpoints.find((c) => CONCAT_NAME.test(c.rel) && !TEACHER_NAME.test(c.rel));
     if (concat?.kind === 't5') checkT5Dir(concat.dir);
     if (concat?.kind === 'hypernet') throw new CheckpointError(concat.dir, 'a hypernet checkpoint named like the instruction-concatenated baseline');
@@ -166,9 +172,7 @@ export class TagiEngine implements PlaygroundEngine {
         ? none('no base model')
         : concat
           ? { available: true, dir: concat.dir }
-          : kind === 't5'
-            ? { available: true, dir, reason: 'this HF T5 dir read with the instruction prepended to each input' }
-            : none('no instruction-concatenated checkpoint in this run dir'),
+          : none(kind === 't5' ? 'a plain HF T5 dir has no multitask checkpoint (the no-adapter column already reads the instruction)' : 'no instruction-concatenated checkpoint in this run dir'),
     };
     const tokenizer = base ? await tokenizerFor(base.dir) : loadDefaultT5Tokenizer();
     const backend = base ? await this.initBackend() : undefined;
@@ -334,11 +338,12 @@ export class TagiEngine implements PlaygroundEngine {
       const outputs = seqs.map((seq) => base.tokenizer.decode(seq.slice(1), { skipSpecialTokens: true }).trim());
       results.push({ model: 'tagi', outputs, ms: performance.now() - start });
     }
-    results.push({ model: 'base', ...(await this.generateTexts(base, inputs)) });
+    // No adapter: the frozen base reads the Tk-Instruct prompt, as `tagi demo` evaluates it
+    const prompts = inputs.map((x) => concatenatedInput(instruction, x));
+    results.push({ model: 'base', ...(await this.generateTexts(base, prompts)) });
     if (!concatSlot.available || !concatSlot.dir) results.push({ model: 'concat', error: concatSlot.reason ?? 'unavailable' });
     else {
       try {
-        const prompts = inputs.map((x) => concatenatedInput(instruction, x));
         if (checkpointKind(concatSlot.dir) === 'peft') {
           // the multitask baseline trained as a LoRA on the base model
           const set = await this.peft(concatSlot.dir, base);

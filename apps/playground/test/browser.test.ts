@@ -1,0 +1,181 @@
+// Browser tests: Playwright (playwright-core, no browser download) driving Debian's Chromium against the
+// real playground server. Screenshots are kept under test-artifacts/ (gitignored).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { loadAdapter } from '@tagi/lora/node';
+import { T5ForConditionalGeneration } from '@tagi/t5-model/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readZip } from '../src/zip';
+import { type SpawnedServer, appDir, spawnServer } from './spawn-server';
+import { writeSyntheticRun } from './synthetic-run';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = fs.existsSync(CHROMIUM);
+const ARTIFACTS = path.join(appDir, 'test-artifacts');
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  // a fresh profile every time: launchPersistentContext passes it as --user-data-dir
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS, acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  return {
+    context,
+    async close() {
+      await context.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function shot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Exports the current adapter from the page and loads the peft dir back with @tagi/lora. */
+export async function exportAndLoad(page: Page, baseDir: string, tmp: string): Promise<{ paths: string[]; r: number }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  const zipFile = path.join(tmp, download.suggestedFilename());
+  await download.saveAs(zipFile);
+  const out = path.join(tmp, `unzipped-${path.basename(zipFile, '.zip')}`);
+  const entries = readZip(new Uint8Array(fs.readFileSync(zipFile)));
+  for (const e of entries) {
+    fs.mkdirSync(path.join(out, path.dirname(e.name)), { recursive: true });
+    fs.writeFileSync(path.join(out, e.name), e.data);
+  }
+  const folder = path.dirname(entries.find((e) => e.name.endsWith('adapter_config.json'))!.name);
+  const base = await T5ForConditionalGeneration.fromPretrained(baseDir);
+  try {
+    const set = await loadAdapter(path.join(out, folder), { model: base });
+    const res = { paths: set.paths, r: set.config.r };
+    set.dispose();
+    return res;
+  } finally {
+    base.dispose();
+  }
+}
+
+describe.skipIf(!hasChromium)(`playground in Chromium on a synthetic run dir (needs ${CHROMIUM}: apt-get install -y chromium)`, () => {
+  let tmp: string;
+  let root: string;
+  let server: SpawnedServer;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let page: Page;
+
+  beforeAll(async () => {
+    tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-pg-browser-')));
+    root = path.join(tmp, 'runs');
+    await writeSyntheticRun(path.join(root, 'synthetic'));
+    const bad = path.join(root, 'bad-model');
+    fs.mkdirSync(bad);
+    fs.writeFileSync(path.join(bad, 'config.json'), JSON.stringify({ model_type: 't5', d_model: 'wide' }));
+    fs.writeFileSync(path.join(bad, 'model.safetensors'), '');
+    server = await spawnServer(['--root', root, '--backend', 'cpu']);
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ready="1"]');
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('opens the newest run and says where the models run', async () => {
+    expect(await page.inputValue('#run-select')).toBe(path.join(root, 'synthetic'));
+    expect(await page.textContent('#where')).toMatch(/Models run in the local Node server/);
+    for (const m of ['tagi', 'base', 'concat']) expect(await page.textContent(`.model[data-model="${m}"]`)).toMatch(/ready/);
+    expect(await page.isHidden('#error')).toBe(true);
+  });
+
+  it('Training: draws one chart per metric with a line per stage, and the results table', async () => {
+    await page.click('.tab[data-page="training"]');
+    expect(await page.locator('#training-charts .chart').count()).toBe(2); // loss, lr
+    expect(await page.locator('.chart[data-chart="loss"] path').count()).toBe(2); // two stages
+    expect(await page.locator('#results-table tr').count()).toBe(3);
+    expect(await page.textContent('#results-md')).toContain('| TAGI | 2.5 |');
+    await shot(page, 'training');
+  });
+
+  it('Try: picks a held-out example, generates, shows outputs and times of all three models', async () => {
+    await page.click('.tab[data-page="try"]');
+    expect(await page.locator('#example-select option').count()).toBeGreaterThan(1);
+    await page.selectOption('#example-select', { index: 1 });
+    expect(await page.inputValue('#instruction')).toMatch(/Definition:/);
+    expect(await page.inputValue('#instruction')).toMatch(/Positive Example 1/); // the run's numPos
+    await page.click('#run');
+    await page.waitForSelector('#outputs:not([hidden])');
+    const rows = await page.locator('#outputs-body tr').count();
+    expect(rows).toBe((await page.inputValue('#inputs')).split('\n').filter((l) => l.trim()).length);
+    for (const m of ['tagi', 'base', 'concat']) {
+      expect(await page.locator(`td.output[data-model="${m}"]`).count()).toBe(rows);
+      expect(await page.textContent(`th[data-model="${m}"] .time`)).toMatch(/\d+ ms/);
+    }
+    expect(await page.textContent('#adapter-info')).toMatch(/generated in \d+ ms \(in the Node server\)/);
+    await shot(page, 'try');
+  });
+
+  it('Export: the downloaded zip is a peft dir that @tagi/lora loads', async () => {
+    const { paths, r } = await exportAndLoad(page, path.join(root, 'synthetic', 'base-model'), tmp);
+    expect(r).toBe(4);
+    expect(paths.length).toBeGreaterThan(0);
+    expect(await page.textContent('#adapter-info')).toContain(`${paths.length} modules`);
+  });
+
+  it('Adapter: charts of norms and effective ranks, and the difference of two instructions', async () => {
+    await page.click('.tab[data-page="adapter"]');
+    expect(await page.locator('#adapter-charts .chart').count()).toBe(2);
+    const bars = await page.locator('#adapter-charts .chart').first().locator('rect').count();
+    expect(bars).toBeGreaterThan(0);
+    await page.fill('#instruction-b', 'Answer with the number of letters in the word.');
+    await page.click('#compare');
+    await page.waitForSelector('#diff-charts .chart');
+    expect(await page.locator('#diff-charts .chart').count()).toBe(2);
+    expect(await page.locator('#diff-charts .chart').first().locator('rect').count()).toBe(bars);
+    await shot(page, 'adapter');
+  });
+
+  it('shows readable errors (too-long instruction, path outside the roots, bad checkpoint) and keeps working', async () => {
+    await page.click('.tab[data-page="try"]');
+    const instruction = await page.inputValue('#instruction');
+    await page.fill('#instruction', 'word '.repeat(400));
+    await page.click('#generate');
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await page.textContent('#error')).toMatch(/InstructionTooLong: instruction: \d+ tokens, more than the \d+ allowed/);
+    await shot(page, 'error-too-long');
+
+    await page.fill('#dir-input', '../../etc');
+    await page.click('#open-dir');
+    await page.waitForFunction(() => /PathAccessError/.test(document.getElementById('error')?.textContent ?? ''));
+    expect(await page.textContent('#error')).toMatch(/outside the playground roots/);
+
+    await page.fill('#dir-input', 'bad-model');
+    await page.click('#open-dir');
+    await page.waitForFunction(() => /CheckpointError/.test(document.getElementById('error')?.textContent ?? ''));
+    expect(await page.textContent('#error')).toMatch(/d_model/);
+    await shot(page, 'error-bad-checkpoint');
+
+    // back to the good run: everything works again
+    await page.fill('#dir-input', 'synthetic');
+    await page.click('#open-dir');
+    await page.waitForFunction(() => document.getElementById('error')?.hidden === true);
+    await page.fill('#instruction', instruction);
+    await page.click('#generate');
+    await page.waitForFunction(() => /generated in/.test(document.getElementById('adapter-info')?.textContent ?? ''));
+    expect(await page.isHidden('#error')).toBe(true);
+  });
+});
