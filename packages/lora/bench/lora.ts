@@ -1,15 +1,14 @@
 // LoRA training step vs full fine-tuning on the t5-small-lm-adapt shape (random weights):
 // tokens/s and tensor memory. `pnpm bench` (env: BENCH_STEPS timed steps, default 2; BENCH_BACKEND).
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, Rng } from '@tagi/tensor-core';
+import { AdamW, initBackend, Rng } from '@tagi/tensor-core';
 import { createRandomT5, makeT5Config, type T5ForConditionalGeneration } from '@tagi/t5-model';
 import { AdapterSet } from '../src/adapter-set.js';
 import { loraConfig } from '../src/config.js';
-import { AdamW } from '../src/optim.js';
 
 const backend = (process.env['BENCH_BACKEND'] ?? 'wasm') as 'wasm' | 'cpu' | 'auto';
 const steps = Number(process.env['BENCH_STEPS'] ?? 2);
-const batch = 8;
+const batch = Number(process.env['BENCH_BATCH'] ?? 8);
 const srcLen = 256;
 const tgtLen = 64;
 
@@ -36,20 +35,26 @@ function makeBatch(seed: number) {
 interface Row { name: string; trainable: number; msPerStep: number; tokensPerSec: number; stateMB: string; peakMB: string; persistentMB: string }
 
 async function run(name: string, model: T5ForConditionalGeneration, params: Map<string, tf.Variable>, adapters?: AdapterSet): Promise<Row> {
-  const opt = new AdamW();
+  const opt = new AdamW(params, { lr: 1e-4, weightDecay: 0 });
   const b = makeBatch(1);
   const vars = [...params.values()];
   const nameOf = new Map([...params].map(([k, v]) => [v.name, k]));
+  let peak = 0;
   const step = () => {
-    const { value, grads } = tf.variableGrads(() => model.forward({ ...b, adapters: adapters?.deltas }).loss as tf.Scalar, vars);
+    const { value, grads } = tf.variableGrads(() => {
+      const loss = model.forward({ ...b, adapters: adapters?.deltas }).loss as tf.Scalar;
+      peak = Math.max(peak, tf.memory().numBytes); // activations kept for the backward pass
+      return loss;
+    }, vars);
+    peak = Math.max(peak, tf.memory().numBytes); // + gradients
     const g = new Map(Object.entries(grads).map(([k, t]) => [nameOf.get(k) as string, t]));
-    opt.step(params, g, 1e-4);
+    opt.step(g);
     value.dataSync();
     tf.dispose([value, ...Object.values(grads)]);
   };
   const base = tf.memory().numBytes;
-  // first step: warm-up (kernels, optimiser state) and peak memory
-  const prof = await tf.profile(step);
+  // first step: warm-up (kernels, optimiser state)
+  step();
   const persistent = tf.memory().numBytes - base; // optimiser moments
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) step();
@@ -63,7 +68,7 @@ async function run(name: string, model: T5ForConditionalGeneration, params: Map<
     msPerStep: Math.round(ms),
     tokensPerSec: Math.round((batch * (srcLen + tgtLen)) / (ms / 1000)),
     stateMB: mb(tf.memory().numBytes),
-    peakMB: mb(prof.peakBytes),
+    peakMB: mb(peak),
     persistentMB: mb(persistent),
   };
 }
@@ -82,7 +87,7 @@ adapter.dispose();
 if (process.env['BENCH_SKIP_FULL'] !== '1') {
   rows.push(await run('full fine-tuning (all weights)', model, new Map(model.namedParameters())));
 }
-console.log('\n| run | trainable params | ms/step | tokens/s | peak tensor MB (step) | optimiser state MB |');
+console.log('\n| run | trainable params | ms/step | tokens/s | tensor MB at peak of step (model incl.) | optimiser state MB |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.name} | ${r.trainable.toLocaleString('en')} | ${r.msPerStep} | ${r.tokensPerSec} | ${r.peakMB} | ${r.persistentMB} |`);
 model.dispose();

@@ -22,6 +22,3 @@ export type { LinearTarget, MatchOptions } from './targets.js';
 export { AdapterSet, AdapterShapeError, lowRankSingularValues, symmetricEigen } from './adapter-set.js';
 export type { LoraFactors, ModuleStats, CreateOptions, FromTensorsOptions } from './adapter-set.js';
 
-// optimisation pieces used by teacher training
-export { AdamW, learningRate, clipByGlobalNorm } from './optim.js';
-export type { AdamWOptions, ScheduleKind } from './optim.js';

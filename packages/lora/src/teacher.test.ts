@@ -10,7 +10,6 @@ import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { loadDefaultT5Tokenizer } from '@tagi/t5-model/node';
 import { embeddedSuite } from '@tagi/datasets';
 import { loraConfig } from './config.js';
-import { learningRate } from './optim.js';
 import { loadAdapter, trainLoraTeacher, type TokenizedExample } from './node.js';
 
 const tmpDirs: string[] = [];
@@ -125,13 +124,6 @@ describe('trainLoraTeacher', () => {
     resumed.adapter.dispose();
     m1.dispose();
     m2.dispose();
-  });
-
-  it('learning-rate schedules: linear warmup, then constant / linear / cosine to zero', () => {
-    expect([0, 1, 2, 3].map((i) => learningRate('constant', 1, i, 10, 4))).toEqual([0.25, 0.5, 0.75, 1]);
-    expect(learningRate('linear', 1, 7, 10, 4)).toBeCloseTo(1 - 3 / 6, 12);
-    expect(learningRate('cosine', 1, 7, 10, 4)).toBeCloseTo(0.5 * (1 + Math.cos(Math.PI * 0.5)), 12);
-    expect(learningRate('linear', 1, 10, 10, 4)).toBe(0);
   });
 
   it('rejects missing data', async () => {

@@ -4,12 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { type DeltaMap, type Module, Rng, parseSafetensors, serializeSafetensors } from '@tagi/tensor-core';
+import { AdamW, type DeltaMap, type Module, Rng, type ScheduleKind, clipGradNorm, makeSchedule, parseSafetensors, serializeSafetensors } from '@tagi/tensor-core';
 import { writeFileAtomic } from '@tagi/tensor-core/node';
 import { AdapterSet } from './adapter-set.js';
 import { type LoraConfig, loraConfig as makeLoraConfig } from './config.js';
 import { loadAdapter, saveAdapter } from './node.js';
-import { AdamW, type ScheduleKind, clipByGlobalNorm, learningRate } from './optim.js';
 
 /** The part of a seq2seq model (T5ForConditionalGeneration) teacher training uses. */
 export interface Seq2SeqModel extends Module {
@@ -165,6 +164,7 @@ interface TrainerState {
   totalSteps: number;
   seed: number;
   optimizerStep: number;
+  paramSteps: Record<string, number>;
   log: TeacherLogEntry[];
 }
 
@@ -174,7 +174,7 @@ function epochOrder(seed: number, epoch: number, n: number): number[] {
   return new Rng(seed).fork(`epoch-${epoch}`).shuffle(Array.from({ length: n }, (_, i) => i));
 }
 
-async function writeCheckpoint(dir: string, adapter: AdapterSet, opt: AdamW, state: TrainerState): Promise<void> {
+async function writeCheckpoint(dir: string, adapter: AdapterSet, opt: AdamW, state: Omit<TrainerState, 'optimizerStep' | 'paramSteps'>): Promise<void> {
   // Written into a fresh sibling directory, then swapped in by renames: a crash leaves either the old
   // or the new checkpoint complete, never a mix.
   const parent = path.dirname(path.resolve(dir));
@@ -183,8 +183,14 @@ async function writeCheckpoint(dir: string, adapter: AdapterSet, opt: AdamW, sta
   const old = `${path.resolve(dir)}.old`;
   await fs.promises.rm(tmp, { recursive: true, force: true });
   await saveAdapter(tmp, adapter);
-  await writeFileAtomic(path.join(tmp, OPTIMIZER_FILE), serializeSafetensors(opt.stateTensors(), { format: 'pt' }));
-  await writeFileAtomic(path.join(tmp, TRAINER_STATE), `${JSON.stringify(state, null, 2)}\n`);
+  const os = opt.stateDict();
+  try {
+    await writeFileAtomic(path.join(tmp, OPTIMIZER_FILE), serializeSafetensors(os.slots, { format: 'pt' }));
+  } finally {
+    tf.dispose([...os.slots.values()]);
+  }
+  const full: TrainerState = { ...state, optimizerStep: os.step, paramSteps: os.paramSteps };
+  await writeFileAtomic(path.join(tmp, TRAINER_STATE), `${JSON.stringify(full, null, 2)}\n`);
   await fs.promises.rm(old, { recursive: true, force: true });
   if (fs.existsSync(dir)) await fs.promises.rename(dir, old);
   await fs.promises.rename(tmp, dir);
@@ -233,14 +239,14 @@ export async function trainLoraTeacher(opts: TrainLoraTeacherOptions): Promise<T
   if (!Number.isInteger(totalSteps) || totalSteps <= 0) throw new TeacherTrainingError(`trainLoraTeacher: steps must be a positive integer, got ${totalSteps}`);
   const seed = opts.seed ?? 0;
   const peakLr = opts.lr ?? 1e-3;
-  const schedule = opts.schedule ?? 'linear';
+  const scheduleKind: ScheduleKind = opts.schedule ?? 'linear';
   const warmup = opts.warmupSteps ?? 0;
   const clip = opts.clip ?? 1;
   const evalEvery = opts.evalEvery ?? 0;
   const config = opts.loraConfig ?? makeLoraConfig({ r: 8, loraAlpha: 16 });
 
   let adapter: AdapterSet | undefined;
-  const opt = new AdamW({ weightDecay: opts.weightDecay ?? 0 });
+  let optState: { slots: Map<string, tf.Tensor>; step: number; paramSteps: Record<string, number> } | undefined;
   let step = 0;
   const log: TeacherLogEntry[] = [];
   if (opts.resume === true && opts.checkpointDir !== undefined) {
@@ -254,8 +260,7 @@ export async function trainLoraTeacher(opts: TrainLoraTeacherOptions): Promise<T
         );
       }
       adapter = ck.adapter;
-      opt.loadState(ck.optimizer, ck.state.optimizerStep);
-      tf.dispose([...ck.optimizer.values()]);
+      optState = { slots: ck.optimizer, step: ck.state.optimizerStep, paramSteps: ck.state.paramSteps };
       step = ck.state.step;
       log.push(...ck.state.log);
     }
@@ -263,6 +268,15 @@ export async function trainLoraTeacher(opts: TrainLoraTeacherOptions): Promise<T
   adapter ??= AdapterSet.create(model, config, { rng: new Rng(seed).fork('lora-init') });
   const params = adapter.namedVariables();
   const varList = [...params.values()];
+  const schedule = makeSchedule({ kind: scheduleKind, lr: peakLr, warmupSteps: warmup, totalSteps });
+  const opt = new AdamW(params, { lr: schedule, weightDecay: opts.weightDecay ?? 0 });
+  if (optState !== undefined) {
+    try {
+      opt.loadStateDict({ kind: 'adamw', ...optState });
+    } finally {
+      tf.dispose([...optState.slots.values()]);
+    }
+  }
   const nameOf = new Map([...params].map(([k, v]) => [v.name, k]));
   const wasTraining = model.training;
   let aborted = false;
@@ -273,7 +287,6 @@ export async function trainLoraTeacher(opts: TrainLoraTeacherOptions): Promise<T
         aborted = true;
         break;
       }
-      const lr = learningRate(schedule, peakLr, step, totalSteps, warmup);
       const stepRng = new Rng(seed).fork(`step-${step}`);
       let accum: Map<string, tf.Tensor> | undefined;
       let lossSum = 0;
@@ -314,8 +327,19 @@ export async function trainLoraTeacher(opts: TrainLoraTeacherOptions): Promise<T
           g.dispose();
         }
       }
-      const gradNorm = clipByGlobalNorm(grads, clip);
-      opt.step(params, grads, lr);
+      // sorted by name, so the norm's summation order does not depend on how the set was built
+      const sorted = new Map([...grads].sort(([a], [b]) => (a < b ? -1 : 1)));
+      let gradNorm: number;
+      let lr: number;
+      if (clip > 0) {
+        const clipped = clipGradNorm(sorted, clip);
+        gradNorm = clipped.norm;
+        lr = opt.step(clipped.grads);
+        tf.dispose([...clipped.grads.values()]);
+      } else {
+        gradNorm = tf.tidy(() => Math.sqrt(tf.addN([...sorted.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0] as number));
+        lr = opt.step(sorted);
+      }
       tf.dispose([...grads.values()]);
       step += 1;
       const entry: TeacherLogEntry = { step, epoch, loss: lossSum / gradAccum, lr, gradNorm, tokens };
@@ -328,7 +352,7 @@ export async function trainLoraTeacher(opts: TrainLoraTeacherOptions): Promise<T
       const every = opts.checkpointEvery ?? 0;
       const stopping = isAborted(opts.signal);
       if (opts.checkpointDir !== undefined && ((every > 0 && step % every === 0) || stopping)) {
-        await writeCheckpoint(opts.checkpointDir, adapter, opt, { format: 'tagi-lora-teacher/1', step, totalSteps, seed, optimizerStep: opt.stepCount, log });
+        await writeCheckpoint(opts.checkpointDir, adapter, opt, { format: 'tagi-lora-teacher/1', step, totalSteps, seed, log });
       }
     }
     if (opts.outputDir !== undefined && !aborted) {
