@@ -152,3 +152,40 @@ export function normalizeAnswer(s: string): string {
 export function exactMatch(prediction: string, references: readonly string[]): number {
   return references.some((r) => normalizeAnswer(r) === normalizeAnswer(prediction)) ? 100 : 0;
 }
+
+/**
+ * Stage 0 of the experiment (not part of TAGI): a short full-parameter prefix-LM training of the random
+ * base on the suite's documents (span b → the following span c), so that the frozen base "knows the
+ * language" of the suite, as T5-LM-adapt does for English, without ever seeing a task's instruction
+ * or input/output pairs. The base is frozen again afterwards.
+ */
+export function pretrainBaseLm(base: T5ForConditionalGeneration, documents: readonly (readonly number[])[], o: { steps: number; batchSize: number; lr: number; seed?: number }): number[] {
+  base.setTrainable(true);
+  const vars = new Map(base.namedParameters());
+  const opt = new TestAdam(vars, o.lr);
+  const rng = new Rng(o.seed ?? 0);
+  const eos = base.config.eosTokenId;
+  const losses: number[] = [];
+  for (let s = 0; s < o.steps; s++) {
+    const src: number[][] = [];
+    const tgt: number[][] = [];
+    while (src.length < o.batchSize) {
+      const d = documents[Math.floor(rng.next() * documents.length)] as readonly number[];
+      if (d.length < 8) continue;
+      const lb = 8 + Math.floor(rng.next() * 24);
+      const lc = 4 + Math.floor(rng.next() * 8);
+      const len = Math.min(d.length, lb + lc);
+      const start = Math.floor(rng.next() * (d.length - len + 1));
+      const cut = start + Math.max(1, Math.floor((len * lb) / (lb + lc)));
+      src.push([...d.slice(start, cut), eos]);
+      tgt.push([...d.slice(cut, start + len), eos]);
+    }
+    const x = padIds(src, base.config.padTokenId);
+    const labels = padLabels(tgt);
+    losses.push(stepOn(vars, opt, () => base.forward({ inputIds: x.ids, attentionMask: x.mask, labels }).loss as tf.Scalar));
+    tf.dispose([x.ids, x.mask, labels]);
+  }
+  opt.dispose();
+  base.setTrainable(false);
+  return losses;
+}
