@@ -32,7 +32,7 @@ export {
   type EmbeddedTask,
   type HeldOutReason,
 } from './embedded/suite.js';
-export { embeddedBaselines, type EmbeddedBaselines, type Predictor } from './embedded/baselines.js';
+export { embeddedBaselines, type BaselineOptions, type EmbeddedBaselines, type Predictor } from './embedded/baselines.js';
 export {
   CLASS_NAMES,
   RELATIONS,

@@ -44,16 +44,17 @@ describe('embeddedSuite', () => {
 
   it('keeps inputs short (<= 20 words, from the lexicon) and outputs 1-6 words', () => {
     const vocab = new Set(inputVocabulary());
+    const problems: string[] = [];
     for (const t of suite.tasks)
       for (const inst of t.instances) {
         const words = inst.input.split(' ');
-        expect(words.length).toBeLessThanOrEqual(20);
-        for (const w of words) expect(vocab.has(w), `${t.taskId}: ${w}`).toBe(true);
-        const out = (inst.outputs[0] ?? '').split(' ');
-        expect(out.length).toBeGreaterThanOrEqual(1);
-        expect(out.length).toBeLessThanOrEqual(6);
-        expect(inst.outputs[0]).not.toBe('');
+        if (words.length > 20) problems.push(`${inst.id}: ${words.length} input words`);
+        for (const w of words) if (!vocab.has(w)) problems.push(`${inst.id}: "${w}" not in the lexicon`);
+        const out = inst.outputs[0] ?? '';
+        const n = out.split(' ').length;
+        if (out === '' || n > 6) problems.push(`${inst.id}: output "${out}"`);
       }
+    expect(problems).toEqual([]);
   });
 
   it('gives every task its own instruction text', () => {
@@ -135,11 +136,12 @@ describe('embeddedSuite', () => {
 
   it('gives model-free baselines far below the oracle on held-out tasks', () => {
     const b = embeddedBaselines(suite);
+    // The first 10 instances of every held-out task keep the per-input vote (192 rules each) quick.
     const em = (f: (typeof b)['oracle']) => {
       let s = 0;
       let n = 0;
       for (const t of suite.heldOut)
-        for (const inst of t.instances) {
+        for (const inst of t.instances.slice(0, 10)) {
           s += inst.outputs.includes(f(t, inst.input)) ? 1 : 0;
           n++;
         }
