@@ -98,6 +98,16 @@ export function toHfExample(dataset: P3Dataset, row: Record<string, unknown>, sr
     case 'winogrande/winogrande_xl':
       return { sentence: s('sentence'), option1: s('option1'), option2: s('option2'), answer: row.answer === undefined ? '' : String(row.answer) };
     case 'story_cloze/2016': {
+      // Rows already in HF's layout (e.g. exported jsonl) pass through.
+      if (typeof row.input_sentence_1 === 'string') {
+        return {
+          story_id: s('story_id'),
+          input_sentence_1: s('input_sentence_1'), input_sentence_2: s('input_sentence_2'),
+          input_sentence_3: s('input_sentence_3'), input_sentence_4: s('input_sentence_4'),
+          sentence_quiz1: s('sentence_quiz1'), sentence_quiz2: s('sentence_quiz2'),
+          answer_right_ending: typeof row.answer_right_ending === 'number' ? row.answer_right_ending : -1,
+        };
+      }
       // Columns of the public csv (cloze_test_val__spring2016): InputStoryid, InputSentence1-4,
       // RandomFifthSentenceQuiz1/2, AnswerRightEnding.
       const ans = row.AnswerRightEnding;

@@ -83,6 +83,8 @@ describe('P3 file loaders', () => {
 
     const sc = await loadP3Examples('story_cloze/2016', path.join(fixtures, 'story_cloze_val.csv'));
     expect(sc.length).toBe(2);
+    const scHf = await loadP3Examples('story_cloze/2016', path.join(fixtures, 'story_cloze_hf.jsonl'));
+    expect(scHf[0]).toMatchObject({ story_id: 'fixture-0003', sentence_quiz1: 'Kim found her keys.', answer_right_ending: 1 });
     expect(sc[1]).toMatchObject({ input_sentence_3: 'The seedlings grew tall, "green" and strong.', answer_right_ending: 2 });
   });
 

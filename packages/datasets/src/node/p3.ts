@@ -15,12 +15,12 @@ export async function loadPromptsourceTemplates(templatesRoot: string, dataset: 
 /**
  * Read a public file of a P3 evaluation dataset into HF-named examples: SuperGLUE/FewGLUE `*.jsonl`
  * (CB, COPA, RTE, WiC, WSC), ANLI `*.jsonl`, HellaSwag `hellaswag_val.jsonl`, Winogrande `dev.jsonl`,
- * StoryCloze `*.csv`.
+ * StoryCloze `*.csv` (or jsonl with HF field names).
  */
 export async function loadP3Examples(dataset: P3Dataset, file: string, options: { limit?: number } = {}): Promise<HfExample[]> {
   const limit = options.limit ?? Infinity;
   const out: HfExample[] = [];
-  if (dataset === 'story_cloze/2016') {
+  if (dataset === 'story_cloze/2016' && !/\.jsonl?(\.gz)?$/.test(file)) {
     for (const { line, row } of parseCsv(await readFile(file, 'utf8'), file)) {
       if (out.length >= limit) break;
       out.push(toHfExample(dataset, row, { file, line }));
