@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DeltaMap, LowRankDelta } from './types.js';
+import { bmm, matmul } from '@tagi/tensor-core';
 import { shapeString } from './checks.js';
 import { DistillInputError } from './errors.js';
 
@@ -129,8 +130,9 @@ function toBatch(x: tf.Tensor, batch: number | null): tf.Tensor {
 
 /** Σ (BᵀD) ⊙ (A·Cᵀ) = ⟨B·A, D·C⟩ (Frobenius), per example when batched: returns [] or [batch]. */
 function lowRankInner(A: tf.Tensor, B: tf.Tensor, C: tf.Tensor, D: tf.Tensor): tf.Tensor {
-  const btd = tf.matMul(B, D, true, false); // [.., rX, rY]
-  const act = tf.matMul(A, C, false, true); // [.., rX, rY]
+  // tensor-core's products keep wasm on its fast plain 2-D kernel (explicit transposes, custom gradients)
+  const btd = B.rank === 2 ? matmul(B, D, true, false) : bmm(B, D, true, false); // [.., rX, rY]
+  const act = A.rank === 2 ? matmul(A, C, false, true) : bmm(A, C, false, true); // [.., rX, rY]
   return tf.sum(tf.mul(btd, act), [-2, -1]);
 }
 
