@@ -20,8 +20,10 @@ export interface GradientOptimizer {
 export interface CheckpointRequest {
   /** Number of completed steps. */
   readonly step: number;
-  /** The hypernetwork (save with `saveHypernet`, and the optimiser's own state beside it). */
+  /** The hypernetwork (save with `saveHypernet`). */
   readonly hypernet: HyperNetwork;
+  /** The optimiser of the run (save its `stateDict()` beside the hypernetwork when it has one). */
+  readonly optimizer: GradientOptimizer;
 }
 
 interface LoopOptions {
@@ -122,7 +124,7 @@ function optimiserStep(hn: HyperNetwork, optimizer: GradientOptimizer, maxGradNo
 
 async function maybeCheckpoint(o: LoopOptions, step: number, last: boolean): Promise<void> {
   if (!o.onCheckpoint) return;
-  if (last || (o.checkpointEvery !== undefined && step % o.checkpointEvery === 0)) await o.onCheckpoint({ step, hypernet: o.hypernet });
+  if (last || (o.checkpointEvery !== undefined && step % o.checkpointEvery === 0)) await o.onCheckpoint({ step, hypernet: o.hypernet, optimizer: o.optimizer });
 }
 
 /**
