@@ -134,7 +134,7 @@ export interface Trainable {
   step(step: number): Promise<StepOutput>;
 }
 
-async function checkpointNow(ctx: RunContext, t: Trainable, step: number): Promise<string> {
+async function checkpointNow(ctx: RunContext, t: Omit<Trainable, 'step'>, step: number): Promise<string> {
   const rel = await saveCheckpoint(ctx.runDir, t.stage, step, t.totalSteps, t.stateTensors(), t.stateMeta());
   ctx.state.stages[t.stage] = { status: 'running', step, totalSteps: t.totalSteps, checkpoint: rel };
   await writeTrainerState(ctx.runDir, ctx.state);
@@ -142,40 +142,63 @@ async function checkpointNow(ctx: RunContext, t: Trainable, step: number): Promi
   return rel;
 }
 
-/** Runs `t` from its last checkpoint (with --resume) or from step 0. Returns the last step's output. */
-export async function train(ctx: RunContext, t: Trainable): Promise<StepOutput | undefined> {
-  let start = 0;
+async function resumePoint(ctx: RunContext, t: Omit<Trainable, 'step'>): Promise<number> {
   const rec = ctx.state.stages[t.stage];
-  if (rec !== undefined && rec.status === 'running' && rec.checkpoint !== undefined) {
-    const { tensors, meta } = await loadCheckpoint(ctx.runDir, rec.checkpoint, t.stage);
-    try {
-      if (meta.totalSteps !== t.totalSteps) {
-        throw new CheckpointError(path.join(ctx.runDir, rec.checkpoint), `stage '${t.stage}' has ${t.totalSteps} steps, the checkpoint was made for ${meta.totalSteps}`);
-      }
-      t.restore(tensors, meta.meta);
-    } finally {
-      for (const x of tensors.values()) x.dispose();
+  if (rec === undefined || rec.status !== 'running' || rec.checkpoint === undefined) return 0;
+  const { tensors, meta } = await loadCheckpoint(ctx.runDir, rec.checkpoint, t.stage);
+  try {
+    if (meta.totalSteps !== t.totalSteps) {
+      throw new CheckpointError(path.join(ctx.runDir, rec.checkpoint), `stage '${t.stage}' has ${t.totalSteps} steps, the checkpoint was made for ${meta.totalSteps}`);
     }
-    start = meta.step;
+    t.restore(tensors, meta.meta);
+  } finally {
+    for (const x of tensors.values()) x.dispose();
   }
+  return meta.step;
+}
+
+/** Hooks a library training loop calls; they log, checkpoint every N steps and stop on Ctrl-C. */
+export interface LoopHooks {
+  /** After update `step` (1-based). Saves and throws InterruptedError when Ctrl-C arrived. */
+  afterStep(step: number, out: StepOutput): Promise<void>;
+}
+
+/**
+ * Runs a training loop owned by a library (hypernet's pretrain/finetune) with the same checkpoint,
+ * resume and Ctrl-C behaviour as {@link train}: `run(startStep, hooks)` must continue from `startStep`.
+ */
+export async function trainExternal(
+  ctx: RunContext,
+  t: Omit<Trainable, 'step'>,
+  run: (startStep: number, hooks: LoopHooks) => Promise<void>,
+): Promise<StepOutput | undefined> {
+  const start = await resumePoint(ctx, t);
   ctx.progress.startStage(t.stage, t.totalSteps, start);
   let last: StepOutput | undefined;
   const every = ctx.config.checkpointEvery;
-  for (let s = start; s < t.totalSteps; s++) {
-    last = await t.step(s);
-    const done = s + 1;
-    ctx.progress.step({ step: done, losses: last.losses, ...(last.lr !== undefined ? { lr: last.lr } : {}), ...(last.tokens !== undefined ? { tokens: last.tokens } : {}) });
-    const interrupted = ctx.signal.aborted;
-    if (interrupted || (every > 0 && done % every === 0 && done < t.totalSteps)) {
-      const rel = await checkpointNow(ctx, t, done);
-      ctx.progress.event('checkpoint', { checkpoint: rel, at: done });
-      if (interrupted) {
-        ctx.progress.info(`[${t.stage}] interrupted at step ${done}: checkpoint saved to ${path.join(ctx.runDir, rel)}`);
-        throw new InterruptedError(path.join(ctx.runDir, rel));
+  await run(start, {
+    async afterStep(done, out) {
+      last = out;
+      ctx.progress.step({ step: done, losses: out.losses, ...(out.lr !== undefined ? { lr: out.lr } : {}), ...(out.tokens !== undefined ? { tokens: out.tokens } : {}) });
+      const interrupted = ctx.signal.aborted;
+      if (interrupted || (every > 0 && done % every === 0 && done < t.totalSteps)) {
+        const rel = await checkpointNow(ctx, t, done);
+        ctx.progress.event('checkpoint', { checkpoint: rel, at: done });
+        if (interrupted) {
+          ctx.progress.info(`[${t.stage}] interrupted at step ${done}: checkpoint saved to ${path.join(ctx.runDir, rel)}`);
+          throw new InterruptedError(path.join(ctx.runDir, rel));
+        }
       }
-    }
-  }
+    },
+  });
   ctx.state.stages[t.stage] = { status: 'running', step: t.totalSteps, totalSteps: t.totalSteps };
   ctx.progress.endStage(last ? Object.entries(last.losses).map(([k, v]) => `${k}=${v.toPrecision(4)}`).join(' ') : undefined);
   return last;
+}
+
+/** Runs `t` from its last checkpoint (with --resume) or from step 0. Returns the last step's output. */
+export async function train(ctx: RunContext, t: Trainable): Promise<StepOutput | undefined> {
+  return trainExternal(ctx, t, async (start, hooks) => {
+    for (let s = start; s < t.totalSteps; s++) await hooks.afterStep(s + 1, await t.step(s));
+  });
 }

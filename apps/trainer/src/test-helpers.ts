@@ -6,11 +6,18 @@ export interface CapturedIO extends CliIO {
   err(): string;
 }
 
-export function captureIO(signal?: AbortSignal): CapturedIO {
+export function captureIO(signal?: AbortSignal, onOut?: (s: string) => void): CapturedIO {
   let out = '';
   let err = '';
   return {
-    stdout: { write: (s: string) => (out += s), isTTY: false },
+    stdout: {
+      write: (s: string) => {
+        out += s;
+        onOut?.(s);
+        return true;
+      },
+      isTTY: false,
+    },
     stderr: { write: (s: string) => (err += s) },
     tty: false,
     ...(signal !== undefined ? { signal } : {}),

@@ -7,11 +7,11 @@ import { type DemoState, STAGES, newDemoState } from '../stages/index.js';
 import { selectBackend } from './index.js';
 
 const COMMAND_STAGES: Record<string, readonly string[]> = {
-  demo: STAGES.map((s) => s.id).filter((id) => id !== 'generate'),
+  demo: STAGES.map((s) => s.id).filter((id) => id !== 'generate' && id !== 'load'),
   teachers: ['data', 'base', 'teachers'],
   pretrain: ['data', 'base', 'hypernet-pretrain'],
-  finetune: ['data', 'base', 'teachers', 'multitask', 'hypernet-pretrain', 'tagi', 'hint'],
-  eval: ['data', 'base', 'eval'],
+  finetune: ['data', 'base', 'load', 'teachers', 'multitask', 'tagi', 'hint'],
+  eval: ['data', 'base', 'load', 'eval'],
   generate: ['data', 'base', 'generate'],
 };
 

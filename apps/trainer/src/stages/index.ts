@@ -6,6 +6,13 @@ import { type TaskData, type Tok, loadTaskData, modelTokenizer, prunedTokenizer 
 import { StageUnavailableError } from '../errors.js';
 import type { T5ForConditionalGeneration } from '@tagi/t5-model';
 import { baseStage } from './base.js';
+import type { AdapterSet } from '@tagi/lora';
+import type { HyperNetwork } from '@tagi/hypernet';
+import type { RunContext } from '../run.js';
+import { MULTITASK_DIR, TEACHERS_DIR, multitaskStage, teacherGroup, teachersStage } from './adapters.js';
+import { HYPERNET_PRETRAINED_DIR, type FinetuneInputs, hypernetDir, hypernetFinetuneStage, hypernetPretrainStage } from './hypernet.js';
+import { evalStage } from './evaluate.js';
+import { generateStage, loadGiven } from './generate.js';
 
 export interface DemoState {
   readonly backend: string;
@@ -14,6 +21,10 @@ export interface DemoState {
   tokenizer?: Tok;
   model?: T5ForConditionalGeneration;
   modelDir?: string;
+  teachers?: Map<string, AdapterSet>;
+  multitask?: AdapterSet;
+  pretrained?: HyperNetwork;
+  hypernets: Partial<Record<'tagi' | 'hint', HyperNetwork>>;
   /** Filled by later stages (model, adapters, hypernets) — typed where they are wired. */
   artefacts: Map<string, unknown>;
   results: Map<MethodId, MethodResult>;
@@ -35,6 +46,7 @@ export function newDemoState(backend: string, inv: Invocation): DemoState {
     backend,
     inv,
     artefacts: new Map(),
+    hypernets: {},
     results: new Map(),
     heldOutTaskCount: 0,
     heldOutInstanceCount: 0,
@@ -49,9 +61,19 @@ export function newDemoState(backend: string, inv: Invocation): DemoState {
   };
 }
 
-const notWired = (id: string) => async (): Promise<never> => {
-  throw new StageUnavailableError(id, ['its library API (not wired into the trainer in this build)']);
-};
+function need<T>(x: T | undefined, what: string): T {
+  if (x === undefined) throw new StageUnavailableError(what, [`${what} (produced by an earlier stage)`]);
+  return x;
+}
+
+function finetuneInputs(ctx: RunContext, s: DemoState): FinetuneInputs {
+  return {
+    ...(s.pretrained ? { pretrained: s.pretrained } : {}),
+    ...(s.teachers ? { teachers: s.teachers } : {}),
+    ...(s.multitask ? { multitask: s.multitask } : {}),
+    groupOf: (t) => teacherGroup(ctx, t),
+  };
+}
 
 export const STAGES: PipelineStage<DemoState>[] = [
   {
@@ -86,13 +108,100 @@ export const STAGES: PipelineStage<DemoState>[] = [
       return { outputs: { model: r.dir }, summary: r.summary };
     },
   },
-  { id: 'teachers', title: '(b) LoRA teachers per category', requires: { '@tagi/lora': ['trainLoraTeacher'] }, after: ['base'], run: notWired('teachers') },
-  { id: 'multitask', title: '(c) instruction-concatenated multitask baseline', requires: { '@tagi/lora': ['AdapterSet'] }, after: ['base'], run: notWired('multitask') },
-  { id: 'hypernet-pretrain', title: '(d) hypernetwork pretraining (stage 2)', requires: { '@tagi/hypernet': ['pretrainHypernet'] }, after: ['base'], run: notWired('hypernet-pretrain') },
-  { id: 'tagi', title: '(e) hypernetwork finetuning: TAGI (CE + KD + alignment)', requires: { '@tagi/hypernet': ['finetuneHypernet'] }, after: ['hypernet-pretrain', 'teachers', 'multitask'], run: notWired('tagi') },
-  { id: 'hint', title: '(e) hypernetwork finetuning: CE only (HINT-like)', requires: { '@tagi/hypernet': ['finetuneHypernet'] }, after: ['hypernet-pretrain'], run: notWired('hint') },
-  { id: 'eval', title: '(f) evaluation on held-out tasks', requires: { '@tagi/eval': ['computeMetrics'] }, after: ['base'], run: notWired('eval') },
-  { id: 'generate', title: 'generate: instruction → peft adapter', requires: { '@tagi/hypernet': ['generateAdapter'] }, after: ['base'], run: notWired('generate') },
+  {
+    id: 'load',
+    title: 'load the given hypernet / adapter / teachers',
+    requires: { '@tagi/hypernet': ['HyperNetwork'] },
+    after: ['base'],
+    skip: (ctx) => (ctx.config.hypernetDir === undefined && ctx.config.adapter === undefined && ctx.config.teachersDir === undefined ? 'nothing given' : undefined),
+    async run(ctx, s) {
+      const r = await loadGiven(ctx, need(s.model, 'model'));
+      if (r.hypernet) {
+        if (s.inv.command === 'finetune') s.pretrained = r.hypernet;
+        else s.hypernets.tagi = r.hypernet;
+      }
+      if (r.adapter) s.multitask = r.adapter;
+      if (r.teachers) s.teachers = r.teachers;
+    },
+  },
+  {
+    id: 'teachers',
+    title: '(b) LoRA teachers per category',
+    requires: { '@tagi/lora': ['AdapterSet', 'loraConfig'] },
+    after: ['base'],
+    skip: (ctx) => (ctx.config.teachersDir !== undefined ? 'using --teachers-dir' : undefined),
+    async run(ctx, s, done) {
+      const teachers = await teachersStage(ctx, need(s.model, 'model'), need(s.data, 'data'), need(s.tokenizer, 'tokenizer'), done);
+      s.teachers = teachers;
+      return { outputs: { teachers: TEACHERS_DIR }, summary: { teachers: teachers.size } };
+    },
+  },
+  {
+    id: 'multitask',
+    title: '(c) instruction-concatenated multitask baseline (Tk-Instruct analogue)',
+    requires: { '@tagi/lora': ['AdapterSet', 'loraConfig'] },
+    after: ['base'],
+    skip: (ctx) => (ctx.config.adapter !== undefined ? 'using --adapter' : undefined),
+    async run(ctx, s, done) {
+      s.multitask = await multitaskStage(ctx, need(s.model, 'model'), need(s.data, 'data'), need(s.tokenizer, 'tokenizer'), done);
+      return { outputs: { adapter: MULTITASK_DIR } };
+    },
+  },
+  {
+    id: 'hypernet-pretrain',
+    title: '(d) hypernetwork pretraining (stage 2)',
+    requires: { '@tagi/hypernet': ['HyperNetwork', 'pretrainHypernet'] },
+    after: ['base'],
+    async run(ctx, s, done) {
+      s.pretrained = await hypernetPretrainStage(ctx, need(s.model, 'model'), s.modelDir ?? '', need(s.data, 'data'), need(s.tokenizer, 'tokenizer'), done);
+      return { outputs: { hypernet: HYPERNET_PRETRAINED_DIR } };
+    },
+  },
+  {
+    id: 'tagi',
+    title: '(e) hypernetwork finetuning: TAGI (CE + KD + parameter alignment)',
+    requires: { '@tagi/hypernet': ['HyperNetwork', 'finetuneHypernet'] },
+    after: ['hypernet-pretrain', 'teachers', 'multitask'],
+    async run(ctx, s, done) {
+      s.hypernets.tagi = await hypernetFinetuneStage(ctx, 'tagi', need(s.model, 'model'), s.modelDir ?? '', need(s.data, 'data'), need(s.tokenizer, 'tokenizer'), finetuneInputs(ctx, s), done);
+      return { outputs: { hypernet: hypernetDir('tagi') } };
+    },
+  },
+  {
+    id: 'hint',
+    title: '(e) hypernetwork finetuning: CE only (HINT-like)',
+    requires: { '@tagi/hypernet': ['HyperNetwork', 'finetuneHypernet'] },
+    after: ['hypernet-pretrain'],
+    async run(ctx, s, done) {
+      s.hypernets.hint = await hypernetFinetuneStage(ctx, 'hint', need(s.model, 'model'), s.modelDir ?? '', need(s.data, 'data'), need(s.tokenizer, 'tokenizer'), finetuneInputs(ctx, s), done);
+      return { outputs: { hypernet: hypernetDir('hint') } };
+    },
+  },
+  {
+    id: 'eval',
+    title: '(f) evaluation on held-out tasks',
+    requires: { '@tagi/eval': ['computeMetrics', 'computeGroupedMetrics', 'concatenatedInstanceFlops', 'adapterInstanceCost'], '@tagi/hypernet': ['generateAdapter', 'generateWithTask'] },
+    after: ['base'],
+    async run(ctx, s) {
+      // evaluation always re-runs (it is cheap next to training and its timings are per process)
+      const r = await evalStage(ctx, need(s.data, 'data'), need(s.tokenizer, 'tokenizer'), {
+        model: need(s.model, 'model'),
+        ...(s.multitask ? { multitask: s.multitask } : {}),
+        hypernets: s.hypernets,
+      });
+      for (const [k, v] of r) s.results.set(k, v);
+      return { summary: Object.fromEntries([...r].map(([k, v]) => [k, Number((v.rougeL ?? 0).toFixed(2))])) };
+    },
+  },
+  {
+    id: 'generate',
+    title: 'generate: instruction → peft adapter',
+    requires: { '@tagi/hypernet': ['generateAdapter'] },
+    after: ['base'],
+    async run(ctx, s) {
+      await generateStage(ctx, need(s.model, 'model'), need(s.tokenizer, 'tokenizer'));
+    },
+  },
 ];
 
 export { METHOD_ROWS };

@@ -1,0 +1,166 @@
+// Stage (f): every method on the held-out tasks with @tagi/eval's SNI-exact ROUGE-L and exact match,
+// plus measured inference cost. Instances are run task by task; a hypernet method generates each task's
+// adapter once (timed with the task) and then reads the instance inputs alone.
+//   No adapter:                      frozen base, Tk-Instruct prompt (definition + examples + input)
+//   Instruction-concatenated multitask: base + multitask LoRA, the same prompt
+//   HINT-like / TAGI:                base + generated adapter (+ fused instruction states), input only
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  adapterInstanceCost,
+  computeGroupedMetrics,
+  computeMetrics,
+  concatenatedInstanceFlops,
+  costConfigFromHf,
+  encoderFlops,
+  type T5CostConfig,
+} from '@tagi/eval';
+import { type HyperNetwork, generateAdapter, generateWithTask } from '@tagi/hypernet';
+import type { AdapterSet } from '@tagi/lora';
+import { type T5ForConditionalGeneration, t5ConfigToJson } from '@tagi/t5-model';
+import type { TagiExample } from '@tagi/datasets';
+import { METHOD_ROWS, type MethodId, type MethodResult } from '../results.js';
+import { type RunContext, checkInterrupted } from '../run.js';
+import { toTensors } from './batches.js';
+import type { TaskData, Tok } from './data.js';
+
+export interface EvalInputs {
+  model: T5ForConditionalGeneration;
+  multitask?: AdapterSet;
+  hypernets: Partial<Record<'tagi' | 'hint', HyperNetwork>>;
+}
+
+interface Run {
+  predictions: string[];
+  ms: number;
+}
+
+function groupByTask(rows: readonly TagiExample[]): Map<string, TagiExample[]> {
+  const m = new Map<string, TagiExample[]>();
+  for (const r of rows) {
+    const list = m.get(r.taskId) ?? [];
+    list.push(r);
+    m.set(r.taskId, list);
+  }
+  return m;
+}
+
+function decode(tok: Tok, seqs: number[][]): string[] {
+  return seqs.map((s) => tok.decode(s.slice(1), { skipSpecialTokens: true }).trim());
+}
+
+async function runConcatenated(ctx: RunContext, tok: Tok, model: T5ForConditionalGeneration, adapters: AdapterSet | undefined, byTask: Map<string, TagiExample[]>): Promise<Run> {
+  const c = ctx.config;
+  const predictions: string[] = [];
+  const t0 = performance.now();
+  for (const rows of byTask.values()) {
+    checkInterrupted(ctx);
+    for (let i = 0; i < rows.length; i += c.eval.batchSize) {
+      const chunk = rows.slice(i, i + c.eval.batchSize);
+      const b = toTensors(chunk.map((e) => ({ src: tok.encode(e.concatenated, { maxLength: c.prompt.maxSourceLength }), tgt: [] })), tok.padTokenId);
+      try {
+        const seqs = await model.generate(b.inputIds, b.attentionMask, { maxNewTokens: c.prompt.maxTargetLength, numBeams: c.eval.numBeams, ...(adapters ? { adapters: adapters.deltas } : {}) });
+        predictions.push(...decode(tok, seqs));
+      } finally {
+        tf.dispose([b.inputIds, b.attentionMask, b.labels]);
+      }
+    }
+  }
+  return { predictions, ms: performance.now() - t0 };
+}
+
+async function runHypernet(ctx: RunContext, tok: Tok, hn: HyperNetwork, byTask: Map<string, TagiExample[]>): Promise<Run> {
+  const c = ctx.config;
+  const predictions: string[] = [];
+  const t0 = performance.now();
+  for (const rows of byTask.values()) {
+    checkInterrupted(ctx);
+    const task = generateAdapter(hn, tok.encode(rows[0]?.instruction ?? '', { maxLength: c.prompt.maxSourceLength })); // once per task
+    try {
+      for (let i = 0; i < rows.length; i += c.eval.batchSize) {
+        const chunk = rows.slice(i, i + c.eval.batchSize);
+        const seqs = await generateWithTask(hn, task, chunk.map((e) => tok.encode(e.studentInput, { maxLength: c.prompt.maxSourceLength })), {
+          maxNewTokens: c.prompt.maxTargetLength,
+          numBeams: c.eval.numBeams,
+        });
+        predictions.push(...decode(tok, seqs));
+      }
+    } finally {
+      task.dispose();
+    }
+  }
+  return { predictions, ms: performance.now() - t0 };
+}
+
+const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+export async function evalStage(ctx: RunContext, data: TaskData, tok: Tok, inputs: EvalInputs): Promise<Map<MethodId, MethodResult>> {
+  const c = ctx.config;
+  const rows = data.heldOutExamples;
+  const byTask = groupByTask(rows);
+  const ordered = [...byTask.values()].flat();
+  const references = ordered.map((e) => [...e.outputs]);
+  const reasonOf = new Map(data.heldOut.map((t) => [t.taskId, t.heldOutReason ?? 'heldout']));
+  const groups = ordered.map((e) => reasonOf.get(e.taskId) ?? 'heldout');
+
+  // FLOPs model inputs: mean token lengths of the held-out instances
+  const cost: T5CostConfig = costConfigFromHf(t5ConfigToJson(inputs.model.config));
+  const len = {
+    concatenated: mean(ordered.map((e) => tok.encode(e.concatenated, { maxLength: c.prompt.maxSourceLength }).length)),
+    input: mean(ordered.map((e) => tok.encode(e.studentInput, { maxLength: c.prompt.maxSourceLength }).length)),
+    instruction: mean(ordered.map((e) => tok.encode(e.instruction, { maxLength: c.prompt.maxSourceLength }).length)),
+    target: mean(ordered.map((e) => tok.encode(e.outputs[0] ?? '').length)),
+  };
+  const concatLengths = { instruction: Math.max(0, Math.round(len.concatenated - len.input)), input: Math.round(len.input), target: Math.round(len.target) };
+  const concatFlops = concatenatedInstanceFlops(cost, concatLengths);
+  const perTask = ordered.length / Math.max(1, byTask.size);
+
+  const results = new Map<MethodId, MethodResult>();
+  const label = (id: MethodId) => METHOD_ROWS.find((m) => m.id === id)?.label ?? id;
+  const record = (id: MethodId, run: Run, flops: number) => {
+    const m = computeMetrics(run.predictions, references);
+    const g = computeGroupedMetrics(run.predictions, references, groups);
+    results.set(id, {
+      method: id,
+      label: label(id),
+      status: 'ok',
+      rougeL: m.rougeL,
+      exactMatch: m.exactMatch,
+      msPerInstance: run.ms / ordered.length,
+      flopsPerInstance: flops,
+      instances: ordered.length,
+      tasks: byTask.size,
+      groups: Object.fromEntries([...g].map(([k, v]) => [k, { rougeL: v.rougeL, exactMatch: v.exactMatch, n: v.count }])),
+    });
+    ctx.progress.info(`  ${label(id)}: ROUGE-L ${m.rougeL.toFixed(2)}, EM ${m.exactMatch.toFixed(2)} (${(run.ms / ordered.length).toFixed(1)} ms/instance)`);
+    ctx.progress.event('eval', { method: id, rougeL: m.rougeL, exactMatch: m.exactMatch, msPerInstance: run.ms / ordered.length });
+    const preds = run.predictions.slice(0, 3).map((p, i) => `${JSON.stringify(p)} vs ${JSON.stringify(references[i]?.[0])}`);
+    ctx.progress.info(`    e.g. ${preds.join('; ')}`);
+  };
+
+  ctx.progress.info(`  ${ordered.length} held-out instances in ${byTask.size} tasks`);
+  record('no-adapter', await runConcatenated(ctx, tok, inputs.model, undefined, byTask), concatFlops);
+  // the multitask LoRA can be merged into the weights once, so its FLOPs are the plain model's
+  if (inputs.multitask) record('multitask', await runConcatenated(ctx, tok, inputs.model, inputs.multitask, byTask), concatFlops);
+  for (const id of ['hint', 'tagi'] as const) {
+    const hn = inputs.hypernets[id];
+    if (!hn) continue;
+    // once per task: encoding the instruction with the base encoder, plus the generator (≈ 2 FLOPs per
+    // generator weight per target module group; an estimate, documented in the README)
+    const generatorParams = hn.namedParameters().reduce((s, [, v]) => s + v.size, 0);
+    const hypernetFlops = encoderFlops(cost, Math.round(len.instruction)) + 2 * generatorParams;
+    const a = adapterInstanceCost(cost, { instruction: Math.round(len.instruction), input: Math.round(len.input), target: Math.round(len.target) }, {
+      hypernetFlops,
+      instances: Math.max(1, Math.round(perTask)),
+      fusion: hn.config.fusion === 'concat',
+      lora: { rank: hn.config.rank, targets: ['q', 'v'] },
+    });
+    record(id, await runHypernet(ctx, tok, hn, byTask), a.amortisedPerInstance);
+  }
+  // relative cost against the instruction-concatenated multitask model (the paper's ×1.00 reference)
+  const ref = results.get('multitask') ?? results.get('no-adapter');
+  for (const r of results.values()) {
+    if (ref?.msPerInstance && r.msPerInstance !== undefined) r.relWallClock = r.msPerInstance / ref.msPerInstance;
+    if (ref?.flopsPerInstance && r.flopsPerInstance !== undefined) r.relFlops = r.flopsPerInstance / ref.flopsPerInstance;
+  }
+  return results;
+}
