@@ -221,3 +221,42 @@ describe('per-task caching', () => {
     hn.dispose();
   });
 });
+
+describe("encoder: 'separate'", () => {
+  it('starts as the base encoder, is trained (not cached) while the base stays frozen, and round-trips through a checkpoint', async () => {
+    const { AdamW } = await import('@tagi/tensor-core');
+    const { saveHypernet, loadHypernet } = await import('./node.js');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const fs = await import('node:fs/promises');
+    const hn = new HyperNetwork(base, { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8, encoder: 'separate', bHeadInitStd: 0.01 });
+    expect(hn.namedParameters().some(([k]) => k === 'instruction_encoder.block.0.layer.0.SelfAttention.q.weight')).toBe(true);
+    tf.tidy(() => {
+      const x = padIds([[8, 9, 10, 1]], 0);
+      const own = hn.encodeInstructions(x.ids, x.mask);
+      expect(maxAbsDiff(own.states, base.encode(x.ids, x.mask))).toBeLessThan(1e-6);
+    });
+    const q = 'instruction_encoder.block.1.layer.0.SelfAttention.q.weight';
+    const before = tf.clone(new Map(hn.namedParameters()).get(q)!);
+    const baseBefore = tf.clone(base.encoder.blocks[1]!.selfAttn.SelfAttention.q.weight);
+    const calls = hn.encoderCalls;
+    const tasks = [{ taskId: 't', instructionIds: [10, 11, 1], examples: [{ id: 'e', inputIds: [3, 4, 1], labelIds: [5, 1] }] }];
+    await finetuneHypernet({ hypernet: hn, tasks, steps: 3, batchSize: 2, optimizer: new AdamW(hn.namedParameters(), { lr: 1e-2 }), loss: { lambdaKl: 0 } });
+    expect(hn.encoderCalls - calls).toBe(3);
+    expect(maxAbsDiff(before, new Map(hn.namedParameters()).get(q)!)).toBeGreaterThan(1e-5);
+    expect(maxAbsDiff(baseBefore, base.encoder.blocks[1]!.selfAttn.SelfAttention.q.weight)).toBe(0);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hypernet-sep-'));
+    await saveHypernet(dir, hn);
+    const loaded = await loadHypernet(dir, base);
+    tf.tidy(() => {
+      const x = padIds([[12, 13, 1]], 0);
+      const a = hn.generate(hn.encodeInstructions(x.ids, x.mask), { shared: true });
+      const b = loaded.generate(loaded.encodeInstructions(x.ids, x.mask), { shared: true });
+      for (const [k, d] of a) expect(maxAbsDiff(d.B, b.get(k)!.B)).toBe(0);
+    });
+    await fs.rm(dir, { recursive: true, force: true });
+    tf.dispose([before, baseBefore]);
+    hn.dispose();
+    loaded.dispose();
+  });
+});

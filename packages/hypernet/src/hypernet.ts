@@ -2,6 +2,7 @@
 // target module) → MLP → LoRA factors A [r, in] and B [out, r] for every target Linear of a frozen T5.
 import * as tf from '@tensorflow/tfjs-core';
 import { type DeltaMap, type LowRankDelta, Linear, Module, ModuleList, Rng, normalInit, uniformInit, zerosInit, bmm, matmul } from '@tagi/tensor-core';
+import { T5Stack } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel } from './base-model.js';
 import { type HypernetConfig, resolveHypernetConfig } from './config.js';
 import { HypernetConfigError, HypernetInputError } from './errors.js';
@@ -106,6 +107,8 @@ export class HyperNetwork extends Module {
   readonly input_proj: Linear;
   readonly embed_proj: Linear;
   readonly heads: ModuleList<HeadGroup>;
+  /** `encoder: 'separate'`: a trainable T5 encoder stack initialised from the base encoder (it reads the base's frozen token embedding). */
+  readonly instruction_encoder: T5Stack | undefined;
   /** Number of instruction-encoder calls made through this hypernetwork (tests assert per-task caching with it). */
   encoderCalls = 0;
 
@@ -116,9 +119,6 @@ export class HyperNetwork extends Module {
   ) {
     super();
     this.config = resolveHypernetConfig(config);
-    if (this.config.encoder !== 'base') {
-      throw new HypernetConfigError([`encoder: '${this.config.encoder}' is not implemented in this version; use 'base'`]);
-    }
     this.baseModelName = opts.baseModelName;
     this.dModel = base.config.dModel;
     this.targetModules = resolveTargets(base, this.config.targets);
@@ -128,6 +128,15 @@ export class HyperNetwork extends Module {
     this.input_proj = this.registerModule('input_proj', new Linear(this.dModel, c.hiddenDim, { rng: rng.fork('input_proj') }));
     this.embed_proj = this.registerModule('embed_proj', new Linear(c.moduleEmbeddingDim, c.hiddenDim, { bias: false, rng: rng.fork('embed_proj') }));
     this.heads = this.registerModule('heads', new ModuleList<HeadGroup>());
+    if (c.encoder === 'separate') {
+      this.instruction_encoder = this.registerModule('instruction_encoder', new T5Stack(base.config, false, base.shared, rng.fork('instruction_encoder')));
+      // start from the base encoder's weights (keys relative to the stack: block.*, final_layer_norm.weight)
+      this.instruction_encoder.loadStateDict(base.encoder.stateDict());
+      this.instruction_encoder.setTrainable(true);
+      this.instruction_encoder.eval(); // no dropout inside the instruction encoder
+    } else {
+      this.instruction_encoder = undefined;
+    }
     const groups = new Map<number, TargetModule>();
     for (const t of this.targetModules) if (!groups.has(t.group)) groups.set(t.group, t);
     for (const [g, t] of [...groups].sort((a, b) => a[0] - b[0])) {
@@ -140,16 +149,23 @@ export class HyperNetwork extends Module {
     return this.config.loraAlpha / this.config.rank;
   }
 
+  /** True with `encoder: 'separate'`: encodings depend on trained weights and must not be cached across steps. */
+  get encoderIsTrainable(): boolean {
+    return this.instruction_encoder !== undefined;
+  }
+
   /**
-   * Encodes instructions with the frozen base encoder (no adapter): ids `[rows, len]` int32, mask
-   * `[rows, len]` → states and a float mask. Cache the result per task: it never changes during training.
+   * Encodes instructions (no adapter): ids `[rows, len]` int32, mask `[rows, len]` → states and a float
+   * mask. With the default frozen base encoder, cache the result per task: it never changes during
+   * training. With `encoder: 'separate'` call it inside the gradient tape so the encoder is trained.
    */
   encodeInstructions(ids: tf.Tensor2D, mask: tf.Tensor2D): InstructionEncoding {
     if (ids.rank !== 2 || mask.rank !== 2 || ids.shape[0] !== mask.shape[0] || ids.shape[1] !== mask.shape[1]) {
       throw new HypernetInputError('instruction mask', `the shape of the ids [${ids.shape.join(', ')}]`, `[${mask.shape.join(', ')}]`);
     }
     this.encoderCalls++;
-    const states = this.base.encode(ids, mask);
+    const enc = this.instruction_encoder;
+    const states = enc ? tf.tidy(() => enc.encode(ids, tf.cast(mask, 'float32'), undefined)) : this.base.encode(ids, mask);
     return { states, mask: tf.cast(mask, 'float32') as tf.Tensor2D };
   }
 

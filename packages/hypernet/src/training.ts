@@ -181,9 +181,12 @@ export async function pretrainHypernet(o: PretrainOptions): Promise<TrainResult>
     const instr = padIds(examples.map((e) => e.instruction), padTokenId);
     const input = padIds(examples.map((e) => e.input), padTokenId);
     const labels = padLabels(examples.map((e) => e.target));
-    const enc = hn.encodeInstructions(instr.ids, instr.mask); // one row per example: each document is its own "task"
+    // one row per example: each document is its own "task". A frozen encoder runs outside the tape; a
+    // trainable one ('separate') inside it, so that it receives gradients.
+    const frozenEnc = hn.encoderIsTrainable ? undefined : hn.encodeInstructions(instr.ids, instr.mask);
     const rec = optimiserStep(hn, o.optimizer, o.maxGradNorm, () => {
       // tensors made inside variableGrads' function are released by its scope
+      const enc = frozenEnc ?? hn.encodeInstructions(instr.ids, instr.mask);
       const deltas = hn.generate(enc); // per example: A [batch, r, in]
       const prefix = hn.fusionPrefix(enc, examples.length);
       const { logits, encoderLastHiddenState } = studentForward(hn, input.ids, input.mask, labels, deltas, prefix);
@@ -192,7 +195,7 @@ export async function pretrainHypernet(o: PretrainOptions): Promise<TrainResult>
       return { loss: ce, ce, kl: null, ins: null };
     });
     tf.dispose([instr.ids, instr.mask, input.ids, input.mask, labels]);
-    disposeEncoding(enc);
+    if (frozenEnc) disposeEncoding(frozenEnc);
     const record: StepRecord = { stage: 'pretrain', step: step + 1, ...rec, ms: Date.now() - t0 };
     records.push(record);
     o.onLog?.(record);
@@ -362,12 +365,18 @@ export async function finetuneHypernet(o: FinetuneOptions): Promise<TrainResult>
       const order = seededPermutation(tasks.length, seedRng.fork(`finetune-epoch-${epoch}`));
       const task = tasks[order[step % tasks.length] as number] as FinetuneTask;
       const batch = Array.from({ length: o.batchSize }, () => task.examples[Math.floor(rng.next() * task.examples.length)] as FinetuneExample);
-      const enc = cache.get(task.taskId, task.instructionIds);
+      // frozen encoder: once per task for the whole run; trainable encoder: inside the tape every step
+      const cachedEnc = hn.encoderIsTrainable ? undefined : cache.get(task.taskId, task.instructionIds);
       const x = padIds(batch.map((e) => e.inputIds), hn.base.config.padTokenId);
       const labels = padLabels(batch.map((e) => e.labelIds));
       const teacherLogits =
         lossCfg.lambdaKl > 0 ? (o.teacher as TeacherOptions).sources.map((s) => teacherLogitsFor(s, task, batch, labels, hn, o.teacher as TeacherOptions, logitCache)) : [];
       const rec = optimiserStep(hn, o.optimizer, o.maxGradNorm, () => {
+        let enc = cachedEnc;
+        if (!enc) {
+          const { ids, mask } = padIds([task.instructionIds], hn.base.config.padTokenId);
+          enc = hn.encodeInstructions(ids, mask);
+        }
         const deltas = hn.generate(enc, { shared: true }); // one adapter for the whole (single-task) batch
         const prefix = hn.fusionPrefix(enc, batch.length);
         const { logits, encoderLastHiddenState } = studentForward(hn, x.ids, x.mask, labels, deltas, prefix);
@@ -421,7 +430,7 @@ export function studentLoss(hn: HyperNetwork, tasks: readonly FinetuneTask[], op
   const cache = new InstructionCache(hn);
   try {
     for (const task of tasks) {
-      const enc = cache.get(task.taskId, task.instructionIds);
+      const enc = cache.get(task.taskId, task.instructionIds); // no tape here: a cached encoding is right for both encoder kinds
       const deltas = hn.generate(enc, { shared: true });
       for (let i = 0; i < task.examples.length; i += bs) {
         const batch = task.examples.slice(i, i + bs);
