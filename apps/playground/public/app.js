@@ -207,10 +207,12 @@ async function loadTraining(dir) {
   /** @type {Map<string, Map<string, [number, number][]>>} */
   const byKey = new Map();
   run.metrics.forEach((/** @type {any} */ m, /** @type {number} */ i) => {
+    // events (checkpoints, stage ends) are not points of a curve
+    if (m.labels.event !== undefined || (m.values.step !== undefined && m.values.step < 0)) return;
     const x = m.values.step ?? m.values.global_step ?? m.values.epoch ?? i;
-    const series = Object.entries(m.labels).filter(([k]) => !/time|date|ts$/i.test(k)).map(([, v]) => v).join(' / ') || 'run';
+    const series = Object.entries(m.labels).filter(([k]) => !/time|date|ts$|message/i.test(k)).map(([, v]) => v).join(' / ') || 'run';
     for (const [k, v] of Object.entries(m.values)) {
-      if (['step', 'global_step', 'epoch', 'time', 'timestamp', 'elapsed', 'elapsed_s', 'wall_s'].includes(k)) continue;
+      if (['step', 'global_step', 'epoch', 'time', 'timestamp', 'elapsed', 'elapsed_s', 'wall_s', 'totalSteps', 'at'].includes(k)) continue;
       if (!byKey.has(k)) byKey.set(k, new Map());
       const s = /** @type {Map<string, [number, number][]>} */ (byKey.get(k));
       if (!s.has(series)) s.set(series, []);
@@ -228,7 +230,7 @@ async function loadTraining(dir) {
  */
 function renderResults(results, markdown) {
   const box = $('results');
-  const rows = Array.isArray(results) ? results : results && Array.isArray(results.rows) ? results.rows : null;
+  const rows = Array.isArray(results) ? results : results && Array.isArray(results.methods) ? results.methods : results && Array.isArray(results.rows) ? results.rows : null;
   if (rows && rows.length > 0 && typeof rows[0] === 'object') {
     const cols = [...new Set(rows.flatMap((/** @type {any} */ r) => Object.keys(r)))].filter((c) => {
       const v = rows.find((/** @type {any} */ r) => r[c] !== undefined)?.[c];

@@ -12,6 +12,12 @@ describe('parseMetricsJsonl', () => {
       { line: 3, values: { step: 2, loss: 2.0 }, labels: { stage: 'teachers' } },
     ]);
   });
+  it("flattens one nested level (the trainer's losses) keeping the inner names", () => {
+    const line = '{"stage":"base","step":1,"totalSteps":4,"losses":{"loss":12.9,"gradNorm":10.1,"step":7},"lr":0,"time":"2026-11-24T08:31:34.479Z"}';
+    expect(parseMetricsJsonl(line)).toEqual([
+      { line: 1, values: { step: 1, totalSteps: 4, loss: 12.9, gradNorm: 10.1, 'losses.step': 7, lr: 0 }, labels: { stage: 'base', time: '2026-11-24T08:31:34.479Z' } },
+    ]);
+  });
   it('names the bad line, but tolerates a half-written last line', () => {
     expect(() => parseMetricsJsonl('{"a":1}\n{oops\n{"a":2}\n', 'm.jsonl')).toThrow(/m\.jsonl: line 2: not JSON/);
     expect(() => parseMetricsJsonl('[1,2]\n{"a":1}\n')).toThrow(/line 1: expected a JSON object/);

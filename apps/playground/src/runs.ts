@@ -106,8 +106,8 @@ export function findCheckpoints(runDir: string, depth = 4): CheckpointInfo[] {
 }
 
 /**
- * Parses metrics.jsonl: one JSON object per line; numeric fields become curve values, string fields
- * labels (e.g. the stage). Blank lines are skipped; a malformed line is an error naming its number.
+ * Parses metrics.jsonl: one JSON object per line; numeric fields (also one nested level, such as the
+ * trainer's `losses`) become curve values, string fields labels (e.g. the stage). Blank lines are skipped; a malformed line is an error naming its number.
  */
 export function parseMetricsJsonl(text: string, file = 'metrics.jsonl'): MetricsRecord[] {
   const records: MetricsRecord[] = [];
@@ -129,6 +129,12 @@ export function parseMetricsJsonl(text: string, file = 'metrics.jsonl'): Metrics
     for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
       if (typeof v === 'number' && Number.isFinite(v)) values[k] = v;
       else if (typeof v === 'string') labels[k] = v;
+      else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        // one nested level, as the trainer writes {"losses": {"loss": …, "ce": …}}: keep the inner names
+        for (const [ik, iv] of Object.entries(v as Record<string, unknown>)) {
+          if (typeof iv === 'number' && Number.isFinite(iv)) values[ik in values || ik in (obj as object) ? `${k}.${ik}` : ik] = iv;
+        }
+      }
     }
     records.push({ line: i + 1, values, labels });
   });

@@ -1,14 +1,17 @@
 // Browser tests: Playwright (playwright-core, no browser download) driving Debian's Chromium against the
 // real playground server. Screenshots are kept under test-artifacts/ (gitignored).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { loadAdapter } from '@tagi/lora/node';
+import { initBackend } from '@tagi/tensor-core';
 import { T5ForConditionalGeneration } from '@tagi/t5-model/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findCheckpoints } from '../src/runs';
 import { readZip } from '../src/zip';
-import { type SpawnedServer, appDir, spawnServer } from './spawn-server';
+import { type SpawnedServer, appDir, repoRoot, spawnServer } from './spawn-server';
 import { writeSyntheticRun } from './synthetic-run';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -57,6 +60,7 @@ export async function exportAndLoad(page: Page, baseDir: string, tmp: string): P
     fs.writeFileSync(path.join(out, e.name), e.data);
   }
   const folder = path.dirname(entries.find((e) => e.name.endsWith('adapter_config.json'))!.name);
+  await initBackend({ backend: 'cpu' });
   const base = await T5ForConditionalGeneration.fromPretrained(baseDir);
   try {
     const set = await loadAdapter(path.join(out, folder), { model: base });
@@ -177,5 +181,93 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a synthetic run dir (ne
     await page.click('#generate');
     await page.waitForFunction(() => /generated in/.test(document.getElementById('adapter-info')?.textContent ?? ''));
     expect(await page.isHidden('#error')).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Against a real `tagi demo --preset=smoke` run (the trainer's smallest end-to-end run)
+
+const trainerCli = path.join(repoRoot, 'apps', 'trainer', 'src', 'cli.ts');
+
+/** Runs the trainer's smoke demo into runDir; returns why it cannot be used, or undefined when it can. */
+function runSmokeDemo(runDir: string): string | undefined {
+  if (!fs.existsSync(trainerCli)) return `no trainer CLI at ${trainerCli}`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'demo', '--preset=smoke', `--run-dir=${runDir}`], {
+    cwd: path.dirname(path.dirname(trainerCli)),
+    encoding: 'utf8',
+    timeout: 15 * 60_000,
+    env: { ...process.env, CI: 'true' },
+  });
+  if (r.status !== 0) return `tagi demo --preset=smoke failed (exit ${r.status}): ${(r.stderr || r.stdout).split('\n').slice(-8).join('\n')}`;
+  const cps = findCheckpoints(runDir);
+  if (!cps.some((c) => c.kind === 't5')) return 'the smoke run wrote no base model';
+  if (!cps.some((c) => c.kind === 'hypernet' && !/pretrain/.test(c.rel))) return 'the smoke run wrote no finetuned hypernet (its hypernet stages were unavailable)';
+  if (!cps.some((c) => c.kind === 'peft' && /multitask/.test(c.rel))) return 'the smoke run wrote no multitask baseline';
+  return undefined;
+}
+
+describe.skipIf(!hasChromium)(`playground in Chromium on a tagi demo --preset=smoke run (needs ${CHROMIUM})`, () => {
+  let tmp: string;
+  let runDir: string;
+  let unusable: string | undefined;
+  let server: SpawnedServer | undefined;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  let page: Page;
+
+  beforeAll(async () => {
+    tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-pg-smoke-')));
+    runDir = path.join(tmp, 'runs', 'smoke');
+    unusable = runSmokeDemo(runDir);
+    if (unusable) return;
+    server = await spawnServer(['--root', path.join(tmp, 'runs')]);
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ready="1"]');
+  }, 20 * 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('types an instruction, generates, shows all three models, exports an adapter that @tagi/lora loads', async (ctx) => {
+    if (unusable) ctx.skip(`no usable smoke run: ${unusable}`);
+    expect(await page.inputValue('#run-select')).toBe(runDir);
+    for (const m of ['tagi', 'base', 'concat']) expect(await page.textContent(`.model[data-model="${m}"]`)).toMatch(/ready/);
+    expect(await page.textContent('.model[data-model="tagi"]')).not.toContain('pretrained');
+    // Training page: the trainer's curves and the Table-2 rows
+    await page.click('.tab[data-page="training"]');
+    expect(await page.locator('.chart[data-chart="loss"]').count()).toBe(1);
+    expect(await page.textContent('#results-table')).toContain('TAGI');
+    await shot(page, 'smoke-training');
+
+    await page.click('.tab[data-page="try"]');
+    await page.selectOption('#example-select', { index: 1 });
+    const instruction = await page.inputValue('#instruction');
+    // typed, as a user would
+    await page.fill('#instruction', '');
+    await page.type('#instruction', instruction.slice(0, 400), { delay: 0 });
+    await page.click('#run');
+    await page.waitForSelector('#outputs:not([hidden])');
+    const rows = await page.locator('#outputs-body tr').count();
+    expect(rows).toBeGreaterThan(0);
+    for (const m of ['tagi', 'base', 'concat']) {
+      expect(await page.locator(`td.output[data-model="${m}"]`).count()).toBe(rows);
+      expect(await page.textContent(`th[data-model="${m}"] .time`)).toMatch(/\d+ ms/);
+    }
+    expect(await page.isHidden('#error')).toBe(true);
+    await page.$eval('#instruction', (el) => el.scrollTo(0, 0));
+    const file = await shot(page, 'smoke-try');
+    if (process.env.TAGI_UPDATE_DOCS_SCREENSHOT === '1') fs.copyFileSync(file, path.join(repoRoot, 'docs', 'playground-try.png'));
+
+    const { paths, r } = await exportAndLoad(page, path.join(runDir, 'base-model'), tmp);
+    const hn = JSON.parse(fs.readFileSync(path.join(runDir, 'hypernet-tagi', 'hypernet_config.json'), 'utf8'));
+    expect(r).toBe(hn.hypernet.rank);
+    expect(paths.sort()).toEqual([...hn.target_paths].sort());
+
+    await page.click('.tab[data-page="adapter"]');
+    expect(await page.locator('#adapter-charts .chart').count()).toBe(2);
+    await shot(page, 'smoke-adapter');
   });
 });
