@@ -69,6 +69,28 @@ describe.each(testBackends())('adapters on %s', (backend) => {
     });
   });
 
+  it('frozen base (cached transposes, nothing weight-sized saved): same logits and lora gradients as peft', async () => {
+    model.freezeBase();
+    try {
+      expectNoLeak(() => {
+        const x = t();
+        const { value, grads } = tf.variableGrads(() => {
+          const out = model.forward({ ...x, adapters: deltas });
+          expectClose(out.logits, lora.logits, { atol: 1e-4, rtol: 0 });
+          return out.loss!;
+        }, [...factors.values()]);
+        expect(Math.abs(value.dataSync()[0]! - lora.loss)).toBeLessThan(1e-5);
+        for (const n of Object.keys(lora.grads)) expectClose(grads[factors.get(n)!.name]!, lora.grads[n]!, { atol: 1e-5, rtol: 1e-3, label: n });
+        tf.dispose([value, ...Object.values(grads), x.inputIds, x.attentionMask, x.labels]);
+      });
+      const x = t();
+      expect(await model.generate(x.inputIds, x.attentionMask, { maxNewTokens: 10, adapters: deltas })).toEqual(lora.generate.sequences);
+      tf.dispose([x.inputIds, x.attentionMask, x.labels]);
+    } finally {
+      model.unfreezeBase();
+    }
+  });
+
   it('per-example deltas: row 0 adapted, row 1 with a zero B equals the base model', () => {
     // tidy: the test's own intermediates; forward's leak-freedom is asserted in the parity suite
     tf.tidy(() => {

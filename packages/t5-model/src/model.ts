@@ -2,10 +2,10 @@
 // norm → feed-forward → attention → block → stack → conditional-generation model.
 // Attribute names are the checkpoint format (`encoder.block.0.layer.0.SelfAttention.q.weight`).
 import * as tf from '@tensorflow/tfjs-core';
-import { Embedding, Linear, Module, RMSNorm, Rng, dropout, type DeltaMap, type LowRankDelta } from '@tagi/tensor-core';
+import { Embedding, Linear, Module, RMSNorm, Rng, dropout, lowRankForward, type DeltaMap, type LowRankDelta } from '@tagi/tensor-core';
 import type { T5Activation, T5Config } from './config.js';
 import { IGNORE_INDEX } from './collator.js';
-import { bmm, linear2d } from './ops.js';
+import { bmm, freezeWeights, frozenGather, frozenLinear2d, frozenTranspose, linear2d, releaseFrozen } from './ops.js';
 import { generate as runGenerate, scoreTargets as runScore, type GenerateOptions, type ScoreResult } from './generate.js';
 
 // Additive mask value for disallowed keys: exp() underflows to exactly 0 in float32, as HF's finfo.min does.
@@ -36,7 +36,25 @@ function normal(std: number) {
 }
 
 function applyLinear(layer: Linear, x: tf.Tensor, adapters: Adapters): tf.Tensor {
-  return layer.forward(x, adapters?.get(layer.path));
+  const delta = adapters?.get(layer.path);
+  const wt = layer.bias ? undefined : frozenTranspose(layer.weight);
+  if (!wt) return layer.forward(x, delta); // trainable: tensor-core's fast linear with weight gradients
+  return tf.tidy(() => {
+    const lead = x.shape.slice(0, -1);
+    const y2 = frozenLinear2d(tf.reshape(x, [-1, layer.inFeatures]) as tf.Tensor2D, layer.weight, wt); // [n, out]
+    const y = tf.reshape(y2, [...lead, layer.outFeatures]); // [..., out]
+    return delta ? tf.add(y, lowRankForward(x, delta, layer.inFeatures, layer.outFeatures, layer.path)) : y;
+  });
+}
+
+/** x [n, in] · Wᵀ for any weight variable (frozen fast path when available). */
+function project(x: tf.Tensor2D, w: tf.Variable): tf.Tensor2D {
+  const wt = frozenTranspose(w);
+  return wt ? frozenLinear2d(x, w, wt) : linear2d(x, w);
+}
+
+function embed(table: Embedding, ids: tf.Tensor): tf.Tensor {
+  return table.weight.trainable ? table.forward(ids) : frozenGather(table.weight, ids);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -44,6 +62,34 @@ function applyLinear(layer: Linear, x: tf.Tensor, adapters: Adapters): tf.Tensor
 
 // ---------------------------------------------------------------------------------------------
 // Feed-forward
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/**
+ * Tanh-approximated GELU 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) as one op with its gradient
+ * beside it: the backward pass keeps only x instead of every intermediate (a large share of a
+ * training step's memory in the feed-forward blocks).
+ */
+const geluTanh = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  const value = tf.tidy(() => {
+    const t = tf.tanh(tf.mul(GELU_C, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.square(x))))));
+    return tf.mul(tf.mul(x, 0.5), tf.add(1, t));
+  });
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const sx = saved[0] as tf.Tensor;
+        const x2 = tf.square(sx);
+        const t = tf.tanh(tf.mul(GELU_C, tf.add(sx, tf.mul(0.044715, tf.mul(sx, x2)))));
+        // d/dx = 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²)
+        const du = tf.mul(GELU_C, tf.add(1, tf.mul(3 * 0.044715, x2)));
+        const d = tf.add(tf.mul(0.5, tf.add(1, t)), tf.mul(tf.mul(tf.mul(0.5, sx), tf.sub(1, tf.square(t))), du));
+        return [tf.mul(dy, d)];
+      }),
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
 
 function activation(name: T5Activation, x: tf.Tensor): tf.Tensor {
   switch (name) {
@@ -55,11 +101,8 @@ function activation(name: T5Activation, x: tf.Tensor): tf.Tensor {
       // exact erf GELU; tf.erf has a gradient in tfjs-core
       return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
     case 'gelu_new':
-    case 'gelu_pytorch_tanh': {
-      // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
-      const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
-    }
+    case 'gelu_pytorch_tanh':
+      return geluTanh(x);
     case 'gelu_fast': {
       const inner = tf.mul(tf.mul(x, 0.7978845608), tf.add(1, tf.mul(tf.mul(x, x), 0.044715)));
       return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
@@ -122,8 +165,11 @@ export class T5LayerFF extends Module {
   }
 
   forward(x: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
-    const y = this.DenseReluDense.forward(this.layer_norm.forward(x), adapters, rng);
-    return tf.add(x, dropout(y, this.config.dropoutRate, this.training, rng));
+    // one tidy per sub-layer: intermediates are freed as the stack proceeds (the tape keeps what gradients need)
+    return tf.tidy(() => {
+      const y = this.DenseReluDense.forward(this.layer_norm.forward(x), adapters, rng);
+      return tf.add(x, dropout(y, this.config.dropoutRate, this.training, rng));
+    });
   }
 }
 
@@ -209,7 +255,7 @@ export class T5Attention extends Module {
     if (!emb) throw new Error(`${this.path}: only block 0 owns relative_attention_bias`);
     return tf.tidy(() => {
       const onehot = bucketOneHot(qLen, kLen, qOffset, !this.isDecoder, c.relativeAttentionNumBuckets, c.relativeAttentionMaxDistance);
-      const values = linear2d(onehot, tf.transpose(emb.weight)); // [qLen·kLen, heads] (one-hot matmul: a plain 2-D product with a plain gradient)
+      const values = tf.matMul(onehot, emb.weight); // [qLen·kLen, heads] (one-hot product instead of a gather: its gradient is a plain product too)
       return tf.transpose(tf.reshape(values, [1, qLen, kLen, c.numHeads]), [0, 3, 1, 2]) as tf.Tensor4D; // [1, heads, qLen, kLen]
     });
   }
@@ -258,11 +304,13 @@ export class T5LayerSelfAttention extends Module {
 
   /** With `cache`, the new keys/values are appended to it and the grown cache is returned. */
   forward(x: tf.Tensor, bias: tf.Tensor, adapters: Adapters, rng?: Rng, cache?: KV): { out: tf.Tensor; kv: KV } {
-    const normed = this.layer_norm.forward(x);
-    let kv = this.SelfAttention.projectKV(normed, adapters);
-    if (cache) kv = { k: tf.concat([cache.k, kv.k], 2) as tf.Tensor4D, v: tf.concat([cache.v, kv.v], 2) as tf.Tensor4D }; // [batch, heads, past+qLen, dKv]
-    const y = this.SelfAttention.attend(normed, kv, bias, adapters, rng);
-    return { out: tf.add(x, dropout(y, this.config.dropoutRate, this.training, rng)), kv };
+    return tf.tidy((): tf.TensorContainer => {
+      const normed = this.layer_norm.forward(x);
+      let kv = this.SelfAttention.projectKV(normed, adapters);
+      if (cache) kv = { k: tf.concat([cache.k, kv.k], 2) as tf.Tensor4D, v: tf.concat([cache.v, kv.v], 2) as tf.Tensor4D }; // [batch, heads, past+qLen, dKv]
+      const y = this.SelfAttention.attend(normed, kv, bias, adapters, rng);
+      return { out: tf.add(x, dropout(y, this.config.dropoutRate, this.training, rng)), kv: { k: kv.k, v: kv.v } };
+    }) as unknown as { out: tf.Tensor; kv: KV };
   }
 }
 
@@ -280,8 +328,10 @@ export class T5LayerCrossAttention extends Module {
   }
 
   forward(x: tf.Tensor, kv: KV, mask: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
-    const y = this.EncDecAttention.attend(this.layer_norm.forward(x), kv, mask, adapters, rng);
-    return tf.add(x, dropout(y, this.config.dropoutRate, this.training, rng));
+    return tf.tidy(() => {
+      const y = this.EncDecAttention.attend(this.layer_norm.forward(x), kv, mask, adapters, rng);
+      return tf.add(x, dropout(y, this.config.dropoutRate, this.training, rng));
+    });
   }
 }
 
@@ -343,7 +393,7 @@ export class T5Stack extends Module {
   encode(ids: tf.Tensor, mask: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor3D {
     const c = this.config;
     const [b, s] = ids.shape as [number, number];
-    let x = dropout(this.embedTokens.forward(ids), c.dropoutRate, this.training, rng); // [batch, srcLen, dModel]
+    let x = dropout(embed(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch, srcLen, dModel]
     const pad = tf.mul(tf.sub(1, tf.reshape(tf.cast(mask, 'float32'), [b, 1, 1, s])), MASKED); // [batch, 1, 1, srcLen]
     const bias = tf.add(this.biasModule().computeBias(s, s), pad); // [batch, heads, srcLen, srcLen]
     for (const block of this.blocks) {
@@ -368,7 +418,7 @@ export class T5Stack extends Module {
     const c = this.config;
     const tLen = ids.shape[1] as number;
     const past = cache?.[0]?.k.shape[2] ?? 0;
-    let x = dropout(this.embedTokens.forward(ids), c.dropoutRate, this.training, rng); // [batch, tgtLen, dModel]
+    let x = dropout(embed(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch, tgtLen, dModel]
     const kLen = past + tLen;
     let bias = this.biasModule().computeBias(tLen, kLen, past); // [1, heads, tgtLen, kLen]
     if (tLen > 1) bias = tf.add(bias, causalMask(tLen, kLen, past)); // a single new query may see every key
@@ -494,7 +544,7 @@ export class T5ForConditionalGeneration extends Module {
     const [b, t, d] = hidden.shape;
     if (this.lm_head) return applyLinear(this.lm_head, hidden, adapters) as tf.Tensor3D;
     const scaled = tf.mul(tf.reshape(hidden, [b * t, d]), d ** -0.5); // [batch·tgtLen, dModel]
-    return tf.reshape(linear2d(scaled, this.shared.weight), [b, t, this.config.vocabSize]) as tf.Tensor3D; // [batch, tgtLen, vocab]
+    return tf.reshape(project(scaled as tf.Tensor2D, this.shared.weight), [b, t, this.config.vocabSize]) as tf.Tensor3D; // [batch, tgtLen, vocab]
   }
 
   forward(args: T5ForwardArgs): T5ForwardOutput {
@@ -534,10 +584,27 @@ export class T5ForConditionalGeneration extends Module {
     return runScore(this, args);
   }
 
-  /** Freeze every base weight (train adapters only). */
+  /**
+   * Freeze every base weight (train adapters only). Frozen weights take a faster path: their transposes
+   * are computed once here (extra memory: one copy of the 2-D weights) and nothing weight-sized is
+   * saved for backward passes. Results are identical.
+   */
   freezeBase(): this {
     this.setTrainable(false);
+    freezeWeights(this.parameters());
     return this;
+  }
+
+  /** Make every base weight trainable again and drop the cached transposes. */
+  unfreezeBase(): this {
+    releaseFrozen(this.parameters());
+    this.setTrainable(true);
+    return this;
+  }
+
+  override dispose(): void {
+    releaseFrozen(this.parameters());
+    super.dispose();
   }
 }
 
