@@ -329,6 +329,38 @@ describe('AdapterSet on cpu (invariants and errors)', () => {
     set.dispose();
   });
 
+  it('fromTensors keeps generated factors on the tape: gradients reach what produced them', () => {
+    expectNoLeak(() => {
+      const cfg = loraConfig({ r: 2, loraAlpha: 2 });
+      const targets = matchTargets(model, cfg.targetModules);
+      const seedRng = new Rng(4);
+      const z0 = tf.tensor1d(seedRng.normalArray(3));
+      const z = tf.variable(z0);
+      z0.dispose();
+      const b = ids();
+      const { value, grads } = tf.variableGrads(() => {
+        // a toy "generator": every factor is a fixed random projection of z, per example (batch 2)
+        const f = new Map<string, { A: tf.Tensor; B: tf.Tensor }>();
+        for (const t of targets) {
+          const pa = tf.tensor2d(seedRng.normalArray(3 * 2 * 2 * t.inFeatures, 0, 0.3), [3, 2 * 2 * t.inFeatures]);
+          const pb = tf.tensor2d(seedRng.normalArray(3 * 2 * t.outFeatures * 2, 0, 0.3), [3, 2 * t.outFeatures * 2]);
+          f.set(t.path, {
+            A: tf.reshape(tf.matMul(tf.reshape(z, [1, 3]), pa), [2, 2, t.inFeatures]),
+            B: tf.reshape(tf.matMul(tf.reshape(z, [1, 3]), pb), [2, t.outFeatures, 2]),
+          });
+        }
+        const set = AdapterSet.fromTensors(cfg, f, { model });
+        expect(set.batch).toBe(2);
+        return model.forward({ ...b, adapters: set.deltas }).loss as tf.Scalar;
+      }, [z]);
+      const g = grads[z.name]!.dataSync();
+      expect(Array.from(g).every(Number.isFinite)).toBe(true);
+      expect(Math.max(...Array.from(g, Math.abs))).toBeGreaterThan(1e-6);
+      tf.dispose([value, ...Object.values(grads), z]);
+      disposeBatch(b);
+    });
+  });
+
   it('reports wrong shapes (expected vs found), unknown modules, missing files and unknown peft_type', async () => {
     const cfg = loraConfig({ r: 2, loraAlpha: 2 });
     const q = 'encoder.block.0.layer.0.SelfAttention.q';
