@@ -100,6 +100,24 @@ describe.each(testBackends())('fast products on %s', (backend) => {
     }
   });
 
+  it.each(FLAGS)('bmm(transposeA=%s, transposeB=%s) on matrices large enough for the per-matrix loop', (tA, tB) => {
+    const rng = new Rng(15);
+    const [m, k, n] = [128, 128, 128]; // 2^21 multiply-adds per matrix: the loop path on wasm
+    const a = randn(rng, tA ? [3, k, m] : [3, m, k]);
+    const b = randn(rng, tB ? [3, n, k] : [3, k, n]);
+    const r = randn(rng, [3, m, n]);
+    expectNoLeak(() =>
+      tf.tidy(() => {
+        expectClose(bmm(a, b, tA, tB), tf.matMul(a, b, tA, tB), { atol: 1e-3 });
+        const g1 = tf.grads((x: tf.Tensor, y: tf.Tensor) => bmm(x, y, tA, tB))([a, b], r);
+        const g2 = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, tA, tB))([a, b], r);
+        expectClose(g1[0] as tf.Tensor, g2[0] as tf.Tensor, { atol: 1e-3 });
+        expectClose(g1[1] as tf.Tensor, g2[1] as tf.Tensor, { atol: 1e-3 });
+      }),
+    );
+    tf.dispose([a, b, r]);
+  });
+
   it('rejects mismatched shapes with the shapes in the message', () => {
     tf.tidy(() => {
     const a = tf.zeros([2, 3]);
