@@ -64,13 +64,13 @@ async function main(): Promise<void> {
   log(`stage 0: base prefix-LM loss ${lm[0]?.toFixed(3)} → ${lm.at(-1)?.toFixed(3)}`);
 
   // stage 1: task LoRA teachers (bare input) and the instruction-concatenated multitask model
-  const teachers = new Map<string, ReturnType<typeof trainLora>['adapter']>();
+  const teachers = new Map<string, Awaited<ReturnType<typeof trainLora>>['adapter']>();
   for (const [i, t] of prep.train.entries()) {
-    const r = trainLora(base, [t], { rank: o.rank, steps: o.teacherSteps, batchSize: o.batch, lr: 1e-2, seed: i, input: 'student' });
+    const r = await trainLora(base, [t], { rank: o.rank, steps: o.teacherSteps, batchSize: o.batch, lr: 1e-2, seed: i, input: 'student' });
     teachers.set(t.taskId, r.adapter);
   }
   log(`stage 1: ${teachers.size} task teachers`);
-  const multitask = trainLora(base, prep.train, { rank: o.rank, steps: o.multitaskSteps, batchSize: o.batch, lr: 1e-2, seed: 99, input: 'concat' });
+  const multitask = await trainLora(base, prep.train, { rank: o.rank, steps: o.multitaskSteps, batchSize: o.batch, lr: 1e-2, seed: 99, input: 'concat' });
   log(`stage 1: multitask concat model, loss ${multitask.losses[0]?.toFixed(3)} → ${multitask.losses.at(-1)?.toFixed(3)}`);
 
   const decode = (rows: number[][]) => rows.map((r) => tok.decode(r, { skipSpecialTokens: true }).trim());

@@ -39,9 +39,10 @@ describe('embedded suite end to end (tiny)', () => {
     const trainTasks = prep.train.slice(0, 2);
 
     // stage 1: one LoRA teacher per task (bare input) and the instruction-concatenated multitask teacher
-    const teachers = trainTasks.map((t, i) => trainLora(base, [t], { rank: 4, steps: 12, batchSize: 4, lr: 3e-2, seed: i, input: 'student' }));
+    const teachers: Awaited<ReturnType<typeof trainLora>>[] = [];
+    for (const [i, t] of trainTasks.entries()) teachers.push(await trainLora(base, [t], { rank: 4, steps: 12, batchSize: 4, lr: 3e-2, seed: i, input: 'student' }));
     for (const t of teachers) expect(mean(t.losses.slice(-3))).toBeLessThan(mean(t.losses.slice(0, 3)));
-    const multitask = trainLora(base, prep.train, { rank: 4, steps: 12, batchSize: 4, lr: 3e-2, input: 'concat' });
+    const multitask = await trainLora(base, prep.train, { rank: 4, steps: 12, batchSize: 4, lr: 3e-2, input: 'concat' });
     expect(mean(multitask.losses.slice(-3))).toBeLessThan(mean(multitask.losses.slice(0, 3)));
 
     // stage 2: a|b|c pretraining; CE on a fixed set of splits falls

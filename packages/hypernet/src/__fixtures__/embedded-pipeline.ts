@@ -1,9 +1,10 @@
 // The embedded-suite pipeline shared by the end-to-end test and experiments/embedded.ts: tokenised TAGI
-// examples over a pruned T5 vocabulary, a tiny random T5, stage-1 LoRA teachers (trained here: a small
-// loop over @tagi/lora's AdapterSet), and local metrics (exact match as SNI normalises it).
+// examples over a pruned T5 vocabulary, a tiny random T5, stage-1 LoRA teachers (@tagi/lora's
+// trainLoraTeacher), and local metrics (exact match as SNI normalises it).
 import * as tf from '@tensorflow/tfjs-core';
 import { type EmbeddedSuite, type EmbeddedTask, PROMPT_SETTINGS, embeddedSuite, suiteTexts, tagiExamples } from '@tagi/datasets';
-import { AdapterSet, loraConfig } from '@tagi/lora';
+import { type AdapterSet, loraConfig } from '@tagi/lora';
+import { trainLoraTeacher } from '@tagi/lora/node';
 import { PrunedTokenizer, type T5ForConditionalGeneration, buildVocabMap, createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { loadDefaultT5Tokenizer } from '@tagi/t5-model/node';
 import { Rng } from '@tagi/tensor-core';
@@ -114,28 +115,20 @@ export interface LoraTrainOptions {
   readonly input: 'student' | 'concat';
 }
 
-/** Stage 1: trains a LoRA (q, v of every attention) on examples of one or several tasks with CE. */
-export function trainLora(base: T5ForConditionalGeneration, tasks: readonly FinetuneTask[], o: LoraTrainOptions): { adapter: AdapterSet; losses: number[] } {
-  const adapter = AdapterSet.create(base, loraConfig({ r: o.rank, loraAlpha: o.rank, targetModules: ['q', 'v'] }), { seed: o.seed ?? 0 });
-  const vars = adapter.namedVariables();
-  const opt = new TestAdam(vars, o.lr);
-  const rng = new Rng(o.seed ?? 0);
-  const all = tasks.flatMap((t) => t.examples);
-  const losses: number[] = [];
-  for (let s = 0; s < o.steps; s++) {
-    const batch = Array.from({ length: o.batchSize }, () => all[Math.floor(rng.next() * all.length)] as FinetuneExample);
-    const x = padIds(batch.map((e) => (o.input === 'concat' ? (e.teacherInputIds as readonly number[]) : e.inputIds)), base.config.padTokenId);
-    const labels = padLabels(batch.map((e) => e.labelIds));
-    losses.push(
-      stepOn(vars, opt, () => {
-        const out = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, adapters: adapter.deltas });
-        return out.loss as tf.Scalar;
-      }),
-    );
-    tf.dispose([x.ids, x.mask, labels]);
-  }
-  opt.dispose();
-  return { adapter, losses };
+/** Stage 1 through @tagi/lora's `trainLoraTeacher` (AdamW on the LoRA factors only, base frozen): q, v of every attention. */
+export async function trainLora(base: T5ForConditionalGeneration, tasks: readonly FinetuneTask[], o: LoraTrainOptions): Promise<{ adapter: AdapterSet; losses: number[] }> {
+  const examples = tasks.flatMap((t) => t.examples).map((e) => ({ input: o.input === 'concat' ? (e.teacherInputIds as readonly number[]) : e.inputIds, target: e.labelIds }));
+  const res = await trainLoraTeacher({
+    model: base,
+    examples,
+    loraConfig: loraConfig({ r: o.rank, loraAlpha: o.rank, targetModules: ['q', 'v'] }),
+    steps: o.steps,
+    batchSize: o.batchSize,
+    lr: o.lr,
+    weightDecay: 0,
+    seed: o.seed ?? 0,
+  });
+  return { adapter: res.adapter, losses: res.log.map((l: { loss: number }) => l.loss) };
 }
 
 /** SNI's normalisation for exact match: lowercase, drop punctuation and articles, squeeze spaces. */
