@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { CliArgsError, isLoopback, parseArgs } from './cli-args';
+
+describe('parseArgs', () => {
+  it('defaults to loopback, port 5178, no extra roots', () => {
+    expect(parseArgs([])).toMatchObject({ host: '127.0.0.1', port: 5178, roots: [], noDefaultRoot: false, maxInstructionTokens: 512 });
+  });
+  it('reads repeatable --root, --port 0 and --flag=value forms', () => {
+    const a = parseArgs(['--root', 'a', '--root=b', '--port=0', '--host', '::1', '--max-instruction-tokens', '64', '--backend=cpu']);
+    expect(a).toMatchObject({ roots: ['a', 'b'], port: 0, host: '::1', maxInstructionTokens: 64, backend: 'cpu' });
+  });
+  it.each([
+    [['--port', '70000'], /--port: expected an integer in \[0, 65535\]/],
+    [['--port'], /--port: expected an integer/],
+    [['--root'], /--root: expected a directory/],
+    [['--backend', 'gpu'], /--backend: expected auto \| tensorflow \| wasm \| cpu/],
+    [['--what'], /unknown argument "--what"/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseArgs(argv as string[])).toThrow(CliArgsError);
+    expect(() => parseArgs(argv as string[])).toThrow(message);
+  });
+});
+
+describe('isLoopback', () => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.1.2.3', true],
+    ['localhost', true],
+    ['::1', true],
+    ['0.0.0.0', false],
+    ['::', false],
+    ['192.168.1.5', false],
+  ])('%s -> %s', (host, expected) => expect(isLoopback(host)).toBe(expected));
+});
