@@ -92,6 +92,21 @@ describe('TagiEngine with a hypernet checkpoint', () => {
       fs.writeFileSync(path.join(out, e.name), e.data);
     }
     const dir = path.join(out, `tagi-adapter-${a.id}`);
+    // the peft layout, read straight from the bytes (not through @tagi/lora): an 8-byte little-endian
+    // header length, a JSON header, keys base_model.model.<module>.lora_A/B.weight, A [r, in], B [out, r]
+    const st = fs.readFileSync(path.join(dir, 'adapter_model.safetensors'));
+    const header = JSON.parse(st.subarray(8, 8 + Number(st.readBigUInt64LE(0))).toString('utf8')) as Record<string, { dtype: string; shape: number[] }>;
+    const keys = Object.keys(header).filter((k) => k !== '__metadata__');
+    expect(keys).toHaveLength(2 * a.modules.length);
+    for (const m of a.modules) {
+      const A = header[`base_model.model.${m.module}.lora_A.weight`]!;
+      const B = header[`base_model.model.${m.module}.lora_B.weight`]!;
+      expect(A.dtype).toBe('F32');
+      expect(A.shape[0]).toBe(TINY_HYPERNET_CONFIG.rank);
+      expect(B.shape[1]).toBe(TINY_HYPERNET_CONFIG.rank);
+      expect([B.shape[0], A.shape[1]]).toEqual([8, 16]); // q and v: [heads·d_kv, d_model] = [2·4, 16]
+    }
+    expect((header as unknown as { __metadata__: Record<string, string> }).__metadata__).toEqual({ format: 'pt' });
     const base = await T5ForConditionalGeneration.fromPretrained(path.join(run, 'base'));
     const loaded = await loadAdapter(dir, { model: base });
     try {
