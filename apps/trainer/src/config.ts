@@ -92,7 +92,8 @@ export const configSchema = z.strictObject({
   }),
   /** The instruction-concatenated multitask baseline (Tk-Instruct analogue), also the KD teacher. */
   multitask: z.strictObject({
-    mode: z.enum(['lora', 'full']),
+    /** 'lora' on the frozen base (full fine-tuning would need a second copy of the base; not offered). */
+    mode: z.enum(['lora']),
     rank: int(1),
     alpha: positive(),
     train: trainSchema,

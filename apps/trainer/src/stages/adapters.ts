@@ -80,12 +80,11 @@ export async function teachersStage(ctx: RunContext, model: T5ForConditionalGene
   return out;
 }
 
-/** The multitask baseline: returns its adapter (LoRA mode) — full mode is not offered by this build. */
+/** The multitask baseline: a LoRA on the frozen base, trained on the instruction-concatenated prompts. */
 export async function multitaskStage(ctx: RunContext, model: T5ForConditionalGeneration, data: TaskData, tok: Tok, done: boolean): Promise<AdapterSet> {
   const c = ctx.config;
   const dir = path.join(ctx.runDir, MULTITASK_DIR);
   if (done) return loadAdapter(dir);
-  if (c.multitask.mode !== 'lora') throw new Error(`multitask.mode: 'full' fine-tuning is not offered by this build; use 'lora'`);
   const set = AdapterSet.create(model, loraConfig({ r: c.multitask.rank, loraAlpha: c.multitask.alpha, targetModules: [...c.teachers.targetModules] }), { seed: c.seed });
   const params = set.namedVariables();
   const optim = makeOptimizer(params, c.multitask.train, c.optim);

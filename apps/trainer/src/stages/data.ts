@@ -1,6 +1,8 @@
 // Stage 'data': the task suite (or SNI dir / registered dataset), the tokenizer and, for a base model
 // trained from scratch, the vocabulary pruned to the ids the data uses.
-import { type EmbeddedTask, type TagiExample, embeddedSuite, suiteTexts, tagiExamples } from '@tagi/datasets';
+import { type Task, type TagiExample, embeddedSuite, suiteTexts, tagiExamples } from '@tagi/datasets';
+import { loadDataset } from '@tagi/datasets/node';
+import { statSync } from 'node:fs';
 import { type PrunedTokenizer as PrunedTokenizerT, type T5Tokenizer, PRUNED_VOCAB_FILE, PrunedTokenizer, VocabMap, buildVocabMap } from '@tagi/t5-model';
 import { loadDefaultT5Tokenizer, loadT5Tokenizer } from '@tagi/t5-model/node';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,11 +12,14 @@ import type { RunContext } from '../run.js';
 
 export type Tok = T5Tokenizer | PrunedTokenizerT;
 
+/** A task with, for held-out tasks of the embedded suite, why it is held out. */
+export type DataTask = Task & { readonly heldOutReason?: string };
+
 export interface TaskData {
   /** Training tasks (instances capped at prompt.maxInstancesPerTask). */
-  train: EmbeddedTask[];
+  train: DataTask[];
   /** Held-out tasks (instances capped at prompt.maxEvalInstancesPerTask). */
-  heldOut: EmbeddedTask[];
+  heldOut: DataTask[];
   /** TAGI views of each training instance (instruction / student input / concatenated prompt). */
   trainExamples: TagiExample[];
   heldOutExamples: TagiExample[];
@@ -29,19 +34,63 @@ function cap<T extends { instances: readonly unknown[] }>(t: T, n: number): T {
   return { ...t, instances: t.instances.slice(0, n) };
 }
 
-export function loadTaskData(ctx: RunContext): TaskData {
-  const c = ctx.config;
-  if (c.data !== 'embedded') {
-    throw new CliError(`--data=${c.data}: only the embedded suite is wired into the trainer in this build (SNI/P3 directories: see the README)`);
+function taskTexts(tasks: readonly Task[]): string[] {
+  const out: string[] = [];
+  for (const t of tasks) {
+    out.push(...t.definition);
+    for (const e of [...t.positiveExamples, ...t.negativeExamples]) out.push(e.input, e.output, ...(e.explanation !== undefined ? [e.explanation] : []));
+    for (const inst of t.instances) out.push(inst.input, ...inst.outputs);
   }
-  // The suite's own seed stays 0 (the split and baselines documented in @tagi/datasets); --seed drives the model side.
-  const suite = embeddedSuite({ seed: 0 });
-  const train = suite.train.map((t) => cap(t, c.prompt.maxInstancesPerTask));
-  const heldOut = suite.heldOut.map((t) => cap(t, c.prompt.maxEvalInstancesPerTask));
+  return out;
+}
+
+function build(ctx: RunContext, trainAll: readonly DataTask[], heldAll: readonly DataTask[], texts: string[]): TaskData {
+  const c = ctx.config;
+  const train = trainAll.map((t) => cap(t, c.prompt.maxInstancesPerTask)).filter((t) => t.instances.length > 0);
+  const heldOut = heldAll.map((t) => cap(t, c.prompt.maxEvalInstancesPerTask)).filter((t) => t.instances.length > 0);
   const opts = { addDefinition: true, numPositive: c.prompt.numPos };
   const trainExamples = train.flatMap((t) => tagiExamples(t, opts));
   const heldOutExamples = heldOut.flatMap((t) => tagiExamples(t, opts));
-  return { train, heldOut, trainExamples, heldOutExamples, texts: [...suiteTexts(suite)] };
+  return { train, heldOut, trainExamples, heldOutExamples, texts };
+}
+
+/**
+ * --data: 'embedded' (the suite of @tagi/datasets), an SNI directory (natural-instructions layout:
+ * tasks/ + splits/<name>/{train,test}_tasks.txt; train = the train split, held out = the test split), or
+ * the name of a registered dataset that returns tasks with a held-out part.
+ */
+export async function loadTaskData(ctx: RunContext): Promise<TaskData> {
+  const c = ctx.config;
+  if (c.data === 'embedded') {
+    // The suite's own seed stays 0 (the split and baselines documented in @tagi/datasets); --seed drives the model side.
+    const suite = embeddedSuite({ seed: 0 });
+    return build(ctx, suite.train, suite.heldOut, [...suiteTexts(suite)]);
+  }
+  if (existsSync(c.data) && statSync(c.data).isDirectory()) {
+    if (!existsSync(path.join(c.data, 'tasks')) || !existsSync(path.join(c.data, 'splits'))) {
+      throw new CliError(`--data: '${c.data}' is not an SNI directory (expected tasks/ and splits/ inside)`);
+    }
+    const load = async (split: 'train' | 'test') => {
+      const d = await loadDataset('sni', { root: c.data, split, maxInstances: c.prompt.maxInstancesPerTask, seed: c.seed, skipMissing: true });
+      if (d.kind !== 'tasks') throw new CliError(`--data: the sni loader returned ${d.kind}`);
+      if (d.skips && d.skips.skipped > 0) ctx.progress.info(`  sni ${split}: ${d.skips.skipped} split tasks have no task file here (skipped, counted)`);
+      return d.tasks;
+    };
+    const train = await load('train');
+    const test = await load('test');
+    return build(ctx, train, test, taskTexts(train));
+  }
+  if (c.data.includes('/') || c.data.includes(path.sep)) throw new CliError(`--data: '${c.data}' does not exist`);
+  let d;
+  try {
+    d = await loadDataset(c.data, {});
+  } catch (e) {
+    throw new CliError(`--data=${c.data}: ${(e as Error).message}`);
+  }
+  if (d.kind !== 'tasks' || d.heldOut === undefined) {
+    throw new CliError(`--data=${c.data}: expected a dataset of instruction tasks with a held-out part (got ${d.kind}${d.kind === 'tasks' ? ' without held-out tasks' : ''})`);
+  }
+  return build(ctx, d.tasks, d.heldOut, taskTexts(d.tasks));
 }
 
 /** The tokenizer of --model (its tokenizer.json, else the standard T5 one). */

@@ -143,6 +143,8 @@ export async function hypernetFinetuneStage(
   const lambdaKl = tagi ? c.distill.lambdaKl : 0;
   const lambdaIns = tagi ? c.distill.lambdaIns : 0;
   const tasks = finetuneTasks(ctx, data, tok, inputs, lambdaIns > 0);
+  const exampleTokens = tasks.flatMap((t) => t.examples.map((e) => e.inputIds.length + e.labelIds.length));
+  const tokensPerStep = Math.round((f.batchSize * exampleTokens.reduce((a, b) => a + b, 0)) / Math.max(1, exampleTokens.length));
   const stage = `hypernet-${id}`;
   await trainExternal(
     ctx,
@@ -171,7 +173,7 @@ export async function hypernetFinetuneStage(
         tasks,
         loss: { lambdaKl, lambdaIns, temperature: c.distill.temperature, alignment: c.distill.alignment },
         ...(lambdaKl > 0 ? { teacher: { sources: ['concat' as const], concatModel: model, ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}), cache: true } } : {}),
-        onLog: (r) => (last = stepOut(r, optim.lr)),
+        onLog: (r) => (last = stepOut(r, optim.lr, tokensPerStep)),
         checkpointEvery: 1,
         onCheckpoint: async (req) => hooks.afterStep(req.step, last as StepOutput),
       });

@@ -82,7 +82,7 @@ export const STAGES: PipelineStage<DemoState>[] = [
     requires: { '@tagi/datasets': ['embeddedSuite', 'tagiExamples', 'suiteTexts'], '@tagi/t5-model': ['buildVocabMap', 'PrunedTokenizer'] },
     after: [],
     async run(ctx, s) {
-      const data = loadTaskData(ctx);
+      const data = await loadTaskData(ctx);
       s.data = data;
       const fromScratch = ctx.config.model === undefined;
       s.tokenizer = fromScratch && ctx.config.base.pruneVocab ? prunedTokenizer(data) : modelTokenizer(ctx.config.model);
