@@ -144,7 +144,8 @@ function barChart(title, labels, valueSets, legend = []) {
     valueSets.forEach((vals, k) => {
       const v = vals[i] ?? 0;
       const w = (Math.abs(v) / max) * (W - L - 70);
-      svg.append(svgEl('rect', { x: L, y: y + 14 * k, width: Math.max(0.5, w), height: 12, fill: COLORS[k % COLORS.length] ?? '#000' }));
+      // a negative value (a cosine) is drawn by its size in grey; its label keeps the sign
+      svg.append(svgEl('rect', { x: L, y: y + 14 * k, width: Math.max(0.5, w), height: 12, fill: v < 0 ? '#9aa3b5' : COLORS[k % COLORS.length] ?? '#000' }));
       svg.append(svgEl('text', { x: L + w + 4, y: y + 14 * k + 10 }, fmt(v)));
     });
   });
@@ -202,6 +203,10 @@ async function loadTraining(dir) {
     $('training-info').textContent = `No training data: ${e instanceof Error ? e.message : e}`;
     return;
   }
+  const peft = /** @type {HTMLSelectElement} */ ($('peft-select'));
+  peft.textContent = '';
+  for (const c of run.checkpoints.filter((/** @type {any} */ c) => c.kind === 'peft')) peft.append(el('option', { value: c.dir }, c.rel || c.display));
+  if (peft.options.length === 0) peft.append(el('option', { value: '' }, '(no peft adapter in this run)'));
   $('training-info').textContent = `${run.display}: ${run.metrics.length} metric records, ${run.checkpoints.length} checkpoints (${run.checkpoints.map((/** @type {any} */ c) => `${c.kind} ${c.rel || '.'}`).join(', ')})`;
   // one chart per numeric key; one series per value of the string labels (e.g. the stage)
   /** @type {Map<string, Map<string, [number, number][]>>} */
@@ -273,6 +278,9 @@ function pickExample() {
   const ex = v === '' ? undefined : state.examples[Number(v)];
   if (!ex) return;
   /** @type {HTMLTextAreaElement} */ ($('instruction')).value = ex.instruction;
+  const peft = /** @type {HTMLSelectElement} */ ($('peft-select'));
+  const teacher = Array.from(peft.options).find((o) => ex.category && o.textContent === `teachers/${ex.category}`);
+  if (teacher) peft.value = teacher.value;
   /** @type {HTMLTextAreaElement} */ ($('inputs')).value = ex.inputs.join('\n');
 }
 
@@ -343,17 +351,34 @@ function renderAdapter() {
   charts.append(barChart('effective rank per module (of r)', labels, [mods.map((/** @type {any} */ m) => m.effectiveRank), mods.map((/** @type {any} */ m) => m.rank)], ['effective rank', 'r']));
 }
 
+/**
+ * @param {string} title
+ * @param {{ modules: any[] }} diff
+ */
+function renderDiff(title, diff) {
+  const box = $('diff-charts');
+  box.textContent = '';
+  box.append(el('div', { class: 'note' }, title));
+  const labels = diff.modules.map((/** @type {any} */ m) => m.module);
+  box.append(barChart('relative difference ‖ΔW_a − ΔW_b‖ / max‖ΔW‖', labels, [diff.modules.map((/** @type {any} */ m) => m.relative)]));
+  box.append(barChart('cosine(ΔW_a, ΔW_b)', labels, [diff.modules.map((/** @type {any} */ m) => m.cosine)]));
+}
+
+async function comparePeft() {
+  if (!state.adapter) await generate();
+  const peftDir = /** @type {HTMLSelectElement} */ ($('peft-select')).value;
+  if (!peftDir) throw new Error('peftDir: this run has no peft adapter to compare with');
+  const diff = await api('/api/diff', { a: state.adapter.id, peftDir });
+  renderDiff(`generated adapter vs ${peftDir}`, diff);
+}
+
 async function compare() {
   if (!state.adapter) await generate();
   const b = /** @type {HTMLTextAreaElement} */ ($('instruction-b')).value;
   const adapterB = await api('/api/generate', { dir: state.dir, instruction: b });
   state.adapterB = adapterB;
   const diff = await api('/api/diff', { a: state.adapter.id, b: adapterB.id });
-  const box = $('diff-charts');
-  box.textContent = '';
-  const labels = diff.modules.map((/** @type {any} */ m) => m.module);
-  box.append(barChart('relative difference ‖ΔW_a − ΔW_b‖ / max‖ΔW‖', labels, [diff.modules.map((/** @type {any} */ m) => m.relative)]));
-  box.append(barChart('cosine(ΔW_a, ΔW_b)', labels, [diff.modules.map((/** @type {any} */ m) => m.cosine)]));
+  renderDiff(`adapter of the first instruction vs "${b.slice(0, 80)}"`, diff);
 }
 
 // ---------------------------------------------------------------- wiring
@@ -371,6 +396,7 @@ $('generate').addEventListener('click', () => busy(generate));
 $('run').addEventListener('click', () => busy(runAll));
 $('export').addEventListener('click', exportAdapter);
 $('compare').addEventListener('click', () => busy(compare));
+$('compare-peft').addEventListener('click', () => busy(comparePeft));
 
 busy(async () => {
   await loadRuns();

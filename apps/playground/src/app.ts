@@ -128,7 +128,9 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
       }
       case 'POST /api/diff': {
         const body = await readJsonBody(req, maxBody);
-        return sendJson(res, 200, { modules: await engine.diff(requireString(body, 'a', 200), requireString(body, 'b', 200)) });
+        const a = requireString(body, 'a', 200);
+        if (body.peftDir !== undefined) return sendJson(res, 200, { modules: await engine.diffWithPeft(a, underRoots(body.peftDir, 'peftDir')) });
+        return sendJson(res, 200, { modules: await engine.diff(a, requireString(body, 'b', 200)) });
       }
       case 'GET /api/export': {
         const id = url.searchParams.get('adapter');

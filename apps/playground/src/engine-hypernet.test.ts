@@ -84,6 +84,16 @@ describe('TagiEngine with a hypernet checkpoint', () => {
     expect(diff.map((m) => m.module)).toEqual(a.modules.map((m) => m.module));
     expect(diff.some((m) => m.relative > 1e-4)).toBe(true);
 
+    // the multitask LoRA of this run has B = 0 (LoRA's init): ΔW_b = 0, so the difference is all of ΔW_a
+    const vsPeft = await engine.diffWithPeft(a.id, path.join(run, 'multitask-lora'));
+    expect(vsPeft.map((m) => m.module).sort()).toEqual(a.modules.map((m) => m.module).sort());
+    for (const m of vsPeft) {
+      expect(m.relative).toBeCloseTo(1, 6);
+      expect(m.cosine).toBe(0);
+      expect(m.diffNorm).toBeCloseTo(a.modules.find((x) => x.module === m.module)!.deltaNorm, 4);
+    }
+    await expect(engine.diffWithPeft(a.id, path.join(run, 'hypernet'))).rejects.toThrow(/not a peft adapter dir/);
+
     const files = await engine.exportPeft(a.id);
     const zip = (await import('./zip')).writeZip(files);
     const out = path.join(tmp, 'unzipped');

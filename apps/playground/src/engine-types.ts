@@ -69,6 +69,8 @@ export interface PlaygroundEngine {
   generate(dir: string, instruction: string): Promise<GeneratedAdapterInfo>;
   run(dir: string, instruction: string, adapterId: string | undefined, inputs: string[]): Promise<ModelRunResult[]>;
   diff(aId: string, bId: string): Promise<AdapterDiffModule[]>;
+  /** Difference between a generated adapter and a peft adapter dir (e.g. a stage-1 teacher of the run). */
+  diffWithPeft(aId: string, peftDir: string): Promise<AdapterDiffModule[]>;
   /** peft files of a generated adapter: adapter_config.json and adapter_model.safetensors. */
   exportPeft(id: string): Promise<{ name: string; data: Uint8Array }[]>;
   /** Held-out tasks of the embedded suite; `numPositive` demonstrations in the instruction (the run's prompt setting). */

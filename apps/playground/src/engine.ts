@@ -360,19 +360,18 @@ export class TagiEngine implements PlaygroundEngine {
   }
 
   async diff(aId: string, bId: string): Promise<AdapterDiffModule[]> {
-    const a = this.adapter(aId).task.adapter;
-    const b = this.adapter(bId).task.adapter;
-    const paths = a.paths.filter((p) => b.paths.includes(p));
-    if (paths.length === 0) throw new HttpError(409, 'AdapterMismatch', `adapters ${aId} and ${bId} share no module`);
-    return paths.map((module) => {
-      const [diffNorm, na, nb, dot] = tf.tidy(() => {
-        const da = a.deltaWeight(module); // [out, in]
-        const db = b.deltaWeight(module); // [out, in]
-        return tf.stack([tf.norm(tf.sub(da, db)), tf.norm(da), tf.norm(db), tf.sum(tf.mul(da, db))]);
-      }).dataSync() as unknown as [number, number, number, number];
-      const big = Math.max(na, nb);
-      return { module, diffNorm, relative: big > 0 ? diffNorm / big : 0, cosine: na > 0 && nb > 0 ? dot / (na * nb) : 0 };
-    });
+    return diffAdapters(this.adapter(aId).task.adapter, this.adapter(bId).task.adapter, `adapters ${aId} and ${bId}`);
+  }
+
+  async diffWithPeft(aId: string, peftDir: string): Promise<AdapterDiffModule[]> {
+    const stored = this.adapter(aId);
+    if (checkpointKind(peftDir) !== 'peft') throw new HttpError(422, 'CheckpointError', `${peftDir}: not a peft adapter dir (no adapter_config.json)`);
+    const plan = await this.plan(stored.dir);
+    const baseDir = plan.info.models.base.dir;
+    if (!baseDir) throw new HttpError(503, 'ModelUnavailable', `no base model in ${stored.dir}`);
+    const base = await rethrow(this.t5(baseDir));
+    const other = await rethrow(this.peft(peftDir, base));
+    return diffAdapters(stored.task.adapter, other, `adapter ${aId} and ${peftDir}`);
   }
 
   async exportPeft(id: string): Promise<{ name: string; data: Uint8Array }[]> {
@@ -431,6 +430,21 @@ export class TagiEngine implements PlaygroundEngine {
     this.models.clear();
     this.plans.clear();
   }
+}
+
+/** Per module both adapters have: ‖ΔW_a − ΔW_b‖_F, relative to the larger norm, and the cosine. */
+function diffAdapters(a: AdapterSet, b: AdapterSet, what: string): AdapterDiffModule[] {
+  const paths = a.paths.filter((p) => b.paths.includes(p));
+  if (paths.length === 0) throw new HttpError(409, 'AdapterMismatch', `${what} share no module`);
+  return paths.map((module) => {
+    const [diffNorm, na, nb, dot] = tf.tidy(() => {
+      const da = a.deltaWeight(module); // [out, in]
+      const db = b.deltaWeight(module); // [out, in]
+      return tf.stack([tf.norm(tf.sub(da, db)), tf.norm(da), tf.norm(db), tf.sum(tf.mul(da, db))]);
+    }).dataSync() as unknown as [number, number, number, number];
+    const big = Math.max(na, nb);
+    return { module, diffNorm, relative: big > 0 ? diffNorm / big : 0, cosine: na > 0 && nb > 0 ? dot / (na * nb) : 0 };
+  });
 }
 
 /** Per-module statistics of a generated adapter, from @tagi/lora's AdapterSet.stats(). */

@@ -243,7 +243,11 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a tagi demo --preset=sm
     await shot(page, 'smoke-training');
 
     await page.click('.tab[data-page="try"]');
-    await page.selectOption('#example-select', { index: 1 });
+    // a held-out task of a category that has a stage-1 teacher in this run (compared on the Adapter page)
+    const teachers = fs.readdirSync(path.join(runDir, 'teachers'));
+    const index = await page.$eval('#example-select', (el, names) => Array.from((el as HTMLSelectElement).options).findIndex((o) => names.some((n) => o.textContent?.endsWith(`(${n})`))), teachers);
+    expect(index).toBeGreaterThan(0);
+    await page.selectOption('#example-select', { index });
     const instruction = await page.inputValue('#instruction');
     // typed, as a user would
     await page.fill('#instruction', '');
@@ -268,6 +272,13 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a tagi demo --preset=sm
 
     await page.click('.tab[data-page="adapter"]');
     expect(await page.locator('#adapter-charts .chart').count()).toBe(2);
+    // the example's category teacher is preselected; compare the generated adapter with it
+    expect(await page.$eval('#peft-select', (el) => (el as HTMLSelectElement).selectedOptions[0]?.textContent ?? '')).toMatch(/^teachers\//);
+    await page.click('#compare-peft');
+    await page.waitForSelector('#diff-charts .chart');
+    expect(await page.locator('#diff-charts .chart').count()).toBe(2);
+    expect(await page.locator('#diff-charts .chart').first().locator('rect').count()).toBe(paths.length);
+    expect(await page.isHidden('#error')).toBe(true);
     await shot(page, 'smoke-adapter');
   });
 });
