@@ -171,6 +171,9 @@ async function loadRuns() {
 /** @param {string} dir */
 async function openDir(dir) {
   state.dir = dir;
+  const select = /** @type {HTMLSelectElement} */ ($('run-select'));
+  if (!Array.from(select.options).some((o) => o.value === dir)) select.append(el('option', { value: dir }, dir));
+  select.value = dir;
   state.adapter = null;
   state.adapterB = null;
   /** @type {HTMLButtonElement} */ ($('export')).disabled = true;
