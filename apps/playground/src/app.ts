@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PlaygroundEngine } from './engine-types';
+import { isLoopback as isLoopbackHost } from './cli-args';
 import { HttpError, readJsonBody, requireString, sendError, sendJson } from './http';
 import { PathAccessError, type Roots, displayPath, resolveUnderRoots } from './paths';
 import { RunDirError, listRunDirs, readRunDir } from './runs';
@@ -152,8 +153,22 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
     }
   }
 
+  // Names this server answers to when it is bound to loopback. A page on another site that rebinds its
+  // DNS name to 127.0.0.1 still sends its own name in Host, so it is refused (DNS rebinding).
+  let allowedHosts: Set<string> | undefined;
+
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (allowedHosts && !allowedHosts.has((req.headers.host ?? '').toLowerCase())) {
+      sendError(res, new HttpError(421, 'MisdirectedRequest', `Host ${JSON.stringify(req.headers.host ?? '')} is not this playground (open it as http://127.0.0.1 or localhost)`));
+      return;
+    }
+    // JSON only: a cross-site form or text/plain POST cannot start a model run (browsers preflight JSON)
+    if (req.method === 'POST' && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      sendError(res, new HttpError(415, 'UnsupportedMediaType', `POST ${url.pathname}: expected content-type application/json`));
+      req.resume();
+      return;
+    }
     const done = (err: unknown): void => {
       const e = toHttpError(err);
       if (e instanceof HttpError && e.status === 413) res.setHeader('connection', 'close');
@@ -193,6 +208,7 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
     server.listen(opts.port ?? 0, host, () => {
       server.off('error', reject);
       const port = (server.address() as AddressInfo).port;
+      if (isLoopbackHost(host)) allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]', ...(host.includes(':') ? [`[${host}]`] : [host])].map((h) => `${h}:${port}`));
       const shownHost = host.includes(':') ? `[${host}]` : host;
       resolve({
         url: `http://${shownHost}:${port}/`,

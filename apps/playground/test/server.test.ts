@@ -143,6 +143,28 @@ describe('playground server hardening', () => {
     await alive();
   });
 
+  it('refuses other Host names (DNS rebinding) and non-JSON posts (cross-site forms)', async () => {
+    const u = new URL(server.url);
+    const raw = (headers: Record<string, string>, method = 'GET', body?: string) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = http.request({ host: u.hostname, port: u.port, path: method === 'GET' ? '/api/runs' : '/api/generate', method, headers }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const rebound = await raw({ host: `evil.example:${u.port}` });
+    expect(rebound.status).toBe(421);
+    expect(rebound.body.error.message).toMatch(/is not this playground/);
+    expect((await raw({ host: `localhost:${u.port}` })).status).toBe(200);
+    const form = await raw({ host: u.host, 'content-type': 'text/plain' }, 'POST', JSON.stringify({ dir: 'run-1', instruction: 'hi' }));
+    expect(form.status).toBe(415);
+    expect(form.body.error.type).toBe('UnsupportedMediaType');
+    await alive();
+  });
+
   it('answers malformed requests with JSON errors', async () => {
     const bad = await getJson(`${server.url}api/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
     expect(bad.status).toBe(400);
