@@ -19,7 +19,8 @@ a = ap.parse_args()
 
 torch.manual_seed(0)
 cfg = T5Config(vocab_size=32128, d_model=512, d_kv=64, num_heads=6, d_ff=1024, num_layers=8, num_decoder_layers=8,
-               feed_forward_proj="gated-gelu", tie_word_embeddings=False, dropout_rate=0.0)
+               feed_forward_proj="gated-gelu", tie_word_embeddings=False, dropout_rate=0.0,
+               decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
 model = T5ForConditionalGeneration(cfg).eval()
 ids = torch.randint(3, 32000, (a.batch, a.src))
 labels = torch.randint(3, 32000, (a.batch, a.tgt))

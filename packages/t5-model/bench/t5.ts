@@ -144,9 +144,14 @@ for (const b of requested) {
     if (process.env["TAGI_BENCH_DEBUG"]) console.log((e as Error).stack);
   }
 }
-const peer = pytorchPeer();
 console.log('\nbackend        forward tok/s   train tok/s   gen tok/s (cache)   gen tok/s (no cache)');
 for (const [b, f] of results) console.log(`${b.padEnd(12)} ${fmt(f.forward)}      ${fmt(f.train)}     ${fmt(f.genCache)}           ${fmt(f.genNoCache)}${f.micro < BATCH ? `   (train: ${BATCH / f.micro} micro-batches of ${f.micro})` : ''}`);
+let peer: ReturnType<typeof pytorchPeer>;
+try {
+  peer = pytorchPeer();
+} catch (e) {
+  console.log(`PyTorch peer failed: ${(e as Error).message.split('\n')[0]}`);
+}
 if (peer) {
   console.log(`${'pytorch'.padEnd(12)} ${fmt(peer.forward)}      ${fmt(peer.train)}     (torch ${peer.versions}, ${peer.threads} threads)`);
   for (const [b, f] of results) console.log(`ours/PyTorch on ${b}: forward ×${(f.forward / peer.forward).toFixed(3)}, train step ×${(f.train / peer.train).toFixed(3)}`);
