@@ -37,6 +37,15 @@ describe('TagiEngine on an HF T5 dir', () => {
     expect(info.models.tagi.reason).toMatch(/no hypernet checkpoint/);
   });
 
+  it('re-scans a dir on open (a run in progress gains checkpoints)', async () => {
+    const run = path.join(tmp, 'growing-run');
+    fs.mkdirSync(run);
+    fs.writeFileSync(path.join(run, 'metrics.jsonl'), '');
+    expect((await engine.open(run)).models.base.available).toBe(false);
+    fs.cpSync(dir, path.join(run, 'base-model'), { recursive: true });
+    expect((await engine.open(run)).models.base).toEqual({ available: true, dir: path.join(run, 'base-model') });
+  });
+
   it('refuses a dir that is neither a run nor a model', async () => {
     await expect(engine.open(tmp)).rejects.toThrow(/neither a run dir .* nor an HF T5 dir/);
   });

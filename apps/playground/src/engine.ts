@@ -245,6 +245,8 @@ export class TagiEngine implements PlaygroundEngine {
   }
 
   async open(dir: string): Promise<ModelSetInfo> {
+    // re-scan on every open: a run still in progress may have written new checkpoints since
+    this.plans.delete(dir);
     return (await this.plan(dir)).info;
   }
 
