@@ -94,6 +94,11 @@ describe('fromPretrained errors', () => {
     await expect(T5ForConditionalGeneration.fromPretrained(path.join(tmp, 'absent'))).rejects.toThrow(T5LoadError);
   });
 
+  it('a config without weights', async () => {
+    const d = makeDir('noweights', JSON.parse(fs.readFileSync(path.join(tied, 'config.json'), 'utf8')));
+    await expect(T5ForConditionalGeneration.fromPretrained(d)).rejects.toThrow(/neither model\.safetensors nor model\.safetensors\.index\.json/);
+  });
+
   it('an unknown feed_forward_proj', async () => {
     const cfg = JSON.parse(fs.readFileSync(path.join(tied, 'config.json'), 'utf8')) as Record<string, unknown>;
     const d = makeDir('badff', { ...cfg, feed_forward_proj: 'gated-mystery' });

@@ -4,8 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { StateDictError, type StateDictMismatch } from '@tagi/tensor-core';
-import { parseSafetensors, SafetensorsError } from '@tagi/tensor-core';
-import { writeFileAtomic, writeSharded } from '@tagi/tensor-core/node';
+import { readSafetensors, readSharded, writeFileAtomic, writeSharded } from '@tagi/tensor-core/node';
 import { parseT5Config, t5ConfigToJson, type T5Config } from './config.js';
 import { T5ForConditionalGeneration as BaseT5, TIED_ALIAS_KEYS, TIED_LM_HEAD_KEY } from './model.js';
 import { T5Tokenizer, TokenizerError } from './tokenizer.js';
@@ -62,51 +61,13 @@ export class T5LoadError extends Error {
   }
 }
 
-/**
- * Read one safetensors file into tensors. The bytes are copied into a plain Uint8Array first: a Node
- * Buffer's slice() is a view, not a copy, which typed-array reinterpretation must not see.
- */
-async function readTensors(file: string): Promise<Map<string, tf.Tensor>> {
-  let buf: Buffer;
-  try {
-    buf = await fs.promises.readFile(file);
-  } catch (e) {
-    throw new SafetensorsError(file, 'io', `cannot read file (${(e as Error).message})`);
-  }
-  const bytes = new Uint8Array(buf.byteLength);
-  bytes.set(buf);
-  return parseSafetensors(bytes, file).tensors;
-}
-
-/** model.safetensors, or the shards named by model.safetensors.index.json. */
+/** model.safetensors, or the shards named by model.safetensors.index.json (tensor-core's readers). */
 async function readCheckpoint(dir: string, file?: string): Promise<Map<string, tf.Tensor>> {
-  if (file) return readTensors(path.join(dir, file));
-  const index = path.join(dir, 'model.safetensors.index.json');
-  if (!fs.existsSync(index)) {
-    const single = path.join(dir, 'model.safetensors');
-    if (!fs.existsSync(single)) throw new T5LoadError(`fromPretrained: ${dir} has neither model.safetensors nor model.safetensors.index.json`, dir);
-    return readTensors(single);
+  if (file) return (await readSafetensors(path.join(dir, file))).tensors;
+  if (!fs.existsSync(path.join(dir, 'model.safetensors')) && !fs.existsSync(path.join(dir, 'model.safetensors.index.json'))) {
+    throw new T5LoadError(`fromPretrained: ${dir} has neither model.safetensors nor model.safetensors.index.json`, dir);
   }
-  const json = JSON.parse(await fs.promises.readFile(index, 'utf8')) as { weight_map?: Record<string, string> };
-  if (typeof json.weight_map !== 'object' || json.weight_map === null) throw new T5LoadError(`${index}: weight_map missing`, dir);
-  const byFile = new Map<string, string[]>();
-  for (const [k, f] of Object.entries(json.weight_map)) byFile.set(f, [...(byFile.get(f) ?? []), k]);
-  const out = new Map<string, tf.Tensor>();
-  try {
-    for (const [f, keys] of [...byFile].sort(([a], [b]) => a.localeCompare(b))) {
-      const part = await readTensors(path.join(dir, f));
-      for (const [k, t] of part) {
-        if (keys.includes(k)) out.set(k, t);
-        else t.dispose();
-      }
-      const absent = keys.filter((k) => !part.has(k));
-      if (absent.length > 0) throw new T5LoadError(`${index}: ${f} lacks ${absent.slice(0, 5).join(', ')}${absent.length > 5 ? ', …' : ''}`, dir);
-    }
-  } catch (e) {
-    for (const t of out.values()) t.dispose();
-    throw e;
-  }
-  return out;
+  return (await readSharded(dir)).tensors;
 }
 
 export async function readT5Config(dir: string): Promise<T5Config> {
