@@ -96,6 +96,13 @@ describe('tagi CLI', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--hypernet: '.*hn' does not exist/);
 
+    r = await run(['demo', `--data=${path.join(dir, 'no-sni')}`, `--run-dir=${runDir}`, '--backend=cpu']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--data: '.*no-sni' does not exist/);
+    r = await run(['demo', `--data=${bert}`, `--run-dir=${runDir}`, '--backend=cpu']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/is not an SNI directory/);
+
     r = await run(['demo', `--config=${path.join(dir, 'missing.json')}`]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--config: cannot read/);

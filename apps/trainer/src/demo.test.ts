@@ -101,6 +101,19 @@ describe('tagi demo --preset smoke', () => {
   });
 });
 
+const shared = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'shared');
+describe.skipIf(!existsSync(path.join(shared, 'data', 'sni', 'tasks')))('real SNI data (../shared/data/sni; skipped when absent)', () => {
+  it('eval --data=<SNI dir> scores the test-split tasks present', async () => {
+    const r = await run(['eval', '--preset=smoke', '--backend=cpu', `--data=${path.join(shared, 'data', 'sni')}`, `--model=${path.join(runDir, 'base-model')}`, `--run-dir=${path.join(base, 'sni-eval')}`]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/3 training tasks .* 6 held-out tasks/);
+    const results = JSON.parse(readFileSync(path.join(base, 'sni-eval', 'results.json'), 'utf8')) as Results;
+    expect(results.methods.map((m) => m.method)).toEqual(['no-adapter']);
+    expect(results.heldOutTasks).toBe(6);
+  });
+});
+
 describe('resume', () => {
   const cmd = (dir: string) => ['pretrain', '--preset=smoke', '--backend=cpu', `--run-dir=${dir}`, '--base.train.steps=6', '--checkpoint-every=0'];
 

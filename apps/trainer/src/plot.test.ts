@@ -12,6 +12,11 @@ const ev = (stage: string, step: number, losses: Record<string, number>, event?:
 });
 
 describe('training curves SVG', () => {
+  it('sub-stages of a family share a panel, laid end to end; gradNorm is not drawn', () => {
+    const s = seriesFromMetrics([ev('teachers/a (1/2)', 1, { loss: 3, gradNorm: 9 }), ev('teachers/a (1/2)', 2, { loss: 2 }), ev('teachers/b (2/2)', 1, { loss: 5 })]);
+    expect(s).toEqual([{ stage: 'teachers', term: 'loss', points: [[1, 3], [2, 2], [3, 5]] }]);
+  });
+
   it('one series per stage and loss term, events excluded, steps sorted', () => {
     const s = seriesFromMetrics([ev('a', 2, { loss: 1, ce: 0.5 }), ev('a', 1, { loss: 2, ce: 1 }), ev('b', 1, { loss: 3 }), ev('a', -1, { x: 1 }, 'checkpoint')]);
     expect(s.map((x) => `${x.stage}/${x.term}`)).toEqual(['a/loss', 'a/ce', 'b/loss']);
@@ -22,11 +27,11 @@ describe('training curves SVG', () => {
   });
 
   it('is well-formed SVG with a path per series and escaped labels', () => {
-    const svg = trainingCurvesSvg([ev('teachers/<x>', 1, { loss: 2 }), ev('teachers/<x>', 2, { loss: 1 }), ev('tagi', 1, { kl: 0.3, ce: 1 })], 'T & C');
+    const svg = trainingCurvesSvg([ev('a<x>', 1, { loss: 2 }), ev('a<x>', 2, { loss: 1 }), ev('tagi', 1, { kl: 0.3, ce: 1 })], 'T & C');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg.match(/<path /g)?.length).toBe(3);
-    expect(svg).toContain('teachers/&lt;x&gt;');
+    expect(svg).toContain('a&lt;x&gt;');
     expect(svg).toContain('T &amp; C');
     expect(svg).not.toMatch(/NaN|Infinity/);
   });

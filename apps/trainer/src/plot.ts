@@ -20,20 +20,36 @@ export interface Series {
   points: [number, number][];
 }
 
-/** Groups step events (not eval/checkpoint events) into one series per stage and loss term. */
+/** Terms drawn (diagnostics such as gradNorm stay in metrics.jsonl only). */
+const PLOTTED = new Set(['loss', 'ce', 'kl', 'ins']);
+
+/**
+ * Groups step events (not eval/checkpoint events) into one series per stage family and loss term.
+ * Sub-stages of one family ('teachers/<category> (3/29)') share a panel, laid end to end on the x axis.
+ */
 export function seriesFromMetrics(events: readonly MetricEvent[]): Series[] {
   const map = new Map<string, Series>();
+  const offsets = new Map<string, number>(); // sub-stage → x offset within its family
+  const familyEnd = new Map<string, number>();
   for (const e of events) {
     if (e.event !== undefined || e.step < 0) continue;
+    const name = e.stage.replace(/ \(\d+\/\d+\)$/, '');
+    const family = name.split('/')[0] ?? name;
+    let off = offsets.get(name);
+    if (off === undefined) {
+      off = familyEnd.get(family) ?? 0;
+      offsets.set(name, off);
+    }
+    familyEnd.set(family, Math.max(familyEnd.get(family) ?? 0, off + e.step));
     for (const [term, v] of Object.entries(e.losses)) {
-      if (!Number.isFinite(v)) continue;
-      const key = `${e.stage}\u0000${term}`;
+      if (!PLOTTED.has(term) || !Number.isFinite(v)) continue;
+      const key = `${family}\u0000${term}`;
       let s = map.get(key);
       if (s === undefined) {
-        s = { stage: e.stage, term, points: [] };
+        s = { stage: family, term, points: [] };
         map.set(key, s);
       }
-      s.points.push([e.step, v]);
+      s.points.push([off + e.step, v]);
     }
   }
   for (const s of map.values()) s.points.sort((a, b) => a[0] - b[0]);

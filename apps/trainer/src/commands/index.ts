@@ -1,5 +1,6 @@
 // Command dispatch. Every training command selects the backend first and reports it.
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { BackendError, initBackend } from '@tagi/tensor-core';
 import { CliError } from '../errors.js';
 import type { Invocation } from '../main.js';
@@ -21,6 +22,12 @@ export async function selectBackend(inv: Invocation): Promise<string> {
 export function checkInputs(inv: Invocation): void {
   const c = inv.config;
   if (c.model !== undefined) checkT5Dir(c.model);
+  if (c.data !== 'embedded' && (c.data.includes('/') || existsSync(c.data))) {
+    if (!existsSync(c.data)) throw new CliError(`--data: '${c.data}' does not exist (expected 'embedded', an SNI directory or a registered dataset name)`);
+    if (!existsSync(path.join(c.data, 'tasks')) || !existsSync(path.join(c.data, 'splits'))) {
+      throw new CliError(`--data: '${c.data}' is not an SNI directory (expected tasks/ and splits/ inside)`);
+    }
+  }
   if (c.hypernetDir !== undefined && inv.command !== 'pretrain' && !existsSync(c.hypernetDir)) throw new CliError(`--hypernet: '${c.hypernetDir}' does not exist`);
   if (c.adapter !== undefined && !existsSync(c.adapter)) throw new CliError(`--adapter: '${c.adapter}' does not exist`);
   if (c.teachersDir !== undefined && !existsSync(c.teachersDir)) throw new CliError(`--teachers-dir: '${c.teachersDir}' does not exist`);
