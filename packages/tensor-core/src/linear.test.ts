@@ -102,7 +102,7 @@ describe.each(testBackends())('fast products on %s', (backend) => {
 
   it.each(FLAGS)('bmm(transposeA=%s, transposeB=%s) on matrices large enough for the per-matrix loop', (tA, tB) => {
     const rng = new Rng(15);
-    const [m, k, n] = [128, 128, 128]; // 2^21 multiply-adds per matrix: the loop path on wasm
+    const [m, k, n] = [128, 128, 128]; // 2^21 multiply-adds per matrix, n >= 128: the loop path on wasm
     const a = randn(rng, tA ? [3, k, m] : [3, m, k]);
     const b = randn(rng, tB ? [3, n, k] : [3, k, n]);
     const r = randn(rng, [3, m, n]);

@@ -132,11 +132,16 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
   });
 }
 
-// Per-matrix work (m·k·n multiply-adds) above which a loop of 2-D products beats wasm's batched
-// kernel. Each 2-D product has a fixed cost (operator setup, packing) of about a millisecond here, so
-// small matrices stay on the batched kernel. Measured: 8×[512,64]·[64,512] loop 13 vs batched 1.1
-// GFLOP/s; 16×[128,512]·[512,64] 5.5 vs 2.0; 64×[128,64]·[64,128] 0.8 vs 1.8.
+// When a loop of 2-D products beats wasm's batched kernel. Each 2-D product has a fixed cost
+// (operator setup, packing of the right operand), so small matrices stay on the batched kernel, and
+// the 2-D kernel is weak for a narrow right operand (n = 64) unless the inner dimension is long.
+// Measured here (GFLOP/s, loop vs batched): 8×[512,64]·[64,512] 13 vs 1.1; 16×[128,512]·[512,64]
+// 5.5 vs 2.0; 64×[256,64]·[64,256] 0.66 vs 0.32 (loaded machine); 64×[256,256]·[256,64] 0.28 vs 0.58
+// (loaded); 64×[128,64]·[64,128] 0.8 vs 1.8.
 const LOOP_MIN_MACS = 2 ** 21;
+function loopBeatsBatched(batch: number, m: number, k: number, n: number): boolean {
+  return batch > 1 && m * k * n >= LOOP_MIN_MACS && (n >= 128 || k >= 512);
+}
 
 /** Batched product with the transposes materialised, so the kernels see non-transposed operands. */
 function bmmRaw(a: tf.Tensor3D, b: tf.Tensor3D, tA: boolean, tB: boolean): tf.Tensor3D {
@@ -146,7 +151,7 @@ function bmmRaw(a: tf.Tensor3D, b: tf.Tensor3D, tA: boolean, tB: boolean): tf.Te
     const b2 = tB ? tf.transpose(b, [0, 2, 1]) : b; // [batch, k, n]
     const [batch, m, k] = a2.shape;
     const n = b2.shape[2];
-    if (batch === 1 || m * k * n < LOOP_MIN_MACS) return tf.matMul(a2, b2);
+    if (!loopBeatsBatched(batch, m, k, n)) return tf.matMul(a2, b2);
     const as = tf.unstack(a2); // batch × [m, k]
     const bs = tf.unstack(b2); // batch × [k, n]
     const ys = as.map((ai, i) => tf.matMul(ai as tf.Tensor2D, bs[i] as tf.Tensor2D));
