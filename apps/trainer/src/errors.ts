@@ -48,6 +48,6 @@ export class StageUnavailableError extends Error {
 export class InterruptedError extends CliError {
   override readonly name = 'InterruptedError';
   constructor(readonly checkpoint: string | undefined) {
-    super(checkpoint ? `interrupted: checkpoint saved to ${checkpoint}; continue with --resume` : 'interrupted before the first step', 130);
+    super(checkpoint ? `interrupted: checkpoint saved to ${checkpoint}; continue with --resume` : 'interrupted between stages: finished stages are kept; continue with --resume', 130);
   }
 }
