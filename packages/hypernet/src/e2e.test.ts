@@ -6,10 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '@tagi/tensor-core';
+import { AdamW, Rng } from '@tagi/tensor-core';
 import { type PreparedSuite, prepareEmbedded, tinyBase, trainLora } from './__fixtures__/embedded-pipeline.js';
 import { useBackend } from '@tagi/tensor-core/testing';
-import { TestAdam } from './__fixtures__/tiny.js';
 import { padIds, padLabels, splitDocument, DEFAULT_SPLIT_LENGTHS } from './batching.js';
 import { TINY_HYPERNET_CONFIG } from './config.js';
 import { maskedCrossEntropy } from '@tagi/distill';
@@ -60,18 +59,19 @@ describe('embedded suite end to end (tiny)', () => {
         return maskedCrossEntropy(out.logits, c).dataSync()[0] as number;
       });
     const ce0 = splitCe();
-    const opt2 = new TestAdam(new Map(hn.namedParameters()), 1e-2);
-    const pre = await pretrainHypernet({ hypernet: hn, documents: prep.documents, split: lengths, steps: 8, batchSize: 4, optimizer: opt2, seed: 5 });
+    const opt2 = new AdamW(hn.namedParameters(), { lr: 3e-3, weightDecay: 0 });
+    const pre = await pretrainHypernet({ hypernet: hn, documents: prep.documents.slice(0, 4), split: lengths, steps: 12, batchSize: 4, optimizer: opt2, seed: 5 });
     opt2.dispose();
-    expect(pre.records).toHaveLength(8);
-    expect(splitCe()).toBeLessThan(ce0);
+    expect(pre.records).toHaveLength(12);
+    const ce1 = splitCe();
+    expect(ce1).toBeLessThan(ce0);
 
     // stage 3: finetuning, KL from both real teachers, alignment with the task LoRAs
     const ftTasks = trainTasks.map((t, i) => ({ ...t, teacherAdapters: teachers[i]!.adapter.deltas }));
     const lossBefore = studentLoss(hn, ftTasks);
     const logs: StepRecord[] = [];
     const checkpoints: number[] = [];
-    const opt3 = new TestAdam(new Map(hn.namedParameters()), 1e-2);
+    const opt3 = new AdamW(hn.namedParameters(), { lr: 1e-2, weightDecay: 0 });
     await finetuneHypernet({
       hypernet: hn,
       tasks: ftTasks,
@@ -88,7 +88,8 @@ describe('embedded suite end to end (tiny)', () => {
       },
     });
     opt3.dispose();
-    expect(studentLoss(hn, ftTasks)).toBeLessThan(lossBefore);
+    const lossAfter = studentLoss(hn, ftTasks);
+    expect(lossAfter).toBeLessThan(lossBefore);
     expect(checkpoints).toEqual([5, 10]);
     for (const r of logs) {
       expect(Number.isFinite(r.ce) && Number.isFinite(r.loss)).toBe(true);
