@@ -110,15 +110,18 @@ function lineChart(title, series) {
   svg.append(svgEl('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: '#999' }), svgEl('line', { x1: L, y1: T, x2: L, y2: H - B, stroke: '#999' }));
   svg.append(svgEl("text", { x: 2, y: H - B }, fmt(y0)), svgEl("text", { x: 2, y: T + 8 }, fmt(y1)));
   svg.append(svgEl('text', { x: L, y: H - 12 }, fmt(x0)), svgEl('text', { x: W - R - 30, y: H - 12 }, fmt(x1)));
+  // many series (one per teacher): the first ones in colour with a legend, the rest thin and grey
+  const LEGEND = 7;
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length] ?? '#000';
+    const color = i < LEGEND ? COLORS[i % COLORS.length] ?? '#000' : '#b8bfcc';
     const d = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ');
     if (s.points.length === 1) {
       const p = /** @type {[number, number]} */ (s.points[0]);
       svg.append(svgEl('circle', { cx: sx(p[0]), cy: sy(p[1]), r: 3, fill: color }));
-    } else svg.append(svgEl('path', { d, fill: 'none', stroke: color, 'stroke-width': 1.5 }));
-    if (series.length > 1) svg.append(svgEl('text', { x: W - R - 110, y: T + 10 + 12 * i, fill: color, style: `fill:${color}` }, s.name));
+    } else svg.append(svgEl('path', { d, fill: 'none', stroke: color, 'stroke-width': i < LEGEND ? 1.5 : 0.75 }));
+    if (series.length > 1 && i < LEGEND) svg.append(svgEl('text', { x: W - R - 110, y: T + 10 + 12 * i, style: `fill:${color}` }, s.name.length > 20 ? `${s.name.slice(0, 19)}…` : s.name));
   });
+  if (series.length > LEGEND) svg.append(svgEl('text', { x: W - R - 110, y: T + 10 + 12 * LEGEND, style: 'fill:#8a93a6' }, `+ ${series.length - LEGEND} more (grey)`));
   box.append(svg);
   return box;
 }
@@ -210,7 +213,10 @@ async function loadTraining(dir) {
   peft.textContent = '';
   for (const c of run.checkpoints.filter((/** @type {any} */ c) => c.kind === 'peft')) peft.append(el('option', { value: c.dir }, c.rel || c.display));
   if (peft.options.length === 0) peft.append(el('option', { value: '' }, '(no peft adapter in this run)'));
-  $('training-info').textContent = `${run.display}: ${run.metrics.length} metric records, ${run.checkpoints.length} checkpoints (${run.checkpoints.map((/** @type {any} */ c) => `${c.kind} ${c.rel || '.'}`).join(', ')})`;
+  /** @type {Record<string, number>} */
+  const kinds = {};
+  for (const c of run.checkpoints) kinds[c.kind] = (kinds[c.kind] ?? 0) + 1;
+  $('training-info').textContent = `${run.display}: ${run.metrics.length} metric records, ${run.checkpoints.length} checkpoints (${Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(', ')})`;
   // one chart per numeric key; one series per value of the string labels (e.g. the stage)
   /** @type {Map<string, Map<string, [number, number][]>>} */
   const byKey = new Map();
@@ -219,10 +225,14 @@ async function loadTraining(dir) {
     if (m.labels.event !== undefined || (m.values.step !== undefined && m.values.step < 0)) return;
     const x = m.values.step ?? m.values.global_step ?? m.values.epoch ?? i;
     const series = Object.entries(m.labels).filter(([k]) => !/time|date|ts$|message/i.test(k)).map(([, v]) => v).join(' / ') || 'run';
+    // one chart per metric and stage family ('teachers/<category> (i/n)' → 'teachers', 'hypernet-tagi' →
+    // 'hypernet'), so the scales stay readable; the stages of a family are its lines
+    const family = (m.labels.stage ?? '').split(/[/ -]/)[0] || '';
     for (const [k, v] of Object.entries(m.values)) {
-      if (['step', 'global_step', 'epoch', 'time', 'timestamp', 'elapsed', 'elapsed_s', 'wall_s', 'totalSteps', 'at'].includes(k)) continue;
-      if (!byKey.has(k)) byKey.set(k, new Map());
-      const s = /** @type {Map<string, [number, number][]>} */ (byKey.get(k));
+      if (['step', 'global_step', 'epoch', 'time', 'timestamp', 'elapsed', 'elapsed_s', 'wall_s', 'totalSteps', 'at', 'tokensPerSec'].includes(k)) continue;
+      const chartKey = family ? `${k} · ${family}` : k;
+      if (!byKey.has(chartKey)) byKey.set(chartKey, new Map());
+      const s = /** @type {Map<string, [number, number][]>} */ (byKey.get(chartKey));
       if (!s.has(series)) s.set(series, []);
       s.get(series)?.push([x, /** @type {number} */ (v)]);
     }
@@ -244,6 +254,7 @@ function renderResults(results, markdown) {
       const v = rows.find((/** @type {any} */ r) => r[c] !== undefined)?.[c];
       return typeof v !== 'object' || v === null;
     });
+    cols.sort((a, b) => Number(typeof rows[0][a] === 'number') - Number(typeof rows[0][b] === 'number'));
     const table = el('table', { id: 'results-table' });
     const head = el('tr');
     cols.forEach((c) => head.append(el('th', {}, c)));

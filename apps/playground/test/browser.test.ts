@@ -108,8 +108,10 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a synthetic run dir (ne
 
   it('Training: draws one chart per metric with a line per stage, and the results table', async () => {
     await page.click('.tab[data-page="training"]');
-    expect(await page.locator('#training-charts .chart').count()).toBe(2); // loss, lr
-    expect(await page.locator('.chart[data-chart="loss"] path').count()).toBe(2); // two stages
+    // one chart per metric and stage family: loss and lr of 'base' and of 'hypernet' (-finetune)
+    expect(await page.locator('#training-charts .chart').count()).toBe(4);
+    expect(await page.locator('.chart[data-chart="loss · base"] path').count()).toBe(1);
+    expect(await page.locator('.chart[data-chart="loss · hypernet"] path').count()).toBe(1);
     expect(await page.locator('#results-table tr').count()).toBe(3);
     expect(await page.textContent('#results-md')).toContain('| TAGI | 2.5 |');
     await shot(page, 'training');
@@ -244,7 +246,9 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a tagi demo --preset=sm
     expect(await page.getAttribute('.model[data-model="tagi"]', 'title')).toBe(path.join(runDir, 'hypernet-tagi'));
     // Training page: the trainer's curves and the Table-2 rows
     await page.click('.tab[data-page="training"]');
-    expect(await page.locator('.chart[data-chart="loss"]').count()).toBe(1);
+    expect(await page.locator('.chart[data-chart="loss · base"]').count()).toBe(1);
+    // the hypernet stages (pretrain, tagi, hint) share a chart, one line each
+    expect(await page.locator('.chart[data-chart="ce · hypernet"] path').count()).toBeGreaterThanOrEqual(2);
     expect(await page.textContent('#results-table')).toContain('TAGI');
     await shot(page, 'smoke-training');
 
