@@ -119,6 +119,24 @@ describe.each(testBackends())('adapters on %s', (backend) => {
     tf.dispose([x.inputIds, x.attentionMask, x.labels]);
   });
 
+  it('generation accepts an encoder prefix: a fully masked one changes nothing, a visible one is used (greedy and beam)', async () => {
+    const x = t();
+    const states = tf.randomNormal([2, 3, model.config.dModel], 0, 1, 'float32', 11) as tf.Tensor3D;
+    const zero = tf.zeros([2, 3], 'int32') as tf.Tensor2D;
+    const one = tf.ones([2, 3], 'int32') as tf.Tensor2D;
+    const before = tf.memory().numTensors;
+    for (const numBeams of [1, 3]) {
+      const plain = await model.generate(x.inputIds, x.attentionMask, { maxNewTokens: 8, numBeams });
+      const masked = await model.generate(x.inputIds, x.attentionMask, { maxNewTokens: 8, numBeams, encoderPrefix: { states, mask: zero } });
+      const noCache = await model.generate(x.inputIds, x.attentionMask, { maxNewTokens: 8, numBeams, encoderPrefix: { states, mask: one }, useCache: false });
+      const cached = await model.generate(x.inputIds, x.attentionMask, { maxNewTokens: 8, numBeams, encoderPrefix: { states, mask: one } });
+      expect(masked).toEqual(plain);
+      expect(cached).toEqual(noCache);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([states, zero, one, x.inputIds, x.attentionMask, x.labels]);
+  });
+
   it('encoder prefix: fully masked prefix changes nothing; a real prefix equals concatenated encoder states', () => {
     expectNoLeak(() => {
       const x = t();
