@@ -47,6 +47,9 @@ export interface Results {
   methods: MethodResult[];
 }
 
+/** Held-out reasons of the embedded suite, as table headers. */
+const GROUP_LABELS: Record<string, string> = { category: 'unseen category', parameter: 'unseen parameter' };
+
 function f(x: number | undefined, digits = 2): string {
   return x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits);
 }
@@ -59,6 +62,14 @@ export function resultsMarkdown(r: Results): string {
   for (const m of r.methods) {
     if (m.status !== 'ok') lines.push(`| ${m.label} | unavailable | unavailable | — | — |`);
     else lines.push(`| ${m.label} | ${f(m.rougeL)} | ${f(m.exactMatch)} | ×${f(m.relWallClock)} | ×${f(m.relFlops)} |`);
+  }
+  const groupNames = [...new Set(r.methods.flatMap((m) => Object.keys(m.groups ?? {})))].sort();
+  if (groupNames.length > 1) {
+    lines.push('', `| Method | ${groupNames.map((g) => `ROUGE-L / EM (${GROUP_LABELS[g] ?? g})`).join(' | ')} |`, `|---|${groupNames.map(() => '---:').join('|')}|`);
+    for (const m of r.methods) {
+      if (m.status !== 'ok') continue;
+      lines.push(`| ${m.label} | ${groupNames.map((g) => (m.groups?.[g] ? `${f(m.groups[g].rougeL)} / ${f(m.groups[g].exactMatch)} (n=${m.groups[g].n})` : '—')).join(' | ')} |`);
+    }
   }
   const notes = r.methods.filter((m) => m.status !== 'ok').map((m) => `- ${m.label}: ${m.reason ?? 'unavailable'}`);
   const stageNotes = r.stages.filter((s) => s.status === 'unavailable').map((s) => `- stage ${s.id}: ${s.reason ?? 'unavailable'}`);
