@@ -191,7 +191,8 @@ export async function trainExternal(
       }
     },
   });
-  ctx.state.stages[t.stage] = { status: 'running', step: t.totalSteps, totalSteps: t.totalSteps };
+  // training is complete; the pipeline stage that owns this loop records its outputs separately
+  ctx.state.stages[t.stage] = { status: 'done', step: t.totalSteps, totalSteps: t.totalSteps };
   ctx.progress.endStage(last ? Object.entries(last.losses).map(([k, v]) => `${k}=${v.toPrecision(4)}`).join(' ') : undefined);
   return last;
 }

@@ -97,5 +97,5 @@ export async function baseStage(ctx: RunContext, data: TaskData, tok: Tok, done:
   model.eval();
   await saveT5(model, dir, tok instanceof PrunedTokenizer ? { vocabMap: tok.map } : {});
   model.freezeBase();
-  return { model, dir, summary: { finalLoss: last?.losses['loss'] ?? Number.NaN, params: [...params.values()].reduce((s, p) => s + p.size, 0) } };
+  return { model, dir, summary: { finalLoss: Number((last?.losses['loss'] ?? Number.NaN).toPrecision(4)), params: [...params.values()].reduce((s, p) => s + p.size, 0) } };
 }
