@@ -137,7 +137,7 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
     const x2 = tf.reshape(x, [-1, inF]) as tf.Tensor2D; // [n, in]
     let y2: tf.Tensor2D; // [n, out]
     if (plainTfjs()) {
-      const y = tf.matMul(x2, weight as tf.Tensor2D, false, true);
+      const y = tf.matMul(x2, weight as tf.Tensor2D, false, true) as tf.Tensor2D;
       y2 = bias === undefined ? y : (tf.add(y, bias) as tf.Tensor2D);
     } else {
       y2 = (bias === undefined ? linearNoBias(x2, weight) : linearBias(x2, weight, bias)) as tf.Tensor2D;
