@@ -121,8 +121,7 @@ export async function loadCheckpoint(runDir: string, rel: string, stage: string)
   if (cm.stage !== stage || !Number.isInteger(cm.step) || typeof cm.sha256 !== 'string') {
     throw new CheckpointError(metaFile, `expected a checkpoint of stage '${stage}' with step and sha256`);
   }
-  // a plain Uint8Array copy: Buffer#slice shares memory, which parseSafetensors' per-tensor copy relies on not doing
-  const bytes = new Uint8Array(await fs.readFile(tensorFile));
+  const bytes = await fs.readFile(tensorFile);
   const digest = sha256(bytes);
   if (digest !== cm.sha256) throw new CheckpointError(tensorFile, `sha256 mismatch (file ${digest.slice(0, 12)}…, recorded ${cm.sha256.slice(0, 12)}…): the file is corrupt or truncated`);
   try {
