@@ -81,19 +81,23 @@ describe.each(testBackends())('fast products on %s', (backend) => {
     tf.dispose([x, w, bias, r]);
   });
 
-  it('linear picks either dW arrangement correctly (wide and narrow outputs)', () => {
+  it('linear picks each forward and dW arrangement correctly (many or few rows, wide or narrow outputs)', () => {
     const rng = new Rng(14);
     for (const [n, inF, out] of [
       [7, 3, 9],
       [7, 9, 3],
+      [2, 16, 40], // few rows: (W·xᵀ)ᵀ on wasm
+      [40, 16, 4],
     ] as const) {
       const x = randn(rng, [n, inF]);
       const w = randn(rng, [out, inF]);
       expectNoLeak(() =>
         tf.tidy(() => {
-          const [gw] = tf.grads((ww: tf.Tensor) => tf.sum(tf.square(linear(x, ww))))([w]);
-          const [ref] = tf.grads((ww: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, ww, false, true))))([w]);
-          expectClose(gw as tf.Tensor, ref as tf.Tensor, { atol: 1e-4 });
+          expectClose(linear(x, w), tf.matMul(x, w, false, true), { atol: 1e-5 });
+          const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(linear(xx, ww))))([x, w]);
+          const [rx, rw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(tf.matMul(xx, ww, false, true))))([x, w]);
+          expectClose(gx as tf.Tensor, rx as tf.Tensor, { atol: 1e-4 });
+          expectClose(gw as tf.Tensor, rw as tf.Tensor, { atol: 1e-4 });
         }),
       );
       tf.dispose([x, w]);
