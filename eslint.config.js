@@ -1,0 +1,3 @@
+import tagi from '@tagi/eslint-config';
+
+export default tagi;
