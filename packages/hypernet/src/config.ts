@@ -5,7 +5,7 @@ import { HypernetConfigError } from './errors.js';
 /** How the pooled instruction vector is formed from the encoded instruction. */
 export type PoolingKind = 'mean' | 'queries';
 /** How the encoded instruction reaches the student beyond the generated adapter. */
-export type FusionKind = 'concat' | 'none';
+export type FusionKind = 'concat' | 'none' | 'cross-attention';
 /** Which network encodes instructions. */
 export type EncoderKind = 'base' | 'separate';
 
@@ -26,7 +26,11 @@ export interface HypernetConfig {
   readonly moduleEmbeddingDim: number;
   /** `mean`: masked mean over non-padding instruction tokens. `queries`: one learned query per target module attends over the instruction (HINT-style). */
   readonly pooling: PoolingKind;
-  /** `concat` (default): encoded instruction prepended to the encoder output for the decoder's cross-attention; `none`: adapter only. */
+  /**
+   * `concat` (default): encoded instruction prepended to the encoder output for the decoder's cross-attention;
+   * `none`: adapter only; `cross-attention`: after every encoder block a trainable cross-attention over the
+   * encoded instruction is added to the hidden states (the paper's per-layer fusion; zero at initialisation).
+   */
   readonly fusion: FusionKind;
   /** `base` (default): the frozen base T5 encoder encodes instructions (the paper re-uses it). `separate`: a trainable copy of it. */
   readonly encoder: EncoderKind;
@@ -63,7 +67,7 @@ export const DEFAULT_HYPERNET_CONFIG: HypernetConfig = {
 export const TINY_HYPERNET_CONFIG: Partial<HypernetConfig> = { rank: 4, loraAlpha: 8, hiddenDim: 64, moduleEmbeddingDim: 16, maxInstructionLength: 128 };
 
 const POOLINGS: readonly PoolingKind[] = ['mean', 'queries'];
-const FUSIONS: readonly FusionKind[] = ['concat', 'none'];
+const FUSIONS: readonly FusionKind[] = ['concat', 'none', 'cross-attention'];
 const ENCODERS: readonly EncoderKind[] = ['base', 'separate'];
 
 /** Defaults + validation of a partial config; every fault reported as `field: message`. */
@@ -84,7 +88,7 @@ export function resolveHypernetConfig(partial: Partial<HypernetConfig> = {}, sou
     if (!(typeof c[k] === 'number' && Number.isFinite(c[k]) && c[k] >= 0)) problems.push(`${k}: expected a number >= 0, got ${JSON.stringify(c[k])}`);
   }
   if (!POOLINGS.includes(c.pooling)) problems.push(`pooling: expected one of ${POOLINGS.join(', ')}, got ${JSON.stringify(c.pooling)}`);
-  if (!FUSIONS.includes(c.fusion)) problems.push(`fusion: expected one of ${FUSIONS.join(', ')} (per-layer encoder cross-attention is not implemented), got ${JSON.stringify(c.fusion)}`);
+  if (!FUSIONS.includes(c.fusion)) problems.push(`fusion: expected one of ${FUSIONS.join(', ')}, got ${JSON.stringify(c.fusion)}`);
   if (!ENCODERS.includes(c.encoder)) problems.push(`encoder: expected one of ${ENCODERS.join(', ')}, got ${JSON.stringify(c.encoder)}`);
   if (!Array.isArray(c.targets) || c.targets.length === 0) problems.push('targets: expected a non-empty list of module-path patterns');
   else {

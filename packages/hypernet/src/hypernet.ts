@@ -1,8 +1,8 @@
 // The TAGI hypernetwork: encoded instruction → pooled vector → (joined with a learned embedding of each
 // target module) → MLP → LoRA factors A [r, in] and B [out, r] for every target Linear of a frozen T5.
 import * as tf from '@tensorflow/tfjs-core';
-import { type DeltaMap, type LowRankDelta, Linear, Module, ModuleList, Rng, normalInit, uniformInit, zerosInit, bmm, matmul } from '@tagi/tensor-core';
-import { T5Stack } from '@tagi/t5-model';
+import { type DeltaMap, type LowRankDelta, Linear, Module, ModuleList, RMSNorm, Rng, normalInit, uniformInit, zerosInit, bmm, matmul } from '@tagi/tensor-core';
+import { type EncoderLayerHook, T5Stack } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel } from './base-model.js';
 import { type HypernetConfig, resolveHypernetConfig } from './config.js';
 import { HypernetConfigError, HypernetInputError } from './errors.js';
@@ -86,6 +86,52 @@ class TargetParams extends Module {
   }
 }
 
+/**
+ * One per-layer fusion block (`fusion: 'cross-attention'`): h + o(attention(q(RMSNorm(h)), k(I), v(I))) over the
+ * encoded instruction I (padding masked out), multi-head with the base's head count and width, scores
+ * scaled by 1/√dKv. `o` starts at zero, so at initialisation the block is the identity.
+ */
+export class CrossAttentionFusion extends Module {
+  readonly layer_norm: RMSNorm;
+  readonly q: Linear;
+  readonly k: Linear;
+  readonly v: Linear;
+  readonly o: Linear;
+  constructor(
+    dModel: number,
+    readonly numHeads: number,
+    readonly dKv: number,
+    eps: number,
+    rng: Rng,
+  ) {
+    super();
+    const inner = numHeads * dKv;
+    this.layer_norm = this.registerModule('layer_norm', new RMSNorm(dModel, eps));
+    this.q = this.registerModule('q', new Linear(dModel, inner, { bias: false, rng: rng.fork('q') }));
+    this.k = this.registerModule('k', new Linear(dModel, inner, { bias: false, rng: rng.fork('k') }));
+    this.v = this.registerModule('v', new Linear(dModel, inner, { bias: false, rng: rng.fork('v') }));
+    this.o = this.registerModule('o', new Linear(inner, dModel, { bias: false, rng: rng.fork('o'), init: zerosInit }));
+  }
+
+  /** hidden `[b, len, d]`, instruction states `[b, iLen, d]` and float mask `[b, iLen]` → `[b, len, d]`. */
+  forward(hidden: tf.Tensor3D, states: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [b, len] = hidden.shape;
+      const iLen = states.shape[1];
+      const h = this.numHeads;
+      const dk = this.dKv;
+      const heads = (x: tf.Tensor, n: number) => tf.reshape(tf.transpose(tf.reshape(x, [b, n, h, dk]), [0, 2, 1, 3]), [b * h, n, dk]); // [b·heads, n, dKv]
+      const q = heads(this.q.forward(this.layer_norm.forward(hidden)), len);
+      const k = heads(this.k.forward(states), iLen);
+      const v = heads(this.v.forward(states), iLen);
+      const additive = tf.reshape(tf.tile(tf.reshape(tf.mul(tf.sub(1, mask), -1e9), [b, 1, 1, iLen]), [1, h, 1, 1]), [b * h, 1, iLen]); // [b·heads, 1, iLen]
+      const weights = tf.softmax(tf.add(tf.mul(bmm(q, k, false, true), 1 / Math.sqrt(dk)), additive)); // [b·heads, len, iLen]
+      const ctx = tf.reshape(tf.transpose(tf.reshape(bmm(weights, v), [b, h, len, dk]), [0, 2, 1, 3]), [b, len, h * dk]); // [b, len, heads·dKv]
+      return tf.add(hidden, this.o.forward(ctx)) as tf.Tensor3D;
+    });
+  }
+}
+
 export interface HyperNetworkOptions {
   /** Seed of the initialisation (default 0). */
   readonly seed?: number;
@@ -95,7 +141,7 @@ export interface HyperNetworkOptions {
 
 /**
  * The hypernetwork. It owns only its own parameters; the base T5 stays frozen and is passed in.
- * Parameter names: `targets.module_embeddings`, `targets.queries` (queries pooling), `input_proj.*`,
+ * Parameter names: `targets.module_embeddings`, `targets.queries` (queries pooling), `fusion_layers.<i>.{layer_norm,q,k,v,o}.weight` (cross-attention fusion), `input_proj.*`,
  * `embed_proj.weight`, `heads.<group>.{a_head,b_head}.{weight,bias}`.
  */
 export class HyperNetwork extends Module {
@@ -109,6 +155,8 @@ export class HyperNetwork extends Module {
   readonly heads: ModuleList<HeadGroup>;
   /** `encoder: 'separate'`: a trainable T5 encoder stack initialised from the base encoder (it reads the base's frozen token embedding). */
   readonly instruction_encoder: T5Stack | undefined;
+  /** `fusion: 'cross-attention'`: one {@link CrossAttentionFusion} per encoder block of the base. */
+  readonly fusion_layers: ModuleList<CrossAttentionFusion> | undefined;
   /** Number of instruction-encoder calls made through this hypernetwork (tests assert per-task caching with it). */
   encoderCalls = 0;
 
@@ -136,6 +184,13 @@ export class HyperNetwork extends Module {
       this.instruction_encoder.eval(); // no dropout inside the instruction encoder
     } else {
       this.instruction_encoder = undefined;
+    }
+    if (c.fusion === 'cross-attention') {
+      const bc = base.config;
+      this.fusion_layers = this.registerModule('fusion_layers', new ModuleList<CrossAttentionFusion>());
+      for (let i = 0; i < bc.numLayers; i++) this.fusion_layers.push(new CrossAttentionFusion(this.dModel, bc.numHeads, bc.dKv, bc.layerNormEpsilon, rng.fork(`fusion_layers.${i}`)));
+    } else {
+      this.fusion_layers = undefined;
     }
     const groups = new Map<number, TargetModule>();
     for (const t of this.targetModules) if (!groups.has(t.group)) groups.set(t.group, t);
@@ -260,10 +315,10 @@ export class HyperNetwork extends Module {
   /**
    * The encoder prefix of `concat` fusion for a batch: the instruction states of each example's task.
    * `enc` has one row per task; `taskOfExample` (default: all examples use row 0) picks rows.
-   * Returns undefined when fusion is `none`.
+   * Returns undefined unless fusion is `concat`.
    */
   fusionPrefix(enc: InstructionEncoding, batch: number, taskOfExample?: readonly number[]): { states: tf.Tensor3D; mask: tf.Tensor2D } | undefined {
-    if (this.config.fusion === 'none') return undefined;
+    if (this.config.fusion !== 'concat') return undefined;
     return tf.tidy(() => {
       const rows = enc.states.shape[0];
       if (taskOfExample === undefined && rows === batch) return { states: tf.clone(enc.states), mask: tf.clone(enc.mask) };
@@ -277,6 +332,25 @@ export class HyperNetwork extends Module {
       return { states, mask };
     });
   }
+}
+
+/**
+ * The encoder layer hook of `cross-attention` fusion (undefined for other fusions): after encoder block i,
+ * `fusion_layers.i` attends from the hidden states to the instruction states of `enc`. `enc` has one row
+ * (shared by the whole batch) or one row per example. `enc` must outlive the forward pass that uses the hook.
+ */
+export function fusionHook(hn: HyperNetwork, enc: InstructionEncoding): EncoderLayerHook | undefined {
+  const layers = hn.fusion_layers;
+  if (!layers) return undefined;
+  return (i, hidden, _mask) =>
+    tf.tidy(() => {
+      const b = hidden.shape[0];
+      const rows = enc.states.shape[0];
+      if (rows !== 1 && rows !== b) throw new HypernetInputError('instruction encoding', `1 or ${b} rows (the batch)`, `${rows} rows`);
+      const states = rows === b ? enc.states : (tf.tile(enc.states, [b, 1, 1]) as tf.Tensor3D); // [b, iLen, d]
+      const mask = rows === b ? enc.mask : (tf.tile(enc.mask, [b, 1]) as tf.Tensor2D); // [b, iLen]
+      return layers.at(i).forward(hidden, states, mask);
+    });
 }
 
 /** Disposes every tensor of a generated delta map. */

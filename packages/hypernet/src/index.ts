@@ -15,7 +15,7 @@ export type { EncoderKind, FusionKind, HypernetConfig, PoolingKind } from './con
 export { HypernetCheckpointError, HypernetConfigError, HypernetInputError } from './errors.js';
 
 // the hypernetwork
-export { HyperNetwork, disposeDeltas, disposeEncoding, maskedMeanPool, resolveTargets } from './hypernet.js';
+export { CrossAttentionFusion, HyperNetwork, disposeDeltas, disposeEncoding, fusionHook, maskedMeanPool, resolveTargets } from './hypernet.js';
 export type { HyperNetworkOptions, InstructionEncoding, TargetModule } from './hypernet.js';
 export type { BaseSeq2SeqModel, EncoderPrefixInput } from './base-model.js';
 

@@ -7,13 +7,13 @@ import { type AdapterSet as AdapterSetT, AdapterSet, loraConfig } from '@tagi/lo
 import { type GenerateOptions, generate } from '@tagi/t5-model';
 import { padIds } from './batching.js';
 import { HypernetInputError } from './errors.js';
-import { type HyperNetwork, type InstructionEncoding, disposeEncoding } from './hypernet.js';
+import { type HyperNetwork, type InstructionEncoding, disposeEncoding, fusionHook } from './hypernet.js';
 
 /** A generated task adapter plus the cached instruction states used by `concat` fusion. */
 export interface TaskAdapter {
   /** peft-compatible adapter (shared factors A [r, in], B [out, r]); save with `@tagi/lora/node`'s `saveAdapter`. */
   readonly adapter: AdapterSetT;
-  /** Encoded instruction `[1, len, dModel]` (+ mask) for `concat` fusion; undefined with fusion `none`. */
+  /** Encoded instruction `[1, len, dModel]` (+ mask) for `concat` / `cross-attention` fusion; undefined with fusion `none`. */
   readonly instruction: InstructionEncoding | undefined;
   dispose(): void;
 }
@@ -74,12 +74,13 @@ export async function generateWithTask(
   hn: HyperNetwork,
   task: TaskAdapter,
   inputIds: readonly (readonly number[])[],
-  opts: Omit<GenerateOptions, 'adapters' | 'encoderPrefix'> = {},
+  opts: Omit<GenerateOptions, 'adapters' | 'encoderPrefix' | 'encoderLayerHook'> = {},
 ): Promise<number[][]> {
   const x = padIds(inputIds, hn.base.config.padTokenId);
-  const prefix = taskPrefix(task, inputIds.length);
+  const prefix = hn.config.fusion === 'concat' ? taskPrefix(task, inputIds.length) : undefined;
+  const encoderLayerHook = task.instruction ? fusionHook(hn, task.instruction) : undefined;
   try {
-    const res = await generate(hn.base, x.ids, x.mask, { ...opts, adapters: task.adapter.deltas, encoderPrefix: prefix });
+    const res = await generate(hn.base, x.ids, x.mask, { ...opts, adapters: task.adapter.deltas, encoderPrefix: prefix, encoderLayerHook });
     return res.sequences;
   } finally {
     tf.dispose([x.ids, x.mask]);

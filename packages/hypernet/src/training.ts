@@ -8,7 +8,7 @@ import { shiftRightTensor } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel } from './base-model.js';
 import { DEFAULT_SPLIT_LENGTHS, type SplitExample, type SplitLengths, checkSplitLengths, padIds, padLabels, splitDocument } from './batching.js';
 import { HypernetInputError } from './errors.js';
-import { type HyperNetwork, type InstructionEncoding, disposeEncoding } from './hypernet.js';
+import { type HyperNetwork, type InstructionEncoding, disposeEncoding, fusionHook } from './hypernet.js';
 
 /** What the training loops need from an optimiser (tensor-core's AdamW / Adafactor satisfy it). */
 export interface GradientOptimizer {
@@ -140,9 +140,16 @@ function teacherForward(model: BaseSeq2SeqModel, ids: tf.Tensor2D, mask: tf.Tens
   }
 }
 
-/** The student: frozen base + generated adapter (+ the instruction prefix with `concat` fusion), fed the task input only. */
-function studentForward(hn: HyperNetwork, ids: tf.Tensor2D, mask: tf.Tensor2D, labels: tf.Tensor2D, deltas: DeltaMap, prefix: { states: tf.Tensor3D; mask: tf.Tensor2D } | undefined) {
-  return teacherForward(hn.base, ids, mask, labels, deltas, prefix);
+/** The student, fed the task input only: frozen base + generated adapter, with the instruction fused as configured (`concat` prefix or per-layer cross-attention hook). */
+function studentForward(hn: HyperNetwork, ids: tf.Tensor2D, mask: tf.Tensor2D, labels: tf.Tensor2D, deltas: DeltaMap, enc: InstructionEncoding) {
+  const encoderLayerHook = fusionHook(hn, enc);
+  const encoderPrefix = hn.fusionPrefix(enc, ids.shape[0]);
+  const decoderInputIds = shiftRightTensor(labels, hn.base.config.decoderStartTokenId, hn.base.config.padTokenId);
+  try {
+    return hn.base.forward({ inputIds: ids, attentionMask: mask, decoderInputIds, adapters: deltas, encoderPrefix, encoderLayerHook });
+  } finally {
+    decoderInputIds.dispose(); // the prefix is released by the caller's scope (variableGrads / tidy), as before
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,8 +195,7 @@ export async function pretrainHypernet(o: PretrainOptions): Promise<TrainResult>
       // tensors made inside variableGrads' function are released by its scope
       const enc = frozenEnc ?? hn.encodeInstructions(instr.ids, instr.mask);
       const deltas = hn.generate(enc); // per example: A [batch, r, in]
-      const prefix = hn.fusionPrefix(enc, examples.length);
-      const { logits, encoderLastHiddenState } = studentForward(hn, input.ids, input.mask, labels, deltas, prefix);
+      const { logits, encoderLastHiddenState } = studentForward(hn, input.ids, input.mask, labels, deltas, enc);
       encoderLastHiddenState.dispose();
       const ce = maskedCrossEntropy(logits, labels);
       return { loss: ce, ce, kl: null, ins: null };
@@ -378,8 +384,7 @@ export async function finetuneHypernet(o: FinetuneOptions): Promise<TrainResult>
           enc = hn.encodeInstructions(ids, mask);
         }
         const deltas = hn.generate(enc, { shared: true }); // one adapter for the whole (single-task) batch
-        const prefix = hn.fusionPrefix(enc, batch.length);
-        const { logits, encoderLastHiddenState } = studentForward(hn, x.ids, x.mask, labels, deltas, prefix);
+        const { logits, encoderLastHiddenState } = studentForward(hn, x.ids, x.mask, labels, deltas, enc);
         encoderLastHiddenState.dispose();
         const ce = maskedCrossEntropy(logits, labels, { ignoreIndex: lossCfg.ignoreIndex });
         const kl =
@@ -438,8 +443,7 @@ export function studentLoss(hn: HyperNetwork, tasks: readonly FinetuneTask[], op
         const ce = tf.tidy(() => {
           const x = padIds(batch.map((e) => e.inputIds), hn.base.config.padTokenId);
           const labels = padLabels(batch.map((e) => e.labelIds));
-          const prefix = hn.fusionPrefix(enc, batch.length);
-          const out = studentForward(hn, x.ids, x.mask, labels, deltas, prefix);
+            const out = studentForward(hn, x.ids, x.mask, labels, deltas, enc);
           return maskedCrossEntropy(out.logits, labels).dataSync()[0] as number;
         });
         sum += ce * n;

@@ -2,7 +2,7 @@
 // cross-attention keys/values are projected once), and sequence scoring for rank classification.
 import * as tf from '@tensorflow/tfjs-core';
 import type { DeltaMap, LowRankDelta } from '@tagi/tensor-core';
-import type { CrossContext, EncoderPrefix, KV, T5ForConditionalGeneration } from './model.js';
+import type { CrossContext, EncoderLayerHook, EncoderPrefix, KV, T5ForConditionalGeneration } from './model.js';
 import { T5InputError, labelLogProbs } from './model.js';
 
 export interface GenerateOptions {
@@ -22,6 +22,8 @@ export interface GenerateOptions {
   useCache?: boolean;
   adapters?: DeltaMap;
   encoderPrefix?: EncoderPrefix;
+  /** Run after every encoder block; the input is encoded once, so the hook runs once per block. */
+  encoderLayerHook?: EncoderLayerHook;
 }
 
 export interface GenerateResult {
@@ -70,7 +72,7 @@ interface Prepared {
 function prepare(model: T5ForConditionalGeneration, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined, opts: GenerateOptions, n: number): Prepared {
   const { map, owned } = expandAdapters(opts.adapters, n);
   const cross = tf.tidy(() => {
-    const enc = model.encode(inputIds, attentionMask, opts.adapters);
+    const enc = model.encode(inputIds, attentionMask, opts.adapters, undefined, opts.encoderLayerHook);
     const mask = attentionMask ?? tf.onesLike(inputIds);
     const prefix = opts.encoderPrefix ? { states: repeatRows(opts.encoderPrefix.states, n) as tf.Tensor3D, mask: repeatRows(opts.encoderPrefix.mask, n) as tf.Tensor2D } : undefined;
     const c = model.crossContext(repeatRows(enc, n) as tf.Tensor3D, repeatRows(mask, n) as tf.Tensor2D, map, prefix);

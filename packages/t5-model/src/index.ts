@@ -35,7 +35,7 @@ export {
   TIED_ALIAS_KEYS,
   TIED_LM_HEAD_KEY,
 } from './model.js';
-export type { T5ForwardArgs, T5ForwardOutput, EncoderPrefix, KV, CrossContext } from './model.js';
+export type { T5ForwardArgs, T5ForwardOutput, EncoderPrefix, EncoderLayerHook, KV, CrossContext } from './model.js';
 
 // generation and scoring
 export { generate, scoreTargets } from './generate.js';

@@ -21,6 +21,13 @@ export class T5InputError extends Error {
 /** Low-rank deltas for one forward pass, keyed by module path. */
 export type Adapters = DeltaMap | undefined;
 
+/**
+ * Call-time hook run after every encoder block (before the final layer norm): receives the block index,
+ * the hidden states `[batch, srcLen, dModel]` and the float padding mask `[batch, srcLen]` (1 = token),
+ * returns the states the next block reads (same shape). Used for per-layer instruction fusion.
+ */
+export type EncoderLayerHook = (layerIndex: number, hidden: tf.Tensor3D, mask: tf.Tensor2D) => tf.Tensor3D;
+
 // Set while a model is constructed only to receive loaded weights: skip drawing random numbers.
 let emptyInit = false;
 
@@ -390,16 +397,24 @@ export class T5Stack extends Module {
   }
 
   /** Encoder: ids [batch, srcLen], mask [batch, srcLen] → [batch, srcLen, dModel]. */
-  encode(ids: tf.Tensor, mask: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor3D {
+  encode(ids: tf.Tensor, mask: tf.Tensor, adapters: Adapters, rng?: Rng, hook?: EncoderLayerHook): tf.Tensor3D {
     const c = this.config;
     const [b, s] = ids.shape as [number, number];
+    const floatMask = hook ? (tf.cast(mask, 'float32') as tf.Tensor2D) : undefined;
     let x = dropout(embed(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch, srcLen, dModel]
     const pad = tf.mul(tf.sub(1, tf.reshape(tf.cast(mask, 'float32'), [b, 1, 1, s])), MASKED); // [batch, 1, 1, srcLen]
     const bias = tf.add(this.biasModule().computeBias(s, s), pad); // [batch, heads, srcLen, srcLen]
-    for (const block of this.blocks) {
+    this.blocks.forEach((block, i) => {
       x = block.selfAttn.forward(x, bias, adapters, rng).out;
       x = block.ff.forward(x, adapters, rng);
-    }
+      if (hook) {
+        const y = hook(i, x as tf.Tensor3D, floatMask as tf.Tensor2D);
+        if (y.rank !== 3 || y.shape[0] !== b || y.shape[1] !== s || y.shape[2] !== c.dModel) {
+          throw new T5InputError(`encoderLayerHook: layer ${i} must return [${b}, ${s}, ${c.dModel}], got [${y.shape.join(', ')}]`);
+        }
+        x = y;
+      }
+    });
     return dropout(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng) as tf.Tensor3D;
   }
 
@@ -455,6 +470,8 @@ export interface T5ForwardArgs {
   adapters?: DeltaMap;
   encoderPrefix?: EncoderPrefix;
   encoderOutputs?: tf.Tensor3D;
+  /** Run after every encoder block (ignored with `encoderOutputs`); see {@link EncoderLayerHook}. */
+  encoderLayerHook?: EncoderLayerHook;
   /** Dropout randomness in training mode. */
   rng?: Rng;
 }
@@ -513,12 +530,12 @@ export class T5ForConditionalGeneration extends Module {
   }
 
   /** Encoder output [batch, srcLen, dModel]. */
-  encode(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, adapters?: DeltaMap, rng?: Rng): tf.Tensor3D {
+  encode(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, adapters?: DeltaMap, rng?: Rng, encoderLayerHook?: EncoderLayerHook): tf.Tensor3D {
     this.checkIds(inputIds, 'inputIds');
     if (attentionMask && (attentionMask.shape[0] !== inputIds.shape[0] || attentionMask.shape[1] !== inputIds.shape[1])) {
       throw new T5InputError(`attentionMask: expected shape [${inputIds.shape.join(', ')}], got [${attentionMask.shape.join(', ')}]`);
     }
-    return tf.tidy(() => this.encoder.encode(inputIds, attentionMask ?? tf.onesLike(inputIds), adapters, rng));
+    return tf.tidy(() => this.encoder.encode(inputIds, attentionMask ?? tf.onesLike(inputIds), adapters, rng, encoderLayerHook));
   }
 
   /** Cross-attention context over encoder states plus an optional prefix (instruction fusion). */
@@ -561,7 +578,7 @@ export class T5ForConditionalGeneration extends Module {
       }
       encoderLastHiddenState = tf.clone(e);
     } else {
-      encoderLastHiddenState = this.encode(inputIds, attentionMask, adapters, rng);
+      encoderLastHiddenState = this.encode(inputIds, attentionMask, adapters, rng, args.encoderLayerHook);
     }
     const out = tf.tidy(() => {
       const decIds = args.decoderInputIds ?? shiftRightTensor(labels as tf.Tensor2D, this.config.decoderStartTokenId, this.config.padTokenId);
