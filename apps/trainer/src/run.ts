@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '@tagi/tensor-core/node';
 import {
   TRAINER_STATE_FILE,
   type StageRecord,
@@ -80,7 +81,7 @@ export async function openRun(opts: OpenRunOptions): Promise<RunContext> {
       throw new CliError(`run dir '${runDir}' already holds a run; continue it with --resume --run-dir=${runDir}, or choose another --run-dir`);
     }
     mkdirSync(runDir, { recursive: true });
-    writeFileSync(path.join(runDir, CONFIG_FILE), stableJson(config));
+    await writeFileAtomic(path.join(runDir, CONFIG_FILE), stableJson(config));
     writeFileSync(path.join(runDir, METRICS_FILE), '');
     state = { version: 1, configHash: hash, stages: {} };
     await writeTrainerState(runDir, state);

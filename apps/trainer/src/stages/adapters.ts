@@ -41,7 +41,8 @@ export async function teachersStage(ctx: RunContext, model: T5ForConditionalGene
   for (const [gi, group] of groups.entries()) {
     checkInterrupted(ctx);
     const dir = path.join(ctx.runDir, TEACHERS_DIR, slug(group));
-    if (done || existsSync(path.join(dir, 'adapter_model.safetensors'))) {
+    // saveAdapter writes adapter_config.json last, so its presence means the teacher dir is complete
+    if (done || existsSync(path.join(dir, 'adapter_config.json'))) {
       out.set(group, await loadAdapter(dir));
       continue;
     }

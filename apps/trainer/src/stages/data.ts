@@ -1,6 +1,6 @@
 // Stage 'data': the task suite (or SNI dir / registered dataset), the tokenizer and, for a base model
 // trained from scratch, the vocabulary pruned to the ids the data uses.
-import { type Task, type TagiExample, embeddedSuite, suiteTexts, tagiExamples } from '@tagi/datasets';
+import { type Task, type TagiExample, embeddedSuite, tagiExamples } from '@tagi/datasets';
 import { loadDataset } from '@tagi/datasets/node';
 import { statSync } from 'node:fs';
 import { type PrunedTokenizer as PrunedTokenizerT, type T5Tokenizer, PRUNED_VOCAB_FILE, PrunedTokenizer, VocabMap, buildVocabMap } from '@tagi/t5-model';
@@ -64,7 +64,9 @@ export async function loadTaskData(ctx: RunContext): Promise<TaskData> {
   if (c.data === 'embedded') {
     // The suite's own seed stays 0 (the split and baselines documented in @tagi/datasets); --seed drives the model side.
     const suite = embeddedSuite({ seed: 0 });
-    return build(ctx, suite.train, suite.heldOut, [...suiteTexts(suite)]);
+    // Base-model pretraining text comes from training tasks only: held-out definitions, examples and
+    // instances must never be seen in training, by any stage.
+    return build(ctx, suite.train, suite.heldOut, taskTexts(suite.train));
   }
   if (existsSync(c.data) && statSync(c.data).isDirectory()) {
     if (!existsSync(path.join(c.data, 'tasks')) || !existsSync(path.join(c.data, 'splits'))) {

@@ -14,6 +14,9 @@ import { type RunContext, type StepOutput, trainExternal } from '../run.js';
 import type { TaskData, Tok } from './data.js';
 import { checkpointState, makeOptimizer } from './optim.js';
 
+/** Largest teacher-logit cache kept in memory during stage 3 (bytes). */
+const TEACHER_CACHE_BUDGET_BYTES = 1024 ** 3;
+
 export const HYPERNET_PRETRAINED_DIR = 'hypernet-pretrained';
 export const hypernetDir = (id: 'tagi' | 'hint') => `hypernet-${id}`;
 
@@ -163,6 +166,11 @@ export async function hypernetFinetuneStage(
     },
     async (start, hooks) => {
       let last: StepOutput | undefined;
+      // Teacher logits are cached per training example only when they fit a memory budget: a float32
+      // [targetLength, vocab] block per example is small on the embedded suite's pruned vocabulary but
+      // tens of GB for SNI with the full 32k vocabulary, where they are recomputed on the fly instead.
+      const cacheBytes = tasks.reduce((n, t) => n + t.examples.length, 0) * c.prompt.maxTargetLength * model.config.vocabSize * 4;
+      const cacheTeacher = cacheBytes <= TEACHER_CACHE_BUDGET_BYTES;
       await finetuneHypernet({
         hypernet: hn,
         optimizer: { step: (g) => void optim.step(g) },
@@ -172,7 +180,7 @@ export async function hypernetFinetuneStage(
         startStep: start,
         tasks,
         loss: { lambdaKl, lambdaIns, temperature: c.distill.temperature, alignment: c.distill.alignment },
-        ...(lambdaKl > 0 ? { teacher: { sources: ['concat' as const], concatModel: model, ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}), cache: true } } : {}),
+        ...(lambdaKl > 0 ? { teacher: { sources: ['concat' as const], concatModel: model, ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}), cache: cacheTeacher } } : {}),
         onLog: (r) => (last = stepOut(r, optim.lr, tokensPerStep)),
         checkpointEvery: 1,
         onCheckpoint: async (req) => hooks.afterStep(req.step, last as StepOutput),
