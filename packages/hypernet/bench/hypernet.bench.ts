@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     tieWordEmbeddings: false,
     dropoutRate: 0,
   });
-  let t = performance.now();
+  const t = performance.now();
   const base = createRandomT5(config, 0);
   base.eval();
   base.setTrainable(false);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, Rng } from '@tagi/tensor-core';
 import { type PreparedSuite, prepareEmbedded, tinyBase, trainLora } from './__fixtures__/embedded-pipeline.js';
 import { useBackend } from '@tagi/tensor-core/testing';
-import { padIds, padLabels, splitDocument, DEFAULT_SPLIT_LENGTHS } from './batching.js';
+import { padIds, padLabels, splitDocument } from './batching.js';
 import { TINY_HYPERNET_CONFIG } from './config.js';
 import { maskedCrossEntropy } from '@tagi/distill';
 import { HyperNetwork, disposeEncoding } from './hypernet.js';

@@ -255,7 +255,6 @@ export class HyperNetwork extends Module {
     const out = new Map<string, LowRankDelta>();
     const tensors = tf.tidy(() => {
       const pooled = this.pool(enc); // [rows, d] | [rows, modules, d]
-      const modules = this.targetModules.length;
       const he = this.embed_proj.forward(this.targets.module_embeddings); // [modules, H]
       const hp = this.input_proj.forward(pooled); // [rows, H] | [rows, modules, H]
       const hp3 = hp.rank === 2 ? tf.expandDims(hp, 1) : hp; // [rows, 1|modules, H]
