@@ -71,7 +71,7 @@ describe('tagi demo --preset smoke', () => {
     r = await run(['inspect', path.join(runDir, 'base-model')]);
     expect(r.out).toMatch(/T5 model dir[\s\S]*d_model: 16[\s\S]*pruned_vocab\.json: \d+ of 32128 ids kept/);
     r = await run(['inspect', path.join(runDir, 'multitask-adapter')]);
-    expect(r.out).toMatch(/peft adapter dir[\s\S]*\n  r: 2\n/);
+    expect(r.out).toMatch(/peft adapter dir[\s\S]*\n {2}r: 2\n/);
     r = await run(['inspect', path.join(runDir, 'hypernet-tagi')]);
     expect(r.out).toMatch(/hypernet dir[\s\S]*hypernet\.safetensors: \d+ tensors/);
   });

@@ -78,9 +78,9 @@ export function trainingCurvesSvg(events: readonly MetricEvent[], title = 'TAGI 
     const ss = series.filter((s) => s.stage === stage);
     const xs = ss.flatMap((s) => s.points.map((p) => p[0]));
     const ys = ss.flatMap((s) => s.points.map((p) => p[1]));
-    let x0 = Math.min(...xs);
+    const x0 = Math.min(...xs);
     let x1 = Math.max(...xs);
-    let y0 = Math.min(0, ...ys);
+    const y0 = Math.min(0, ...ys);
     let y1 = Math.max(...ys);
     if (x1 === x0) x1 = x0 + 1;
     if (y1 === y0) y1 = y0 + 1;

@@ -144,15 +144,21 @@ export async function evalStage(ctx: RunContext, data: TaskData, tok: Tok, input
   for (const id of ['hint', 'tagi'] as const) {
     const hn = inputs.hypernets[id];
     if (!hn) continue;
-    // once per task: encoding the instruction with the base encoder, plus the generator (≈ 2 FLOPs per
-    // generator weight per target module group; an estimate, documented in the README)
+    // once per task: encoding the instruction with the base encoder, plus the generator. Every weight is
+    // used at least once (2 FLOPs each), and each target module runs its group's A and B heads
+    // (hidden → r·in and hidden → out·r); counting both slightly over-estimates, never under-estimates.
     const generatorParams = hn.namedParameters().reduce((s, [, v]) => s + v.size, 0);
-    const hypernetFlops = encoderFlops(cost, Math.round(len.instruction)) + 2 * generatorParams;
+    const headFlops = hn.targetModules.reduce((s, t) => s + 2 * hn.config.hiddenDim * hn.config.rank * (t.inFeatures + t.outFeatures), 0);
+    const hypernetFlops = encoderFlops(cost, Math.round(len.instruction)) + 2 * generatorParams + headFlops;
+    // the cost model prices LoRA on attention projections; take them from the hypernet's own targets
+    const attentionTargets = [...new Set(hn.targetModules.map((t) => t.path.slice(t.path.lastIndexOf('.') + 1)))].filter(
+      (n): n is 'q' | 'k' | 'v' | 'o' => n === 'q' || n === 'k' || n === 'v' || n === 'o',
+    );
     const a = adapterInstanceCost(cost, { instruction: Math.round(len.instruction), input: Math.round(len.input), target: Math.round(len.target) }, {
       hypernetFlops,
       instances: Math.max(1, Math.round(perTask)),
       fusion: hn.config.fusion === 'concat',
-      lora: { rank: hn.config.rank, targets: ['q', 'v'] },
+      lora: { rank: hn.config.rank, targets: attentionTargets },
     });
     record(id, await runHypernet(ctx, tok, hn, byTask), a.amortisedPerInstance);
   }
