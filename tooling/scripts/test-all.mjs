@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The README's test command: build every package, check the dependency direction and the published
-// exports, run every package's tests (from source), then print one plain closing line
+// The README's test command: build every package, typecheck, check the dependency direction, lint,
+// check the published exports, run every package's tests (from source), then print one plain closing line
 // `tests: N passed, N failed, N skipped`. With CI=true (or --with-tfjs-node) it also runs the
 // tensor-core and t5-model suites on the tfjs-node backend when ../shared/tools/tfjs-node-offline.sh
 // can build it here; without that the run still passes.
@@ -32,6 +32,7 @@ const step = (label, cmd, args, opts) => { if (!run(label, cmd, args, opts)) fai
 step('build', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'build']);
 step('typecheck', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'typecheck', '--concurrency=1']);
 step('dependency direction', process.execPath, ['tooling/scripts/check-deps.mjs']);
+step('lint', pnpm[0], [...pnpm.slice(1), 'lint']);
 step('exports (publint)', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'publint']);
 step('tests', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'test', '--concurrency=1', '--continue'], {
   env: { TAGI_VITEST_JSON: reportDir },
