@@ -34,16 +34,15 @@ describe('tagi demo --preset smoke', () => {
     expect(results.methods.map((m) => m.label)).toEqual(['No adapter', 'Instruction-concatenated multitask', 'Hypernet w/o distillation (HINT-like)', 'TAGI']);
     for (const m of results.methods) {
       expect(m.status).toBe('ok');
-      expect(m.rougeL).toBeGreaterThanOrEqual(0);
-      expect(m.rougeL).toBeLessThanOrEqual(100);
-      expect(m.exactMatch).toBeGreaterThanOrEqual(0);
+      // an exact match scores ROUGE-L 100 on its instance, so the averages keep this order
+      expect(m.rougeL).toBeGreaterThanOrEqual(m.exactMatch);
       expect(m.instances).toBe(results.heldOutInstances);
       expect(m.relWallClock).toBeGreaterThan(0);
     }
     // the hypernet rows never re-read the instruction: fewer FLOPs per instance than concatenation
     const byId = Object.fromEntries(results.methods.map((m) => [m.method, m]));
     expect(byId['tagi']!.relFlops).toBeLessThan(1);
-    expect(byId['multitask']!.relFlops).toBe(1);
+    expect(byId['hint']!.relFlops).toBeLessThan(1);
     const md = readFileSync(path.join(runDir, 'results.md'), 'utf8');
     expect(md).toMatch(/\| TAGI \| \d+\.\d\d \| \d+\.\d\d \| ×\d+\.\d\d \| ×\d+\.\d\d \|/);
     expect(r.out).toContain('| Method | ROUGE-L | EM |');
