@@ -35,7 +35,7 @@ describe('tagi demo --preset smoke', () => {
     for (const m of results.methods) {
       expect(m.status).toBe('ok');
       // an exact match scores ROUGE-L 100 on its instance, so the averages keep this order
-      expect(m.rougeL).toBeGreaterThanOrEqual(m.exactMatch);
+      expect(m.rougeL).toBeGreaterThanOrEqual(m.exactMatch ?? Number.POSITIVE_INFINITY);
       expect(m.instances).toBe(results.heldOutInstances);
       expect(m.relWallClock).toBeGreaterThan(0);
     }
