@@ -40,3 +40,7 @@ export { AdamW, Adafactor, clipGradNorm, GradAccumulator } from './optim.js';
 export type { AdamWOptions, AdafactorOptions, GradMap, NamedParams, OptimizerState } from './optim.js';
 export { makeSchedule, constantSchedule, linearSchedule, cosineSchedule } from './schedule.js';
 export type { LrSchedule, ScheduleKind, ScheduleOptions } from './schedule.js';
+
+// the one training loop (checkpoint files: DirCheckpointStore in the node subpath)
+export { fit, FitStateError } from './fit.js';
+export type { Checkpoint, CheckpointStore, ExtraState, FitOptimizer, FitOptions, FitResult, LossOutput, StepContext, StepRecord } from './fit.js';

@@ -1,0 +1,269 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Checkpoint, type CheckpointStore, type FitOptions, FitStateError, type StepRecord, fit } from './fit.js';
+import { AdamW, clipGradNorm } from './optim.js';
+import { Rng } from './rng.js';
+import { constantSchedule } from './schedule.js';
+import { expectNoLeak, testBackends, useBackend } from './testing.js';
+
+// A small regression problem: y = x·Wᵀ + b with a fixed target map, batches drawn from (seed, step, micro).
+const IN = 3;
+const OUT = 2;
+
+interface Batch {
+  x: tf.Tensor2D;
+  y: tf.Tensor2D;
+}
+
+function makeParams(seed: number): Map<string, tf.Variable> {
+  const rng = new Rng(seed);
+  const w = Array.from({ length: OUT * IN }, () => rng.normal() * 0.5);
+  const b = Array.from({ length: OUT }, () => rng.normal() * 0.1);
+  return new Map([
+    ['lin.weight', tf.variable(tf.tensor2d(w, [OUT, IN]))],
+    ['lin.bias', tf.variable(tf.tensor1d(b))],
+  ]);
+}
+
+function rows(step: number, micro: number, n: number): { x: number[][]; y: number[][] } {
+  const rng = new Rng(7).fork(`batch-${step}-${micro}`);
+  const x = Array.from({ length: n }, () => Array.from({ length: IN }, () => rng.normal()));
+  const y = x.map((r) => [2 * (r[0] as number) - (r[1] as number) + 0.5, (r[2] as number) * 3 - 1]);
+  return { x, y };
+}
+
+function toBatch(r: { x: number[][]; y: number[][] }): Batch {
+  return { x: tf.tensor2d(r.x), y: tf.tensor2d(r.y) };
+}
+
+function mse(params: ReadonlyMap<string, tf.Variable>, b: Batch): tf.Scalar {
+  const w = params.get('lin.weight') as tf.Variable;
+  const bias = params.get('lin.bias') as tf.Variable;
+  const pred = tf.add(tf.matMul(b.x, w, false, true), bias); // [n, OUT]
+  return tf.mean(tf.square(tf.sub(pred, b.y)));
+}
+
+function snapshot(params: ReadonlyMap<string, tf.Variable>): Map<string, number[]> {
+  return new Map([...params].map(([k, v]) => [k, Array.from(v.dataSync())]));
+}
+
+function dispose(params: Map<string, tf.Variable>, opt?: AdamW): void {
+  for (const v of params.values()) v.dispose();
+  opt?.dispose();
+}
+
+/** A CheckpointStore in memory (copies, so the run can dispose its own tensors). */
+class MemoryStore implements CheckpointStore {
+  saved: { step: number; totalSteps: number; tensors: Map<string, tf.Tensor>; meta: Record<string, unknown> } | undefined;
+  saves = 0;
+  async save(c: Checkpoint): Promise<void> {
+    this.dispose();
+    this.saved = { step: c.step, totalSteps: c.totalSteps, tensors: new Map([...c.tensors].map(([k, t]) => [k, tf.clone(t)])), meta: JSON.parse(JSON.stringify(c.meta)) };
+    this.saves++;
+  }
+  async load(): Promise<Checkpoint | undefined> {
+    if (!this.saved) return undefined;
+    return { ...this.saved, tensors: new Map([...this.saved.tensors].map(([k, t]) => [k, tf.clone(t)])) };
+  }
+  dispose(): void {
+    if (this.saved) tf.dispose([...this.saved.tensors.values()]);
+  }
+}
+
+function options(params: Map<string, tf.Variable>, opt: AdamW, extra: Partial<FitOptions<Batch>> = {}): FitOptions<Batch> {
+  return {
+    name: 'regression',
+    params,
+    optimizer: opt,
+    steps: 9,
+    batch: ({ step, micro }) => toBatch(rows(step, micro, 4)),
+    loss: (b) => ({ loss: mse(params, b) }),
+    release: (b) => tf.dispose([b.x, b.y]),
+    ...extra,
+  };
+}
+
+describe.each(testBackends())('fit on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+  const cleanup: (() => void)[] = [];
+  afterEach(() => {
+    for (const f of cleanup.splice(0)) f();
+  });
+
+  it('takes exactly the steps of the plain loop (variableGrads, clipGradNorm, AdamW)', async () => {
+    const lr = constantSchedule(0.05, 2);
+    // the plain loop, written out
+    const ref = makeParams(1);
+    const refOpt = new AdamW(ref, { lr, weightDecay: 0.01 });
+    const refLosses: number[] = [];
+    const refNorms: number[] = [];
+    for (let step = 0; step < 9; step++) {
+      const b = toBatch(rows(step, 0, 4));
+      const { value, grads } = tf.variableGrads(() => mse(ref, b), [...ref.values()]);
+      const named = new Map([...ref].map(([k, v]) => [k, grads[v.name] as tf.Tensor]));
+      const c = clipGradNorm(named, 0.5);
+      refOpt.step(c.grads);
+      refLosses.push(value.dataSync()[0] as number);
+      refNorms.push(c.norm);
+      tf.dispose([value, b.x, b.y, ...named.values(), ...c.grads.values()]);
+    }
+    const params = makeParams(1);
+    const opt = new AdamW(params, { lr, weightDecay: 0.01 });
+    cleanup.push(() => {
+      dispose(ref, refOpt);
+      dispose(params, opt);
+    });
+    const records: StepRecord[] = [];
+    const r = await fit(options(params, opt, { maxGradNorm: 0.5, onStep: (rec) => void records.push(rec) }));
+    expect(r).toMatchObject({ step: 9, resumedFrom: 0, aborted: false });
+    expect(records.map((x) => x.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const got = snapshot(params);
+    for (const [k, v] of snapshot(ref)) {
+      const g = got.get(k) as number[];
+      v.forEach((x, i) => expect(Math.abs(x - (g[i] as number))).toBeLessThan(1e-6));
+    }
+    records.forEach((rec, i) => {
+      expect(rec.loss).toBeCloseTo(refLosses[i] as number, 5);
+      expect(rec.gradNorm).toBeCloseTo(refNorms[i] as number, 4);
+      expect(rec.lr).toBe(lr(i));
+    });
+    // the clipping was active on some steps, so the test exercises it
+    expect(refNorms.some((n) => n > 0.5)).toBe(true);
+  });
+
+  it('averages k equal micro-batches exactly like one batch of all their rows', async () => {
+    const lr = constantSchedule(0.05, 0);
+    const whole = makeParams(2);
+    const wholeOpt = new AdamW(whole, { lr });
+    const micro = makeParams(2);
+    const microOpt = new AdamW(micro, { lr });
+    cleanup.push(() => {
+      dispose(whole, wholeOpt);
+      dispose(micro, microOpt);
+    });
+    const three = (step: number) => [0, 1, 2].map((m) => rows(step, m, 4));
+    await fit(
+      options(whole, wholeOpt, {
+        steps: 5,
+        batch: ({ step }) => {
+          const parts = three(step);
+          return toBatch({ x: parts.flatMap((p) => p.x), y: parts.flatMap((p) => p.y) });
+        },
+      }),
+    );
+    await fit(options(micro, microOpt, { steps: 5, gradAccum: 3, batch: ({ step, micro: m }) => toBatch(three(step)[m] as { x: number[][]; y: number[][] }) }));
+    const a = snapshot(whole);
+    for (const [k, v] of snapshot(micro)) (a.get(k) as number[]).forEach((x, i) => expect(Math.abs(x - (v[i] as number))).toBeLessThan(2e-6));
+  });
+
+  it('resumes after a stop to the same weights as an uninterrupted run', async () => {
+    const lr = constantSchedule(0.05, 2);
+    const straight = makeParams(3);
+    const straightOpt = new AdamW(straight, { lr, weightDecay: 0.1 });
+    await fit(options(straight, straightOpt, { maxGradNorm: 1 }));
+    const store = new MemoryStore();
+    const stop = new AbortController();
+    const first = makeParams(3);
+    const firstOpt = new AdamW(first, { lr, weightDecay: 0.1 });
+    const r1 = await fit(options(first, firstOpt, { maxGradNorm: 1, checkpointEvery: 3, checkpoints: store, signal: stop.signal, onStep: (rec) => void (rec.step === 5 && stop.abort()) }));
+    expect(r1).toMatchObject({ step: 5, aborted: true });
+    expect(store.saved?.step).toBe(5); // saved on the stop, after the regular save at 3
+    expect(store.saves).toBe(2);
+    // a fresh process: new parameters and optimiser, same store
+    const second = makeParams(99);
+    const secondOpt = new AdamW(second, { lr, weightDecay: 0.1 });
+    const r2 = await fit(options(second, secondOpt, { maxGradNorm: 1, checkpointEvery: 3, checkpoints: store }));
+    expect(r2).toMatchObject({ step: 9, resumedFrom: 5, aborted: false });
+    cleanup.push(() => {
+      dispose(straight, straightOpt);
+      dispose(first, firstOpt);
+      dispose(second, secondOpt);
+      store.dispose();
+    });
+    expect(snapshot(second)).toEqual(snapshot(straight)); // bit for bit
+    expect(secondOpt.stepCount).toBe(9);
+  });
+
+  it('restores extra state with the checkpoint, and refuses a checkpoint of another run', async () => {
+    const store = new MemoryStore();
+    const p = makeParams(4);
+    const opt = new AdamW(p, { lr: 0.01 });
+    let cursor = 0;
+    const extraState = { meta: () => ({ cursor }), restore: (_t: ReadonlyMap<string, tf.Tensor>, m: Record<string, unknown>) => void (cursor = m['cursor'] as number) };
+    await fit(options(p, opt, { steps: 4, checkpointEvery: 2, checkpoints: store, extraState, onStep: () => void (cursor += 10) }));
+    expect(store.saved?.meta).toMatchObject({ extra: { cursor: 20 } });
+    cursor = 0;
+    const p2 = makeParams(4);
+    const opt2 = new AdamW(p2, { lr: 0.01 });
+    await fit(options(p2, opt2, { steps: 4, checkpointEvery: 2, checkpoints: store, extraState }));
+    expect(cursor).toBe(20); // restored at step 2 (then no onStep here)
+    // a run with other parameters or another length cannot load it
+    const other = new Map([['lin.weight', tf.variable(tf.zeros([OUT, IN + 1]))]]);
+    const otherOpt = new AdamW(other, { lr: 0.01 });
+    const err = await fit({ ...options(other as Map<string, tf.Variable>, otherOpt), steps: 5, checkpoints: store }).catch((e: unknown) => e);
+    cleanup.push(() => {
+      dispose(p, opt);
+      dispose(p2, opt2);
+      dispose(other, otherOpt);
+      store.dispose();
+    });
+    expect(err).toBeInstanceOf(FitStateError);
+    const msg = (err as Error).message;
+    expect(msg).toContain('made for 4 updates, this run has 5');
+    expect(msg).toContain('param.lin.weight has shape [2, 3], the run has [2, 4]');
+    expect(msg).toContain('unexpected param.lin.bias');
+  });
+
+  it('logs the mean of each term over micro-batches and leaves unreached parameters alone', async () => {
+    const params = makeParams(5);
+    const frozenByLoss = tf.variable(tf.ones([2]));
+    const all = new Map([...params, ['unused', frozenByLoss]]);
+    const opt = new AdamW(all, { lr: 0.1, weightDecay: 0.5 });
+    cleanup.push(() => dispose(all, opt));
+    const records: StepRecord[] = [];
+    await fit({
+      ...options(all, opt),
+      steps: 2,
+      gradAccum: 2,
+      loss: (b, { micro }) => ({ loss: mse(params, b), terms: { micro: tf.scalar(micro), twice: tf.mul(mse(params, b), 2) } }),
+      onStep: (r) => void records.push(r),
+    });
+    for (const r of records) {
+      expect(r.terms['micro']).toBeCloseTo(0.5, 6);
+      expect(r.terms['twice']).toBeCloseTo(2 * r.loss, 4);
+    }
+    expect(Array.from(frozenByLoss.dataSync())).toEqual([1, 1]); // no gradient: no decay either
+  });
+
+  it('reads the device once per update and leaks no tensor', async () => {
+    const params = makeParams(6);
+    const opt = new AdamW(params, { lr: 0.01 });
+    cleanup.push(() => dispose(params, opt));
+    await fit({ ...options(params, opt), steps: 1 }); // creates the optimiser slots
+    const proto = tf.Tensor.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const names = ['data', 'dataSync', 'array', 'arraySync'];
+    const orig = names.map((n) => proto[n]);
+    let reads = 0;
+    names.forEach((n, i) => {
+      proto[n] = function (this: unknown, ...a: unknown[]) {
+        reads++;
+        return (orig[i] as (...a: unknown[]) => unknown).apply(this, a);
+      };
+    });
+    try {
+      await expectNoLeak(() => fit({ ...options(params, opt), steps: 4, maxGradNorm: 0.1, gradAccum: 2 }));
+    } finally {
+      names.forEach((n, i) => (proto[n] = orig[i] as (...a: unknown[]) => unknown));
+    }
+    expect(reads).toBe(4);
+  });
+
+  it('names the run and the argument on bad options', async () => {
+    const params = makeParams(7);
+    const opt = new AdamW(params, { lr: 0.01 });
+    cleanup.push(() => dispose(params, opt));
+    await expect(fit({ ...options(params, opt), steps: -1 })).rejects.toThrow('fit(regression): steps must be an integer >= 0, got -1');
+    await expect(fit({ ...options(params, opt), gradAccum: 0 })).rejects.toThrow('gradAccum must be an integer >= 1');
+    await expect(fit({ ...options(params, opt), params: new Map() })).rejects.toThrow('no trainable parameters');
+  });
+});

@@ -1,0 +1,329 @@
+// The one optimisation loop. Every trainer in the project (base pretraining, LoRA teachers, the multitask
+// baseline, hypernetwork pretraining and finetuning) is a loss function plus a batch sampler handed to
+// `fit`; the loop owns everything else: gradient accumulation, clipping, the optimiser update, evaluation,
+// logging, checkpoints, resume and stopping on a signal. Browser-safe: checkpoints go through an injected
+// `CheckpointStore` (the directory store is in '@tagi/tensor-core/node').
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradMap, OptimizerState } from './optim.js';
+
+/** The optimiser `fit` drives; tensor-core's AdamW and Adafactor satisfy it. */
+export interface FitOptimizer {
+  /** Applies one update from gradients keyed by parameter name; returns the learning rate used. */
+  step(grads: GradMap): number;
+  /** Updates taken so far (the schedule's position). */
+  readonly stepCount: number;
+  stateDict(): OptimizerState;
+  loadStateDict(state: OptimizerState): void;
+}
+
+/** Where the loop is when it asks for a batch or a loss. */
+export interface StepContext {
+  /** 0-based optimiser update. */
+  readonly step: number;
+  /** 0-based micro-batch within the update (gradient accumulation). */
+  readonly micro: number;
+}
+
+/** What a loss function returns for one micro-batch; every tensor is owned by the loop. */
+export interface LossOutput {
+  /** The differentiated scalar. */
+  readonly loss: tf.Scalar;
+  /** Further scalars to log beside it (e.g. ce, kl, ins); read back with the loss in one host read. */
+  readonly terms?: Readonly<Record<string, tf.Scalar>>;
+}
+
+/** A piece of state checkpointed beside parameters and optimiser (an RNG, a data cursor, ...). */
+export interface ExtraState {
+  /** Fresh tensors to save (the loop disposes them after saving). */
+  tensors?(): Map<string, tf.Tensor>;
+  meta(): Record<string, unknown>;
+  /** Restores from what `tensors()`/`meta()` saved; the loop disposes `tensors` afterwards. */
+  restore(tensors: ReadonlyMap<string, tf.Tensor>, meta: Record<string, unknown>): void;
+}
+
+/** One checkpoint as a store sees it. */
+export interface Checkpoint {
+  /** Completed optimiser updates. */
+  readonly step: number;
+  readonly totalSteps: number;
+  /** `param.<name>`, `optim.<slot>`, `extra.<name>` tensors. */
+  readonly tensors: Map<string, tf.Tensor>;
+  /** JSON state: optimiser counters, extra state. */
+  readonly meta: Record<string, unknown>;
+}
+
+/** Persists checkpoints; `load` returns the newest usable one (the caller owns its tensors). */
+export interface CheckpointStore {
+  save(checkpoint: Checkpoint): Promise<void>;
+  load(): Promise<Checkpoint | undefined>;
+}
+
+/** One logged optimiser update. */
+export interface StepRecord {
+  readonly name: string;
+  /** 1-based: updates completed including this one. */
+  readonly step: number;
+  readonly totalSteps: number;
+  /** Mean loss over the update's micro-batches. */
+  readonly loss: number;
+  /** Mean of each extra term over the micro-batches. */
+  readonly terms: Readonly<Record<string, number>>;
+  /** Global gradient norm before clipping. */
+  readonly gradNorm: number;
+  readonly lr: number;
+  /** Tokens in the update (when `tokens` is given), else 0. */
+  readonly tokens: number;
+  readonly seconds: number;
+  /** Present on updates where `evaluate` ran. */
+  readonly eval?: Readonly<Record<string, number>>;
+}
+
+export interface FitOptions<B> {
+  /** Name of the run or stage (logs, errors). */
+  readonly name: string;
+  /** Trainable parameters by stable name (checkpoint keys). Only these are differentiated. */
+  readonly params: ReadonlyMap<string, tf.Variable>;
+  readonly optimizer: FitOptimizer;
+  /** Optimiser updates in total. */
+  readonly steps: number;
+  /** Micro-batches per update; gradients are averaged over them. Default 1. */
+  readonly gradAccum?: number;
+  /**
+   * The micro-batch for `ctx`. Must be a pure function of (ctx, the run's seed) so a resumed run sees the
+   * batches an uninterrupted one sees.
+   */
+  batch(ctx: StepContext): B;
+  /** The loss of one micro-batch; runs inside the gradient tape (no host reads here). */
+  loss(batch: B, ctx: StepContext): LossOutput;
+  /** Tokens of a batch, for throughput. */
+  tokens?(batch: B): number;
+  /** Frees a batch after its micro-step. */
+  release?(batch: B): void;
+  /** Clip the global gradient norm to this (PyTorch's clip_grad_norm_); 0 or absent: no clipping. */
+  readonly maxGradNorm?: number;
+  /** Run `evaluate` every this many updates and after the last. */
+  readonly evalEvery?: number;
+  evaluate?(step: number): Promise<Record<string, number>> | Record<string, number>;
+  /** Called after every update with its figures (the caller decides what to print). */
+  onStep?(record: StepRecord): void | Promise<void>;
+  /** Save every this many updates (and when stopped by `signal`). Needs `checkpoints`. */
+  readonly checkpointEvery?: number;
+  readonly checkpoints?: CheckpointStore;
+  /** State saved with each checkpoint besides parameters and optimiser. */
+  readonly extraState?: ExtraState;
+  /** Checked after every update: when aborted, the loop saves a checkpoint and returns `aborted`. */
+  readonly signal?: AbortSignal;
+}
+
+export interface FitResult {
+  /** Updates completed. */
+  readonly step: number;
+  /** Update the run resumed from (0 for a fresh run). */
+  readonly resumedFrom: number;
+  readonly aborted: boolean;
+  readonly last?: StepRecord;
+}
+
+/** A checkpoint that does not fit the run it is loaded into. */
+export class FitStateError extends Error {
+  override readonly name = 'FitStateError';
+  constructor(
+    readonly run: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${run}: the checkpoint does not match this run: ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? `; … (${problems.length} problems)` : ''}`);
+  }
+}
+
+function checkOptions<B>(o: FitOptions<B>): void {
+  const int = (v: number | undefined, name: string, min: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < min)) throw new RangeError(`fit(${o.name}): ${name} must be an integer >= ${min}, got ${v}`);
+  };
+  int(o.steps, 'steps', 0);
+  int(o.gradAccum, 'gradAccum', 1);
+  int(o.evalEvery, 'evalEvery', 1);
+  int(o.checkpointEvery, 'checkpointEvery', 1);
+  if (o.maxGradNorm !== undefined && !(o.maxGradNorm >= 0)) throw new RangeError(`fit(${o.name}): maxGradNorm must be >= 0, got ${o.maxGradNorm}`);
+  if (o.params.size === 0) throw new RangeError(`fit(${o.name}): no trainable parameters`);
+}
+
+/** Parameters, optimiser slots and extra state as one tensor map + JSON meta. */
+function captureState<B>(o: FitOptions<B>, step: number): Checkpoint {
+  const tensors = new Map<string, tf.Tensor>();
+  for (const [k, p] of o.params) tensors.set(`param.${k}`, p);
+  const opt = o.optimizer.stateDict();
+  for (const [k, t] of opt.slots) tensors.set(`optim.${k}`, t);
+  const extraTensors = o.extraState?.tensors?.() ?? new Map<string, tf.Tensor>();
+  for (const [k, t] of extraTensors) tensors.set(`extra.${k}`, t);
+  const meta: Record<string, unknown> = {
+    optimizer: { kind: opt.kind, step: opt.step, paramSteps: opt.paramSteps },
+    ...(o.extraState ? { extra: o.extraState.meta() } : {}),
+  };
+  return { step, totalSteps: o.steps, tensors, meta };
+}
+
+/** Disposes what `captureState` created (optimiser slot copies and extra tensors), never the parameters. */
+function releaseCaptured<B>(o: FitOptions<B>, c: Checkpoint): void {
+  for (const [k, t] of c.tensors) if (!k.startsWith('param.')) t.dispose();
+}
+
+function restoreState<B>(o: FitOptions<B>, c: Checkpoint): void {
+  const problems: string[] = [];
+  if (c.totalSteps !== o.steps) problems.push(`it was made for ${c.totalSteps} updates, this run has ${o.steps}`);
+  for (const [k, p] of o.params) {
+    const t = c.tensors.get(`param.${k}`);
+    if (t === undefined) problems.push(`missing param.${k}`);
+    else if (!tf.util.arraysEqual(t.shape, p.shape)) problems.push(`param.${k} has shape [${t.shape.join(', ')}], the run has [${p.shape.join(', ')}]`);
+  }
+  for (const k of c.tensors.keys()) {
+    if (k.startsWith('param.') && !o.params.has(k.slice('param.'.length))) problems.push(`unexpected ${k}`);
+  }
+  const opt = c.meta['optimizer'] as { kind?: unknown; step?: unknown; paramSteps?: unknown } | undefined;
+  if (opt === undefined || typeof opt.kind !== 'string' || typeof opt.step !== 'number') problems.push('meta.optimizer missing');
+  if (o.extraState !== undefined && !('extra' in c.meta)) problems.push('meta.extra missing');
+  if (problems.length > 0) throw new FitStateError(o.name, problems);
+  for (const [k, p] of o.params) p.assign(c.tensors.get(`param.${k}`) as tf.Tensor);
+  const slots = new Map<string, tf.Tensor>();
+  const extra = new Map<string, tf.Tensor>();
+  for (const [k, t] of c.tensors) {
+    if (k.startsWith('optim.')) slots.set(k.slice('optim.'.length), t);
+    else if (k.startsWith('extra.')) extra.set(k.slice('extra.'.length), t);
+  }
+  const o2 = opt as { kind: OptimizerState['kind']; step: number; paramSteps?: Record<string, number> };
+  o.optimizer.loadStateDict({ kind: o2.kind, step: o2.step, paramSteps: o2.paramSteps ?? {}, slots });
+  o.extraState?.restore(extra, (c.meta['extra'] ?? {}) as Record<string, unknown>);
+}
+
+/**
+ * Runs `steps` optimiser updates (continuing from the newest checkpoint in `checkpoints` when there is
+ * one). Per update: for each micro-batch, the loss and its gradients w.r.t. `params` (nothing else is
+ * differentiated); gradients averaged; the global norm computed and clipped on the device; the optimiser
+ * update; one host read for the logged figures; evaluation and a checkpoint when due.
+ */
+export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
+  checkOptions(o);
+  const names = [...o.params.keys()];
+  const vars = names.map((k) => o.params.get(k) as tf.Variable);
+  const accum = o.gradAccum ?? 1;
+  const clip = o.maxGradNorm ?? 0;
+
+  let start = 0;
+  const saved = o.checkpoints ? await o.checkpoints.load() : undefined;
+  if (saved !== undefined) {
+    try {
+      restoreState(o, saved);
+    } finally {
+      for (const t of saved.tensors.values()) t.dispose();
+    }
+    start = saved.step;
+  }
+
+  const save = async (step: number) => {
+    if (!o.checkpoints) return;
+    const c = captureState(o, step);
+    try {
+      await o.checkpoints.save(c);
+    } finally {
+      releaseCaptured(o, c);
+    }
+  };
+
+  let last: StepRecord | undefined;
+  for (let step = start; step < o.steps; step++) {
+    if (o.signal?.aborted) {
+      if (step > start) await save(step);
+      return { step, resumedFrom: start, aborted: true, ...(last ? { last } : {}) };
+    }
+    const t0 = performance.now();
+    let gradSum: tf.Tensor[] | undefined;
+    // parameters the loss reached in some micro-batch; the others get no update (as PyTorch skips grad None)
+    const touched = vars.map(() => false);
+    const lossParts: tf.Scalar[] = [];
+    const termParts = new Map<string, tf.Scalar[]>();
+    let tokens = 0;
+    for (let micro = 0; micro < accum; micro++) {
+      const ctx: StepContext = { step, micro };
+      const batch = o.batch(ctx);
+      try {
+        if (o.tokens) tokens += o.tokens(batch);
+        let kept: Record<string, tf.Scalar> = {};
+        const { value, grads } = tf.variableGrads(() => {
+          const out = o.loss(batch, ctx);
+          kept = {};
+          for (const [k, t] of Object.entries(out.terms ?? {})) kept[k] = tf.keep(t);
+          return out.loss;
+        }, vars);
+        lossParts.push(value);
+        for (const [k, t] of Object.entries(kept)) {
+          const list = termParts.get(k) ?? [];
+          list.push(t);
+          termParts.set(k, list);
+        }
+        vars.forEach((v, i) => (touched[i] = touched[i] || grads[v.name] !== undefined));
+        const ordered = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+        if (gradSum === undefined) gradSum = ordered;
+        else {
+          const prev = gradSum;
+          gradSum = prev.map((g, i) => tf.add(g, ordered[i] as tf.Tensor));
+          tf.dispose([...prev, ...ordered]);
+        }
+      } finally {
+        o.release?.(batch);
+      }
+    }
+    const summed = (gradSum as tf.Tensor[]).filter((g, i) => touched[i] || (g.dispose(), false));
+    const updated = names.filter((_, i) => touched[i]);
+    if (summed.length === 0) throw new RangeError(`fit(${o.name}): the loss reaches none of the parameters`);
+    // mean over micro-batches, global norm and clipping, all on the device
+    const { grads, norm } = tf.tidy(() => {
+      const mean = accum === 1 ? summed.map((g) => tf.clone(g)) : summed.map((g) => tf.div(g, accum));
+      const n = tf.sqrt(tf.addN(mean.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+      if (clip > 0) {
+        const coef = tf.minimum(1, tf.div(clip, tf.add(n, 1e-6)));
+        return { grads: mean.map((g) => tf.mul(g, coef)), norm: n };
+      }
+      return { grads: mean, norm: n };
+    });
+    tf.dispose(summed);
+    const named = new Map<string, tf.Tensor>();
+    grads.forEach((g, i) => named.set(updated[i] as string, g));
+    const lr = o.optimizer.step(named);
+    tf.dispose(grads);
+    // one host read for every logged figure of this update
+    const termNames = [...termParts.keys()];
+    const figures = tf.tidy(() =>
+      tf.stack([
+        tf.div(tf.addN(lossParts), lossParts.length),
+        norm,
+        ...termNames.map((k) => {
+          const parts = termParts.get(k) as tf.Scalar[];
+          return tf.div(tf.addN(parts), parts.length);
+        }),
+      ]),
+    );
+    const values = await figures.data();
+    tf.dispose([figures, norm, ...lossParts, ...[...termParts.values()].flat()]);
+    const done = step + 1;
+    const evalDue = o.evaluate !== undefined && ((o.evalEvery !== undefined && done % o.evalEvery === 0) || done === o.steps);
+    const evalFigures = evalDue ? await (o.evaluate as NonNullable<FitOptions<B>['evaluate']>)(done) : undefined;
+    const terms: Record<string, number> = {};
+    termNames.forEach((k, i) => (terms[k] = values[2 + i] as number));
+    last = {
+      name: o.name,
+      step: done,
+      totalSteps: o.steps,
+      loss: values[0] as number,
+      terms,
+      gradNorm: values[1] as number,
+      lr,
+      tokens,
+      seconds: (performance.now() - t0) / 1000,
+      ...(evalFigures ? { eval: evalFigures } : {}),
+    };
+    await o.onStep?.(last);
+    const checkpointDue = o.checkpointEvery !== undefined && done % o.checkpointEvery === 0 && done < o.steps;
+    if (checkpointDue || (o.signal?.aborted && done < o.steps)) await save(done);
+    if (o.signal?.aborted && done < o.steps) return { step: done, resumedFrom: start, aborted: true, last };
+  }
+  return { step: Math.max(start, o.steps), resumedFrom: start, aborted: false, ...(last ? { last } : {}) };
+}
