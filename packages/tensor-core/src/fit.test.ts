@@ -19,7 +19,7 @@ function makeParams(seed: number): Map<string, tf.Variable> {
   const rng = new Rng(seed);
   const w = Array.from({ length: OUT * IN }, () => rng.normal() * 0.5);
   const b = Array.from({ length: OUT }, () => rng.normal() * 0.1);
-  return new Map([
+  return new Map<string, tf.Variable>([
     ['lin.weight', tf.variable(tf.tensor2d(w, [OUT, IN]))],
     ['lin.bias', tf.variable(tf.tensor1d(b))],
   ]);
@@ -198,9 +198,9 @@ describe.each(testBackends())('fit on %s', (backend) => {
     await fit(options(p2, opt2, { steps: 4, checkpointEvery: 2, checkpoints: store, extraState }));
     expect(cursor).toBe(20); // restored at step 2 (then no onStep here)
     // a run with other parameters or another length cannot load it
-    const other = new Map([['lin.weight', tf.variable(tf.zeros([OUT, IN + 1]))]]);
+    const other = new Map<string, tf.Variable>([['lin.weight', tf.variable(tf.zeros([OUT, IN + 1]))]]);
     const otherOpt = new AdamW(other, { lr: 0.01 });
-    const err = await fit({ ...options(other as Map<string, tf.Variable>, otherOpt), steps: 5, checkpoints: store }).catch((e: unknown) => e);
+    const err = await fit({ ...options(other, otherOpt), steps: 5, checkpoints: store }).catch((e: unknown) => e);
     cleanup.push(() => {
       dispose(p, opt);
       dispose(p2, opt2);
@@ -217,7 +217,7 @@ describe.each(testBackends())('fit on %s', (backend) => {
   it('logs the mean of each term over micro-batches and leaves unreached parameters alone', async () => {
     const params = makeParams(5);
     const frozenByLoss = tf.variable(tf.ones([2]));
-    const all = new Map([...params, ['unused', frozenByLoss]]);
+    const all = new Map<string, tf.Variable>([...params, ['unused', frozenByLoss]]);
     const opt = new AdamW(all, { lr: 0.1, weightDecay: 0.5 });
     cleanup.push(() => dispose(all, opt));
     const records: StepRecord[] = [];
