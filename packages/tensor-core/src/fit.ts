@@ -78,6 +78,21 @@ export interface StepRecord {
   readonly eval?: Readonly<Record<string, number>>;
 }
 
+/**
+ * What a training stage contributes to `fit`: its trainable parameters, a batch sampler and a loss. Library
+ * packages export objectives (a LoRA teacher, hypernetwork pretraining or finetuning); callers spread one into
+ * `fit({ ...objective, name, optimizer, steps, ... })` and `dispose()` it afterwards (it may hold caches).
+ */
+export interface Objective<B> {
+  readonly params: ReadonlyMap<string, tf.Variable>;
+  batch(ctx: StepContext): B;
+  loss(batch: B, ctx: StepContext): LossOutput;
+  tokens?(batch: B): number;
+  release?(batch: B): void;
+  /** Frees what the objective holds (caches, constant tensors), never the parameters. */
+  dispose?(): void;
+}
+
 export interface FitOptions<B> {
   /** Name of the run or stage (logs, errors). */
   readonly name: string;

@@ -43,4 +43,4 @@ export type { LrSchedule, ScheduleKind, ScheduleOptions } from './schedule.js';
 
 // the one training loop (checkpoint files: DirCheckpointStore in the node subpath)
 export { fit, FitStateError } from './fit.js';
-export type { Checkpoint, CheckpointStore, ExtraState, FitOptimizer, FitOptions, FitResult, LossOutput, StepContext, StepRecord } from './fit.js';
+export type { Checkpoint, CheckpointStore, ExtraState, FitOptimizer, FitOptions, FitResult, LossOutput, Objective, StepContext, StepRecord } from './fit.js';
