@@ -9,9 +9,9 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 TOOL="$ROOT/../shared/tools/tfjs-node-offline.sh"
-# @tensorflow/tfjs-node is a devDependency of tensor-core; pnpm skips its download script (only
-# esbuild may run install scripts), so the package is present but its native addon is not built.
-PKG="$ROOT/packages/tensor-core/node_modules/@tensorflow/tfjs-node"
+# @tensorflow/tfjs-node is an optional dependency of the workspace root; its download fails offline, and the root
+# postinstall (tooling/scripts/tfjs-node-setup.mjs) has usually built it already; the tool then exits at once.
+PKG="$ROOT/node_modules/@tensorflow/tfjs-node"
 
 skip() { echo "tfjs-node-suite: skipped: $*"; exit 0; }
 
