@@ -21,7 +21,8 @@ export function normalCdf(x: number): number {
   return 0.5 + sum * Math.exp(-0.5 * x2 - LOG_SQRT_2PI);
 }
 
-const LOG_SQRT_2PI = 0.91893853320467274178;
+// ln √(2π)
+const LOG_SQRT_2PI = 0.9189385332046728;
 
 /** Φ(−t) for t ≥ 3 by Mills' ratio continued fraction. */
 function lowerTail(t: number): number {
