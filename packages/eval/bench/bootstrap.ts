@@ -33,7 +33,7 @@ function records(splits: Record<string, number>, methods: { id: string; seeds: (
   return out;
 }
 
-function time(label: string, fn: () => unknown, repeats = 3): void {
+function time(label: string, fn: () => unknown, repeats = 5): void {
   fn(); // warm-up (JIT)
   const ms: number[] = [];
   for (let k = 0; k < repeats; k++) {

@@ -205,6 +205,9 @@ describe('summarizeResults', () => {
     expect(() => summarizeResults(records, { ...options, columns: options.columns!.slice(0, 2) })).toThrow(/split 'heldout-combination' has none/);
     expect(() => summarizeResults(records, { ...options, methods: options.methods!.slice(1) })).toThrow(/missing 'no-adapter'/);
     expect(() => summarizeResults([...records, records[0]!], options)).toThrow(/instanceId/);
+    expect(() => summarizeResults(records, { ...options, methods: [...options.methods!.slice(0, 5), { id: 'teacher', relativeFlops: -1 }] })).toThrow(
+      /opts\.methods\[5\]\.relativeFlops/,
+    );
     expect(() => summarizeResults([{ method: 'm', taskId: 't', split: 's', rougeL: 3 }], { metrics: ['exactMatch'] })).toThrow(/records\[0\]\.exactMatch/);
   });
 });

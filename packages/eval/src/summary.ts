@@ -273,10 +273,14 @@ export function summarizeResults(records: readonly ScoreRecord[], opts: SummaryO
     if (s.kind !== undefined && s.kind !== 'method' && s.kind !== 'reference') {
       throw new EvalInputError(FN, `opts.methods[${i}].kind`, "'method' or 'reference'", s.kind);
     }
+    if (s.reason !== undefined && typeof s.reason !== 'string') throw new EvalInputError(FN, `opts.methods[${i}].reason`, 'a string', s.reason);
+    // checked before any resampling work
+    optionalRatio(`opts.methods[${i}].relativeFlops`, s.relativeFlops);
+    optionalRatio(`opts.methods[${i}].relativeTime`, s.relativeTime);
     specIds.add(s.id);
   });
   for (const id of methodOrder) {
-    if (!specIds.has(id)) throw new EvalInputError(FN, 'opts.methods', `an entry for every method in the records (missing '${id}')`, [...specIds].join(', '));
+    if (!specIds.has(id)) throw new EvalInputError(FN, 'opts.methods', `an entry for every method in the records (missing '${id}')`, `${specIds.size} entries`);
   }
 
   const columnSpecs: ColumnSpec[] = opts.columns ? [...opts.columns] : splitOrder.map((s) => ({ key: s, splits: [s] }));
@@ -291,12 +295,12 @@ export function summarizeResults(records: readonly ScoreRecord[], opts: SummaryO
   });
   const columnSplits = new Set(columnSpecs.flatMap((c) => c.splits));
   for (const s of splitOrder) {
-    if (!columnSplits.has(s)) throw new EvalInputError(FN, 'opts.columns', `a column for every split in the records (split '${s}' has none)`, [...columnSplits].join(', '));
+    if (!columnSplits.has(s)) throw new EvalInputError(FN, 'opts.columns', `a column for every split in the records (split '${s}' has none)`, `${columnSpecs.length} columns`);
   }
 
   const comparisons = (opts.comparisons ?? []).map((c, i) => {
     for (const side of ['a', 'b'] as const) {
-      if (!specIds.has(c?.[side])) throw new EvalInputError(FN, `opts.comparisons[${i}].${side}`, `a method id (${[...specIds].join(', ')})`, c?.[side]);
+      if (!specIds.has(c?.[side])) throw new EvalInputError(FN, `opts.comparisons[${i}].${side}`, `one of the method ids (${[...specIds].join(', ')})`, c?.[side]);
     }
     if (c.a === c.b) throw new EvalInputError(FN, `opts.comparisons[${i}].b`, 'a method other than a', c.b);
     return c;
