@@ -246,6 +246,16 @@ describe('renderSummaryMarkdown', () => {
     expect(md).toContain('- Category teacher: stage teachers did not run');
   });
 
+  it('a p-value of 0 prints as below the resolution 1/B, rounded up', () => {
+    const s = summarizeResults(records.filter((r) => r.method === 'tagi' || r.method === 'no-adapter'), {
+      comparisons: [{ a: 'tagi', b: 'no-adapter' }],
+      metrics: ['rougeL'],
+      resamples: 3000,
+    });
+    expect(s.differences[0]!.scores['heldout-combination']!.rougeL!.pValue).toBe(0);
+    expect(renderSummaryMarkdown(s)).toContain('p < 0.00034 |');
+  });
+
   it('half-width style and digits', () => {
     const tagi = summary.rows.find((r) => r.method === 'tagi')!.scores['heldout']!.rougeL!;
     const hw = renderSummaryMarkdown(summary, { ci: 'half-width', digits: 2, metrics: ['rougeL'] });

@@ -477,7 +477,12 @@ function escapeCell(text: string): string {
 }
 
 function formatP(p: number, resamples: number): string {
-  if (p === 0) return `p < ${1 / resamples}`;
+  if (p === 0) {
+    // the resolution 1/B, rounded UP to two significant digits so the bound stays true (1/3000 -> 0.00034)
+    const v = 1 / resamples;
+    const step = 10 ** (Math.floor(Math.log10(v)) - 1);
+    return `p < ${Number((Math.ceil(v / step - 1e-9) * step).toPrecision(2))}`;
+  }
   return `p = ${p < 0.001 ? p.toPrecision(1) : p.toFixed(3)}`;
 }
 
