@@ -5,7 +5,12 @@ import {
   computeMetrics,
   encoderFlops,
   rankClassify,
+  rankReport,
   renderMarkdownTable,
+  renderRankMarkdown,
+  renderSummaryMarkdown,
+  summarizeResults,
+  type ScoreRecord,
   rougeL,
   type ChoiceScorer,
   type T5CostConfig,
@@ -42,6 +47,35 @@ export async function quickstart(): Promise<string> {
       { method: 'Adapter (TAGI)', scores: { rougeL: overall.rougeL, em: overall.exactMatch }, relativeFlops: cost.relative },
     ],
   });
+  // 4. Honest statistics: per-instance scores of every method (and seed) in, the whole summary out:
+  //    means with task-level bootstrap CIs, seen vs held-out columns, paired differences, seeds.
+  const records: ScoreRecord[] = [];
+  for (let t = 0; t < 12; t++) {
+    for (const split of ['seen-new', 'heldout']) {
+      const taskId = `task${t}`;
+      const hard = (t * 37) % 11; // per-task difficulty
+      for (let i = 0; i < 4; i++) {
+        records.push({ method: 'no-adapter', taskId, split, rougeL: 10 + hard + i, exactMatch: 0 });
+        for (const seed of [1, 2, 3]) records.push({ method: 'tagi', seed, taskId, split, rougeL: 40 + 2 * hard + seed - i, exactMatch: i === 0 ? 100 : 0 });
+      }
+    }
+  }
+  const summary = summarizeResults(records, {
+    methods: [{ id: 'no-adapter', label: 'No adapter' }, { id: 'tagi', label: 'TAGI', relativeFlops: cost.relative }],
+    columns: [{ key: 'seen', label: 'Seen tasks, new instances', splits: ['seen-new'] }, { key: 'heldout', label: 'Held-out tasks', splits: ['heldout'] }],
+    comparisons: [{ a: 'tagi', b: 'no-adapter' }],
+    resamples: 2000,
+  });
+
+  // 5. P3-style rank classification per dataset × template, mean and sum scoring, median over templates
+  const p3 = await rankReport(
+    ['t1', 't2', 't3'].flatMap((template) => [
+      { dataset: 'super_glue/rte', template, input: 'Is the sky blue?', choices: ['yes', 'no'], label: 0 },
+      { dataset: 'super_glue/rte', template, input: 'Is grass red?', choices: ['yes', 'no'], label: 1 },
+    ]),
+    scorer,
+  );
+
   return [
     `overall ${JSON.stringify(overall)}`,
     `task_b ${JSON.stringify(perTask.get('task_b'))}`,
@@ -49,6 +83,8 @@ export async function quickstart(): Promise<string> {
     `rank accuracy ${rank.accuracy}`,
     `relative FLOPs ${cost.relative.toFixed(3)}`,
     table,
+    renderSummaryMarkdown(summary, { metrics: ['rougeL'] }),
+    renderRankMarkdown(p3, { templates: false }),
   ].join('\n');
 }
 

@@ -36,6 +36,7 @@ export { pythonRound } from './round.js';
 export {
   rankClassify,
   rankAccuracy,
+  scoreChoices,
   pickChoice,
   normalizedScore,
   t0Average,
@@ -49,6 +50,36 @@ export {
   type DatasetSummary,
   type T0Summary,
 } from './rank.js';
+
+// P3 / T0 report: accuracy per dataset × template under mean and sum scoring, median over templates
+export {
+  rankReport,
+  summarizeRank,
+  renderRankMarkdown,
+  rankReportToJson,
+  stringifyRankReport,
+  type TemplatedRankExample,
+  type RankReportOptions,
+  type TemplateAccuracy,
+  type DatasetAccuracy,
+  type RankReport,
+  type RankMarkdownOptions,
+} from './rank-report.js';
+
+// honest statistics: task-level bootstrap CIs, paired differences, several seeds
+export {
+  bootstrapCI,
+  pairedBootstrap,
+  quantileSorted,
+  type BootstrapOptions,
+  type PairedBootstrapOptions,
+  type IntervalMethod,
+  type SeedPairing,
+  type Interval,
+  type ScoreInterval,
+  type DifferenceInterval,
+} from './bootstrap.js';
+export { normalCdf, normalQuantile } from './normal.js';
 
 // cost accounting: FLOPs model and wall-clock measurement
 export {
@@ -90,6 +121,29 @@ export {
   type ResultsJson,
   type MarkdownOptions,
 } from './report.js';
+
+// the whole results summary of a run (per-instance records in; results.md / results.json version 2 out)
+export {
+  summarizeResults,
+  renderSummaryMarkdown,
+  summaryToJson,
+  summaryFromJson,
+  stringifySummary,
+  summaryToTable,
+  type ScoreRecord,
+  type MethodSpec,
+  type ColumnSpec,
+  type ComparisonSpec,
+  type SummaryOptions,
+  type SummaryMetric,
+  type SummaryScore,
+  type SummaryDifference,
+  type SummaryRow,
+  type SummaryComparison,
+  type SummaryColumn,
+  type ResultsSummary,
+  type SummaryMarkdownOptions,
+} from './summary.js';
 
 // SNI's official evaluation script (references by id, tracks, missing predictions)
 export {

@@ -90,7 +90,8 @@ export function pickChoice(scores: readonly ChoiceScore[], normalization: RankNo
   return best;
 }
 
-function checkLabel(fn: string, where: string, label: unknown, numChoices: number): readonly number[] {
+/** @internal */
+export function checkLabel(fn: string, where: string, label: unknown, numChoices: number): readonly number[] {
   const list = typeof label === 'number' ? [label] : label;
   if (!Array.isArray(list) || list.length === 0) {
     throw new EvalInputError(fn, where, `a choice index in [0, ${numChoices}) or a non-empty list of them`, label);
@@ -139,14 +140,9 @@ export async function rankClassify(
   if (normalization !== 'mean' && normalization !== 'sum') {
     throw new EvalInputError('rankClassify', 'opts.normalization', "'mean' or 'sum'", normalization);
   }
-  const batchSize = opts.batchSize ?? 16;
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new EvalInputError('rankClassify', 'opts.batchSize', 'a positive integer', batchSize);
-  }
   if (!Array.isArray(examples) || examples.length === 0) {
     throw new EvalInputError('rankClassify', 'examples', 'a non-empty array of {input, choices, label}', examples);
   }
-  if (typeof scorer !== 'function') throw new EvalInputError('rankClassify', 'scorer', 'a function', scorer);
   examples.forEach((e, i) => {
     if (e === null || typeof e !== 'object') throw new EvalInputError('rankClassify', `examples[${i}]`, 'an object', e);
     if (typeof e.input !== 'string') throw new EvalInputError('rankClassify', `examples[${i}].input`, 'a string', e.input);
@@ -154,6 +150,38 @@ export async function rankClassify(
       throw new EvalInputError('rankClassify', `examples[${i}].choices`, 'a non-empty array of strings', e.choices);
     }
     checkLabel('rankClassify', `examples[${i}].label`, e.label, e.choices.length);
+  });
+  const all = await scoreChoices(examples, scorer, { batchSize: opts.batchSize, fn: 'rankClassify' });
+  return rankAccuracy(
+    all,
+    examples.map((e) => e.label),
+    normalization,
+  );
+}
+
+/**
+ * Scores every choice of every example with the injected scorer, in batches of `batchSize` (default 16):
+ * `result[i][j]` is `{sum, tokens}` of choice j of example i. Labels are not looked at, so one pass
+ * serves both normalisations (`rankAccuracy(scores, labels, 'mean' | 'sum')`).
+ */
+export async function scoreChoices(
+  examples: readonly { readonly input: string; readonly choices: readonly string[] }[],
+  scorer: ChoiceScorer,
+  opts: { readonly batchSize?: number | undefined; readonly fn?: string } = {},
+): Promise<(readonly ChoiceScore[])[]> {
+  const fn = opts.fn ?? 'scoreChoices';
+  const batchSize = opts.batchSize ?? 16;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new EvalInputError(fn, 'opts.batchSize', 'a positive integer', batchSize);
+  }
+  if (!Array.isArray(examples)) throw new EvalInputError(fn, 'examples', 'an array of {input, choices}', examples);
+  if (typeof scorer !== 'function') throw new EvalInputError(fn, 'scorer', 'a function', scorer);
+  examples.forEach((e, i) => {
+    if (e === null || typeof e !== 'object') throw new EvalInputError(fn, `examples[${i}]`, 'an object', e);
+    if (typeof e.input !== 'string') throw new EvalInputError(fn, `examples[${i}].input`, 'a string', e.input);
+    if (!Array.isArray(e.choices) || e.choices.length === 0 || e.choices.some((c: unknown) => typeof c !== 'string')) {
+      throw new EvalInputError(fn, `examples[${i}].choices`, 'a non-empty array of strings', e.choices);
+    }
   });
   const all: (readonly ChoiceScore[])[] = [];
   for (let start = 0; start < examples.length; start += batchSize) {
@@ -163,21 +191,17 @@ export async function rankClassify(
       batch.map((e) => e.choices),
     );
     if (!Array.isArray(out) || out.length !== batch.length) {
-      throw new EvalInputError('rankClassify', 'scorer result', `${batch.length} rows (one per input)`, out);
+      throw new EvalInputError(fn, 'scorer result', `${batch.length} rows (one per input)`, out);
     }
     out.forEach((row, k) => {
       const expected = (batch[k] as RankExample).choices.length;
       if (!Array.isArray(row) || row.length !== expected) {
-        throw new EvalInputError('rankClassify', `scorer result[${start + k}]`, `${expected} choice scores`, row);
+        throw new EvalInputError(fn, `scorer result[${start + k}]`, `${expected} choice scores`, row);
       }
       all.push(row);
     });
   }
-  return rankAccuracy(
-    all,
-    examples.map((e) => e.label),
-    normalization,
-  );
+  return all;
 }
 
 /** Accuracy of one prompt template on one dataset. */

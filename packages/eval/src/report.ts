@@ -100,7 +100,9 @@ export function resultsFromJson(json: unknown): { table: ResultsTable; meta: Rec
   if (json === null || typeof json !== 'object') throw new EvalInputError(fn, 'json', 'a results.json object', json);
   const o = json as Partial<ResultsJson>;
   if (o.format !== 'tagi-results') throw new EvalInputError(fn, 'format', "'tagi-results'", o.format);
-  if (o.version !== 1) throw new EvalInputError(fn, 'version', '1', o.version);
+  if (o.version !== 1) {
+    throw new EvalInputError(fn, 'version', (o.version as unknown) === 2 ? '1 (version 2 is a ResultsSummary: read it with summaryFromJson)' : '1', o.version);
+  }
   if (!Array.isArray(o.rows)) throw new EvalInputError(fn, 'rows', 'an array', o.rows);
   const table: ResultsTable = {
     ...(typeof o.title === 'string' ? { title: o.title } : {}),

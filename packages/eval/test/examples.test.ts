@@ -9,5 +9,10 @@ describe('examples/quickstart', () => {
     expect(out).toContain('rank accuracy 100');
     expect(out).toMatch(/relative FLOPs 0\.\d+/);
     expect(out).toContain('| Method | ROUGE-L | EM | Rel. FLOPs |');
+    // the summary: TAGI is above no adapter on every task, so the paired interval excludes 0
+    expect(out).toContain('| Method | Seeds | Seen tasks, new instances (12 tasks) | Held-out tasks (12 tasks) | Rel. FLOPs |');
+    expect(out).toMatch(/\| TAGI − No adapter \| \+\d+\.\d \[\d+\.\d, \d+\.\d\], p < 0\.0005 \|/);
+    // the stand-in scorer always prefers 'yes': half right on every template
+    expect(out).toContain('| super_glue/rte | 3 | 6 | 50.0 | 50.0 | 50.0 | 50.0 |');
   });
 });
