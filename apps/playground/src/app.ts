@@ -6,8 +6,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PlaygroundEngine } from './engine-types';
 import { isLoopback as isLoopbackHost } from './cli-args';
-import { HttpError, readJsonBody, requireString, sendError, sendJson } from './http';
-import { PathAccessError, type Roots, displayPath, resolveUnderRoots } from './paths';
+import { HttpError, readJsonBody, requireString, sendError, sendJson, toHttpError as toHttpErrorBase } from './http';
+import { PathAccessError, type Roots, displayPath, realFileUnderRoots, resolveUnderRoots } from './paths';
+import { aboutFile } from './os-errors';
+import { isBlank } from './text';
 import { RunDirError, listRunDirs, readRunDir } from './runs';
 import { writeZip } from './zip';
 
@@ -45,20 +47,24 @@ const STATIC_TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-function toHttpError(err: unknown): unknown {
-  if (err instanceof PathAccessError) return new HttpError(403, 'PathAccessError', err.message);
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof PathAccessError) return new HttpError(err.status, 'PathAccessError', err.message);
   if (err instanceof RunDirError) return new HttpError(422, 'RunDirError', err.message);
-  return err;
+  return toHttpErrorBase(err);
 }
 
-/** prompt.numPos of a run's config.json (what `tagi demo` trained with), when present. */
-function runNumPositive(dir: string): number | undefined {
+/** prompt.numPos of a run's config.json (what `tagi demo` trained with), when present and readable. */
+function runNumPositive(roots: Roots, dir: string): number | undefined {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) return undefined;
+  // a config.json symlinked out of the roots is refused (403), like any other file
+  const real = realFileUnderRoots(roots, file);
+  const text = aboutFile(file, () => fs.readFileSync(real, 'utf8'));
   try {
-    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { prompt?: { numPos?: unknown } };
-    const n = cfg.prompt?.numPos;
+    const n = (JSON.parse(text) as { prompt?: { numPos?: unknown } }).prompt?.numPos;
     return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 8 ? n : undefined;
   } catch {
-    return undefined;
+    return undefined; // not the trainer's config: the examples use the default prompt
   }
 }
 
@@ -93,13 +99,13 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
       }
       case 'GET /api/run': {
         const dir = underRoots(url.searchParams.get('dir') ?? undefined, 'dir');
-        const details = readRunDir(dir);
+        const details = readRunDir(dir, (file) => realFileUnderRoots(roots, file));
         return sendJson(res, 200, { ...details, display: displayPath(roots, dir), checkpoints: details.checkpoints.map((c) => ({ ...c, display: displayPath(roots, c.dir) })) });
       }
       case 'GET /api/examples': {
         // the run's prompt setting (Def + k positive examples) when a run dir is given
         const dirParam = url.searchParams.get('dir');
-        const numPositive = dirParam ? runNumPositive(underRoots(dirParam, 'dir')) : undefined;
+        const numPositive = dirParam ? runNumPositive(roots, underRoots(dirParam, 'dir')) : undefined;
         return sendJson(res, 200, { examples: await engine.examples(numPositive === undefined ? {} : { numPositive }), numPositive: numPositive ?? 0 });
       }
       case 'POST /api/open': {
@@ -117,8 +123,8 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
         const dir = underRoots(body.dir, 'dir');
         const instruction = requireString(body, 'instruction', maxInstructionChars);
         const inputs = body.inputs;
-        if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every((s) => typeof s === 'string' && s.trim().length > 0)) {
-          throw new HttpError(400, 'BadRequest', 'inputs: expected a non-empty array of non-empty strings');
+        if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every((s) => typeof s === 'string' && !isBlank(s))) {
+          throw new HttpError(400, 'BadRequest', 'inputs: expected a non-empty array of non-empty strings (not only whitespace)');
         }
         if (inputs.length > maxInputs) throw new HttpError(413, 'TooLong', `inputs: ${inputs.length} inputs, more than the ${maxInputs} allowed`);
         inputs.forEach((s: string, i) => {
@@ -171,11 +177,13 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
     }
     const done = (err: unknown): void => {
       const e = toHttpError(err);
-      if (e instanceof HttpError && e.status === 413) res.setHeader('connection', 'close');
-      log(`${req.method} ${url.pathname} -> ${e instanceof HttpError ? e.status : 500}: ${(e as Error).message}`);
+      if (e.status === 413 && !res.headersSent) res.setHeader('connection', 'close');
+      log(`${req.method} ${url.pathname} -> ${e.status}: ${e.message}`);
+      // a bug: the stack goes to the server log (never to the page)
+      if (e.type === 'InternalError' && err instanceof Error && err.stack) log(err.stack);
       sendError(res, e);
       // a body we refused to read: stop the client sending the rest
-      if (e instanceof HttpError && e.status === 413) res.on('finish', () => req.destroy());
+      if (e.status === 413) res.on('finish', () => req.destroy());
     };
     try {
       if (url.pathname.startsWith('/api/')) {

@@ -32,6 +32,11 @@ export interface TagiEngineOptions {
   readonly backend?: string;
   /** Generated adapters kept for export and comparison (oldest dropped first). */
   readonly keepAdapters?: number;
+  /**
+   * Called with every checkpoint dir before its files are read; throws to refuse it. The server passes
+   * a check that every file resolves under its roots (a `config.json -> /etc/…` symlink is refused).
+   */
+  readonly checkDir?: (dir: string) => void;
 }
 
 /** Thrown for a checkpoint that cannot be used; the page shows the message. */
@@ -158,6 +163,7 @@ export class TagiEngine implements PlaygroundEngine {
       throw new CheckpointError(dir, 'neither a run dir (metrics.jsonl / results.json / results.md) nor an HF T5 dir (config.json + model.safetensors)');
     }
     const checkpoints = run ? findCheckpoints(dir) : [{ kind: 't5' as const, dir, rel: '' }];
+    for (const c of checkpoints) this.opts.checkDir?.(c.dir);
     const base = pickBase(checkpoints);
     if (base) checkT5Dir(base.dir);
     const hypernet = checkpoints.filter((c) => c.kind === 'hypernet').sort((a, b) => hypernetRank(a.rel) - hypernetRank(b.rel))[0];
@@ -201,6 +207,7 @@ export class TagiEngine implements PlaygroundEngine {
   private async t5(dir: string): Promise<LoadedT5> {
     let p = this.models.get(dir);
     if (!p) {
+      this.opts.checkDir?.(dir);
       p = (async () => {
         await this.initBackend();
         const model = await T5ForConditionalGeneration.fromPretrained(dir);
@@ -255,6 +262,7 @@ export class TagiEngine implements PlaygroundEngine {
     const key = `${dir}\0${base.dir}`;
     let p = this.hypernets.get(key);
     if (!p) {
+      this.opts.checkDir?.(dir);
       p = loadHypernet(dir, base.model);
       this.hypernets.set(key, p);
       p.catch(() => this.hypernets.delete(key));
@@ -271,6 +279,7 @@ export class TagiEngine implements PlaygroundEngine {
     const key = `${dir}\0${base.dir}`;
     let p = this.peftAdapters.get(key);
     if (!p) {
+      this.opts.checkDir?.(dir);
       p = loadAdapter(dir, { model: base.model });
       this.peftAdapters.set(key, p);
       p.catch(() => this.peftAdapters.delete(key));
