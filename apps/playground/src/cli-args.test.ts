@@ -6,8 +6,8 @@ describe('parseArgs', () => {
     expect(parseArgs([])).toMatchObject({ host: '127.0.0.1', port: 5178, roots: [], noDefaultRoot: false, maxInstructionTokens: 512 });
   });
   it('reads repeatable --root, --port 0 and --flag=value forms', () => {
-    const a = parseArgs(['--root', 'a', '--root=b', '--port=0', '--host', '::1', '--max-instruction-tokens', '64', '--backend=cpu']);
-    expect(a).toMatchObject({ roots: ['a', 'b'], port: 0, host: '::1', maxInstructionTokens: 64, backend: 'cpu' });
+    const a = parseArgs(['--root', 'a', '--root=b', '--port=0', '--host', '::1', '--max-instruction-tokens', '64', '--max-new-tokens=8', '--backend=cpu']);
+    expect(a).toMatchObject({ roots: ['a', 'b'], port: 0, host: '::1', maxInstructionTokens: 64, maxNewTokens: 8, backend: 'cpu' });
   });
   it.each([
     [['--port', '70000'], /--port: expected an integer in \[0, 65535\]/],

@@ -15,6 +15,8 @@ export interface PlaygroundArgs {
   /** Skip the default `runs/` root. */
   readonly noDefaultRoot: boolean;
   readonly maxInstructionTokens: number;
+  /** Tokens each model generates per answer. */
+  readonly maxNewTokens: number;
   readonly backend: string | undefined;
   readonly help: boolean;
 }
@@ -29,12 +31,13 @@ Node process; the page only draws.
   --root DIR                    directory whose run dirs and HF T5 dirs may be opened (repeatable; default: ./runs)
   --no-default-root             do not add ./runs
   --max-instruction-tokens N    longest instruction accepted, in tokens (default 512)
+  --max-new-tokens N            tokens each model generates per answer (default 32)
   --backend NAME                tensor backend: auto | tensorflow | wasm | cpu (default auto)
   --help                        this text
 `;
 
 /** Every flag, for suggestions; those in NO_VALUE take no value. */
-const FLAGS = ['--host', '--port', '--root', '--no-default-root', '--max-instruction-tokens', '--backend', '--help'] as const;
+const FLAGS = ['--host', '--port', '--root', '--no-default-root', '--max-instruction-tokens', '--max-new-tokens', '--backend', '--help'] as const;
 const NO_VALUE = new Set(['--no-default-root', '--help', '-h']);
 
 /** Edit distance counting a swap of two neighbours as one edit ('--prot' is 1 from '--port'), for "did you mean". */
@@ -80,6 +83,7 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
   const roots: string[] = [];
   let noDefaultRoot = false;
   let maxInstructionTokens = 512;
+  let maxNewTokens = 32;
   let backend: string | undefined;
   let help = false;
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
@@ -123,6 +127,9 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
       case '--max-instruction-tokens':
         maxInstructionTokens = int('--max-instruction-tokens', value(), 1, 8192);
         break;
+      case '--max-new-tokens':
+        maxNewTokens = int('--max-new-tokens', value(), 1, 512);
+        break;
       case '--backend': {
         const v = value();
         if (!v || !['auto', 'tensorflow', 'wasm', 'cpu'].includes(v)) throw new CliArgsError(`--backend: expected auto | tensorflow | wasm | cpu, got ${JSON.stringify(v)}`);
@@ -137,7 +144,7 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
         throw unknownArgument(raw);
     }
   }
-  return { host, port, roots, noDefaultRoot, maxInstructionTokens, backend, help };
+  return { host, port, roots, noDefaultRoot, maxInstructionTokens, maxNewTokens, backend, help };
 }
 
 export function isLoopback(host: string): boolean {

@@ -50,6 +50,7 @@ async function main(): Promise<void> {
   }
   const engine = new TagiEngine({
     maxInstructionTokens: args.maxInstructionTokens,
+    maxNewTokens: args.maxNewTokens,
     ...(args.backend ? { backend: args.backend } : {}),
     checkDir: (dir) => checkDirFilesUnderRoots(roots, dir),
   });

@@ -4,49 +4,16 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { loadAdapter } from '@tagi/lora/node';
 import { initBackend } from '@tagi/tensor-core';
 import { T5ForConditionalGeneration } from '@tagi/t5-model/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findCheckpoints } from '../src/runs';
 import { readZip } from '../src/zip';
-import { type SpawnedServer, appDir, repoRoot, spawnServer } from './spawn-server';
+import { type SpawnedServer, repoRoot, spawnServer } from './spawn-server';
 import { writeSyntheticRun } from './synthetic-run';
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = fs.existsSync(CHROMIUM);
-const ARTIFACTS = path.join(appDir, 'test-artifacts');
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-export async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
-  // a fresh profile every time: launchPersistentContext passes it as --user-data-dir
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS, acceptDownloads: true, viewport: { width: 1280, height: 900 } });
-  return {
-    context,
-    async close() {
-      await context.close();
-      fs.rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
-
-export async function shot(page: Page, name: string): Promise<string> {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  return file;
-}
+import { CHROMIUM, hasChromium, launchChromium, shot } from './chromium';
 
 /** Exports the current adapter from the page and loads the peft dir back with @tagi/lora. */
 export async function exportAndLoad(page: Page, baseDir: string, tmp: string): Promise<{ paths: string[]; r: number }> {
