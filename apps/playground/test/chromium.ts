@@ -1,5 +1,6 @@
 // Debian's Chromium driven by Playwright (playwright-core: no browser download). Every launch uses a fresh
 // profile and flags that keep it off the network; screenshots go to test-artifacts/ (gitignored).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,3 +41,10 @@ export async function shot(page: Page, name: string): Promise<string> {
   return file;
 }
 
+
+/** Builds dist/web/tagi-browser.js with the app's own bundler config (what `pnpm build` ships). */
+export function buildInPageBundle(): void {
+  const tsup = path.join(appDir, 'node_modules', 'tsup', 'dist', 'cli-default.js');
+  const r = spawnSync(process.execPath, [tsup, '--config', 'tsup.web.config.ts'], { cwd: appDir, encoding: 'utf8', timeout: 5 * 60_000 });
+  if (r.status !== 0) throw new Error(`building the in-page bundle failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+}

@@ -2,22 +2,15 @@
 // server, generates the adapter of an instruction and runs the model with it on tfjs's wasm backend in
 // the page. Its greedy tokens must equal the Node server's and its logits must match them within float
 // tolerance, for the same inputs. Heavy on a shared machine: one browser, one small run, few tokens.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { exactMatch, rougeL } from '@tagi/eval';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchChromium, shot } from './chromium';
-import { type SpawnedServer, appDir, spawnServer } from './spawn-server';
+import { buildInPageBundle, hasChromium, launchChromium, shot } from './chromium';
+import { type SpawnedServer, spawnServer } from './spawn-server';
 import { writeSyntheticRun } from './synthetic-run';
-
-/** Builds dist/web/tagi-browser.js with the app's own bundler config (what `pnpm build` ships). */
-function buildBundle(): void {
-  const r = spawnSync(process.execPath, [path.join(appDir, 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--config', 'tsup.web.config.ts'], { cwd: appDir, encoding: 'utf8', timeout: 5 * 60_000 });
-  if (r.status !== 0) throw new Error(`building the in-page bundle failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
-}
 
 async function postJson<T>(url: string, body: unknown): Promise<T> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -42,7 +35,7 @@ describe.skipIf(!hasChromium)('TAGI in the page (Chromium, tfjs wasm) against th
   const inputs = ['apple', 'a much longer input sentence with several words', 'b'];
 
   beforeAll(async () => {
-    buildBundle();
+    buildInPageBundle();
     tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-pg-inpage-')));
     run = path.join(tmp, 'runs', 'synthetic');
     await writeSyntheticRun(run);
