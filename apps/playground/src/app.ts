@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { pipeline } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,18 +75,24 @@ const STATIC_TYPES: Record<string, string> = {
 // wasm needs 'wasm-unsafe-eval' to be compiled; nothing else is loaded from anywhere but this server
 const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data:; style-src 'self' 'unsafe-inline'";
 
-/** Streams a file (size known up front); a read error after the headers cuts the response. */
+/**
+ * Streams a file (size known up front). A read error before the headers is a JSON error; after them, or
+ * a client that hangs up mid-file (EPIPE, ECONNRESET), just ends the response: pipeline() destroys both
+ * streams, so neither an open file nor an unhandled error is left behind.
+ */
 function sendFile(req: http.IncomingMessage, res: http.ServerResponse, file: string, type: string, cache: string): void {
   const size = aboutFile(file, () => fs.statSync(file)).size;
   const stream = fs.createReadStream(file);
+  stream.once('error', (e) => (res.headersSent ? res.destroy() : sendError(res, e)));
   stream.once('open', () => {
     res.writeHead(200, { 'content-type': type, 'content-length': size, 'cache-control': cache, 'x-content-type-options': 'nosniff', 'content-security-policy': CSP });
     if (req.method === 'HEAD') {
       stream.destroy();
       res.end();
-    } else stream.pipe(res);
+      return;
+    }
+    pipeline(stream, res, () => {});
   });
-  stream.once('error', (e) => sendError(res, e));
 }
 
 function toHttpError(err: unknown): HttpError {

@@ -67,7 +67,8 @@ export function listRunDirs(roots: readonly string[], depth = 3): RunSummary[] {
   const visit = (dir: string, left: number): void => {
     if (isRunDir(dir)) {
       const real = fs.realpathSync(dir);
-      const mtimeMs = Math.max(...RUN_MARKERS.map((m) => path.join(dir, m)).filter(exists).map((p) => fs.statSync(p).mtimeMs));
+      // lstat: a marker symlinked out of the roots must not reveal anything of its target, not even a time
+      const mtimeMs = Math.max(...RUN_MARKERS.map((m) => path.join(dir, m)).filter(exists).map((p) => fs.lstatSync(p).mtimeMs));
       found.set(real, { dir: real, name: path.basename(real), mtimeMs });
     }
     if (left === 0) return;
