@@ -1,14 +1,18 @@
 // @ts-check
-// The playground page: plain DOM + SVG, no framework. All model work happens in the Node server; this
-// page sends JSON and draws what comes back.
+// The playground page: plain DOM + SVG, no framework. Model work happens in the Node server; this page
+// sends JSON and draws what comes back. Only the "also run TAGI in this browser" option runs a model
+// here: it loads the in-page runner bundle (/web/tagi-browser.js) on demand.
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
-/** @type {{ dir: string, info: any, adapter: any, adapterB: any, examples: any[] }} */
-const state = { dir: '', info: null, adapter: null, adapterB: null, examples: [] };
+/**
+ * @type {{ dir: string, info: any, adapter: any, adapterB: any, examples: any[], expected: Map<string, string[]>,
+ *          expectedFor: string, inPage: { dir: string, runner: any } | null }}
+ */
+const state = { dir: '', info: null, adapter: null, adapterB: null, examples: [], expected: new Map(), expectedFor: '', inPage: null };
 
 // ---------------------------------------------------------------- API and errors
 
@@ -185,7 +189,7 @@ async function openDir(dir) {
   renderAdapter();
   const [info] = await Promise.all([api('/api/open', { dir }), loadTraining(dir), loadExamples(dir)]);
   state.info = info;
-  $('where').textContent = `Models run in the local Node server${info.backend ? ` (tensor backend: ${info.backend})` : ''}, not in this page. Instructions up to ${info.maxInstructionTokens} tokens.`;
+  $('where').textContent = `Models run in the local Node server${info.backend ? ` (tensor backend: ${info.backend})` : ''}; tick "also run TAGI in this browser" to run TAGI in this page as well. Instructions up to ${info.maxInstructionTokens} tokens.`;
   const models = $('models');
   models.textContent = '';
   for (const [name, slot] of Object.entries(info.models)) {
@@ -296,6 +300,9 @@ function pickExample() {
   const teacher = Array.from(peft.options).find((o) => ex.category && o.textContent === `teachers/${ex.category}`);
   if (teacher) peft.value = teacher.value;
   /** @type {HTMLTextAreaElement} */ ($('inputs')).value = ex.inputs.join('\n');
+  // expected outputs by input line: lines the user keeps are scored, lines they type are not
+  state.expected = new Map(ex.inputs.map((/** @type {string} */ x, /** @type {number} */ i) => [x, ex.references?.[i] ?? []]));
+  state.expectedFor = ex.instruction;
 }
 
 function instruction() {
@@ -310,6 +317,51 @@ async function generate() {
   renderAdapter();
 }
 
+const MODEL_NAMES = {
+  tagi: 'TAGI (generated adapter, input only)',
+  base: 'No adapter (instruction + input)',
+  concat: 'Instruction-concatenated multitask',
+  'tagi-page': 'TAGI in this browser (tfjs wasm)',
+};
+
+/** @param {number} ms */
+const msText = (ms) => `${ms.toFixed(0)} ms`;
+
+/**
+ * Loads (once per dir) the TAGI model into this page: the bundle, the wasm backend and the checkpoint
+ * files, all fetched from this server.
+ */
+async function inPageRunner() {
+  if (state.inPage && state.inPage.dir === state.dir) return state.inPage.runner;
+  state.inPage?.runner.dispose();
+  state.inPage = null;
+  const desc = await api(`/api/in-page?dir=${encodeURIComponent(state.dir)}`);
+  if (!desc.available) throw new Error(`in-page runner: ${desc.reason}`);
+  const bundle = /** @type {string} */ (desc.bundle);
+  const mod = await import(bundle);
+  const runner = await mod.loadInPage(desc, (/** @type {string} */ m) => ($('in-page-status').textContent = `in this browser: ${m}…`));
+  $('in-page-status').textContent = `in this browser: loaded ${(runner.bytes / 1e6).toFixed(1)} MB and built the models in ${msText(runner.loadMs)} (tfjs backend: ${runner.backend})`;
+  state.inPage = { dir: state.dir, runner };
+  return runner;
+}
+
+/**
+ * One answer cell: the output, and against the expected outputs a mark (exact match) and ROUGE-L.
+ * @param {string} model
+ * @param {string} output
+ * @param {{ exactMatch: number, rougeL: number } | null | undefined} score
+ */
+function answerCell(model, output, score) {
+  const td = el('td', { class: 'output', 'data-model': model });
+  td.append(el('span', { class: 'answer' }, output));
+  if (score) {
+    const right = score.exactMatch === 100;
+    td.classList.add(right ? 'right' : 'wrong');
+    td.append(el('span', { class: 'score', 'data-em': score.exactMatch, 'data-rouge': score.rougeL.toFixed(2) }, `${right ? '✓ exact' : '✗'} · ROUGE-L ${score.rougeL.toFixed(0)}`));
+  }
+  return td;
+}
+
 async function runAll() {
   const inputs = /** @type {HTMLTextAreaElement} */ ($('inputs')).value.split('\n').map((s) => s.trim()).filter((s) => s.length > 0);
   if (inputs.length === 0) throw new Error('inputs: type at least one input line');
@@ -318,27 +370,66 @@ async function runAll() {
     if (!state.adapter || state.adapter.instruction !== instruction()) await generate();
     adapterId = state.adapter.id;
   }
-  const data = await api('/api/run', { dir: state.dir, instruction: instruction(), inputs, ...(adapterId ? { adapterId } : {}) });
+  // the example's expected outputs hold only for the example's instruction
+  const references = inputs.map((x) => (instruction() === state.expectedFor ? state.expected.get(x) ?? null : null));
+  const scored = references.some((r) => r && r.length > 0);
+  const data = await api('/api/run', { dir: state.dir, instruction: instruction(), inputs, ...(adapterId ? { adapterId } : {}), ...(scored ? { references } : {}) });
+  /** @type {{ model: string, outputs?: string[], tokens?: number[][], scores?: any[], error?: string, time: string }[]} */
+  const columns = data.results.map((/** @type {any} */ r) => ({
+    ...r,
+    time: r.error ? 'unavailable' : `${msText(r.ms)}${r.model === 'tagi' && state.adapter ? ` (+ ${msText(state.adapter.generateMs)} once for the adapter)` : ''} in the Node server`,
+  }));
+  const inPage = /** @type {HTMLInputElement} */ ($('in-page')).checked;
+  if (inPage) {
+    try {
+      const runner = await inPageRunner();
+      const r = await runner.run(instruction(), inputs, scored ? references : undefined);
+      const server = data.results.find((/** @type {any} */ x) => x.model === 'tagi');
+      const same = server?.tokens ? r.tokens.every((/** @type {number[]} */ t, /** @type {number} */ i) => JSON.stringify(t) === JSON.stringify(server.tokens[i])) : undefined;
+      columns.push({
+        model: 'tagi-page',
+        outputs: r.outputs,
+        tokens: r.tokens,
+        scores: r.scores,
+        time: `${msText(r.ms)}${r.generateMs > 0 ? ` (+ ${msText(r.generateMs)} for the adapter)` : ' (adapter cached)'} in this browser${same === undefined ? '' : same ? ' · same tokens as the server' : ' · tokens DIFFER from the server'}`,
+      });
+    } catch (e) {
+      columns.push({ model: 'tagi-page', error: e instanceof Error ? e.message : String(e), time: 'unavailable' });
+    }
+  }
   const head = $('outputs-head');
   const body = $('outputs-body');
   head.textContent = '';
   body.textContent = '';
   head.append(el('th', {}, 'input'));
-  const names = { tagi: 'TAGI (generated adapter, input only)', base: 'No adapter (instruction + input)', concat: 'Instruction-concatenated multitask' };
-  for (const r of data.results) {
-    const th = el('th', { 'data-model': r.model }, names[/** @type {'tagi'|'base'|'concat'} */ (r.model)] ?? r.model);
-    th.append(el('span', { class: 'time' }, r.error ? 'unavailable' : `${r.ms.toFixed(0)} ms${r.model === 'tagi' && state.adapter ? ` (+ ${state.adapter.generateMs.toFixed(0)} ms once for the adapter)` : ''}`));
+  if (scored) head.append(el('th', { class: 'expected' }, 'expected output'));
+  for (const c of columns) {
+    const th = el('th', { 'data-model': c.model }, MODEL_NAMES[/** @type {keyof MODEL_NAMES} */ (c.model)] ?? c.model);
+    th.append(el('span', { class: 'time' }, c.time));
     head.append(th);
   }
   inputs.forEach((input, i) => {
     const tr = el('tr');
     tr.append(el('td', {}, input));
-    for (const r of data.results) {
-      if (r.error) tr.append(el('td', { class: 'unavailable', 'data-model': r.model }, r.error));
-      else tr.append(el('td', { class: 'output', 'data-model': r.model }, r.outputs[i]));
+    if (scored) tr.append(el('td', { class: 'expected' }, references[i]?.join(' | ') ?? '(not known)'));
+    for (const c of columns) {
+      if (c.error || !c.outputs) tr.append(el('td', { class: 'unavailable', 'data-model': c.model }, c.error ?? 'unavailable'));
+      else tr.append(answerCell(c.model, c.outputs[i] ?? '', c.scores?.[i]));
     }
     body.append(tr);
   });
+  if (scored) {
+    // the mean over the inputs with a known answer: where the gain of TAGI shows
+    const tr = el('tr', { class: 'summary' });
+    const n = references.filter((r) => r && r.length > 0).length;
+    tr.append(el('td', {}, `mean over ${n} input${n === 1 ? '' : 's'} with a known answer`), el('td', { class: 'expected' }, ''));
+    for (const c of columns) {
+      const s = (c.scores ?? []).filter(Boolean);
+      const mean = (/** @type {'exactMatch'|'rougeL'} */ k) => s.reduce((a, x) => a + x[k], 0) / Math.max(1, s.length);
+      tr.append(el('td', { 'data-model': c.model, class: 'mean' }, s.length ? `exact match ${mean('exactMatch').toFixed(0)} · ROUGE-L ${mean('rougeL').toFixed(1)}` : ''));
+    }
+    body.append(tr);
+  }
   $('outputs').hidden = false;
 }
 
@@ -403,6 +494,9 @@ function showPage(/** @type {string} */ name) {
 }
 
 document.querySelectorAll('.tab').forEach((t) => t.addEventListener('click', () => showPage(t.getAttribute('data-page') ?? 'try')));
+$('in-page').addEventListener('change', () => {
+  if (!(/** @type {HTMLInputElement} */ ($('in-page')).checked)) $('in-page-status').textContent = '';
+});
 $('run-select').addEventListener('change', () => busy(() => openDir(/** @type {HTMLSelectElement} */ ($('run-select')).value)));
 $('open-dir').addEventListener('click', () => busy(() => openDir(/** @type {HTMLInputElement} */ ($('dir-input')).value.trim())));
 $('example-select').addEventListener('change', pickExample);

@@ -1,13 +1,21 @@
 // The playground HTTP server: static page + JSON API. node:http only.
 import fs from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
+import { pipeline } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PRUNED_VOCAB_FILE } from '@tagi/t5-model';
+import { DEFAULT_TOKENIZER_DIR } from '@tagi/t5-model/node';
+import { HYPERNET_CONFIG_FILE, HYPERNET_WEIGHTS_FILE } from '@tagi/hypernet';
 import type { PlaygroundEngine } from './engine-types';
 import { isLoopback as isLoopbackHost } from './cli-args';
-import { HttpError, readJsonBody, requireString, sendError, sendJson } from './http';
-import { PathAccessError, type Roots, displayPath, resolveUnderRoots } from './paths';
+import { HttpError, readJsonBody, requireString, sendError, sendJson, toHttpError as toHttpErrorBase } from './http';
+import { PathAccessError, type Roots, displayPath, realFileUnderRoots, resolveUnderRoots } from './paths';
+import { aboutFile } from './os-errors';
+import { scoreAnswers } from './scoring';
+import { isBlank } from './text';
 import { RunDirError, listRunDirs, readRunDir } from './runs';
 import { writeZip } from './zip';
 
@@ -25,6 +33,8 @@ export interface PlaygroundOptions {
   readonly maxInputChars?: number;
   /** Directory with index.html, app.js, style.css. */
   readonly publicDir?: string;
+  /** Directory of the in-page runner bundle. */
+  readonly webDir?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -35,7 +45,21 @@ export interface RunningPlayground {
   close(): Promise<void>;
 }
 
-export const DEFAULT_PUBLIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'public');
+const moduleDir = path.dirname(fileURLToPath(import.meta.url));
+export const DEFAULT_PUBLIC_DIR = path.resolve(moduleDir, '..', 'public');
+/** The in-page runner bundle (tsup.web.config.ts); the same path from src/ (tests) and dist/ (built). */
+export const DEFAULT_WEB_DIR = path.resolve(moduleDir, '..', 'dist', 'web');
+const WEB_BUNDLE = 'tagi-browser.js';
+
+/** The tfjs wasm binaries, served to the page as tfjs-backend-wasm asks for them (`setWasmPaths('/wasm/')`). */
+function wasmFiles(): Map<string, string> {
+  const dist = path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+  const names = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+  return new Map(names.map((n) => [`/wasm/${n}`, path.join(dist, n)]));
+}
+
+/** Checkpoint files the page may fetch by name from a dir under the roots (nothing else is served). */
+const MODEL_FILE_NAMES = new Set(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', PRUNED_VOCAB_FILE, HYPERNET_CONFIG_FILE, HYPERNET_WEIGHTS_FILE]);
 
 const STATIC_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -43,22 +67,52 @@ const STATIC_TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
 };
 
-function toHttpError(err: unknown): unknown {
-  if (err instanceof PathAccessError) return new HttpError(403, 'PathAccessError', err.message);
-  if (err instanceof RunDirError) return new HttpError(422, 'RunDirError', err.message);
-  return err;
+// wasm needs 'wasm-unsafe-eval' to be compiled; nothing else is loaded from anywhere but this server
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data:; style-src 'self' 'unsafe-inline'";
+
+/**
+ * Streams a file (size known up front). A read error before the headers is a JSON error; after them, or
+ * a client that hangs up mid-file (EPIPE, ECONNRESET), just ends the response: pipeline() destroys both
+ * streams, so neither an open file nor an unhandled error is left behind.
+ */
+function sendFile(req: http.IncomingMessage, res: http.ServerResponse, file: string, type: string, cache: string): void {
+  const size = aboutFile(file, () => fs.statSync(file)).size;
+  const stream = fs.createReadStream(file);
+  stream.once('error', (e) => (res.headersSent ? res.destroy() : sendError(res, e)));
+  stream.once('open', () => {
+    res.writeHead(200, { 'content-type': type, 'content-length': size, 'cache-control': cache, 'x-content-type-options': 'nosniff', 'content-security-policy': CSP });
+    if (req.method === 'HEAD') {
+      stream.destroy();
+      res.end();
+      return;
+    }
+    pipeline(stream, res, () => {});
+  });
 }
 
-/** prompt.numPos of a run's config.json (what `tagi demo` trained with), when present. */
-function runNumPositive(dir: string): number | undefined {
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof PathAccessError) return new HttpError(err.status, 'PathAccessError', err.message);
+  if (err instanceof RunDirError) return new HttpError(422, 'RunDirError', err.message);
+  return toHttpErrorBase(err);
+}
+
+/** prompt.numPos of a run's config.json (what `tagi demo` trained with), when present and readable. */
+function runNumPositive(roots: Roots, dir: string): number | undefined {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) return undefined;
+  // a config.json symlinked out of the roots is refused (403), like any other file
+  const real = realFileUnderRoots(roots, file);
+  const text = aboutFile(file, () => fs.readFileSync(real, 'utf8'));
   try {
-    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { prompt?: { numPos?: unknown } };
-    const n = cfg.prompt?.numPos;
+    const n = (JSON.parse(text) as { prompt?: { numPos?: unknown } }).prompt?.numPos;
     return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 8 ? n : undefined;
   } catch {
-    return undefined;
+    return undefined; // not the trainer's config: the examples use the default prompt
   }
 }
 
@@ -70,12 +124,47 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
   const maxInputChars = opts.maxInputChars ?? 2000;
   const publicDir = opts.publicDir ?? DEFAULT_PUBLIC_DIR;
   const log = opts.log ?? (() => {});
+  const webDir = opts.webDir ?? DEFAULT_WEB_DIR;
+  // URL path -> file, fixed at start: no request path ever reaches the file system
   const staticFiles = new Map<string, string>();
-  for (const name of fs.readdirSync(publicDir)) {
-    const type = STATIC_TYPES[path.extname(name)];
-    if (type) staticFiles.set(name, type);
-  }
+  for (const name of fs.readdirSync(publicDir)) if (STATIC_TYPES[path.extname(name)]) staticFiles.set(`/${name}`, path.join(publicDir, name));
+  for (const name of [WEB_BUNDLE, `${WEB_BUNDLE}.map`]) staticFiles.set(`/web/${name}`, path.join(webDir, name));
+  for (const [url, file] of wasmFiles()) staticFiles.set(url, file);
+  for (const name of ['tokenizer.json', 'tokenizer_config.json']) staticFiles.set(`/t5-tokenizer/${name}`, path.join(DEFAULT_TOKENIZER_DIR, name));
   const { roots, engine } = opts;
+
+  /** The URL the page fetches a checkpoint file from: the built-in tokenizer, or /api/file under a root. */
+  const fileUrl = (file: string): string => {
+    if (path.dirname(file) === DEFAULT_TOKENIZER_DIR) return `/t5-tokenizer/${path.basename(file)}`;
+    return `/api/file?dir=${encodeURIComponent(path.dirname(file))}&name=${encodeURIComponent(path.basename(file))}`;
+  };
+
+  /** The request's inputs: 1..maxInputs strings, each with text and at most maxInputChars. */
+  const requireInputs = (body: Record<string, unknown>): string[] => {
+    const inputs = body.inputs;
+    if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every((s) => typeof s === 'string' && !isBlank(s))) {
+      throw new HttpError(400, 'BadRequest', 'inputs: expected a non-empty array of non-empty strings (not only whitespace)');
+    }
+    if (inputs.length > maxInputs) throw new HttpError(413, 'TooLong', `inputs: ${inputs.length} inputs, more than the ${maxInputs} allowed`);
+    inputs.forEach((s: string, i) => {
+      if (s.length > maxInputChars) throw new HttpError(413, 'TooLong', `inputs.${i}: ${s.length} characters, more than the ${maxInputChars} allowed`);
+    });
+    return inputs as string[];
+  };
+
+  /** Optional expected outputs, one entry per input: null (unknown) or a list of accepted answers. */
+  const optionalReferences = (body: Record<string, unknown>, count: number): (string[] | null)[] | undefined => {
+    const refs = body.references;
+    if (refs === undefined || refs === null) return undefined;
+    if (!Array.isArray(refs) || refs.length !== count) throw new HttpError(400, 'BadRequest', `references: expected an array of ${count} entries (one per input), each null or a list of strings`);
+    return refs.map((r, i) => {
+      if (r === null) return null;
+      if (!Array.isArray(r) || r.length === 0 || r.length > 16 || !r.every((x) => typeof x === 'string' && x.length <= maxInputChars)) {
+        throw new HttpError(400, 'BadRequest', `references.${i}: expected null or 1 to 16 strings of at most ${maxInputChars} characters`);
+      }
+      return r as string[];
+    });
+  };
 
   const underRoots = (v: unknown, key: string): string => {
     if (typeof v !== 'string') throw new HttpError(400, 'BadRequest', `${key}: expected a directory path`);
@@ -93,13 +182,13 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
       }
       case 'GET /api/run': {
         const dir = underRoots(url.searchParams.get('dir') ?? undefined, 'dir');
-        const details = readRunDir(dir);
+        const details = readRunDir(dir, (file) => realFileUnderRoots(roots, file));
         return sendJson(res, 200, { ...details, display: displayPath(roots, dir), checkpoints: details.checkpoints.map((c) => ({ ...c, display: displayPath(roots, c.dir) })) });
       }
       case 'GET /api/examples': {
         // the run's prompt setting (Def + k positive examples) when a run dir is given
         const dirParam = url.searchParams.get('dir');
-        const numPositive = dirParam ? runNumPositive(underRoots(dirParam, 'dir')) : undefined;
+        const numPositive = dirParam ? runNumPositive(roots, underRoots(dirParam, 'dir')) : undefined;
         return sendJson(res, 200, { examples: await engine.examples(numPositive === undefined ? {} : { numPositive }), numPositive: numPositive ?? 0 });
       }
       case 'POST /api/open': {
@@ -116,16 +205,58 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
         const body = await readJsonBody(req, maxBody);
         const dir = underRoots(body.dir, 'dir');
         const instruction = requireString(body, 'instruction', maxInstructionChars);
-        const inputs = body.inputs;
-        if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every((s) => typeof s === 'string' && s.trim().length > 0)) {
-          throw new HttpError(400, 'BadRequest', 'inputs: expected a non-empty array of non-empty strings');
-        }
-        if (inputs.length > maxInputs) throw new HttpError(413, 'TooLong', `inputs: ${inputs.length} inputs, more than the ${maxInputs} allowed`);
-        inputs.forEach((s: string, i) => {
-          if (s.length > maxInputChars) throw new HttpError(413, 'TooLong', `inputs.${i}: ${s.length} characters, more than the ${maxInputChars} allowed`);
-        });
+        const inputs = requireInputs(body);
+        const references = optionalReferences(body, inputs.length);
         const adapterId = body.adapterId === undefined ? undefined : requireString(body, 'adapterId', 200);
-        return sendJson(res, 200, { results: await engine.run(dir, instruction, adapterId, inputs as string[]) });
+        const results = await engine.run(dir, instruction, adapterId, inputs);
+        return sendJson(res, 200, { results: references ? results.map((r) => (r.outputs ? { ...r, scores: scoreAnswers(r.outputs, references) } : r)) : results });
+      }
+      case 'POST /api/logits': {
+        // TAGI's logits along given decoder rows, as little-endian float32 [batch, tgtLen, vocab] (shape in a header):
+        // what the in-page runner is compared with
+        const body = await readJsonBody(req, maxBody);
+        const dir = underRoots(body.dir, 'dir');
+        const instruction = requireString(body, 'instruction', maxInstructionChars);
+        const inputs = requireInputs(body);
+        const adapterId = requireString(body, 'adapterId', 200);
+        const rows = body.decoderIds;
+        const maxLen = engine.limits.maxNewTokens + 1;
+        if (!Array.isArray(rows) || rows.length !== inputs.length || !rows.every((r) => Array.isArray(r) && r.length > 0 && r.length <= maxLen)) {
+          throw new HttpError(400, 'BadRequest', `decoderIds: expected ${inputs.length} rows (one per input) of 1 to ${maxLen} token ids`);
+        }
+        const logits = await engine.logits(dir, instruction, adapterId, inputs, rows as number[][]);
+        const bytes = Buffer.from(logits.data.buffer, logits.data.byteOffset, logits.data.byteLength);
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'x-tagi-shape': logits.shape.join(','), 'cache-control': 'no-store' });
+        res.end(bytes);
+        return;
+      }
+      case 'GET /api/in-page': {
+        // what the page needs to run this dir's TAGI model itself: file URLs, limits, where the wasm is
+        const dir = underRoots(url.searchParams.get('dir') ?? undefined, 'dir');
+        const files = await engine.inPageFiles(dir);
+        if (!files.available) return sendJson(res, 200, files);
+        if (!fs.existsSync(path.join(webDir, WEB_BUNDLE))) {
+          return sendJson(res, 200, { available: false, reason: `the in-page runner is not built (${path.join(webDir, WEB_BUNDLE)} is missing): run \`pnpm --filter @tagi/playground build\`` });
+        }
+        const { base, hypernet } = files;
+        return sendJson(res, 200, {
+          available: true,
+          dir,
+          bundle: `/web/${WEB_BUNDLE}`,
+          wasmPath: '/wasm/',
+          base: { config: fileUrl(base.config), weights: fileUrl(base.weights), tokenizer: fileUrl(base.tokenizer), tokenizerConfig: base.tokenizerConfig && fileUrl(base.tokenizerConfig), vocab: base.vocab && fileUrl(base.vocab) },
+          hypernet: { config: fileUrl(hypernet.config), weights: fileUrl(hypernet.weights) },
+          maxInstructionTokens: files.maxInstructionTokens,
+          limits: files.limits,
+        });
+      }
+      case 'GET /api/file': {
+        const dir = underRoots(url.searchParams.get('dir') ?? undefined, 'dir');
+        const name = url.searchParams.get('name') ?? '';
+        if (!MODEL_FILE_NAMES.has(name)) throw new HttpError(404, 'NotFound', `name: expected one of ${[...MODEL_FILE_NAMES].join(', ')}, got ${JSON.stringify(name)}`);
+        const file = path.join(dir, name);
+        if (!fs.existsSync(file)) throw new HttpError(404, 'NotFound', `${file}: no such file`);
+        return sendFile(req, res, realFileUnderRoots(roots, file), name.endsWith('.json') ? STATIC_TYPES['.json']! : 'application/octet-stream', 'no-store');
       }
       case 'POST /api/diff': {
         const body = await readJsonBody(req, maxBody);
@@ -171,11 +302,13 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
     }
     const done = (err: unknown): void => {
       const e = toHttpError(err);
-      if (e instanceof HttpError && e.status === 413) res.setHeader('connection', 'close');
-      log(`${req.method} ${url.pathname} -> ${e instanceof HttpError ? e.status : 500}: ${(e as Error).message}`);
+      if (e.status === 413 && !res.headersSent) res.setHeader('connection', 'close');
+      log(`${req.method} ${url.pathname} -> ${e.status}: ${e.message}`);
+      // a bug: the stack goes to the server log (never to the page)
+      if (e.type === 'InternalError' && err instanceof Error && err.stack) log(err.stack);
       sendError(res, e);
       // a body we refused to read: stop the client sending the rest
-      if (e instanceof HttpError && e.status === 413) res.on('finish', () => req.destroy());
+      if (e.status === 413) res.on('finish', () => req.destroy());
     };
     try {
       if (url.pathname.startsWith('/api/')) {
@@ -183,19 +316,13 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
         return;
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'MethodNotAllowed', `${req.method} ${url.pathname}`);
-      // static files: looked up by exact name in a fixed list, so no path reaches the file system
-      const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
-      const type = staticFiles.get(name);
-      if (!type) throw new HttpError(404, 'NotFound', `no file ${url.pathname}`);
-      const data = fs.readFileSync(path.join(publicDir, name));
-      res.writeHead(200, {
-        'content-type': type,
-        'content-length': data.length,
-        'cache-control': 'no-cache',
-        'x-content-type-options': 'nosniff',
-        'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
-      });
-      res.end(req.method === 'HEAD' ? undefined : data);
+      // static files: looked up by exact URL path in a fixed table, so no request path reaches the file system
+      const file = staticFiles.get(url.pathname === '/' ? '/index.html' : url.pathname);
+      if (!file) throw new HttpError(404, 'NotFound', `no file ${url.pathname}`);
+      if (url.pathname.startsWith('/web/') && !fs.existsSync(file)) {
+        throw new HttpError(404, 'NotFound', `${file} is missing: the in-page runner is not built (run \`pnpm --filter @tagi/playground build\`)`);
+      }
+      sendFile(req, res, file, STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream', 'no-cache');
     } catch (err) {
       done(err);
     }

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CliArgsError, isLoopback, parseArgs } from './cli-args';
+import { CliArgsError, editDistance, isLoopback, parseArgs, suggestFlag } from './cli-args';
 
 describe('parseArgs', () => {
   it('defaults to loopback, port 5178, no extra roots', () => {
     expect(parseArgs([])).toMatchObject({ host: '127.0.0.1', port: 5178, roots: [], noDefaultRoot: false, maxInstructionTokens: 512 });
   });
   it('reads repeatable --root, --port 0 and --flag=value forms', () => {
-    const a = parseArgs(['--root', 'a', '--root=b', '--port=0', '--host', '::1', '--max-instruction-tokens', '64', '--backend=cpu']);
-    expect(a).toMatchObject({ roots: ['a', 'b'], port: 0, host: '::1', maxInstructionTokens: 64, backend: 'cpu' });
+    const a = parseArgs(['--root', 'a', '--root=b', '--port=0', '--host', '::1', '--max-instruction-tokens', '64', '--max-new-tokens=8', '--backend=cpu']);
+    expect(a).toMatchObject({ roots: ['a', 'b'], port: 0, host: '::1', maxInstructionTokens: 64, maxNewTokens: 8, backend: 'cpu' });
   });
   it.each([
     [['--port', '70000'], /--port: expected an integer in \[0, 65535\]/],
@@ -31,4 +31,25 @@ describe('isLoopback', () => {
     ['::', false],
     ['192.168.1.5', false],
   ])('%s -> %s', (host, expected) => expect(isLoopback(host)).toBe(expected));
+});
+
+describe('suggestFlag', () => {
+  it.each([
+    ['--prot', '--port'],
+    ['--roots', '--root'],
+    ['--hots', '--host'],
+    ['-port', '--port'],
+    ['--no-defualt-root', '--no-default-root'],
+    ['--max-instruction', '--max-instruction-tokens'],
+    ['--backed', '--backend'],
+    ['--x', undefined],
+    ['--verbose', undefined],
+  ])('%s -> %s', (given, expected) => expect(suggestFlag(given)).toBe(expected));
+
+  it('counts a swap of neighbours as one edit', () => {
+    expect(editDistance('--prot', '--port')).toBe(1);
+    expect(editDistance('abc', 'abc')).toBe(0);
+    expect(editDistance('', 'abc')).toBe(3);
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+  });
 });

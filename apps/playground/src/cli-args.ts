@@ -15,6 +15,8 @@ export interface PlaygroundArgs {
   /** Skip the default `runs/` root. */
   readonly noDefaultRoot: boolean;
   readonly maxInstructionTokens: number;
+  /** Tokens each model generates per answer. */
+  readonly maxNewTokens: number;
   readonly backend: string | undefined;
   readonly help: boolean;
 }
@@ -29,9 +31,51 @@ Node process; the page only draws.
   --root DIR                    directory whose run dirs and HF T5 dirs may be opened (repeatable; default: ./runs)
   --no-default-root             do not add ./runs
   --max-instruction-tokens N    longest instruction accepted, in tokens (default 512)
+  --max-new-tokens N            tokens each model generates per answer (default 32)
   --backend NAME                tensor backend: auto | tensorflow | wasm | cpu (default auto)
   --help                        this text
 `;
+
+/** Every flag, for suggestions; those in NO_VALUE take no value. */
+const FLAGS = ['--host', '--port', '--root', '--no-default-root', '--max-instruction-tokens', '--max-new-tokens', '--backend', '--help'] as const;
+const NO_VALUE = new Set(['--no-default-root', '--help', '-h']);
+
+/** Edit distance counting a swap of two neighbours as one edit ('--prot' is 1 from '--port'), for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The known flag closest to `given` when it is close enough to be a typo (or a prefix of exactly one flag). */
+export function suggestFlag(given: string): string | undefined {
+  const bare = `--${given.replace(/^-+/, '')}`;
+  const prefixed = FLAGS.filter((f) => f.startsWith(bare));
+  if (bare.length > 3 && prefixed.length === 1) return prefixed[0];
+  let best: { flag: string; d: number } | undefined;
+  for (const flag of FLAGS) {
+    const d = editDistance(bare, flag);
+    if (!best || d < best.d) best = { flag, d };
+  }
+  // about a third of the letters wrong at most: '--prot' -> '--port', but '--x' suggests nothing
+  return best && best.d <= Math.max(1, Math.ceil((best.flag.length - 2) / 3)) ? best.flag : undefined;
+}
+
+function unknownArgument(raw: string): CliArgsError {
+  if (!raw.startsWith('-')) {
+    return new CliArgsError(`unexpected argument ${JSON.stringify(raw)}: the playground takes no positional arguments (did you mean --root ${raw}?)`);
+  }
+  const flag = raw.includes('=') ? raw.slice(0, raw.indexOf('=')) : raw;
+  const hint = suggestFlag(flag);
+  return new CliArgsError(`unknown argument ${JSON.stringify(flag)}${hint ? ` (did you mean ${hint}?)` : ''}; see --help for the options`);
+}
 
 export function parseArgs(argv: readonly string[]): PlaygroundArgs {
   let host = '127.0.0.1';
@@ -39,6 +83,7 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
   const roots: string[] = [];
   let noDefaultRoot = false;
   let maxInstructionTokens = 512;
+  let maxNewTokens = 32;
   let backend: string | undefined;
   let help = false;
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
@@ -51,7 +96,15 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
     const eq = raw.indexOf('=');
     const flag = raw.startsWith('--') && eq > 0 ? raw.slice(0, eq) : raw;
     const inline = raw.startsWith('--') && eq > 0 ? raw.slice(eq + 1) : undefined;
-    const value = (): string | undefined => inline ?? argv[++i];
+    // a flag's value is the next argument unless that is itself a flag ('--root --port 1' is a missing value)
+    const value = (): string | undefined => {
+      if (inline !== undefined) return inline;
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) return undefined;
+      i++;
+      return next;
+    };
+    if (inline !== undefined && NO_VALUE.has(flag)) throw new CliArgsError(`${flag} takes no value, got ${JSON.stringify(raw)}`);
     switch (flag) {
       case '--host': {
         const v = value();
@@ -74,6 +127,9 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
       case '--max-instruction-tokens':
         maxInstructionTokens = int('--max-instruction-tokens', value(), 1, 8192);
         break;
+      case '--max-new-tokens':
+        maxNewTokens = int('--max-new-tokens', value(), 1, 512);
+        break;
       case '--backend': {
         const v = value();
         if (!v || !['auto', 'tensorflow', 'wasm', 'cpu'].includes(v)) throw new CliArgsError(`--backend: expected auto | tensorflow | wasm | cpu, got ${JSON.stringify(v)}`);
@@ -85,10 +141,10 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
         help = true;
         break;
       default:
-        throw new CliArgsError(`unknown argument ${JSON.stringify(raw)} (see --help)`);
+        throw unknownArgument(raw);
     }
   }
-  return { host, port, roots, noDefaultRoot, maxInstructionTokens, backend, help };
+  return { host, port, roots, noDefaultRoot, maxInstructionTokens, maxNewTokens, backend, help };
 }
 
 export function isLoopback(host: string): boolean {

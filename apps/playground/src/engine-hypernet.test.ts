@@ -135,6 +135,33 @@ describe('TagiEngine with a hypernet checkpoint', () => {
     }
   });
 
+  it('gives TAGI logits along the generated tokens whose argmax is each next greedy token, without leaks', async () => {
+    const instruction = 'Write the word backwards.';
+    const inputs = ['cat', 'a longer input with more words'];
+    const a = await engine.generate(run, instruction);
+    const tagi = (await engine.run(run, instruction, a.id, inputs))[0]!;
+    expect(tagi.tokens).toHaveLength(2);
+    const before = tf.memory().numTensors;
+    const { data, shape } = await engine.logits(run, instruction, a.id, inputs, tagi.tokens!);
+    expect(tf.memory().numTensors).toBe(before);
+    const [b, t, v] = shape;
+    expect([b, t, v]).toEqual([2, Math.max(...tagi.tokens!.map((r) => r.length)), 32128]);
+    expect(data).toHaveLength(b * t * v);
+    let checked = 0;
+    tagi.tokens!.forEach((row, r) => {
+      for (let s = 0; s + 1 < row.length; s++) {
+        const at = (r * t + s) * v;
+        let best = 0;
+        for (let k = 1; k < v; k++) if (data[at + k]! > data[at + best]!) best = k;
+        expect(best, `row ${r} step ${s}`).toBe(row[s + 1]);
+        checked++;
+      }
+    });
+    expect(checked).toBeGreaterThan(0);
+    await expect(engine.logits(run, 'Other.', a.id, inputs, tagi.tokens!)).rejects.toThrow(/generated from another instruction/);
+    await expect(engine.logits(run, instruction, a.id, inputs, [[0, 40000], [0]])).rejects.toThrow(/decoderIds\.0\.1: expected a token id in \[0, 32128\)/);
+  });
+
   it('drops old adapters beyond its keep limit and frees their tensors', async () => {
     const small = new TagiEngine({ backend: 'cpu', keepAdapters: 1 });
     try {

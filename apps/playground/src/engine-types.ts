@@ -1,4 +1,6 @@
 // What the HTTP layer needs from the model side. The model runs in this Node server (not in the page).
+import type { Logits, RunLimits } from './model-runner';
+import type { AnswerScore } from './scoring';
 
 export type ModelName = 'tagi' | 'base' | 'concat';
 
@@ -49,9 +51,23 @@ export interface GeneratedAdapterInfo {
 export interface ModelRunResult {
   readonly model: ModelName;
   readonly outputs?: string[];
+  /** Generated token ids per output (decoder start id first), to compare runs exactly. */
+  readonly tokens?: number[][];
+  /** Per output its exact match and ROUGE-L against the expected outputs, where the request gave them. */
+  readonly scores?: (AnswerScore | null)[];
   /** Wall time of the whole batch, milliseconds (adapter generation not included; see generateMs). */
   readonly ms?: number;
   readonly error?: string;
+}
+
+/** A held-out task of the embedded suite as the Try page offers it. */
+export interface SuiteExample {
+  readonly task: string;
+  readonly category?: string;
+  readonly instruction: string;
+  readonly inputs: string[];
+  /** Per input every accepted output (SNI scores take the best over them). */
+  readonly references: string[][];
 }
 
 export interface AdapterDiffModule {
@@ -64,16 +80,33 @@ export interface AdapterDiffModule {
   readonly cosine: number;
 }
 
+/** The checkpoint files the in-page runner fetches for a dir, or why it cannot run there. */
+export type InPageFiles =
+  | { readonly available: false; readonly reason: string }
+  | {
+      readonly available: true;
+      readonly base: { readonly dir: string; readonly config: string; readonly weights: string; readonly tokenizer: string; readonly tokenizerConfig: string | null; readonly vocab: string | null };
+      readonly hypernet: { readonly dir: string; readonly config: string; readonly weights: string };
+      readonly maxInstructionTokens: number;
+      readonly limits: RunLimits;
+    };
+
 export interface PlaygroundEngine {
+  /** Input and output lengths of every run (an in-page runner is given the same). */
+  readonly limits: RunLimits;
   open(dir: string): Promise<ModelSetInfo>;
   generate(dir: string, instruction: string): Promise<GeneratedAdapterInfo>;
   run(dir: string, instruction: string, adapterId: string | undefined, inputs: string[]): Promise<ModelRunResult[]>;
+  /** Which files an in-page runner needs to run this dir's TAGI model (paths on this machine). */
+  inPageFiles(dir: string): Promise<InPageFiles>;
+  /** TAGI's next-token logits along the given decoder rows (teacher forcing), with a generated adapter. */
+  logits(dir: string, instruction: string, adapterId: string, inputs: string[], decoderIds: number[][]): Promise<Logits>;
   diff(aId: string, bId: string): Promise<AdapterDiffModule[]>;
   /** Difference between a generated adapter and a peft adapter dir (e.g. a stage-1 teacher of the run). */
   diffWithPeft(aId: string, peftDir: string): Promise<AdapterDiffModule[]>;
   /** peft files of a generated adapter: adapter_config.json and adapter_model.safetensors. */
   exportPeft(id: string): Promise<{ name: string; data: Uint8Array }[]>;
   /** Held-out tasks of the embedded suite; `numPositive` demonstrations in the instruction (the run's prompt setting). */
-  examples(opts?: { numPositive?: number }): Promise<{ task: string; category?: string; instruction: string; inputs: string[]; references?: string[] }[]>;
+  examples(opts?: { numPositive?: number }): Promise<SuiteExample[]>;
   dispose(): void;
 }

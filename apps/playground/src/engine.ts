@@ -5,24 +5,27 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type DeltaMap, initBackend } from '@tagi/tensor-core';
-import { PrunedTokenizer, padBatch, parseT5Config, T5ConfigError, generate as t5Generate } from '@tagi/t5-model';
-import { T5ForConditionalGeneration, loadDefaultT5Tokenizer, loadT5Tokenizer, loadVocabMap } from '@tagi/t5-model/node';
+import { PRUNED_VOCAB_FILE, PrunedTokenizer, parseT5Config, T5ConfigError } from '@tagi/t5-model';
+import { DEFAULT_TOKENIZER_DIR, T5ForConditionalGeneration, loadDefaultT5Tokenizer, loadT5Tokenizer, loadVocabMap } from '@tagi/t5-model/node';
 import { formatDefinition, formatTaskInput } from '@tagi/datasets';
 import { type AdapterSet, stringifyLoraConfig } from '@tagi/lora';
-import { type HyperNetwork, type TaskAdapter, generateAdapter, generateWithTask } from '@tagi/hypernet';
+import { HYPERNET_CONFIG_FILE, HYPERNET_WEIGHTS_FILE, type HyperNetwork, type TaskAdapter } from '@tagi/hypernet';
 import { loadHypernet } from '@tagi/hypernet/node';
 import { loadAdapter } from '@tagi/lora/node';
 import { serializeSafetensors } from '@tagi/tensor-core';
 import type {
   AdapterDiffModule,
   GeneratedAdapterInfo,
+  InPageFiles,
   ModelName,
   ModelRunResult,
   ModelSetInfo,
   ModelSlot,
   PlaygroundEngine,
+  SuiteExample,
 } from './engine-types';
 import { HttpError } from './http';
+import { type GeneratedTexts, type Logits, type RunLimits, type TextTokenizer, generateTaskAdapter, runPlain, runTagi, tagiLogits } from './model-runner';
 import { type CheckpointInfo, checkpointKind, findCheckpoints, isRunDir } from './runs';
 
 export interface TagiEngineOptions {
@@ -32,6 +35,11 @@ export interface TagiEngineOptions {
   readonly backend?: string;
   /** Generated adapters kept for export and comparison (oldest dropped first). */
   readonly keepAdapters?: number;
+  /**
+   * Called with every checkpoint dir before its files are read; throws to refuse it. The server passes
+   * a check that every file resolves under its roots (a `config.json -> /etc/…` symlink is refused).
+   */
+  readonly checkDir?: (dir: string) => void;
 }
 
 /** Thrown for a checkpoint that cannot be used; the page shows the message. */
@@ -55,13 +63,6 @@ function hypernetRank(rel: string): number {
   if (/hint|no-?distill|without/i.test(rel)) return 2;
   if (/tagi/i.test(rel)) return 0;
   return 1;
-}
-
-/** What the engine needs of a tokenizer: the full T5 one or a pruned-vocabulary view of it. */
-interface TextTokenizer {
-  readonly padTokenId: number;
-  encode(text: string, opts?: { addSpecialTokens?: boolean; maxLength?: number }): number[];
-  decode(ids: readonly number[], opts?: { skipSpecialTokens?: boolean }): string;
 }
 
 interface LoadedT5 {
@@ -98,6 +99,15 @@ async function tokenizerFor(dir: string): Promise<TextTokenizer> {
   const full = fs.existsSync(path.join(dir, 'tokenizer.json')) ? loadT5Tokenizer(dir) : loadDefaultT5Tokenizer();
   const vocab = await loadVocabMap(dir);
   return vocab ? new PrunedTokenizer(full, vocab) : full;
+}
+
+/** The files tokenizerFor reads for a base model dir (the in-page runner fetches the same ones). */
+function tokenizerFiles(dir: string): { tokenizer: string; tokenizerConfig: string | null; vocab: string | null } {
+  const own = fs.existsSync(path.join(dir, 'tokenizer.json'));
+  const tdir = own ? dir : DEFAULT_TOKENIZER_DIR;
+  const cfg = path.join(tdir, 'tokenizer_config.json');
+  const vocab = path.join(dir, PRUNED_VOCAB_FILE);
+  return { tokenizer: path.join(tdir, 'tokenizer.json'), tokenizerConfig: fs.existsSync(cfg) ? cfg : null, vocab: fs.existsSync(vocab) ? vocab : null };
 }
 
 function readJson(file: string): unknown {
@@ -158,6 +168,7 @@ export class TagiEngine implements PlaygroundEngine {
       throw new CheckpointError(dir, 'neither a run dir (metrics.jsonl / results.json / results.md) nor an HF T5 dir (config.json + model.safetensors)');
     }
     const checkpoints = run ? findCheckpoints(dir) : [{ kind: 't5' as const, dir, rel: '' }];
+    for (const c of checkpoints) this.opts.checkDir?.(c.dir);
     const base = pickBase(checkpoints);
     if (base) checkT5Dir(base.dir);
     const hypernet = checkpoints.filter((c) => c.kind === 'hypernet').sort((a, b) => hypernetRank(a.rel) - hypernetRank(b.rel))[0];
@@ -201,6 +212,7 @@ export class TagiEngine implements PlaygroundEngine {
   private async t5(dir: string): Promise<LoadedT5> {
     let p = this.models.get(dir);
     if (!p) {
+      this.opts.checkDir?.(dir);
       p = (async () => {
         await this.initBackend();
         const model = await T5ForConditionalGeneration.fromPretrained(dir);
@@ -227,21 +239,13 @@ export class TagiEngine implements PlaygroundEngine {
     return n;
   }
 
-  /** Greedy generation of a batch of texts; returns the decoded outputs and the wall time. */
-  private async generateTexts(t5: LoadedT5, texts: string[], extra: { adapters?: DeltaMap } = {}): Promise<{ outputs: string[]; ms: number }> {
-    const start = performance.now();
-    const rows = texts.map((t) => t5.tokenizer.encode(t, { maxLength: this.maxInputTokens }));
-    const batch = padBatch(rows, t5.tokenizer.padTokenId, Math.max(...rows.map((r) => r.length)));
-    const ids = tf.tensor2d(batch.inputIds, [rows.length, batch.inputIds[0]!.length], 'int32');
-    const mask = tf.tensor2d(batch.attentionMask, [rows.length, batch.attentionMask[0]!.length], 'int32');
-    try {
-      const res = await t5Generate(t5.model, ids, mask, { maxNewTokens: this.maxNewTokens, ...(extra.adapters ? { adapters: extra.adapters } : {}) });
-      const outputs = res.sequences.map((seq) => t5.tokenizer.decode(seq.slice(1), { skipSpecialTokens: true }).trim());
-      return { outputs, ms: performance.now() - start };
-    } finally {
-      ids.dispose();
-      mask.dispose();
-    }
+  /** Limits every model run of this engine uses (the in-page runner is given the same). */
+  get limits(): RunLimits {
+    return { maxInputTokens: this.maxInputTokens, maxNewTokens: this.maxNewTokens };
+  }
+
+  private generateTexts(t5: LoadedT5, texts: string[], adapters?: DeltaMap): Promise<GeneratedTexts> {
+    return runPlain(t5.model, t5.tokenizer, texts, this.limits, adapters);
   }
 
   async open(dir: string): Promise<ModelSetInfo> {
@@ -255,6 +259,7 @@ export class TagiEngine implements PlaygroundEngine {
     const key = `${dir}\0${base.dir}`;
     let p = this.hypernets.get(key);
     if (!p) {
+      this.opts.checkDir?.(dir);
       p = loadHypernet(dir, base.model);
       this.hypernets.set(key, p);
       p.catch(() => this.hypernets.delete(key));
@@ -271,6 +276,7 @@ export class TagiEngine implements PlaygroundEngine {
     const key = `${dir}\0${base.dir}`;
     let p = this.peftAdapters.get(key);
     if (!p) {
+      this.opts.checkDir?.(dir);
       p = loadAdapter(dir, { model: base.model });
       this.peftAdapters.set(key, p);
       p.catch(() => this.peftAdapters.delete(key));
@@ -298,6 +304,14 @@ export class TagiEngine implements PlaygroundEngine {
     return a;
   }
 
+  /** A stored adapter, checked to belong to this dir and instruction. */
+  private adapterFor(id: string, dir: string, instruction: string): StoredAdapter {
+    const stored = this.adapter(id);
+    if (stored.dir !== dir) throw new HttpError(409, 'AdapterMismatch', `adapter ${id} was generated for ${stored.dir}, not ${dir}`);
+    if (stored.instruction !== instruction) throw new HttpError(409, 'AdapterMismatch', `adapter ${id} was generated from another instruction; generate it again`);
+    return stored;
+  }
+
   async generate(dir: string, instruction: string): Promise<GeneratedAdapterInfo> {
     const plan = await this.plan(dir);
     const instructionTokens = this.checkInstruction(plan, instruction);
@@ -305,12 +319,7 @@ export class TagiEngine implements PlaygroundEngine {
     if (!slot.available || !slot.dir || !baseSlot.dir) throw new HttpError(503, 'ModelUnavailable', `TAGI hypernet: ${slot.reason ?? 'unavailable'}`);
     const base = await rethrow(this.t5(baseSlot.dir));
     const hn = await rethrow(this.hypernet(slot.dir, base));
-    const ids = base.tokenizer.encode(instruction);
-    const start = performance.now();
-    const task = generateAdapter(hn, ids);
-    const first = task.adapter.paths[0];
-    if (first !== undefined) await task.adapter.factorsOf(first)?.B.data(); // wait for the backend to finish
-    const generateMs = performance.now() - start;
+    const { task, ms: generateMs } = await generateTaskAdapter(hn, base.tokenizer, instruction);
     const id = `a${this.nextAdapter++}`;
     this.storeAdapter({ id, dir, instruction, task, hypernetDir: slot.dir, fusion: hn.config.fusion });
     return { id, dir, instruction, instructionTokens, generateMs, modules: moduleStats(task.adapter) };
@@ -330,15 +339,9 @@ export class TagiEngine implements PlaygroundEngine {
     if (!tagiSlot.available || !tagiSlot.dir) results.push({ model: 'tagi', error: tagiSlot.reason ?? 'unavailable' });
     else if (!adapterId) results.push({ model: 'tagi', error: 'no adapter: generate it first' });
     else {
-      const stored = this.adapter(adapterId);
-      if (stored.dir !== dir) throw new HttpError(409, 'AdapterMismatch', `adapter ${adapterId} was generated for ${stored.dir}, not ${dir}`);
-      if (stored.instruction !== instruction) throw new HttpError(409, 'AdapterMismatch', `adapter ${adapterId} was generated from another instruction; generate it again`);
+      const stored = this.adapterFor(adapterId, dir, instruction);
       const hn = await rethrow(this.hypernet(tagiSlot.dir, base));
-      const start = performance.now();
-      const rows = inputs.map((x) => base.tokenizer.encode(x, { maxLength: this.maxInputTokens }));
-      const seqs = await generateWithTask(hn, stored.task, rows, { maxNewTokens: this.maxNewTokens });
-      const outputs = seqs.map((seq) => base.tokenizer.decode(seq.slice(1), { skipSpecialTokens: true }).trim());
-      results.push({ model: 'tagi', outputs, ms: performance.now() - start });
+      results.push({ model: 'tagi', ...(await runTagi(hn, stored.task, base.tokenizer, inputs, this.limits)) });
     }
     // No adapter: the frozen base reads the Tk-Instruct prompt, as `tagi demo` evaluates it
     const prompts = inputs.map((x) => concatenatedInput(instruction, x));
@@ -349,7 +352,7 @@ export class TagiEngine implements PlaygroundEngine {
         if (checkpointKind(concatSlot.dir) === 'peft') {
           // the multitask baseline trained as a LoRA on the base model
           const set = await this.peft(concatSlot.dir, base);
-          results.push({ model: 'concat', ...(await this.generateTexts(base, prompts, { adapters: set.deltas })) });
+          results.push({ model: 'concat', ...(await this.generateTexts(base, prompts, set.deltas)) });
         } else {
           const concat = concatSlot.dir === baseSlot.dir ? base : await this.t5(concatSlot.dir);
           results.push({ model: 'concat', ...(await this.generateTexts(concat, prompts)) });
@@ -359,6 +362,37 @@ export class TagiEngine implements PlaygroundEngine {
       }
     }
     return results;
+  }
+
+  async inPageFiles(dir: string): Promise<InPageFiles> {
+    const { info } = await this.plan(dir);
+    const { base, tagi } = info.models;
+    if (!tagi.available || !tagi.dir || !base.dir) return { available: false, reason: `TAGI: ${tagi.reason ?? 'unavailable'}` };
+    const weights = path.join(base.dir, 'model.safetensors');
+    if (!fs.existsSync(weights)) return { available: false, reason: `${base.dir}: sharded weights (model.safetensors.index.json); the in-page runner reads a single model.safetensors` };
+    return {
+      available: true,
+      base: { dir: base.dir, config: path.join(base.dir, 'config.json'), weights, ...tokenizerFiles(base.dir) },
+      hypernet: { dir: tagi.dir, config: path.join(tagi.dir, HYPERNET_CONFIG_FILE), weights: path.join(tagi.dir, HYPERNET_WEIGHTS_FILE) },
+      maxInstructionTokens: info.maxInstructionTokens,
+      limits: this.limits,
+    };
+  }
+
+  async logits(dir: string, instruction: string, adapterId: string, inputs: string[], decoderIds: number[][]): Promise<Logits> {
+    const plan = await this.plan(dir);
+    const { base: baseSlot, tagi: tagiSlot } = plan.info.models;
+    if (!tagiSlot.available || !tagiSlot.dir || !baseSlot.dir) throw new HttpError(503, 'ModelUnavailable', `TAGI hypernet: ${tagiSlot.reason ?? 'unavailable'}`);
+    const stored = this.adapterFor(adapterId, dir, instruction);
+    const base = await rethrow(this.t5(baseSlot.dir));
+    const hn = await rethrow(this.hypernet(tagiSlot.dir, base));
+    const vocab = base.model.config.vocabSize;
+    for (const [i, row] of decoderIds.entries()) {
+      row.forEach((id, j) => {
+        if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new HttpError(400, 'BadRequest', `decoderIds.${i}.${j}: expected a token id in [0, ${vocab}), got ${JSON.stringify(id)}`);
+      });
+    }
+    return tagiLogits(hn, stored.task, base.tokenizer, inputs, decoderIds, this.limits);
   }
 
   async diff(aId: string, bId: string): Promise<AdapterDiffModule[]> {
@@ -406,7 +440,7 @@ export class TagiEngine implements PlaygroundEngine {
     ];
   }
 
-  async examples(opts: { numPositive?: number } = {}): Promise<{ task: string; category?: string; instruction: string; inputs: string[]; references?: string[] }[]> {
+  async examples(opts: { numPositive?: number } = {}): Promise<SuiteExample[]> {
     const { embeddedSuite, tagiExamples } = await import('@tagi/datasets');
     const suite = embeddedSuite();
     return suite.heldOut.map((task) => {
@@ -416,7 +450,7 @@ export class TagiEngine implements PlaygroundEngine {
         category: task.category,
         instruction: rows[0]?.instruction ?? task.definition[0] ?? '',
         inputs: rows.map((r) => r.studentInput),
-        references: rows.map((r) => r.outputs[0] ?? ''),
+        references: rows.map((r) => [...r.outputs]),
       };
     });
   }

@@ -1,5 +1,7 @@
 // Small HTTP helpers: bounded JSON bodies and JSON errors that the page shows as they are.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { describeOsError } from './os-errors';
+import { isBlank } from './text';
 
 /** An error with an HTTP status and a machine-readable type; its message is shown in the page. */
 export class HttpError extends Error {
@@ -25,17 +27,26 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+/**
+ * The one mapping from a thrown value to an HTTP error: HttpError as it is; an operating-system error
+ * (ENOENT, EACCES, …) with its status and a message naming the path and what to do; anything else is a
+ * bug in the playground, reported as an internal error (the server log has the stack).
+ */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const os = describeOsError(err);
+  if (os) return new HttpError(os.status, os.code, os.message);
+  const e = err instanceof Error ? err : new Error(String(err));
+  return new HttpError(500, 'InternalError', `internal error (a bug in the playground; its log has the details): ${e.name}: ${e.message}`);
+}
+
 export function sendError(res: ServerResponse, err: unknown): void {
-  if (res.headersSent) {
+  if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
-  if (err instanceof HttpError) {
-    sendJson(res, err.status, { error: { type: err.type, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } });
-    return;
-  }
-  const e = err instanceof Error ? err : new Error(String(err));
-  sendJson(res, 500, { error: { type: e.name || 'Error', message: e.message } });
+  const e = toHttpError(err);
+  sendJson(res, e.status, { error: { type: e.type, message: e.message, ...(e.details === undefined ? {} : { details: e.details }) } });
 }
 
 /** Reads a JSON object body of at most `limit` bytes; a larger one is refused with 413 before it is buffered. */
@@ -65,7 +76,8 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
 
 export function requireString(body: Record<string, unknown>, key: string, maxChars: number): string {
   const v = body[key];
-  if (typeof v !== 'string' || v.trim().length === 0) throw new HttpError(400, 'BadRequest', `${key}: expected a non-empty string`);
+  if (typeof v !== 'string' || v.length === 0) throw new HttpError(400, 'BadRequest', `${key}: expected a non-empty string`);
+  if (isBlank(v)) throw new HttpError(400, 'BadRequest', `${key}: only whitespace or invisible characters; type some text`);
   if (v.length > maxChars) throw new HttpError(413, 'TooLong', `${key}: ${v.length} characters, more than the ${maxChars} allowed`);
   return v;
 }

@@ -65,4 +65,19 @@ describe('run dirs', () => {
     expect(() => readRunDir(path.join(root, 'demo-old'))).toThrow(RunDirError);
     expect(() => readRunDir(path.join(root, 'demo-old'))).toThrow(/results\.json: not valid JSON/);
   });
+
+  it('by default reads only files that resolve inside the run dir (a results.md -> /etc/passwd symlink is refused)', () => {
+    const run = path.join(root, 'linked');
+    fs.mkdirSync(run);
+    fs.writeFileSync(path.join(run, 'metrics.jsonl'), '');
+    fs.symlinkSync('/etc/passwd', path.join(run, 'results.md'));
+    expect(() => readRunDir(run)).toThrow(/results\.md.*symlink to a file outside/);
+    fs.rmSync(path.join(run, 'results.md'));
+    fs.writeFileSync(path.join(run, 'own.md'), 'mine\n');
+    fs.symlinkSync(path.join(run, 'own.md'), path.join(run, 'results.md'));
+    expect(readRunDir(run).resultsMarkdown).toBe('mine\n');
+    // a dangling symlink is an absent file
+    fs.symlinkSync(path.join(run, 'nowhere.json'), path.join(run, 'results.json'));
+    expect(readRunDir(run).results).toBeUndefined();
+  });
 });

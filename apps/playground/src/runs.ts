@@ -3,6 +3,8 @@
 // dirs, peft adapter dirs, hypernet dirs) found by their marker files.
 import fs from 'node:fs';
 import path from 'node:path';
+import { aboutFile } from './os-errors';
+import { realFileUnderRoots } from './paths';
 
 export class RunDirError extends Error {
   constructor(
@@ -65,7 +67,8 @@ export function listRunDirs(roots: readonly string[], depth = 3): RunSummary[] {
   const visit = (dir: string, left: number): void => {
     if (isRunDir(dir)) {
       const real = fs.realpathSync(dir);
-      const mtimeMs = Math.max(...RUN_MARKERS.map((m) => path.join(dir, m)).filter(exists).map((p) => fs.statSync(p).mtimeMs));
+      // lstat: a marker symlinked out of the roots must not reveal anything of its target, not even a time
+      const mtimeMs = Math.max(...RUN_MARKERS.map((m) => path.join(dir, m)).filter(exists).map((p) => fs.lstatSync(p).mtimeMs));
       found.set(real, { dir: real, name: path.basename(real), mtimeMs });
     }
     if (left === 0) return;
@@ -143,15 +146,25 @@ export function parseMetricsJsonl(text: string, file = 'metrics.jsonl'): Metrics
 
 const MAX_FILE_BYTES = 32 * 1024 * 1024;
 
-function readTextIfPresent(file: string): string | undefined {
-  if (!exists(file)) return undefined;
-  const size = fs.statSync(file).size;
+/** Maps a file about to be read to the real path to read, or throws (a symlink leaving the roots). */
+export type FileResolver = (file: string) => string;
+
+function readTextIfPresent(file: string, resolve: FileResolver): string | undefined {
+  try {
+    fs.statSync(file);
+  } catch (e) {
+    // absent (or a dangling symlink): nothing to read; any other fault (EACCES, …) is the caller's to report
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  const real = resolve(file);
+  const size = fs.statSync(real).size;
   if (size > MAX_FILE_BYTES) throw new RunDirError(file, `${size} bytes, more than the ${MAX_FILE_BYTES} the playground reads`);
-  return fs.readFileSync(file, 'utf8');
+  return aboutFile(file, () => fs.readFileSync(real, 'utf8'));
 }
 
-function readJsonIfPresent(file: string): unknown {
-  const text = readTextIfPresent(file);
+function readJsonIfPresent(file: string, resolve: FileResolver): unknown {
+  const text = readTextIfPresent(file, resolve);
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text);
@@ -170,16 +183,21 @@ export interface RunDetails {
   readonly checkpoints: CheckpointInfo[];
 }
 
-export function readRunDir(dir: string): RunDetails {
+/**
+ * Reads a run dir's files. Each file goes through `resolve` first; by default a file must resolve inside
+ * the run dir itself, so a symlink such as `results.md -> /etc/passwd` is refused, never read.
+ */
+export function readRunDir(dir: string, resolve?: FileResolver): RunDetails {
   if (!fs.statSync(dir).isDirectory()) throw new RunDirError(dir, 'not a directory');
-  const metricsText = readTextIfPresent(path.join(dir, 'metrics.jsonl'));
+  const confine = resolve ?? ((file: string) => realFileUnderRoots({ dirs: [fs.realpathSync(dir)] }, file));
+  const metricsText = readTextIfPresent(path.join(dir, 'metrics.jsonl'), confine);
   return {
     dir,
     name: path.basename(dir),
-    config: readJsonIfPresent(path.join(dir, 'config.json')),
+    config: readJsonIfPresent(path.join(dir, 'config.json'), confine),
     metrics: metricsText === undefined ? [] : parseMetricsJsonl(metricsText, path.join(dir, 'metrics.jsonl')),
-    results: readJsonIfPresent(path.join(dir, 'results.json')),
-    resultsMarkdown: readTextIfPresent(path.join(dir, 'results.md')),
+    results: readJsonIfPresent(path.join(dir, 'results.json'), confine),
+    resultsMarkdown: readTextIfPresent(path.join(dir, 'results.md'), confine),
     checkpoints: findCheckpoints(dir),
   };
 }

@@ -4,49 +4,16 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { loadAdapter } from '@tagi/lora/node';
 import { initBackend } from '@tagi/tensor-core';
 import { T5ForConditionalGeneration } from '@tagi/t5-model/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findCheckpoints } from '../src/runs';
 import { readZip } from '../src/zip';
-import { type SpawnedServer, appDir, repoRoot, spawnServer } from './spawn-server';
+import { type SpawnedServer, repoRoot, spawnServer } from './spawn-server';
 import { writeSyntheticRun } from './synthetic-run';
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = fs.existsSync(CHROMIUM);
-const ARTIFACTS = path.join(appDir, 'test-artifacts');
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-export async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
-  // a fresh profile every time: launchPersistentContext passes it as --user-data-dir
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS, acceptDownloads: true, viewport: { width: 1280, height: 900 } });
-  return {
-    context,
-    async close() {
-      await context.close();
-      fs.rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
-
-export async function shot(page: Page, name: string): Promise<string> {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  return file;
-}
+import { CHROMIUM, buildInPageBundle, hasChromium, launchChromium, shot } from './chromium';
 
 /** Exports the current adapter from the page and loads the peft dir back with @tagi/lora. */
 export async function exportAndLoad(page: Page, baseDir: string, tmp: string): Promise<{ paths: string[]; r: number }> {
@@ -125,13 +92,17 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a synthetic run dir (ne
     expect(await page.inputValue('#instruction')).toMatch(/Positive Example 1/); // the run's numPos
     await page.click('#run');
     await page.waitForSelector('#outputs:not([hidden])');
-    const rows = await page.locator('#outputs-body tr').count();
+    const rows = await page.locator('#outputs-body tr:not(.summary)').count();
     expect(rows).toBe((await page.inputValue('#inputs')).split('\n').filter((l) => l.trim()).length);
     for (const m of ['tagi', 'base', 'concat']) {
       expect(await page.locator(`td.output[data-model="${m}"]`).count()).toBe(rows);
       expect(await page.textContent(`th[data-model="${m}"] .time`)).toMatch(/\d+ ms/);
     }
     expect(await page.textContent('#adapter-info')).toMatch(/generated in \d+ ms \(in the Node server\)/);
+    // a suite example carries its expected outputs: every answer is marked right or wrong, with a mean row
+    expect(await page.locator('th.expected').count()).toBe(1);
+    expect(await page.locator('td.output .score').count()).toBe(3 * rows);
+    expect(await page.locator('tr.summary td.mean').allTextContents()).toEqual(Array(3).fill(expect.stringMatching(/^exact match \d+ · ROUGE-L \d+\.\d$/)));
     await shot(page, 'try');
   });
 
@@ -223,7 +194,9 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a tagi demo --preset=sm
     runDir = given ? fs.realpathSync(given) : path.join(tmp, 'runs', 'smoke');
     unusable = given ? undefined : runSmokeDemo(runDir);
     if (unusable) return;
-    server = await spawnServer(['--root', path.dirname(runDir)]);
+    buildInPageBundle();
+    // wasm in the server too, so the in-page run (wasm) can be compared token for token
+    server = await spawnServer(['--root', path.dirname(runDir), '--backend', 'wasm']);
     browser = await launchChromium();
     page = await browser.context.newPage();
     await page.goto(server.url);
@@ -264,13 +237,19 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a tagi demo --preset=sm
     await page.type('#instruction', instruction.slice(0, 400), { delay: 0 });
     await page.click('#run');
     await page.waitForSelector('#outputs:not([hidden])');
-    const rows = await page.locator('#outputs-body tr').count();
+    const rows = await page.locator('#outputs-body tr:not(.summary)').count();
     expect(rows).toBeGreaterThan(0);
     for (const m of ['tagi', 'base', 'concat']) {
       expect(await page.locator(`td.output[data-model="${m}"]`).count()).toBe(rows);
       expect(await page.textContent(`th[data-model="${m}"] .time`)).toMatch(/\d+ ms/);
     }
     expect(await page.isHidden('#error')).toBe(true);
+    // the same run in this browser (tfjs wasm in the page): the server's tokens, its own time beside them
+    await page.check('#in-page');
+    await page.click('#run');
+    await page.waitForSelector('th[data-model="tagi-page"]', { timeout: 5 * 60_000 });
+    expect(await page.isHidden('#error'), (await page.textContent('#error')) ?? '').toBe(true);
+    expect(await page.textContent('th[data-model="tagi-page"] .time')).toMatch(/\d+ ms .*in this browser · same tokens as the server$/);
     await page.$eval('#instruction', (el) => el.scrollTo(0, 0));
     const file = await shot(page, 'smoke-try');
     if (process.env.TAGI_UPDATE_DOCS_SCREENSHOT === '1') fs.copyFileSync(file, path.join(repoRoot, 'docs', 'playground-try.png'));
