@@ -188,9 +188,7 @@ export class HyperNetwork extends Module {
       this.instruction_encoder = undefined;
     }
     if (c.fusion === 'cross-attention') {
-      const bc = base.config;
-      this.fusion_layers = this.registerModule('fusion_layers', new ModuleList<CrossAttentionFusion>());
-      for (let i = 0; i < bc.numLayers; i++) this.fusion_layers.push(new CrossAttentionFusion(this.dModel, bc.numHeads, bc.dKv, bc.layerNormEpsilon, rng.fork(`fusion_layers.${i}`)));
+      this.fusion_layers = this.registerModule('fusion_layers', makeFusionLayers(base, rng));
     } else {
       this.fusion_layers = undefined;
     }
@@ -342,8 +340,11 @@ export class HyperNetwork extends Module {
  * (shared by the whole batch) or one row per example. `enc` must outlive the forward pass that uses the hook.
  */
 export function fusionHook(hn: HyperNetwork, enc: InstructionEncoding): EncoderLayerHook | undefined {
-  const layers = hn.fusion_layers;
-  if (!layers) return undefined;
+  return hn.fusion_layers ? crossAttentionHook(hn.fusion_layers, enc) : undefined;
+}
+
+/** The encoder layer hook running `layers[i]` after encoder block i over the instruction `enc` (1 row or one per example). */
+export function crossAttentionHook(layers: ModuleList<CrossAttentionFusion>, enc: InstructionEncoding): EncoderLayerHook {
   return (i, hidden, _mask) =>
     tf.tidy(() => {
       const b = hidden.shape[0];
@@ -353,6 +354,14 @@ export function fusionHook(hn: HyperNetwork, enc: InstructionEncoding): EncoderL
       const mask = rows === b ? enc.mask : (tf.tile(enc.mask, [b, 1]) as tf.Tensor2D); // [b, iLen]
       return layers.at(i).forward(hidden, states, mask);
     });
+}
+
+/** One {@link CrossAttentionFusion} per encoder block of `base` (the `fusion_layers` of a hypernetwork or of an export). */
+export function makeFusionLayers(base: BaseSeq2SeqModel, rng: Rng): ModuleList<CrossAttentionFusion> {
+  const bc = base.config;
+  const layers = new ModuleList<CrossAttentionFusion>();
+  for (let i = 0; i < bc.numLayers; i++) layers.push(new CrossAttentionFusion(bc.dModel, bc.numHeads, bc.dKv, bc.layerNormEpsilon, rng.fork(`fusion_layers.${i}`)));
+  return layers;
 }
 
 /** Disposes every tensor of a generated delta map. */
