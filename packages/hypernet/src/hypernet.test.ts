@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoLeak } from '@tagi/tensor-core/testing';
-import { TestAdam, tinyT5, useCpu } from './__fixtures__/tiny.js';
+import { AdamW, fit } from '@tagi/tensor-core';
+import { expectClose, expectNoLeak, testBackends, useBackend } from '@tagi/tensor-core/testing';
+import { tinyT5, useCpu } from './__fixtures__/tiny.js';
 import { padIds } from './batching.js';
 import { HypernetConfigError } from './errors.js';
 import { HyperNetwork, disposeDeltas, disposeEncoding, maskedMeanPool, resolveTargets } from './hypernet.js';
-import { InstructionCache, finetuneHypernet } from './training.js';
+import { InstructionCache, finetuneHypernet, finetuneObjective } from './training.js';
 
 let base: ReturnType<typeof tinyT5>;
 beforeAll(async () => {
@@ -141,6 +142,115 @@ describe('generator', () => {
   });
 });
 
+/** The generator written out per module in float64 JS from the parameter values (independent of `generate`). */
+function referenceAdapters(hn: HyperNetwork, states: number[][][], mask: number[][]): Map<string, { A: number[][][]; B: number[][][] }> {
+  const P = new Map(hn.namedParameters().map(([k, v]) => [k, { v: Array.from(v.dataSync()), shape: v.shape }]));
+  const get = (k: string) => P.get(k)!;
+  // y = W·x (+ b), W [out, in] row-major
+  const affine = (w: { v: number[]; shape: number[] }, x: number[], b?: { v: number[] }) =>
+    Array.from({ length: w.shape[0]! }, (_, o) => x.reduce((s, xi, i) => s + w.v[o * w.shape[1]! + i]! * xi, b ? b.v[o]! : 0));
+  const d = states[0]![0]!.length;
+  const emb = get('targets.module_embeddings');
+  const out = new Map<string, { A: number[][][]; B: number[][][] }>();
+  hn.targetModules.forEach((t, m) => {
+    const e = emb.v.slice(m * emb.shape[1]!, (m + 1) * emb.shape[1]!);
+    const he = affine(get('embed_proj.weight'), e);
+    const A: number[][][] = [];
+    const B: number[][][] = [];
+    states.forEach((rowStates, row) => {
+      let pooled: number[];
+      if (hn.config.pooling === 'mean') {
+        const n = mask[row]!.reduce((s, x) => s + x, 0);
+        pooled = Array.from({ length: d }, (_, j) => rowStates.reduce((s, st, tIdx) => s + st[j]! * mask[row]![tIdx]!, 0) / n);
+      } else {
+        const q = get('targets.queries').v.slice(m * d, (m + 1) * d);
+        const logits = rowStates.map((st, tIdx) => st.reduce((s, x, j) => s + x * q[j]!, 0) / Math.sqrt(d) + (mask[row]![tIdx] ? 0 : -1e9));
+        const mx = Math.max(...logits);
+        const w = logits.map((l) => Math.exp(l - mx));
+        const z = w.reduce((s, x) => s + x, 0);
+        pooled = Array.from({ length: d }, (_, j) => rowStates.reduce((s, st, tIdx) => s + (w[tIdx]! / z) * st[j]!, 0));
+      }
+      const hp = affine(get('input_proj.weight'), pooled, get('input_proj.bias'));
+      const h = hp.map((x, i) => Math.max(0, x + he[i]!));
+      const a = affine(get(`heads.${t.group}.a_head.weight`), h, get(`heads.${t.group}.a_head.bias`)); // [r·in]
+      const b = affine(get(`heads.${t.group}.b_head.weight`), h, get(`heads.${t.group}.b_head.bias`)); // [out·r]
+      const r = hn.config.rank;
+      A.push(Array.from({ length: r }, (_, i) => a.slice(i * t.inFeatures, (i + 1) * t.inFeatures)));
+      B.push(Array.from({ length: t.outFeatures }, (_, o) => b.slice(o * r, (o + 1) * r)));
+    });
+    out.set(t.path, { A, B });
+  });
+  return out;
+}
+
+describe.each(testBackends())('generator against an independent computation (%s)', (backend) => {
+  let model: ReturnType<typeof tinyT5>;
+  beforeAll(async () => {
+    await useBackend(backend);
+    model = tinyT5();
+  });
+  afterAll(async () => {
+    model.dispose();
+    await useCpu();
+  });
+  // three head groups of different shapes: wi_0 [32→48], wo [48→32], q/v [32→32]
+  const targets = ['encoder\\.block\\.0\\.layer\\.1\\.DenseReluDense\\.(wi_0|wo)', 'decoder\\.block\\.\\d+\\.layer\\.0\\.SelfAttention\\.(q|v)'];
+  for (const pooling of ['mean', 'queries'] as const) {
+    it(`${pooling} pooling: every module's A and B equal the per-module formula (per row and shared), and gradients equal those of a per-module product`, () => {
+      const hn = new HyperNetwork(model, { rank: 3, hiddenDim: 16, moduleEmbeddingDim: 8, pooling, targets, bHeadInitStd: 0.2, aHeadInitStd: 0.2 }, { seed: 5 });
+      expect(new Set(hn.targetModules.map((t) => t.group)).size).toBe(3);
+      expectNoLeak(() =>
+        tf.tidy(() => {
+          const x = padIds([[4, 5, 9, 1], [6, 1]], 0);
+          const enc = hn.encodeInstructions(x.ids, x.mask);
+          const ref = referenceAdapters(hn, enc.states.arraySync(), enc.mask.arraySync());
+          const per = hn.generate(enc);
+          for (const [path, d] of per) {
+            expectClose(d.A, ref.get(path)!.A, { atol: 1e-5, rtol: 1e-4, label: `${path}.A` });
+            expectClose(d.B, ref.get(path)!.B, { atol: 1e-5, rtol: 1e-4, label: `${path}.B` });
+          }
+          const one = padIds([[6, 1]], 0);
+          const enc1 = hn.encodeInstructions(one.ids, one.mask);
+          for (const [path, d] of hn.generate(enc1, { shared: true })) {
+            expectClose(d.A, ref.get(path)!.A[1]!, { atol: 1e-5, rtol: 1e-4, label: `${path}.A shared` });
+            expectClose(d.B, ref.get(path)!.B[1]!, { atol: 1e-5, rtol: 1e-4, label: `${path}.B shared` });
+          }
+          // gradients: a weighted sum of every factor, through generate vs through one plain product per module
+          const params = hn.parameters();
+          const weights = [...per].map(([, d], i) => [tf.randomNormal(d.A.shape, 0, 1, 'float32', i), tf.randomNormal(d.B.shape, 0, 1, 'float32', 100 + i)] as const);
+          const objective = (deltas: Map<string, { A: tf.Tensor; B: tf.Tensor }>) =>
+            tf.addN([...deltas.values()].map((d, i) => tf.add(tf.sum(tf.mul(d.A, weights[i]![0])), tf.sum(tf.mul(d.B, weights[i]![1]))))) as tf.Scalar;
+          const viaGenerate = tf.variableGrads(() => objective(hn.generate(enc)), params);
+          const viaModules = tf.variableGrads(() => {
+            const pooled = hn.pool(enc); // [rows, d] | [rows, modules, d]
+            const he = hn.embed_proj.forward(hn.targets.module_embeddings); // [modules, H]
+            const deltas = new Map<string, { A: tf.Tensor; B: tf.Tensor }>();
+            hn.targetModules.forEach((t, m) => {
+              const p = pooled.rank === 2 ? pooled : tf.squeeze(tf.slice(pooled, [0, m, 0], [-1, 1, -1]), [1]); // [rows, d]
+              const h = tf.relu(tf.add(hn.input_proj.forward(p), tf.slice(he, [m, 0], [1, -1]))); // [rows, H]
+              const head = hn.heads.at(t.group);
+              deltas.set(t.path, {
+                A: tf.reshape(tf.add(tf.matMul(h, head.a_head.weight, false, true), head.a_head.bias!), [-1, 3, t.inFeatures]), // [rows, r, in]
+                B: tf.reshape(tf.add(tf.matMul(h, head.b_head.weight, false, true), head.b_head.bias!), [-1, t.outFeatures, 3]), // [rows, out, r]
+              });
+            });
+            return objective(deltas);
+          }, params);
+          expectClose(viaGenerate.value, viaModules.value, { atol: 1e-4, rtol: 1e-5 });
+          for (const v of params) {
+            const g = viaGenerate.grads[v.name];
+            const ref2 = viaModules.grads[v.name];
+            expect(g === undefined, v.name).toBe(ref2 === undefined);
+            if (g && ref2) expectClose(g, ref2, { atol: 1e-4, rtol: 1e-4, label: `grad ${v.name}` });
+          }
+          expect(Object.keys(viaGenerate.grads).length).toBeGreaterThan(6);
+        }),
+      );
+      hn.dispose();
+    });
+  }
+});
+
 describe('fusion', () => {
   it('concat: the prefix is the instruction states repeated per example (or chosen per example) with its mask', () => {
     const hn = new HyperNetwork(base, { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8 });
@@ -198,16 +308,19 @@ describe('fusion', () => {
 describe('per-task caching', () => {
   it('encodes each task instruction once for a whole finetuning run', async () => {
     const hn = new HyperNetwork(base, { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8 });
-    const opt = new TestAdam(new Map(hn.namedParameters()), 1e-3);
+    const opt = new AdamW(hn.namedParameters(), { lr: 1e-3 });
     const tasks = ['t1', 't2', 't3'].map((taskId, i) => ({
       taskId,
       instructionIds: [10 + i, 11 + i, 1],
       examples: [0, 1, 2].map((j) => ({ id: `${taskId}-${j}`, inputIds: [3 + j, 4, 1], labelIds: [5 + i, 1] })),
     }));
     await expectNoLeak(async () => {
-      const res = await finetuneHypernet({ hypernet: hn, tasks, steps: 7, batchSize: 2, optimizer: opt, loss: { lambdaKl: 0 } });
-      expect(res.records).toHaveLength(7);
-      expect(new Set(res.records.map((r) => r.taskId))).toEqual(new Set(['t1', 't2', 't3']));
+      const objective = finetuneObjective({ hypernet: hn, tasks, batchSize: 2, loss: { lambdaKl: 0 } });
+      const seen: string[] = [];
+      const res = await fit({ ...objective, name: 'finetune', optimizer: opt, steps: 7, onStep: (r) => void seen.push(objective.taskOf({ step: r.step - 1, micro: 0 })) });
+      objective.dispose();
+      expect(res.step).toBe(7);
+      expect(new Set(seen)).toEqual(new Set(['t1', 't2', 't3']));
       opt.dispose();
     });
     expect(hn.encoderCalls).toBe(3);
@@ -224,7 +337,6 @@ describe('per-task caching', () => {
 
 describe("encoder: 'separate'", () => {
   it('starts as the base encoder, is trained (not cached) while the base stays frozen, and round-trips through a checkpoint', async () => {
-    const { AdamW } = await import('@tagi/tensor-core');
     const { saveHypernet, loadHypernet } = await import('./node.js');
     const os = await import('node:os');
     const path = await import('node:path');
