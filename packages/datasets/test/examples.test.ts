@@ -4,7 +4,7 @@ import { quickstart } from '../examples/quickstart.js';
 describe('examples/quickstart', () => {
   it('runs and shows a held-out instruction separate from the student input', async () => {
     const r = await quickstart();
-    expect(r.heldOutTask.startsWith('emb_')).toBe(true);
+    expect(r.heldOutTask.startsWith('cmp_')).toBe(true);
     expect(r.instruction.startsWith('Definition: ')).toBe(true);
     expect(r.instruction).not.toContain(r.studentInput);
     expect(r.output.length).toBeGreaterThan(0);
