@@ -14,13 +14,28 @@ export {
   formatDefinition,
   formatExample,
   formatTaskInput,
-  tagiExamples,
   type BuiltPrompt,
   type PromptOptions,
   type PromptParts,
   type PromptSetting,
-  type TagiExample,
 } from './prompts.js';
+
+// the one instruction -> model input function (training, evaluation, CLI and playground)
+export {
+  prepareInstruction,
+  resolveInstructionFormat,
+  tagiExamples,
+  type InstructionFormat,
+  type InstructionFormatSpec,
+  type InstructionSource,
+  type PrepareInstructionOptions,
+  type PreparedInput,
+  type PreparedInstruction,
+  type TagiExample,
+  type TagiExampleOptions,
+  type TokenEncoder,
+  type TruncationReport,
+} from './instruction.js';
 
 // the embedded task suites ('compositional-v1', the default; 'lexical-v1')
 export {

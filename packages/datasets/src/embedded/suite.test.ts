@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildPrompt, tagiExamples } from '../prompts.js';
+import { tagiExamples } from '../instruction.js';
+import { buildPrompt } from '../prompts.js';
 import { embeddedBaselines } from './baselines.js';
 import { CLASS_NAMES, WORD_CLASSES, inputVocabulary } from './lexicon.js';
 import { embeddedSuite, generateSuite } from './suite.js';
