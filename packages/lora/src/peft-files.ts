@@ -83,7 +83,3 @@ export async function saveAdapter(dir: string, set: AdapterSet, opts: SaveAdapte
   }
   await writeFileAtomic(path.join(dir, ADAPTER_CONFIG_FILE), stringifyLoraConfig(set.config));
 }
-
-// teacher training (stage 1 of TAGI)
-export { trainLoraTeacher, evalLoss, collate, TeacherTrainingError } from './teacher.js';
-export type { TrainLoraTeacherOptions, TeacherResult, TeacherLogEntry, Seq2SeqModel, RecordTokenizer, TokenizedExample } from './teacher.js';
