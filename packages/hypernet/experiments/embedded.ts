@@ -10,10 +10,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { rougeL, exactMatch as sniExactMatch } from '@tagi/eval';
-import { initBackend } from '@tagi/tensor-core';
+import { AdamW, type StepRecord, initBackend } from '@tagi/tensor-core';
 import { generate } from '@tagi/t5-model';
 import { type PreparedTask, prepareEmbedded, pretrainBaseLm, tinyBase, trainLora } from '../src/__fixtures__/embedded-pipeline.js';
-import { TestAdam } from '../src/__fixtures__/tiny.js';
 import { padIds } from '../src/batching.js';
 import { HyperNetwork } from '../src/hypernet.js';
 import { generateAdapter, generateWithTask } from '../src/inference.js';
@@ -60,7 +59,7 @@ async function main(): Promise<void> {
   log(`suite: ${prep.train.length} train tasks, ${prep.heldOut.length} held-out tasks, pruned vocab ${tok.vocabSize}`);
   const base = tinyBase(tok.vocabSize, o.seed, 'small');
   // stage 0 (experiment only): the random base learns the suite's language by prefix LM on documents
-  const lm = pretrainBaseLm(base, prep.documents, { steps: o.baseSteps, batchSize: o.batch, lr: 3e-3, seed: o.seed });
+  const lm = await pretrainBaseLm(base, prep.documents, { steps: o.baseSteps, batchSize: o.batch, lr: 3e-3, seed: o.seed });
   log(`stage 0: base prefix-LM loss ${lm[0]?.toFixed(3)} → ${lm.at(-1)?.toFixed(3)}`);
 
   // stage 1: task LoRA teachers (bare input) and the instruction-concatenated multitask model
@@ -115,10 +114,21 @@ async function main(): Promise<void> {
   const hnConfig = (fusion: 'concat' | 'none') => ({ rank: o.rank, loraAlpha: o.rank, hiddenDim: o.hidden, moduleEmbeddingDim: 32, fusion, maxInstructionLength: 256 });
   for (const fusion of ['concat', 'none'] as const) {
     const hn = new HyperNetwork(base, hnConfig(fusion), { seed: o.seed });
-    const opt = new TestAdam(new Map(hn.namedParameters()), o.lr);
-    const r = await pretrainHypernet({ hypernet: hn, documents: prep.documents, steps: o.pretrainSteps, batchSize: o.batch, optimizer: opt, seed: o.seed, maxGradNorm: 1, split: { instruction: [16, 48], input: [8, 32], target: [4, 12] } });
+    const opt = new AdamW(hn.namedParameters(), { lr: o.lr, weightDecay: 0 });
+    const records: StepRecord[] = [];
+    await pretrainHypernet({
+      hypernet: hn,
+      documents: prep.documents,
+      steps: o.pretrainSteps,
+      batchSize: o.batch,
+      optimizer: opt,
+      seed: o.seed,
+      maxGradNorm: 1,
+      split: { instruction: [16, 48], input: [8, 32], target: [4, 12] },
+      onStep: (r) => void records.push(r),
+    });
     opt.dispose();
-    log(`stage 2 (${fusion}): loss ${r.records[0]?.loss.toFixed(3)} → ${r.records.at(-1)?.loss.toFixed(3)}`);
+    log(`stage 2 (${fusion}): loss ${records[0]?.loss.toFixed(3)} → ${records.at(-1)?.loss.toFixed(3)}`);
     pretrained.set(fusion, new Map(hn.namedParameters().map(([k, v]) => [k, v.clone()])));
     hn.dispose();
   }
@@ -135,8 +145,9 @@ async function main(): Promise<void> {
   for (const v of variants) {
     const hn = new HyperNetwork(base, hnConfig(v.fusion), { seed: o.seed });
     if (v.pretrain) hn.loadStateDict(pretrained.get(v.fusion)!);
-    const opt = new TestAdam(new Map(hn.namedParameters()), o.lr);
-    const r = await finetuneHypernet({
+    const opt = new AdamW(hn.namedParameters(), { lr: o.lr, weightDecay: 0 });
+    const records: StepRecord[] = [];
+    await finetuneHypernet({
       hypernet: hn,
       tasks: ftTasks,
       steps: o.finetuneSteps,
@@ -146,11 +157,12 @@ async function main(): Promise<void> {
       maxGradNorm: 1,
       loss: { lambdaKl: v.lambdaKl, lambdaIns: v.lambdaIns, temperature: 2 },
       teacher: v.lambdaKl > 0 ? { sources: ['concat', 'lora'], concatAdapters: multitask.adapter.deltas, cache: true } : undefined,
+      onStep: (r) => void records.push(r),
     });
     opt.dispose();
-    const last = r.records.slice(-20);
-    const avg = (f: (x: (typeof last)[number]) => number | null) => last.reduce((s, x) => s + (f(x) ?? 0), 0) / last.length;
-    log(`${v.method}: last-20 loss ${avg((x) => x.loss).toFixed(3)} (ce ${avg((x) => x.ce).toFixed(3)}, kl ${avg((x) => x.kl).toFixed(3)}, ins ${avg((x) => x.ins).toExponential(2)})`);
+    const last = records.slice(-20);
+    const avg = (f: (x: StepRecord) => number | undefined) => last.reduce((s, x) => s + (f(x) ?? 0), 0) / last.length;
+    log(`${v.method}: last-20 loss ${avg((x) => x.loss).toFixed(3)} (ce ${avg((x) => x.terms['ce']).toFixed(3)}, kl ${avg((x) => x.terms['kl']).toFixed(3)}, ins ${avg((x) => x.terms['ins']).toExponential(2)})`);
     const heldOutCe = studentLoss(hn, prep.heldOut);
     rows.push({ method: v.method, ...(await evalHypernet(hn)), heldOutCe });
     hn.dispose();

@@ -6,16 +6,16 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '@tagi/tensor-core';
+import { AdamW, Rng, fit } from '@tagi/tensor-core';
 import { expectNoLeak } from '@tagi/tensor-core/testing';
-import { TestAdam, tinyT5, useCpu } from './__fixtures__/tiny.js';
+import { tinyT5, useCpu } from './__fixtures__/tiny.js';
 import { padIds, padLabels } from './batching.js';
 import { HYPERNET_CONFIG_FILE } from './checkpoint.js';
 import { HypernetConfigError } from './errors.js';
 import { HyperNetwork, disposeEncoding, fusionHook } from './hypernet.js';
 import { generateAdapter, generateWithTask } from './inference.js';
 import { loadHypernet, saveHypernet } from './node.js';
-import { type FinetuneTask, type GradientOptimizer, finetuneHypernet, pretrainHypernet, studentLoss } from './training.js';
+import { type FinetuneTask, finetuneObjective, pretrainObjective, studentLoss } from './training.js';
 
 let base: ReturnType<typeof tinyT5>;
 let dir: string;
@@ -154,9 +154,8 @@ describe("fusion 'cross-attention'", () => {
   it('finetuning the fusion blocks alone lowers the student loss; pretraining (one instruction per example) trains them too', async () => {
     const hn = new HyperNetwork(base, cfg);
     const fusion = fusionParams(hn);
-    const adam = new TestAdam(fusion, 1e-2);
-    // only the fusion parameters move: the decrease is the fusion's doing
-    const onlyFusion: GradientOptimizer = { step: (grads) => adam.step(new Map([...grads].filter(([k]) => fusion.has(k)))) };
+    // only the fusion parameters are trained (fit differentiates `params` alone): the decrease is the fusion's doing
+    const adam = new AdamW(fusion, { lr: 1e-2, weightDecay: 0 });
     const tasks: FinetuneTask[] = ['a', 'b'].map((taskId, i) => ({
       taskId,
       instructionIds: [20 + i, 21, 22 + i, 1],
@@ -164,7 +163,9 @@ describe("fusion 'cross-attention'", () => {
     }));
     const before = studentLoss(hn, tasks);
     const tensors = tf.memory().numTensors;
-    await finetuneHypernet({ hypernet: hn, tasks, steps: 20, batchSize: 4, optimizer: onlyFusion, loss: { lambdaKl: 0 } });
+    const ft = finetuneObjective({ hypernet: hn, tasks, batchSize: 4, loss: { lambdaKl: 0 } });
+    await fit({ ...ft, params: fusion, name: 'finetune-fusion', optimizer: adam, steps: 20 });
+    ft.dispose();
     expect(tf.memory().numTensors).toBe(tensors + fusion.size * 2); // only Adam's moments were added
     const after = studentLoss(hn, tasks);
     expect(after).toBeLessThan(before - 0.1);
@@ -173,7 +174,8 @@ describe("fusion 'cross-attention'", () => {
     expect(oBefore).toBeGreaterThan(0);
     const docs = [Array.from({ length: 30 }, (_, i) => 2 + ((i * 7) % 60)), Array.from({ length: 30 }, (_, i) => 2 + ((i * 5) % 60))];
     const snapshot = tf.tidy(() => tf.clone(o));
-    await pretrainHypernet({ hypernet: hn, documents: docs, split: { instruction: [4, 6], input: [4, 6], target: [3, 5] }, steps: 1, batchSize: 2, optimizer: onlyFusion });
+    const pre = pretrainObjective({ hypernet: hn, documents: docs, split: { instruction: [4, 6], input: [4, 6], target: [3, 5] }, batchSize: 2 });
+    await fit({ ...pre, params: fusion, name: 'pretrain-fusion', optimizer: adam, steps: 1 });
     expect(maxAbsDiff(snapshot, o)).toBeGreaterThan(0);
     snapshot.dispose();
     adam.dispose();

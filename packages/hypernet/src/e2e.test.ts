@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdamW, Rng } from '@tagi/tensor-core';
+import { AdamW, Rng, type StepRecord, fit } from '@tagi/tensor-core';
+import { DirCheckpointStore } from '@tagi/tensor-core/node';
 import { type PreparedSuite, prepareEmbedded, tinyBase, trainLora } from './__fixtures__/embedded-pipeline.js';
 import { useBackend } from '@tagi/tensor-core/testing';
 import { padIds, padLabels, splitDocument } from './batching.js';
@@ -15,7 +16,7 @@ import { maskedCrossEntropy } from '@tagi/distill';
 import { HyperNetwork, disposeEncoding } from './hypernet.js';
 import { generateAdapter } from './inference.js';
 import { loadHypernet, saveHypernet } from './node.js';
-import { type StepRecord, finetuneHypernet, pretrainHypernet, studentLoss } from './training.js';
+import { finetuneObjective, pretrainHypernet, studentLoss } from './training.js';
 
 let prep: PreparedSuite;
 let dir: string;
@@ -62,7 +63,7 @@ describe('embedded suite end to end (tiny)', () => {
     const opt2 = new AdamW(hn.namedParameters(), { lr: 3e-3, weightDecay: 0 });
     const pre = await pretrainHypernet({ hypernet: hn, documents: prep.documents.slice(0, 4), split: lengths, steps: 12, batchSize: 4, optimizer: opt2, seed: 5 });
     opt2.dispose();
-    expect(pre.records).toHaveLength(12);
+    expect(pre).toMatchObject({ step: 12, aborted: false });
     const ce1 = splitCe();
     expect(ce1).toBeLessThan(ce0);
 
@@ -70,32 +71,29 @@ describe('embedded suite end to end (tiny)', () => {
     const ftTasks = trainTasks.map((t, i) => ({ ...t, teacherAdapters: teachers[i]!.adapter.deltas }));
     const lossBefore = studentLoss(hn, ftTasks);
     const logs: StepRecord[] = [];
-    const checkpoints: number[] = [];
     const opt3 = new AdamW(hn.namedParameters(), { lr: 1e-2, weightDecay: 0 });
-    await finetuneHypernet({
+    const objective = finetuneObjective({
       hypernet: hn,
       tasks: ftTasks,
-      steps: 10,
       batchSize: 4,
-      optimizer: opt3,
       seed: 2,
       loss: { lambdaKl: 1, lambdaIns: 0.5, temperature: 2 },
       teacher: { sources: ['lora', 'concat'], concatAdapters: multitask.adapter.deltas, cache: true },
-      onLog: (r) => logs.push(r),
-      checkpointEvery: 5,
-      onCheckpoint: ({ step }) => {
-        checkpoints.push(step);
-      },
     });
+    const store = new DirCheckpointStore(path.join(dir, 'finetune-run'));
+    await fit({ ...objective, name: 'finetune', optimizer: opt3, steps: 10, checkpointEvery: 5, checkpoints: store, onStep: (r) => void logs.push(r) });
+    objective.dispose();
     opt3.dispose();
     const lossAfter = studentLoss(hn, ftTasks);
     expect(lossAfter).toBeLessThan(lossBefore);
-    expect(checkpoints).toEqual([5, 10]);
+    expect((await fs.readdir(path.join(dir, 'finetune-run'))).filter((f) => f.startsWith('step-'))).toEqual(['step-000005']);
+    expect(logs).toHaveLength(10);
     for (const r of logs) {
-      expect(Number.isFinite(r.ce) && Number.isFinite(r.loss)).toBe(true);
-      expect(r.kl).toBeGreaterThan(0); // a real teacher: never the student compared with itself
-      expect(r.ins).toBeGreaterThan(0);
-      expect(r.loss).toBeCloseTo(r.ce + (r.kl as number) + 0.5 * (r.ins as number), 4);
+      const { ce = NaN, kl = NaN, ins = NaN } = r.terms;
+      expect(Number.isFinite(ce) && Number.isFinite(r.loss)).toBe(true);
+      expect(kl).toBeGreaterThan(0); // a real teacher: never the student compared with itself
+      expect(ins).toBeGreaterThan(0);
+      expect(r.loss).toBeCloseTo(ce + kl + 0.5 * ins, 4);
     }
 
     // checkpoint round trip: identical adapters for a held-out instruction

@@ -27,18 +27,27 @@ export type { TaskAdapter } from './inference.js';
 export { DEFAULT_SPLIT_LENGTHS, IGNORE_INDEX, padIds, padLabels, splitDocument } from './batching.js';
 export type { SplitExample, SplitLengths } from './batching.js';
 
-// training (stage 2 pretraining, stage 3 finetuning)
-export { InstructionCache, finetuneHypernet, pretrainHypernet, seededPermutation, studentLoss } from './training.js';
+// training: stage 2 (pretraining) and stage 3 (finetuning) as objectives for tensor-core's `fit`
+export {
+  InstructionCache,
+  finetuneHypernet,
+  finetuneObjective,
+  pretrainHypernet,
+  pretrainObjective,
+  seededPermutation,
+  studentLoss,
+  trainableParameters,
+} from './training.js';
 export type {
-  CheckpointRequest,
+  FinetuneBatch,
   FinetuneExample,
-  FinetuneOptions,
+  FinetuneObjective,
+  FinetuneObjectiveOptions,
   FinetuneTask,
-  GradientOptimizer,
-  PretrainOptions,
-  StepRecord,
+  PretrainBatch,
+  PretrainObjectiveOptions,
+  StageFitOptions,
   TeacherOptions,
-  TrainResult,
 } from './training.js';
 
 // checkpoints (contents; files via the node subpath)

@@ -5,12 +5,12 @@
 // (t5-model's free function used by `generateWithTask`) reaches the encoder through `model.encode`.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdamW, type DeltaMap } from '@tagi/tensor-core';
+import { AdamW, type DeltaMap, type StepRecord, fit } from '@tagi/tensor-core';
 import type { T5ForwardArgs } from '@tagi/t5-model';
 import { tinyT5, useCpu } from './__fixtures__/tiny.js';
 import { HyperNetwork } from './hypernet.js';
 import { generateAdapter, generateWithTask } from './inference.js';
-import { type FinetuneTask, type StepRecord, finetuneHypernet, studentLoss } from './training.js';
+import { type FinetuneTask, finetuneObjective, studentLoss } from './training.js';
 
 type Model = ReturnType<typeof tinyT5>;
 
@@ -109,39 +109,31 @@ afterAll(() => {
 });
 
 describe.each(['concat', 'cross-attention'] as const)('student encoder input (fusion %s)', (fusion) => {
-  it('finetuneHypernet: the concat teacher reads instruction+input, the student the instance input alone', async () => {
+  it('finetuneObjective through fit: the concat teacher reads instruction+input, the student the instance input alone', async () => {
     const hn = new HyperNetwork(base, { ...cfg, fusion }, { seed: 4 });
     const opt = new AdamW(hn.namedParameters(), { lr: 1e-2 });
     const student = recordEncoderInputs(base);
     const teach = recordEncoderInputs(teacher);
     const instr = recordInstructions(hn);
-    const logs: StepRecord[] = [];
+    const logs: (StepRecord & { taskId: string })[] = [];
+    const objective = finetuneObjective({ hypernet: hn, tasks, batchSize: 3, seed: 5, loss: { lambdaKl: 1, lambdaIns: 0 }, teacher: { sources: ['concat'], concatModel: teacher } });
     try {
-      await finetuneHypernet({
-        hypernet: hn,
-        optimizer: opt,
-        tasks,
-        steps: 3,
-        batchSize: 3,
-        seed: 5,
-        loss: { lambdaKl: 1, lambdaIns: 0 },
-        teacher: { sources: ['concat'], concatModel: teacher },
-        onLog: (r) => logs.push(r),
-      });
+      await fit({ ...objective, name: 'finetune', optimizer: opt, steps: 3, onStep: (r) => void logs.push({ ...r, taskId: objective.taskOf({ step: r.step - 1, micro: 0 }) }) });
     } finally {
+      objective.dispose();
       student.restore();
       teach.restore();
       instr.restore();
     }
     expect(logs).toHaveLength(3);
-    expect(logs.every((r) => r.kl !== null && Number.isFinite(r.kl))).toBe(true);
+    expect(logs.every((r) => r.terms['kl'] !== undefined && Number.isFinite(r.terms['kl']) && r.terms['kl'] > 0)).toBe(true);
     // the teacher: one forward per step (no cache), no adapter, rows = padded teacherInputIds of the batch
     expect(teach.calls.map((c) => c.via)).toEqual(['forward', 'forward', 'forward']);
     // the student: one forward per step on the base, with the generated adapter
     const studentCalls = student.calls.filter((c) => c.adapters !== undefined);
     expect(studentCalls.map((c) => c.via)).toEqual(['forward', 'forward', 'forward']);
     logs.forEach((rec, s) => {
-      const task = taskById.get(rec.taskId as string) as FinetuneTask;
+      const task = taskById.get(rec.taskId) as FinetuneTask;
       const tRows = (teach.calls[s] as EncoderCall).ids;
       // each teacher row is instruction (without its eos) + one of this task's inputs, padded
       const batch = tRows.map((row) => {
@@ -163,7 +155,7 @@ describe.each(['concat', 'cross-attention'] as const)('student encoder input (fu
     const other = student.calls.filter((c) => c.adapters === undefined);
     expect(other.every((c) => c.via === 'encode')).toBe(true);
     // the instruction reaches the hypernetwork through encodeInstructions only: once per distinct task (cached)
-    const seen = [...new Set(logs.map((r) => r.taskId as string))];
+    const seen = [...new Set(logs.map((r) => r.taskId))];
     expect(instr.rows).toEqual(seen.map((id) => [taskById.get(id)!.instructionIds]));
     expect(other.map((c) => c.ids)).toEqual(instr.rows);
     opt.dispose();

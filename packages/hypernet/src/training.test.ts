@@ -3,13 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdamW, type OptimizerState, Rng } from '@tagi/tensor-core';
+import { AdamW, type DeltaMap, Rng, type StepRecord, fit } from '@tagi/tensor-core';
+import { DirCheckpointStore } from '@tagi/tensor-core/node';
 import { tinyT5, useCpu } from './__fixtures__/tiny.js';
-import { DEFAULT_SPLIT_LENGTHS, splitDocument } from './batching.js';
+import { DEFAULT_SPLIT_LENGTHS, padIds, splitDocument } from './batching.js';
+import type { FusionKind } from './config.js';
 import { HypernetInputError } from './errors.js';
-import { HyperNetwork } from './hypernet.js';
-import { loadHypernet, saveHypernet } from './node.js';
-import { type FinetuneTask, finetuneHypernet, pretrainHypernet } from './training.js';
+import { HyperNetwork, disposeDeltas } from './hypernet.js';
+import { type FinetuneTask, type TeacherOptions, finetuneHypernet, finetuneObjective, pretrainHypernet, pretrainObjective, trainableParameters } from './training.js';
 
 let base: ReturnType<typeof tinyT5>;
 let dir: string;
@@ -27,8 +28,20 @@ const cfg = { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8, bHeadInitStd: 0.01 
 const tasks: FinetuneTask[] = ['a', 'b'].map((taskId, i) => ({
   taskId,
   instructionIds: [20 + i, 21, 22 + i, 1],
-  examples: [0, 1, 2, 3].map((j) => ({ id: `${taskId}${j}`, inputIds: [3 + j, 4 + i, 1], labelIds: [30 + i + j, 1] })),
+  examples: [0, 1, 2, 3].map((j) => ({ id: `${taskId}${j}`, inputIds: [3 + j, 4 + i, 1], labelIds: [30 + i + j, 1], teacherInputIds: [20 + i, 21, 22 + i, 3 + j, 4 + i, 1] })),
 }));
+const docs = [Array.from({ length: 40 }, (_, i) => 2 + ((i * 7) % 60)), Array.from({ length: 30 }, (_, i) => 2 + ((i * 5) % 60))];
+const smallSplit = { instruction: [4, 6], input: [4, 6], target: [3, 5] } as const;
+
+const argumentOf = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof HypernetInputError) return e.argument;
+    throw e;
+  }
+  throw new Error('expected a HypernetInputError');
+};
 
 describe('splitDocument', () => {
   it('gives consecutive spans a|b|c with eos, seeded, shrinking for short documents', () => {
@@ -46,49 +59,180 @@ describe('splitDocument', () => {
   });
 });
 
-describe('training loops', () => {
-  it('reject bad arguments by name', async () => {
+describe('objectives', () => {
+  it('reject bad arguments with a HypernetInputError naming the argument', async () => {
     const hn = new HyperNetwork(base, cfg);
+    const ft = (o: Partial<Parameters<typeof finetuneObjective>[0]>) => () => finetuneObjective({ hypernet: hn, tasks, batchSize: 2, loss: { lambdaKl: 0 }, ...o });
+    expect(argumentOf(ft({ batchSize: 0 }))).toBe('batchSize');
+    expect(argumentOf(ft({ tasks: [{ ...tasks[0]!, examples: [] }] }))).toBe('tasks');
+    expect(argumentOf(ft({ loss: { lambdaKl: 1 } }))).toBe('teacher');
+    expect(argumentOf(ft({ loss: { lambdaKl: 1 }, teacher: { sources: ['film' as never] } }))).toBe('teacher.sources.0');
+    expect(argumentOf(ft({ loss: { lambdaKl: 1 }, teacher: { sources: ['lora'] } }))).toBe("tasks['a'].teacherAdapters");
+    const noPrompt = [{ ...tasks[0]!, examples: [{ id: 'x', inputIds: [3, 1], labelIds: [4, 1] }] }];
+    expect(argumentOf(ft({ tasks: noPrompt, loss: { lambdaKl: 1 }, teacher: { sources: ['concat'] } }))).toBe("tasks['a'].examples['x'].teacherInputIds");
+    expect(argumentOf(ft({ loss: { lambdaKl: 0, lambdaIns: 1 } }))).toBe('tasks[].teacherAdapters');
+    const pre = (o: Partial<Parameters<typeof pretrainObjective>[0]>) => () => pretrainObjective({ hypernet: hn, documents: docs, batchSize: 2, ...o });
+    expect(argumentOf(pre({ documents: [] }))).toBe('documents');
+    expect(argumentOf(pre({ documents: [[5, 6]] }))).toBe('documents');
+    expect(argumentOf(pre({ split: { target: [3, 1] } }))).toBe('split.target');
+    expect(argumentOf(pre({ batchSize: 1.5 }))).toBe('batchSize');
+    // the convenience runners reject (not throw) the same way
     const optimizer = new AdamW(hn.namedParameters(), { lr: 1e-3 });
-    await expect(finetuneHypernet({ hypernet: hn, tasks, steps: 1, batchSize: 0, optimizer })).rejects.toThrow(/batchSize/);
-    await expect(finetuneHypernet({ hypernet: hn, tasks, steps: 1, batchSize: 2, optimizer, loss: { lambdaKl: 1 } })).rejects.toThrow(/teacher/);
-    await expect(finetuneHypernet({ hypernet: hn, tasks, steps: 1, batchSize: 2, optimizer, loss: { lambdaKl: 0, lambdaIns: 1 } })).rejects.toThrow(HypernetInputError);
-    await expect(pretrainHypernet({ hypernet: hn, documents: [], steps: 1, batchSize: 2, optimizer })).rejects.toThrow(/documents/);
-    await expect(pretrainHypernet({ hypernet: hn, documents: [[5, 6, 7, 8]], split: { target: [3, 1] }, steps: 1, batchSize: 2, optimizer })).rejects.toThrow(/split.target/);
+    await expect(finetuneHypernet({ hypernet: hn, tasks, steps: 1, batchSize: 2, optimizer })).rejects.toThrow(/teacher/);
+    await expect(pretrainHypernet({ hypernet: hn, documents: [], steps: 1, batchSize: 2, optimizer })).rejects.toThrow(HypernetInputError);
+    optimizer.dispose();
     hn.dispose();
   });
 
-  it('resume from a checkpoint (hypernet file + AdamW state + startStep) continues the run exactly', async () => {
-    const opts = { tasks, batchSize: 2, seed: 9, loss: { lambdaKl: 0 } };
-    const full = new HyperNetwork(base, cfg, { seed: 3 });
-    const optFull = new AdamW(full.namedParameters(), { lr: 1e-2 });
-    const fullRun = await finetuneHypernet({ hypernet: full, optimizer: optFull, steps: 6, ...opts });
-
-    const first = new HyperNetwork(base, cfg, { seed: 3 });
-    const optFirst = new AdamW(first.namedParameters(), { lr: 1e-2 });
-    let saved: OptimizerState | undefined;
-    await finetuneHypernet({
-      hypernet: first,
-      optimizer: optFirst,
-      steps: 3,
-      ...opts,
-      onCheckpoint: async ({ step, hypernet, optimizer }) => {
-        expect(step).toBe(3);
-        await saveHypernet(dir, hypernet);
-        saved = (optimizer as AdamW).stateDict();
-      },
-    });
-    const resumed = await loadHypernet(dir, base);
-    const optResumed = new AdamW(resumed.namedParameters(), { lr: 1e-2 });
-    optResumed.loadStateDict(saved!);
-    const rest = await finetuneHypernet({ hypernet: resumed, optimizer: optResumed, steps: 6, startStep: 3, ...opts });
-    expect(rest.records.map((r) => r.step)).toEqual([4, 5, 6]);
-    expect(rest.records.map((r) => r.taskId)).toEqual(fullRun.records.slice(3).map((r) => r.taskId));
-    for (const [i, r] of rest.records.entries()) expect(r.loss).toBeCloseTo(fullRun.records[3 + i]!.loss, 5);
-    const a = new Map(full.namedParameters());
-    for (const [k, v] of resumed.namedParameters()) {
-      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(v, a.get(k)!))).dataSync()[0])).toBeLessThan(1e-6);
+  it('params are the trainable hypernetwork variables by name; batches are a pure function of (seed, step, micro)', () => {
+    const hn = new HyperNetwork(base, { ...cfg, fusion: 'cross-attention' });
+    const params = trainableParameters(hn);
+    expect([...params.keys()]).toEqual(hn.namedParameters().map(([k]) => k));
+    expect([...params.keys()].some((k) => k.startsWith('fusion_layers.0.'))).toBe(true);
+    const idsOf = (b: { examples: readonly { id: string }[] }) => b.examples.map((e) => e.id);
+    const a = finetuneObjective({ hypernet: hn, tasks, batchSize: 3, seed: 7, loss: { lambdaKl: 0 } });
+    const b = finetuneObjective({ hypernet: hn, tasks, batchSize: 3, seed: 7, loss: { lambdaKl: 0 } });
+    const seen = new Set<string>();
+    for (const ctx of [{ step: 5, micro: 0 }, { step: 0, micro: 0 }, { step: 5, micro: 1 }, { step: 2, micro: 0 }]) {
+      const x = a.batch(ctx);
+      const y = b.batch(ctx);
+      expect(idsOf(y)).toEqual(idsOf(x));
+      expect(x.task.taskId).toBe(a.taskOf(ctx));
+      expect(x.examples.every((e) => e.id.startsWith(x.task.taskId))).toBe(true); // A pairs with A: one task per batch
+      expect(x.input.ids.arraySync()).toEqual(tf.tidy(() => padIds(x.examples.map((e) => e.inputIds), 0).ids.arraySync()));
+      seen.add(JSON.stringify([ctx.step, idsOf(x)]));
+      a.release!(x);
+      b.release!(y);
     }
+    // each task once per epoch of len(tasks) updates, in every micro-batch slot
+    for (const micro of [0, 1]) {
+      for (let epoch = 0; epoch < 3; epoch++) {
+        expect([0, 1].map((s) => a.taskOf({ step: 2 * epoch + s, micro })).sort()).toEqual(['a', 'b']);
+      }
+    }
+    const p1 = pretrainObjective({ hypernet: hn, documents: docs, split: smallSplit, batchSize: 2, seed: 3 });
+    const p2 = pretrainObjective({ hypernet: hn, documents: docs, split: smallSplit, batchSize: 2, seed: 3 });
+    const x = p1.batch({ step: 4, micro: 1 });
+    const y = p2.batch({ step: 4, micro: 1 });
+    const z = p2.batch({ step: 4, micro: 0 });
+    expect(y.examples).toEqual(x.examples);
+    expect(z.examples).not.toEqual(x.examples);
+    for (const t of [x, y, z]) p1.release!(t);
+    a.dispose();
+    b.dispose();
+    hn.dispose();
+  });
+
+  it('fit resumes a finetuning run from its checkpoint to exactly the weights and losses of an uninterrupted run', async () => {
+    const opts = { tasks, batchSize: 2, seed: 9, loss: { lambdaKl: 0 } };
+    const steps = 6;
+    const run = async (hn: HyperNetwork, store?: DirCheckpointStore, stopAt?: number) => {
+      const objective = finetuneObjective({ hypernet: hn, ...opts });
+      const optimizer = new AdamW(hn.namedParameters(), { lr: 1e-2 });
+      const stop = new AbortController();
+      const records: StepRecord[] = [];
+      const tasksSeen: string[] = [];
+      try {
+        const r = await fit({
+          ...objective,
+          name: 'finetune',
+          optimizer,
+          steps,
+          maxGradNorm: 0.5,
+          ...(store ? { checkpoints: store } : {}),
+          signal: stop.signal,
+          onStep: (rec) => {
+            records.push(rec);
+            tasksSeen.push(objective.taskOf({ step: rec.step - 1, micro: 0 }));
+            if (rec.step === stopAt) stop.abort();
+          },
+        });
+        return { r, records, tasksSeen };
+      } finally {
+        optimizer.dispose();
+        objective.dispose();
+      }
+    };
+    const full = new HyperNetwork(base, cfg, { seed: 3 });
+    const fullRun = await run(full);
+    const store = new DirCheckpointStore(path.join(dir, 'resume'));
+    const first = new HyperNetwork(base, cfg, { seed: 3 });
+    const stopped = await run(first, store, 3);
+    expect(stopped.r).toMatchObject({ step: 3, aborted: true });
+    const resumed = new HyperNetwork(base, cfg, { seed: 11 }); // other initial weights: everything must come from the checkpoint
+    const rest = await run(resumed, store);
+    expect(rest.r).toMatchObject({ step: 6, resumedFrom: 3, aborted: false });
+    expect(rest.records.map((r) => r.step)).toEqual([4, 5, 6]);
+    expect(rest.tasksSeen).toEqual(fullRun.tasksSeen.slice(3));
+    expect(rest.records.map((r) => r.loss)).toEqual(fullRun.records.slice(3).map((r) => r.loss));
+    expect(rest.records.map((r) => r.gradNorm)).toEqual(fullRun.records.slice(3).map((r) => r.gradNorm));
+    const a = new Map(full.namedParameters());
+    for (const [k, v] of resumed.namedParameters()) expect(Array.from(v.dataSync()), k).toEqual(Array.from(a.get(k)!.dataSync()));
     [full, first, resumed].forEach((h) => h.dispose());
+  });
+
+  // The ablation switches of the paper's Table 2 are options of the objective: no pretraining is the
+  // caller skipping stage 2; λ1 = 0 needs no teacher; λ2 = 0 needs no teacher adapters; fusion 'none'.
+  const ablations: { name: string; fusion: FusionKind; lambdaKl: number; lambdaIns: number; teacher?: TeacherOptions['sources']; adapters: boolean; terms: string[] }[] = [
+    { name: 'TAGI (both teachers, alignment)', fusion: 'concat', lambdaKl: 1, lambdaIns: 0.5, teacher: ['lora', 'concat'], adapters: true, terms: ['ce', 'kl', 'ins'] },
+    { name: 'λ1 = 0: no teacher given', fusion: 'concat', lambdaKl: 0, lambdaIns: 0.5, adapters: true, terms: ['ce', 'ins'] },
+    { name: 'λ2 = 0: no teacher adapters given', fusion: 'concat', lambdaKl: 2, lambdaIns: 0, teacher: ['concat'], adapters: false, terms: ['ce', 'kl'] },
+    { name: "fusion 'none', CE only", fusion: 'none', lambdaKl: 0, lambdaIns: 0, adapters: false, terms: ['ce'] },
+    { name: "fusion 'cross-attention', all terms", fusion: 'cross-attention', lambdaKl: 1, lambdaIns: 1, teacher: ['lora'], adapters: true, terms: ['ce', 'kl', 'ins'] },
+  ];
+  it.each(ablations)('ablation through fit: $name', async (a) => {
+    const teacherHn = new HyperNetwork(base, { ...cfg, bHeadInitStd: 0.2 }, { seed: 8 });
+    const teacherAdapters = new Map<string, DeltaMap>();
+    for (const t of tasks) {
+      const x = padIds([t.instructionIds], 0);
+      const enc = teacherHn.encodeInstructions(x.ids, x.mask);
+      teacherAdapters.set(t.taskId, teacherHn.generate(enc, { shared: true }));
+      tf.dispose([x.ids, x.mask, enc.states, enc.mask]);
+    }
+    const withAdapters = tasks.map((t) => (a.adapters ? { ...t, teacherAdapters: teacherAdapters.get(t.taskId)! } : t));
+    const hn = new HyperNetwork(base, { ...cfg, fusion: a.fusion }, { seed: 2 });
+    const before = tf.memory().numTensors;
+    const optimizer = new AdamW(hn.namedParameters(), { lr: 1e-2 });
+    const records: StepRecord[] = [];
+    const objective = finetuneObjective({
+      hypernet: hn,
+      tasks: withAdapters,
+      batchSize: 2,
+      loss: { lambdaKl: a.lambdaKl, lambdaIns: a.lambdaIns },
+      ...(a.teacher ? { teacher: { sources: a.teacher, cache: true } } : {}),
+    });
+    await fit({ ...objective, name: a.name, optimizer, steps: 3, gradAccum: 2, onStep: (r) => void records.push(r) });
+    objective.dispose();
+    optimizer.dispose();
+    expect(tf.memory().numTensors).toBe(before); // caches, batches and optimiser state all freed
+    expect(records).toHaveLength(3);
+    for (const r of records) {
+      expect(Object.keys(r.terms).sort()).toEqual([...a.terms].sort());
+      const { ce = NaN, kl = 0, ins = 0 } = r.terms;
+      if (a.terms.includes('kl')) expect(kl).toBeGreaterThan(0); // a real teacher, never the student against itself
+      if (a.terms.includes('ins')) expect(ins).toBeGreaterThan(0);
+      expect(r.loss).toBeCloseTo(ce + a.lambdaKl * kl + a.lambdaIns * ins, 5);
+      expect(r.tokens).toBeGreaterThan(0);
+    }
+    for (const d of teacherAdapters.values()) disposeDeltas(d);
+    teacherHn.dispose();
+    hn.dispose();
+  });
+
+  it('pretraining through fit: per-example adapters from segment a, CE on segment c, no leaks', async () => {
+    const hn = new HyperNetwork(base, cfg, { seed: 2 });
+    const before = tf.memory().numTensors;
+    const optimizer = new AdamW(hn.namedParameters(), { lr: 1e-2 });
+    const records: StepRecord[] = [];
+    const r = await pretrainHypernet({ hypernet: hn, documents: docs, split: smallSplit, batchSize: 2, optimizer, steps: 4, seed: 1, onStep: (x) => void records.push(x) });
+    optimizer.dispose();
+    expect(r).toMatchObject({ step: 4, aborted: false });
+    expect(tf.memory().numTensors).toBe(before);
+    for (const x of records) {
+      expect(Object.keys(x.terms)).toEqual(['ce']);
+      expect(x.loss).toBeCloseTo(x.terms['ce']!, 6);
+      expect(x.gradNorm).toBeGreaterThan(0);
+    }
+    hn.dispose();
   });
 });

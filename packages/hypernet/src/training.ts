@@ -1,140 +1,40 @@
-// Stage 2 (pretraining on a|b|c document splits) and stage 3 (finetuning with distillation) as library
-// functions. Both are deterministic given (seed, step): step k draws its data from Rng(seed).fork(k), so
-// resuming at `startStep` with the saved hypernet and optimiser state continues the same run.
+// Stage 2 (pretraining on a|b|c document splits) and stage 3 (finetuning with distillation) as objectives
+// for tensor-core's `fit`, the one training loop: each is the hypernetwork's trainable parameters, a batch
+// sampler and a loss. The sampler is a pure function of (seed, step, micro), so a run resumed by `fit` from
+// its checkpoint sees exactly the batches an uninterrupted run sees. Everything that does not need
+// gradients (frozen instruction encodings, teacher logits) is computed in `batch()`, outside the tape;
+// `loss()` runs inside it and reads nothing back to the host.
 import * as tf from '@tensorflow/tfjs-core';
-import { type DeltaMap, Rng } from '@tagi/tensor-core';
+import { type DeltaMap, type FitOptions, type FitResult, type Objective, type StepContext, Rng, fit } from '@tagi/tensor-core';
 import { type TagiLossConfig, distillKl, maskedCrossEntropy, parameterAlignmentLoss, resolveTagiLossConfig } from '@tagi/distill';
 import { shiftRightTensor } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel } from './base-model.js';
 import { DEFAULT_SPLIT_LENGTHS, type SplitExample, type SplitLengths, checkSplitLengths, padIds, padLabels, splitDocument } from './batching.js';
 import { HypernetInputError } from './errors.js';
-import { type HyperNetwork, type InstructionEncoding, disposeEncoding, fusionHook } from './hypernet.js';
+import { type HyperNetwork, type InstructionEncoding, disposeDeltas, disposeEncoding, fusionHook } from './hypernet.js';
 
-/** What the training loops need from an optimiser (tensor-core's AdamW / Adafactor satisfy it). */
-export interface GradientOptimizer {
-  /** Applies one update; `grads` is keyed by the hypernetwork's parameter names (`namedParameters()`). */
-  step(grads: Map<string, tf.Tensor>): void;
+/** The hypernetwork's trainable variables by parameter name: what `fit` differentiates, updates and checkpoints. */
+export function trainableParameters(hn: HyperNetwork): Map<string, tf.Variable> {
+  return new Map(hn.namedParameters().filter(([, v]) => v.trainable));
 }
 
-/** Everything a trainer must persist to resume: the step plus the live hypernetwork weights. */
-export interface CheckpointRequest {
-  /** Number of completed steps. */
-  readonly step: number;
-  /** The hypernetwork (save with `saveHypernet`). */
-  readonly hypernet: HyperNetwork;
-  /** The optimiser of the run (save its `stateDict()` beside the hypernetwork when it has one). */
-  readonly optimizer: GradientOptimizer;
+function checkBatchSize(batchSize: number): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new HypernetInputError('batchSize', 'a positive integer', String(batchSize));
 }
 
-interface LoopOptions {
-  readonly hypernet: HyperNetwork;
-  readonly optimizer: GradientOptimizer;
-  /** Total number of steps of the run (the loop stops there). */
-  readonly steps: number;
-  readonly batchSize: number;
-  readonly seed?: number;
-  /** Resume: steps already done (data order continues from here). Default 0. */
-  readonly startStep?: number;
-  /** Clip the global gradient norm to this value (default: no clipping). */
-  readonly maxGradNorm?: number;
-  /** Called after every step with the step's figures. */
-  readonly onLog?: (record: StepRecord) => void;
-  /** Called every `checkpointEvery` steps and after the last one. */
-  readonly onCheckpoint?: (req: CheckpointRequest) => void | Promise<void>;
-  readonly checkpointEvery?: number;
-}
-
-/** One logged training step. Terms that are disabled are `null`. */
-export interface StepRecord {
-  readonly stage: 'pretrain' | 'finetune';
-  /** 1-based step number. */
-  readonly step: number;
-  readonly loss: number;
-  readonly ce: number;
-  readonly kl: number | null;
-  readonly ins: number | null;
-  readonly gradNorm: number;
-  readonly taskId?: string;
-  readonly ms: number;
-}
-
-export interface TrainResult {
-  readonly steps: number;
-  readonly records: StepRecord[];
-}
-
-function checkLoop(o: LoopOptions): void {
-  const posInt = (v: number | undefined, name: string, allowZero = false) => {
-    if (v === undefined) return;
-    if (!Number.isInteger(v) || v < (allowZero ? 0 : 1)) throw new HypernetInputError(name, allowZero ? 'an integer >= 0' : 'a positive integer', String(v));
-  };
-  posInt(o.steps, 'steps', true);
-  posInt(o.batchSize, 'batchSize');
-  posInt(o.startStep, 'startStep', true);
-  posInt(o.checkpointEvery, 'checkpointEvery');
-  if (o.maxGradNorm !== undefined && !(o.maxGradNorm > 0)) throw new HypernetInputError('maxGradNorm', 'a number > 0', String(o.maxGradNorm));
-}
-
-/** Trainable hypernetwork variables by parameter name (tf variable names are engine-generated). */
-function trainableVars(hn: HyperNetwork): { byVarName: Map<string, string>; vars: tf.Variable[] } {
-  const byVarName = new Map<string, string>();
-  const vars: tf.Variable[] = [];
-  for (const [name, v] of hn.namedParameters()) {
-    if (!v.trainable) continue;
-    byVarName.set(v.name, name);
-    vars.push(v);
-  }
-  return { byVarName, vars };
-}
-
-interface StepTerms {
-  loss: tf.Scalar;
-  ce: tf.Scalar;
-  kl: tf.Scalar | null;
-  ins: tf.Scalar | null;
-}
-
-/** One optimiser step: gradients of `objective` w.r.t. the hypernetwork only, clipping, update. */
-function optimiserStep(hn: HyperNetwork, optimizer: GradientOptimizer, maxGradNorm: number | undefined, objective: () => StepTerms) {
-  const { byVarName, vars } = trainableVars(hn);
-  let kept: StepTerms | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const t = objective();
-    kept = { loss: t.loss, ce: tf.keep(t.ce), kl: t.kl ? tf.keep(t.kl) : null, ins: t.ins ? tf.keep(t.ins) : null };
-    return t.loss;
-  }, vars);
-  const named = new Map<string, tf.Tensor>();
-  for (const [varName, g] of Object.entries(grads)) named.set(byVarName.get(varName) ?? varName, g);
-  const gradNorm = tf.tidy(() => Math.sqrt([...named.values()].reduce((s, g) => s + (tf.sum(tf.square(g)).dataSync()[0] as number), 0)));
-  if (maxGradNorm !== undefined && gradNorm > maxGradNorm) {
-    const f = maxGradNorm / (gradNorm + 1e-6);
-    for (const [k, g] of named) {
-      named.set(k, tf.mul(g, f));
-      g.dispose();
-    }
-  }
-  optimizer.step(named);
-  tf.dispose([...named.values()]);
-  const read = (t: tf.Scalar | null | undefined): number | null => (t ? (t.dataSync()[0] as number) : null);
-  const rec = { loss: read(value) as number, ce: read(kept?.ce) as number, kl: read(kept?.kl), ins: read(kept?.ins), gradNorm };
-  value.dispose();
-  if (kept) tf.dispose([kept.ce, ...(kept.kl ? [kept.kl] : []), ...(kept.ins ? [kept.ins] : [])]);
-  return rec;
-}
-
-async function maybeCheckpoint(o: LoopOptions, step: number, last: boolean): Promise<void> {
-  if (!o.onCheckpoint) return;
-  if (last || (o.checkpointEvery !== undefined && step % o.checkpointEvery === 0)) await o.onCheckpoint({ step, hypernet: o.hypernet, optimizer: o.optimizer });
+/** The label of micro-batch `micro` of update `step` (micro 0 keeps the single-batch label, so gradAccum 1 runs are unchanged). */
+function stepLabel(prefix: string, step: number, micro: number): string {
+  return micro === 0 ? `${prefix}-${step}` : `${prefix}-${step}-micro-${micro}`;
 }
 
 /**
  * Decoder logits for `labels` without the model's own loss (the objective is computed here, and the
  * model's gather-based CE would be wasted work): decoder inputs = HF `_shift_right(labels)`.
  */
-function teacherForward(model: BaseSeq2SeqModel, ids: tf.Tensor2D, mask: tf.Tensor2D, labels: tf.Tensor2D, adapters: DeltaMap | undefined, encoderPrefix?: { states: tf.Tensor3D; mask: tf.Tensor2D }) {
+function teacherForward(model: BaseSeq2SeqModel, ids: tf.Tensor2D, mask: tf.Tensor2D, labels: tf.Tensor2D, adapters: DeltaMap | undefined) {
   const decoderInputIds = shiftRightTensor(labels, model.config.decoderStartTokenId, model.config.padTokenId);
   try {
-    return model.forward({ inputIds: ids, attentionMask: mask, decoderInputIds, adapters, encoderPrefix });
+    return model.forward({ inputIds: ids, attentionMask: mask, decoderInputIds, adapters });
   } finally {
     decoderInputIds.dispose();
   }
@@ -148,66 +48,109 @@ function studentForward(hn: HyperNetwork, ids: tf.Tensor2D, mask: tf.Tensor2D, l
   try {
     return hn.base.forward({ inputIds: ids, attentionMask: mask, decoderInputIds, adapters: deltas, encoderPrefix, encoderLayerHook });
   } finally {
-    decoderInputIds.dispose(); // the prefix is released by the caller's scope (variableGrads / tidy), as before
+    decoderInputIds.dispose(); // the prefix is released by the caller's scope (the tape or a tidy)
+  }
+}
+
+/** `fit`'s options other than the ones an objective supplies (for the convenience runners below). */
+export type StageFitOptions<B> = Omit<FitOptions<B>, 'name' | 'params' | 'batch' | 'loss' | 'tokens' | 'release'> & {
+  /** Name of the stage in logs and errors (default `hypernet-pretrain` / `hypernet-finetune`). */
+  readonly name?: string;
+};
+
+async function runObjective<B>(name: string, objective: Objective<B>, o: StageFitOptions<B>): Promise<FitResult> {
+  try {
+    return await fit<B>({
+      ...o,
+      name: o.name ?? name,
+      params: objective.params,
+      batch: (ctx) => objective.batch(ctx),
+      loss: (b, ctx) => objective.loss(b, ctx),
+      ...(objective.tokens ? { tokens: (b: B) => (objective.tokens as (b: B) => number)(b) } : {}),
+      ...(objective.release ? { release: (b: B) => (objective.release as (b: B) => void)(b) } : {}),
+    });
+  } finally {
+    objective.dispose?.();
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Stage 2: pretraining
 
-export interface PretrainOptions extends LoopOptions {
+export interface PretrainObjectiveOptions {
+  readonly hypernet: HyperNetwork;
   /** Tokenised documents (ids without eos; e.g. `tokenizer.encode(text, { addSpecialTokens: false })`). */
   readonly documents: readonly (readonly number[])[];
   /** Segment length ranges (tokens); default {@link DEFAULT_SPLIT_LENGTHS}. */
   readonly split?: Partial<SplitLengths>;
+  /** Examples per micro-batch (each document split is its own "task": its own adapter and fusion). */
+  readonly batchSize: number;
+  /** Seed of the data order (default 0). */
+  readonly seed?: number;
+}
+
+/** One pretraining micro-batch; its tensors are freed by `release`. */
+export interface PretrainBatch {
+  readonly examples: readonly SplitExample[];
+  /** Segments a: `[batch, aLen]` ids and mask (the hypernetwork's input). */
+  readonly instruction: { readonly ids: tf.Tensor2D; readonly mask: tf.Tensor2D };
+  /** Segments b: `[batch, bLen]` (the student's encoder input). */
+  readonly input: { readonly ids: tf.Tensor2D; readonly mask: tf.Tensor2D };
+  /** Segments c: `[batch, cLen]` int32, -100 on padding. */
+  readonly labels: tf.Tensor2D;
+  /** The encoded segments a (frozen encoder, computed outside the tape); undefined with `encoder: 'separate'`. */
+  readonly encoding: InstructionEncoding | undefined;
 }
 
 /**
- * Stage-2 pretraining: each example is a document split a|b|c; a → hypernetwork (its own adapter and
- * fusion prefix, per example), b → T5 input, c → target; loss = masked CE on c. Returns the step records.
+ * Stage-2 pretraining as an objective: each example is a document split a|b|c; a → hypernetwork (its own
+ * adapter and fusion, per example), b → T5 input, c → target; loss = masked CE on c (terms: `ce`).
+ * Micro-batch (step, micro) draws from `Rng(seed).fork('pretrain-step-<step>[-micro-<micro>]')`.
  */
-export async function pretrainHypernet(o: PretrainOptions): Promise<TrainResult> {
-  checkLoop(o);
+export function pretrainObjective(o: PretrainObjectiveOptions): Objective<PretrainBatch> {
+  checkBatchSize(o.batchSize);
   if (o.documents.length === 0) throw new HypernetInputError('documents', 'at least one tokenised document', 'none');
+  if (!o.documents.some((d) => d.length >= 3)) throw new HypernetInputError('documents', 'documents of at least 3 tokens', 'only shorter ones');
   const lengths: SplitLengths = { ...DEFAULT_SPLIT_LENGTHS, ...o.split };
   checkSplitLengths(lengths);
   const hn = o.hypernet;
   const { eosTokenId, padTokenId } = hn.base.config;
   const seedRng = new Rng(o.seed ?? 0);
-  const records: StepRecord[] = [];
-  for (let step = o.startStep ?? 0; step < o.steps; step++) {
-    const t0 = Date.now();
-    const rng = seedRng.fork(`pretrain-step-${step}`);
-    const examples: SplitExample[] = [];
-    for (let tries = 0; examples.length < o.batchSize && tries < o.batchSize * 20; tries++) {
-      const doc = o.documents[Math.floor(rng.next() * o.documents.length)] as readonly number[];
-      const ex = splitDocument(doc, rng, lengths, eosTokenId);
-      if (ex) examples.push(ex);
-    }
-    if (examples.length === 0) throw new HypernetInputError('documents', 'documents of at least 3 tokens', 'only shorter ones');
-    const instr = padIds(examples.map((e) => e.instruction), padTokenId);
-    const input = padIds(examples.map((e) => e.input), padTokenId);
-    const labels = padLabels(examples.map((e) => e.target));
-    // one row per example: each document is its own "task". A frozen encoder runs outside the tape; a
-    // trainable one ('separate') inside it, so that it receives gradients.
-    const frozenEnc = hn.encoderIsTrainable ? undefined : hn.encodeInstructions(instr.ids, instr.mask);
-    const rec = optimiserStep(hn, o.optimizer, o.maxGradNorm, () => {
-      // tensors made inside variableGrads' function are released by its scope
-      const enc = frozenEnc ?? hn.encodeInstructions(instr.ids, instr.mask);
+  return {
+    params: trainableParameters(hn),
+    batch({ step, micro }) {
+      const rng = seedRng.fork(stepLabel('pretrain-step', step, micro));
+      const examples: SplitExample[] = [];
+      for (let tries = 0; examples.length < o.batchSize && tries < o.batchSize * 20; tries++) {
+        const doc = o.documents[Math.floor(rng.next() * o.documents.length)] as readonly number[];
+        const ex = splitDocument(doc, rng, lengths, eosTokenId);
+        if (ex) examples.push(ex);
+      }
+      if (examples.length === 0) throw new HypernetInputError('documents', 'documents of at least 3 tokens', 'only shorter ones');
+      const instruction = padIds(examples.map((e) => e.instruction), padTokenId);
+      // one row per example. A frozen encoder runs here, outside the tape; a trainable one ('separate')
+      // runs in loss(), inside it, so that it receives gradients.
+      const encoding = hn.encoderIsTrainable ? undefined : hn.encodeInstructions(instruction.ids, instruction.mask);
+      return { examples, instruction, input: padIds(examples.map((e) => e.input), padTokenId), labels: padLabels(examples.map((e) => e.target)), encoding };
+    },
+    loss(b) {
+      const enc = b.encoding ?? hn.encodeInstructions(b.instruction.ids, b.instruction.mask);
       const deltas = hn.generate(enc); // per example: A [batch, r, in]
-      const { logits, encoderLastHiddenState } = studentForward(hn, input.ids, input.mask, labels, deltas, enc);
-      encoderLastHiddenState.dispose();
-      const ce = maskedCrossEntropy(logits, labels);
-      return { loss: ce, ce, kl: null, ins: null };
-    });
-    tf.dispose([instr.ids, instr.mask, input.ids, input.mask, labels]);
-    if (frozenEnc) disposeEncoding(frozenEnc);
-    const record: StepRecord = { stage: 'pretrain', step: step + 1, ...rec, ms: Date.now() - t0 };
-    records.push(record);
-    o.onLog?.(record);
-    await maybeCheckpoint(o, step + 1, step + 1 === o.steps);
-  }
-  return { steps: o.steps, records };
+      const { logits } = studentForward(hn, b.input.ids, b.input.mask, b.labels, deltas, enc);
+      const ce = maskedCrossEntropy(logits, b.labels);
+      return { loss: ce, terms: { ce } };
+    },
+    tokens: (b) => b.examples.reduce((s, e) => s + e.input.length + e.target.length, 0),
+    release(b) {
+      tf.dispose([b.instruction.ids, b.instruction.mask, b.input.ids, b.input.mask, b.labels]);
+      if (b.encoding) disposeEncoding(b.encoding);
+    },
+  };
+}
+
+/** Stage 2 in one call: `fit` over {@link pretrainObjective} (the objective is disposed afterwards). */
+export async function pretrainHypernet(o: PretrainObjectiveOptions & StageFitOptions<PretrainBatch>): Promise<FitResult> {
+  return await runObjective('hypernet-pretrain', pretrainObjective(o), o);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,12 +192,44 @@ export interface TeacherOptions {
   readonly cache?: boolean;
 }
 
-export interface FinetuneOptions extends LoopOptions {
+export interface FinetuneObjectiveOptions {
+  readonly hypernet: HyperNetwork;
+  /** Training tasks; tasks without examples are skipped. */
   readonly tasks: readonly FinetuneTask[];
-  /** Loss weights: `L = L_ce + lambdaKl·L_kl + lambdaIns·L_ins` (distill's config; defaults there). */
+  /** Examples per micro-batch, all of one task (one shared adapter per micro-batch). */
+  readonly batchSize: number;
+  /** Seed of the data order (default 0). */
+  readonly seed?: number;
+  /**
+   * Loss weights `L = L_ce + lambdaKl·L_kl + lambdaIns·L_ins` (distill's `TagiLossConfig`; defaults λ1 = 1,
+   * λ2 = 0, T = 2). λ1 = 0: no KL term and no teacher needed; λ2 = 0: no alignment, no teacher adapters needed.
+   */
   readonly loss?: Partial<TagiLossConfig>;
-  /** Required when `loss.lambdaKl` > 0 (default λ1 = 1). */
+  /** Required when `loss.lambdaKl` > 0 (ignored otherwise). */
   readonly teacher?: TeacherOptions;
+}
+
+/** One finetuning micro-batch: examples of one task. Its tensors are freed by `release`. */
+export interface FinetuneBatch {
+  readonly task: FinetuneTask;
+  readonly examples: readonly FinetuneExample[];
+  /** Student input `[batch, len]`: the instance inputs alone. */
+  readonly input: { readonly ids: tf.Tensor2D; readonly mask: tf.Tensor2D };
+  /** `[batch, tgtLen]` int32, -100 on padding. */
+  readonly labels: tf.Tensor2D;
+  /** `[batch, tgtLen, vocab]` per teacher source (constants, computed outside the tape); empty when λ1 = 0. */
+  readonly teacherLogits: readonly tf.Tensor3D[];
+  /** The task's cached instruction encoding (owned by the objective); undefined with `encoder: 'separate'`. */
+  readonly encoding: InstructionEncoding | undefined;
+}
+
+export interface FinetuneObjective extends Objective<FinetuneBatch> {
+  /** The task of micro-batch `ctx` (as `batch(ctx).task.taskId`, without building the batch): for logs. */
+  taskOf(ctx: StepContext): string;
+  /** The per-task instruction encodings of this objective (a frozen encoder runs once per task). */
+  readonly instructions: InstructionCache;
+  /** Frees the instruction and teacher-logit caches (never the parameters). Idempotent. */
+  dispose(): void;
 }
 
 /**
@@ -301,23 +276,11 @@ function teacherLogitsFor(
   // without a cache every row is computed; with one, each missing example once (a batch may repeat an example)
   const missing = cache ? [...new Map(batch.filter((ex) => !cache.has(`${source}\u0000${ex.id}`)).map((ex) => [ex.id, ex])).values()] : [...batch];
   if (missing.length > 0) {
-    let model: BaseSeq2SeqModel;
-    let adapters: DeltaMap | undefined;
-    let inputs: (readonly number[])[];
-    if (source === 'concat') {
-      model = teacher.concatModel ?? hn.base;
-      adapters = teacher.concatAdapters;
-      inputs = missing.map((ex) => {
-        if (!ex.teacherInputIds) throw new HypernetInputError(`tasks['${task.taskId}'].examples['${ex.id}'].teacherInputIds`, 'the instruction+input ids for the concat teacher', 'undefined');
-        return ex.teacherInputIds;
-      });
-    } else {
-      if (!task.teacherAdapters) throw new HypernetInputError(`tasks['${task.taskId}'].teacherAdapters`, 'the task LoRA for the lora teacher', 'undefined');
-      model = hn.base;
-      adapters = task.teacherAdapters;
-      inputs = missing.map((ex) => ex.inputIds);
-    }
-    const x = padIds(inputs, pad);
+    const concat = source === 'concat';
+    const model = concat ? (teacher.concatModel ?? hn.base) : hn.base;
+    const adapters = concat ? teacher.concatAdapters : task.teacherAdapters;
+    // presence of teacherInputIds / teacherAdapters was checked when the objective was made
+    const x = padIds(missing.map((ex) => (concat ? (ex.teacherInputIds as readonly number[]) : ex.inputIds)), pad);
     const lab = padLabels(missing.map((ex) => ex.labelIds));
     const { logits, encoderLastHiddenState } = teacherForward(model, x.ids, x.mask, lab, adapters);
     encoderLastHiddenState.dispose();
@@ -338,76 +301,112 @@ function teacherLogitsFor(
   });
 }
 
-/**
- * Stage-3 finetuning: each step takes one task (batches are grouped by task), encodes its instruction
- * once for the whole run (cached), generates one shared adapter, runs the student (frozen base +
- * generated adapter + fusion prefix) on the task inputs alone, and minimises
- * `L_ce + λ1·L_kl + λ2·L_ins` (teacher logits from a real teacher forward; alignment with the task's LoRA
- * teacher). Every term is passed to `onLog`.
- */
-export async function finetuneHypernet(o: FinetuneOptions): Promise<TrainResult> {
-  checkLoop(o);
-  const lossCfg = resolveTagiLossConfig(o.loss);
-  const tasks = o.tasks.filter((t) => t.examples.length > 0);
+/** Checks at the boundary everything the enabled loss terms need, naming the missing piece. */
+function checkFinetune(o: FinetuneObjectiveOptions, tasks: readonly FinetuneTask[], lossCfg: TagiLossConfig): void {
+  checkBatchSize(o.batchSize);
   if (tasks.length === 0) throw new HypernetInputError('tasks', 'at least one task with examples', 'none');
   if (lossCfg.lambdaKl > 0) {
-    if (!o.teacher || o.teacher.sources.length === 0) throw new HypernetInputError('teacher', "teacher sources ('concat' and/or 'lora') because loss.lambdaKl > 0", 'none');
+    const sources = o.teacher?.sources ?? [];
+    if (sources.length === 0) throw new HypernetInputError('teacher', "teacher sources ('concat' and/or 'lora') because loss.lambdaKl > 0 (or set lambdaKl: 0)", 'none');
+    for (const [i, s] of sources.entries()) {
+      if (s !== 'concat' && s !== 'lora') throw new HypernetInputError(`teacher.sources.${i}`, "'concat' or 'lora'", JSON.stringify(s));
+    }
+    if (sources.includes('lora')) {
+      const t = tasks.find((x) => !x.teacherAdapters);
+      if (t) throw new HypernetInputError(`tasks['${t.taskId}'].teacherAdapters`, "the task LoRA for the 'lora' teacher", 'undefined');
+    }
+    if (sources.includes('concat')) {
+      for (const t of tasks) {
+        const ex = t.examples.find((e) => !e.teacherInputIds);
+        if (ex) throw new HypernetInputError(`tasks['${t.taskId}'].examples['${ex.id}'].teacherInputIds`, "the instruction+input ids for the 'concat' teacher", 'undefined');
+      }
+    }
   }
   if (lossCfg.lambdaIns > 0) {
     const without = tasks.filter((t) => !t.teacherAdapters).map((t) => t.taskId);
     if (without.length > 0) throw new HypernetInputError('tasks[].teacherAdapters', `a LoRA teacher for every task because loss.lambdaIns > 0 (missing: ${without.slice(0, 5).join(', ')})`, `${without.length} without`);
   }
+}
+
+/**
+ * Stage-3 finetuning as an objective. Micro-batch (step, micro) takes one task (tasks visited in seeded
+ * epochs, so each task comes once per `tasks.length` updates in every micro-batch slot) and samples
+ * `batchSize` of its examples. `batch()` looks up the task's instruction encoding (encoded once per task
+ * for the run) and computes the teacher logits (a real teacher forward, optionally cached per example);
+ * `loss()` generates one shared adapter, runs the student (frozen base + adapter + fusion) on the task
+ * inputs alone and returns `L_ce + λ1·L_kl + λ2·L_ins` with terms `ce`, `kl` (λ1 > 0), `ins` (λ2 > 0).
+ */
+export function finetuneObjective(o: FinetuneObjectiveOptions): FinetuneObjective {
+  const lossCfg = resolveTagiLossConfig(o.loss);
+  const tasks = o.tasks.filter((t) => t.examples.length > 0);
+  checkFinetune(o, tasks, lossCfg);
   const hn = o.hypernet;
-  const cache = new InstructionCache(hn);
-  const logitCache = o.teacher?.cache ? new Map<string, tf.Tensor2D>() : undefined;
+  const teacher = lossCfg.lambdaKl > 0 ? (o.teacher as TeacherOptions) : undefined;
+  const instructions = new InstructionCache(hn);
+  const logitCache = teacher?.cache ? new Map<string, tf.Tensor2D>() : undefined;
   const seedRng = new Rng(o.seed ?? 0);
-  const records: StepRecord[] = [];
-  try {
-    for (let step = o.startStep ?? 0; step < o.steps; step++) {
-      const t0 = Date.now();
-      const rng = seedRng.fork(`finetune-step-${step}`);
-      // tasks visited in seeded epochs so every task is seen once per len(tasks) steps
-      const epoch = Math.floor(step / tasks.length);
-      const order = seededPermutation(tasks.length, seedRng.fork(`finetune-epoch-${epoch}`));
-      const task = tasks[order[step % tasks.length] as number] as FinetuneTask;
-      const batch = Array.from({ length: o.batchSize }, () => task.examples[Math.floor(rng.next() * task.examples.length)] as FinetuneExample);
-      // frozen encoder: once per task for the whole run; trainable encoder: inside the tape every step
-      const cachedEnc = hn.encoderIsTrainable ? undefined : cache.get(task.taskId, task.instructionIds);
-      const x = padIds(batch.map((e) => e.inputIds), hn.base.config.padTokenId);
-      const labels = padLabels(batch.map((e) => e.labelIds));
-      const teacherLogits =
-        lossCfg.lambdaKl > 0 ? (o.teacher as TeacherOptions).sources.map((s) => teacherLogitsFor(s, task, batch, labels, hn, o.teacher as TeacherOptions, logitCache)) : [];
-      const rec = optimiserStep(hn, o.optimizer, o.maxGradNorm, () => {
-        let enc = cachedEnc;
-        if (!enc) {
-          const { ids, mask } = padIds([task.instructionIds], hn.base.config.padTokenId);
-          enc = hn.encodeInstructions(ids, mask);
-        }
-        const deltas = hn.generate(enc, { shared: true }); // one adapter for the whole (single-task) batch
-        const { logits, encoderLastHiddenState } = studentForward(hn, x.ids, x.mask, labels, deltas, enc);
-        encoderLastHiddenState.dispose();
-        const ce = maskedCrossEntropy(logits, labels, { ignoreIndex: lossCfg.ignoreIndex });
-        const kl =
-          teacherLogits.length > 0
-            ? tf.div(tf.addN(teacherLogits.map((t) => distillKl(logits, t, labels, { temperature: lossCfg.temperature, ignoreIndex: lossCfg.ignoreIndex }))), teacherLogits.length) as tf.Scalar
-            : null;
-        const ins = lossCfg.lambdaIns > 0 ? parameterAlignmentLoss(deltas, task.teacherAdapters as DeltaMap, { mode: lossCfg.alignment }) : null;
-        let loss: tf.Tensor = ce;
-        if (kl) loss = tf.add(loss, tf.mul(kl, lossCfg.lambdaKl));
-        if (ins) loss = tf.add(loss, tf.mul(ins, lossCfg.lambdaIns));
-        return { loss: loss as tf.Scalar, ce, kl, ins };
-      });
-      tf.dispose([x.ids, x.mask, labels, ...teacherLogits]);
-      const record: StepRecord = { stage: 'finetune', step: step + 1, taskId: task.taskId, ...rec, ms: Date.now() - t0 };
-      records.push(record);
-      o.onLog?.(record);
-      await maybeCheckpoint(o, step + 1, step + 1 === o.steps);
-    }
-  } finally {
-    cache.dispose();
-    if (logitCache) tf.dispose([...logitCache.values()]);
-  }
-  return { steps: o.steps, records };
+  const pad = hn.base.config.padTokenId;
+  const taskAt = ({ step, micro }: StepContext): FinetuneTask => {
+    const epoch = Math.floor(step / tasks.length);
+    const order = seededPermutation(tasks.length, seedRng.fork(stepLabel('finetune-epoch', epoch, micro)));
+    return tasks[order[step % tasks.length] as number] as FinetuneTask;
+  };
+  return {
+    params: trainableParameters(hn),
+    instructions,
+    taskOf: (ctx) => taskAt(ctx).taskId,
+    batch(ctx) {
+      const task = taskAt(ctx);
+      const rng = seedRng.fork(stepLabel('finetune-step', ctx.step, ctx.micro));
+      const examples = Array.from({ length: o.batchSize }, () => task.examples[Math.floor(rng.next() * task.examples.length)] as FinetuneExample);
+      // frozen encoder: once per task for the whole run; a trainable one runs in loss(), inside the tape
+      const encoding = hn.encoderIsTrainable ? undefined : instructions.get(task.taskId, task.instructionIds);
+      const input = padIds(examples.map((e) => e.inputIds), pad);
+      const labels = padLabels(examples.map((e) => e.labelIds));
+      const teacherLogits = teacher ? teacher.sources.map((s) => teacherLogitsFor(s, task, examples, labels, hn, teacher, logitCache)) : [];
+      return { task, examples, input, labels, teacherLogits, encoding };
+    },
+    loss(b) {
+      let enc = b.encoding;
+      if (!enc) {
+        const { ids, mask } = padIds([b.task.instructionIds], pad);
+        enc = hn.encodeInstructions(ids, mask);
+      }
+      const deltas = hn.generate(enc, { shared: true }); // one adapter for the whole (single-task) micro-batch
+      const { logits } = studentForward(hn, b.input.ids, b.input.mask, b.labels, deltas, enc);
+      const ce = maskedCrossEntropy(logits, b.labels, { ignoreIndex: lossCfg.ignoreIndex });
+      const terms: Record<string, tf.Scalar> = { ce };
+      let loss: tf.Scalar = ce;
+      if (b.teacherLogits.length > 0) {
+        const perSource = b.teacherLogits.map((t) => distillKl(logits, t, b.labels, { temperature: lossCfg.temperature, ignoreIndex: lossCfg.ignoreIndex }));
+        const kl = tf.div(tf.addN(perSource), perSource.length) as tf.Scalar;
+        terms['kl'] = kl;
+        loss = tf.add(loss, tf.mul(kl, lossCfg.lambdaKl));
+      }
+      if (lossCfg.lambdaIns > 0) {
+        const ins = parameterAlignmentLoss(deltas, b.task.teacherAdapters as DeltaMap, { mode: lossCfg.alignment });
+        terms['ins'] = ins;
+        loss = tf.add(loss, tf.mul(ins, lossCfg.lambdaIns));
+      }
+      return { loss, terms };
+    },
+    tokens: (b) => b.examples.reduce((s, e) => s + e.inputIds.length + e.labelIds.length, 0),
+    release(b) {
+      tf.dispose([b.input.ids, b.input.mask, b.labels, ...b.teacherLogits]);
+    },
+    dispose() {
+      instructions.dispose();
+      if (logitCache) {
+        tf.dispose([...logitCache.values()]);
+        logitCache.clear();
+      }
+    },
+  };
+}
+
+/** Stage 3 in one call: `fit` over {@link finetuneObjective} (the objective is disposed afterwards). */
+export async function finetuneHypernet(o: FinetuneObjectiveOptions & StageFitOptions<FinetuneBatch>): Promise<FitResult> {
+  return await runObjective('hypernet-finetune', finetuneObjective(o), o);
 }
 
 /** Fisher–Yates with a seeded generator. */
@@ -420,18 +419,19 @@ export function seededPermutation(n: number, rng: Rng): number[] {
   return p;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Evaluation
 
 /**
  * Mean student CE (per token, non-padding) over every example of `tasks`, grouped by task: each task's
- * instruction is encoded and its adapter generated once; no gradients. For validation curves.
+ * instruction is encoded and its adapter generated once; no gradients; one host read at the end. For
+ * validation curves.
  */
 export function studentLoss(hn: HyperNetwork, tasks: readonly FinetuneTask[], opts: { batchSize?: number } = {}): number {
   const bs = opts.batchSize ?? 16;
-  let sum = 0;
+  checkBatchSize(bs);
   let tokens = 0;
+  let sum: tf.Scalar = tf.scalar(0); // Σ ce·tokens over batches, on the device
   const cache = new InstructionCache(hn);
   try {
     for (const task of tasks) {
@@ -440,19 +440,21 @@ export function studentLoss(hn: HyperNetwork, tasks: readonly FinetuneTask[], op
       for (let i = 0; i < task.examples.length; i += bs) {
         const batch = task.examples.slice(i, i + bs);
         const n = batch.reduce((s, e) => s + e.labelIds.length, 0);
-        const ce = tf.tidy(() => {
+        const prev = sum;
+        sum = tf.tidy(() => {
           const x = padIds(batch.map((e) => e.inputIds), hn.base.config.padTokenId);
           const labels = padLabels(batch.map((e) => e.labelIds));
-            const out = studentForward(hn, x.ids, x.mask, labels, deltas, enc);
-          return maskedCrossEntropy(out.logits, labels).dataSync()[0] as number;
+          const out = studentForward(hn, x.ids, x.mask, labels, deltas, enc);
+          return tf.add(prev, tf.mul(maskedCrossEntropy(out.logits, labels), n));
         });
-        sum += ce * n;
+        prev.dispose();
         tokens += n;
       }
-      for (const d of deltas.values()) tf.dispose([d.A, d.B]);
+      disposeDeltas(deltas);
     }
+    return tokens === 0 ? 0 : (sum.dataSync()[0] as number) / tokens;
   } finally {
+    sum.dispose();
     cache.dispose();
   }
-  return tokens === 0 ? 0 : sum / tokens;
 }

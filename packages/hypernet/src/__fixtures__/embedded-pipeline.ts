@@ -7,10 +7,9 @@ import { type AdapterSet, loraConfig } from '@tagi/lora';
 import { trainLoraTeacher } from '@tagi/lora/node';
 import { PrunedTokenizer, type T5ForConditionalGeneration, buildVocabMap, createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { loadDefaultT5Tokenizer } from '@tagi/t5-model/node';
-import { Rng } from '@tagi/tensor-core';
-import type { FinetuneExample, FinetuneTask, GradientOptimizer } from '../training.js';
+import { AdamW, type StepContext, Rng, fit } from '@tagi/tensor-core';
+import type { FinetuneExample, FinetuneTask } from '../training.js';
 import { padIds, padLabels } from '../batching.js';
-import { TestAdam } from './tiny.js';
 
 export interface PreparedTask extends FinetuneTask {
   readonly task: EmbeddedTask;
@@ -93,18 +92,6 @@ export function tinyBase(vocabSize: number, seed = 0, size: 'test' | 'small' = '
   return model;
 }
 
-/** One gradient step of `loss` w.r.t. `vars` (keys = optimiser names). Returns the loss. */
-export function stepOn(vars: Map<string, tf.Variable>, opt: GradientOptimizer, loss: () => tf.Scalar): number {
-  const byVar = new Map([...vars].map(([k, v]) => [v.name, k]));
-  const { value, grads } = tf.variableGrads(loss, [...vars.values()]);
-  const named = new Map(Object.entries(grads).map(([n, g]) => [byVar.get(n) ?? n, g]));
-  opt.step(named);
-  tf.dispose([...named.values()]);
-  const v = value.dataSync()[0] as number;
-  value.dispose();
-  return v;
-}
-
 export interface LoraTrainOptions {
   readonly rank: number;
   readonly steps: number;
@@ -152,14 +139,15 @@ export function exactMatch(prediction: string, references: readonly string[]): n
  * language" of the suite, as T5-LM-adapt does for English, without ever seeing a task's instruction
  * or input/output pairs. The base is frozen again afterwards.
  */
-export function pretrainBaseLm(base: T5ForConditionalGeneration, documents: readonly (readonly number[])[], o: { steps: number; batchSize: number; lr: number; seed?: number }): number[] {
+export async function pretrainBaseLm(base: T5ForConditionalGeneration, documents: readonly (readonly number[])[], o: { steps: number; batchSize: number; lr: number; seed?: number }): Promise<number[]> {
   base.setTrainable(true);
-  const vars = new Map(base.namedParameters());
-  const opt = new TestAdam(vars, o.lr);
-  const rng = new Rng(o.seed ?? 0);
+  const params = new Map(base.namedParameters());
+  const optimizer = new AdamW(params, { lr: o.lr, weightDecay: 0 });
   const eos = base.config.eosTokenId;
   const losses: number[] = [];
-  for (let s = 0; s < o.steps; s++) {
+  // span b → the following span c of a random document, drawn from (seed, step)
+  const batch = ({ step }: StepContext) => {
+    const rng = new Rng(o.seed ?? 0).fork(`base-lm-${step}`);
     const src: number[][] = [];
     const tgt: number[][] = [];
     while (src.length < o.batchSize) {
@@ -173,12 +161,22 @@ export function pretrainBaseLm(base: T5ForConditionalGeneration, documents: read
       src.push([...d.slice(start, cut), eos]);
       tgt.push([...d.slice(cut, start + len), eos]);
     }
-    const x = padIds(src, base.config.padTokenId);
-    const labels = padLabels(tgt);
-    losses.push(stepOn(vars, opt, () => base.forward({ inputIds: x.ids, attentionMask: x.mask, labels }).loss as tf.Scalar));
-    tf.dispose([x.ids, x.mask, labels]);
+    return { x: padIds(src, base.config.padTokenId), labels: padLabels(tgt) };
+  };
+  try {
+    await fit({
+      name: 'base-lm',
+      params,
+      optimizer,
+      steps: o.steps,
+      batch,
+      loss: (b) => ({ loss: base.forward({ inputIds: b.x.ids, attentionMask: b.x.mask, labels: b.labels }).loss as tf.Scalar }),
+      release: (b) => tf.dispose([b.x.ids, b.x.mask, b.labels]),
+      onStep: (r) => void losses.push(r.loss),
+    });
+  } finally {
+    optimizer.dispose();
+    base.setTrainable(false);
   }
-  opt.dispose();
-  base.setTrainable(false);
   return losses;
 }
