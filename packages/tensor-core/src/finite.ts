@@ -12,7 +12,7 @@ export class NonFiniteError extends Error {
     readonly nan: number,
     readonly inf: number,
   ) {
-    super(`${source}: tensor '${tensor}' holds ${nan} NaN and ${inf} infinite value${nan + inf === 1 ? '' : 's'} (corrupt or diverged weights)`);
+    super(`${source}: tensor '${tensor}' holds non-finite values (NaN: ${nan}, ±Inf: ${inf}): corrupt or diverged weights`);
   }
 }
 

@@ -216,6 +216,10 @@ function restoreState<B>(o: FitOptions<B>, c: Checkpoint): void {
   o.extraState?.restore(extra, (c.meta['extra'] ?? {}) as Record<string, unknown>);
 }
 
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+}
+
 /**
  * Runs `steps` optimiser updates (continuing from the newest checkpoint in `checkpoints` when there is
  * one). Per update: for each micro-batch, the loss and its gradients w.r.t. `params` (nothing else is
@@ -253,6 +257,9 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
   await o.onStart?.({ resumedFrom: start, totalSteps: o.steps });
   let last: StepRecord | undefined;
   for (let step = start; step < o.steps; step++) {
+    // let the event loop turn once per update: a signal handler (SIGINT → abort) only runs then, and on
+    // cpu/wasm every tfjs promise resolves as a microtask, so the loop's awaits alone never yield
+    if (o.signal !== undefined) await yieldToEventLoop();
     if (o.signal?.aborted) {
       if (step > start) await save(step);
       return { step, resumedFrom: start, aborted: true, ...(last ? { last } : {}) };
