@@ -1,136 +1,135 @@
-// The training loop's checkpoint/resume contract on a small model with optimiser state: an interrupted
-// and resumed run ends with exactly the weights of an uninterrupted one; a damaged checkpoint is refused
-// before anything is written.
-import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+// A training stage through the trainer's one path (Run + trainStage → tensor-core's fit) on a toy
+// objective: a stop saves a checkpoint and a resumed run ends with exactly the weights of an
+// uninterrupted one; metrics.jsonl holds every step once after a resume (also when the newest
+// checkpoint was lost or damaged: it falls back, says so, and cuts the log back); when no checkpoint is
+// usable the advice printed is a command that works; an edited config and a second run are refused.
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, initBackend } from '@tagi/tensor-core';
+import { type Objective, Rng, initBackend } from '@tagi/tensor-core';
+import { readRunState } from '@tagi/tensor-core/node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from './config.js';
-import { CheckpointError, InterruptedError } from './errors.js';
+import { CliError, InterruptedError } from './errors.js';
+import type { RunInvocation } from './invocation.js';
 import { readMetrics } from './metrics.js';
-import { type Trainable, openRun, train } from './run.js';
+import { resolveConfig } from './resolve.js';
+import { Run } from './run.js';
+import { captureIO } from './test-helpers.js';
+import { trainStage } from './train.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu' });
 });
 
-/** Linear regression with SGD + momentum; batches and noise derived from (seed, step) only. */
-function toyTrainable(totalSteps: number, seed: number, onStep?: (s: number) => void): Trainable & { weights(): Float32Array } {
-  const init = new Rng(seed).fork('init');
-  const w = tf.variable(tf.tensor1d(Array.from({ length: 4 }, () => init.normal())));
-  const m = tf.variable(tf.zeros([4]));
-  let rngState = new Rng(seed).fork('data').state();
-  const target = tf.tensor1d([1, -2, 0.5, 3]);
+const STEPS = { steps: 10, batchSize: 8, lr: 0.05, warmupSteps: 0 };
+
+/** Linear regression: batches derived from (step) only; `onBatch` sees each step as it is drawn. */
+function toyObjective(initSeed: number, onBatch?: (step: number) => void): Objective<{ x: tf.Tensor2D; y: tf.Tensor2D }> & { w: tf.Variable } {
+  const w = tf.variable(tf.tensor2d(new Rng(initSeed).normalArray(4), [4, 1]));
+  const target = tf.tensor2d([1, -2, 0.5, 3], [4, 1]);
   return {
-    stage: 'toy',
-    totalSteps,
-    stateTensors: () => new Map<string, tf.Tensor>([['param/w', w], ['optim/m', m]]),
-    stateMeta: () => ({ rng: rngState }),
-    restore(tensors, meta) {
-      w.assign(tensors.get('param/w') as tf.Tensor1D);
-      m.assign(tensors.get('optim/m') as tf.Tensor1D);
-      rngState = meta['rng'] as typeof rngState;
+    w,
+    params: new Map([['w', w]]),
+    batch: ({ step }) => {
+      onBatch?.(step);
+      const x = tf.tensor2d(new Rng(5).fork(`step-${step}`).normalArray(32), [8, 4]);
+      return { x, y: tf.matMul(x, target) };
     },
-    async step(s) {
-      const rng = Rng.fromState(rngState);
-      const xs = Array.from({ length: 8 * 4 }, () => rng.normal());
-      rngState = rng.state();
-      const loss = tf.tidy(() => {
-        const x = tf.tensor2d(xs, [8, 4]);
-        const y = tf.matMul(x, tf.reshape(target, [4, 1]));
-        const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(tf.matMul(x, tf.reshape(w, [4, 1])), y))) as tf.Scalar, [w]);
-        m.assign(tf.add(tf.mul(m, 0.9), grads[w.name] as tf.Tensor));
-        w.assign(tf.sub(w, tf.mul(m, 0.05)));
-        return value.dataSync()[0] as number;
-      });
-      onStep?.(s);
-      return { losses: { loss }, tokens: 32, lr: 0.05 };
-    },
-    weights: () => w.dataSync() as Float32Array,
+    loss: (b) => ({ loss: tf.mean(tf.square(tf.sub(tf.matMul(b.x, w), b.y))) as tf.Scalar }),
+    release: (b) => tf.dispose([b.x, b.y]),
   };
 }
 
-function smokeConfig(checkpointEvery: number) {
-  return resolveConfig({ preset: 'smoke', overrides: [['checkpointEvery', String(checkpointEvery)], ['logEvery', '1'], ['backend', 'cpu']] });
+function invocation(runDir: string, resume: boolean, signal?: AbortSignal, checkpointEvery = 3): RunInvocation & { io: ReturnType<typeof captureIO> } {
+  const config = resolveConfig({ preset: 'smoke', overrides: [['checkpointEvery', String(checkpointEvery)], ['logEvery', '1'], ['backend', 'cpu']] });
+  return { command: 'base', config, runDir, resume, io: captureIO(signal) };
 }
 
-const sink = { write: () => true, isTTY: false };
+async function train(runDir: string, resume: boolean, opts: { stopAt?: number; initSeed?: number } = {}) {
+  const controller = new AbortController();
+  const inv = invocation(runDir, resume, controller.signal);
+  const run = await Run.open(inv, []);
+  const objective = toyObjective(opts.initSeed ?? 1, (s) => {
+    if (s === opts.stopAt) controller.abort(); // a SIGINT while step `stopAt` + 1 runs
+  });
+  try {
+    await trainStage(run, 'toy', objective, STEPS);
+    return { error: undefined, weights: Array.from(objective.w.dataSync()), out: inv.io.out() };
+  } catch (e) {
+    return { error: e, weights: Array.from(objective.w.dataSync()), out: inv.io.out() };
+  } finally {
+    run.close();
+    objective.w.dispose();
+  }
+}
 
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = path.join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(path.relative(dir, p), readFileSync(p).toString('base64'));
+const steps = (runDir: string) => readMetrics(path.join(runDir, 'metrics.jsonl')).filter((e) => e.stage === 'toy' && e.event === undefined).map((e) => e.step);
+
+describe('a training stage', () => {
+  const base = mkdtempSync(path.join(tmpdir(), 'tagi-train-'));
+  let expected: number[] = [];
+
+  it('resumes exactly: interrupted + resumed weights equal an uninterrupted run, each step logged once', async () => {
+    expected = (await train(path.join(base, 'full'), false)).weights;
+    const dir = path.join(base, 'stopped');
+    const first = await train(dir, false, { stopAt: 4 });
+    expect(first.error).toBeInstanceOf(InterruptedError);
+    expect((first.error as InterruptedError).exitCode).toBe(130);
+    expect((first.error as Error).message).toBe(`interrupted in stage toy at step 5/10: checkpoint saved in ${path.join(dir, 'checkpoints', 'toy')}; continue with: tagi base --resume --run-dir=${dir}`);
+    expect(readRunState(dir)?.stages['toy']).toMatchObject({ status: 'running', step: 5, checkpoints: 'checkpoints/toy' });
+    const second = await train(dir, true, { initSeed: 999 }); // different init: everything comes from the checkpoint
+    expect(second.error).toBeUndefined();
+    expect(second.out).toMatch(/\[toy\] resuming at step 5\/10/);
+    expect(second.weights).toEqual(expected);
+    expect(steps(dir)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('falls back past a lost or damaged newest checkpoint, says so, and cuts metrics.jsonl back to it', async () => {
+    for (const damage of ['lost', 'truncated'] as const) {
+      const dir = path.join(base, damage);
+      await train(dir, false, { stopAt: 4 }); // checkpoints at 3 (regular) and 5 (the stop); steps 1..5 logged
+      const newest = path.join(dir, 'checkpoints', 'toy', 'step-000005');
+      if (damage === 'lost') rmSync(newest, { recursive: true }); // a crash before the save completed
+      else truncateSync(path.join(newest, 'state.safetensors'), statSync(path.join(newest, 'state.safetensors')).size - 9);
+      const again = await train(dir, true);
+      expect(again.error).toBeUndefined();
+      expect(again.out).toMatch(/\[toy\] resuming at step 3\/10/);
+      if (damage === 'truncated') expect(again.out).toMatch(/warning: .*step-000005\/state\.safetensors: sha256 mismatch.*resuming from the previous checkpoint .*step-000003/);
+      expect(again.weights).toEqual(expected);
+      expect(steps(dir)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(existsSync(path.join(dir, 'checkpoints'))).toBe(true); // the stage is not finished: the caller finishes it
     }
-  };
-  walk(dir);
-  return out;
-}
-
-describe('train loop', () => {
-  it('resumes exactly: interrupted + resumed weights equal an uninterrupted run', async () => {
-    const base = mkdtempSync(path.join(tmpdir(), 'tagi-loop-'));
-    const config = smokeConfig(3);
-
-    const full = toyTrainable(10, 5);
-    const ctxA = await openRun({ config, runDir: path.join(base, 'a'), resume: false, out: sink });
-    await train(ctxA, full);
-    const expected = Array.from(full.weights());
-
-    const controller = new AbortController();
-    const first = toyTrainable(10, 5, (s) => {
-      if (s === 4) controller.abort(); // Ctrl-C during step 5
-    });
-    const runB = path.join(base, 'b');
-    const ctxB = await openRun({ config, runDir: runB, resume: false, out: sink, signal: controller.signal });
-    await expect(train(ctxB, first)).rejects.toBeInstanceOf(InterruptedError);
-    const state = JSON.parse(readFileSync(path.join(runB, 'trainer_state.json'), 'utf8'));
-    expect(state.stages.toy).toMatchObject({ status: 'running', step: 5 });
-    // only the latest checkpoint is kept
-    expect(readdirSync(path.join(runB, 'checkpoints', 'toy'))).toEqual(['step-000005']);
-
-    const resumed = toyTrainable(10, 999); // different init: everything must come from the checkpoint
-    const ctxB2 = await openRun({ config, runDir: runB, resume: true, out: sink });
-    await train(ctxB2, resumed);
-    expect(Array.from(resumed.weights())).toEqual(expected);
-
-    const steps = readMetrics(path.join(runB, 'metrics.jsonl')).filter((e) => e.event === undefined).map((e) => e.step);
-    expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
-  it('refuses a corrupt checkpoint and leaves the run dir untouched', async () => {
-    const base = mkdtempSync(path.join(tmpdir(), 'tagi-loop-'));
-    const config = smokeConfig(2);
-    const controller = new AbortController();
-    const t = toyTrainable(6, 1, (s) => {
-      if (s === 2) controller.abort();
-    });
-    const ctx = await openRun({ config, runDir: base, resume: false, out: sink, signal: controller.signal });
-    await expect(train(ctx, t)).rejects.toBeInstanceOf(InterruptedError);
-    const file = path.join(base, 'checkpoints', 'toy', 'step-000003', 'state.safetensors');
-    expect(existsSync(file)).toBe(true);
-    truncateSync(file, statSync(file).size - 7);
-    const before = snapshot(base);
-    const ctx2 = await openRun({ config, runDir: base, resume: true, out: sink });
-    const err = await train(ctx2, toyTrainable(6, 1)).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(CheckpointError);
-    expect((err as Error).message).toMatch(/state\.safetensors: sha256 mismatch/);
-    expect(snapshot(base)).toEqual(before);
-
-    // a garbled trainer_state.json is refused too
-    writeFileSync(path.join(base, 'trainer_state.json'), '{"version": 1,');
-    await expect(openRun({ config, runDir: base, resume: true, out: sink })).rejects.toThrow(/trainer_state\.json: not valid JSON/);
+  it('when no checkpoint is usable, the advice printed is a command that works', async () => {
+    const dir = path.join(base, 'all-damaged');
+    await train(dir, false, { stopAt: 1 }); // one checkpoint, at 2
+    const ckpt = path.join(dir, 'checkpoints', 'toy', 'step-000002', 'checkpoint.json');
+    writeFileSync(ckpt, '{"format": "tagi-checkpoint",');
+    const r = await train(dir, true);
+    expect(r.error).toBeInstanceOf(CliError);
+    const msg = (r.error as Error).message;
+    const advice = `rm -rf '${path.join(dir, 'checkpoints', 'toy')}' && tagi base --resume --run-dir=${dir}`;
+    expect(msg).toContain(`${ckpt}: not valid JSON`);
+    expect(msg).toContain(advice);
+    // following it: the stage starts again from step 0 and ends where an uninterrupted run ends
+    rmSync(path.join(dir, 'checkpoints', 'toy'), { recursive: true, force: true });
+    const again = await train(dir, true);
+    expect(again.error).toBeUndefined();
+    expect(again.weights).toEqual(expected);
+    expect(steps(dir)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
-  it('refuses to resume with an edited config, and to start over an existing run', async () => {
-    const base = mkdtempSync(path.join(tmpdir(), 'tagi-loop-'));
-    await openRun({ config: smokeConfig(2), runDir: base, resume: false, out: sink });
-    await expect(openRun({ config: smokeConfig(3), runDir: base, resume: true, out: sink })).rejects.toThrow(/config hash/);
-    await expect(openRun({ config: smokeConfig(2), runDir: base, resume: false, out: sink })).rejects.toThrow(/already holds a run/);
+  it('refuses to resume with an edited config, to start over an existing run, and a garbled trainer_state.json', async () => {
+    const dir = path.join(base, 'guards');
+    (await Run.open(invocation(dir, false), [])).close();
+    const edited = { ...invocation(dir, true), config: resolveConfig({ preset: 'smoke', overrides: [['checkpointEvery', '4'], ['logEvery', '1'], ['backend', 'cpu']] }) };
+    await expect(Run.open(edited, [])).rejects.toThrow(/config hash .* does not match config\.json/);
+    await expect(Run.open(invocation(dir, false), [])).rejects.toThrow(/already holds a run; continue it with --resume/);
+    writeFileSync(path.join(dir, 'trainer_state.json'), '{"format": "tagi-run",');
+    await expect(Run.open(invocation(dir, true), [])).rejects.toThrow(/trainer_state\.json: not valid JSON/);
+    expect(readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')).toBe('{"format": "tagi-run",'); // nothing overwritten
+    expect(existsSync(path.join(dir, '.tagi.lock'))).toBe(false); // the lock was released on every path
   });
 });
