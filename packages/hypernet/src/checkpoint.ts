@@ -1,6 +1,7 @@
 // Checkpoint contents independent of the file system (browser-safe): the base-model reference, the
 // `hypernet_config.json` object, and rebuilding a hypernetwork from a config object plus tensors.
 import type * as tf from '@tensorflow/tfjs-core';
+import { serializeSafetensors } from '@tagi/tensor-core';
 import { t5ConfigToJson } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel } from './base-model.js';
 import { type HypernetConfig, hypernetConfigToJson, parseHypernetConfig } from './config.js';
@@ -69,16 +70,56 @@ export function baseModelReference(base: BaseSeq2SeqModel, name: string | null =
 export function hypernetCheckpointJson(hn: HyperNetwork): Record<string, unknown> {
   const ref = baseModelReference(hn.base, hn.baseModelName ?? null);
   return {
-    base_model: {
-      config_hash: ref.configHash,
-      name: ref.name,
-      shape: ref.shape,
-      weights_fingerprint: ref.weightsFingerprint,
-    },
+    base_model: baseModelJson(ref),
     format_version: HYPERNET_FORMAT_VERSION,
     hypernet: hypernetConfigToJson(hn.config),
     target_paths: hn.targetModules.map((t) => t.path),
   };
+}
+
+/**
+ * Checks that `base` is the model a file recorded (`base_model` of `hypernet_config.json` or
+ * `tagi_adapter.json`): same shape-defining config fields, and the same weights unless
+ * `allowDifferentBaseWeights`. Throws a HypernetCheckpointError naming each difference.
+ */
+export function checkBaseModel(recordedJson: unknown, base: BaseSeq2SeqModel, opts: { allowDifferentBaseWeights?: boolean }, source: string, kind: 'checkpoint' | 'export' = 'checkpoint'): void {
+  const made = kind === 'checkpoint' ? 'trained on' : 'generated for';
+  const recorded = recordedJson as { name?: string | null; shape?: Record<string, unknown>; config_hash?: string; weights_fingerprint?: string } | undefined;
+  if (!recorded || typeof recorded !== 'object' || !recorded.shape) throw new HypernetCheckpointError(source, 'base_model: missing base-model reference');
+  const actual = baseModelReference(base);
+  const diffs = SHAPE_KEYS.filter((k) => JSON.stringify(recorded.shape?.[k] ?? null) !== JSON.stringify(actual.shape[k])).map(
+    (k) => `${k} (${kind} ${JSON.stringify(recorded.shape?.[k])}, model ${JSON.stringify(actual.shape[k])})`,
+  );
+  if (diffs.length > 0) {
+    throw new HypernetCheckpointError(source, `${made} a different base model${recorded.name ? ` (${recorded.name})` : ''}: ${diffs.join('; ')}`);
+  }
+  if (!opts.allowDifferentBaseWeights && recorded.weights_fingerprint !== actual.weightsFingerprint) {
+    throw new HypernetCheckpointError(
+      source,
+      `${made} a base model with other weights${recorded.name ? ` (${recorded.name})` : ''} (fingerprint ${recorded.weights_fingerprint}, model ${actual.weightsFingerprint}); pass allowDifferentBaseWeights to load anyway`,
+    );
+  }
+}
+
+/** `base_model` of a file: the reference in its JSON form (sorted keys). */
+export function baseModelJson(ref: BaseModelReference): Record<string, unknown> {
+  return { config_hash: ref.configHash, name: ref.name, shape: ref.shape, weights_fingerprint: ref.weightsFingerprint };
+}
+
+/** The exact bytes of `hypernet.safetensors` as `saveHypernet` writes them (deterministic: sorted keys). */
+export function hypernetWeightsBytes(hn: HyperNetwork): Uint8Array {
+  return serializeSafetensors(new Map(hn.namedParameters()), { format: 'pt', tagi: 'hypernet' });
+}
+
+/** SHA-256 (hex) through WebCrypto, available in browsers and Node ≥ 19. */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** SHA-256 of the hypernetwork's weights file (`sha256sum hypernet.safetensors` of a saved checkpoint gives the same). */
+export async function hypernetWeightsSha256(hn: HyperNetwork): Promise<string> {
+  return sha256Hex(hypernetWeightsBytes(hn));
 }
 
 export interface RestoreOptions {
@@ -100,21 +141,8 @@ export function restoreHypernet(base: BaseSeq2SeqModel, configJson: unknown, ten
   if (o['format_version'] !== HYPERNET_FORMAT_VERSION) {
     throw new HypernetCheckpointError(source, `format_version: expected ${HYPERNET_FORMAT_VERSION}, got ${JSON.stringify(o['format_version'])}`);
   }
-  const recorded = o['base_model'] as { name?: string | null; shape?: Record<string, unknown>; config_hash?: string; weights_fingerprint?: string } | undefined;
-  if (!recorded || typeof recorded !== 'object' || !recorded.shape) throw new HypernetCheckpointError(source, 'base_model: missing base-model reference');
-  const actual = baseModelReference(base);
-  const diffs = SHAPE_KEYS.filter((k) => JSON.stringify(recorded.shape?.[k] ?? null) !== JSON.stringify(actual.shape[k])).map(
-    (k) => `${k} (checkpoint ${JSON.stringify(recorded.shape?.[k])}, model ${JSON.stringify(actual.shape[k])})`,
-  );
-  if (diffs.length > 0) {
-    throw new HypernetCheckpointError(source, `trained on a different base model${recorded.name ? ` (${recorded.name})` : ''}: ${diffs.join('; ')}`);
-  }
-  if (!opts.allowDifferentBaseWeights && recorded.weights_fingerprint !== actual.weightsFingerprint) {
-    throw new HypernetCheckpointError(
-      source,
-      `trained on a base model with other weights${recorded.name ? ` (${recorded.name})` : ''} (fingerprint ${recorded.weights_fingerprint}, model ${actual.weightsFingerprint}); pass allowDifferentBaseWeights to load anyway`,
-    );
-  }
+  checkBaseModel(o['base_model'], base, opts, source);
+  const recorded = o['base_model'] as { name?: string | null };
   let config: HypernetConfig;
   try {
     config = parseHypernetConfig(o['hypernet'], `${source}: hypernet`).config;

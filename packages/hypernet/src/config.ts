@@ -63,6 +63,15 @@ export const DEFAULT_HYPERNET_CONFIG: HypernetConfig = {
   maxInstructionLength: 512,
 };
 
+/**
+ * The fusion-free hypernetwork (`fusion: 'none'`): the generated LoRA is the whole task model. Its exports
+ * are plain peft adapters that reproduce the TAGI student exactly (Python `PeftModel.from_pretrained`, or
+ * `AdapterSet.merge` for plain-cost inference), and nothing about the instruction is needed at inference.
+ * The price is the fusion path (the paper's "w/o fusion" ablation). Spread it into a config:
+ * `new HyperNetwork(base, { ...PEFT_ONLY_HYPERNET_CONFIG, rank: 32 })`.
+ */
+export const PEFT_ONLY_HYPERNET_CONFIG: Partial<HypernetConfig> = Object.freeze({ fusion: 'none' as const });
+
 /** A small preset for tests and the embedded demo (tiny T5s): rank 4, hidden 64. */
 export const TINY_HYPERNET_CONFIG: Partial<HypernetConfig> = { rank: 4, loraAlpha: 8, hiddenDim: 64, moduleEmbeddingDim: 16, maxInstructionLength: 128 };
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, fit } from '@tagi/tensor-core';
-import { expectNoLeak } from '@tagi/tensor-core/testing';
+import { expectClose, expectNoLeak, testBackends, useBackend } from '@tagi/tensor-core/testing';
 import { tinyT5, useCpu } from './__fixtures__/tiny.js';
 import { padIds } from './batching.js';
 import { HypernetConfigError } from './errors.js';
@@ -140,6 +140,115 @@ describe('generator', () => {
       hn.dispose();
     }
   });
+});
+
+/** The generator written out per module in float64 JS from the parameter values (independent of `generate`). */
+function referenceAdapters(hn: HyperNetwork, states: number[][][], mask: number[][]): Map<string, { A: number[][][]; B: number[][][] }> {
+  const P = new Map(hn.namedParameters().map(([k, v]) => [k, { v: Array.from(v.dataSync()), shape: v.shape }]));
+  const get = (k: string) => P.get(k)!;
+  // y = W·x (+ b), W [out, in] row-major
+  const affine = (w: { v: number[]; shape: number[] }, x: number[], b?: { v: number[] }) =>
+    Array.from({ length: w.shape[0]! }, (_, o) => x.reduce((s, xi, i) => s + w.v[o * w.shape[1]! + i]! * xi, b ? b.v[o]! : 0));
+  const d = states[0]![0]!.length;
+  const emb = get('targets.module_embeddings');
+  const out = new Map<string, { A: number[][][]; B: number[][][] }>();
+  hn.targetModules.forEach((t, m) => {
+    const e = emb.v.slice(m * emb.shape[1]!, (m + 1) * emb.shape[1]!);
+    const he = affine(get('embed_proj.weight'), e);
+    const A: number[][][] = [];
+    const B: number[][][] = [];
+    states.forEach((rowStates, row) => {
+      let pooled: number[];
+      if (hn.config.pooling === 'mean') {
+        const n = mask[row]!.reduce((s, x) => s + x, 0);
+        pooled = Array.from({ length: d }, (_, j) => rowStates.reduce((s, st, tIdx) => s + st[j]! * mask[row]![tIdx]!, 0) / n);
+      } else {
+        const q = get('targets.queries').v.slice(m * d, (m + 1) * d);
+        const logits = rowStates.map((st, tIdx) => st.reduce((s, x, j) => s + x * q[j]!, 0) / Math.sqrt(d) + (mask[row]![tIdx] ? 0 : -1e9));
+        const mx = Math.max(...logits);
+        const w = logits.map((l) => Math.exp(l - mx));
+        const z = w.reduce((s, x) => s + x, 0);
+        pooled = Array.from({ length: d }, (_, j) => rowStates.reduce((s, st, tIdx) => s + (w[tIdx]! / z) * st[j]!, 0));
+      }
+      const hp = affine(get('input_proj.weight'), pooled, get('input_proj.bias'));
+      const h = hp.map((x, i) => Math.max(0, x + he[i]!));
+      const a = affine(get(`heads.${t.group}.a_head.weight`), h, get(`heads.${t.group}.a_head.bias`)); // [r·in]
+      const b = affine(get(`heads.${t.group}.b_head.weight`), h, get(`heads.${t.group}.b_head.bias`)); // [out·r]
+      const r = hn.config.rank;
+      A.push(Array.from({ length: r }, (_, i) => a.slice(i * t.inFeatures, (i + 1) * t.inFeatures)));
+      B.push(Array.from({ length: t.outFeatures }, (_, o) => b.slice(o * r, (o + 1) * r)));
+    });
+    out.set(t.path, { A, B });
+  });
+  return out;
+}
+
+describe.each(testBackends())('generator against an independent computation (%s)', (backend) => {
+  let model: ReturnType<typeof tinyT5>;
+  beforeAll(async () => {
+    await useBackend(backend);
+    model = tinyT5();
+  });
+  afterAll(async () => {
+    model.dispose();
+    await useCpu();
+  });
+  // three head groups of different shapes: wi_0 [32→48], wo [48→32], q/v [32→32]
+  const targets = ['encoder\\.block\\.0\\.layer\\.1\\.DenseReluDense\\.(wi_0|wo)', 'decoder\\.block\\.\\d+\\.layer\\.0\\.SelfAttention\\.(q|v)'];
+  for (const pooling of ['mean', 'queries'] as const) {
+    it(`${pooling} pooling: every module's A and B equal the per-module formula (per row and shared), and gradients equal those of a per-module product`, () => {
+      const hn = new HyperNetwork(model, { rank: 3, hiddenDim: 16, moduleEmbeddingDim: 8, pooling, targets, bHeadInitStd: 0.2, aHeadInitStd: 0.2 }, { seed: 5 });
+      expect(new Set(hn.targetModules.map((t) => t.group)).size).toBe(3);
+      expectNoLeak(() =>
+        tf.tidy(() => {
+          const x = padIds([[4, 5, 9, 1], [6, 1]], 0);
+          const enc = hn.encodeInstructions(x.ids, x.mask);
+          const ref = referenceAdapters(hn, enc.states.arraySync(), enc.mask.arraySync());
+          const per = hn.generate(enc);
+          for (const [path, d] of per) {
+            expectClose(d.A, ref.get(path)!.A, { atol: 1e-5, rtol: 1e-4, label: `${path}.A` });
+            expectClose(d.B, ref.get(path)!.B, { atol: 1e-5, rtol: 1e-4, label: `${path}.B` });
+          }
+          const one = padIds([[6, 1]], 0);
+          const enc1 = hn.encodeInstructions(one.ids, one.mask);
+          for (const [path, d] of hn.generate(enc1, { shared: true })) {
+            expectClose(d.A, ref.get(path)!.A[1]!, { atol: 1e-5, rtol: 1e-4, label: `${path}.A shared` });
+            expectClose(d.B, ref.get(path)!.B[1]!, { atol: 1e-5, rtol: 1e-4, label: `${path}.B shared` });
+          }
+          // gradients: a weighted sum of every factor, through generate vs through one plain product per module
+          const params = hn.parameters();
+          const weights = [...per].map(([, d], i) => [tf.randomNormal(d.A.shape, 0, 1, 'float32', i), tf.randomNormal(d.B.shape, 0, 1, 'float32', 100 + i)] as const);
+          const objective = (deltas: Map<string, { A: tf.Tensor; B: tf.Tensor }>) =>
+            tf.addN([...deltas.values()].map((d, i) => tf.add(tf.sum(tf.mul(d.A, weights[i]![0])), tf.sum(tf.mul(d.B, weights[i]![1]))))) as tf.Scalar;
+          const viaGenerate = tf.variableGrads(() => objective(hn.generate(enc)), params);
+          const viaModules = tf.variableGrads(() => {
+            const pooled = hn.pool(enc); // [rows, d] | [rows, modules, d]
+            const he = hn.embed_proj.forward(hn.targets.module_embeddings); // [modules, H]
+            const deltas = new Map<string, { A: tf.Tensor; B: tf.Tensor }>();
+            hn.targetModules.forEach((t, m) => {
+              const p = pooled.rank === 2 ? pooled : tf.squeeze(tf.slice(pooled, [0, m, 0], [-1, 1, -1]), [1]); // [rows, d]
+              const h = tf.relu(tf.add(hn.input_proj.forward(p), tf.slice(he, [m, 0], [1, -1]))); // [rows, H]
+              const head = hn.heads.at(t.group);
+              deltas.set(t.path, {
+                A: tf.reshape(tf.add(tf.matMul(h, head.a_head.weight, false, true), head.a_head.bias!), [-1, 3, t.inFeatures]), // [rows, r, in]
+                B: tf.reshape(tf.add(tf.matMul(h, head.b_head.weight, false, true), head.b_head.bias!), [-1, t.outFeatures, 3]), // [rows, out, r]
+              });
+            });
+            return objective(deltas);
+          }, params);
+          expectClose(viaGenerate.value, viaModules.value, { atol: 1e-4, rtol: 1e-5 });
+          for (const v of params) {
+            const g = viaGenerate.grads[v.name];
+            const ref2 = viaModules.grads[v.name];
+            expect(g === undefined, v.name).toBe(ref2 === undefined);
+            if (g && ref2) expectClose(g, ref2, { atol: 1e-4, rtol: 1e-4, label: `grad ${v.name}` });
+          }
+          expect(Object.keys(viaGenerate.grads).length).toBeGreaterThan(6);
+        }),
+      );
+      hn.dispose();
+    });
+  }
 });
 
 describe('fusion', () => {

@@ -159,6 +159,8 @@ export class HyperNetwork extends Module {
   readonly fusion_layers: ModuleList<CrossAttentionFusion> | undefined;
   /** Number of instruction-encoder calls made through this hypernetwork (tests assert per-task caching with it). */
   encoderCalls = 0;
+  /** Target modules per head group, in group order (targets are sorted by group). */
+  private readonly groupSizes: readonly number[];
 
   constructor(
     readonly base: BaseSeq2SeqModel,
@@ -186,14 +188,13 @@ export class HyperNetwork extends Module {
       this.instruction_encoder = undefined;
     }
     if (c.fusion === 'cross-attention') {
-      const bc = base.config;
-      this.fusion_layers = this.registerModule('fusion_layers', new ModuleList<CrossAttentionFusion>());
-      for (let i = 0; i < bc.numLayers; i++) this.fusion_layers.push(new CrossAttentionFusion(this.dModel, bc.numHeads, bc.dKv, bc.layerNormEpsilon, rng.fork(`fusion_layers.${i}`)));
+      this.fusion_layers = this.registerModule('fusion_layers', makeFusionLayers(base, rng));
     } else {
       this.fusion_layers = undefined;
     }
     const groups = new Map<number, TargetModule>();
     for (const t of this.targetModules) if (!groups.has(t.group)) groups.set(t.group, t);
+    this.groupSizes = [...groups.keys()].sort((a, b) => a - b).map((g) => this.targetModules.filter((t) => t.group === g).length);
     for (const [g, t] of [...groups].sort((a, b) => a[0] - b[0])) {
       this.heads.push(new HeadGroup(c.hiddenDim, c.rank, t.inFeatures, t.outFeatures, c, rng.fork(`heads.${g}`)));
     }
@@ -259,32 +260,32 @@ export class HyperNetwork extends Module {
       const hp = this.input_proj.forward(pooled); // [rows, H] | [rows, modules, H]
       const hp3 = hp.rank === 2 ? tf.expandDims(hp, 1) : hp; // [rows, 1|modules, H]
       const h = tf.relu(tf.add(hp3, tf.expandDims(he, 0))); // [rows, modules, H]
+      const modules = this.targetModules.length;
       const result: tf.Tensor[] = [];
       let start = 0;
       for (let g = 0; g < this.heads.length; g++) {
-        const group = this.targetModules.filter((t) => t.group === g);
-        const n = group.length;
+        const n = this.groupSizes[g] as number;
         const head = this.heads.at(g);
-        const hg = tf.reshape(tf.slice(h, [0, start, 0], [rows, n, c.hiddenDim]), [rows * n, c.hiddenDim]); // [rows·n, H]
-        const a = tf.reshape(head.a_head.forward(hg), [rows, n, r, head.inFeatures]); // [rows, n, r, in]
-        const b = tf.reshape(head.b_head.forward(hg), [rows, n, head.outFeatures, r]); // [rows, n, out, r]
-        const aParts = n === 1 ? [a] : tf.split(a, n, 1);
-        const bParts = n === 1 ? [b] : tf.split(b, n, 1);
+        const hSlice = n === modules ? h : tf.slice(h, [0, start, 0], [rows, n, c.hiddenDim]); // [rows, n, H]
+        const hg = tf.reshape(hSlice, [rows * n, c.hiddenDim]); // [rows·n, H], row i·n + j = (row i, module j)
+        const a = head.a_head.forward(hg); // [rows·n, r·in]
+        const b = head.b_head.forward(hg); // [rows·n, out·r]
+        // One gather per module picks its rows. Not split/unstack: on wasm those copy the whole input
+        // once per output (tfjs-backend-wasm's Slice reads its input through readSync), which made the
+        // 48 modules of t5-small cost 48 copies of every head output; Gather is a native kernel and its
+        // gradient (UnsortedSegmentSum) is one scatter per module.
         for (let j = 0; j < n; j++) {
+          const idx = tf.tensor1d(Array.from({ length: rows }, (_, i) => i * n + j), 'int32'); // [rows]
           const shapeA = opts.shared ? [r, head.inFeatures] : [rows, r, head.inFeatures];
           const shapeB = opts.shared ? [head.outFeatures, r] : [rows, head.outFeatures, r];
-          result.push(tf.reshape(aParts[j] as tf.Tensor, shapeA), tf.reshape(bParts[j] as tf.Tensor, shapeB));
+          result.push(tf.reshape(tf.gather(a, idx), shapeA), tf.reshape(tf.gather(b, idx), shapeB));
         }
         start += n;
       }
       return result;
     });
-    let k = 0;
-    for (let g = 0; g < this.heads.length; g++) {
-      for (const t of this.targetModules.filter((x) => x.group === g)) {
-        out.set(t.path, { A: tensors[k++] as tf.Tensor, B: tensors[k++] as tf.Tensor, scaling: this.scaling });
-      }
-    }
+    // targets are sorted by group, so their order is the order of `tensors`
+    this.targetModules.forEach((t, k) => out.set(t.path, { A: tensors[2 * k] as tf.Tensor, B: tensors[2 * k + 1] as tf.Tensor, scaling: this.scaling }));
     return out;
   }
 
@@ -339,8 +340,11 @@ export class HyperNetwork extends Module {
  * (shared by the whole batch) or one row per example. `enc` must outlive the forward pass that uses the hook.
  */
 export function fusionHook(hn: HyperNetwork, enc: InstructionEncoding): EncoderLayerHook | undefined {
-  const layers = hn.fusion_layers;
-  if (!layers) return undefined;
+  return hn.fusion_layers ? crossAttentionHook(hn.fusion_layers, enc) : undefined;
+}
+
+/** The encoder layer hook running `layers[i]` after encoder block i over the instruction `enc` (1 row or one per example). */
+export function crossAttentionHook(layers: ModuleList<CrossAttentionFusion>, enc: InstructionEncoding): EncoderLayerHook {
   return (i, hidden, _mask) =>
     tf.tidy(() => {
       const b = hidden.shape[0];
@@ -350,6 +354,14 @@ export function fusionHook(hn: HyperNetwork, enc: InstructionEncoding): EncoderL
       const mask = rows === b ? enc.mask : (tf.tile(enc.mask, [b, 1]) as tf.Tensor2D); // [b, iLen]
       return layers.at(i).forward(hidden, states, mask);
     });
+}
+
+/** One {@link CrossAttentionFusion} per encoder block of `base` (the `fusion_layers` of a hypernetwork or of an export). */
+export function makeFusionLayers(base: BaseSeq2SeqModel, rng: Rng): ModuleList<CrossAttentionFusion> {
+  const bc = base.config;
+  const layers = new ModuleList<CrossAttentionFusion>();
+  for (let i = 0; i < bc.numLayers; i++) layers.push(new CrossAttentionFusion(bc.dModel, bc.numHeads, bc.dKv, bc.layerNormEpsilon, rng.fork(`fusion_layers.${i}`)));
+  return layers;
 }
 
 /** Disposes every tensor of a generated delta map. */

@@ -4,6 +4,7 @@
 export {
   DEFAULT_HYPERNET_CONFIG,
   DEFAULT_TARGETS,
+  PEFT_ONLY_HYPERNET_CONFIG,
   TINY_HYPERNET_CONFIG,
   hypernetConfigToJson,
   parseHypernetConfig,
@@ -15,13 +16,28 @@ export type { EncoderKind, FusionKind, HypernetConfig, PoolingKind } from './con
 export { HypernetCheckpointError, HypernetConfigError, HypernetInputError } from './errors.js';
 
 // the hypernetwork
-export { CrossAttentionFusion, HyperNetwork, disposeDeltas, disposeEncoding, fusionHook, maskedMeanPool, resolveTargets } from './hypernet.js';
+export { CrossAttentionFusion, HyperNetwork, crossAttentionHook, disposeDeltas, disposeEncoding, fusionHook, makeFusionLayers, maskedMeanPool, resolveTargets } from './hypernet.js';
 export type { HyperNetworkOptions, InstructionEncoding, TargetModule } from './hypernet.js';
 export type { BaseSeq2SeqModel, EncoderPrefixInput } from './base-model.js';
 
 // inference with cached task adapters
-export { generateAdapter, generateWithTask, generatedLoraConfig, taskPrefix } from './inference.js';
+export { generateAdapter, generateWithTask, generatedLoraConfig, taskForwardArgs, taskHook, taskPrefix } from './inference.js';
 export type { TaskAdapter } from './inference.js';
+
+// self-describing task-adapter exports (bytes; directories via the node subpath)
+export {
+  PEFT_CONFIG_FILE,
+  PEFT_WEIGHTS_FILE,
+  TAGI_ADAPTER_FILE,
+  TAGI_ADAPTER_FORMAT,
+  TAGI_ADAPTER_VERSION,
+  TAGI_FUSION_FILE,
+  parseTaskAdapterMeta,
+  peftReproducesTagi,
+  taskAdapterFiles,
+  taskAdapterFromFiles,
+} from './export.js';
+export type { LoadedTaskAdapter, TaskAdapterFilesOptions, TaskAdapterLoadOptions, TaskAdapterMeta } from './export.js';
 
 // batching and the stage-2 document split
 export { DEFAULT_SPLIT_LENGTHS, IGNORE_INDEX, padIds, padLabels, splitDocument } from './batching.js';
@@ -56,7 +72,10 @@ export {
   HYPERNET_FORMAT_VERSION,
   HYPERNET_WEIGHTS_FILE,
   baseModelReference,
+  checkBaseModel,
   hypernetCheckpointJson,
+  hypernetWeightsBytes,
+  hypernetWeightsSha256,
   restoreHypernet,
 } from './checkpoint.js';
 export type { BaseModelReference, RestoreOptions } from './checkpoint.js';

@@ -1,20 +1,34 @@
 // Inference: a task's instruction is encoded and turned into an adapter ONCE; every instance of the task
 // then runs the base model with that cached adapter (optionally merged into the weights) and, with
-// `concat` fusion, the cached instruction states as an encoder prefix. The student never reads the
-// instruction in its own input.
+// `concat` fusion, the cached instruction states as an encoder prefix (with `cross-attention` fusion, the
+// per-layer blocks reading them). The student never reads the instruction in its own input.
 import * as tf from '@tensorflow/tfjs-core';
+import type { DeltaMap, ModuleList } from '@tagi/tensor-core';
 import { type AdapterSet as AdapterSetT, AdapterSet, loraConfig } from '@tagi/lora';
-import { type GenerateOptions, generate } from '@tagi/t5-model';
+import { type EncoderLayerHook, type GenerateOptions, generate } from '@tagi/t5-model';
+import type { BaseSeq2SeqModel, EncoderPrefixInput } from './base-model.js';
 import { padIds } from './batching.js';
+import type { FusionKind } from './config.js';
 import { HypernetInputError } from './errors.js';
-import { type HyperNetwork, type InstructionEncoding, disposeEncoding, fusionHook } from './hypernet.js';
+import { type CrossAttentionFusion, HyperNetwork, type InstructionEncoding, crossAttentionHook, disposeEncoding } from './hypernet.js';
 
-/** A generated task adapter plus the cached instruction states used by `concat` fusion. */
+/**
+ * Everything the student needs for one task besides the frozen base: the generated adapter and what the
+ * fusion reads. Made by `generateAdapter` (from a live hypernetwork) or by loading an export
+ * (`taskAdapterFromFiles`, `readTaskAdapter`).
+ */
 export interface TaskAdapter {
   /** peft-compatible adapter (shared factors A [r, in], B [out, r]); save with `@tagi/lora/node`'s `saveAdapter`. */
   readonly adapter: AdapterSetT;
+  /** How the instruction reaches the student besides the adapter. */
+  readonly fusion: FusionKind;
   /** Encoded instruction `[1, len, dModel]` (+ mask) for `concat` / `cross-attention` fusion; undefined with fusion `none`. */
   readonly instruction: InstructionEncoding | undefined;
+  /** `cross-attention` fusion: the per-layer blocks (the hypernetwork's own, or an export's). */
+  readonly fusionLayers: ModuleList<CrossAttentionFusion> | undefined;
+  /** The instruction ids the adapter was generated from (after truncation to `maxInstructionLength`). */
+  readonly instructionIds: readonly number[];
+  /** Frees the adapter and the instruction states (and an export's own fusion blocks), never the hypernetwork's. */
   dispose(): void;
 }
 
@@ -36,7 +50,7 @@ export function generatedLoraConfig(hn: HyperNetwork) {
 export function generateAdapter(hn: HyperNetwork, instructionIds: readonly number[]): TaskAdapter {
   if (instructionIds.length === 0) throw new HypernetInputError('instructionIds', 'a non-empty id list', '[]');
   const max = hn.config.maxInstructionLength;
-  const ids = instructionIds.length > max ? [...instructionIds.slice(0, max - 1), instructionIds[instructionIds.length - 1] as number] : instructionIds;
+  const ids = instructionIds.length > max ? [...instructionIds.slice(0, max - 1), instructionIds[instructionIds.length - 1] as number] : [...instructionIds];
   const { ids: t, mask } = padIds([ids], hn.base.config.padTokenId);
   const enc = hn.encodeInstructions(t, mask);
   tf.dispose([t, mask]);
@@ -45,11 +59,15 @@ export function generateAdapter(hn: HyperNetwork, instructionIds: readonly numbe
     return Object.fromEntries([...d].map(([k, v]) => [k, { A: v.A, B: v.B }]));
   }) as unknown as Record<string, { A: tf.Tensor; B: tf.Tensor }>;
   const adapter = AdapterSet.fromTensors(generatedLoraConfig(hn), new Map(Object.entries(deltas)), { model: hn.base });
-  const instruction = hn.config.fusion === 'none' ? undefined : enc;
+  const fusion = hn.config.fusion;
+  const instruction = fusion === 'none' ? undefined : enc;
   if (!instruction) disposeEncoding(enc);
   return {
     adapter,
+    fusion,
     instruction,
+    fusionLayers: hn.fusion_layers,
+    instructionIds: ids,
     dispose() {
       adapter.dispose();
       if (instruction) disposeEncoding(instruction);
@@ -57,30 +75,50 @@ export function generateAdapter(hn: HyperNetwork, instructionIds: readonly numbe
   };
 }
 
-/** The `encoderPrefix` for a batch of `batch` instances of one task (undefined without fusion). Caller owns it. */
-export function taskPrefix(task: TaskAdapter, batch: number): { states: tf.Tensor3D; mask: tf.Tensor2D } | undefined {
-  if (!task.instruction) return undefined;
+/** The `encoderPrefix` of `concat` fusion for a batch of `batch` instances of one task (undefined otherwise). Caller owns it. */
+export function taskPrefix(task: TaskAdapter, batch: number): EncoderPrefixInput | undefined {
+  const enc = task.instruction;
+  if (task.fusion !== 'concat' || !enc) return undefined;
   return tf.tidy(() => ({
-    states: tf.tile(task.instruction!.states, [batch, 1, 1]) as tf.Tensor3D, // [batch, len, dModel]
-    mask: tf.tile(task.instruction!.mask, [batch, 1]) as tf.Tensor2D, // [batch, len]
+    states: tf.tile(enc.states, [batch, 1, 1]) as tf.Tensor3D, // [batch, len, dModel]
+    mask: tf.tile(enc.mask, [batch, 1]) as tf.Tensor2D, // [batch, len]
   }));
 }
 
+/** The `encoderLayerHook` of `cross-attention` fusion (undefined otherwise); `task` must outlive its use. */
+export function taskHook(task: TaskAdapter): EncoderLayerHook | undefined {
+  if (task.fusion !== 'cross-attention' || !task.instruction || !task.fusionLayers) return undefined;
+  return crossAttentionHook(task.fusionLayers, task.instruction);
+}
+
 /**
- * Generates outputs for instances of one task with its cached adapter (and fusion prefix). `inputIds`
- * are the instance inputs alone. Returns the generated id rows (decoder start id first, as t5-model).
+ * The arguments of the student's `forward` for `batch` instances of a task, besides its inputs:
+ * `{ adapters, encoderPrefix?, encoderLayerHook? }`. The prefix is new tensors: call inside `tf.tidy` or
+ * dispose it.
+ */
+export function taskForwardArgs(task: TaskAdapter, batch: number): { adapters: DeltaMap; encoderPrefix?: EncoderPrefixInput; encoderLayerHook?: EncoderLayerHook } {
+  const encoderPrefix = taskPrefix(task, batch);
+  const encoderLayerHook = taskHook(task);
+  return { adapters: task.adapter.deltas, ...(encoderPrefix ? { encoderPrefix } : {}), ...(encoderLayerHook ? { encoderLayerHook } : {}) };
+}
+
+/**
+ * Generates outputs for instances of one task with its cached adapter (and fusion). `inputIds` are the
+ * instance inputs alone. `model` is the hypernetwork (its base is used) or the base model itself (for a
+ * loaded export). Returns the generated id rows (decoder start id first, as t5-model).
  */
 export async function generateWithTask(
-  hn: HyperNetwork,
+  model: HyperNetwork | BaseSeq2SeqModel,
   task: TaskAdapter,
   inputIds: readonly (readonly number[])[],
   opts: Omit<GenerateOptions, 'adapters' | 'encoderPrefix' | 'encoderLayerHook'> = {},
 ): Promise<number[][]> {
-  const x = padIds(inputIds, hn.base.config.padTokenId);
-  const prefix = hn.config.fusion === 'concat' ? taskPrefix(task, inputIds.length) : undefined;
-  const encoderLayerHook = task.instruction ? fusionHook(hn, task.instruction) : undefined;
+  const base = model instanceof HyperNetwork ? model.base : model;
+  const x = padIds(inputIds, base.config.padTokenId);
+  const prefix = taskPrefix(task, inputIds.length);
+  const encoderLayerHook = taskHook(task);
   try {
-    const res = await generate(hn.base, x.ids, x.mask, { ...opts, adapters: task.adapter.deltas, encoderPrefix: prefix, encoderLayerHook });
+    const res = await generate(base, x.ids, x.mask, { ...opts, adapters: task.adapter.deltas, encoderPrefix: prefix, encoderLayerHook });
     return res.sequences;
   } finally {
     tf.dispose([x.ids, x.mask]);
