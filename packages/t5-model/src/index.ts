@@ -1,8 +1,19 @@
 // Public API of @tagi/t5-model (browser-safe; Node IO lives in '@tagi/t5-model/node').
 
 // config
-export { T5Config, parseT5Config, makeT5Config, t5ConfigToJson, parseFeedForwardProj, T5ConfigError, T5_ACTIVATIONS } from './config.js';
-export type { T5Activation } from './config.js';
+export {
+  T5Config,
+  parseT5Config,
+  makeT5Config,
+  t5ConfigToJson,
+  stringifyT5Config,
+  hfHeadLayout,
+  parseFeedForwardProj,
+  T5ConfigError,
+  T5_ACTIVATIONS,
+  T5_FLOAT_FIELDS,
+} from './config.js';
+export type { T5Activation, HfHeadLayout } from './config.js';
 
 // tokenizer
 export { T5Tokenizer, TokenizerError, padBatch } from './tokenizer.js';

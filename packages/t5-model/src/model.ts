@@ -487,7 +487,7 @@ export interface T5ForwardOutput {
  * HF writes them or not depending on version; they are accepted on load, never required.
  */
 export const TIED_ALIAS_KEYS = ['encoder.embed_tokens.weight', 'decoder.embed_tokens.weight'] as const;
-/** Alias of `shared.weight` only when word embeddings are tied. */
+/** The LM head's checkpoint key; an alias of `shared.weight` when the file's copy equals it (a tied head). */
 export const TIED_LM_HEAD_KEY = 'lm_head.weight';
 
 export class T5ForConditionalGeneration extends Module {
@@ -556,12 +556,18 @@ export class T5ForConditionalGeneration extends Module {
     return this.decoder.crossContext(states, mask, adapters);
   }
 
-  /** Decoder hidden states → logits [batch, tgtLen, vocab] (tied: rescaled by dModel**-0.5 and projected on shared). */
+  /**
+   * Decoder hidden states → logits [batch, tgtLen, vocab]: rescaled by dModel**-0.5 when
+   * `scaleDecoderOutputs` (T5 v1.0), then projected by `lm_head` or, tied, by `shared`.
+   */
   lmHead(hidden: tf.Tensor3D, adapters?: DeltaMap): tf.Tensor3D {
     const [b, t, d] = hidden.shape;
-    if (this.lm_head) return applyLinear(this.lm_head, hidden, adapters) as tf.Tensor3D;
-    const scaled = tf.mul(tf.reshape(hidden, [b * t, d]), d ** -0.5); // [batch·tgtLen, dModel]
-    return tf.reshape(project(scaled as tf.Tensor2D, this.shared.weight), [b, t, this.config.vocabSize]) as tf.Tensor3D; // [batch, tgtLen, vocab]
+    return tf.tidy(() => {
+      const x = this.config.scaleDecoderOutputs ? tf.mul(hidden, d ** -0.5) : hidden; // [batch, tgtLen, dModel]
+      if (this.lm_head) return applyLinear(this.lm_head, x, adapters) as tf.Tensor3D;
+      const flat = tf.reshape(x, [b * t, d]) as tf.Tensor2D; // [batch·tgtLen, dModel]
+      return tf.reshape(project(flat, this.shared.weight), [b, t, this.config.vocabSize]) as tf.Tensor3D; // [batch, tgtLen, vocab]
+    });
   }
 
   forward(args: T5ForwardArgs): T5ForwardOutput {
