@@ -24,7 +24,7 @@ export { VocabMap, VocabMapError, PrunedTokenizer, buildVocabMap, PRUNED_VOCAB_F
 export type { BuildVocabMapOptions, PrunedVocabJson } from './vocab.js';
 
 // seq2seq collator
-export { collateSeq2Seq, collateIds, shiftRight, IGNORE_INDEX } from './collator.js';
+export { collateSeq2Seq, collateIds, shiftRight, checkIdRows, BatchIdError, IGNORE_INDEX } from './collator.js';
 export type { CollateOptions, Seq2SeqBatch, IdEncoder } from './collator.js';
 
 // model
@@ -37,17 +37,19 @@ export {
   T5LayerSelfAttention,
   T5LayerCrossAttention,
   T5DenseActDense,
-  T5InputError,
   createRandomT5,
   relativePositionBucket,
   shiftRightTensor,
-  crossEntropy,
-  labelLogProbs,
   TIED_ALIAS_KEYS,
   TIED_LM_HEAD_KEY,
 } from './model.js';
-export type { T5ForwardArgs, T5ForwardOutput, EncoderPrefix, EncoderLayerHook, KV, CrossContext } from './model.js';
+export type { BlockContext } from './model.js';
+export { T5InputError } from './types.js';
+export type { T5ForwardArgs, T5ForwardOutput, EncoderPrefix, EncoderLayerHook, KV, CrossContext, DecoderOutput, Seq2SeqLM } from './types.js';
+
+// losses
+export { crossEntropy, labelLogProbs } from './loss.js';
 
 // generation and scoring
 export { generate, scoreTargets } from './generate.js';
-export type { GenerateOptions, GenerateResult, ScoreResult } from './generate.js';
+export type { GenerateOptions, GenerateResult, ScoreArgs, ScoreResult } from './generate.js';
