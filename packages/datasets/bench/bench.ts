@@ -1,9 +1,9 @@
 // `pnpm bench`: streams a generated >= 200 MB jsonl corpus and reports throughput and memory, and
 // times the embedded suite's generation. Run once; figures go to stdout.
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { embeddedSuite } from '../src/index.js';
+import { EMBEDDED_SUITES, compositionalSuite, embeddedSuite, prepareInstruction } from '../src/index.js';
 import { jsonlCorpus } from '../src/node.js';
 
 const MB = 1024 * 1024;
@@ -49,11 +49,25 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const t1 = performance.now();
-  const suite = embeddedSuite({ seed: 0 });
-  const ms = performance.now() - t1;
-  const n = suite.tasks.reduce((a, t) => a + t.instances.length, 0);
-  console.log(`embeddedSuite: ${suite.tasks.length} tasks, ${n} instances generated in ${ms.toFixed(0)} ms`);
+  console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  for (const name of EMBEDDED_SUITES) {
+    const t1 = performance.now();
+    const suite = embeddedSuite({ name, seed: 0 });
+    const ms = performance.now() - t1;
+    const n = suite.tasks.reduce((a, t) => a + t.instances.length, 0);
+    console.log(`embeddedSuite('${name}'): ${suite.tasks.length} tasks, ${n} instances generated in ${ms.toFixed(0)} ms`);
+  }
+  const suite = compositionalSuite();
+  const t2 = performance.now();
+  let rows = 0;
+  for (const task of suite.train) {
+    const p = prepareInstruction(task, 'Def+2Pos');
+    for (const inst of task.instances) {
+      p.forInput(inst.input);
+      rows++;
+    }
+  }
+  console.log(`prepareInstruction (texts, Def+2Pos): ${rows} instances of ${suite.train.length} tasks in ${(performance.now() - t2).toFixed(0)} ms`);
 }
 
 await main();

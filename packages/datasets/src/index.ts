@@ -14,25 +14,63 @@ export {
   formatDefinition,
   formatExample,
   formatTaskInput,
-  tagiExamples,
   type BuiltPrompt,
   type PromptOptions,
   type PromptParts,
   type PromptSetting,
-  type TagiExample,
 } from './prompts.js';
 
-// the embedded task suite
+// the one instruction -> model input function (training, evaluation, CLI and playground)
 export {
+  prepareInstruction,
+  resolveInstructionFormat,
+  tagiExamples,
+  type InstructionFormat,
+  type InstructionFormatSpec,
+  type InstructionSource,
+  type PrepareInstructionOptions,
+  type PreparedInput,
+  type PreparedInstruction,
+  type TagiExample,
+  type TagiExampleOptions,
+  type TokenEncoder,
+  type TruncationReport,
+} from './instruction.js';
+
+// the embedded task suites ('compositional-v1', the default; 'lexical-v1')
+export {
+  DEFAULT_EMBEDDED_SUITE,
+  EMBEDDED_SUITES,
+  compositionalSuite,
   embeddedSuite,
   suiteTexts,
   type EmbeddedCategoryInfo,
   type EmbeddedSuite,
+  type EmbeddedSuiteName,
   type EmbeddedSuiteOptions,
   type EmbeddedTask,
   type HeldOutReason,
 } from './embedded/suite.js';
-export { embeddedBaselines, type BaselineOptions, type EmbeddedBaselines, type Predictor } from './embedded/baselines.js';
+export {
+  COMPOSITIONAL_SUITE,
+  compositionalPretrainingText,
+  type CompositionalFamilyInfo,
+  type CompositionalSplit,
+  type CompositionalSuite,
+  type CompositionalSuiteOptions,
+  type CompositionalTask,
+} from './embedded/compositional/suite.js';
+export { CLASS_WORDS, CLASS_PHRASES, LEXICON, classOfWord, oppositeOf, type ClassName } from './embedded/compositional/lexicon.js';
+export {
+  baselineTable,
+  embeddedBaselines,
+  evaluationSplits,
+  localRougeL,
+  type BaselineOptions,
+  type BaselineRow,
+  type EmbeddedBaselines,
+  type Predictor,
+} from './embedded/baselines.js';
 export {
   CLASS_NAMES,
   RELATIONS,

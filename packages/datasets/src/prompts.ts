@@ -139,30 +139,3 @@ export const PROMPT_SETTINGS = {
   'Def+2Pos+2Neg+explanation': { numPositive: 2, numNegative: 2, addExplanation: true },
 } as const satisfies Record<string, PromptOptions>;
 export type PromptSetting = keyof typeof PROMPT_SETTINGS;
-
-/** TAGI's split of one instance: instruction text for the hypernetwork, bare input for the student. */
-export interface TagiExample {
-  readonly taskId: string;
-  readonly instanceId: string;
-  /** Definition + k positive examples (Tk-Instruct formatting), no task input. */
-  readonly instruction: string;
-  /** The instance input alone: the student never re-reads the instruction. */
-  readonly studentInput: string;
-  /** Tk-Instruct concatenated prompt (the instruction-concatenated teacher/baseline input). */
-  readonly concatenated: string;
-  readonly outputs: readonly string[];
-}
-
-export function tagiExamples(task: Task, options: PromptOptions = {}): TagiExample[] {
-  return task.instances.map((inst) => {
-    const p = buildPrompt(task, inst.input, options);
-    return {
-      taskId: task.taskId,
-      instanceId: inst.id,
-      instruction: p.hyperInstruction,
-      studentInput: inst.input,
-      concatenated: p.source,
-      outputs: inst.outputs,
-    };
-  });
-}

@@ -12,6 +12,23 @@ describe('dataset registry', () => {
     expect(d.heldOut).toEqual(s.heldOut);
   });
 
+  it('serves each suite under its own name; the compositional one with seen-task instances and pretraining text', async () => {
+    const c = await loadDataset('compositional-v1', { trainInstances: 5, heldOutInstances: 4, seenEvalInstances: 3 });
+    if (c.kind !== 'tasks') throw new Error(`kind ${c.kind}`);
+    const s = embeddedSuite({ trainInstances: 5, heldOutInstances: 4, seenEvalInstances: 3 });
+    expect(c.tasks).toEqual(s.train);
+    expect(c.heldOut).toEqual(s.heldOut);
+    expect(c.seenEval).toEqual(s.seenEval);
+    expect(c.pretrainingText).toEqual(s.pretrainingText);
+    const viaEmbedded = await loadDataset('embedded', { name: 'lexical-v1', seed: 2 });
+    const lexical = await loadDataset('lexical-v1', { seed: 2 });
+    if (viaEmbedded.kind !== 'tasks' || lexical.kind !== 'tasks') throw new Error('kind');
+    expect(lexical.tasks).toEqual(embeddedSuite({ name: 'lexical-v1', seed: 2 }).train);
+    expect(viaEmbedded.tasks).toEqual(lexical.tasks);
+    expect(lexical.seenEval).toBeUndefined();
+    await expect(loadDataset('embedded', { name: 'lexical-v9' })).rejects.toThrow(/embedded\.name: expected one of compositional-v1, lexical-v1/);
+  });
+
   it('rejects unknown names, unknown options and mistyped options, naming them', async () => {
     await expect(loadDataset('nope')).rejects.toThrow(/name: expected a registered dataset \(.*embedded/);
     await expect(loadDataset('embedded', { sead: 1 })).rejects.toThrow(/embedded\.sead/);

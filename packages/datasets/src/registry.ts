@@ -1,12 +1,21 @@
 // Dataset registry: every dataset (embedded suite, SNI, P3, text corpora, contributed loaders) is
 // reached by name through one function, so the trainer and the playground take a name + options.
 import { DatasetArgumentError } from './errors.js';
-import { embeddedSuite } from './embedded/suite.js';
+import { DEFAULT_EMBEDDED_SUITE, EMBEDDED_SUITES, embeddedSuite, type EmbeddedSuite, type EmbeddedSuiteName } from './embedded/suite.js';
 import type { ChoiceExample, SkipReport, Task, TextDocument } from './types.js';
 
 /** What a loader returns: instruction tasks, rank-classification examples, or a text stream. */
 export type LoadedDataset =
-  | { readonly kind: 'tasks'; readonly tasks: readonly Task[]; readonly heldOut?: readonly Task[]; readonly skips?: SkipReport }
+  | {
+      readonly kind: 'tasks';
+      readonly tasks: readonly Task[];
+      readonly heldOut?: readonly Task[];
+      readonly skips?: SkipReport;
+      /** Fresh evaluation instances of the training tasks (seen-task scores), when the dataset has them. */
+      readonly seenEval?: readonly Task[];
+      /** Base-model pretraining documents from the training tasks only, when the dataset provides them. */
+      readonly pretrainingText?: readonly string[];
+    }
   | { readonly kind: 'choices'; readonly examples: readonly ChoiceExample[]; readonly skips: SkipReport }
   | { readonly kind: 'text'; readonly documents: AsyncIterable<TextDocument> & { readonly skips: SkipReport } };
 
@@ -68,19 +77,50 @@ export function optEnum<T extends string>(name: string, options: DatasetOptions,
   return v as T;
 }
 
+const EMBEDDED_OPTIONS = {
+  seed: 'generation seed (default 0)',
+  trainInstances: 'instances per training task (default 64; lexical-v1: 60)',
+  heldOutInstances: 'instances per held-out task (default 24; lexical-v1: 30)',
+  seenEvalInstances: 'fresh instances per training task for seen-task evaluation (default 16; compositional-v1 only)',
+} as const;
+
+function loadEmbedded(registryName: string, name: EmbeddedSuiteName, options: DatasetOptions): LoadedDataset {
+  const num = (key: string, fallback?: number): number | undefined => (options[key] === undefined && fallback === undefined ? undefined : optNumber(registryName, options, key, fallback));
+  const suite = embeddedSuite({
+    name,
+    seed: num('seed', 0),
+    trainInstances: num('trainInstances'),
+    heldOutInstances: num('heldOutInstances'),
+    seenEvalInstances: num('seenEvalInstances'),
+  });
+  const extra = suite as EmbeddedSuite & { seenEval?: readonly Task[]; pretrainingText?: readonly string[] };
+  return {
+    kind: 'tasks',
+    tasks: suite.train,
+    heldOut: suite.heldOut,
+    ...(extra.seenEval === undefined ? {} : { seenEval: extra.seenEval }),
+    ...(extra.pretrainingText === undefined ? {} : { pretrainingText: extra.pretrainingText }),
+  };
+}
+
 registerDataset('embedded', {
-  description: 'the embedded word-task suite (seeded, generated at load time): train tasks + held-out tasks',
-  options: {
-    seed: 'generation seed (default 0)',
-    trainInstances: 'instances per training task (default 60)',
-    heldOutInstances: 'instances per held-out task (default 30)',
-  },
+  description: `an embedded word-task suite (seeded, generated at load time): train tasks + held-out tasks; name: ${EMBEDDED_SUITES.join(' | ')} (default ${DEFAULT_EMBEDDED_SUITE})`,
+  options: { name: `which suite: ${EMBEDDED_SUITES.join(', ')} (default ${DEFAULT_EMBEDDED_SUITE})`, ...EMBEDDED_OPTIONS },
   async load(options) {
-    const suite = embeddedSuite({
-      seed: optNumber('embedded', options, 'seed', 0),
-      trainInstances: optNumber('embedded', options, 'trainInstances', 60),
-      heldOutInstances: optNumber('embedded', options, 'heldOutInstances', 30),
-    });
-    return { kind: 'tasks', tasks: suite.train, heldOut: suite.heldOut };
+    return loadEmbedded('embedded', optEnum('embedded', options, 'name', EMBEDDED_SUITES, DEFAULT_EMBEDDED_SUITE), options);
+  },
+});
+registerDataset('compositional-v1', {
+  description: 'the compositional embedded suite (operation x argument task families, held-out combinations and a held-out family, seen-task evaluation instances, base-pretraining text)',
+  options: EMBEDDED_OPTIONS,
+  async load(options) {
+    return loadEmbedded('compositional-v1', 'compositional-v1', options);
+  },
+});
+registerDataset('lexical-v1', {
+  description: 'the first embedded suite (258 word-level tasks in 32 categories), kept so runs made with it still load',
+  options: EMBEDDED_OPTIONS,
+  async load(options) {
+    return loadEmbedded('lexical-v1', 'lexical-v1', options);
   },
 });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildPrompt, parseJsonl, sniTestInstances } from '../src/index.js';
+import { buildPrompt, parseJsonl, prepareInstruction, sniTestInstances, tagiExamples } from '../src/index.js';
 import { loadSniTasks, readSniReferences, readSniSplit } from '../src/node.js';
 import { SKIP_MESSAGE, hasShared, sharedDir } from './shared.js';
 
@@ -59,6 +59,24 @@ describe.skipIf(!hasShared)(`SNI against ../shared (${hasShared ? 'present' : SK
       expect(p.parts.negativeExamples, where).toEqual(row.parts.neg_examples);
       expect(p.parts.taskInput, where).toBe(row.parts.task_input);
       expect(p.parts.taskName, where).toBe(row.parts.task_name);
+    }
+  });
+
+  it('gives the same golden strings through prepareInstruction and tagiExamples (the one instruction -> input function)', () => {
+    const rows = parseJsonl(readFileSync(path.join(sharedDir, 'golden', 'sni', 'sni-prompts.jsonl'), 'utf8'), 'sni-prompts.jsonl') as GoldenRow[];
+    for (const row of rows) {
+      const task = byId.get(row.task);
+      if (task === undefined) throw new Error(`golden task ${row.task} not loaded`);
+      const s = row.collator_settings;
+      expect(s.add_task_name).toBe(false);
+      const format = { numPositive: s.num_pos_examples, numNegative: s.num_neg_examples, addExplanation: s.add_explanation };
+      const p = prepareInstruction(task, format);
+      const where = `${row.task}#${row.instance_index} ${row.setting}`;
+      expect(p.instruction, where).toBe(row.hyper_instruction);
+      expect(p.forInput(task.instances[row.instance_index]?.input ?? '').concatenated, where).toBe(row.source);
+      const t = tagiExamples({ ...task, instances: task.instances.slice(row.instance_index, row.instance_index + 1) }, format)[0];
+      expect(t?.instruction, where).toBe(row.hyper_instruction);
+      expect(t?.concatenated, where).toBe(row.source);
     }
   });
 

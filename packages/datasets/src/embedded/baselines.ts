@@ -1,6 +1,6 @@
 // Baselines on the embedded suite that need no model: what an oracle, a constant (majority) answer,
 // copying the input, and the best instruction-blind rule achieve. They bound what `tagi demo` shows.
-import type { EmbeddedSuite, EmbeddedTask } from './suite.js';
+import type { EmbeddedSuite, EmbeddedTask } from './types.js';
 
 /** Predicts an output for an instance input of a task. */
 export type Predictor = (task: EmbeddedTask, input: string) => string;
@@ -109,4 +109,89 @@ export function embeddedBaselines(suite: EmbeddedSuite, options: BaselineOptions
     return bestOut;
   };
   return { oracle, copy, majority, instructionBlind, instructionBlindVote };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Baselines per split, scored with a small local stand-in for SNI's metrics: exact match and an
+// LCS-based ROUGE-L F over lower-cased whitespace tokens. The suites' outputs are lower-case words,
+// where this agrees with @tagi/eval's rouge_score tokenisation; the SNI-exact metrics live there.
+
+function lcs(a: readonly string[], b: readonly string[]): number {
+  const dp = new Array<number>(b.length + 1).fill(0);
+  for (const x of a) {
+    let prev = 0;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j] as number;
+      dp[j] = x === b[j - 1] ? prev + 1 : Math.max(dp[j] as number, dp[j - 1] as number);
+      prev = tmp;
+    }
+  }
+  return dp[b.length] as number;
+}
+/** ROUGE-L F (×1) of one prediction against one reference, whitespace tokens, lower-cased. */
+export function localRougeL(prediction: string, reference: string): number {
+  const p = prediction.toLowerCase().split(/\s+/).filter(Boolean);
+  const r = reference.toLowerCase().split(/\s+/).filter(Boolean);
+  const l = lcs(p, r);
+  if (l === 0) return 0;
+  const prec = l / p.length;
+  const rec = l / r.length;
+  return (2 * prec * rec) / (prec + rec);
+}
+
+export interface BaselineRow {
+  readonly baseline: 'oracle' | 'copy input' | 'majority output' | 'instruction-blind (best single rule)' | 'instruction-blind (per-input vote)';
+  /** 'seen' (fresh instances of training tasks), 'heldout-combination', 'heldout-family', or for lexical-v1 'heldout', 'heldout-parameter', 'heldout-category'. */
+  readonly split: string;
+  readonly tasks: number;
+  readonly instances: number;
+  /** ×100, micro-averaged over instances. */
+  readonly exactMatch: number;
+  readonly rougeL: number;
+}
+
+/** The splits a suite is scored on, each a list of tasks whose instances are evaluated. */
+export function evaluationSplits(suite: EmbeddedSuite): { split: string; tasks: readonly EmbeddedTask[] }[] {
+  const s = suite as EmbeddedSuite & { seenEval?: readonly EmbeddedTask[] };
+  if (s.seenEval !== undefined) {
+    return [
+      { split: 'seen', tasks: s.seenEval },
+      { split: 'heldout-combination', tasks: suite.heldOut.filter((t) => t.heldOutReason === 'combination') },
+      { split: 'heldout-family', tasks: suite.heldOut.filter((t) => t.heldOutReason === 'family') },
+    ];
+  }
+  return [
+    { split: 'heldout', tasks: suite.heldOut },
+    { split: 'heldout-parameter', tasks: suite.heldOut.filter((t) => t.heldOutReason === 'parameter') },
+    { split: 'heldout-category', tasks: suite.heldOut.filter((t) => t.heldOutReason === 'category') },
+  ];
+}
+
+/** Every model-free baseline on every evaluation split of the suite (the README's table). */
+export function baselineTable(suite: EmbeddedSuite, options: BaselineOptions = {}): BaselineRow[] {
+  const b = embeddedBaselines(suite, options);
+  const predictors: [BaselineRow['baseline'], Predictor][] = [
+    ['oracle', b.oracle],
+    ['copy input', b.copy],
+    ['majority output', b.majority],
+    ['instruction-blind (best single rule)', b.instructionBlind],
+    ['instruction-blind (per-input vote)', b.instructionBlindVote],
+  ];
+  const rows: BaselineRow[] = [];
+  for (const [baseline, f] of predictors) {
+    for (const { split, tasks } of evaluationSplits(suite)) {
+      let em = 0;
+      let rl = 0;
+      let n = 0;
+      for (const t of tasks)
+        for (const inst of t.instances) {
+          const pred = f(t, inst.input);
+          em += exact(pred.toLowerCase(), inst.outputs.map((o) => o.toLowerCase()));
+          rl += Math.max(0, ...inst.outputs.map((o) => localRougeL(pred, o)));
+          n++;
+        }
+      rows.push({ baseline, split, tasks: tasks.length, instances: n, exactMatch: n === 0 ? 0 : (100 * em) / n, rougeL: n === 0 ? 0 : (100 * rl) / n });
+    }
+  }
+  return rows;
 }

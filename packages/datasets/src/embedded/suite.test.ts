@@ -1,17 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { buildPrompt, tagiExamples } from '../prompts.js';
+import { tagiExamples } from '../instruction.js';
+import { buildPrompt } from '../prompts.js';
 import { embeddedBaselines } from './baselines.js';
 import { CLASS_NAMES, WORD_CLASSES, inputVocabulary } from './lexicon.js';
 import { embeddedSuite, generateSuite } from './suite.js';
 
-const suite = embeddedSuite({ seed: 0 });
+const suite = embeddedSuite({ name: 'lexical-v1', seed: 0 });
 
-describe('embeddedSuite', () => {
+describe("embeddedSuite({ name: 'lexical-v1' })", () => {
   it('is deterministic for a seed and changes with the seed', () => {
     const again = generateSuite({ seed: 0 });
+    expect(again.name).toBe('lexical-v1');
     expect(again).not.toBe(suite);
     expect(JSON.stringify(again.tasks)).toBe(JSON.stringify(suite.tasks));
-    const other = embeddedSuite({ seed: 1 });
+    const other = embeddedSuite({ name: 'lexical-v1', seed: 1 });
     expect(other.tasks.map((t) => t.taskId)).toEqual(suite.tasks.map((t) => t.taskId));
     expect(JSON.stringify(other.tasks)).not.toBe(JSON.stringify(suite.tasks));
   });
@@ -174,13 +176,15 @@ describe('embeddedSuite', () => {
   });
 
   it('returns the same frozen suite for the same options', () => {
-    expect(embeddedSuite({ seed: 0, trainInstances: 60 })).toBe(suite);
+    expect(embeddedSuite({ name: 'lexical-v1', seed: 0, trainInstances: 60 })).toBe(suite);
     expect(Object.isFrozen(suite.tasks[0]?.instances[0])).toBe(true);
     expect(() => (suite.train as unknown as unknown[]).push(1)).toThrow(TypeError);
   });
 
   it('rejects bad options naming the option', () => {
-    expect(() => embeddedSuite({ trainInstances: 0 })).toThrow(/trainInstances/);
-    expect(() => embeddedSuite({ seed: 1.5 })).toThrow(/seed/);
+    expect(() => embeddedSuite({ name: 'lexical-v1', trainInstances: 0 })).toThrow(/trainInstances/);
+    expect(() => embeddedSuite({ name: 'lexical-v1', seed: 1.5 })).toThrow(/seed/);
+    expect(() => embeddedSuite({ name: 'lexical-v1', seenEvalInstances: 4 })).toThrow(/seenEvalInstances/);
+    expect(() => embeddedSuite({ name: 'lexical-v2' as 'lexical-v1' })).toThrow(/embeddedSuite\.name: expected one of compositional-v1, lexical-v1/);
   });
 });

@@ -1,51 +1,22 @@
-// The embedded task suite: a few hundred small word-level tasks generated deterministically from a
-// seed at load time (no data files), split into training tasks and held-out tasks whose instructions
-// never occur in training. This is the data behind `tagi demo`.
+// The embedded task suites, by name: 'compositional-v1' (the default, ./compositional/) and
+// 'lexical-v1' (generated here): a few hundred small word-level tasks generated deterministically
+// from a seed at load time (no data files), split into training tasks and held-out tasks whose
+// instructions never occur in training. This is the data behind `tagi demo`.
+import { DatasetArgumentError } from '../errors.js';
 import { DataRng } from '../rng.js';
-import type { Task, TaskExample, TaskInstance } from '../types.js';
+import type { TaskExample, TaskInstance } from '../types.js';
 import { CATEGORIES, type Category } from './categories.js';
-
-export interface EmbeddedSuiteOptions {
-  /** Seed of every random choice (inputs, examples). Default 0. */
-  readonly seed?: number;
-  /** Instances per training task. Default 60. */
-  readonly trainInstances?: number;
-  /** Instances per held-out task. Default 30. */
-  readonly heldOutInstances?: number;
-  /** Positive examples per task (with explanations). Default 3. */
-  readonly positiveExamples?: number;
-  /** Negative examples per task (with explanations). Default 2. */
-  readonly negativeExamples?: number;
-}
-
-/** Why a task is in the held-out split. */
-export type HeldOutReason = 'category' | 'parameter';
-
-export interface EmbeddedTask extends Task {
-  readonly split: 'train' | 'heldout';
-  /** Set for held-out tasks: a whole unseen category, or an unseen parameter/combination. */
-  readonly heldOutReason?: HeldOutReason;
-  /** The parameter slug within the category ("k3", "animal", "cat_dog"). */
-  readonly param: string;
-}
-
-export interface EmbeddedCategoryInfo {
-  readonly name: string;
-  readonly summary: string;
-  readonly heldOut: boolean;
-  readonly trainTasks: number;
-  readonly heldOutTasks: number;
-}
-
-export interface EmbeddedSuite {
-  readonly seed: number;
-  readonly tasks: readonly EmbeddedTask[];
-  readonly train: readonly EmbeddedTask[];
-  readonly heldOut: readonly EmbeddedTask[];
-  readonly categories: readonly EmbeddedCategoryInfo[];
-  /** Solve an input for a task id with the task's own rule (the oracle). */
-  solve(taskId: string, input: string): string;
-}
+import { type CompositionalSuite, type CompositionalSuiteOptions, generateCompositionalSuite } from './compositional/suite.js';
+import {
+  DEFAULT_EMBEDDED_SUITE,
+  EMBEDDED_SUITES,
+  type EmbeddedCategoryInfo,
+  type EmbeddedSuite,
+  type EmbeddedSuiteName,
+  type EmbeddedSuiteOptions,
+  type EmbeddedTask,
+  type HeldOutReason,
+} from './types.js';
 
 function checkCount(name: string, v: number, min: number): number {
   if (!Number.isInteger(v) || v < min) {
@@ -130,22 +101,52 @@ function generateTask(
 }
 
 /**
- * Generate the embedded suite. Deterministic: the same options give the same tasks, character for
- * character. Each task's randomness is derived from (seed, task id) alone.
+ * Generate an embedded suite: 'compositional-v1' unless `options.name` says otherwise. Deterministic:
+ * the same options give the same tasks, character for character. Cached (the trainer, teachers and
+ * playground ask for the same suite repeatedly) and deep-frozen, so callers cannot change each other's data.
  */
+export function embeddedSuite(options: EmbeddedSuiteOptions & { readonly name: 'lexical-v1' }): EmbeddedSuite;
+export function embeddedSuite(options?: EmbeddedSuiteOptions & { readonly name?: 'compositional-v1' }): CompositionalSuite;
+export function embeddedSuite(options?: EmbeddedSuiteOptions): EmbeddedSuite;
 export function embeddedSuite(options: EmbeddedSuiteOptions = {}): EmbeddedSuite {
-  const key = JSON.stringify([options.seed ?? 0, options.trainInstances ?? 60, options.heldOutInstances ?? 30, options.positiveExamples ?? 3, options.negativeExamples ?? 2]);
+  const name = options.name ?? DEFAULT_EMBEDDED_SUITE;
+  if (!(EMBEDDED_SUITES as readonly string[]).includes(name)) throw new DatasetArgumentError('embeddedSuite.name', `one of ${EMBEDDED_SUITES.join(', ')}`, name);
+  const lexical = name === 'lexical-v1';
+  const key = JSON.stringify([
+    name,
+    options.seed ?? 0,
+    options.trainInstances ?? (lexical ? 60 : 64),
+    options.heldOutInstances ?? (lexical ? 30 : 24),
+    options.seenEvalInstances ?? (lexical ? null : 16),
+    options.positiveExamples ?? 3,
+    options.negativeExamples ?? 2,
+  ]);
   const cached = cache.get(key);
   if (cached !== undefined) return cached;
-  const suite = generateSuite(options);
-  // Generation takes ~0.5 s; the trainer, teachers and playground ask for the same suite repeatedly.
+  const suite = deepFreeze(generateNamed(name, options));
   if (cache.size >= 4) cache.delete(cache.keys().next().value as string);
   cache.set(key, suite);
   return suite;
 }
 const cache = new Map<string, EmbeddedSuite>();
 
-/** Uncached generation (exported for tests; use `embeddedSuite`). */
+/** The compositional suite ('compositional-v1'), cached and frozen like `embeddedSuite`. */
+export function compositionalSuite(options: CompositionalSuiteOptions = {}): CompositionalSuite {
+  return embeddedSuite({ ...options, name: 'compositional-v1' });
+}
+
+function generateNamed(name: EmbeddedSuiteName, options: EmbeddedSuiteOptions): EmbeddedSuite {
+  if (name === 'compositional-v1') {
+    const { name: _n, ...rest } = options;
+    return generateCompositionalSuite(rest);
+  }
+  if (options.seenEvalInstances !== undefined) {
+    throw new DatasetArgumentError('embeddedSuite.seenEvalInstances', "no value: 'lexical-v1' has no seen-task evaluation instances", options.seenEvalInstances);
+  }
+  return generateSuite(options);
+}
+
+/** Uncached generation of 'lexical-v1' (exported for tests; use `embeddedSuite({ name: 'lexical-v1' })`). */
 export function generateSuite(options: EmbeddedSuiteOptions): EmbeddedSuite {
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) throw new RangeError(`embeddedSuite: option "seed" must be an integer, got ${String(seed)}`);
@@ -181,7 +182,8 @@ export function generateSuite(options: EmbeddedSuiteOptions): EmbeddedSuite {
       heldOutTasks: nHeld,
     });
   }
-  return deepFreeze({
+  return {
+    name: 'lexical-v1',
     seed,
     tasks,
     train: tasks.filter((t) => t.split === 'train'),
@@ -192,7 +194,7 @@ export function generateSuite(options: EmbeddedSuiteOptions): EmbeddedSuite {
       if (f === undefined) throw new RangeError(`embeddedSuite.solve: unknown task id "${taskId}"`);
       return f(input);
     },
-  });
+  };
 }
 
 /** The cached suite is shared between callers: freeze it so no caller can change another's data. */
@@ -204,9 +206,12 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-/** Every string of the suite a tokenizer will see (definitions, examples, inputs, outputs): for vocabulary pruning. */
-export function* suiteTexts(suite: Pick<EmbeddedSuite, 'tasks'>): Generator<string> {
-  for (const t of suite.tasks) {
+/**
+ * Every string of the suite a tokenizer will see (definitions, examples, inputs, outputs; for the
+ * compositional suite also its seen-evaluation instances and base-pretraining text): for vocabulary pruning.
+ */
+export function* suiteTexts(suite: Pick<EmbeddedSuite, 'tasks'> & { readonly seenEval?: readonly EmbeddedTask[]; readonly pretrainingText?: readonly string[] }): Generator<string> {
+  for (const t of [...suite.tasks, ...(suite.seenEval ?? [])]) {
     yield* t.definition;
     for (const e of [...t.positiveExamples, ...t.negativeExamples]) {
       yield e.input;
@@ -218,4 +223,8 @@ export function* suiteTexts(suite: Pick<EmbeddedSuite, 'tasks'>): Generator<stri
       yield* inst.outputs;
     }
   }
+  if (suite.pretrainingText !== undefined) yield* suite.pretrainingText;
 }
+
+export type { EmbeddedCategoryInfo, EmbeddedSuite, EmbeddedSuiteName, EmbeddedSuiteOptions, EmbeddedTask, HeldOutReason } from './types.js';
+export { DEFAULT_EMBEDDED_SUITE, EMBEDDED_SUITES } from './types.js';
