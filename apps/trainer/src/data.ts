@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TagiConfig } from './config.js';
 import { CliError } from './errors.js';
-import { hypernetInstructionText } from './instruction.js';
+import { instructionText } from './instruction.js';
 
 export type Tok = T5Tokenizer | PrunedTokenizerT;
 
@@ -26,6 +26,8 @@ export interface TaskData {
   heldOutExamples: TagiExample[];
   /** Every text of the suite (pretraining corpus for the base model and the hypernet's stage 2). */
   texts: string[];
+  /** Training and held-out tasks by id. */
+  byId: ReadonlyMap<string, DataTask>;
 }
 
 /** Number of T5 sentinels kept in a pruned vocabulary (span corruption of the base pretraining). */
@@ -51,7 +53,7 @@ function build(c: TagiConfig, trainAll: readonly DataTask[], heldAll: readonly D
   const opts = { addDefinition: true, numPositive: c.prompt.numPos };
   const trainExamples = train.flatMap((t) => tagiExamples(t, opts));
   const heldOutExamples = heldOut.flatMap((t) => tagiExamples(t, opts));
-  return { train, heldOut, trainExamples, heldOutExamples, texts };
+  return { train, heldOut, trainExamples, heldOutExamples, texts, byId: new Map([...train, ...heldOut].map((t) => [t.taskId, t])) };
 }
 
 /**
@@ -109,7 +111,7 @@ export function prunedTokenizer(data: TaskData, numPos: number): PrunedTokenizer
   const corpus: number[][] = [];
   for (const t of data.texts) corpus.push(full.encode(t));
   for (const e of [...data.trainExamples, ...data.heldOutExamples]) corpus.push(full.encode(e.concatenated));
-  for (const t of [...data.train, ...data.heldOut]) corpus.push(full.encode(hypernetInstructionText(t, numPos)));
+  for (const t of [...data.train, ...data.heldOut]) corpus.push(full.encode(instructionText(t, numPos)));
   const map = buildVocabMap(corpus, { originalVocabSize: 32128, sentinels: SENTINELS });
   return new PrunedTokenizer(full, map);
 }

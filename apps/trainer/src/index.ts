@@ -18,8 +18,8 @@ export { PRESETS, PRESET_NAMES } from './presets.js';
 export { CliError, ConfigError, InterruptedError, explainError, osErrorMessage } from './errors.js';
 
 // the instruction → hypernetwork input call site
-export { hypernetInstructionIds, hypernetInstructionText, taskFromText, InstructionError } from './instruction.js';
-export type { Truncation } from './instruction.js';
+export { InstructionInputs, hypernetInstructionIds, instructionText } from './instruction.js';
+export type { InstructionTokenizer, TruncationReport } from './instruction.js';
 
 // runs, stages, commands as functions
 export { Run, configHash } from './run.js';

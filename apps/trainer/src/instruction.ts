@@ -1,60 +1,89 @@
-// The one place the trainer turns an instruction into the hypernetwork's input, so training, evaluation
-// and `tagi generate` feed it the same text and the same ids for the same task. A task gives its
-// definition (+ the first `numPos` positive examples, Tk-Instruct formatting); text typed by a user is
-// treated exactly as a task definition (a "Definition:" label they typed is not doubled). One truncation
-// policy: demonstrations are dropped from the end first, then the definition is cut (eos kept), and the
-// caller is told, so it can warn — never silently.
-// (@tagi/datasets is getting this function; when it lands, this file delegates to it and stays the call site.)
-import { type Task, buildPrompt } from '@tagi/datasets';
+// The trainer's one call site of @tagi/datasets' `prepareInstruction`, the one instruction → model input
+// function that the playground calls too: training, evaluation and `tagi generate` get the hypernetwork's
+// instruction ids, the student's input ids and the instruction-concatenated prompt's ids from here, so
+// the served model reads what it was trained on. A task gives its definition (+ the first `numPos`
+// positive examples); text typed by a user is treated exactly as a task definition. One length policy
+// (datasets'): demonstrations are dropped from the end first, then the definition is cut, eos kept — and
+// every cut is reported, so callers warn.
+import { type PreparedInstruction, type Task, type TokenEncoder, type TruncationReport, prepareInstruction } from '@tagi/datasets';
 
-/** A tokenizer that appends eos and can truncate keeping it (T5Tokenizer, PrunedTokenizer). */
-export interface InstructionTokenizer {
-  encode(text: string, opts?: { maxLength?: number }): number[];
+/** A tokenizer that appends eos (T5Tokenizer, PrunedTokenizer). */
+export interface InstructionTokenizer extends TokenEncoder {
+  readonly eosTokenId: number;
 }
 
-/** An instruction that is empty or whitespace only. */
-export class InstructionError extends Error {
-  override readonly name = 'InstructionError';
-}
+export type { TruncationReport } from '@tagi/datasets';
 
-/** What was cut to fit the hypernetwork's instruction length. */
-export interface Truncation {
-  /** Tokens before anything was cut. */
-  readonly fromTokens: number;
-  readonly toTokens: number;
-  /** Demonstrations dropped (from the end). */
-  readonly droppedExamples: number;
-}
+/** One prepared instruction per task (ids computed once), and the inputs of its instances. */
+export class InstructionInputs {
+  private readonly prepared = new Map<string, PreparedInstruction>();
+  /** Every truncation so far (callers summarise them in one warning). */
+  readonly truncations: TruncationReport[] = [];
 
-/** A user's free text as a task (one definition, no demonstrations). */
-export function taskFromText(text: string): Task {
-  const body = text.replace(/^\s*Definition:\s*/, '');
-  if (body.trim() === '') throw new InstructionError('instruction: empty or whitespace only; give the task definition as text');
-  return { taskId: 'user-instruction', category: 'user', definition: [body], positiveExamples: [], negativeExamples: [], instances: [] };
-}
+  constructor(
+    private readonly tok: InstructionTokenizer,
+    /** Positive demonstrations in the instruction (config prompt.numPos). */
+    private readonly numPos: number,
+    /** Token budget of student inputs and concatenated prompts (config prompt.maxSourceLength). */
+    private readonly maxSourceTokens: number,
+    /** Token budget of the hypernetwork's instruction (its max_instruction_length); default maxSourceTokens. */
+    private readonly maxInstructionTokens = maxSourceTokens,
+  ) {}
 
-/** The hypernetwork's instruction text for a task: "Definition: …" + the first `numPos` positive examples. */
-export function hypernetInstructionText(task: Task, numPos: number): string {
-  return buildPrompt(task, '', { addDefinition: true, numPositive: Math.min(numPos, task.positiveExamples.length) }).hyperInstruction;
-}
-
-/**
- * The hypernetwork's input ids for a task (or a user's text): at most `maxTokens` ids ending in eos.
- * Over-long instructions lose demonstrations from the end first, then the end of the definition;
- * `onTruncate` is told what was cut.
- */
-export function hypernetInstructionIds(tok: InstructionTokenizer, source: Task | string, numPos: number, maxTokens: number, onTruncate?: (t: Truncation) => void): number[] {
-  const task = typeof source === 'string' ? taskFromText(source) : source;
-  if (task.definition.every((d) => d.trim() === '')) throw new InstructionError(`instruction of task '${task.taskId}': empty definition`);
-  let k = Math.min(numPos, task.positiveExamples.length);
-  let ids = tok.encode(hypernetInstructionText(task, k));
-  const fromTokens = ids.length;
-  while (ids.length > maxTokens && k > 0) {
-    k--;
-    ids = tok.encode(hypernetInstructionText(task, k));
+  private of(source: Task | string): PreparedInstruction {
+    const key = typeof source === 'string' ? `\u0000text\u0000${source}` : source.taskId;
+    let p = this.prepared.get(key);
+    if (p === undefined) {
+      p = prepareInstruction(
+        source,
+        { numPositive: this.numPos },
+        { encoder: this.tok, eosTokenId: this.tok.eosTokenId, maxInstructionTokens: this.maxInstructionTokens, maxSourceTokens: this.maxSourceTokens, onTruncate: (r) => this.truncations.push(r) },
+      );
+      this.prepared.set(key, p);
+    }
+    return p;
   }
-  if (ids.length > maxTokens) ids = tok.encode(hypernetInstructionText(task, k), { maxLength: maxTokens });
-  const dropped = Math.min(numPos, task.positiveExamples.length) - k;
-  if (dropped > 0 || ids.length < fromTokens) onTruncate?.({ fromTokens, toTokens: ids.length, droppedExamples: dropped });
-  return ids;
+
+  /** The hypernetwork's input ids for a task, or for a user's free text (a definition). */
+  instructionIds(source: Task | string): number[] {
+    return [...(this.of(source).instructionIds as readonly number[])];
+  }
+
+  /** The student's input ids for an instance of `task`: the input alone. */
+  studentInputIds(task: Task, input: string): number[] {
+    return [...(this.of(task).forInput(input).studentInputIds as readonly number[])];
+  }
+
+  /** The instruction-concatenated prompt's ids (Tk-Instruct: definition + demonstrations + input). */
+  concatenatedIds(task: Task, input: string): number[] {
+    return [...(this.of(task).forInput(input).concatenatedIds as readonly number[])];
+  }
+
+  /** One line summarising the truncations so far, or undefined when nothing was cut. */
+  summary(): string | undefined {
+    if (this.truncations.length === 0) return undefined;
+    const by = (kind: TruncationReport['text']) => this.truncations.filter((t) => t.text === kind);
+    const parts = [
+      [by('instruction'), 'hypernetwork instructions'],
+      [by('concatenated'), 'concatenated prompts'],
+      [by('input'), 'instance inputs'],
+    ]
+      .filter(([list]) => (list as TruncationReport[]).length > 0)
+      .map(([list, what]) => `${(list as TruncationReport[]).length} ${what as string}`);
+    const demos = this.truncations.reduce((n, t) => n + t.droppedPositive + t.droppedNegative, 0);
+    return `${parts.join(', ')} exceeded their token budget (prompt.max-source-length ${this.maxSourceTokens}${this.maxInstructionTokens !== this.maxSourceTokens ? `, instructions ${this.maxInstructionTokens}` : ''}): ${demos} demonstrations dropped from the end, then definitions cut (eos kept)`;
+  }
+}
+
+/** The hypernetwork's input for one instruction (a task or free text): its ids and what was cut. */
+export function hypernetInstructionIds(tok: InstructionTokenizer, source: Task | string, numPos: number, maxTokens: number): { ids: number[]; truncation?: TruncationReport } {
+  const inputs = new InstructionInputs(tok, numPos, maxTokens, maxTokens);
+  const ids = inputs.instructionIds(source);
+  const truncation = inputs.truncations[0];
+  return { ids, ...(truncation ? { truncation } : {}) };
+}
+
+/** The hypernetwork's instruction text for a task (no token budget): for vocabularies and documentation. */
+export function instructionText(task: Task, numPos: number): string {
+  return prepareInstruction(task, { numPositive: numPos }).instruction;
 }

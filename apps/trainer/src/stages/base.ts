@@ -8,10 +8,12 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { type Objective, Rng } from '@tagi/tensor-core';
 import { type Seq2SeqBatch, collate, disposeBatch } from '@tagi/lora';
-import { type T5ForConditionalGeneration, PrunedTokenizer, createRandomT5, makeT5Config } from '@tagi/t5-model';
+import { type T5ForConditionalGeneration, PrunedTokenizer, checkIdRows, createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { saveT5 } from '@tagi/t5-model/node';
+import type { Task } from '@tagi/datasets';
 import type { TagiConfig } from '../config.js';
 import { SENTINELS, type TaskData, type Tok } from '../data.js';
+import { InstructionInputs } from '../instruction.js';
 import { loadBaseModel } from '../models.js';
 import type { Run } from '../run.js';
 import { trainStage } from '../train.js';
@@ -35,8 +37,11 @@ export function baseObjective(model: T5ForConditionalGeneration, c: TagiConfig, 
   const maxTgt = c.prompt.maxTargetLength;
   // corpora, tokenised once
   const texts = data.texts.map((t) => tok.encode(t, { addSpecialTokens: false })).filter((ids) => ids.length >= 2);
-  const tasks = data.trainExamples.map((e) => ({ src: tok.encode(e.studentInput, { maxLength: maxSrc }), tgt: tok.encode(e.outputs[0] ?? '', { maxLength: maxTgt }) }));
+  const inputs = new InstructionInputs(tok, c.prompt.numPos, maxSrc);
+  const tasks = data.trainExamples.map((e) => ({ src: inputs.studentInputIds(data.byId.get(e.taskId) as Task, e.studentInput), tgt: tok.encode(e.outputs[0] ?? '', { maxLength: maxTgt }) }));
   const sentinels = sentinelIds(tok);
+  // ids are checked once, here where the batches' rows are made (the model's forward reads nothing back)
+  checkIdRows([...texts, ...tasks.map((t) => t.src), ...tasks.map((t) => t.tgt), sentinels], model.config.vocabSize, 'base pretraining ids');
   const root = new Rng(c.seed).fork('base');
   const pick = (rng: Rng): IdPair => {
     const useTask = b.objective === 'multitask' || (b.objective === 'mixed' && rng.next() < 0.5);

@@ -21,7 +21,7 @@ import { type T5ForConditionalGeneration, t5ConfigToJson } from '@tagi/t5-model'
 import type { Task, TagiExample } from '@tagi/datasets';
 import { collate, disposeBatch } from '@tagi/lora';
 import type { TaskData, Tok } from '../data.js';
-import { hypernetInstructionIds } from '../instruction.js';
+import { InstructionInputs } from '../instruction.js';
 import { METHOD_ROWS, type MethodId, type MethodResult } from '../results.js';
 import type { Run } from '../run.js';
 
@@ -52,7 +52,7 @@ function decode(tok: Tok, seqs: number[][]): string[] {
 
 const STOPPED = 'during evaluation (it keeps no checkpoint: it runs again from its beginning)';
 
-async function runConcatenated(run: Run, tok: Tok, model: T5ForConditionalGeneration, adapters: AdapterSet | undefined, byTask: Map<string, TagiExample[]>): Promise<Predictions> {
+async function runConcatenated(run: Run, tok: Tok, inputs: InstructionInputs, tasks: ReadonlyMap<string, Task>, model: T5ForConditionalGeneration, adapters: AdapterSet | undefined, byTask: Map<string, TagiExample[]>): Promise<Predictions> {
   const c = run.config;
   const predictions: string[] = [];
   const t0 = performance.now();
@@ -60,7 +60,7 @@ async function runConcatenated(run: Run, tok: Tok, model: T5ForConditionalGenera
     for (let i = 0; i < rows.length; i += c.eval.batchSize) {
       await run.yieldAndCheckStop(STOPPED);
       const chunk = rows.slice(i, i + c.eval.batchSize);
-      const b = collate(chunk.map((e) => ({ input: tok.encode(e.concatenated, { maxLength: c.prompt.maxSourceLength }), target: [tok.eosTokenId] })), tok.padTokenId);
+      const b = collate(chunk.map((e) => ({ input: inputs.concatenatedIds(tasks.get(e.taskId) as Task, e.studentInput), target: [tok.eosTokenId] })), tok.padTokenId);
       try {
         const seqs = await model.generate(b.inputIds, b.attentionMask, { maxNewTokens: c.prompt.maxTargetLength, numBeams: c.eval.numBeams, ...(adapters ? { adapters: adapters.deltas } : {}) });
         predictions.push(...decode(tok, seqs));
@@ -74,17 +74,18 @@ async function runConcatenated(run: Run, tok: Tok, model: T5ForConditionalGenera
 
 async function runHypernet(run: Run, tok: Tok, hn: HyperNetwork, tasks: ReadonlyMap<string, Task>, byTask: Map<string, TagiExample[]>): Promise<Predictions> {
   const c = run.config;
+  // the instruction as training prepared it, within this hypernetwork's instruction length
+  const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength, hn.config.maxInstructionLength);
   const predictions: string[] = [];
   const t0 = performance.now();
   for (const [taskId, rows] of byTask) {
     await run.yieldAndCheckStop(STOPPED);
-    const ids = hypernetInstructionIds(tok, tasks.get(taskId) as Task, c.prompt.numPos, hn.config.maxInstructionLength);
-    const task = generateAdapter(hn, ids); // once per task
+    const task = generateAdapter(hn, inputs.instructionIds(tasks.get(taskId) as Task)); // once per task
     try {
       for (let i = 0; i < rows.length; i += c.eval.batchSize) {
         await run.yieldAndCheckStop(STOPPED);
         const chunk = rows.slice(i, i + c.eval.batchSize);
-        const seqs = await generateWithTask(hn, task, chunk.map((e) => tok.encode(e.studentInput, { maxLength: c.prompt.maxSourceLength })), {
+        const seqs = await generateWithTask(hn, task, chunk.map((e) => inputs.studentInputIds(tasks.get(taskId) as Task, e.studentInput)), {
           maxNewTokens: c.prompt.maxTargetLength,
           numBeams: c.eval.numBeams,
         });
@@ -99,7 +100,7 @@ async function runHypernet(run: Run, tok: Tok, hn: HyperNetwork, tasks: Readonly
 
 const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 
-export async function evaluate(run: Run, data: TaskData, tok: Tok, inputs: EvalInputs): Promise<Map<MethodId, MethodResult>> {
+export async function evaluate(run: Run, data: TaskData, tok: Tok, models: EvalInputs): Promise<Map<MethodId, MethodResult>> {
   const c = run.config;
   const tasks = new Map<string, Task>(data.heldOut.map((t) => [t.taskId, t]));
   const rows = data.heldOutExamples;
@@ -111,11 +112,12 @@ export async function evaluate(run: Run, data: TaskData, tok: Tok, inputs: EvalI
   const progress = run.progress;
 
   // FLOPs model inputs: mean token lengths of the held-out instances
-  const instructionLength = new Map([...byTask.keys()].map((id) => [id, hypernetInstructionIds(tok, tasks.get(id) as Task, c.prompt.numPos, c.prompt.maxSourceLength).length]));
-  const cost: T5CostConfig = costConfigFromHf(t5ConfigToJson(inputs.model.config));
+  const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength);
+  const instructionLength = new Map([...byTask.keys()].map((id) => [id, inputs.instructionIds(tasks.get(id) as Task).length]));
+  const cost: T5CostConfig = costConfigFromHf(t5ConfigToJson(models.model.config));
   const len = {
-    concatenated: mean(ordered.map((e) => tok.encode(e.concatenated, { maxLength: c.prompt.maxSourceLength }).length)),
-    input: mean(ordered.map((e) => tok.encode(e.studentInput, { maxLength: c.prompt.maxSourceLength }).length)),
+    concatenated: mean(ordered.map((e) => inputs.concatenatedIds(tasks.get(e.taskId) as Task, e.studentInput).length)),
+    input: mean(ordered.map((e) => inputs.studentInputIds(tasks.get(e.taskId) as Task, e.studentInput).length)),
     instruction: mean(ordered.map((e) => instructionLength.get(e.taskId) ?? 0)),
     target: mean(ordered.map((e) => tok.encode(e.outputs[0] ?? '').length)),
   };
@@ -147,11 +149,13 @@ export async function evaluate(run: Run, data: TaskData, tok: Tok, inputs: EvalI
   };
 
   progress.info(`  ${ordered.length} held-out instances in ${byTask.size} tasks`);
-  record('no-adapter', await runConcatenated(run, tok, inputs.model, undefined, byTask), concatFlops);
+  const cut = inputs.summary();
+  if (cut !== undefined) progress.info(`  warning: ${cut}`);
+  record('no-adapter', await runConcatenated(run, tok, inputs, tasks, models.model, undefined, byTask), concatFlops);
   // the multitask LoRA can be merged into the weights once, so its FLOPs are the plain model's
-  if (inputs.multitask) record('multitask', await runConcatenated(run, tok, inputs.model, inputs.multitask, byTask), concatFlops);
+  if (models.multitask) record('multitask', await runConcatenated(run, tok, inputs, tasks, models.model, models.multitask, byTask), concatFlops);
   for (const id of ['hint', 'tagi'] as const) {
-    const hn = inputs.hypernets[id];
+    const hn = models.hypernets[id];
     if (!hn) continue;
     // once per task: encoding the instruction with the base encoder, plus the generator. Every weight is
     // used at least once (2 FLOPs each), and each target module runs its group's A and B heads

@@ -10,7 +10,7 @@ import { acquireLock } from '@tagi/tensor-core/node';
 import { modelTokenizer } from '../data.js';
 import { CliError } from '../errors.js';
 import { checkT5Dir } from '../inspect.js';
-import { type Truncation, hypernetInstructionIds } from '../instruction.js';
+import { type TruncationReport, hypernetInstructionIds } from '../instruction.js';
 import { loadBaseModel, loadCheckedHypernet } from '../models.js';
 
 export interface GenerateOptions {
@@ -29,7 +29,7 @@ export interface GenerateResult {
   readonly modelDir: string;
   /** The hypernetwork's input: the same ids training computes for a task with this definition. */
   readonly instructionIds: readonly number[];
-  readonly truncation?: Truncation;
+  readonly truncation?: TruncationReport;
 }
 
 /** The base model dir a hypernetwork checkpoint names (absolute, or relative to the hypernet dir). */
@@ -57,10 +57,10 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const model = await loadBaseModel(modelDir);
   const hn = await loadCheckedHypernet(o.hypernetDir, model);
   const tok = modelTokenizer(modelDir);
-  let truncation: Truncation | undefined;
-  const ids = hypernetInstructionIds(tok, o.instruction, 0, hn.config.maxInstructionLength, (t) => (truncation = t));
+  // a user's text is a task definition: the same ids training computed for a task with this definition
+  const { ids, truncation } = hypernetInstructionIds(tok, o.instruction, 0, hn.config.maxInstructionLength);
   if (truncation) {
-    o.warn?.(`the instruction is ${truncation.fromTokens} tokens, more than the hypernetwork reads (max_instruction_length ${hn.config.maxInstructionLength}); it was cut to ${truncation.toTokens} tokens (eos kept), as training cuts its instructions`);
+    o.warn?.(`the instruction is ${truncation.tokensBefore} tokens, more than the hypernetwork reads (max_instruction_length ${hn.config.maxInstructionLength}); it was cut to ${truncation.tokensAfter} tokens (eos kept), as training cuts its instructions`);
   }
   const t0 = performance.now();
   const task = generateAdapter(hn, ids);

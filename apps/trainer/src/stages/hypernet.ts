@@ -6,10 +6,10 @@
 import { type FinetuneTask, type HyperNetwork, finetuneObjective, pretrainObjective } from '@tagi/hypernet';
 import { saveHypernet } from '@tagi/hypernet/node';
 import type { AdapterSet } from '@tagi/lora';
-import type { T5ForConditionalGeneration } from '@tagi/t5-model';
+import { type T5ForConditionalGeneration, checkIdRows } from '@tagi/t5-model';
 import type { TagiConfig } from '../config.js';
 import type { TaskData, Tok } from '../data.js';
-import { type Truncation, hypernetInstructionIds } from '../instruction.js';
+import { InstructionInputs } from '../instruction.js';
 import { loadCheckedHypernet, newHypernet, teacherDirName } from '../models.js';
 import type { Run } from '../run.js';
 import { trainStage } from '../train.js';
@@ -65,20 +65,19 @@ export interface FinetuneInputs {
  * `tagi generate` computes for the same definition), the student's input alone, the target, the
  * concatenated prompt for the KD teacher, and the task's alignment teacher.
  */
-export function finetuneTasks(c: TagiConfig, data: TaskData, tok: Tok, teachers: ReadonlyMap<string, AdapterSet> | undefined, onTruncate?: (taskId: string, t: Truncation) => void): FinetuneTask[] {
-  const maxSrc = c.prompt.maxSourceLength;
+export function finetuneTasks(c: TagiConfig, data: TaskData, tok: Tok, teachers: ReadonlyMap<string, AdapterSet> | undefined, inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength)): FinetuneTask[] {
   const maxTgt = c.prompt.maxTargetLength;
   return data.train.map((task) => {
     const rows = data.trainExamples.filter((e) => e.taskId === task.taskId);
     const teacher = teachers?.get(teacherDirName(teacherGroup(c, task)));
     return {
       taskId: task.taskId,
-      instructionIds: hypernetInstructionIds(tok, task, c.prompt.numPos, maxSrc, onTruncate && ((t) => onTruncate(task.taskId, t))),
+      instructionIds: inputs.instructionIds(task),
       examples: rows.map((e) => ({
         id: e.instanceId,
-        inputIds: tok.encode(e.studentInput, { maxLength: maxSrc }),
+        inputIds: inputs.studentInputIds(task, e.studentInput),
         labelIds: tok.encode(e.outputs[0] ?? '', { maxLength: maxTgt }),
-        teacherInputIds: tok.encode(e.concatenated, { maxLength: maxSrc }),
+        teacherInputIds: inputs.concatenatedIds(task, e.studentInput),
       })),
       ...(teacher ? { teacherAdapters: teacher.deltas } : {}),
     };
@@ -94,10 +93,17 @@ export async function finetuneHypernetStage(run: Run, variant: FinetuneVariant, 
   const f = c.hypernet.finetune;
   const lambdaKl = variant === 'tagi' ? c.distill.lambdaKl : 0;
   const lambdaIns = variant === 'tagi' ? c.distill.lambdaIns : 0;
-  const truncated: string[] = [];
-  const tasks = finetuneTasks(c, data, tok, lambdaIns > 0 ? inputs.teachers : undefined, (taskId) => truncated.push(taskId));
-  if (truncated.length > 0) {
-    run.progress.info(`warning: the instructions of ${truncated.length} of ${tasks.length} training tasks exceed ${c.prompt.maxSourceLength} tokens (prompt.max-source-length); demonstrations were dropped from the end, then the definition cut (e.g. ${truncated.slice(0, 3).join(', ')})`);
+  const prepared = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength);
+  const tasks = finetuneTasks(c, data, tok, lambdaIns > 0 ? inputs.teachers : undefined, prepared);
+  const cut = prepared.summary();
+  if (cut !== undefined) run.progress.info(`warning: ${cut}`);
+  // ids are checked once, here where the batches' rows are made (the model's forward reads nothing back)
+  const vocab = base.model.config.vocabSize;
+  checkIdRows(tasks.map((t) => t.instructionIds), vocab, `${stage} instructions`);
+  for (const t of tasks) {
+    checkIdRows(t.examples.map((e) => e.inputIds), vocab, `${stage} ${t.taskId} inputs`);
+    checkIdRows(t.examples.map((e) => e.labelIds), vocab, `${stage} ${t.taskId} targets`);
+    checkIdRows(t.examples.map((e) => e.teacherInputIds ?? []), vocab, `${stage} ${t.taskId} teacher inputs`);
   }
   // Teacher logits are cached per training example only when they fit a memory budget: a float32
   // [targetLength, vocab] block per example is small on the embedded suite's pruned vocabulary but tens

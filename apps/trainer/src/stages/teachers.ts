@@ -6,11 +6,13 @@
 // suite a category holds several tasks whose rules differ only in their instruction, so an input-only
 // category teacher could not tell them apart (the released TAGI scripts likewise train their LoRA
 // teachers on Tk-Instruct prompts with positive examples).
+import type { Task } from '@tagi/datasets';
 import { type AdapterSet, type TokenizedExample, loraConfig, loraObjective } from '@tagi/lora';
 import { saveAdapter } from '@tagi/lora/node';
-import type { T5ForConditionalGeneration } from '@tagi/t5-model';
+import { type T5ForConditionalGeneration, checkIdRows } from '@tagi/t5-model';
 import type { TagiConfig, TrainSettings } from '../config.js';
 import type { TaskData, Tok } from '../data.js';
+import { InstructionInputs } from '../instruction.js';
 import { loadCheckedAdapter, teacherDirName } from '../models.js';
 import type { Run } from '../run.js';
 import { trainStage } from '../train.js';
@@ -34,6 +36,9 @@ interface LoraSettings {
 async function loraStage(run: Run, stage: string, dir: string, role: string, name: string | undefined, model: T5ForConditionalGeneration, examples: TokenizedExample[], tok: Tok, s: LoraSettings, label?: string): Promise<AdapterSet> {
   if (run.isDone(stage)) return loadCheckedAdapter(run.path(dir), model);
   const c = run.config;
+  // ids are checked once, here where the batches' rows are made (the model's forward reads nothing back)
+  checkIdRows(examples.map((e) => e.input), model.config.vocabSize, `${stage} inputs`);
+  checkIdRows(examples.map((e) => e.target), model.config.vocabSize, `${stage} targets`);
   const objective = loraObjective({
     model,
     examples,
@@ -62,12 +67,14 @@ export async function trainTeachers(run: Run, model: T5ForConditionalGeneration,
   const groupOfTask = new Map(data.train.map((t) => [t.taskId, teacherGroup(c, t)]));
   const groups = [...new Set(groupOfTask.values())].sort();
   const out = new Map<string, AdapterSet>();
+  const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength);
   for (const [gi, group] of groups.entries()) {
     run.checkStop();
     const examples = data.trainExamples
       .filter((e) => groupOfTask.get(e.taskId) === group)
-      .map((e) => ({ input: tok.encode(e.concatenated, { maxLength: c.prompt.maxSourceLength }), target: tok.encode(e.outputs[0] ?? '', { maxLength: c.prompt.maxTargetLength }) }));
+      .map((e) => ({ input: inputs.concatenatedIds(data.byId.get(e.taskId) as Task, e.studentInput), target: tok.encode(e.outputs[0] ?? '', { maxLength: c.prompt.maxTargetLength }) }));
     const dir = `${TEACHERS_DIR}/${teacherDirName(group)}`;
+    if (gi === 0 && inputs.summary() !== undefined) run.progress.info(`warning: ${inputs.summary()}`);
     out.set(teacherDirName(group), await loraStage(run, `teachers/${teacherDirName(group)}`, dir, 'teacher', group, model, examples, tok, c.teachers, `teachers/${group} (${gi + 1}/${groups.length})`));
   }
   return out;
@@ -77,6 +84,9 @@ export async function trainTeachers(run: Run, model: T5ForConditionalGeneration,
 export async function trainMultitask(run: Run, model: T5ForConditionalGeneration, data: TaskData, tok: Tok): Promise<AdapterSet> {
   const c = run.config;
   run.checkStop();
-  const examples = data.trainExamples.map((e) => ({ input: tok.encode(e.concatenated, { maxLength: c.prompt.maxSourceLength }), target: tok.encode(e.outputs[0] ?? '', { maxLength: c.prompt.maxTargetLength }) }));
+  const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength);
+  const examples = data.trainExamples.map((e) => ({ input: inputs.concatenatedIds(data.byId.get(e.taskId) as Task, e.studentInput), target: tok.encode(e.outputs[0] ?? '', { maxLength: c.prompt.maxTargetLength }) }));
+  const cut = inputs.summary();
+  if (cut !== undefined) run.progress.info(`warning: ${cut}`);
   return loraStage(run, 'multitask', MULTITASK_DIR, 'multitask-adapter', undefined, model, examples, tok, c.multitask);
 }
