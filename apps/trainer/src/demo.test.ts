@@ -101,7 +101,7 @@ describe('tagi demo --preset smoke', () => {
     expect(r.out).toMatch(/wrote peft adapter .*adapters\/last-word .*base model .*demo\/base-model/);
     const out = path.join(cwd, 'adapters', 'last-word');
     expect(JSON.parse(readFileSync(path.join(out, 'adapter_config.json'), 'utf8')).peft_type).toBe('LORA');
-    expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+    expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'tagi_adapter.json', 'tagi_fusion.safetensors']);
     expect(readdirSync(cwd)).toEqual(['adapters']); // no runs/ dir, no lock or temp left
     expect(readdirSync(path.join(cwd, 'adapters'))).toEqual(['last-word']);
   });

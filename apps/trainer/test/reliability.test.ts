@@ -139,7 +139,7 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
     const r = spawnSync('bash', ['-c', `${cmd} | head -1; echo "tagi exit \${PIPESTATUS[0]}" >&2`], { cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: path.join(appDir, 'tsconfig.json') } });
     expect(r.stdout.toString()).toMatch(/^backend: cpu/);
     expect(r.stderr.toString()).toMatch(/tagi exit 0\n$/);
-    expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+    expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'tagi_adapter.json', 'tagi_fusion.safetensors']);
   });
 
   it('3 concurrent generate into one --out: exactly one writes, the others refuse clearly; the adapter is whole', async () => {
@@ -152,7 +152,7 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
       expect(r.code).toBe(2);
       expect(oneLine(r)).toMatch(/in use by pid \d+ \('tagi generate'|exists and is not empty; nothing was overwritten|appeared meanwhile and is not empty; nothing was overwritten/);
     }
-    expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+    expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'tagi_adapter.json', 'tagi_fusion.safetensors']);
     expect(JSON.parse(readFileSync(path.join(out, 'adapter_config.json'), 'utf8')).peft_type).toBe('LORA');
     expect(readdirSync(root).filter((n) => n.startsWith('.contended'))).toEqual([]); // no temp dir or lock left
   });
@@ -205,6 +205,27 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
     expect(r.code).toBe(130);
     expect(r.err).toMatch(/interrupted during evaluation \(it keeps no checkpoint: it runs again from its beginning\); continue with: tagi eval --resume --run-dir=/);
     expect(existsSync(path.join(runDir, 'results.json'))).toBe(false);
+  });
+
+  it('no usable checkpoint left: the advice printed is a command that works, as printed', async () => {
+    const runDir = path.join(root, 'advice');
+    const p = start(['base', ...SMOKE, '--base.train.steps=8', '--checkpoint-every=0', `--run-dir=${runDir}`]);
+    await p.waitFor(/\[base\] step 2\/8/);
+    p.child.kill('SIGINT'); // the stop saves the one checkpoint
+    expect((await p.done).code).toBe(130);
+    const dir = path.join(runDir, 'checkpoints', 'base');
+    const [only] = readdirSync(dir);
+    writeFileSync(path.join(dir, only as string, 'checkpoint.json'), '{"format": "tagi-checkpoint",'); // damaged
+    const r = await tagi(['base', '--resume', `--run-dir=${runDir}`]);
+    expect(r.code).toBe(2);
+    const advice = /\(to restart this stage from its beginning: (rm -rf '[^']+' && tagi base --resume --run-dir=\S+)\)/.exec(oneLine(r));
+    expect(advice).not.toBeNull();
+    // run it as printed (`tagi` is the CLI from source here)
+    const cli = `${process.execPath} --import ${tsx} ${path.join(appDir, 'src', 'cli.ts')}`;
+    const followed = spawnSync('bash', ['-c', advice![1]!.replace(/&& tagi /, `&& ${cli} `)], { cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: path.join(appDir, 'tsconfig.json') } });
+    expect(followed.status, followed.stderr.toString()).toBe(0);
+    expect(followed.stdout.toString()).toMatch(/\[base\] 8 steps/); // the stage started again from step 0
+    expect(existsSync(path.join(runDir, 'base-model', 'model.safetensors'))).toBe(true);
   });
 
   describe('interrupted training (byte-identical resume)', () => {

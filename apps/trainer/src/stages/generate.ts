@@ -1,11 +1,13 @@
-// `tagi generate`: instruction → peft adapter dir, from a trained hypernetwork alone. The base model is
-// the one the hypernetwork's checkpoint names (or --model); no data, no base stage, no run dir. The
-// output dir appears whole or not at all (written under a temporary name, then renamed) and never
+// `tagi generate`: instruction → adapter dir, from a trained hypernetwork alone. The base model is the one
+// the hypernetwork's checkpoint names (or --model); no data, no base stage, no run dir. The dir is
+// @tagi/hypernet's self-describing export: a peft pair (adapter_config.json + adapter_model.safetensors)
+// plus tagi_adapter.json (and tagi_fusion.safetensors when the student also reads the encoded
+// instruction). It appears whole or not at all (written under a temporary name, then renamed) and never
 // replaces an existing one; a lock beside it keeps two writers apart.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { generateAdapter } from '@tagi/hypernet';
-import { saveAdapter } from '@tagi/lora/node';
+import { writeTaskAdapter } from '@tagi/hypernet/node';
 import { acquireLock } from '@tagi/tensor-core/node';
 import { modelTokenizer } from '../data.js';
 import { CliError } from '../errors.js';
@@ -72,7 +74,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     try {
       if (existsSync(o.out) && readdirSync(o.out).length > 0) throw new CliError(`--out: '${o.out}' appeared meanwhile and is not empty; nothing was overwritten`);
       rmSync(tmp, { recursive: true, force: true });
-      await saveAdapter(tmp, task.adapter);
+      await writeTaskAdapter(tmp, hn, task, { instruction: o.instruction, hypernetName: o.hypernetDir });
       renameSync(tmp, o.out);
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
@@ -87,7 +89,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   }
   o.info?.(`wrote peft adapter ${o.out} (rank ${hn.config.rank}, instruction of ${ids.length} tokens, ${((performance.now() - t0) / 1000).toFixed(2)} s; base model ${modelDir})`);
   if (hn.config.fusion !== 'none') {
-    o.info?.(`note: this hypernetwork also fuses the encoded instruction into the model (fusion '${hn.config.fusion}'); the adapter alone is the LoRA part of the student`);
+    o.info?.(`note: this hypernetwork also fuses the encoded instruction into the model (fusion '${hn.config.fusion}'): the peft files alone are the LoRA part of the student; tagi_fusion.safetensors holds the rest (see tagi_adapter.json)`);
   }
   return { out: o.out, modelDir, instructionIds: ids, ...(truncation ? { truncation } : {}) };
 }
