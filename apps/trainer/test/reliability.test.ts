@@ -2,7 +2,7 @@
 // real signals (SIGINT, SIGTERM, SIGKILL), real concurrency, real OS errors. One test per trainer row of
 // issue 14's table; each asserts the new behaviour, which the old CLI did not have.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@tagi/tensor-core';
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { saveT5 } from '@tagi/t5-model/node';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readMetrics } from '../src/metrics.js';
 
 const appDir = path.resolve(import.meta.dirname, '..');
@@ -32,6 +32,7 @@ afterEach(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   children.clear();
 });
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** Starts `tagi <args>` as a separate process; `waitFor` resolves when its output matches. */
 function start(args: string[], opts: { cwd?: string; uid?: number } = {}) {
