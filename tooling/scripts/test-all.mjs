@@ -32,6 +32,7 @@ const step = (label, cmd, args, opts) => { if (!run(label, cmd, args, opts)) fai
 step('build', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'build']);
 step('typecheck', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'typecheck', '--concurrency=1']);
 step('dependency direction', process.execPath, ['tooling/scripts/check-deps.mjs']);
+step('import cycles between files (check-cycles.mjs, its tests, then this repository)', process.execPath, ['--test', 'tooling/scripts/check-cycles.test.mjs']);
 step('lint', pnpm[0], [...pnpm.slice(1), 'lint']);
 step('exports (publint)', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'publint']);
 step('tests', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'test', '--concurrency=1', '--continue'], {

@@ -1,15 +1,48 @@
-// The `tagi` bin. Ctrl-C aborts the signal the training loop watches (it saves a checkpoint and exits
-// with 130); a second Ctrl-C exits at once.
+// The `tagi` bin: process signals and streams around `main`.
+// - SIGINT and SIGTERM both stop the work the same way: the current training step finishes, a
+//   checkpoint is saved, and the process exits 130 (SIGINT) or 143 (SIGTERM); evaluation stops at its
+//   next batch. A second signal exits at once.
+// - stdout closed by the reader (`tagi … | head -1`, EPIPE): output is dropped, the work still completes
+//   and its files are written; the exit code is the command's (0 on success).
+import type { CliIO } from './io.js';
 import { main } from './main.js';
 
 const controller = new AbortController();
-let interrupts = 0;
-process.on('SIGINT', () => {
-  interrupts++;
-  if (interrupts > 1) process.exit(130);
-  process.stderr.write('\ntagi: interrupt received, saving a checkpoint after the current step (Ctrl-C again to quit now)\n');
+let stoppedBy: NodeJS.Signals | undefined;
+const stop = (signal: NodeJS.Signals) => {
+  if (stoppedBy !== undefined) process.exit(signal === 'SIGTERM' ? 143 : 130);
+  stoppedBy = signal;
+  write(process.stderr, `\ntagi: ${signal} received: stopping (training saves a checkpoint after the current step, evaluation stops at its next batch; send it again to quit now)\n`);
   controller.abort();
-});
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
 
-const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
-process.exitCode = code;
+// A closed pipe is not an error of the command: stop writing to it and carry on.
+const closed = new WeakSet<NodeJS.WriteStream>();
+for (const s of [process.stdout, process.stderr]) {
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') closed.add(s);
+    else throw e;
+  });
+}
+function write(s: NodeJS.WriteStream, text: string): void {
+  if (!closed.has(s) && !s.destroyed) s.write(text);
+}
+
+const io: CliIO = {
+  stdout: {
+    write: (t: string) => write(process.stdout, t),
+    get isTTY() {
+      return process.stdout.isTTY === true;
+    },
+    get columns() {
+      return process.stdout.columns;
+    },
+  },
+  stderr: { write: (t: string) => write(process.stderr, t) },
+  signal: controller.signal,
+  stopExitCode: () => (stoppedBy === 'SIGTERM' ? 143 : 130),
+};
+
+process.exitCode = await main(process.argv.slice(2), io);

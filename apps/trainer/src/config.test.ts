@@ -2,9 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_KEYS, coerceValue, kebabToCamel, resolveConfig, stableJson, validateConfig } from './config.js';
+import { CONFIG_KEYS, coerceValue, kebabToCamel, stableJson, validateConfig } from './config.js';
 import { ConfigError, CliError } from './errors.js';
 import { PRESETS, PRESET_NAMES } from './presets.js';
+import { resolveConfig } from './resolve.js';
 import { editDistance, suggest } from './suggest.js';
 
 describe('presets', () => {
@@ -53,6 +54,14 @@ describe('resolveConfig', () => {
     expect(c.base.pruneVocab).toBe(false);
     expect(c.teachers.targetModules).toEqual(['q', 'k', 'v']);
     expect(c.backend).toBe('cpu');
+  });
+
+  it('gives the multitask adapter its own target modules, validated once as peft target_modules', () => {
+    const c = resolveConfig({ preset: 'smoke', overrides: [['multitask.targetModules', 'q,k,v,o'], ['teachers.targetModules', 'q']] });
+    expect(c.multitask.targetModules).toEqual(['q', 'k', 'v', 'o']);
+    expect(c.teachers.targetModules).toEqual(['q']);
+    expect(() => resolveConfig({ overrides: [['teachers.rank', '0']] })).toThrow(/teachers\.rank: /);
+    expect(() => resolveConfig({ overrides: [['hypernet.targetModules', '[]']] })).toThrow(/hypernet\.targetModules/);
   });
 
   it('rejects an unknown key with a suggestion', () => {
@@ -106,6 +115,10 @@ describe('keys and suggestions', () => {
     expect(coerceValue('seed', '3')).toBe(3);
     expect(coerceValue('base.pruneVocab', 'true')).toBe(true);
     expect(coerceValue('teachers.targetModules', '["q"]')).toEqual(['q']);
+    // peft's target language: a list of names, or a JSON string = a full-match regex
+    expect(coerceValue('multitask.targetModules', 'q,k, v')).toEqual(['q', 'k', 'v']);
+    expect(coerceValue('hypernet.targetModules', '".*SelfAttention\\\\.(q|v)"')).toBe('.*SelfAttention\\.(q|v)');
+    expect(() => coerceValue('hypernet.targetModules', '"unterminated')).toThrow(/hypernet\.targetModules: expected a comma-separated list/);
     expect(() => coerceValue('base.pruneVocab', 'maybe')).toThrow(/expected true or false/);
   });
 

@@ -1,15 +1,19 @@
-// The one configuration of every `tagi` command: a preset, then a config file, then `--key=value`
-// overrides (dotted keys), validated once by one schema. Every problem is reported as `dot.path: message`,
-// unknown keys with a "did you mean" suggestion. The resolved config is saved in the run dir.
-import { readFileSync } from 'node:fs';
+// The one configuration of every `tagi` training command: its schema, validated once at the edge (the
+// command line, a config file, a run dir's config.json) and trusted afterwards. Every problem is reported
+// as `dot.path: message`, unknown keys with a "did you mean" suggestion. Presets and the resolution
+// preset → file → overrides are in resolve.ts.
 import { z } from 'zod';
-import { ConfigError, CliError } from './errors.js';
-import { PRESETS, PRESET_NAMES } from './presets.js';
+import { ConfigError } from './errors.js';
 import { didYouMean } from './suggest.js';
 
 const int = (min = 0) => z.number().int().min(min);
 const positive = () => z.number().positive();
 const nonNegative = () => z.number().min(0);
+/**
+ * peft's `target_modules`, the one target language end to end: a list of module names (a path equal to
+ * the name or ending in `.<name>`), or a string = a regular expression matched against the whole path.
+ */
+const targetModules = () => z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
 /** One training run's optimisation settings (steps are optimiser updates). */
 const trainSchema = z.strictObject({
@@ -38,24 +42,20 @@ export const configSchema = z.strictObject({
   model: z.string().min(1).optional(),
   /** 'embedded' (the suite shipped in @tagi/datasets), a registered dataset name, or an SNI / P3 directory. */
   data: z.string().min(1),
-  /** A hypernet dir (eval, generate); flag --hypernet. */
+  /** A hypernet dir: the pretrained one finetune starts from, or the one eval scores; flag --hypernet. */
   hypernetDir: z.string().min(1).optional(),
-  /** A peft adapter dir (eval with a fixed adapter). */
+  /** A peft adapter dir: the multitask (instruction-concatenated) adapter finetune distils from and eval scores. */
   adapter: z.string().min(1).optional(),
-  /** Teacher adapters dir (finetune: one peft dir per category/task). */
+  /** Teacher adapters dir of finetune's parameter alignment: one peft dir per category (or task), as `tagi teachers` writes. */
   teachersDir: z.string().min(1).optional(),
-  /** The instruction text (generate). */
-  instruction: z.string().min(1).optional(),
-  /** Output directory (generate: the peft adapter dir). */
-  out: z.string().min(1).optional(),
   /** Log a metrics line every N updates. */
   logEvery: int(1),
-  /** Save a resumable checkpoint every N updates (0: only at the end of a stage and on Ctrl-C). */
+  /** Save a resumable checkpoint every N updates (0: only when stopped by Ctrl-C or SIGTERM). */
   checkpointEvery: int(0),
   prompt: z.strictObject({
     /** Positive examples in the instruction (Tk-Instruct "Def + 2 Pos" = 2). */
     numPos: int(0).max(8),
-    /** Source tokens (instruction-concatenated inputs are truncated to this). */
+    /** Source tokens: instruction-concatenated inputs, student inputs and the hypernetwork's instruction are cut to this. */
     maxSourceLength: int(8),
     /** Target tokens (and generation length). */
     maxTargetLength: int(1),
@@ -85,9 +85,12 @@ export const configSchema = z.strictObject({
   /** Stage 1: LoRA teachers by instance training. */
   teachers: z.strictObject({
     groupBy: z.enum(['category', 'task']),
+    /** LoRA rank r of each teacher. */
     rank: int(1),
+    /** lora_alpha; scaling = alpha / r. */
     alpha: positive(),
-    targetModules: z.array(z.string().min(1)).min(1),
+    /** Modules that get a LoRA (peft target_modules). */
+    targetModules: targetModules(),
     train: trainSchema,
   }),
   /** The instruction-concatenated multitask baseline (Tk-Instruct analogue), also the KD teacher. */
@@ -96,14 +99,20 @@ export const configSchema = z.strictObject({
     mode: z.enum(['lora']),
     rank: int(1),
     alpha: positive(),
+    /** Its own target modules (peft target_modules), independent of the teachers'. */
+    targetModules: targetModules(),
     train: trainSchema,
   }),
   hypernet: z.strictObject({
+    /** Rank of the generated LoRA. */
     rank: int(1),
     alpha: positive(),
+    /** Width of the generator MLP. */
     hiddenDim: int(1),
+    /** How the encoded instruction reaches the student besides the adapter (concat: prepended to the encoder output). */
     fusion: z.enum(['concat', 'none']),
-    targetModules: z.array(z.string().min(1)).min(1),
+    /** Modules that get a generated LoRA (peft target_modules). */
+    targetModules: targetModules(),
     /** Stage 2: text split a|b|c; token lengths of the segments. */
     pretrain: trainSchema.extend({ segmentA: int(1), segmentB: int(1), segmentC: int(1) }),
     /** Stage 3: instruction → adapter with KD and parameter alignment. */
@@ -131,14 +140,14 @@ export const configSchema = z.strictObject({
 export type TagiConfig = z.infer<typeof configSchema>;
 export type TrainSettings = z.infer<typeof trainSchema>;
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type JsonObject = { [k: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
 
-function isObject(v: unknown): v is JsonObject {
+export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function deepMerge(a: JsonObject, b: JsonObject): JsonObject {
+export function deepMerge(a: JsonObject, b: JsonObject): JsonObject {
   const out: JsonObject = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k];
@@ -149,7 +158,7 @@ function deepMerge(a: JsonObject, b: JsonObject): JsonObject {
 
 // ---- the schema as a tree of leaves, for dotted keys, coercion and suggestions ----
 
-type LeafKind = 'string' | 'number' | 'boolean' | 'enum' | 'array';
+type LeafKind = 'string' | 'number' | 'boolean' | 'enum' | 'array' | 'targets';
 interface Leaf {
   kind: LeafKind;
   values?: readonly string[];
@@ -169,6 +178,7 @@ function collectLeaves(schema: z.ZodType, prefix: string, out: Map<string, Leaf>
   else if (s instanceof z.ZodBoolean) out.set(prefix, { kind: 'boolean' });
   else if (s instanceof z.ZodEnum) out.set(prefix, { kind: 'enum', values: s.options as string[] });
   else if (s instanceof z.ZodArray) out.set(prefix, { kind: 'array' });
+  else if (s instanceof z.ZodUnion) out.set(prefix, { kind: 'targets' });
   else out.set(prefix, { kind: 'string' });
 }
 
@@ -180,7 +190,7 @@ export const CONFIG_KEYS: ReadonlyMap<string, Leaf> = (() => {
 })();
 
 /** Dotted keys including intermediate objects ('base', 'base.train'), for suggestions. */
-const ALL_PATHS: readonly string[] = (() => {
+export const ALL_PATHS: readonly string[] = (() => {
   const s = new Set<string>();
   for (const k of CONFIG_KEYS.keys()) {
     const parts = k.split('.');
@@ -220,12 +230,22 @@ export function coerceValue(key: string, raw: string): Json {
         }
       }
       return raw.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+    case 'targets':
+      // peft target_modules: `q,v` is a list of module names; a JSON string ("...") is a regex; JSON lists work too
+      if (/^\s*["[]/.test(raw)) {
+        try {
+          return JSON.parse(raw) as Json;
+        } catch {
+          throw new ConfigError([`${key}: expected a comma-separated list of module names, a JSON list, or a JSON string (a regex), got '${raw}'`], 'command line');
+        }
+      }
+      return raw.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
     default:
       return raw;
   }
 }
 
-function unknownKeys(obj: JsonObject, prefix: string): string[] {
+export function unknownKeys(obj: JsonObject, prefix: string): string[] {
   const out: string[] = [];
   for (const [k, v] of Object.entries(obj)) {
     const full = prefix ? `${prefix}.${k}` : k;
@@ -235,7 +255,7 @@ function unknownKeys(obj: JsonObject, prefix: string): string[] {
   return out;
 }
 
-function setDotted(obj: JsonObject, key: string, value: Json): void {
+export function setDotted(obj: JsonObject, key: string, value: Json): void {
   const parts = key.split('.');
   let cur = obj;
   for (const p of parts.slice(0, -1)) {
@@ -267,55 +287,6 @@ export function validateConfig(obj: unknown, source: string): TagiConfig {
   const r = configSchema.safeParse(obj);
   if (!r.success) throw new ConfigError(formatIssues(r.error), source);
   return r.data;
-}
-
-export function presetConfig(name: string): JsonObject {
-  const p = PRESETS[name];
-  if (p === undefined) throw new CliError(`unknown preset '${name}'${didYouMean(name, PRESET_NAMES)}; expected one of ${PRESET_NAMES.join(', ')}`);
-  return structuredClone(p) as unknown as JsonObject;
-}
-
-export interface ResolveOptions {
-  /** --preset (otherwise the config file's preset, otherwise defaultPreset). */
-  preset?: string;
-  /** --config file.json */
-  configFile?: string;
-  /** `--key=value` overrides, keys dotted camelCase, values raw strings. */
-  overrides?: readonly (readonly [string, string])[];
-  defaultPreset?: string;
-}
-
-/** preset → config file → overrides, validated by the schema. */
-export function resolveConfig(opts: ResolveOptions): TagiConfig {
-  let fileObj: JsonObject | undefined;
-  if (opts.configFile !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(opts.configFile, 'utf8');
-    } catch (e) {
-      throw new CliError(`--config: cannot read '${opts.configFile}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      throw new CliError(`--config: '${opts.configFile}' is not valid JSON: ${(e as Error).message}`);
-    }
-    if (!isObject(parsed)) throw new CliError(`--config: '${opts.configFile}' must hold a JSON object`);
-    fileObj = parsed;
-  }
-  const presetName =
-    opts.preset ?? (fileObj !== undefined && typeof fileObj['preset'] === 'string' ? fileObj['preset'] : undefined) ?? opts.defaultPreset ?? 'tiny';
-  let merged = presetConfig(presetName);
-  if (fileObj !== undefined) {
-    // the file's unknown keys are reported against the file, before merging
-    const unknown = unknownKeys(fileObj, '').map((k) => `${k}: unknown key${didYouMean(k, ALL_PATHS)}`);
-    if (unknown.length > 0) throw new ConfigError(unknown, opts.configFile ?? 'config file');
-    merged = deepMerge(merged, fileObj);
-  }
-  merged['preset'] = presetName;
-  for (const [key, raw] of opts.overrides ?? []) setDotted(merged, key, coerceValue(key, raw));
-  return validateConfig(merged, opts.configFile ?? 'command line');
 }
 
 /** Deterministic JSON: sorted keys, 2 spaces, trailing newline. */

@@ -1,21 +1,28 @@
-// End to end: `tagi demo --preset smoke` writes every artefact; the run dir, its model, adapters and
-// hypernets are inspectable; generate writes a peft dir; a hypernet refuses another base model; an
-// interrupted run resumed with --resume ends with the same weights as an uninterrupted one.
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+// End to end: `tagi demo --preset smoke` writes every artefact and records them by role; the run dir,
+// its model, adapters and hypernets are inspectable; `generate` writes a peft dir from a hypernetwork
+// alone (no --model, no run dir) and feeds it exactly the ids training fed it for the same task; a
+// hypernet refuses another base model; a stopped `tagi base` resumed with --resume ends byte-identical.
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { finetuneObjective } from '@tagi/hypernet';
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { saveT5 } from '@tagi/t5-model/node';
+import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from './config.js';
+import { loadTaskData, modelTokenizer } from './data.js';
 import { main } from './main.js';
 import { readMetrics } from './metrics.js';
+import { loadBaseModel, loadCheckedHypernet } from './models.js';
+import { resolveConfig } from './resolve.js';
 import type { Results } from './results.js';
+import { generate } from './stages/generate.js';
+import { finetuneTasks } from './stages/hypernet.js';
 import { captureIO } from './test-helpers.js';
 
-async function run(argv: string[], signal?: AbortSignal, onOut?: (s: string) => void) {
-  const io = captureIO(signal, onOut);
+async function run(argv: string[], opts: { signal?: AbortSignal; onOut?: (s: string) => void; cwd?: string } = {}) {
+  const io = { ...captureIO(opts.signal, opts.onOut), ...(opts.cwd ? { cwd: opts.cwd } : {}) };
   const code = await main(argv, io);
   return { code, out: io.out(), err: io.err() };
 }
@@ -24,12 +31,11 @@ const base = mkdtempSync(path.join(tmpdir(), 'tagi-demo-'));
 const runDir = path.join(base, 'demo');
 
 describe('tagi demo --preset smoke', () => {
-  it('runs every stage and writes results, metrics, curves and config', async () => {
+  it('runs every stage, writes results, metrics, curves and config, and records its artefacts by role', async () => {
     const r = await run(['demo', '--preset=smoke', '--backend=cpu', `--run-dir=${runDir}`]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^backend: cpu/);
-    expect(r.out).not.toMatch(/UNAVAILABLE/);
     const results = JSON.parse(readFileSync(path.join(runDir, 'results.json'), 'utf8')) as Results;
     expect(results.methods.map((m) => m.label)).toEqual(['No adapter', 'Instruction-concatenated multitask', 'Hypernet w/o distillation (HINT-like)', 'TAGI']);
     for (const m of results.methods) {
@@ -43,30 +49,42 @@ describe('tagi demo --preset smoke', () => {
     const byId = Object.fromEntries(results.methods.map((m) => [m.method, m]));
     expect(byId['tagi']!.relFlops).toBeLessThan(1);
     expect(byId['hint']!.relFlops).toBeLessThan(1);
+    // wall time per stage, in the order the stages ran
+    expect(results.stages.map((s) => s.id.split('/')[0])).toEqual(expect.arrayContaining(['base', 'teachers', 'multitask', 'hypernet-pretrain', 'hypernet-tagi', 'hypernet-hint']));
+    for (const s of results.stages) expect(s.seconds).toBeGreaterThan(0);
     const md = readFileSync(path.join(runDir, 'results.md'), 'utf8');
     expect(md).toMatch(/\| TAGI \| \d+\.\d\d \| \d+\.\d\d \| ×\d+\.\d\d \| ×\d+\.\d\d \|/);
     expect(r.out).toContain('| Method | ROUGE-L | EM |');
 
-    const stages = new Set(readMetrics(path.join(runDir, 'metrics.jsonl')).map((e) => e.stage.split(' ')[0]!.split('/')[0]));
-    for (const s of ['base', 'teachers', 'multitask', 'hypernet-pretrain', 'hypernet-tagi', 'hypernet-hint']) expect(stages).toContain(s);
-    const tagiSteps = readMetrics(path.join(runDir, 'metrics.jsonl')).filter((e) => e.stage === 'hypernet-tagi' && e.event === undefined);
-    expect(Object.keys(tagiSteps[0]!.losses)).toEqual(expect.arrayContaining(['loss', 'ce', 'kl', 'ins']));
+    const metrics = readMetrics(path.join(runDir, 'metrics.jsonl'));
+    const stages = new Set(metrics.map((e) => e.stage.split('/')[0]));
+    for (const s of ['base', 'teachers', 'multitask', 'hypernet-pretrain', 'hypernet-tagi', 'hypernet-hint', 'eval']) expect(stages).toContain(s);
+    const tagiSteps = metrics.filter((e) => e.stage === 'hypernet-tagi' && e.event === undefined);
+    expect(Object.keys(tagiSteps[0]!.losses)).toEqual(expect.arrayContaining(['loss', 'ce', 'kl', 'ins', 'gradNorm']));
 
     const svg = readFileSync(path.join(runDir, 'curves.svg'), 'utf8');
     expect(svg).toMatch(/^<svg[\s\S]*<path [\s\S]*<\/svg>\n$/);
     const cfg = validateConfig(JSON.parse(readFileSync(path.join(runDir, 'config.json'), 'utf8')), 'config.json');
     expect(cfg.preset).toBe('smoke');
-    const state = JSON.parse(readFileSync(path.join(runDir, 'trainer_state.json'), 'utf8'));
-    for (const s of ['data', 'base', 'teachers', 'multitask', 'hypernet-pretrain', 'tagi', 'hint', 'eval']) expect(state.stages[s].status).toBe('done');
-    for (const d of ['base-model/model.safetensors', 'multitask-adapter/adapter_model.safetensors', 'hypernet-tagi/hypernet.safetensors', 'hypernet-hint/hypernet_config.json']) {
-      expect(existsSync(path.join(runDir, d))).toBe(true);
-    }
-  });
+    // one run-state file, read through the one reader; artefacts by role, no directory-name guessing
+    const state = readRunState(runDir)!;
+    expect(state.command).toBe('demo');
+    for (const s of Object.values(state.stages)) expect(s.status).toBe('done');
+    const roles = (role: string) => runArtifacts(runDir, state, role).map((a) => path.relative(runDir, a.dir));
+    expect(roles('base-model')).toEqual(['base-model']);
+    expect(roles('multitask-adapter')).toEqual(['multitask-adapter']);
+    expect(roles('hypernet-tagi')).toEqual(['hypernet-tagi']);
+    expect(roles('hypernet-hint')).toEqual(['hypernet-hint']);
+    expect(roles('teacher').length).toBeGreaterThan(5);
+    for (const a of runArtifacts(runDir, state)) expect(existsSync(a.dir)).toBe(true);
+    // finished stages leave no checkpoints, and the lock is gone
+    expect(readdirSync(runDir).sort()).toEqual(['base-model', 'config.json', 'curves.svg', 'hypernet-hint', 'hypernet-pretrained', 'hypernet-tagi', 'metrics.jsonl', 'multitask-adapter', 'results.json', 'results.md', 'teachers', 'trainer_state.json']);
+  }, 900_000); // a few minutes on 2 shared cores
 
   it('inspect summarises the run, model, adapter and hypernet dirs', async () => {
     let r = await run(['inspect', runDir]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/run dir[\s\S]*tagi\s+done/);
+    expect(r.out).toMatch(/run dir .* \(tagi demo\)[\s\S]*hypernet-tagi\s+done[\s\S]*artefacts:[\s\S]*hypernet-tagi\s+hypernet\s+hypernet-tagi/);
     r = await run(['inspect', path.join(runDir, 'base-model')]);
     expect(r.out).toMatch(/T5 model dir[\s\S]*d_model: 16[\s\S]*pruned_vocab\.json: \d+ of 32128 ids kept/);
     r = await run(['inspect', path.join(runDir, 'multitask-adapter')]);
@@ -75,26 +93,50 @@ describe('tagi demo --preset smoke', () => {
     expect(r.out).toMatch(/hypernet dir[\s\S]*hypernet\.safetensors: \d+ tensors/);
   });
 
-  it('generate writes a peft adapter; a hypernet refuses another base model', async () => {
-    const out = path.join(base, 'adapter');
-    let r = await run([
-      'generate',
-      '--backend=cpu',
-      `--model=${path.join(runDir, 'base-model')}`,
-      `--hypernet=${path.join(runDir, 'hypernet-tagi')}`,
-      '--instruction=Definition: Return the last word of the input.',
-      `--out=${out}`,
-      `--run-dir=${path.join(base, 'gen-run')}`,
-    ]);
+  it('generate writes a peft adapter from the hypernetwork alone: its base from the checkpoint, no run dir', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'tagi-gen-'));
+    const r = await run(['generate', '--backend=cpu', `--hypernet=${path.join(runDir, 'hypernet-tagi')}`, '--instruction=Definition: Return the last word of the input.', '--out=adapters/last-word'], { cwd });
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    const cfg = JSON.parse(readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
-    expect(cfg.peft_type).toBe('LORA');
-    expect(existsSync(path.join(out, 'adapter_model.safetensors'))).toBe(true);
+    expect(r.out).toMatch(/wrote peft adapter .*adapters\/last-word .*base model .*demo\/base-model/);
+    const out = path.join(cwd, 'adapters', 'last-word');
+    expect(JSON.parse(readFileSync(path.join(out, 'adapter_config.json'), 'utf8')).peft_type).toBe('LORA');
+    expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'tagi_adapter.json', 'tagi_fusion.safetensors']);
+    expect(readdirSync(cwd)).toEqual(['adapters']); // no runs/ dir, no lock or temp left
+    expect(readdirSync(path.join(cwd, 'adapters'))).toEqual(['last-word']);
+  });
 
+  it("feeds the hypernetwork the same ids at generate time as the training batch had for the task", async () => {
+    // a run that trains with the definition alone ("Def"): a user's instruction is a definition
+    const config = resolveConfig({ preset: 'smoke', overrides: [['prompt.numPos', '0'], ['backend', 'cpu']] });
+    const data = await loadTaskData(config, () => {});
+    const modelDir = path.join(runDir, 'base-model');
+    const tok = modelTokenizer(modelDir);
+    const model = await loadBaseModel(modelDir);
+    const hn = await loadCheckedHypernet(path.join(runDir, 'hypernet-tagi'), model);
+    const objective = finetuneObjective({ hypernet: hn, tasks: finetuneTasks(config, data, tok, undefined), batchSize: 2, loss: { lambdaKl: 0 } });
+    const seen = new Map<string, readonly number[]>();
+    for (let step = 0; seen.size < 3; step++) {
+      const b = objective.batch({ step, micro: 0 });
+      seen.set(b.task.taskId, b.task.instructionIds);
+      objective.release?.(b);
+    }
+    for (const [taskId, trainIds] of seen) {
+      const task = data.train.find((t) => t.taskId === taskId)!;
+      for (const typed of [task.definition[0]!, `Definition: ${task.definition[0]}`]) {
+        const g = await generate({ hypernetDir: path.join(runDir, 'hypernet-tagi'), instruction: typed, out: path.join(base, `gen-${taskId}-${typed.length}`) });
+        expect(g.instructionIds, taskId).toEqual(trainIds);
+      }
+    }
+    objective.dispose();
+    hn.dispose();
+    model.dispose();
+  });
+
+  it('a hypernet refuses another base model', async () => {
     const other = path.join(base, 'other-t5');
     await saveT5(createRandomT5(makeT5Config({ vocabSize: 64, dModel: 8, dKv: 4, numHeads: 2, dFf: 16, numLayers: 1, numDecoderLayers: 1 }), 1), other);
-    r = await run(['eval', '--backend=cpu', `--model=${other}`, `--hypernet=${path.join(runDir, 'hypernet-tagi')}`, `--run-dir=${path.join(base, 'eval-other')}`, '--preset=smoke']);
+    const r = await run(['eval', '--backend=cpu', `--model=${other}`, `--hypernet=${path.join(runDir, 'hypernet-tagi')}`, `--run-dir=${path.join(base, 'eval-other')}`, '--preset=smoke']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/trained on a different base model/);
   });
@@ -114,7 +156,7 @@ describe.skipIf(!existsSync(path.join(shared, 'data', 'sni', 'tasks')))('real SN
 });
 
 describe('resume', () => {
-  const cmd = (dir: string) => ['pretrain', '--preset=smoke', '--backend=cpu', `--run-dir=${dir}`, '--base.train.steps=6', '--checkpoint-every=0'];
+  const cmd = (dir: string) => ['base', '--preset=smoke', '--backend=cpu', `--run-dir=${dir}`, '--base.train.steps=6', '--checkpoint-every=0'];
 
   it('an interrupted run resumed with --resume ends with the same weights as an uninterrupted one', async () => {
     const full = path.join(base, 'full');
@@ -122,19 +164,21 @@ describe('resume', () => {
 
     const part = path.join(base, 'part');
     const controller = new AbortController();
-    const first = await run(cmd(part), controller.signal, (s) => {
-      if (s.includes('[base] step 3/6')) controller.abort(); // Ctrl-C during base pretraining
+    const first = await run(cmd(part), {
+      signal: controller.signal,
+      onOut: (s) => {
+        if (s.includes('[base] step 3/6')) controller.abort(); // Ctrl-C during base pretraining
+      },
     });
     expect(first.code).toBe(130);
-    expect(first.err).toMatch(/interrupted: checkpoint saved to .*step-000003/);
+    expect(first.err).toMatch(/interrupted in stage base at step 3\/6: checkpoint saved in .*checkpoints\/base; continue with: tagi base --resume --run-dir=/);
     expect(existsSync(path.join(part, 'base-model'))).toBe(false);
 
-    const second = await run(['pretrain', '--resume', `--run-dir=${part}`]);
+    const second = await run(['base', '--resume', `--run-dir=${part}`]);
     expect(second.err).toBe('');
     expect(second.code).toBe(0);
     expect(second.out).toMatch(/\[base\] resuming at step 3\/6/);
-    for (const f of ['base-model/model.safetensors', 'hypernet-pretrained/hypernet.safetensors']) {
-      expect(readFileSync(path.join(part, f)).equals(readFileSync(path.join(full, f)))).toBe(true);
-    }
-  });
+    expect(readFileSync(path.join(part, 'base-model', 'model.safetensors')).equals(readFileSync(path.join(full, 'base-model', 'model.safetensors')))).toBe(true);
+    expect(readMetrics(path.join(part, 'metrics.jsonl')).filter((e) => e.stage === 'base' && e.event === undefined).map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6]);
+  }, 300_000);
 });

@@ -1,15 +1,23 @@
-// Help texts, one per command.
+// Help texts, one per command. Each command lists the options it reads; any other option is refused.
 import { PRESET_NAMES } from './presets.js';
 
-const COMMON = `Common options:
+const RUN_OPTIONS = `Run options (every command that writes a run dir):
   --preset NAME          ${PRESET_NAMES.join(' | ')} (default: tiny)
   --config FILE.json     a config file (any subset of the keys, dotted structure)
-  --KEY=VALUE            override any config key, dotted, e.g. --base.train.steps=200 --distill.lambda-kl=0.5
+  --run-dir DIR          where the run writes config.json, trainer_state.json, metrics.jsonl, checkpoints/ and
+                         its outputs (default runs/<name>); locked while a process works in it
+  --name NAME            run name for the default run dir
+  --resume               continue the run in --run-dir exactly (data order, optimiser state, RNG); no other option
   --backend NAME         auto | tensorflow | wasm | cpu (default auto; the backend in use is printed)
-  --run-dir DIR          where the run writes config.json, metrics.jsonl, checkpoints, results (default runs/<name>)
-  --resume               continue the run in --run-dir exactly (data order, optimiser state, RNG)
   --seed N               seed of weights, data order and dropout
-  --help                 this text`;
+  --KEY=VALUE            a config key the command reads, dotted, e.g. --base.train.steps=200 (listed below)
+  --help                 this text
+
+Ctrl-C or SIGTERM: the current step finishes, a checkpoint is saved, exit 130 (143 for SIGTERM);
+continue with --resume. Exit code 2: a problem with the input or the system (the message says what to do).`;
+
+const TRAINING = `  --log-every N, --checkpoint-every N, --optim.{optimizer,weight-decay,max-grad-norm,schedule}`;
+const DATA = `  --data embedded|SNI_DIR|NAME, --prompt.{num-pos,max-source-length,max-target-length,max-instances-per-task,max-eval-instances-per-task}`;
 
 export const HELP: Record<string, string> = {
   main: `tagi — Task Adapters Generation from Instructions (TAGI) in TypeScript
@@ -17,18 +25,17 @@ export const HELP: Record<string, string> = {
 Usage: tagi <command> [options]
 
 Commands:
-  demo       run every stage end to end on the embedded task suite and print the results table
+  demo       every stage below in one run dir, then the results table (the embedded task suite by default)
+  base       pretrain the small base T5 the demo uses when no --model is given
+  teachers   stage 1: one LoRA teacher per task category + the instruction-concatenated multitask LoRA
   pretrain   stage 2: hypernetwork pretraining on text (a|b|c split)
-  teachers   stage 1: train one LoRA teacher per task category (peft dirs)
-  finetune   stage 3: hypernetwork finetuning with distillation and parameter alignment
-  eval       evaluate a base model (+ hypernet or adapter) on held-out tasks: ROUGE-L, exact match, cost
+  finetune   stage 3: hypernetwork finetuning — TAGI (CE + KD + alignment) and CE only (HINT-like)
+  eval       evaluate a base model (+ a hypernetwork and/or a multitask adapter) on held-out tasks
   generate   turn an instruction into a peft LoRA adapter dir with a trained hypernetwork
   inspect    summarise a model dir, adapter dir, hypernet dir or run dir
 
-Run 'tagi <command> --help' for the options of a command.
-
-${COMMON}`,
-  demo: `tagi demo — the whole TAGI pipeline on the embedded task suite
+Run 'tagi <command> --help' for the options of a command.`,
+  demo: `tagi demo — the whole TAGI pipeline in one run dir
 
 Usage: tagi demo [--preset tiny|smoke] [--model HF_T5_DIR] [options]
 
@@ -38,51 +45,90 @@ the suite), (b) LoRA teachers per category, (c) the instruction-concatenated mul
 CE-only hypernetwork (HINT-like), (f) evaluation on held-out tasks. Writes results.json, results.md,
 metrics.jsonl and curves.svg into the run dir.
 
-${COMMON}`,
-  pretrain: `tagi pretrain — hypernetwork pretraining (stage 2)
+Options: --model DIR, --base.*, --teachers.*, --multitask.*, --hypernet.*, --distill.*, --eval.*
+${TRAINING}
+${DATA}
 
-Usage: tagi pretrain --model HF_T5_DIR [--data embedded|FILE.jsonl|DIR] [options]
+${RUN_OPTIONS}`,
+  base: `tagi base — pretrain the small base T5 (what the demo does without --model)
 
-Splits each text into segments a|b|c (hypernet reads a, the T5 reads b and predicts c; lengths from
-hypernet.pretrain.segment-a/-b/-c) and trains the hypernetwork with cross-entropy. Writes <run-dir>/hypernet.
+Usage: tagi base [--preset tiny|smoke] [options]
 
-${COMMON}`,
+A random T5 (base.d-model, base.num-layers, ...) on a vocabulary pruned to the data, trained on span
+corruption of the training tasks' texts plus input → output without instructions (base.objective), then
+written as an HF dir: <run-dir>/base-model (pass it to the other commands as --model).
+
+Options: --base.*
+${TRAINING}
+${DATA}
+
+${RUN_OPTIONS}`,
   teachers: `tagi teachers — LoRA teachers by instance training (stage 1)
 
-Usage: tagi teachers --model HF_T5_DIR [--data embedded|SNI_DIR|NAME] [--teachers.group-by=category|task] [options]
+Usage: tagi teachers --model HF_T5_DIR [--teachers.group-by=category|task] [options]
 
-Trains one LoRA per task category (or per task) on its training instances and writes one peft dir each
-under <run-dir>/teachers/<name>.
+Trains one LoRA per task category (or per task) on the instruction-concatenated prompts of its training
+instances → <run-dir>/teachers/<group>/, and the multitask LoRA on all of them → <run-dir>/multitask-adapter
+(the KD teacher of stage 3). peft dirs.
 
-${COMMON}`,
+Options: --model DIR (required), --teachers.{group-by,rank,alpha,target-modules,train.*},
+  --multitask.{rank,alpha,target-modules,train.*} (target modules: a comma list of names, or a JSON string regex)
+${TRAINING}
+${DATA}
+
+${RUN_OPTIONS}`,
+  pretrain: `tagi pretrain — hypernetwork pretraining (stage 2)
+
+Usage: tagi pretrain --model HF_T5_DIR [options]
+
+Splits each training document into segments a|b|c (the hypernetwork reads a, the T5 reads b and predicts c;
+lengths from hypernet.pretrain.segment-a/-b/-c) and trains with cross-entropy → <run-dir>/hypernet-pretrained.
+
+Options: --model DIR (required), --hypernet.{rank,alpha,hidden-dim,fusion,target-modules}, --hypernet.pretrain.*
+${TRAINING}
+${DATA}
+
+${RUN_OPTIONS}`,
   finetune: `tagi finetune — hypernetwork finetuning with distillation (stage 3)
 
-Usage: tagi finetune --model HF_T5_DIR [--hypernet PRETRAINED_DIR] [--teachers-dir DIR] [options]
+Usage: tagi finetune --model HF_T5_DIR [--hypernet PRETRAINED_DIR] --adapter MULTITASK_DIR --teachers-dir DIR [options]
 
-L = L_ce + λ1·T²·KL(teacher ‖ student) + λ2·L_ins (distill.lambda-kl, distill.lambda-ins, distill.temperature).
---distill.lambda-kl=0 --distill.lambda-ins=0 gives the CE-only (HINT-like) hypernetwork.
-Writes <run-dir>/hypernet.
+Trains from the pretrained weights (or fresh ones) TAGI, L = L_ce + λ1·T²·KL(teacher ‖ student) + λ2·L_ins
+(distill.lambda-kl, distill.lambda-ins, distill.temperature; KD from --adapter, alignment with the teachers
+of --teachers-dir), → <run-dir>/hypernet-tagi, and the CE-only hypernetwork → <run-dir>/hypernet-hint.
+--adapter is needed when λ1 > 0, --teachers-dir when λ2 > 0.
 
-${COMMON}`,
+Options: --model DIR (required), --hypernet DIR, --adapter DIR, --teachers-dir DIR, --teachers.group-by,
+  --hypernet.{rank,alpha,hidden-dim,fusion,target-modules}, --hypernet.finetune.*, --distill.*
+${TRAINING}
+${DATA}
+
+${RUN_OPTIONS}`,
   eval: `tagi eval — evaluate on held-out tasks
 
-Usage: tagi eval --model HF_T5_DIR [--hypernet DIR | --adapter PEFT_DIR] [--data embedded|SNI_DIR|P3_DIR] [options]
+Usage: tagi eval --model HF_T5_DIR [--hypernet DIR] [--adapter PEFT_DIR] [options]
 
-SNI-style data: ROUGE-L and exact match ("Def" with --prompt.num-pos=0, "Def+2Pos" with 2);
-P3-style data: rank classification accuracy. Prints a table and writes results.json / results.md.
+ROUGE-L and exact match on the held-out tasks ("Def" with --prompt.num-pos=0, "Def+2Pos" with 2) of the
+base model reading the full prompt, the multitask adapter (--adapter) and the hypernetwork (--hypernet, the
+instance input alone), with measured relative cost. Prints a table and writes results.json / results.md.
+SIGINT stops it at the next batch (exit 130); --resume runs the evaluation again.
 
-${COMMON}`,
+Options: --model DIR (required), --hypernet DIR, --adapter DIR, --eval.{batch-size,num-beams}
+${DATA}
+
+${RUN_OPTIONS}`,
   generate: `tagi generate — instruction → peft LoRA adapter
 
-Usage: tagi generate --hypernet DIR --model HF_T5_DIR --instruction "TEXT" --out ADAPTER_DIR
+Usage: tagi generate --hypernet DIR --instruction "TEXT" --out ADAPTER_DIR [--model HF_T5_DIR] [--backend NAME]
 
-Encodes the instruction once, generates the LoRA weights and writes adapter_config.json +
-adapter_model.safetensors (loadable by Python peft).
-
-${COMMON}`,
+Encodes the instruction once (formatted as training formats a task definition; over-long instructions are
+cut with a warning, as in training), generates the LoRA weights and writes adapter_config.json +
+adapter_model.safetensors (loadable by Python peft) into --out, which must not exist or be empty. The base
+model is the one the hypernetwork was trained on (hypernet_config.json), or --model. No run dir is written.`,
   inspect: `tagi inspect — summarise a directory
 
 Usage: tagi inspect PATH
 
-PATH may be an HF T5 model dir, a peft adapter dir, a hypernet dir or a run dir.`,
+PATH may be an HF T5 model dir, a peft adapter dir, a hypernet dir or a run dir (its stages and artefacts
+from trainer_state.json).`,
 };

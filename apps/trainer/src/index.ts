@@ -1,22 +1,33 @@
-// Library surface of the trainer (used by tests and the playground).
+// Library surface of the trainer (tests, scripts). The run-state reader the playground uses is
+// @tagi/tensor-core/node's readRunState; nothing here is needed to read a run dir.
 
-// the CLI as a function
-export { main, parseInvocation, COMMANDS } from './main.js';
-export type { CliIO, CommandName, Invocation } from './main.js';
+// the CLI as a function, and its argument checking
+export { main } from './main.js';
+export { parseInvocation, COMMANDS, commandFlags } from './invocation.js';
+export type { CommandName, Invocation, RunCommand } from './invocation.js';
+export type { CliIO } from './io.js';
 
 // configuration
-export { configSchema, resolveConfig, validateConfig, coerceValue, kebabToCamel, stableJson, CONFIG_KEYS } from './config.js';
-export type { TagiConfig, TrainSettings, ResolveOptions } from './config.js';
+export { configSchema, validateConfig, coerceValue, kebabToCamel, stableJson, CONFIG_KEYS } from './config.js';
+export type { TagiConfig, TrainSettings } from './config.js';
+export { resolveConfig, presetConfig } from './resolve.js';
+export type { ResolveOptions } from './resolve.js';
 export { PRESETS, PRESET_NAMES } from './presets.js';
 
-// errors
-export { CliError, ConfigError, CheckpointError, InterruptedError, StageUnavailableError } from './errors.js';
+// errors (one error path: explainError gives the message and exit code of anything thrown)
+export { CliError, ConfigError, InterruptedError, explainError, osErrorMessage } from './errors.js';
 
-// runs, training loop, checkpoints
-export { openRun, train, trainExternal, readRunConfig, defaultRunDir, CONFIG_FILE, METRICS_FILE } from './run.js';
-export type { RunContext, Trainable, StepOutput, LoopHooks } from './run.js';
-export { readTrainerState, saveCheckpoint, loadCheckpoint, TRAINER_STATE_FILE } from './checkpoint.js';
-export type { TrainerState, StageRecord } from './checkpoint.js';
+// the instruction → hypernetwork input call site
+export { InstructionInputs, hypernetInstructionIds, instructionText } from './instruction.js';
+export type { InstructionTokenizer, TruncationReport } from './instruction.js';
+
+// runs, stages, commands as functions
+export { Run, configHash } from './run.js';
+export { CONFIG_FILE, METRICS_FILE, LOCK_FILE, defaultRunDir, readRunConfig } from './run-files.js';
+export { trainStage, makeOptimizer } from './train.js';
+export { generate } from './stages/generate.js';
+export type { GenerateOptions, GenerateResult } from './stages/generate.js';
+export { finetuneTasks } from './stages/hypernet.js';
 
 // progress, metrics, plots, results
 export { Progress, formatDuration } from './progress.js';

@@ -15,6 +15,8 @@
 // Step counts of the LM-adapt presets: 3 epochs × 756 SNI train tasks × 100 instances / batch 8 ≈ 28,350.
 import type { TagiConfig } from './config.js';
 
+/** peft's default for T5: the attention query and value projections (every attention module). */
+
 const T5_TARGETS = ['q', 'v'];
 
 const tiny: TagiConfig = {
@@ -42,7 +44,7 @@ const tiny: TagiConfig = {
     train: { steps: 500, batchSize: 16, lr: 3e-3, warmupSteps: 30 },
   },
   teachers: { groupBy: 'category', rank: 8, alpha: 16, targetModules: T5_TARGETS, train: { steps: 8, batchSize: 8, lr: 5e-3, warmupSteps: 0 } },
-  multitask: { mode: 'lora', rank: 8, alpha: 16, train: { steps: 300, batchSize: 8, lr: 3e-3, warmupSteps: 20 } },
+  multitask: { mode: 'lora', rank: 8, alpha: 16, targetModules: T5_TARGETS, train: { steps: 300, batchSize: 8, lr: 3e-3, warmupSteps: 20 } },
   hypernet: {
     rank: 8,
     alpha: 16,
@@ -96,7 +98,7 @@ const lmAdaptCommon = {
   checkpointEvery: 2500,
   prompt: { numPos: 2, maxSourceLength: 1024, maxTargetLength: 128, maxInstancesPerTask: 100, maxEvalInstancesPerTask: 100 },
   teachers: { groupBy: 'category', rank: 16, alpha: 32, targetModules: T5_TARGETS, train: { steps: 2000, batchSize: 8, lr: 5e-5, warmupSteps: 60 } },
-  multitask: { mode: 'lora', rank: 16, alpha: 32, train: { steps: 28350, batchSize: 8, lr: 5e-5, warmupSteps: 850 } },
+  multitask: { mode: 'lora', rank: 16, alpha: 32, targetModules: T5_TARGETS, train: { steps: 28350, batchSize: 8, lr: 5e-5, warmupSteps: 850 } },
   distill: { temperature: 3, lambdaKl: 1, lambdaIns: 1, alignment: 'delta' },
   optim: { optimizer: 'adamw', weightDecay: 0, maxGradNorm: 1, schedule: 'constant' },
   eval: { batchSize: 8, numBeams: 1 },

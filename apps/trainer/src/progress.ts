@@ -38,6 +38,7 @@ export function formatLosses(losses: Record<string, number>): string {
 
 export class Progress {
   private stage = '';
+  private label = '';
   private total = 0;
   private startStep = 0;
   private started = 0;
@@ -63,14 +64,16 @@ export class Progress {
     this.out.write(`${msg}\n`);
   }
 
-  startStage(stage: string, totalSteps: number, startStep = 0): void {
+  /** `stage` names the stage in metrics.jsonl; `label` is what the terminal shows (default: the name). */
+  startStage(stage: string, totalSteps: number, startStep = 0, label = stage): void {
     this.clearBar();
     this.stage = stage;
+    this.label = label;
     this.total = totalSteps;
     this.startStep = startStep;
     this.started = performance.now();
     this.tokens = 0;
-    this.info(`[${stage}] ${startStep > 0 ? `resuming at step ${startStep}/${totalSteps}` : `${totalSteps} steps`}`);
+    this.info(`[${label}] ${startStep > 0 ? `resuming at step ${startStep}/${totalSteps}` : `${totalSteps} steps`}`);
   }
 
   /** Called after every optimiser update. */
@@ -101,27 +104,27 @@ export class Progress {
       const frac = this.total > 0 ? Math.min(1, r.step / this.total) : 1;
       const filled = Math.round(frac * width);
       const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-      let line = `[${this.stage}] ${bar} ${r.step}/${this.total} ${formatLosses(r.losses)} ${Math.round(tokensPerSec)} tok/s ETA ${formatDuration(eta)}`;
+      let line = `[${this.label}] ${bar} ${r.step}/${this.total} ${formatLosses(r.losses)} ${Math.round(tokensPerSec)} tok/s ETA ${formatDuration(eta)}`;
       const cols = this.out.columns ?? 120;
       if (line.length > cols - 1) line = line.slice(0, cols - 1);
       this.out.write(`\r\x1b[2K${line}`);
       this.barVisible = true;
     } else if (isLog) {
       this.out.write(
-        `[${this.stage}] step ${r.step}/${this.total} ${formatLosses(r.losses)}${r.lr !== undefined ? ` lr=${fmtNum(r.lr)}` : ''} ${Math.round(tokensPerSec)} tok/s ETA ${formatDuration(eta)}\n`,
+        `[${this.label}] step ${r.step}/${this.total} ${formatLosses(r.losses)}${r.lr !== undefined ? ` lr=${fmtNum(r.lr)}` : ''} ${Math.round(tokensPerSec)} tok/s ETA ${formatDuration(eta)}\n`,
       );
     }
   }
 
   /** Non-step events (eval results, checkpoints) go to metrics.jsonl too. */
-  event(event: string, data: Record<string, unknown>, losses: Record<string, number> = {}): void {
-    this.metrics?.write({ stage: this.stage, step: -1, losses, time: new Date().toISOString(), event, ...data });
+  event(event: string, data: Record<string, unknown>, stage = this.stage): void {
+    this.metrics?.write({ stage, step: -1, losses: {}, time: new Date().toISOString(), event, ...data });
   }
 
   endStage(summary?: string): void {
     this.clearBar();
     const elapsed = (performance.now() - this.started) / 1000;
-    this.info(`[${this.stage}] done in ${formatDuration(elapsed)}${summary ? `: ${summary}` : ''}`);
+    this.info(`[${this.label}] done in ${formatDuration(elapsed)}${summary ? `: ${summary}` : ''}`);
   }
 
   private clearBar(): void {

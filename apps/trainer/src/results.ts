@@ -43,7 +43,8 @@ export interface Results {
   heldOutTasks: number;
   heldOutInstances: number;
   wallClockSeconds: number;
-  stages: { id: string; status: 'done' | 'unavailable' | 'skipped'; reason?: string; seconds?: number }[];
+  /** The run's finished stages in order, with the seconds each took. */
+  stages: { id: string; seconds?: number }[];
   methods: MethodResult[];
 }
 
@@ -72,13 +73,12 @@ export function resultsMarkdown(r: Results): string {
     }
   }
   const notes = r.methods.filter((m) => m.status !== 'ok').map((m) => `- ${m.label}: ${m.reason ?? 'unavailable'}`);
-  const stageNotes = r.stages.filter((s) => s.status === 'unavailable').map((s) => `- stage ${s.id}: ${s.reason ?? 'unavailable'}`);
   return [
     `Held-out tasks: ${r.heldOutTasks} (${r.heldOutInstances} instances); preset ${r.preset}, backend ${r.backend}, seed ${r.seed}; wall time ${f(r.wallClockSeconds / 60, 1)} min.`,
     'Relative cost: per-instance inference against the instruction-concatenated model (×1.00); hypernet rows include generating each task\'s adapter once.',
     '',
     ...lines,
-    ...(notes.length + stageNotes.length > 0 ? ['', 'Unavailable:', ...stageNotes, ...notes] : []),
+    ...(notes.length > 0 ? ['', 'Unavailable:', ...notes] : []),
     '',
   ].join('\n');
 }

@@ -1,206 +1,193 @@
-// A run: its directory, resolved config, progress/metrics, resumable state, and the training loop every
-// stage uses (checkpoints every N steps, exact resume, Ctrl-C saves before exit).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// A run: its directory (locked while a process works in it), resolved config, progress and metrics, and
+// its state — trainer_state.json, read and written only through @tagi/tensor-core's run-state functions:
+// which stages are done (with their outputs by role) and which one is running (with its checkpoints).
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic } from '@tagi/tensor-core/node';
-import {
-  TRAINER_STATE_FILE,
-  type StageRecord,
-  type TrainerState,
-  configHash,
-  loadCheckpoint,
-  pruneCheckpoints,
-  readTrainerState,
-  saveCheckpoint,
-  writeTrainerState,
-} from './checkpoint.js';
-import { type TagiConfig, stableJson, validateConfig } from './config.js';
-import { CheckpointError, CliError, InterruptedError } from './errors.js';
+import { type DirLock, type RunArtifact, type RunState, type StageState, acquireLock, readRunState, writeFileAtomic, writeRunState } from '@tagi/tensor-core/node';
+import { type TagiConfig, stableJson } from './config.js';
+import { CliError, InterruptedError } from './errors.js';
+import type { RunCommand, RunInvocation } from './invocation.js';
 import { MetricsWriter } from './metrics.js';
-import { Progress, type ProgressSink } from './progress.js';
+import { Progress } from './progress.js';
+import { CONFIG_FILE, LOCK_FILE, METRICS_FILE } from './run-files.js';
 
-export const CONFIG_FILE = 'config.json';
-export const METRICS_FILE = 'metrics.jsonl';
-
-export interface RunContext {
-  readonly runDir: string;
-  readonly config: TagiConfig;
-  readonly progress: Progress;
-  readonly resume: boolean;
-  /** Aborted on SIGINT: the loop saves a checkpoint after the current step and stops. */
-  readonly signal: AbortSignal;
-  readonly state: TrainerState;
+/** Hash of a resolved config: a run resumes only under the config it started with. */
+export function configHash(config: TagiConfig): string {
+  return createHash('sha256').update(stableJson(config)).digest('hex').slice(0, 16);
 }
 
-export interface OpenRunOptions {
-  config: TagiConfig;
-  runDir: string;
-  resume: boolean;
-  out: ProgressSink;
-  tty?: boolean;
-  signal?: AbortSignal;
+/** A file-system-safe name for a stage or group ('teachers/a b' → 'teachers/a_b'). */
+export function slug(s: string): string {
+  return s.replace(/[^A-Za-z0-9._/-]+/g, '_').replace(/\.\.+/g, '_');
 }
 
-/** Default run dir: runs/<name or UTC timestamp>. */
-export function defaultRunDir(config: TagiConfig, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
-  return path.join('runs', config.name ?? `${config.preset}-${stamp}`);
-}
-
-/** Reads and validates a run dir's saved config (for --resume and inspect). */
-export function readRunConfig(runDir: string): TagiConfig {
-  const file = path.join(runDir, CONFIG_FILE);
-  if (!existsSync(file)) throw new CliError(`--resume: ${file} not found (is '${runDir}' a run dir?)`);
-  let obj: unknown;
-  try {
-    obj = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new CheckpointError(file, `not valid JSON (${(e as Error).message})`);
+export class Run {
+  private state: RunState;
+  private constructor(
+    readonly dir: string,
+    readonly command: RunCommand,
+    readonly config: TagiConfig,
+    readonly resume: boolean,
+    readonly progress: Progress,
+    readonly metrics: MetricsWriter,
+    readonly signal: AbortSignal,
+    private readonly stopExitCode: () => number,
+    private readonly lock: DirLock,
+    state: RunState,
+    /** The first directory this process created for the run (undefined: the run dir existed). */
+    private readonly createdTop: string | undefined,
+  ) {
+    this.state = state;
   }
-  return validateConfig(obj, file);
-}
 
-/**
- * Creates a fresh run dir (refusing one that already holds a run) or reopens one for --resume (the saved
- * config must still hash to what trainer_state.json recorded).
- */
-export async function openRun(opts: OpenRunOptions): Promise<RunContext> {
-  const { config, runDir } = opts;
-  const hash = configHash(config);
-  let state: TrainerState;
-  if (opts.resume) {
-    const saved = readTrainerState(runDir);
-    if (saved === undefined) throw new CliError(`--resume: ${path.join(runDir, TRAINER_STATE_FILE)} not found; nothing to resume`);
-    if (saved.configHash !== hash) {
-      throw new CheckpointError(path.join(runDir, TRAINER_STATE_FILE), `config hash ${saved.configHash} does not match ${CONFIG_FILE} (${hash}); the config was edited after the run started`);
+  /**
+   * Creates the run dir (or reopens it with --resume) and takes its lock. A new run writes config.json,
+   * an empty metrics.jsonl and trainer_state.json; if that fails, the directory it created is removed.
+   */
+  static async open(inv: RunInvocation, inputs: readonly RunArtifact[]): Promise<Run> {
+    const { runDir, config, command } = inv;
+    const createdTop = mkdirSync(runDir, { recursive: true });
+    const created = createdTop !== undefined;
+    let lock: DirLock | undefined;
+    try {
+      lock = acquireLock(path.join(runDir, LOCK_FILE), `tagi ${command}${inv.resume ? ' --resume' : ''}`);
+      let state: RunState;
+      if (inv.resume) {
+        const saved = readRunState(runDir);
+        if (saved === undefined) throw new CliError(`--resume: ${path.join(runDir, 'trainer_state.json')} not found; nothing to resume`);
+        if (saved.configHash !== configHash(config)) {
+          throw new CliError(`${path.join(runDir, 'trainer_state.json')}: config hash ${saved.configHash} does not match ${CONFIG_FILE} (${configHash(config)}); the config was edited after the run started, so it cannot be resumed exactly`);
+        }
+        state = saved;
+      } else {
+        // checked again under the lock: another process may have started a run here meanwhile
+        if (readRunState(runDir) !== undefined || existsSync(path.join(runDir, CONFIG_FILE))) {
+          throw new CliError(`run dir '${runDir}' already holds a run; continue it with --resume --run-dir=${runDir}, or choose another --run-dir`);
+        }
+        await writeFileAtomic(path.join(runDir, CONFIG_FILE), stableJson(config));
+        writeFileSync(path.join(runDir, METRICS_FILE), '');
+        state = { format: 'tagi-run', version: 2, command, configHash: configHash(config), inputs: [...inputs], stages: {} };
+        await writeRunState(runDir, state);
+      }
+      const metrics = new MetricsWriter(path.join(runDir, METRICS_FILE));
+      const progress = new Progress(inv.io.stdout, metrics, { ...(inv.io.tty !== undefined ? { tty: inv.io.tty } : {}), logEvery: config.logEvery });
+      const signal = inv.io.signal ?? new AbortController().signal;
+      return new Run(runDir, command, config, inv.resume, progress, metrics, signal, inv.io.stopExitCode ?? (() => 130), lock, state, createdTop);
+    } catch (e) {
+      lock?.release();
+      if (created && !inv.resume && readRunState(runDir) === undefined) rmSync(createdTop as string, { recursive: true, force: true });
+      throw e;
     }
-    state = saved;
-  } else {
-    if (existsSync(path.join(runDir, TRAINER_STATE_FILE)) || existsSync(path.join(runDir, CONFIG_FILE))) {
-      throw new CliError(`run dir '${runDir}' already holds a run; continue it with --resume --run-dir=${runDir}, or choose another --run-dir`);
-    }
-    mkdirSync(runDir, { recursive: true });
-    await writeFileAtomic(path.join(runDir, CONFIG_FILE), stableJson(config));
-    writeFileSync(path.join(runDir, METRICS_FILE), '');
-    state = { version: 1, configHash: hash, stages: {} };
-    await writeTrainerState(runDir, state);
   }
-  const metrics = new MetricsWriter(path.join(runDir, METRICS_FILE));
-  const progress = new Progress(opts.out, metrics, { ...(opts.tty !== undefined ? { tty: opts.tty } : {}), logEvery: config.logEvery });
-  return { runDir, config, progress, resume: opts.resume, signal: opts.signal ?? new AbortController().signal, state };
-}
 
-export function stageRecord(ctx: RunContext, stage: string): StageRecord | undefined {
-  return ctx.state.stages[stage];
-}
-
-export function isStageDone(ctx: RunContext, stage: string): boolean {
-  return ctx.state.stages[stage]?.status === 'done';
-}
-
-export async function markStageDone(ctx: RunContext, stage: string, outputs: Record<string, string> = {}, summary: Record<string, number | string> = {}): Promise<void> {
-  const prev = ctx.state.stages[stage];
-  ctx.state.stages[stage] = { status: 'done', step: prev?.step ?? 0, totalSteps: prev?.totalSteps ?? 0, outputs, summary };
-  await writeTrainerState(ctx.runDir, ctx.state);
-  pruneCheckpoints(ctx.runDir, stage);
-}
-
-/** Throws InterruptedError when Ctrl-C arrived (between stages nothing needs saving). */
-export function checkInterrupted(ctx: RunContext): void {
-  if (ctx.signal.aborted) throw new InterruptedError(undefined);
-}
-
-export interface StepOutput {
-  /** Every loss term by name; 'loss' is the optimised total. */
-  losses: Record<string, number>;
-  /** Tokens processed in this update (for tokens/s). */
-  tokens?: number;
-  lr?: number;
-}
-
-/**
- * A resumable training stage. `step(i)` must derive its batch and randomness from `i` (and the seed)
- * only, so that a resumed run sees exactly the batches an uninterrupted run sees.
- */
-export interface Trainable {
-  readonly stage: string;
-  readonly totalSteps: number;
-  /** Trainable tensors and optimiser slots (names unique). Not disposed by the loop. */
-  stateTensors(): Map<string, tf.Tensor>;
-  /** JSON state (optimiser step counter, RNG state, ...). */
-  stateMeta(): Record<string, unknown>;
-  /** Restores both; the loop disposes `tensors` afterwards. */
-  restore(tensors: Map<string, tf.Tensor>, meta: Record<string, unknown>): void;
-  step(step: number): Promise<StepOutput>;
-}
-
-async function checkpointNow(ctx: RunContext, t: Omit<Trainable, 'step'>, step: number): Promise<string> {
-  const rel = await saveCheckpoint(ctx.runDir, t.stage, step, t.totalSteps, t.stateTensors(), t.stateMeta());
-  ctx.state.stages[t.stage] = { status: 'running', step, totalSteps: t.totalSteps, checkpoint: rel };
-  await writeTrainerState(ctx.runDir, ctx.state);
-  pruneCheckpoints(ctx.runDir, t.stage, rel);
-  return rel;
-}
-
-async function resumePoint(ctx: RunContext, t: Omit<Trainable, 'step'>): Promise<number> {
-  const rec = ctx.state.stages[t.stage];
-  if (rec === undefined || rec.status !== 'running' || rec.checkpoint === undefined) return 0;
-  const { tensors, meta } = await loadCheckpoint(ctx.runDir, rec.checkpoint, t.stage);
-  try {
-    if (meta.totalSteps !== t.totalSteps) {
-      throw new CheckpointError(path.join(ctx.runDir, rec.checkpoint), `stage '${t.stage}' has ${t.totalSteps} steps, the checkpoint was made for ${meta.totalSteps}`);
-    }
-    t.restore(tensors, meta.meta);
-  } finally {
-    for (const x of tensors.values()) x.dispose();
+  /** The command that continues this run. */
+  get resumeCommand(): string {
+    return `tagi ${this.command} --resume --run-dir=${this.dir}`;
   }
-  return meta.step;
-}
 
-/** Hooks a library training loop calls; they log, checkpoint every N steps and stop on Ctrl-C. */
-export interface LoopHooks {
-  /** After update `step` (1-based). Saves and throws InterruptedError when Ctrl-C arrived. */
-  afterStep(step: number, out: StepOutput): Promise<void>;
-}
+  path(...rel: string[]): string {
+    return path.join(this.dir, ...rel);
+  }
 
-/**
- * Runs a training loop owned by a library (hypernet's pretrain/finetune) with the same checkpoint,
- * resume and Ctrl-C behaviour as {@link train}: `run(startStep, hooks)` must continue from `startStep`.
- */
-export async function trainExternal(
-  ctx: RunContext,
-  t: Omit<Trainable, 'step'>,
-  run: (startStep: number, hooks: LoopHooks) => Promise<void>,
-): Promise<StepOutput | undefined> {
-  const start = await resumePoint(ctx, t);
-  ctx.progress.startStage(t.stage, t.totalSteps, start);
-  let last: StepOutput | undefined;
-  const every = ctx.config.checkpointEvery;
-  await run(start, {
-    async afterStep(done, out) {
-      last = out;
-      ctx.progress.step({ step: done, losses: out.losses, ...(out.lr !== undefined ? { lr: out.lr } : {}), ...(out.tokens !== undefined ? { tokens: out.tokens } : {}) });
-      const interrupted = ctx.signal.aborted;
-      if (interrupted || (every > 0 && done % every === 0 && done < t.totalSteps)) {
-        const rel = await checkpointNow(ctx, t, done);
-        ctx.progress.event('checkpoint', { checkpoint: rel, at: done });
-        if (interrupted) {
-          ctx.progress.info(`[${t.stage}] interrupted at step ${done}: checkpoint saved to ${path.join(ctx.runDir, rel)}`);
-          throw new InterruptedError(path.join(ctx.runDir, rel));
+  stage(name: string): StageState | undefined {
+    return this.state.stages[name];
+  }
+
+  isDone(name: string): boolean {
+    return this.state.stages[name]?.status === 'done';
+  }
+
+  /** Marks a stage running (with its checkpoint dir, relative); keeps its recorded progress on resume. */
+  async beginStage(name: string, totalSteps: number, checkpoints?: string): Promise<void> {
+    const prev = this.state.stages[name];
+    await this.setStage(name, { status: 'running', step: prev?.status === 'running' ? prev.step : 0, totalSteps, ...(checkpoints ? { checkpoints } : {}) });
+  }
+
+  /** Records the last checkpointed update of a running stage. */
+  async stageProgress(name: string, step: number): Promise<void> {
+    const prev = this.state.stages[name];
+    if (prev === undefined) return;
+    await this.setStage(name, { ...prev, step });
+  }
+
+  /** Marks a stage done with what it wrote; its checkpoints are removed (they are no longer needed). */
+  async finishStage(name: string, done: { outputs?: RunArtifact[]; summary?: Record<string, number | string>; seconds?: number } = {}): Promise<void> {
+    const prev = this.state.stages[name];
+    const total = prev?.totalSteps ?? 0;
+    await this.setStage(name, {
+      status: 'done',
+      step: total,
+      totalSteps: total,
+      ...(done.outputs && done.outputs.length > 0 ? { outputs: done.outputs } : {}),
+      ...(done.summary && Object.keys(done.summary).length > 0 ? { summary: done.summary } : {}),
+      ...(done.seconds !== undefined ? { seconds: Math.round(done.seconds * 1000) / 1000 } : {}),
+    });
+    if (prev?.checkpoints) {
+      rmSync(this.path(prev.checkpoints), { recursive: true, force: true });
+      // and the parents left empty (checkpoints/teachers, checkpoints)
+      for (let d = path.dirname(this.path(prev.checkpoints)); d.startsWith(this.path('checkpoints')); d = path.dirname(d)) {
+        try {
+          rmdirSync(d);
+        } catch {
+          break; // not empty (another stage's checkpoints) or gone
         }
       }
-    },
-  });
-  // training is complete; the pipeline stage that owns this loop records its outputs separately
-  ctx.state.stages[t.stage] = { status: 'done', step: t.totalSteps, totalSteps: t.totalSteps };
-  ctx.progress.endStage(last ? Object.entries(last.losses).map(([k, v]) => `${k}=${v.toPrecision(4)}`).join(' ') : undefined);
-  return last;
-}
+    }
+  }
 
-/** Runs `t` from its last checkpoint (with --resume) or from step 0. Returns the last step's output. */
-export async function train(ctx: RunContext, t: Trainable): Promise<StepOutput | undefined> {
-  return trainExternal(ctx, t, async (start, hooks) => {
-    for (let s = start; s < t.totalSteps; s++) await hooks.afterStep(s + 1, await t.step(s));
-  });
+  private async setStage(name: string, s: StageState): Promise<void> {
+    this.state = { ...this.state, stages: { ...this.state.stages, [name]: s } };
+    await writeRunState(this.dir, this.state);
+  }
+
+  /** Seconds each finished stage took (results.json). */
+  stageSeconds(): { id: string; seconds?: number }[] {
+    return Object.entries(this.state.stages)
+      .filter(([, s]) => s.status === 'done')
+      .map(([id, s]) => ({ id, ...(s.seconds !== undefined ? { seconds: s.seconds } : {}) }));
+  }
+
+  /** Throws InterruptedError when a stop was requested (between stages nothing needs saving). */
+  checkStop(where = 'between stages: finished stages are kept'): void {
+    if (this.signal.aborted) throw this.interrupted(where);
+  }
+
+  /**
+   * Lets the event loop turn (a signal handler runs only then: tfjs on cpu/wasm resolves its promises as
+   * microtasks, so a loop of awaits alone never delivers SIGINT), then checks for a stop.
+   */
+  async yieldAndCheckStop(where?: string): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.checkStop(where);
+  }
+
+  /** The error that ends the command after a stop; `where` says what was kept. */
+  interrupted(where: string): InterruptedError {
+    return new InterruptedError(`interrupted ${where}; continue with: ${this.resumeCommand}`, this.stopExitCode());
+  }
+
+  /** Releases the run dir's lock. */
+  close(): void {
+    this.lock.release();
+  }
+
+  /**
+   * After a failure before any stage began (a bad input found while loading, say): removes what this
+   * process created — the run's files, then the directories it made — so no empty run is left for
+   * `--resume` or the playground to find. A resumed run, or one with any stage recorded, is kept.
+   */
+  discardIfUnstarted(): void {
+    if (this.resume || Object.keys(this.state.stages).length > 0) return;
+    for (const f of [CONFIG_FILE, METRICS_FILE, 'trainer_state.json']) rmSync(this.path(f), { force: true });
+    this.lock.release();
+    if (this.createdTop === undefined) return;
+    for (let d = this.dir; d.startsWith(this.createdTop); d = path.dirname(d)) {
+      try {
+        rmdirSync(d);
+      } catch {
+        return; // not empty: something else lives there
+      }
+    }
+  }
 }

@@ -1,5 +1,5 @@
 // Helpers shared by the trainer's tests (not part of the CLI).
-import type { CliIO } from './main.js';
+import type { CliIO } from './io.js';
 
 export interface CapturedIO extends CliIO {
   out(): string;

@@ -11,30 +11,34 @@ export interface MaskedCrossEntropyOptions {
 }
 
 /**
- * Validates `labels` against `logits` and returns the float mask `[batch, seq]` (1 = scored token).
- * Reads the labels once (they are small integers, never differentiated) so that an out-of-range id
- * fails loudly instead of silently scoring zero.
+ * Checks `labels` against `logits` (ranks, shapes, dtype; no host read) and returns the float mask
+ * `[batch, seq]` (1 = scored token). Label VALUES are not read here: a loss runs inside the gradient tape
+ * once per step, so ids are checked once where they are made, with {@link checkLabelIds} in the collator.
  */
 export function labelMask(logits: tf.Tensor, labels: tf.Tensor, ignoreIndex: number, argument = 'labels'): tf.Tensor2D {
   expectRank(logits, 3, 'logits', '[batch, seq, vocab]');
   expectRank(labels, 2, argument, '[batch, seq]');
-  const [batch, seq, vocab] = logits.shape as [number, number, number];
+  const [batch, seq] = logits.shape as [number, number, number];
   if (labels.shape[0] !== batch || labels.shape[1] !== seq) {
     throw new DistillInputError(argument, `shape [${batch}, ${seq}] matching logits`, shapeString(labels.shape));
   }
   if (labels.dtype !== 'int32') throw new DistillInputError(argument, 'an int32 tensor', labels.dtype);
-  const ids = labels.dataSync();
+  return tf.tidy(() => tf.cast(tf.notEqual(labels, tf.scalar(ignoreIndex, 'int32')), 'float32') as tf.Tensor2D);
+}
+
+/**
+ * Checks label ids on the host, where a collator builds them: every id is in [0, vocab) or the ignore
+ * index. An out-of-range id would otherwise score against an all-zero one-hot row (a wrong loss, no
+ * error). `seq` locates the offending position as `labels[row, col]`.
+ */
+export function checkLabelIds(ids: ArrayLike<number>, seq: number, vocab: number, opts: { ignoreIndex?: number; argument?: string } = {}): void {
+  const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i] as number;
-    if (id !== ignoreIndex && (id < 0 || id >= vocab)) {
-      throw new DistillInputError(
-        `${argument}[${Math.floor(i / seq)}, ${i % seq}]`,
-        `a token id in [0, ${vocab}) or the ignore index ${ignoreIndex}`,
-        String(id),
-      );
+    if (id !== ignoreIndex && !(Number.isInteger(id) && id >= 0 && id < vocab)) {
+      throw new DistillInputError(`${opts.argument ?? 'labels'}[${Math.floor(i / seq)}, ${i % seq}]`, `a token id in [0, ${vocab}) or the ignore index ${ignoreIndex}`, String(id));
     }
   }
-  return tf.tidy(() => tf.cast(tf.notEqual(labels, tf.scalar(ignoreIndex, 'int32')), 'float32') as tf.Tensor2D);
 }
 
 /**

@@ -4,7 +4,7 @@
 export { DistillInputError } from './errors.js';
 
 // cross-entropy
-export { IGNORE_INDEX, maskedCrossEntropy, labelMask } from './cross-entropy.js';
+export { IGNORE_INDEX, maskedCrossEntropy, labelMask, checkLabelIds } from './cross-entropy.js';
 export type { MaskedCrossEntropyOptions } from './cross-entropy.js';
 
 // knowledge distillation

@@ -75,7 +75,7 @@ export function resolveTagiLossConfig(partial: Partial<TagiLossConfig> = {}): Ta
  *
  * A term whose λ is 0 is not computed and reported as `null`. A term whose λ is > 0 but whose inputs
  * are missing is an error (a silently-zero KL was a defect of the released TAGI code).
- * Call inside `tf.variableGrads(() => tagiLoss(...).loss)`; use `tf.keep` on the terms you want to log.
+ * Call inside a loss that runs in the gradient tape (an objective's `loss` under tensor-core's `fit`, or `tf.variableGrads`); return the terms to log beside the loss.
  */
 export function tagiLoss(inputs: TagiLossInputs, config: Partial<TagiLossConfig> = {}): TagiLossTerms {
   const c = resolveTagiLossConfig(config);

@@ -1,5 +1,6 @@
 // LoRA training step vs full fine-tuning on the t5-small-lm-adapt shape (random weights):
 // tokens/s and tensor memory. `pnpm bench` (env: BENCH_STEPS timed steps, default 2; BENCH_BACKEND).
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { AdamW, initBackend, Rng } from '@tagi/tensor-core';
 import { createRandomT5, makeT5Config, type T5ForConditionalGeneration } from '@tagi/t5-model';
@@ -42,7 +43,7 @@ function makeBatch(seed: number, n: number) {
   };
 }
 
-interface Row { name: string; trainable: number; msPerStep: number; tokensPerSec: number; stateMB: string; peakMB: string; persistentMB: string }
+interface Row { name: string; trainable: number; msPerStep: number; cpuMsPerStep: number; tokensPerSec: number; stateMB: string; peakMB: string; persistentMB: string }
 
 async function run(name: string, model: T5ForConditionalGeneration, params: Map<string, tf.Variable>, adapters?: AdapterSet, withOptimizer = true): Promise<Row> {
   const opt = withOptimizer ? new AdamW(params, { lr: 1e-4, weightDecay: 0 }) : undefined;
@@ -86,9 +87,14 @@ async function run(name: string, model: T5ForConditionalGeneration, params: Map<
   // warm-up on one micro-batch (kernels, optimiser state)
   step(bs.slice(0, 1));
   const persistent = tf.memory().numBytes - base; // optimiser moments (+ leftovers of the warm-up)
+  // CPU time beside wall time: wasm runs on one thread here, so CPU ms/step is the work done and moves
+  // far less than wall time when other jobs share the cores
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) step();
   const ms = (performance.now() - t0) / steps;
+  const cpu = process.cpuUsage(c0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
   const trainable = vars.reduce((a, v) => a + v.size, 0);
   opt?.dispose();
   for (const b of bs) tf.dispose([b.inputIds, b.attentionMask, b.labels]);
@@ -96,6 +102,7 @@ async function run(name: string, model: T5ForConditionalGeneration, params: Map<
     name,
     trainable,
     msPerStep: Math.round(ms),
+    cpuMsPerStep: Math.round(cpuMs),
     tokensPerSec: Math.round((batch * (srcLen + tgtLen)) / (ms / 1000)),
     stateMB: mb(tf.memory().numBytes),
     peakMB: mb(peak),
@@ -103,15 +110,15 @@ async function run(name: string, model: T5ForConditionalGeneration, params: Map<
   };
 }
 
-console.log(`backend ${report.backend}; ${tiny ? 'TINY smoke shape' : 't5-small-lm-adapt shape'} (d_model 512, 8+8 layers, 6 heads, d_ff 1024, gated-gelu, vocab 32128, random); batch ${batch} (micro-batches of ${micro}, gradients accumulated), ${srcLen}/${tgtLen} tokens; ${steps} timed steps after a one-micro-batch warm-up`);
+console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at start; backend ${report.backend}; ${tiny ? 'TINY smoke shape' : 't5-small-lm-adapt shape'} (d_model 512, 8+8 layers, 6 heads, d_ff 1024, gated-gelu, vocab 32128, random); batch ${batch} (micro-batches of ${micro}, gradients accumulated), ${srcLen}/${tgtLen} tokens; ${steps} timed steps after a one-micro-batch warm-up`);
 const model = createRandomT5(config, 0);
 model.train();
 const modelMB = mb(tf.memory().numBytes);
 const baseParams = model.namedParameters().reduce((a, [, v]) => a + v.size, 0);
 console.log(`model: ${baseParams.toLocaleString('en')} parameters, ${modelMB} MB of tensors`);
 
-const header = '| run | trainable params | ms/step | tokens/s | peak live tensor MB (model incl.) | optimiser state MB |\n|---|---:|---:|---:|---:|---:|';
-const line = (r: Row) => `| ${r.name} | ${r.trainable.toLocaleString('en')} | ${r.msPerStep} | ${r.tokensPerSec} | ${r.peakMB} | ${r.persistentMB} |`;
+const header = '| run | trainable params | ms/step | CPU ms/step | tokens/s | peak live tensor MB (model incl.) | optimiser state MB |\n|---|---:|---:|---:|---:|---:|---:|';
+const line = (r: Row) => `| ${r.name} | ${r.trainable.toLocaleString('en')} | ${r.msPerStep} | ${r.cpuMsPerStep} | ${r.tokensPerSec} | ${r.peakMB} | ${r.persistentMB} |`;
 const lines: string[] = [];
 async function attempt(name: string, f: () => Promise<Row>): Promise<void> {
   try {
@@ -132,5 +139,5 @@ if (process.env['BENCH_SKIP_FULL'] !== '1') {
   await attempt('full fine-tuning: gradients of all weights, no optimiser', () => run('full fine-tuning: gradients of all weights, no optimiser', model, all, undefined, false));
   await attempt('full fine-tuning + AdamW', () => run('full fine-tuning + AdamW', model, all));
 }
-console.log(`\n${header}\n${lines.join('\n')}`);
+console.log(`\n${header}\n${lines.join('\n')}\nload average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end`);
 model.dispose();

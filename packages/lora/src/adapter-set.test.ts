@@ -9,9 +9,9 @@ import { Rng } from '@tagi/tensor-core';
 import { expectClose, expectNoLeak, testBackends, useBackend } from '@tagi/tensor-core/testing';
 import { T5ForConditionalGeneration } from '@tagi/t5-model/node';
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
-import { AdapterSet, AdapterShapeError, lowRankSingularValues } from './adapter-set.js';
+import { AdapterMergeError, AdapterSet, AdapterShapeError, lowRankSingularValues } from './adapter-set.js';
 import { loraConfig } from './config.js';
-import { TargetMatchError, matchTargets, peftKey } from './targets.js';
+import { TargetMatchError, matchTargets, peftKey, targetModulesRegex } from './targets.js';
 import { AdapterFileError, loadAdapter, saveAdapter } from './node.js';
 
 const dir = path.resolve(import.meta.dirname, '..', '__fixtures__', 'tiny-gated-untied');
@@ -214,6 +214,33 @@ describe('AdapterSet on cpu (invariants and errors)', () => {
     // peft semantics: one unmatched entry is fine if others match, unless strict
     expect(matchTargets(model, ['q', 'query'])).toHaveLength(3);
     expect(() => matchTargets(model, ['q', 'query'], { strict: true })).toThrow(/"query" matches no Linear module; closest Linear module names: .*q/);
+  });
+
+  it('targetModulesRegex selects exactly what the peft spec selects', () => {
+    const paths = (t: string | string[]) => matchTargets(model, t).map((x) => x.path);
+    for (const spec of [['q', 'v'], ['wo', 'decoder.block.0.layer.1.EncDecAttention.k'], ['q', 'query'], 'encoder\\..*\\.(wi_0|wo)']) {
+      expect(paths(targetModulesRegex(spec)), JSON.stringify(spec)).toEqual(paths(spec));
+    }
+    expect(targetModulesRegex(['v', 'q'])).toBe('(?:.*\\.)?(?:q|v)');
+    // a dot in a name is literal, as in peft's suffix rule
+    expect(() => matchTargets(model, targetModulesRegex(['layer.0.SelfAttentionXq']))).toThrow(TargetMatchError);
+  });
+
+  it('refuses a second merge and an unmerge of a set that is not merged (ΔW would be added or removed twice)', () => {
+    const set = AdapterSet.create(model, loraConfig({ r: 2, loraAlpha: 2 }), { seed: 2, initBStd: 0.1 });
+    const w = (model.getModule(set.paths[0]!) as unknown as { weight: tf.Tensor }).weight;
+    const before = Array.from(w.dataSync());
+    expect(() => set.unmerge(model)).toThrow(AdapterMergeError);
+    expect(() => set.unmerge(model)).toThrow('AdapterSet.unmerge: the set is not merged');
+    set.merge(model);
+    expect(set.isMerged).toBe(true);
+    const merged = Array.from(w.dataSync());
+    expect(() => set.merge(model)).toThrow('AdapterSet.merge: already merged into this model; merging again would add ΔW twice (unmerge first)');
+    expect(Array.from(w.dataSync())).toEqual(merged); // the refused merge changed nothing
+    set.unmerge(model);
+    expect(set.isMerged).toBe(false);
+    Array.from(w.dataSync()).forEach((x, i) => expect(Math.abs(x - before[i]!)).toBeLessThan(1e-6));
+    set.dispose();
   });
 
   it('rsLoRA scaling reaches the forward: ΔW = alpha/sqrt(r)·B·A', () => {

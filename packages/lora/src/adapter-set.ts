@@ -19,6 +19,11 @@ export class AdapterShapeError extends Error {
   }
 }
 
+/** A merge into a model that already carries this set's ΔW, or an unmerge of a set that is not merged. */
+export class AdapterMergeError extends Error {
+  override readonly name = 'AdapterMergeError';
+}
+
 const shapeStr = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 /** The A/B factors of one module, before the config's scaling is attached. */
@@ -95,6 +100,8 @@ export class AdapterSet {
   readonly batch: number | undefined;
   private readonly factors: Map<string, LoraFactors>;
   private disposed = false;
+  /** The model whose weights currently include this set's ΔW (see merge / unmerge). */
+  private mergedInto: Module | undefined;
 
   private constructor(
     readonly config: LoraConfig,
@@ -369,16 +376,31 @@ export class AdapterSet {
    * add-then-subtract (|error| ≤ ~1 ulp of max(|W|, |ΔW|) per element), not bit-exact.
    */
   merge(model: Module): void {
-    for (const [p, m] of this.linearsOf(model, 'merge')) {
-      tf.tidy(() => m.weight.assign(tf.add(m.weight, this.deltaWeight(p))));
+    if (this.mergedInto !== undefined) {
+      throw new AdapterMergeError(
+        `AdapterSet.merge: already merged into ${this.mergedInto === model ? 'this model' : 'another model'}; merging again would add ΔW twice (unmerge first)`,
+      );
     }
+    const linears = this.linearsOf(model, 'merge'); // every path and shape checked before any weight changes
+    for (const [p, m] of linears) tf.tidy(() => m.weight.assign(tf.add(m.weight, this.deltaWeight(p))));
+    this.mergedInto = model;
   }
 
-  /** W ← W − scaling·B·A: the inverse of {@link merge}. */
+  /** W ← W − scaling·B·A: the inverse of {@link merge}, only on the model the set was merged into. */
   unmerge(model: Module): void {
-    for (const [p, m] of this.linearsOf(model, 'unmerge')) {
-      tf.tidy(() => m.weight.assign(tf.sub(m.weight, this.deltaWeight(p))));
+    if (this.mergedInto !== model) {
+      throw new AdapterMergeError(
+        `AdapterSet.unmerge: ${this.mergedInto === undefined ? 'the set is not merged' : 'the set is merged into another model'}; unmerging would subtract a ΔW that was never added`,
+      );
     }
+    const linears = this.linearsOf(model, 'unmerge');
+    for (const [p, m] of linears) tf.tidy(() => m.weight.assign(tf.sub(m.weight, this.deltaWeight(p))));
+    this.mergedInto = undefined;
+  }
+
+  /** True while this set's ΔW is merged into a model's weights. */
+  get isMerged(): boolean {
+    return this.mergedInto !== undefined;
   }
 
   /** Norms and spectra of every module's ΔW (per example for a per-example set). Computed in float64 JS. */

@@ -15,10 +15,14 @@ export {
 export type { LoraConfig, LoraConfigInit, TargetModules } from './config.js';
 
 // target matching and peft key names
-export { matchTargets, matchesTarget, linearModules, peftKey, parsePeftKey, TargetMatchError } from './targets.js';
+export { matchTargets, matchesTarget, linearModules, peftKey, parsePeftKey, targetModulesRegex, TargetMatchError } from './targets.js';
 export type { LinearTarget, MatchOptions } from './targets.js';
 
 // adapter sets
-export { AdapterSet, AdapterShapeError, lowRankSingularValues, symmetricEigen } from './adapter-set.js';
+export { AdapterSet, AdapterMergeError, AdapterShapeError, lowRankSingularValues, symmetricEigen } from './adapter-set.js';
 export type { LoraFactors, ModuleStats, CreateOptions, FromTensorsOptions } from './adapter-set.js';
 
+
+// stage-1 training as an objective for tensor-core's fit (teachers and the multitask baseline)
+export { loraObjective, collate, disposeBatch, evalLoss, tokenizeRecords, TeacherTrainingError } from './teacher.js';
+export type { LoraObjective, LoraObjectiveOptions, RecordTokenizer, Seq2SeqBatch, Seq2SeqModel, TokenizedExample } from './teacher.js';

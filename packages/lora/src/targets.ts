@@ -94,6 +94,18 @@ export function matchTargets(model: Module | readonly LinearTarget[], targets: T
   return hits;
 }
 
+/**
+ * The one regular expression (matched against the whole path, as peft matches a string) that selects
+ * exactly what `targets` selects: a string is returned as is; a list of names becomes
+ * `(?:.*\.)?(?:name1|name2)`, peft's "equal to or ending in `.<name>`". For consumers whose setting is a
+ * regex (the hypernetwork's target patterns) — the same language, not a reshaping.
+ */
+export function targetModulesRegex(targets: TargetModules): string {
+  if (typeof targets === 'string') return targets;
+  const escaped = [...targets].sort().map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return `(?:.*\\.)?(?:${escaped.join('|')})`;
+}
+
 // ---- peft key names ----
 
 const PREFIX = 'base_model.model.';

@@ -5,10 +5,22 @@ describe('parseT5Config', () => {
   it('reads an HF v1.0 file (no tie_word_embeddings => tied, num_decoder_layers from num_layers)', () => {
     const c = parseT5Config({ vocab_size: 256, d_model: 32, num_layers: 3, feed_forward_proj: 'relu', foo: 1 });
     expect(c.tieWordEmbeddings).toBe(true);
+    expect(c.scaleDecoderOutputs).toBe(true);
     expect(c.numDecoderLayers).toBe(3);
     expect(c.denseActFn).toBe('relu');
     expect(c.isGatedAct).toBe(false);
     expect(c.extra).toEqual({ foo: 1 });
+  });
+
+  it.each([
+    // [file fields, scaleDecoderOutputs]: transformers 5's explicit flag wins; absent, transformers 4's rule
+    [{}, true],
+    [{ tie_word_embeddings: false }, false],
+    [{ tie_word_embeddings: true, scale_decoder_outputs: false }, false],
+    [{ tie_word_embeddings: false, scale_decoder_outputs: true }, true],
+  ] as const)('scale_decoder_outputs for %j is %s', (fields, scale) => {
+    expect(parseT5Config(fields).scaleDecoderOutputs).toBe(scale);
+    expect(() => parseT5Config({ scale_decoder_outputs: 1 })).toThrow(/scale_decoder_outputs: expected a boolean/);
   });
 
   it.each([
@@ -48,6 +60,6 @@ describe('parseT5Config', () => {
     const json = t5ConfigToJson(c);
     expect(Object.keys(json)).toEqual(Object.keys(json).sort());
     expect(json['transformers_version']).toBe('4.57.6');
-    expect(parseT5Config(json)).toEqual(c.extra['model_type'] === undefined ? { ...c, extra: { ...c.extra, architectures: ['T5ForConditionalGeneration'], is_encoder_decoder: true, model_type: 't5' } } : c);
+    expect(parseT5Config(json)).toEqual(c.extra['model_type'] === undefined ? { ...c, extra: { ...c.extra, architectures: ['T5ForConditionalGeneration'], dtype: 'float32', is_encoder_decoder: true, model_type: 't5' } } : c);
   });
 });

@@ -43,8 +43,18 @@ export interface T5Config {
   readonly denseActFn: T5Activation;
   /** Gated feed-forward (`wi_0`, `wi_1`) instead of a single `wi`. */
   readonly isGatedAct: boolean;
-  /** Absent in HF files means true (T5 v1.0); tied models rescale the decoder output by dModel**-0.5. */
+  /**
+   * The LM head is `shared.weight` (no separate `lm_head`). In a file, absent means true (T5 v1.0).
+   * transformers 4 read `false` as "separate head, no rescaling"; transformers 5 writes `true` for every T5
+   * and decides by the checkpoint (a separate `lm_head.weight` that differs from `shared.weight` is kept):
+   * a loaded model's config says what the checkpoint held (see `fromPretrained`).
+   */
   readonly tieWordEmbeddings: boolean;
+  /**
+   * Multiply the decoder output by dModel**-0.5 before the LM head (T5 v1.0 did, v1.1 / LM-adapt do not).
+   * transformers 5's `scale_decoder_outputs`; absent in a file, it is `tie_word_embeddings` (transformers 4's rule).
+   */
+  readonly scaleDecoderOutputs: boolean;
   readonly padTokenId: number;
   readonly eosTokenId: number;
   readonly decoderStartTokenId: number;
@@ -78,6 +88,7 @@ const KNOWN_KEYS = new Set([
   'dense_act_fn',
   'is_gated_act',
   'tie_word_embeddings',
+  'scale_decoder_outputs',
   'pad_token_id',
   'eos_token_id',
   'decoder_start_token_id',
@@ -147,6 +158,7 @@ export function parseT5Config(json: unknown, source = 'config.json'): T5Config {
   const layerNormEpsilon = num('layer_norm_epsilon', 1e-6, 0, 1);
   const initializerFactor = num('initializer_factor', 1, 0, Number.MAX_VALUE);
   const tieWordEmbeddings = bool('tie_word_embeddings', true);
+  const scaleDecoderOutputs = bool('scale_decoder_outputs', tieWordEmbeddings);
   const padTokenId = int('pad_token_id', 0, 0);
   const eosTokenId = int('eos_token_id', 1, 0);
   const decoderStartTokenId = int('decoder_start_token_id', padTokenId, 0);
@@ -191,6 +203,7 @@ export function parseT5Config(json: unknown, source = 'config.json'): T5Config {
     denseActFn,
     isGatedAct,
     tieWordEmbeddings,
+    scaleDecoderOutputs,
     padTokenId,
     eosTokenId,
     decoderStartTokenId,
@@ -206,8 +219,44 @@ export function makeT5Config(overrides: Partial<Omit<T5Config, 'extra' | 'denseA
   return parseT5Config(snake, 'makeT5Config');
 }
 
-/** Write the HF `config.json` object: sorted keys, unknown keys preserved, HF's derived fields included. */
+/**
+ * How the LM head goes into an HF directory so that transformers 4 and 5 both rebuild the same model.
+ * transformers 4 knows one switch, `tie_word_embeddings` (true = head is `shared` AND the decoder output is
+ * rescaled; false = separate `lm_head.weight`, no rescaling); transformers 5 reads `scale_decoder_outputs`
+ * for the rescaling and ties the head unless the file holds an `lm_head.weight` that differs from
+ * `shared.weight`. Declared as data, one row per runtime combination.
+ */
+export interface HfHeadLayout {
+  /** The `tie_word_embeddings` value written. */
+  readonly tieWordEmbeddings: boolean;
+  /** The `scale_decoder_outputs` value written (transformers 5 reads it; 4 ignores it). */
+  readonly scaleDecoderOutputs: boolean;
+  /** 'own': the model's lm_head; 'copy-of-shared': shared.weight again (transformers 4 needs a head, 5 re-ties equal ones); 'none'. */
+  readonly lmHeadInFile: 'own' | 'copy-of-shared' | 'none';
+  /** Whether transformers 4 rebuilds this model exactly (it cannot express a separate head with rescaling). */
+  readonly transformers4: boolean;
+}
+
+export function hfHeadLayout(c: Pick<T5Config, 'tieWordEmbeddings' | 'scaleDecoderOutputs'>): HfHeadLayout {
+  if (c.tieWordEmbeddings && c.scaleDecoderOutputs) return { tieWordEmbeddings: true, scaleDecoderOutputs: true, lmHeadInFile: 'none', transformers4: true }; // T5 v1.0
+  if (c.tieWordEmbeddings) return { tieWordEmbeddings: false, scaleDecoderOutputs: false, lmHeadInFile: 'copy-of-shared', transformers4: true }; // v1.1 made by transformers 5
+  if (!c.scaleDecoderOutputs) return { tieWordEmbeddings: false, scaleDecoderOutputs: false, lmHeadInFile: 'own', transformers4: true }; // v1.1 / LM-adapt
+  return { tieWordEmbeddings: false, scaleDecoderOutputs: true, lmHeadInFile: 'own', transformers4: false };
+}
+
+/**
+ * Fields transformers 5's T5Config types as `float` (or `float | int`): written with a decimal point, because
+ * `@strict` rejects an int for a float field and JSON from JS writes 1.0 as `1` (checked against
+ * `__fixtures__/transformers5/t5config-fields.json` by the tests).
+ */
+export const T5_FLOAT_FIELDS: ReadonlySet<string> = new Set(['dropout_rate', 'layer_norm_epsilon', 'initializer_factor', 'classifier_dropout']);
+
+/**
+ * The HF `config.json` object: sorted keys, unknown keys preserved, HF's derived fields included, the head
+ * fields as {@link hfHeadLayout} says. Numbers are JS numbers: write it with {@link stringifyT5Config}.
+ */
 export function t5ConfigToJson(c: T5Config): Record<string, unknown> {
+  const head = hfHeadLayout(c);
   const o: Record<string, unknown> = {
     ...c.extra,
     vocab_size: c.vocabSize,
@@ -224,21 +273,46 @@ export function t5ConfigToJson(c: T5Config): Record<string, unknown> {
     feed_forward_proj: c.feedForwardProj,
     dense_act_fn: c.denseActFn,
     is_gated_act: c.isGatedAct,
-    tie_word_embeddings: c.tieWordEmbeddings,
+    tie_word_embeddings: head.tieWordEmbeddings,
+    scale_decoder_outputs: head.scaleDecoderOutputs,
     pad_token_id: c.padTokenId,
     eos_token_id: c.eosTokenId,
     decoder_start_token_id: c.decoderStartTokenId,
     initializer_factor: c.initializerFactor,
   };
+  // the weights are float32 whatever the source file held (transformers ≥ 4.56 reads `dtype`, older `torch_dtype`)
+  o['dtype'] = 'float32';
+  if (o['torch_dtype'] !== undefined) o['torch_dtype'] = 'float32';
   if (o['model_type'] === undefined) o['model_type'] = 't5';
   if (o['is_encoder_decoder'] === undefined) o['is_encoder_decoder'] = true;
   if (o['architectures'] === undefined) o['architectures'] = ['T5ForConditionalGeneration'];
   return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
 }
 
+/** A JSON number as Python's json module writes a float: always with a fraction or exponent. */
+function pythonFloat(x: number): string {
+  const s = JSON.stringify(x);
+  return /[.eE]/.test(s) || !Number.isFinite(x) ? s : `${s}.0`;
+}
+
+/**
+ * `config.json` text that transformers 4 and 5 both load: 2-space indent, sorted keys, float fields
+ * ({@link T5_FLOAT_FIELDS}) written as floats (`1.0`, not `1`), a trailing newline.
+ */
+export function stringifyT5Config(c: T5Config): string {
+  const o = t5ConfigToJson(c);
+  const lines = Object.keys(o).map((k) => {
+    const v = o[k];
+    const text = T5_FLOAT_FIELDS.has(k) && typeof v === 'number' ? pythonFloat(v) : JSON.stringify(v, null, 2).replace(/\n/g, '\n  ');
+    return `  ${JSON.stringify(k)}: ${text}`;
+  });
+  return `{\n${lines.join(',\n')}\n}\n`;
+}
+
 /** The runtime config namespace the contract names (`T5Config.fromJson`). */
 export const T5Config = {
   fromJson: parseT5Config,
   toJson: t5ConfigToJson,
+  stringify: stringifyT5Config,
   make: makeT5Config,
 } as const;

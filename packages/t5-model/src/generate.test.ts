@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends, useBackend } from '@tagi/tensor-core/testing';
 import { T5ForConditionalGeneration } from './node.js';
-import { crossEntropy } from './model.js';
+import { crossEntropy } from './loss.js';
 
 const fixtures = path.resolve(import.meta.dirname, '..', '__fixtures__', 't5');
 

@@ -2,8 +2,8 @@
 // cross-attention keys/values are projected once), and sequence scoring for rank classification.
 import * as tf from '@tensorflow/tfjs-core';
 import type { DeltaMap, LowRankDelta } from '@tagi/tensor-core';
-import type { CrossContext, EncoderLayerHook, EncoderPrefix, KV, T5ForConditionalGeneration } from './model.js';
-import { T5InputError, labelLogProbs } from './model.js';
+import { labelLogProbs } from './loss.js';
+import { T5InputError, type CrossContext, type EncoderLayerHook, type EncoderPrefix, type KV, type Seq2SeqLM } from './types.js';
 
 export interface GenerateOptions {
   /** Tokens to generate after the decoder start id (default 20). */
@@ -69,7 +69,7 @@ interface Prepared {
 }
 
 /** Encode once, expand to numBeams rows per input, project cross-attention keys/values once. */
-function prepare(model: T5ForConditionalGeneration, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined, opts: GenerateOptions, n: number): Prepared {
+function prepare(model: Seq2SeqLM, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined, opts: GenerateOptions, n: number): Prepared {
   const { map, owned } = expandAdapters(opts.adapters, n);
   const cross = tf.tidy(() => {
     const enc = model.encode(inputIds, attentionMask, opts.adapters, undefined, opts.encoderLayerHook);
@@ -94,14 +94,14 @@ function disposePrepared(p: Prepared): void {
  * One decoder step: returns next-token logits [rows, vocab] and (with a cache) the grown cache.
  * Without a cache the whole prefix is re-run.
  */
-function step(model: T5ForConditionalGeneration, prefixes: number[][], prep: Prepared, cache: KV[] | undefined, useCache: boolean): { logits: tf.Tensor2D; cache?: KV[] } {
+function step(model: Seq2SeqLM, prefixes: number[][], prep: Prepared, cache: KV[] | undefined, useCache: boolean): { logits: tf.Tensor2D; cache?: KV[] } {
   const res = tf.tidy(() => {
     const rows = prefixes.length;
     const len = (prefixes[0] as number[]).length;
     const ids = useCache
       ? tf.tensor2d(prefixes.map((p) => p[p.length - 1] as number), [rows, 1], 'int32') // [rows, 1]
       : tf.tensor2d(prefixes.flat(), [rows, len], 'int32'); // [rows, len]
-    const out = model.decoder.decode(ids, prep.cross, prep.adapters, undefined, useCache ? cache : undefined);
+    const out = model.decode(ids, prep.cross, prep.adapters, useCache ? cache : undefined);
     const t = out.hidden.shape[1];
     const last = tf.slice(out.hidden, [0, t - 1, 0], [rows, 1, -1]) as tf.Tensor3D; // [rows, 1, dModel]
     const logits = tf.reshape(model.lmHead(last, prep.adapters), [rows, -1]) as tf.Tensor2D; // [rows, vocab]
@@ -113,13 +113,14 @@ function step(model: T5ForConditionalGeneration, prefixes: number[][], prep: Pre
   return { logits: res.logits, cache: kv };
 }
 
-function checkOptions(model: T5ForConditionalGeneration, inputIds: tf.Tensor2D, opts: GenerateOptions) {
+function checkOptions(model: Seq2SeqLM, inputIds: tf.Tensor2D, opts: GenerateOptions) {
   const c = model.config;
   const maxNewTokens = opts.maxNewTokens ?? 20;
   const numBeams = opts.numBeams ?? 1;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new T5InputError(`maxNewTokens: expected an integer >= 1, got ${maxNewTokens}`);
   if (!Number.isInteger(numBeams) || numBeams < 1) throw new T5InputError(`numBeams: expected an integer >= 1, got ${numBeams}`);
-  if (inputIds.rank !== 2) throw new T5InputError(`inputIds: expected [batch, len], got [${inputIds.shape.join(', ')}]`);
+  // generation reads every step's result anyway: one more read validates the ids at this boundary
+  model.checkIds(inputIds, 'inputIds');
   return {
     maxNewTokens,
     numBeams,
@@ -134,7 +135,7 @@ function checkOptions(model: T5ForConditionalGeneration, inputIds: tf.Tensor2D, 
 
 /** Greedy or beam search. Leak-free; sequences include the decoder start id. */
 export async function generate(
-  model: T5ForConditionalGeneration,
+  model: Seq2SeqLM,
   inputIds: tf.Tensor2D,
   attentionMask: tf.Tensor2D | undefined,
   opts: GenerateOptions & { outputScores?: boolean } = {},
@@ -150,7 +151,7 @@ export async function generate(
 }
 
 async function greedy(
-  model: T5ForConditionalGeneration,
+  model: Seq2SeqLM,
   inputIds: tf.Tensor2D,
   attentionMask: tf.Tensor2D | undefined,
   opts: GenerateOptions & { outputScores?: boolean },
@@ -204,7 +205,7 @@ interface Hyp {
 
 /** HF beam search (no sampling): per row 2·numBeams candidates per step, eos candidates ranked in the top numBeams finish. */
 async function beam(
-  model: T5ForConditionalGeneration,
+  model: Seq2SeqLM,
   inputIds: tf.Tensor2D,
   attentionMask: tf.Tensor2D | undefined,
   opts: GenerateOptions,
@@ -329,10 +330,18 @@ export interface ScoreResult {
  * Log-likelihood of each target row given its input row (rank classification): labels [batch, tgtLen]
  * with -100 at padding. Leak-free.
  */
-export async function scoreTargets(
-  model: T5ForConditionalGeneration,
-  args: { inputIds: tf.Tensor2D; attentionMask?: tf.Tensor2D; labels: tf.Tensor2D; adapters?: DeltaMap; encoderPrefix?: EncoderPrefix; encoderOutputs?: tf.Tensor3D },
-): Promise<ScoreResult> {
+export interface ScoreArgs {
+  inputIds: tf.Tensor2D; // int32 [batch, srcLen]
+  attentionMask?: tf.Tensor2D; // [batch, srcLen]
+  labels: tf.Tensor2D; // int32 [batch, tgtLen], -100 at padding
+  adapters?: DeltaMap;
+  encoderPrefix?: EncoderPrefix;
+  encoderOutputs?: tf.Tensor3D; // [batch, srcLen, dModel]
+}
+
+export async function scoreTargets(model: Seq2SeqLM, args: ScoreArgs): Promise<ScoreResult> {
+  model.checkIds(args.inputIds, 'inputIds');
+  model.checkIds(args.labels, 'labels', true);
   const wasTraining = model.training;
   if (wasTraining) model.eval();
   try {

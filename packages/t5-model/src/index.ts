@@ -1,8 +1,19 @@
 // Public API of @tagi/t5-model (browser-safe; Node IO lives in '@tagi/t5-model/node').
 
 // config
-export { T5Config, parseT5Config, makeT5Config, t5ConfigToJson, parseFeedForwardProj, T5ConfigError, T5_ACTIVATIONS } from './config.js';
-export type { T5Activation } from './config.js';
+export {
+  T5Config,
+  parseT5Config,
+  makeT5Config,
+  t5ConfigToJson,
+  stringifyT5Config,
+  hfHeadLayout,
+  parseFeedForwardProj,
+  T5ConfigError,
+  T5_ACTIVATIONS,
+  T5_FLOAT_FIELDS,
+} from './config.js';
+export type { T5Activation, HfHeadLayout } from './config.js';
 
 // tokenizer
 export { T5Tokenizer, TokenizerError, padBatch } from './tokenizer.js';
@@ -13,7 +24,7 @@ export { VocabMap, VocabMapError, PrunedTokenizer, buildVocabMap, PRUNED_VOCAB_F
 export type { BuildVocabMapOptions, PrunedVocabJson } from './vocab.js';
 
 // seq2seq collator
-export { collateSeq2Seq, collateIds, shiftRight, IGNORE_INDEX } from './collator.js';
+export { collateSeq2Seq, collateIds, shiftRight, checkIdRows, BatchIdError, IGNORE_INDEX } from './collator.js';
 export type { CollateOptions, Seq2SeqBatch, IdEncoder } from './collator.js';
 
 // model
@@ -26,17 +37,19 @@ export {
   T5LayerSelfAttention,
   T5LayerCrossAttention,
   T5DenseActDense,
-  T5InputError,
   createRandomT5,
   relativePositionBucket,
   shiftRightTensor,
-  crossEntropy,
-  labelLogProbs,
   TIED_ALIAS_KEYS,
   TIED_LM_HEAD_KEY,
 } from './model.js';
-export type { T5ForwardArgs, T5ForwardOutput, EncoderPrefix, EncoderLayerHook, KV, CrossContext } from './model.js';
+export type { BlockContext } from './model.js';
+export { T5InputError } from './types.js';
+export type { T5ForwardArgs, T5ForwardOutput, EncoderPrefix, EncoderLayerHook, KV, CrossContext, DecoderOutput, Seq2SeqLM } from './types.js';
+
+// losses
+export { crossEntropy, labelLogProbs } from './loss.js';
 
 // generation and scoring
 export { generate, scoreTargets } from './generate.js';
-export type { GenerateOptions, GenerateResult, ScoreResult } from './generate.js';
+export type { GenerateOptions, GenerateResult, ScoreArgs, ScoreResult } from './generate.js';

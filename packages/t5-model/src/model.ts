@@ -5,28 +5,29 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Embedding, Linear, Module, RMSNorm, Rng, dropout, lowRankForward, type DeltaMap, type LowRankDelta } from '@tagi/tensor-core';
 import type { T5Activation, T5Config } from './config.js';
 import { IGNORE_INDEX } from './collator.js';
+import { crossEntropy } from './loss.js';
 import { bmm, freezeWeights, frozenGather, frozenLinear2d, frozenTranspose, linear2d, releaseFrozen } from './ops.js';
-import { generate as runGenerate, scoreTargets as runScore, type GenerateOptions, type ScoreResult } from './generate.js';
+import { generate as runGenerate, scoreTargets as runScore, type GenerateOptions, type ScoreArgs, type ScoreResult } from './generate.js';
+import {
+  T5InputError,
+  type CrossContext,
+  type DecoderOutput,
+  type EncoderLayerHook,
+  type EncoderPrefix,
+  type KV,
+  type Seq2SeqLM,
+  type T5ForwardArgs,
+  type T5ForwardOutput,
+} from './types.js';
+
+export { T5InputError };
+export type { CrossContext, DecoderOutput, EncoderLayerHook, EncoderPrefix, KV, T5ForwardArgs, T5ForwardOutput };
 
 // Additive mask value for disallowed keys: exp() underflows to exactly 0 in float32, as HF's finfo.min does.
 const MASKED = -1e9;
 
-export class T5InputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'T5InputError';
-  }
-}
-
 /** Low-rank deltas for one forward pass, keyed by module path. */
 export type Adapters = DeltaMap | undefined;
-
-/**
- * Call-time hook run after every encoder block (before the final layer norm): receives the block index,
- * the hidden states `[batch, srcLen, dModel]` and the float padding mask `[batch, srcLen]` (1 = token),
- * returns the states the next block reads (same shape). Used for per-layer instruction fusion.
- */
-export type EncoderLayerHook = (layerIndex: number, hidden: tf.Tensor3D, mask: tf.Tensor2D) => tf.Tensor3D;
 
 // Set while a model is constructed only to receive loaded weights: skip drawing random numbers.
 let emptyInit = false;
@@ -218,12 +219,6 @@ function bucketOneHot(qLen: number, kLen: number, qOffset: number, bidirectional
   return tf.tensor2d(data, [qLen * kLen, numBuckets]);
 }
 
-/** Cached keys/values of one attention module during incremental decoding. */
-export interface KV {
-  k: tf.Tensor4D; // [batch, heads, len, dKv]
-  v: tf.Tensor4D; // [batch, heads, len, dKv]
-}
-
 /** `SelfAttention` / `EncDecAttention`: q, k, v, o and (block 0 only) `relative_attention_bias`. */
 export class T5Attention extends Module {
   readonly q: Linear;
@@ -345,6 +340,19 @@ export class T5LayerCrossAttention extends Module {
 // ---------------------------------------------------------------------------------------------
 // Block
 
+/** What one block reads besides its input: attention biases, deltas, dropout randomness, caches. */
+export interface BlockContext {
+  /** Self-attention position bias plus padding/causal mask [1|batch, heads, qLen, kLen]. */
+  selfBias: tf.Tensor;
+  adapters: Adapters;
+  rng?: Rng;
+  /** Decoder blocks: projected encoder keys/values and their additive mask [batch, 1, 1, srcLen]. */
+  cross?: { kv: KV; mask: tf.Tensor };
+  /** Decoder blocks while decoding incrementally: this block's self-attention keys/values so far. */
+  cache?: KV;
+}
+
+/** `block.{i}`: self-attention, cross-attention (decoder only), feed-forward — HF's T5Block. */
 export class T5Block extends Module {
   readonly selfAttn: T5LayerSelfAttention;
   readonly crossAttn?: T5LayerCrossAttention;
@@ -356,6 +364,17 @@ export class T5Block extends Module {
     this.selfAttn = layers.add(new T5LayerSelfAttention(config, isDecoder, hasBias, rng));
     if (isDecoder) this.crossAttn = layers.add(new T5LayerCrossAttention(config, rng));
     this.ff = layers.add(new T5LayerFF(config, rng));
+  }
+
+  /** hidden [batch, len, dModel] → [batch, len, dModel], with this block's (grown) self-attention keys/values. */
+  forward(hidden: tf.Tensor, ctx: BlockContext): { hidden: tf.Tensor; kv: KV } {
+    const self = this.selfAttn.forward(hidden, ctx.selfBias, ctx.adapters, ctx.rng, ctx.cache);
+    let x = self.out;
+    if (this.crossAttn) {
+      if (!ctx.cross) throw new T5InputError(`${this.path}: a decoder block needs the cross-attention context`);
+      x = this.crossAttn.forward(x, ctx.cross.kv, ctx.cross.mask, ctx.adapters, ctx.rng);
+    }
+    return { hidden: this.ff.forward(x, ctx.adapters, ctx.rng), kv: self.kv };
   }
 }
 
@@ -369,12 +388,6 @@ export class LayerList extends Module {
 
 // ---------------------------------------------------------------------------------------------
 // Stack
-
-/** Cross-attention context: projected encoder keys/values per decoder block and the additive mask. */
-export interface CrossContext {
-  kv: KV[]; // one per decoder block
-  mask: tf.Tensor4D; // [batch, 1, 1, srcLen]
-}
 
 export class T5Stack extends Module {
   readonly blocks: T5Block[] = [];
@@ -403,10 +416,9 @@ export class T5Stack extends Module {
     const floatMask = hook ? (tf.cast(mask, 'float32') as tf.Tensor2D) : undefined;
     let x = dropout(embed(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch, srcLen, dModel]
     const pad = tf.mul(tf.sub(1, tf.reshape(tf.cast(mask, 'float32'), [b, 1, 1, s])), MASKED); // [batch, 1, 1, srcLen]
-    const bias = tf.add(this.biasModule().computeBias(s, s), pad); // [batch, heads, srcLen, srcLen]
+    const selfBias = tf.add(this.biasModule().computeBias(s, s), pad); // [batch, heads, srcLen, srcLen]
     this.blocks.forEach((block, i) => {
-      x = block.selfAttn.forward(x, bias, adapters, rng).out;
-      x = block.ff.forward(x, adapters, rng);
+      x = block.forward(x, { selfBias, adapters, rng }).hidden;
       if (hook) {
         const y = hook(i, x as tf.Tensor3D, floatMask as tf.Tensor2D);
         if (y.rank !== 3 || y.shape[0] !== b || y.shape[1] !== s || y.shape[2] !== c.dModel) {
@@ -425,24 +437,33 @@ export class T5Stack extends Module {
     return { kv: this.blocks.map((bl) => (bl.crossAttn as T5LayerCrossAttention).EncDecAttention.projectKV(states, adapters)), mask: additive };
   }
 
+  /** Decoder self-attention bias for queries 0..len-1 against keys 0..len-1: position bias + causal mask [1, heads, len, len]. */
+  selfBias(len: number): tf.Tensor4D {
+    return tf.tidy(() => tf.add(this.biasModule().computeBias(len, len, 0), causalMask(len, len, 0)) as tf.Tensor4D);
+  }
+
   /**
    * Decoder over ids [batch, tgtLen] whose first position is `past` (0 without a cache). With `cache`
-   * (one KV per block) the self-attention keys/values grow and the new cache is returned.
+   * (one KV per block) the self-attention keys/values grow and the new cache is returned. `selfBias`
+   * [1, heads, tgtLen, past + tgtLen] (position bias + causal mask) skips recomputing it: generation
+   * slices it from one table per call.
    */
-  decode(ids: tf.Tensor, cross: CrossContext, adapters: Adapters, rng?: Rng, cache?: KV[]): { hidden: tf.Tensor3D; cache: KV[] } {
+  decode(ids: tf.Tensor, cross: CrossContext, adapters: Adapters, rng?: Rng, cache?: KV[], selfBias?: tf.Tensor): DecoderOutput {
     const c = this.config;
     const tLen = ids.shape[1] as number;
     const past = cache?.[0]?.k.shape[2] ?? 0;
     let x = dropout(embed(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch, tgtLen, dModel]
     const kLen = past + tLen;
-    let bias = this.biasModule().computeBias(tLen, kLen, past); // [1, heads, tgtLen, kLen]
-    if (tLen > 1) bias = tf.add(bias, causalMask(tLen, kLen, past)); // a single new query may see every key
+    let bias = selfBias;
+    if (!bias) {
+      bias = this.biasModule().computeBias(tLen, kLen, past); // [1, heads, tgtLen, kLen]
+      if (tLen > 1) bias = tf.add(bias, causalMask(tLen, kLen, past)); // a single new query may see every key
+    }
     const newCache: KV[] = [];
     this.blocks.forEach((block, i) => {
-      const r = block.selfAttn.forward(x, bias, adapters, rng, cache?.[i]);
+      const r = block.forward(x, { selfBias: bias, adapters, rng, cross: { kv: cross.kv[i] as KV, mask: cross.mask }, cache: cache?.[i] });
       newCache.push(r.kv);
-      x = (block.crossAttn as T5LayerCrossAttention).forward(r.out, cross.kv[i] as KV, cross.mask, adapters, rng);
-      x = block.ff.forward(x, adapters, rng);
+      x = r.hidden;
     });
     return { hidden: dropout(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng) as tf.Tensor3D, cache: newCache };
   }
@@ -457,40 +478,21 @@ function causalMask(qLen: number, kLen: number, past: number): tf.Tensor4D {
 // ---------------------------------------------------------------------------------------------
 // Conditional generation model
 
-export interface EncoderPrefix {
-  states: tf.Tensor3D; // [batch, pLen, dModel]
-  mask: tf.Tensor2D; // [batch, pLen]
-}
-
-export interface T5ForwardArgs {
-  inputIds: tf.Tensor2D; // int32 [batch, srcLen]
-  attentionMask?: tf.Tensor2D; // [batch, srcLen] 1 = token, 0 = pad
-  labels?: tf.Tensor2D; // int32 [batch, tgtLen], -100 ignored
-  decoderInputIds?: tf.Tensor2D; // default shiftRight(labels)
-  adapters?: DeltaMap;
-  encoderPrefix?: EncoderPrefix;
-  encoderOutputs?: tf.Tensor3D;
-  /** Run after every encoder block (ignored with `encoderOutputs`); see {@link EncoderLayerHook}. */
-  encoderLayerHook?: EncoderLayerHook;
-  /** Dropout randomness in training mode. */
-  rng?: Rng;
-}
-
-export interface T5ForwardOutput {
-  logits: tf.Tensor3D; // [batch, tgtLen, vocab]
-  loss?: tf.Scalar;
-  encoderLastHiddenState: tf.Tensor3D; // [batch, srcLen, dModel]
-}
-
 /**
  * Keys a checkpoint may carry that alias `shared.weight` (declared as data, not hidden in branches):
  * HF writes them or not depending on version; they are accepted on load, never required.
  */
 export const TIED_ALIAS_KEYS = ['encoder.embed_tokens.weight', 'decoder.embed_tokens.weight'] as const;
-/** Alias of `shared.weight` only when word embeddings are tied. */
+/** The LM head's checkpoint key; an alias of `shared.weight` when the file's copy equals it (a tied head). */
 export const TIED_LM_HEAD_KEY = 'lm_head.weight';
 
-export class T5ForConditionalGeneration extends Module {
+function checkShape(t: tf.Tensor, name: string, rank: number, dims: readonly (number | undefined)[], dtype?: tf.DataType): void {
+  const want = `[${dims.map((d, i) => d ?? ['batch', 'len', 'dModel'][i]).join(', ')}]`;
+  if (t.rank !== rank || dims.some((d, i) => d !== undefined && t.shape[i] !== d)) throw new T5InputError(`${name}: expected shape ${want}, got [${t.shape.join(', ')}]`);
+  if (dtype && t.dtype !== dtype) throw new T5InputError(`${name}: expected ${dtype} ids, got ${t.dtype}`);
+}
+
+export class T5ForConditionalGeneration extends Module implements Seq2SeqLM {
   readonly shared: Embedding;
   readonly encoder: T5Stack;
   readonly decoder: T5Stack;
@@ -515,10 +517,13 @@ export class T5ForConditionalGeneration extends Module {
     }
   }
 
-  /** Throw a T5InputError unless ids is an int32 [batch, len] tensor with ids in [0, vocab). Reads the ids once (cheap). */
+  /**
+   * The explicit boundary check for ids that did not come through the collator: throws a T5InputError
+   * unless ids is an int32 [batch, len] tensor with ids in [0, vocab) (or -100 with allowIgnore). Reads the
+   * ids to the host, so forward never calls it; generate and scoreTargets do (they read results anyway).
+   */
   checkIds(ids: tf.Tensor, name: string, allowIgnore = false): void {
-    if (ids.rank !== 2) throw new T5InputError(`${name}: expected shape [batch, len], got [${ids.shape.join(', ')}]`);
-    if (ids.dtype !== 'int32') throw new T5InputError(`${name}: expected int32 ids, got ${ids.dtype}`);
+    checkShape(ids, name, 2, [undefined, undefined], 'int32');
     const data = ids.dataSync();
     const v = this.config.vocabSize;
     for (let i = 0; i < data.length; i++) {
@@ -529,54 +534,75 @@ export class T5ForConditionalGeneration extends Module {
     }
   }
 
-  /** Encoder output [batch, srcLen, dModel]. */
+  /** Encoder output [batch, srcLen, dModel]. Shapes and dtypes are checked; id values are not (no host read). */
   encode(inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, adapters?: DeltaMap, rng?: Rng, encoderLayerHook?: EncoderLayerHook): tf.Tensor3D {
-    this.checkIds(inputIds, 'inputIds');
-    if (attentionMask && (attentionMask.shape[0] !== inputIds.shape[0] || attentionMask.shape[1] !== inputIds.shape[1])) {
-      throw new T5InputError(`attentionMask: expected shape [${inputIds.shape.join(', ')}], got [${attentionMask.shape.join(', ')}]`);
-    }
+    checkShape(inputIds, 'inputIds', 2, [undefined, undefined], 'int32');
+    if (attentionMask) checkShape(attentionMask, 'attentionMask', 2, inputIds.shape);
     return tf.tidy(() => this.encoder.encode(inputIds, attentionMask ?? tf.onesLike(inputIds), adapters, rng, encoderLayerHook));
   }
 
   /** Cross-attention context over encoder states plus an optional prefix (instruction fusion). */
   crossContext(encoderStates: tf.Tensor3D, attentionMask: tf.Tensor2D | undefined, adapters?: DeltaMap, prefix?: EncoderPrefix): CrossContext {
     const [b, s] = encoderStates.shape;
-    let states: tf.Tensor = encoderStates;
-    let mask: tf.Tensor = attentionMask ? tf.cast(attentionMask, 'float32') : tf.ones([b, s]);
-    if (prefix) {
-      if (prefix.states.rank !== 3 || prefix.states.shape[0] !== b || prefix.states.shape[2] !== this.config.dModel) {
-        throw new T5InputError(`encoderPrefix.states: expected [${b}, pLen, ${this.config.dModel}], got [${prefix.states.shape.join(', ')}]`);
+    return tf.tidy(() => {
+      let states: tf.Tensor = encoderStates;
+      let mask: tf.Tensor = attentionMask ? tf.cast(attentionMask, 'float32') : tf.ones([b, s]);
+      if (prefix) {
+        if (prefix.states.rank !== 3 || prefix.states.shape[0] !== b || prefix.states.shape[2] !== this.config.dModel) {
+          throw new T5InputError(`encoderPrefix.states: expected [${b}, pLen, ${this.config.dModel}], got [${prefix.states.shape.join(', ')}]`);
+        }
+        if (prefix.mask.rank !== 2 || prefix.mask.shape[0] !== b || prefix.mask.shape[1] !== prefix.states.shape[1]) {
+          throw new T5InputError(`encoderPrefix.mask: expected [${b}, ${prefix.states.shape[1]}], got [${prefix.mask.shape.join(', ')}]`);
+        }
+        states = tf.concat([prefix.states, states], 1); // [batch, pLen+srcLen, dModel]
+        mask = tf.concat([tf.cast(prefix.mask, 'float32'), mask], 1); // [batch, pLen+srcLen]
       }
-      if (prefix.mask.rank !== 2 || prefix.mask.shape[0] !== b || prefix.mask.shape[1] !== prefix.states.shape[1]) {
-        throw new T5InputError(`encoderPrefix.mask: expected [${b}, ${prefix.states.shape[1]}], got [${prefix.mask.shape.join(', ')}]`);
-      }
-      states = tf.concat([prefix.states, states], 1); // [batch, pLen+srcLen, dModel]
-      mask = tf.concat([tf.cast(prefix.mask, 'float32'), mask], 1); // [batch, pLen+srcLen]
-    }
-    return this.decoder.crossContext(states, mask, adapters);
+      const cross = this.decoder.crossContext(states, mask, adapters);
+      return { kv: cross.kv.map((kv) => ({ k: kv.k, v: kv.v })), mask: cross.mask } as unknown as tf.TensorContainer;
+    }) as unknown as CrossContext;
   }
 
-  /** Decoder hidden states → logits [batch, tgtLen, vocab] (tied: rescaled by dModel**-0.5 and projected on shared). */
+  /** Decoder self-attention bias table [1, heads, len, len] (position bias + causal mask); see T5Stack.selfBias. */
+  decoderSelfBias(len: number): tf.Tensor4D {
+    return this.decoder.selfBias(len);
+  }
+
+  /** Decoder pass in eval-style use (no dropout randomness): see T5Stack.decode. */
+  decode(ids: tf.Tensor2D, cross: CrossContext, adapters?: DeltaMap, cache?: KV[], selfBias?: tf.Tensor4D): DecoderOutput {
+    return this.decoder.decode(ids, cross, adapters, undefined, cache, selfBias);
+  }
+
+  /**
+   * Decoder hidden states → logits [batch, tgtLen, vocab]: rescaled by dModel**-0.5 when
+   * `scaleDecoderOutputs` (T5 v1.0), then projected by `lm_head` or, tied, by `shared`.
+   */
   lmHead(hidden: tf.Tensor3D, adapters?: DeltaMap): tf.Tensor3D {
     const [b, t, d] = hidden.shape;
-    if (this.lm_head) return applyLinear(this.lm_head, hidden, adapters) as tf.Tensor3D;
-    const scaled = tf.mul(tf.reshape(hidden, [b * t, d]), d ** -0.5); // [batch·tgtLen, dModel]
-    return tf.reshape(project(scaled as tf.Tensor2D, this.shared.weight), [b, t, this.config.vocabSize]) as tf.Tensor3D; // [batch, tgtLen, vocab]
+    return tf.tidy(() => {
+      const x = this.config.scaleDecoderOutputs ? tf.mul(hidden, d ** -0.5) : hidden; // [batch, tgtLen, dModel]
+      if (this.lm_head) return applyLinear(this.lm_head, x, adapters) as tf.Tensor3D;
+      const flat = tf.reshape(x, [b * t, d]) as tf.Tensor2D; // [batch·tgtLen, dModel]
+      return tf.reshape(project(flat, this.shared.weight), [b, t, this.config.vocabSize]) as tf.Tensor3D; // [batch, tgtLen, vocab]
+    });
   }
 
+  /**
+   * HF's T5ForConditionalGeneration.forward: encode (or reuse `encoderOutputs`), decode `decoderInputIds`
+   * (default shiftRight(labels)) against the encoder states (plus `encoderPrefix`), LM head, and the mean
+   * cross-entropy over labels ≠ -100. Shapes and dtypes are checked here; id values are checked where
+   * batches are made (the collator, `checkIds`), so a forward pass never reads a tensor back to the host.
+   */
   forward(args: T5ForwardArgs): T5ForwardOutput {
     const { inputIds, attentionMask, labels, adapters, encoderPrefix, rng } = args;
-    if (labels) this.checkIds(labels, 'labels', true);
-    if (args.decoderInputIds) this.checkIds(args.decoderInputIds, 'decoderInputIds');
+    checkShape(inputIds, 'inputIds', 2, [undefined, undefined], 'int32');
+    const batch = inputIds.shape[0];
+    if (labels) checkShape(labels, 'labels', 2, [batch, undefined], 'int32');
+    if (args.decoderInputIds) checkShape(args.decoderInputIds, 'decoderInputIds', 2, [batch, labels?.shape[1]], 'int32');
     if (!labels && !args.decoderInputIds) throw new T5InputError('forward: pass labels or decoderInputIds');
-    if (labels && labels.shape[0] !== inputIds.shape[0]) throw new T5InputError(`labels: batch ${labels.shape[0]} differs from inputIds batch ${inputIds.shape[0]}`);
     let encoderLastHiddenState: tf.Tensor3D;
     if (args.encoderOutputs) {
-      const e = args.encoderOutputs;
-      if (e.rank !== 3 || e.shape[0] !== inputIds.shape[0] || e.shape[1] !== inputIds.shape[1] || e.shape[2] !== this.config.dModel) {
-        throw new T5InputError(`encoderOutputs: expected [${inputIds.shape[0]}, ${inputIds.shape[1]}, ${this.config.dModel}], got [${e.shape.join(', ')}]`);
-      }
-      encoderLastHiddenState = tf.clone(e);
+      checkShape(args.encoderOutputs, 'encoderOutputs', 3, [batch, inputIds.shape[1], this.config.dModel]);
+      encoderLastHiddenState = tf.clone(args.encoderOutputs);
     } else {
       encoderLastHiddenState = this.encode(inputIds, attentionMask, adapters, rng, args.encoderLayerHook);
     }
@@ -597,7 +623,7 @@ export class T5ForConditionalGeneration extends Module {
   }
 
   /** Sum and mean log-likelihood of each target row given its input row (rank classification). */
-  scoreTargets(args: Parameters<typeof runScore>[1]): Promise<ScoreResult> {
+  scoreTargets(args: ScoreArgs): Promise<ScoreResult> {
     return runScore(this, args);
   }
 
@@ -633,28 +659,6 @@ export function shiftRightTensor(labels: tf.Tensor2D, decoderStartTokenId: numbe
     const body = tf.slice(labels, [0, 0], [b, t - 1]);
     const shifted = tf.concat([start, body], 1); // [batch, tgtLen]
     return tf.where(tf.equal(shifted, IGNORE_INDEX), tf.fill([b, t], padTokenId, 'int32'), shifted) as tf.Tensor2D;
-  });
-}
-
-/** Per-position log-likelihood of labels [batch, tgtLen] (0 where the label is -100) and the 0/1 mask. */
-export function labelLogProbs(logits: tf.Tensor3D, labels: tf.Tensor2D): { logp: tf.Tensor2D; mask: tf.Tensor2D } {
-  return tf.tidy(() => {
-    const [b, t, v] = logits.shape;
-    const valid = tf.notEqual(labels, IGNORE_INDEX); // [batch, tgtLen]
-    const safe = tf.where(valid, labels, tf.zerosLike(labels)); // [batch, tgtLen]
-    const lsm = tf.reshape(tf.logSoftmax(tf.reshape(logits, [b * t, v])), [b * t * v]); // [batch·tgtLen·vocab]
-    const flatIdx = tf.add(tf.mul(tf.range(0, b * t, 1, 'int32'), tf.scalar(v, 'int32')), tf.reshape(safe, [b * t])); // [batch·tgtLen]
-    const mask = tf.cast(valid, 'float32') as tf.Tensor2D;
-    const picked = tf.reshape(tf.gather(lsm, flatIdx), [b, t]); // [batch, tgtLen]
-    return { logp: tf.mul(picked, mask) as tf.Tensor2D, mask };
-  });
-}
-
-/** Mean cross-entropy over labels ≠ -100 (HF's CrossEntropyLoss(ignore_index=-100)). */
-export function crossEntropy(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => {
-    const { logp, mask } = labelLogProbs(logits, labels);
-    return tf.div(tf.neg(tf.sum(logp)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
   });
 }
 

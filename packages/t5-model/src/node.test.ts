@@ -11,6 +11,7 @@ import { T5InputError, createRandomT5 } from './model.js';
 import { makeT5Config } from './config.js';
 import { T5ForConditionalGeneration, T5LoadError, loadVocabMap, savePretrained } from './node.js';
 import { buildVocabMap } from './vocab.js';
+import { BatchIdError, collateIds } from './collator.js';
 
 const fixtures = path.resolve(import.meta.dirname, '..', '__fixtures__', 't5');
 const tied = path.join(fixtures, 'tiny-relu-tied');
@@ -127,17 +128,25 @@ describe('fromPretrained errors', () => {
     expect(e.mismatched).toEqual([{ key: 'lm_head.weight', expected: [300, 48], got: [299, 48] }]);
   });
 
-  it('ids outside the vocabulary are rejected at the forward boundary', async () => {
+  it('ids outside the vocabulary are rejected at the boundaries (collator, checkIds, generate); forward checks shapes and dtypes', async () => {
     const model = await T5ForConditionalGeneration.fromPretrained(tied);
     const ids = tf.tensor2d([[5, 256, 1]], undefined, 'int32');
     const labels = tf.tensor2d([[3, 1]], undefined, 'int32');
-    expect(() => model.forward({ inputIds: ids, labels })).toThrow(/inputIds: id 256 .*vocab_size 256/);
-    const ok = tf.tensor2d([[5, 6, 1]], undefined, 'int32');
+    expect(() => model.checkIds(ids, 'inputIds')).toThrow(/inputIds: id 256 .*vocab_size 256/);
+    await expect(model.generate(ids, undefined, { maxNewTokens: 2 })).rejects.toThrow(/inputIds: id 256/);
     const badLabels = tf.tensor2d([[3, -5]], undefined, 'int32');
-    expect(() => model.forward({ inputIds: ok, labels: badLabels })).toThrow(T5InputError);
+    expect(() => model.checkIds(badLabels, 'labels', true)).toThrow(T5InputError);
+    expect(() => collateIds([[5, 6, 1]], [[3, -5]], 0, 0, { vocabSize: 256 })).toThrow(/labels\[0\]\[1\]: id -5 is outside \[0, 256\)/);
+    expect(() => collateIds([[5, 300, 1]], [[3, 1]], 0, 0, { vocabSize: 256 })).toThrow(BatchIdError);
+    expect(collateIds([[5, 6, 1]], [[3, 1]], 0, 0, { vocabSize: 256 }).labels).toEqual([[3, 1]]);
     const floatIds = tf.tensor2d([[5, 6, 1]]);
-    expect(() => model.forward({ inputIds: floatIds, labels })).toThrow(/int32/);
-    tf.dispose([ids, labels, ok, badLabels, floatIds]);
+    expect(() => model.forward({ inputIds: floatIds, labels })).toThrow(/inputIds: expected int32/);
+    const flat = tf.tensor1d([5, 6, 1], 'int32');
+    expect(() => model.forward({ inputIds: flat as unknown as tf.Tensor2D, labels })).toThrow(/inputIds: expected shape \[batch, len\]/);
+    const twoRows = tf.tensor2d([[3, 1], [4, 1]], undefined, 'int32');
+    const ok = tf.tensor2d([[5, 6, 1]], undefined, 'int32');
+    expect(() => model.forward({ inputIds: ok, labels: twoRows })).toThrow(/labels: expected shape \[1, len\]/);
+    tf.dispose([ids, labels, ok, badLabels, floatIds, flat, twoRows]);
     model.dispose();
   });
 });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { StateDictError, type StateDictMismatch } from '@tagi/tensor-core';
 import { readSafetensors, readSharded, writeFileAtomic, writeSharded } from '@tagi/tensor-core/node';
-import { parseT5Config, t5ConfigToJson, type T5Config } from './config.js';
+import { hfHeadLayout, parseT5Config, stringifyT5Config, type T5Config } from './config.js';
 import { T5ForConditionalGeneration as BaseT5, TIED_ALIAS_KEYS, TIED_LM_HEAD_KEY } from './model.js';
 import { T5Tokenizer, TokenizerError } from './tokenizer.js';
 import { PRUNED_VOCAB_FILE, VocabMap, VocabMapError } from './vocab.js';
@@ -42,13 +42,13 @@ export function loadDefaultT5Tokenizer(): T5Tokenizer {
 
 /**
  * Loading quirks as data: keys a checkpoint may carry besides the model's own parameters.
- * `sharedAliases` are copies of `shared.weight` written by some HF versions; `tiedLmHead` is one more
- * alias when word embeddings are tied. They are accepted (shape-checked) and dropped, never required.
+ * `sharedAliases` are copies of `shared.weight` written by some HF versions; `lmHeadKey` is one more
+ * alias when it equals `shared.weight` (a tied head). Aliases are accepted (shape-checked) and dropped.
  */
 export const T5_CHECKPOINT_ALIASES = {
   sharedKey: 'shared.weight',
   sharedAliases: TIED_ALIAS_KEYS,
-  tiedLmHead: TIED_LM_HEAD_KEY,
+  lmHeadKey: TIED_LM_HEAD_KEY,
 } as const;
 
 export class T5LoadError extends Error {
@@ -83,25 +83,78 @@ export async function readT5Config(dir: string): Promise<T5Config> {
   return parseT5Config(json, file);
 }
 
+/** Something a load or save did that the file did not say outright; the caller decides whether to show it. */
+export interface T5FileWarning {
+  /**
+   * 'lm-head-kept-separate': the config says tied but the checkpoint has its own, different lm_head.weight.
+   * 'lm-head-tied-to-shared': the config says untied but the checkpoint has no lm_head.weight.
+   * 'not-transformers4': a saved model that transformers 4 cannot rebuild (separate head with rescaling).
+   */
+  readonly code: 'lm-head-kept-separate' | 'lm-head-tied-to-shared' | 'not-transformers4';
+  readonly message: string;
+  readonly dir: string;
+}
+
+export interface LoadT5Options {
+  /** A single safetensors file in the directory instead of model.safetensors / the sharded index. */
+  file?: string;
+  /** Called for every {@link T5FileWarning}; nothing is printed otherwise. */
+  onWarning?: (w: T5FileWarning) => void;
+}
+
+function sameValues(a: tf.Tensor, b: tf.Tensor): boolean {
+  if (!tf.util.arraysEqual(a.shape, b.shape)) return false;
+  const x = a.dataSync();
+  const y = b.dataSync();
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
 /**
- * Load an HF T5 directory: config.json + model.safetensors (or sharded with its index), F32/F16/BF16.
- * Every key and shape is accounted for: one StateDictError lists missing, unexpected and mis-shaped keys.
+ * Load an HF T5 directory: config.json + model.safetensors (or sharded with its index), F32/F16/BF16,
+ * written by transformers 4 or 5. Every key and shape is accounted for: one StateDictError lists missing,
+ * unexpected and mis-shaped keys. The LM head follows the file, as transformers 5 decides it: a
+ * `lm_head.weight` that differs from `shared.weight` is a separate head whatever `tie_word_embeddings`
+ * says; none (or an equal one) means the head is `shared`. The rescaling follows `scale_decoder_outputs`
+ * (else `tie_word_embeddings`). The returned model's config says what was built (`tieWordEmbeddings`
+ * false exactly when it has a separate `lm_head`); disagreements with config.json go to `onWarning`.
  */
-export async function loadT5(dir: string, opts: { file?: string } = {}): Promise<T5ForConditionalGeneration> {
-  const config = await readT5Config(dir);
+export async function loadT5(dir: string, opts: LoadT5Options = {}): Promise<T5ForConditionalGeneration> {
+  const fileConfig = await readT5Config(dir);
   const tensors = await readCheckpoint(dir, opts.file);
-  const model = new T5ForConditionalGeneration(config, { init: 'empty' });
+  const weightsName = opts.file ?? 'the checkpoint';
+  let model: T5ForConditionalGeneration | undefined;
   try {
-    const own = new Map(model.stateDict());
-    const { sharedKey, sharedAliases, tiedLmHead } = T5_CHECKPOINT_ALIASES;
-    const aliases: string[] = [...sharedAliases, ...(config.tieWordEmbeddings ? [tiedLmHead] : [])];
+    const { sharedKey, sharedAliases, lmHeadKey } = T5_CHECKPOINT_ALIASES;
+    // transformers 5 ties symmetrically: a missing shared.weight is taken from whichever alias exists
     if (!tensors.has(sharedKey)) {
-      const alias = aliases.find((k) => tensors.has(k));
+      const alias = [...sharedAliases, lmHeadKey].find((k) => tensors.has(k));
       if (alias) tensors.set(sharedKey, tf.clone(tensors.get(alias) as tf.Tensor));
     }
+    const shared = tensors.get(sharedKey);
+    const head = tensors.get(lmHeadKey);
+    const separate = head !== undefined && !(shared !== undefined && sameValues(head, shared));
+    if (separate && fileConfig.tieWordEmbeddings) {
+      opts.onWarning?.({
+        code: 'lm-head-kept-separate',
+        dir,
+        message: `${dir}: config.json says tie_word_embeddings: true but ${weightsName} has its own lm_head.weight (different from shared.weight); using it as a separate LM head, as transformers 5 does`,
+      });
+    }
+    if (!head && !fileConfig.tieWordEmbeddings) {
+      opts.onWarning?.({
+        code: 'lm-head-tied-to-shared',
+        dir,
+        message: `${dir}: config.json says tie_word_embeddings: false but ${weightsName} has no lm_head.weight; the LM head is shared.weight, as transformers 5 does (transformers 4 would leave it uninitialised)`,
+      });
+    }
+    const config: T5Config = Object.freeze({ ...fileConfig, tieWordEmbeddings: !separate });
+    model = new T5ForConditionalGeneration(config, { init: 'empty' });
+    const own = new Map(model.stateDict());
     const mismatched: StateDictMismatch[] = [];
     const sharedShape = [config.vocabSize, config.dModel];
-    for (const k of aliases) {
+    // aliases of shared.weight: shape-checked and dropped (the head too when it is tied)
+    for (const k of [...sharedAliases, ...(separate ? [] : [lmHeadKey])]) {
       const t = tensors.get(k);
       if (!t) continue;
       if (!tf.util.arraysEqual(t.shape, sharedShape)) mismatched.push({ key: k, expected: sharedShape, got: [...t.shape] });
@@ -117,7 +170,7 @@ export async function loadT5(dir: string, opts: { file?: string } = {}): Promise
     if (missing.length + unexpected.length + mismatched.length > 0) throw new StateDictError(missing, unexpected, mismatched, `fromPretrained(${dir})`);
     model.loadStateDict(tensors);
   } catch (e) {
-    model.dispose();
+    model?.dispose();
     throw e;
   } finally {
     for (const t of tensors.values()) t.dispose();
@@ -126,20 +179,44 @@ export async function loadT5(dir: string, opts: { file?: string } = {}): Promise
   return model;
 }
 
+export interface SaveT5Options {
+  /** Shard model.safetensors above this many bytes (with model.safetensors.index.json). */
+  maxShardBytes?: number;
+  /** A pruned vocabulary: written beside the model as pruned_vocab.json. */
+  vocabMap?: VocabMap;
+  /** Called for every {@link T5FileWarning} (a model transformers 4 cannot rebuild). */
+  onWarning?: (w: T5FileWarning) => void;
+}
+
 /**
- * Write config.json, generation_config.json and model.safetensors (sharded above maxShardBytes) as HF
- * save_pretrained does: tied models store only shared.weight. With a vocabMap, pruned_vocab.json too.
+ * Write config.json, generation_config.json and model.safetensors (sharded above maxShardBytes) so that
+ * transformers 4 and 5 both load the same model (see `hfHeadLayout`): a tied v1.0 model stores only
+ * shared.weight, an untied one its lm_head too, and a tied head without rescaling (a v1.1 model made by
+ * transformers 5) a copy of shared.weight as lm_head.weight, because transformers 4 has no other way to
+ * express it (transformers 5 re-ties equal weights). Float fields are written as floats. With a vocabMap,
+ * pruned_vocab.json too.
  */
-export async function saveT5(model: BaseT5, dir: string, opts: { maxShardBytes?: number; vocabMap?: VocabMap } = {}): Promise<void> {
-  await fs.promises.mkdir(dir, { recursive: true });
+export async function saveT5(model: BaseT5, dir: string, opts: SaveT5Options = {}): Promise<void> {
   const c = model.config;
-  await writeFileAtomic(path.join(dir, 'config.json'), `${JSON.stringify(t5ConfigToJson(c), null, 2)}\n`);
+  if (opts.vocabMap && opts.vocabMap.size !== c.vocabSize) throw new VocabMapError(`saveT5: vocabMap has ${opts.vocabMap.size} ids but the model's vocab_size is ${c.vocabSize}`);
+  const layout = hfHeadLayout(c);
+  if ((layout.lmHeadInFile === 'own') !== (model.lm_head !== undefined)) {
+    throw new T5LoadError(`saveT5: config.tieWordEmbeddings is ${c.tieWordEmbeddings} but the model ${model.lm_head ? 'has' : 'has no'} lm_head`, dir);
+  }
+  await fs.promises.mkdir(dir, { recursive: true });
+  await writeFileAtomic(path.join(dir, 'config.json'), stringifyT5Config(c));
   const gen = { decoder_start_token_id: c.decoderStartTokenId, eos_token_id: c.eosTokenId, pad_token_id: c.padTokenId };
   await writeFileAtomic(path.join(dir, 'generation_config.json'), `${JSON.stringify(gen, null, 2)}\n`);
-  await writeSharded(dir, new Map(model.namedParameters()), { maxShardBytes: opts.maxShardBytes, metadata: { format: 'pt' } });
-  if (opts.vocabMap) {
-    if (opts.vocabMap.size !== c.vocabSize) throw new VocabMapError(`saveT5: vocabMap has ${opts.vocabMap.size} ids but the model's vocab_size is ${c.vocabSize}`);
-    await writeFileAtomic(path.join(dir, PRUNED_VOCAB_FILE), `${JSON.stringify(opts.vocabMap.toJson(), null, 2)}\n`);
+  const tensors = new Map<string, tf.Tensor>(model.namedParameters());
+  if (layout.lmHeadInFile === 'copy-of-shared') tensors.set(T5_CHECKPOINT_ALIASES.lmHeadKey, model.shared.weight);
+  await writeSharded(dir, tensors, { maxShardBytes: opts.maxShardBytes, metadata: { format: 'pt' } });
+  if (opts.vocabMap) await writeFileAtomic(path.join(dir, PRUNED_VOCAB_FILE), `${JSON.stringify(opts.vocabMap.toJson(), null, 2)}\n`);
+  if (!layout.transformers4) {
+    opts.onWarning?.({
+      code: 'not-transformers4',
+      dir,
+      message: `${dir}: a separate LM head with decoder-output rescaling (scale_decoder_outputs: true) loads correctly in transformers 5 only; transformers 4 cannot express it`,
+    });
   }
 }
 
@@ -152,11 +229,11 @@ export async function loadVocabMap(dir: string): Promise<VocabMap | undefined> {
 
 /** The model class with Node IO: `T5ForConditionalGeneration.fromPretrained(dir)` and `model.savePretrained(dir)`. */
 export class T5ForConditionalGeneration extends BaseT5 {
-  static fromPretrained(dir: string, opts: { file?: string } = {}): Promise<T5ForConditionalGeneration> {
+  static fromPretrained(dir: string, opts: LoadT5Options = {}): Promise<T5ForConditionalGeneration> {
     return loadT5(dir, opts);
   }
 
-  savePretrained(dir: string, opts: { maxShardBytes?: number; vocabMap?: VocabMap } = {}): Promise<void> {
+  savePretrained(dir: string, opts: SaveT5Options = {}): Promise<void> {
     return saveT5(this, dir, opts);
   }
 }

@@ -43,6 +43,11 @@ export interface DirCheckpointStoreOptions {
   readonly keep?: number;
   /** Told when a damaged checkpoint is skipped in favour of an older one. */
   readonly onWarning?: (message: string) => void;
+  /**
+   * The command that continues the run once the store is emptied, for the advice given when no checkpoint
+   * is usable (default: only the removal).
+   */
+  readonly resumeCommand?: string;
 }
 
 /** Sorted JSON with two-space indentation (deterministic files). */
@@ -160,7 +165,8 @@ export class DirCheckpointStore implements CheckpointStore {
     }
     if (faults.length > 0) {
       const first = faults[0] as CheckpointError;
-      throw new CheckpointError(first.file, `${first.fault}; no usable checkpoint in ${this.dir}`, `to restart this stage from its beginning: rm -rf '${this.dir}'`);
+      const then = this.opts.resumeCommand ? ` && ${this.opts.resumeCommand}` : '';
+      throw new CheckpointError(first.file, `${first.fault}; no usable checkpoint in ${this.dir}`, `to restart this stage from its beginning: rm -rf '${this.dir}'${then}`);
     }
     return undefined;
   }

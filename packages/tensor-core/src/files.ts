@@ -12,9 +12,14 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
   try {
     await handle.writeFile(data);
     await handle.sync();
-  } finally {
+  } catch (e) {
     await handle.close();
+    await fs.rm(tmp, { force: true });
+    // a failed write (ENOSPC, EIO) carries no path of its own: name the file being written
+    if (e instanceof Error && (e as NodeJS.ErrnoException).path === undefined) (e as NodeJS.ErrnoException).path = file;
+    throw e;
   }
+  await handle.close();
   try {
     await fs.rename(tmp, file);
   } catch (e) {

@@ -172,8 +172,19 @@ describe.each(testBackends())('fit on %s', (backend) => {
     // a fresh process: new parameters and optimiser, same store
     const second = makeParams(99);
     const secondOpt = new AdamW(second, { lr, weightDecay: 0.1 });
-    const r2 = await fit(options(second, secondOpt, { maxGradNorm: 1, checkpointEvery: 3, checkpoints: store }));
+    const events: string[] = [];
+    const r2 = await fit(
+      options(second, secondOpt, {
+        maxGradNorm: 1,
+        checkpointEvery: 3,
+        checkpoints: store,
+        onStart: (s) => void events.push(`start ${s.resumedFrom}/${s.totalSteps}`),
+        onStep: (rec) => void events.push(`step ${rec.step}`),
+      }),
+    );
+    expect(events.slice(0, 2)).toEqual(['start 5/9', 'step 6']);
     expect(r2).toMatchObject({ step: 9, resumedFrom: 5, aborted: false });
+    // onStart tells where the resumed run starts, before its first update
     cleanup.push(() => {
       dispose(straight, straightOpt);
       dispose(first, firstOpt);
@@ -265,5 +276,10 @@ describe.each(testBackends())('fit on %s', (backend) => {
     await expect(fit({ ...options(params, opt), steps: -1 })).rejects.toThrow('fit(regression): steps must be an integer >= 0, got -1');
     await expect(fit({ ...options(params, opt), gradAccum: 0 })).rejects.toThrow('gradAccum must be an integer >= 1');
     await expect(fit({ ...options(params, opt), params: new Map() })).rejects.toThrow('no trainable parameters');
+    const frozen = tf.variable(tf.zeros([2]), false);
+    cleanup.push(() => frozen.dispose());
+    await expect(fit({ ...options(params, opt), params: new Map([...params, ['frozen.weight', frozen]]) })).rejects.toThrow(
+      'fit(regression): parameters marked not trainable cannot be trained: frozen.weight',
+    );
   });
 });

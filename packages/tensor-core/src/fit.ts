@@ -4,7 +4,7 @@
 // logging, checkpoints, resume and stopping on a signal. Browser-safe: checkpoints go through an injected
 // `CheckpointStore` (the directory store is in '@tagi/tensor-core/node').
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradMap, OptimizerState } from './optim.js';
+import { type GradMap, type OptimizerState, clipByGlobalNorm } from './optim.js';
 
 /** The optimiser `fit` drives; tensor-core's AdamW and Adafactor satisfy it. */
 export interface FitOptimizer {
@@ -119,6 +119,11 @@ export interface FitOptions<B> {
   /** Run `evaluate` every this many updates and after the last. */
   readonly evalEvery?: number;
   evaluate?(step: number): Promise<Record<string, number>> | Record<string, number>;
+  /**
+   * Called once before the first update, after a checkpoint (if any) was restored: where the run starts.
+   * A caller that appends per-step logs drops entries past `resumedFrom` here.
+   */
+  onStart?(start: { readonly resumedFrom: number; readonly totalSteps: number }): void | Promise<void>;
   /** Called after every update with its figures (the caller decides what to print). */
   onStep?(record: StepRecord): void | Promise<void>;
   /** Save every this many updates (and when stopped by `signal`). Needs `checkpoints`. */
@@ -160,6 +165,8 @@ function checkOptions<B>(o: FitOptions<B>): void {
   int(o.checkpointEvery, 'checkpointEvery', 1);
   if (o.maxGradNorm !== undefined && !(o.maxGradNorm >= 0)) throw new RangeError(`fit(${o.name}): maxGradNorm must be >= 0, got ${o.maxGradNorm}`);
   if (o.params.size === 0) throw new RangeError(`fit(${o.name}): no trainable parameters`);
+  const frozen = [...o.params].filter(([, v]) => !v.trainable).map(([k]) => k);
+  if (frozen.length > 0) throw new RangeError(`fit(${o.name}): parameters marked not trainable cannot be trained: ${frozen.slice(0, 5).join(', ')}${frozen.length > 5 ? ', …' : ''}`);
 }
 
 /** Parameters, optimiser slots and extra state as one tensor map + JSON meta. */
@@ -209,6 +216,10 @@ function restoreState<B>(o: FitOptions<B>, c: Checkpoint): void {
   o.extraState?.restore(extra, (c.meta['extra'] ?? {}) as Record<string, unknown>);
 }
 
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+}
+
 /**
  * Runs `steps` optimiser updates (continuing from the newest checkpoint in `checkpoints` when there is
  * one). Per update: for each micro-batch, the loss and its gradients w.r.t. `params` (nothing else is
@@ -243,8 +254,12 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
     }
   };
 
+  await o.onStart?.({ resumedFrom: start, totalSteps: o.steps });
   let last: StepRecord | undefined;
   for (let step = start; step < o.steps; step++) {
+    // let the event loop turn once per update: a signal handler (SIGINT → abort) only runs then, and on
+    // cpu/wasm every tfjs promise resolves as a microtask, so the loop's awaits alone never yield
+    if (o.signal !== undefined) await yieldToEventLoop();
     if (o.signal?.aborted) {
       if (step > start) await save(step);
       return { step, resumedFrom: start, aborted: true, ...(last ? { last } : {}) };
@@ -274,7 +289,7 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
           list.push(t);
           termParts.set(k, list);
         }
-        vars.forEach((v, i) => (touched[i] = touched[i] || grads[v.name] !== undefined));
+        vars.forEach((v, i) => (touched[i] = touched[i] || grads[v.name] != null));
         const ordered = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
         if (gradSum === undefined) gradSum = ordered;
         else {
@@ -290,16 +305,10 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
     const updated = names.filter((_, i) => touched[i]);
     if (summed.length === 0) throw new RangeError(`fit(${o.name}): the loss reaches none of the parameters`);
     // mean over micro-batches, global norm and clipping, all on the device
-    const { grads, norm } = tf.tidy(() => {
-      const mean = accum === 1 ? summed.map((g) => tf.clone(g)) : summed.map((g) => tf.div(g, accum));
-      const n = tf.sqrt(tf.addN(mean.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
-      if (clip > 0) {
-        const coef = tf.minimum(1, tf.div(clip, tf.add(n, 1e-6)));
-        return { grads: mean.map((g) => tf.mul(g, coef)), norm: n };
-      }
-      return { grads: mean, norm: n };
-    });
+    const mean = accum === 1 ? summed : tf.tidy(() => summed.map((g) => tf.div(g, accum)));
+    const { grads, norm } = clipByGlobalNorm(mean, clip);
     tf.dispose(summed);
+    if (mean !== summed) tf.dispose(mean);
     const named = new Map<string, tf.Tensor>();
     grads.forEach((g, i) => named.set(updated[i] as string, g));
     const lr = o.optimizer.step(named);

@@ -36,10 +36,13 @@ export {
 export type { SafetensorsDtype, SafetensorsFault, SafetensorsEntry, SafetensorsHeader, ParsedSafetensors } from './safetensors.js';
 
 // optimisers, schedules, clipping, accumulation
-export { AdamW, Adafactor, clipGradNorm, GradAccumulator } from './optim.js';
+export { AdamW, Adafactor, clipByGlobalNorm, clipGradNorm, GradAccumulator } from './optim.js';
 export type { AdamWOptions, AdafactorOptions, GradMap, NamedParams, OptimizerState } from './optim.js';
 export { makeSchedule, constantSchedule, linearSchedule, cosineSchedule } from './schedule.js';
 export type { LrSchedule, ScheduleKind, ScheduleOptions } from './schedule.js';
+
+// weights entering a program: no NaN / Inf (checked once, at load)
+export { assertFinite, NonFiniteError } from './finite.js';
 
 // the one training loop (checkpoint files: DirCheckpointStore in the node subpath)
 export { fit, FitStateError } from './fit.js';

@@ -104,6 +104,29 @@ describe.each(testBackends())('fast products on %s', (backend) => {
     }
   });
 
+  it.each([true, false])('linear (bias %s) computes no dW for a weight that is not differentiated (LoRA: frozen base)', async (withBias) => {
+    const rng = new Rng(16);
+    const x = tf.variable(randn(rng, [6, 5]));
+    const w = tf.variable(randn(rng, [7, 5]));
+    const b = tf.variable(randn(rng, [7]));
+    // products run by a forward + backward pass differentiating `vars` only
+    const products = async (vars: tf.Variable[]) => {
+      const p = await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(linear(x, w, withBias ? b : undefined))), vars);
+        tf.dispose([value, ...Object.values(grads)]);
+      });
+      return p.kernels.filter((k) => k.name === 'BatchMatMul').length;
+    };
+    // forward (1) + dx (1) + dW (1); without w among the variables, dW is never computed
+    const all = await products(withBias ? [x, w, b] : [x, w]);
+    expect(await products([x])).toBe(all - 1);
+    // and the gradient of what is differentiated is unchanged
+    const g = tf.variableGrads(() => tf.sum(tf.square(linear(x, w, withBias ? b : undefined))), [x]);
+    const ref = tf.variableGrads(() => tf.sum(tf.square(tf.matMul(x, w, false, true))), [x]);
+    if (!withBias) expectClose(g.grads[x.name] as tf.Tensor, ref.grads[x.name] as tf.Tensor, { atol: 1e-4 });
+    tf.dispose([g.value, ref.value, ...Object.values(g.grads), ...Object.values(ref.grads), x, w, b]);
+  });
+
   it.each(FLAGS)('bmm(transposeA=%s, transposeB=%s) on matrices large enough for the per-matrix loop', (tA, tB) => {
     const rng = new Rng(15);
     const [m, k, n] = [128, 128, 128]; // 2^21 multiply-adds per matrix, n >= 128: the loop path on wasm

@@ -21,6 +21,58 @@ function plainTfjs(): boolean {
   return tf.getBackend() === 'tensorflow';
 }
 
+/** One input's gradient, computed only when the backward pass asks for it. */
+type LazyGrad = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor;
+
+// The engine entry point `tf.customGrad` is built on. `customGrad` itself computes the gradient of EVERY
+// input eagerly, although the tape asks only for those on a path to a differentiated variable; for a
+// frozen weight (LoRA training) that wasted dW = dyᵀ·x is a third of a linear layer's backward. Passing
+// one lazy function per input to the same engine call lets the tape skip the ones it prunes, as tfjs's
+// registered kernel gradients do.
+interface KernelFuncEngine {
+  runKernelFunc(params: {
+    forwardFunc: (backend: unknown, save: tf.GradSaveFunc) => tf.Tensor;
+    backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
+    inputs: Record<string, tf.Tensor>;
+  }): tf.Tensor;
+}
+
+const kernelFuncEngine: KernelFuncEngine | undefined = (() => {
+  const e = tf.engine() as unknown as Partial<KernelFuncEngine>;
+  return typeof e.runKernelFunc === 'function' ? (e as KernelFuncEngine) : undefined;
+})();
+
+/**
+ * `forward(...inputs)` with one gradient function per input, each run only when the tape needs that
+ * input's gradient (an input no differentiated variable leads to is skipped). `save` receives the
+ * tensors `grads` get back as `saved`. Falls back to `tf.customGrad` (every gradient computed) if the
+ * engine lacks the internal entry point.
+ */
+export function lazyGradOp(inputs: tf.Tensor[], forward: (save: tf.GradSaveFunc) => tf.Tensor, grads: LazyGrad[]): tf.Tensor {
+  if (grads.length !== inputs.length) throw new RangeError(`lazyGradOp: ${inputs.length} inputs but ${grads.length} gradient functions`);
+  if (kernelFuncEngine === undefined) {
+    const f = tf.customGrad(((...args: unknown[]) => {
+      const save = args[args.length - 1] as tf.GradSaveFunc;
+      return {
+        value: forward(save),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => grads.map((g) => g(dy, saved)),
+      };
+    }) as unknown as CustomGradientFunc) as unknown as (...xs: tf.Tensor[]) => tf.Tensor;
+    return f(...inputs);
+  }
+  const named: Record<string, tf.Tensor> = {};
+  inputs.forEach((t, i) => (named[i] = t));
+  return kernelFuncEngine.runKernelFunc({
+    forwardFunc: (_backend, save) => forward(save),
+    backwardsFunc: (dy, saved) => {
+      const out: Record<string, () => tf.Tensor> = {};
+      grads.forEach((g, i) => (out[i] = () => g(dy, saved)));
+      return out;
+    },
+    inputs: named,
+  });
+}
+
 /** a' · b' with a' = tA ? aᵀ : a (2-D). On wasm: explicit transposes and a plain product. */
 function mm(a: tf.Tensor2D, b: tf.Tensor2D, tA: boolean, tB: boolean): tf.Tensor2D {
   if (!onWasm()) return tf.matMul(a, b, tA, tB) as tf.Tensor2D;
@@ -45,19 +97,19 @@ function makeProduct(
   tA: boolean,
   tB: boolean,
 ): Product {
-  return tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([a, b]);
-    return {
-      value: raw(a, b, tA, tB),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
-        // y = a'·b'  =>  da' = dy·b'ᵀ, db' = a'ᵀ·dy; the transposes are undone on the way back.
-        const da = tA ? raw(sb, dy, tB, true) : raw(dy, sb, false, !tB);
-        const db = tB ? raw(dy, sa, true, tA) : raw(sa, dy, !tA, false);
-        return [da, db];
+  // y = a'·b'  =>  da' = dy·b'ᵀ, db' = a'ᵀ·dy; the transposes are undone on the way back.
+  return (a, b) =>
+    lazyGradOp(
+      [a, b],
+      (save) => {
+        save([a, b]);
+        return raw(a, b, tA, tB);
       },
-    };
-  }) as unknown as CustomGradientFunc) as unknown as Product;
+      [
+        (dy, [, sb]) => (tA ? raw(sb as tf.Tensor, dy, tB, true) : raw(dy, sb as tf.Tensor, false, !tB)),
+        (dy, [sa]) => (tB ? raw(dy, sa as tf.Tensor, true, tA) : raw(sa as tf.Tensor, dy, !tA, false)),
+      ],
+    );
 }
 
 function productTable(raw: (a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean) => tf.Tensor): Product[] {
@@ -107,27 +159,26 @@ function forwardXWt(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => tf.transpose(mm(w, x, false, true))); // [n, out]
 }
 
-const linearNoBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
-  save([x, w]);
-  return {
-    value: forwardXWt(x, w),
-    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-      const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [mm(dy, sw, false, false), dWeight(dy, sx)];
-    },
-  };
-}) as unknown as CustomGradientFunc);
+// Each gradient is computed only when the tape asks for it: a frozen weight (LoRA training, the frozen
+// base under a hypernetwork) gets no dW = dyᵀ·x, the first layer's input no dx.
+const dInput: LazyGrad = (dy, [, sw]) => mm(dy as tf.Tensor2D, sw as tf.Tensor2D, false, false); // [n, in]
+const dWeightOf: LazyGrad = (dy, [sx]) => dWeight(dy as tf.Tensor2D, sx as tf.Tensor2D); // [out, in]
 
-const linearBias = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
-  save([x, w]);
-  return {
-    value: tf.tidy(() => tf.add(forwardXWt(x, w), b)),
-    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-      const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [mm(dy, sw, false, false), dWeight(dy, sx), tf.sum(dy, 0)];
-    },
+function linearNoBias(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  const forward = (save: tf.GradSaveFunc) => {
+    save([x, w]);
+    return forwardXWt(x, w);
   };
-}) as unknown as CustomGradientFunc);
+  return lazyGradOp([x, w], forward, [dInput, dWeightOf]) as tf.Tensor2D;
+}
+
+function linearBias(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  const forward = (save: tf.GradSaveFunc) => {
+    save([x, w]);
+    return tf.tidy(() => tf.add(forwardXWt(x, w), b));
+  };
+  return lazyGradOp([x, w, b], forward, [dInput, dWeightOf, (dy) => tf.sum(dy, 0)]) as tf.Tensor2D;
+}
 
 /**
  * `y = x·weightᵀ + bias` for x `[..., in]`, weight `[out, in]` (PyTorch layout), bias `[out]`;
@@ -150,7 +201,7 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
       const y = tf.matMul(x2, weight as tf.Tensor2D, false, true) as tf.Tensor2D;
       y2 = bias === undefined ? y : (tf.add(y, bias) as tf.Tensor2D);
     } else {
-      y2 = (bias === undefined ? linearNoBias(x2, weight) : linearBias(x2, weight, bias)) as tf.Tensor2D;
+      y2 = bias === undefined ? linearNoBias(x2, weight as tf.Tensor2D) : linearBias(x2, weight as tf.Tensor2D, bias as tf.Tensor1D);
     }
     return tf.reshape(y2, [...lead, out]); // [..., out]
   });

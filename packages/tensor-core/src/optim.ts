@@ -226,7 +226,11 @@ export class Adafactor extends NamedOptimizer {
     };
   }
 
-  /** Applies one update; returns the step size used (for the last parameter when relative). */
+  /**
+   * Applies one update; returns the step size before the parameter scale (the schedule's lr, or the
+   * relative step of the last parameter). The parameter scale max(eps2, RMS(p)) stays on the device: an
+   * update makes no host read.
+   */
   step(grads: GradMap): number {
     const { eps, clipThreshold, decayRate, beta1, weightDecay, scaleParameter, relativeStep, warmupInit } = this.o;
     const external = relativeStep ? undefined : resolveLr(this.o.lr as number | LrSchedule, this.stepCount);
@@ -236,9 +240,9 @@ export class Adafactor extends NamedOptimizer {
       for (const [name, p, g] of items) {
         const t = (this.paramSteps.get(name) ?? 0) + 1;
         this.paramSteps.set(name, t);
-        let stepSize = external ?? Math.min(warmupInit ? 1e-6 * t : 1e-2, 1 / Math.sqrt(t));
-        if (scaleParameter) stepSize *= Math.max(eps[1], rms(p).dataSync()[0] as number);
-        lastLr = stepSize;
+        const baseStep = external ?? Math.min(warmupInit ? 1e-6 * t : 1e-2, 1 / Math.sqrt(t));
+        lastLr = baseStep;
+        const stepSize: tf.Tensor | number = scaleParameter ? tf.mul(tf.maximum(eps[1], rms(p)), baseStep) : baseStep; // scalar
         const beta2t = 1 - t ** decayRate;
         const sq = tf.add(tf.square(g), eps[0]);
         let update: tf.Tensor;
@@ -267,7 +271,7 @@ export class Adafactor extends NamedOptimizer {
           m.assign(m2);
           update = m2;
         }
-        const decayed = weightDecay !== 0 ? tf.mul(p, 1 - weightDecay * stepSize) : p;
+        const decayed = weightDecay !== 0 ? tf.mul(p, tf.sub(1, tf.mul(weightDecay, stepSize))) : p;
         p.assign(tf.sub(decayed, update));
       }
     });
@@ -277,22 +281,33 @@ export class Adafactor extends NamedOptimizer {
 }
 
 /**
- * Scales gradients so their global L2 norm is at most `maxNorm` (PyTorch's clip_grad_norm_:
- * coefficient maxNorm / (norm + 1e-6), applied only when below 1). Returns new tensors (the input
- * is untouched; the caller disposes both) and the norm before clipping.
+ * Global-norm clipping on the device (PyTorch's clip_grad_norm_: coefficient maxNorm / (norm + 1e-6),
+ * applied only when below 1; maxNorm 0 = no clipping). Returns new tensors, the input untouched, and the
+ * norm before clipping as a scalar tensor: no host read. The one clipping rule; `fit` and
+ * {@link clipGradNorm} both use it.
+ */
+export function clipByGlobalNorm(grads: readonly tf.Tensor[], maxNorm: number): { grads: tf.Tensor[]; norm: tf.Scalar } {
+  if (!(maxNorm >= 0)) throw new RangeError(`clipByGlobalNorm: maxNorm must be >= 0, got ${maxNorm}`);
+  return tf.tidy(() => {
+    const norm = (grads.length === 0 ? tf.scalar(0) : tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))))) as tf.Scalar;
+    if (maxNorm === 0) return { grads: grads.map((g) => tf.clone(g)), norm };
+    const coef = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
+    return { grads: grads.map((g) => tf.mul(g, coef)), norm };
+  });
+}
+
+/**
+ * Scales gradients so their global L2 norm is at most `maxNorm` (see {@link clipByGlobalNorm}). Returns
+ * new tensors (the input is untouched; the caller disposes both) and the norm before clipping, read back
+ * to the host.
  */
 export function clipGradNorm(grads: GradMap, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
   if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
   const items = entries(grads);
-  const norm = tf.tidy(() => {
-    if (items.length === 0) return 0;
-    const sq = items.map(([, g]) => tf.sum(tf.square(g)));
-    return Math.sqrt(tf.addN(sq).dataSync()[0] as number);
-  });
-  const coef = maxNorm / (norm + 1e-6);
-  const out = new Map<string, tf.Tensor>();
-  for (const [k, g] of items) out.set(k, coef < 1 ? tf.tidy(() => tf.mul(g, coef)) : tf.clone(g));
-  return { grads: out, norm };
+  const c = clipByGlobalNorm(items.map(([, g]) => g), maxNorm);
+  const norm = c.norm.dataSync()[0] as number;
+  c.norm.dispose();
+  return { grads: new Map(items.map(([k], i) => [k, c.grads[i] as tf.Tensor])), norm };
 }
 
 /**

@@ -1,21 +1,23 @@
-// Stage (a): the base T5. With --model it is loaded and frozen. Without one, a small random T5 on the
-// suite's pruned vocabulary is pretrained briefly and frozen; its objective ('mixed', the default):
-// half of each batch is T5 span corruption over the suite's texts (definitions, examples, inputs,
-// outputs) — language modelling that teaches the words and formats — and half is multitask training on
-// training-task instances WITHOUT their instructions (input → output). The base thus knows the
-// vocabulary and the output formats but has never been told which rule an instruction asks for, like an
-// LM-adapted T5 that has never been instruction-tuned; following instructions is what stages (b)–(e) add.
-import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '@tagi/tensor-core';
-import { type T5ForConditionalGeneration, PrunedTokenizer, createRandomT5, makeT5Config } from '@tagi/t5-model';
-import { loadT5, saveT5 } from '@tagi/t5-model/node';
-import { type RunContext, train } from '../run.js';
-import type { IdPair } from './batches.js';
-import { spanCorruption } from './batches.js';
-import { lossTrainable } from './common.js';
-import { SENTINELS, type TaskData, type Tok } from './data.js';
-import { makeOptimizer } from './optim.js';
+// Stage (a): a small base T5 pretrained from scratch (without --model), then frozen. Objective 'mixed'
+// (the default): half of each batch is T5 span corruption over the training tasks' texts (definitions,
+// examples, inputs, outputs) — language modelling that teaches the words and formats — and half is
+// multitask training on training instances WITHOUT their instructions (input → output). The base thus
+// knows the vocabulary and the output formats but has never been told which rule an instruction asks
+// for, like an LM-adapted T5 that has never been instruction-tuned; following instructions is what the
+// later stages add.
+import type * as tf from '@tensorflow/tfjs-core';
+import { type Objective, Rng } from '@tagi/tensor-core';
+import { type Seq2SeqBatch, collate, disposeBatch } from '@tagi/lora';
+import { type T5ForConditionalGeneration, PrunedTokenizer, checkIdRows, createRandomT5, makeT5Config } from '@tagi/t5-model';
+import { saveT5 } from '@tagi/t5-model/node';
+import type { Task } from '@tagi/datasets';
+import type { TagiConfig } from '../config.js';
+import { SENTINELS, type TaskData, type Tok } from '../data.js';
+import { InstructionInputs } from '../instruction.js';
+import { loadBaseModel } from '../models.js';
+import type { Run } from '../run.js';
+import { trainStage } from '../train.js';
+import { type IdPair, spanCorruption } from './batches.js';
 
 export const BASE_DIR = 'base-model';
 
@@ -28,46 +30,18 @@ function sentinelIds(tok: Tok): number[] {
   return out;
 }
 
-export async function baseStage(ctx: RunContext, data: TaskData, tok: Tok, done: boolean): Promise<{ model: T5ForConditionalGeneration; dir: string; summary: Record<string, number> }> {
-  const c = ctx.config;
-  if (c.model !== undefined) {
-    const model = await loadT5(c.model);
-    model.freezeBase();
-    return { model, dir: c.model, summary: {} };
-  }
-  const dir = path.join(ctx.runDir, BASE_DIR);
-  if (done) {
-    const model = await loadT5(dir);
-    model.freezeBase();
-    return { model, dir, summary: {} };
-  }
+/** The base pretraining objective over every parameter of `model`: a batch is a pure function of (seed, step). */
+export function baseObjective(model: T5ForConditionalGeneration, c: TagiConfig, data: TaskData, tok: Tok): Objective<Seq2SeqBatch> {
   const b = c.base;
-  const config = makeT5Config({
-    vocabSize: tok.vocabSize,
-    dModel: b.dModel,
-    dKv: b.dKv,
-    numHeads: b.numHeads,
-    dFf: b.dFf,
-    numLayers: b.numLayers,
-    numDecoderLayers: b.numDecoderLayers,
-    feedForwardProj: b.feedForwardProj,
-    relativeAttentionNumBuckets: b.relativeAttentionNumBuckets,
-    relativeAttentionMaxDistance: b.relativeAttentionMaxDistance,
-    dropoutRate: b.dropoutRate,
-    tieWordEmbeddings: false,
-    padTokenId: tok.padTokenId,
-    eosTokenId: tok.eosTokenId,
-    decoderStartTokenId: tok.padTokenId,
-  });
-  const model = createRandomT5(config, c.seed);
-  const params = new Map(model.namedParameters());
-  const optim = makeOptimizer(params, b.train, c.optim);
   const maxSrc = c.prompt.maxSourceLength;
   const maxTgt = c.prompt.maxTargetLength;
   // corpora, tokenised once
   const texts = data.texts.map((t) => tok.encode(t, { addSpecialTokens: false })).filter((ids) => ids.length >= 2);
-  const tasks = data.trainExamples.map((e) => ({ src: tok.encode(e.studentInput, { maxLength: maxSrc }), tgt: tok.encode(e.outputs[0] ?? '', { maxLength: maxTgt }) }));
+  const inputs = new InstructionInputs(tok, c.prompt.numPos, maxSrc);
+  const tasks = data.trainExamples.map((e) => ({ src: inputs.studentInputIds(data.byId.get(e.taskId) as Task, e.studentInput), tgt: tok.encode(e.outputs[0] ?? '', { maxLength: maxTgt }) }));
   const sentinels = sentinelIds(tok);
+  // ids are checked once, here where the batches' rows are made (the model's forward reads nothing back)
+  checkIdRows([...texts, ...tasks.map((t) => t.src), ...tasks.map((t) => t.tgt), sentinels], model.config.vocabSize, 'base pretraining ids');
   const root = new Rng(c.seed).fork('base');
   const pick = (rng: Rng): IdPair => {
     const useTask = b.objective === 'multitask' || (b.objective === 'mixed' && rng.next() < 0.5);
@@ -76,26 +50,58 @@ export async function baseStage(ctx: RunContext, data: TaskData, tok: Tok, done:
     const p = spanCorruption(ids.slice(0, maxSrc - 1), rng, sentinels, tok.eosTokenId);
     return { src: p.src, tgt: p.tgt.slice(0, maxTgt) };
   };
-  model.train();
-  const trainable = lossTrainable({
-    stage: 'base',
-    totalSteps: b.train.steps,
-    params,
-    optim,
-    padId: tok.padTokenId,
-    batch: (step) => {
+  return {
+    params: new Map(model.namedParameters()),
+    batch: ({ step }) => {
       const rng = root.fork(`step-${step}`);
-      return Array.from({ length: b.train.batchSize }, () => pick(rng));
+      return collate(Array.from({ length: b.train.batchSize }, () => pick(rng)).map((p) => ({ input: p.src, target: p.tgt })), tok.padTokenId);
     },
-    loss: (batch, step) => {
+    loss: (batch, { step }) => {
       const out = model.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, labels: batch.labels, rng: root.fork(`dropout-${step}`) });
-      tf.dispose([out.logits, out.encoderLastHiddenState]);
-      return out.loss as tf.Scalar;
+      return { loss: out.loss as tf.Scalar };
     },
-  });
-  const last = await train(ctx, trainable);
+    tokens: (batch) => batch.tokens,
+    release: disposeBatch,
+  };
+}
+
+/** Pretrains the small base of the config (or, on resume, reloads it) and returns it frozen. */
+export async function pretrainBase(run: Run, data: TaskData, tok: Tok): Promise<{ model: T5ForConditionalGeneration; dir: string }> {
+  const c = run.config;
+  const dir = run.path(BASE_DIR);
+  if (run.isDone('base')) return { model: await loadBaseModel(dir), dir };
+  const b = c.base;
+  const model = createRandomT5(
+    makeT5Config({
+      vocabSize: tok.vocabSize,
+      dModel: b.dModel,
+      dKv: b.dKv,
+      numHeads: b.numHeads,
+      dFf: b.dFf,
+      numLayers: b.numLayers,
+      numDecoderLayers: b.numDecoderLayers,
+      feedForwardProj: b.feedForwardProj,
+      relativeAttentionNumBuckets: b.relativeAttentionNumBuckets,
+      relativeAttentionMaxDistance: b.relativeAttentionMaxDistance,
+      dropoutRate: b.dropoutRate,
+      tieWordEmbeddings: false,
+      padTokenId: tok.padTokenId,
+      eosTokenId: tok.eosTokenId,
+      decoderStartTokenId: tok.padTokenId,
+    }),
+    c.seed,
+  );
+  const objective = baseObjective(model, c, data, tok);
+  model.train();
+  const t = await trainStage(run, 'base', objective, b.train);
   model.eval();
   await saveT5(model, dir, tok instanceof PrunedTokenizer ? { vocabMap: tok.map } : {});
   model.freezeBase();
-  return { model, dir, summary: { finalLoss: Number((last?.losses['loss'] ?? Number.NaN).toPrecision(4)), params: [...params.values()].reduce((s, p) => s + p.size, 0) } };
+  const last = t.result.last;
+  await run.finishStage('base', {
+    outputs: [{ role: 'base-model', kind: 't5', path: BASE_DIR }],
+    summary: { ...(last ? { finalLoss: Number(last.loss.toPrecision(4)) } : {}), params: [...objective.params.values()].reduce((s, p) => s + p.size, 0) },
+    seconds: t.seconds,
+  });
+  return { model, dir };
 }

@@ -1,46 +1,9 @@
-// Batches for the app's own training loops: (source ids, target ids) rows → padded tensors, and the
-// span-corruption objective of the base pretraining.
-import * as tf from '@tensorflow/tfjs-core';
+// The span-corruption objective of the base pretraining: (source ids, target ids) pairs.
 import type { Rng } from '@tagi/tensor-core';
-import { IGNORE_INDEX } from '@tagi/t5-model';
 
 export interface IdPair {
   src: readonly number[];
   tgt: readonly number[];
-}
-
-export interface BatchTensors {
-  inputIds: tf.Tensor2D;
-  attentionMask: tf.Tensor2D;
-  labels: tf.Tensor2D;
-  tokens: number;
-}
-
-export function toTensors(pairs: readonly IdPair[], padId: number): BatchTensors {
-  const sLen = Math.max(1, ...pairs.map((p) => p.src.length));
-  const tLen = Math.max(1, ...pairs.map((p) => p.tgt.length));
-  const ids = new Int32Array(pairs.length * sLen).fill(padId);
-  const mask = new Int32Array(pairs.length * sLen);
-  const labels = new Int32Array(pairs.length * tLen).fill(IGNORE_INDEX);
-  let tokens = 0;
-  pairs.forEach((p, i) => {
-    p.src.forEach((id, j) => {
-      ids[i * sLen + j] = id;
-      mask[i * sLen + j] = 1;
-    });
-    p.tgt.forEach((id, j) => (labels[i * tLen + j] = id));
-    tokens += p.src.length + p.tgt.length;
-  });
-  return {
-    inputIds: tf.tensor2d(ids, [pairs.length, sLen], 'int32'),
-    attentionMask: tf.tensor2d(mask, [pairs.length, sLen], 'int32'),
-    labels: tf.tensor2d(labels, [pairs.length, tLen], 'int32'),
-    tokens,
-  };
-}
-
-export function disposeBatch(b: BatchTensors): void {
-  tf.dispose([b.inputIds, b.attentionMask, b.labels]);
 }
 
 /**

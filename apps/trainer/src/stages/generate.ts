@@ -1,49 +1,95 @@
-// `tagi generate`: instruction → peft adapter dir with a trained hypernetwork (encoded once, generated
-// once). With concat fusion the adapter alone is not the whole student: the file records that in
-// adapter_config.json's extra field and the command says so.
-import { existsSync, readdirSync } from 'node:fs';
+// `tagi generate`: instruction → adapter dir, from a trained hypernetwork alone. The base model is the one
+// the hypernetwork's checkpoint names (or --model); no data, no base stage, no run dir. The dir is
+// @tagi/hypernet's self-describing export: a peft pair (adapter_config.json + adapter_model.safetensors)
+// plus tagi_adapter.json (and tagi_fusion.safetensors when the student also reads the encoded
+// instruction). It appears whole or not at all (written under a temporary name, then renamed) and never
+// replaces an existing one; a lock beside it keeps two writers apart.
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { generateAdapter } from '@tagi/hypernet';
-import { loadHypernet } from '@tagi/hypernet/node';
-import { loadAdapter, saveAdapter } from '@tagi/lora/node';
-import type { AdapterSet } from '@tagi/lora';
-import type { T5ForConditionalGeneration } from '@tagi/t5-model';
+import { writeTaskAdapter } from '@tagi/hypernet/node';
+import { acquireLock } from '@tagi/tensor-core/node';
+import { modelTokenizer } from '../data.js';
 import { CliError } from '../errors.js';
-import type { RunContext } from '../run.js';
-import type { Tok } from './data.js';
+import { checkT5Dir } from '../inspect.js';
+import { type TruncationReport, hypernetInstructionIds } from '../instruction.js';
+import { loadBaseModel, loadCheckedHypernet } from '../models.js';
 
-export async function generateStage(ctx: RunContext, model: T5ForConditionalGeneration, tok: Tok): Promise<void> {
-  const c = ctx.config;
-  if (c.hypernetDir === undefined) throw new CliError('generate needs --hypernet=DIR (a trained hypernetwork)');
-  if (c.instruction === undefined) throw new CliError('generate needs --instruction="TEXT"');
-  const out = path.resolve(c.out ?? path.join(ctx.runDir, 'adapter'));
-  if (existsSync(out) && readdirSync(out).length > 0) throw new CliError(`--out: '${out}' exists and is not empty; nothing was overwritten`);
-  const hn = await loadHypernet(c.hypernetDir, model);
-  const t0 = performance.now();
-  const task = generateAdapter(hn, tok.encode(c.instruction, { maxLength: c.prompt.maxSourceLength }));
-  try {
-    await saveAdapter(out, task.adapter);
-  } finally {
-    task.dispose();
-  }
-  ctx.progress.info(`  wrote peft adapter ${out} (rank ${hn.config.rank}, ${((performance.now() - t0) / 1000).toFixed(2)} s)`);
-  if (hn.config.fusion === 'concat') {
-    ctx.progress.info('  note: this hypernetwork also fuses the encoded instruction into cross-attention; the adapter alone is the LoRA part of the student');
-  }
+export interface GenerateOptions {
+  readonly hypernetDir: string;
+  /** Free text, treated as a task definition (as training formats one). */
+  readonly instruction: string;
+  readonly out: string;
+  /** The base model when it is not where the hypernetwork's checkpoint says. */
+  readonly model?: string;
+  readonly info?: (message: string) => void;
+  readonly warn?: (message: string) => void;
 }
 
-/** `eval`/`finetune` inputs given on the command line: --hypernet, --adapter, --teachers-dir. */
-export async function loadGiven(ctx: RunContext, model: T5ForConditionalGeneration): Promise<{ hypernet?: Awaited<ReturnType<typeof loadHypernet>>; adapter?: AdapterSet; teachers?: Map<string, AdapterSet> }> {
-  const c = ctx.config;
-  const r: { hypernet?: Awaited<ReturnType<typeof loadHypernet>>; adapter?: AdapterSet; teachers?: Map<string, AdapterSet> } = {};
-  if (c.hypernetDir !== undefined) r.hypernet = await loadHypernet(c.hypernetDir, model);
-  if (c.adapter !== undefined) r.adapter = await loadAdapter(c.adapter);
-  if (c.teachersDir !== undefined) {
-    r.teachers = new Map();
-    for (const name of readdirSync(c.teachersDir).sort()) {
-      const dir = path.join(c.teachersDir, name);
-      if (existsSync(path.join(dir, 'adapter_config.json'))) r.teachers.set(name, await loadAdapter(dir));
-    }
+export interface GenerateResult {
+  readonly out: string;
+  readonly modelDir: string;
+  /** The hypernetwork's input: the same ids training computes for a task with this definition. */
+  readonly instructionIds: readonly number[];
+  readonly truncation?: TruncationReport;
+}
+
+/** The base model dir a hypernetwork checkpoint names (absolute, or relative to the hypernet dir). */
+export function recordedBaseModel(hypernetDir: string): string | undefined {
+  const file = path.join(hypernetDir, 'hypernet_config.json');
+  let json: { base_model?: { name?: unknown } };
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
+  } catch (e) {
+    throw new CliError(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  return r;
+  const name = json.base_model?.name;
+  return typeof name === 'string' && name !== '' ? path.resolve(hypernetDir, name) : undefined;
+}
+
+export async function generate(o: GenerateOptions): Promise<GenerateResult> {
+  const recorded = recordedBaseModel(o.hypernetDir);
+  const modelDir = o.model ?? recorded;
+  if (modelDir === undefined || (o.model === undefined && !existsSync(path.join(modelDir, 'config.json')))) {
+    throw new CliError(
+      `${path.join(o.hypernetDir, 'hypernet_config.json')}: base_model.name ${recorded === undefined ? 'is not set' : `is '${recorded}', which is not a model dir here`}; pass --model=HF_T5_DIR (the base it was trained on)`,
+    );
+  }
+  checkT5Dir(modelDir, o.model === undefined ? 'base model (from hypernet_config.json)' : '--model');
+  const model = await loadBaseModel(modelDir);
+  const hn = await loadCheckedHypernet(o.hypernetDir, model);
+  const tok = modelTokenizer(modelDir);
+  // a user's text is a task definition: the same ids training computed for a task with this definition
+  const { ids, truncation } = hypernetInstructionIds(tok, o.instruction, 0, hn.config.maxInstructionLength);
+  if (truncation) {
+    o.warn?.(`the instruction is ${truncation.tokensBefore} tokens, more than the hypernetwork reads (max_instruction_length ${hn.config.maxInstructionLength}); it was cut to ${truncation.tokensAfter} tokens (eos kept), as training cuts its instructions`);
+  }
+  const t0 = performance.now();
+  const task = generateAdapter(hn, ids);
+  try {
+    const parent = path.dirname(o.out);
+    mkdirSync(parent, { recursive: true });
+    const lock = acquireLock(path.join(parent, `.${path.basename(o.out)}.tagi.lock`), 'tagi generate');
+    const tmp = path.join(parent, `.${path.basename(o.out)}.tmp-${process.pid}`);
+    try {
+      if (existsSync(o.out) && readdirSync(o.out).length > 0) throw new CliError(`--out: '${o.out}' appeared meanwhile and is not empty; nothing was overwritten`);
+      rmSync(tmp, { recursive: true, force: true });
+      await writeTaskAdapter(tmp, hn, task, { instruction: o.instruction, hypernetName: o.hypernetDir });
+      renameSync(tmp, o.out);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    } finally {
+      lock.release();
+    }
+  } finally {
+    task.dispose();
+    hn.dispose();
+    model.dispose();
+  }
+  o.info?.(`wrote peft adapter ${o.out} (rank ${hn.config.rank}, instruction of ${ids.length} tokens, ${((performance.now() - t0) / 1000).toFixed(2)} s; base model ${modelDir})`);
+  if (hn.config.fusion !== 'none') {
+    o.info?.(`note: this hypernetwork also fuses the encoded instruction into the model (fusion '${hn.config.fusion}'): the peft files alone are the LoRA part of the student; tagi_fusion.safetensors holds the rest (see tagi_adapter.json)`);
+  }
+  return { out: o.out, modelDir, instructionIds: ids, ...(truncation ? { truncation } : {}) };
 }

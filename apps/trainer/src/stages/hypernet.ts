@@ -1,192 +1,134 @@
-// Stages (d) and (e): the hypernetwork, trained by @tagi/hypernet's loops with the app's checkpoint,
-// resume and Ctrl-C handling. (d) stage-2 pretraining on a|b|c splits of the suite's task documents;
-// (e) stage-3 finetuning on the training tasks: TAGI (L_ce + λ1·KD from the instruction-concatenated
-// multitask model + λ2·alignment with the category LoRA teacher) and the CE-only hypernetwork (HINT-like).
-// The student reads the task input alone; each task's instruction is encoded once.
-import path from 'node:path';
+// Stages 2 and 3: the hypernetwork, trained with @tagi/hypernet's objectives by `fit`. Stage 2 pretrains
+// on a|b|c splits of the training tasks' documents; stage 3 finetunes on the training tasks: TAGI (L_ce +
+// λ1·KD from the instruction-concatenated multitask model + λ2·alignment with the task's LoRA teacher)
+// and the CE-only hypernetwork (HINT-like). The student reads the task input alone; each task's
+// instruction (instruction.ts: the same text and ids as evaluation and `tagi generate`) is encoded once.
+import { type FinetuneTask, type HyperNetwork, finetuneObjective, pretrainObjective } from '@tagi/hypernet';
+import { saveHypernet } from '@tagi/hypernet/node';
 import type { AdapterSet } from '@tagi/lora';
-import { type FinetuneTask, HyperNetwork, finetuneHypernet, pretrainHypernet, type HypernetConfig } from '@tagi/hypernet';
-import { loadHypernet, saveHypernet } from '@tagi/hypernet/node';
-import type { T5ForConditionalGeneration } from '@tagi/t5-model';
+import { type T5ForConditionalGeneration, checkIdRows } from '@tagi/t5-model';
 import type { TagiConfig } from '../config.js';
-import { CheckpointError } from '../errors.js';
-import { type RunContext, type StepOutput, trainExternal } from '../run.js';
-import type { TaskData, Tok } from './data.js';
-import { checkpointState, makeOptimizer } from './optim.js';
+import type { TaskData, Tok } from '../data.js';
+import { InstructionInputs } from '../instruction.js';
+import { loadCheckedHypernet, newHypernet, teacherDirName } from '../models.js';
+import type { Run } from '../run.js';
+import { trainStage } from '../train.js';
+import { teacherGroup } from './teachers.js';
 
 /** Largest teacher-logit cache kept in memory during stage 3 (bytes). */
 const TEACHER_CACHE_BUDGET_BYTES = 1024 ** 3;
 
 export const HYPERNET_PRETRAINED_DIR = 'hypernet-pretrained';
-export const hypernetDir = (id: 'tagi' | 'hint') => `hypernet-${id}`;
+export type FinetuneVariant = 'tagi' | 'hint';
+export const hypernetDir = (v: FinetuneVariant) => `hypernet-${v}`;
 
-/** The hypernet settings of the config as @tagi/hypernet's config. */
-export function hypernetConfigFor(c: TagiConfig): Partial<HypernetConfig> {
-  const mods = c.hypernet.targetModules.map((m) => m.replace(/[^A-Za-z0-9_]/g, '')).join('|');
-  return {
-    rank: c.hypernet.rank,
-    loraAlpha: c.hypernet.alpha,
-    hiddenDim: c.hypernet.hiddenDim,
-    moduleEmbeddingDim: Math.max(8, Math.min(64, Math.floor(c.hypernet.hiddenDim / 4))),
-    fusion: c.hypernet.fusion,
-    targets: [`(encoder|decoder)\\.block\\.\\d+\\.layer\\.\\d+\\.(SelfAttention|EncDecAttention)\\.(${mods})`],
-    maxInstructionLength: c.prompt.maxSourceLength,
-  };
+/** The base model a hypernetwork trains on, with the directory its checkpoint records. */
+export interface BaseModel {
+  readonly model: T5ForConditionalGeneration;
+  readonly dir: string;
 }
 
-function stepOut(r: { loss: number; ce: number; kl: number | null; ins: number | null; gradNorm: number }, lr: number, tokens?: number): StepOutput {
-  const losses: Record<string, number> = { loss: r.loss, ce: r.ce };
-  if (r.kl !== null) losses['kl'] = r.kl;
-  if (r.ins !== null) losses['ins'] = r.ins;
-  losses['gradNorm'] = r.gradNorm;
-  return { losses, lr, ...(tokens !== undefined ? { tokens } : {}) };
-}
-
-function trainableParams(hn: HyperNetwork) {
-  return new Map(hn.namedParameters().filter(([, v]) => v.trainable));
-}
-
-export async function hypernetPretrainStage(ctx: RunContext, model: T5ForConditionalGeneration, modelDir: string, data: TaskData, tok: Tok, done: boolean): Promise<HyperNetwork> {
-  const c = ctx.config;
-  const dir = path.join(ctx.runDir, HYPERNET_PRETRAINED_DIR);
-  if (done) return loadHypernet(dir, model);
-  const hn = new HyperNetwork(model, hypernetConfigFor(c), { seed: c.seed, baseModelName: modelDir });
-  const params = trainableParams(hn);
-  const optim = makeOptimizer(params, c.hypernet.pretrain, c.optim);
-  const ckpt = checkpointState(params, optim);
-  // task documents: instruction, demonstrations, input and answer in one text, split a|b|c
-  const documents = data.trainExamples.map((e) => tok.encode(`${e.concatenated}${e.outputs[0] ?? ''}`, { addSpecialTokens: false }));
+/** Stage 2 (or, when done, its reloaded output). */
+export async function pretrainHypernetStage(run: Run, base: BaseModel, data: TaskData, tok: Tok): Promise<HyperNetwork> {
+  const stage = 'hypernet-pretrain';
+  if (run.isDone(stage)) return loadCheckedHypernet(run.path(HYPERNET_PRETRAINED_DIR), base.model);
+  run.checkStop();
+  const c = run.config;
+  const hn = newHypernet(c, base.model, base.dir);
   const p = c.hypernet.pretrain;
   const range = (n: number): [number, number] => [Math.max(1, Math.floor(n / 2)), n];
-  await trainExternal(
-    ctx,
-    {
-      stage: 'hypernet-pretrain',
-      totalSteps: p.steps,
-      stateTensors: () => ckpt.stateTensors(),
-      stateMeta: () => ckpt.stateMeta(),
-      restore: (t, m) => {
-        try {
-          ckpt.restore(t, m, 'hypernet-pretrain');
-        } catch (e) {
-          throw new CheckpointError('hypernet-pretrain', (e as Error).message);
-        }
-      },
-    },
-    async (start, hooks) => {
-      let last: StepOutput | undefined;
-      await pretrainHypernet({
-        hypernet: hn,
-        optimizer: { step: (g) => void optim.step(g) },
-        steps: p.steps,
-        batchSize: p.batchSize,
-        seed: c.seed,
-        startStep: start,
-        documents,
-        split: { instruction: range(p.segmentA), input: range(p.segmentB), target: range(p.segmentC) },
-        onLog: (r) => (last = stepOut(r, optim.lr, p.batchSize * (p.segmentA + p.segmentB + p.segmentC))),
-        checkpointEvery: 1,
-        onCheckpoint: async (req) => hooks.afterStep(req.step, last as StepOutput),
-      });
-    },
-  );
-  await saveHypernet(dir, hn);
-  return hn;
+  // task documents: instruction, demonstrations, input and answer in one text, split a|b|c
+  const documents = data.trainExamples.map((e) => tok.encode(`${e.concatenated}${e.outputs[0] ?? ''}`, { addSpecialTokens: false }));
+  const objective = pretrainObjective({ hypernet: hn, documents, batchSize: p.batchSize, seed: c.seed, split: { instruction: range(p.segmentA), input: range(p.segmentB), target: range(p.segmentC) } });
+  try {
+    const t = await trainStage(run, stage, objective, p);
+    await saveHypernet(run.path(HYPERNET_PRETRAINED_DIR), hn);
+    await run.finishStage(stage, { outputs: [{ role: 'hypernet-pretrained', kind: 'hypernet', path: HYPERNET_PRETRAINED_DIR }], seconds: t.seconds });
+    return hn;
+  } catch (e) {
+    hn.dispose();
+    throw e;
+  } finally {
+    objective.dispose?.();
+  }
 }
 
+/** What stage 3 distils from: the KD teacher (multitask LoRA) and the alignment teachers by group dir name. */
 export interface FinetuneInputs {
-  pretrained?: HyperNetwork;
-  teachers?: ReadonlyMap<string, AdapterSet>;
-  groupOf?: (task: { taskId: string; category: string }) => string;
-  multitask?: AdapterSet;
+  readonly pretrained?: HyperNetwork;
+  readonly multitask?: AdapterSet;
+  readonly teachers?: ReadonlyMap<string, AdapterSet>;
 }
 
-export function finetuneTasks(ctx: RunContext, data: TaskData, tok: Tok, inputs: FinetuneInputs, withTeachers: boolean): FinetuneTask[] {
-  const c = ctx.config;
-  const maxSrc = c.prompt.maxSourceLength;
+/**
+ * The training tasks as stage 3 sees them: the hypernetwork's instruction ids (instruction.ts, the ids
+ * `tagi generate` computes for the same definition), the student's input alone, the target, the
+ * concatenated prompt for the KD teacher, and the task's alignment teacher.
+ */
+export function finetuneTasks(c: TagiConfig, data: TaskData, tok: Tok, teachers: ReadonlyMap<string, AdapterSet> | undefined, inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength)): FinetuneTask[] {
   const maxTgt = c.prompt.maxTargetLength;
   return data.train.map((task) => {
     const rows = data.trainExamples.filter((e) => e.taskId === task.taskId);
-    const teacher = withTeachers && inputs.teachers && inputs.groupOf ? inputs.teachers.get(inputs.groupOf(task)) : undefined;
+    const teacher = teachers?.get(teacherDirName(teacherGroup(c, task)));
     return {
       taskId: task.taskId,
-      instructionIds: tok.encode(rows[0]?.instruction ?? task.definition[0] ?? '', { maxLength: maxSrc }),
+      instructionIds: inputs.instructionIds(task),
       examples: rows.map((e) => ({
         id: e.instanceId,
-        inputIds: tok.encode(e.studentInput, { maxLength: maxSrc }),
+        inputIds: inputs.studentInputIds(task, e.studentInput),
         labelIds: tok.encode(e.outputs[0] ?? '', { maxLength: maxTgt }),
-        teacherInputIds: tok.encode(e.concatenated, { maxLength: maxSrc }),
+        teacherInputIds: inputs.concatenatedIds(task, e.studentInput),
       })),
       ...(teacher ? { teacherAdapters: teacher.deltas } : {}),
     };
   });
 }
 
-export async function hypernetFinetuneStage(
-  ctx: RunContext,
-  id: 'tagi' | 'hint',
-  model: T5ForConditionalGeneration,
-  modelDir: string,
-  data: TaskData,
-  tok: Tok,
-  inputs: FinetuneInputs,
-  done: boolean,
-): Promise<HyperNetwork> {
-  const c = ctx.config;
-  const dir = path.join(ctx.runDir, hypernetDir(id));
-  if (done) return loadHypernet(dir, model);
-  // both variants start from the same pretrained weights (a fresh copy each)
-  const hn = new HyperNetwork(model, hypernetConfigFor(c), { seed: c.seed, baseModelName: modelDir });
-  if (inputs.pretrained) hn.loadStateDict(inputs.pretrained.stateDict(), { strict: true });
-  const params = trainableParams(hn);
+/** Stage 3, one variant (or, when done, its reloaded output). Both variants start from the same pretrained weights. */
+export async function finetuneHypernetStage(run: Run, variant: FinetuneVariant, base: BaseModel, data: TaskData, tok: Tok, inputs: FinetuneInputs): Promise<HyperNetwork> {
+  const stage = hypernetDir(variant);
+  if (run.isDone(stage)) return loadCheckedHypernet(run.path(hypernetDir(variant)), base.model);
+  run.checkStop();
+  const c = run.config;
   const f = c.hypernet.finetune;
-  const optim = makeOptimizer(params, f, c.optim);
-  const ckpt = checkpointState(params, optim);
-  const tagi = id === 'tagi';
-  const lambdaKl = tagi ? c.distill.lambdaKl : 0;
-  const lambdaIns = tagi ? c.distill.lambdaIns : 0;
-  const tasks = finetuneTasks(ctx, data, tok, inputs, lambdaIns > 0);
-  const exampleTokens = tasks.flatMap((t) => t.examples.map((e) => e.inputIds.length + e.labelIds.length));
-  const tokensPerStep = Math.round((f.batchSize * exampleTokens.reduce((a, b) => a + b, 0)) / Math.max(1, exampleTokens.length));
-  const stage = `hypernet-${id}`;
-  await trainExternal(
-    ctx,
-    {
-      stage,
-      totalSteps: f.steps,
-      stateTensors: () => ckpt.stateTensors(),
-      stateMeta: () => ckpt.stateMeta(),
-      restore: (t, m) => {
-        try {
-          ckpt.restore(t, m, stage);
-        } catch (e) {
-          throw new CheckpointError(stage, (e as Error).message);
-        }
-      },
-    },
-    async (start, hooks) => {
-      let last: StepOutput | undefined;
-      // Teacher logits are cached per training example only when they fit a memory budget: a float32
-      // [targetLength, vocab] block per example is small on the embedded suite's pruned vocabulary but
-      // tens of GB for SNI with the full 32k vocabulary, where they are recomputed on the fly instead.
-      const cacheBytes = tasks.reduce((n, t) => n + t.examples.length, 0) * c.prompt.maxTargetLength * model.config.vocabSize * 4;
-      const cacheTeacher = cacheBytes <= TEACHER_CACHE_BUDGET_BYTES;
-      await finetuneHypernet({
-        hypernet: hn,
-        optimizer: { step: (g) => void optim.step(g) },
-        steps: f.steps,
-        batchSize: f.batchSize,
-        seed: c.seed,
-        startStep: start,
-        tasks,
-        loss: { lambdaKl, lambdaIns, temperature: c.distill.temperature, alignment: c.distill.alignment },
-        ...(lambdaKl > 0 ? { teacher: { sources: ['concat' as const], concatModel: model, ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}), cache: cacheTeacher } } : {}),
-        onLog: (r) => (last = stepOut(r, optim.lr, tokensPerStep)),
-        checkpointEvery: 1,
-        onCheckpoint: async (req) => hooks.afterStep(req.step, last as StepOutput),
-      });
-    },
-  );
-  await saveHypernet(dir, hn);
-  return hn;
+  const lambdaKl = variant === 'tagi' ? c.distill.lambdaKl : 0;
+  const lambdaIns = variant === 'tagi' ? c.distill.lambdaIns : 0;
+  const prepared = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength);
+  const tasks = finetuneTasks(c, data, tok, lambdaIns > 0 ? inputs.teachers : undefined, prepared);
+  const cut = prepared.summary();
+  if (cut !== undefined) run.progress.info(`warning: ${cut}`);
+  // ids are checked once, here where the batches' rows are made (the model's forward reads nothing back)
+  const vocab = base.model.config.vocabSize;
+  checkIdRows(tasks.map((t) => t.instructionIds), vocab, `${stage} instructions`);
+  for (const t of tasks) {
+    checkIdRows(t.examples.map((e) => e.inputIds), vocab, `${stage} ${t.taskId} inputs`);
+    checkIdRows(t.examples.map((e) => e.labelIds), vocab, `${stage} ${t.taskId} targets`);
+    checkIdRows(t.examples.map((e) => e.teacherInputIds ?? []), vocab, `${stage} ${t.taskId} teacher inputs`);
+  }
+  // Teacher logits are cached per training example only when they fit a memory budget: a float32
+  // [targetLength, vocab] block per example is small on the embedded suite's pruned vocabulary but tens
+  // of GB for SNI with the full 32k vocabulary, where they are recomputed on the fly instead.
+  const cacheBytes = tasks.reduce((n, t) => n + t.examples.length, 0) * c.prompt.maxTargetLength * base.model.config.vocabSize * 4;
+  const hn = newHypernet(c, base.model, base.dir, inputs.pretrained);
+  const objective = finetuneObjective({
+    hypernet: hn,
+    tasks,
+    batchSize: f.batchSize,
+    seed: c.seed,
+    loss: { lambdaKl, lambdaIns, temperature: c.distill.temperature, alignment: c.distill.alignment },
+    ...(lambdaKl > 0
+      ? { teacher: { sources: ['concat' as const], concatModel: base.model, ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}), cache: cacheBytes <= TEACHER_CACHE_BUDGET_BYTES } }
+      : {}),
+  });
+  try {
+    const t = await trainStage(run, stage, objective, f);
+    await saveHypernet(run.path(hypernetDir(variant)), hn);
+    await run.finishStage(stage, { outputs: [{ role: stage, kind: 'hypernet', path: hypernetDir(variant) }], seconds: t.seconds });
+    return hn;
+  } catch (e) {
+    hn.dispose();
+    throw e;
+  } finally {
+    objective.dispose();
+  }
 }

@@ -2,7 +2,8 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseSafetensorsHeader } from '@tagi/tensor-core';
-import { CliError } from '../errors.js';
+import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
+import { CliError } from './errors.js';
 
 export type DirKind = 'run' | 'adapter' | 'hypernet' | 'model';
 
@@ -73,15 +74,21 @@ export function inspectDir(dir: string): string {
   const kind = detectDirKind(dir);
   const lines: string[] = [];
   if (kind === 'run') {
-    const state = readJson(path.join(dir, 'trainer_state.json')) as { stages?: Record<string, { status: string; step: number; totalSteps: number; summary?: Record<string, unknown> }> };
+    const state = readRunState(dir);
+    if (state === undefined) throw new CliError(`'${dir}': no trainer_state.json`);
     const cfg = existsSync(path.join(dir, 'config.json')) ? readJson(path.join(dir, 'config.json')) : {};
-    lines.push(`run dir ${dir}`, `  preset: ${String(cfg['preset'] ?? '?')}  seed: ${String(cfg['seed'] ?? '?')}  backend: ${String(cfg['backend'] ?? '?')}`);
+    lines.push(`run dir ${dir} (tagi ${state.command})`, `  preset: ${String(cfg['preset'] ?? '?')}  seed: ${String(cfg['seed'] ?? '?')}  backend: ${String(cfg['backend'] ?? '?')}`);
     lines.push('  stages:');
-    for (const [name, s] of Object.entries(state.stages ?? {})) {
+    for (const [name, s] of Object.entries(state.stages)) {
       const summary = s.summary && Object.keys(s.summary).length > 0 ? `  ${Object.entries(s.summary).map(([k, v]) => `${k}=${String(v)}`).join(' ')}` : '';
-      lines.push(`    ${name.padEnd(28)} ${s.status.padEnd(8)} ${s.step}/${s.totalSteps}${summary}`);
+      lines.push(`    ${name.padEnd(28)} ${s.status.padEnd(8)} ${s.step}/${s.totalSteps}${summary}${s.status === 'running' && s.checkpoints ? `  checkpoints: ${s.checkpoints}` : ''}`);
     }
-    const files = readdirSync(dir).sort();
+    const artifacts = runArtifacts(dir, state);
+    if (artifacts.length > 0) {
+      lines.push('  artefacts:');
+      for (const a of artifacts) lines.push(`    ${`${a.role}${a.name !== undefined ? ` ${a.name}` : ''}`.padEnd(28)} ${a.kind.padEnd(8)} ${path.relative(dir, a.dir).startsWith('..') ? a.dir : path.relative(dir, a.dir)}${a.stage === undefined ? ' (given)' : ''}`);
+    }
+    const files = readdirSync(dir).filter((f) => !f.startsWith('.')).sort();
     lines.push(`  files: ${files.join(', ')}`);
     if (existsSync(path.join(dir, 'results.md'))) lines.push('', readFileSync(path.join(dir, 'results.md'), 'utf8').trimEnd());
   } else if (kind === 'adapter') {

@@ -1,0 +1,255 @@
+// From argv to a checked invocation, before anything is loaded or created: the command, the flags it
+// accepts (a flag it does not use is an error with a suggestion), the resolved and validated config,
+// the run dir, and every input path checked. A failure here costs nothing and leaves nothing behind.
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { readRunState } from '@tagi/tensor-core/node';
+import { parseArgs } from './args.js';
+import { CONFIG_KEYS, type TagiConfig, kebabToCamel, validateConfig } from './config.js';
+import { CliError } from './errors.js';
+import { HELP } from './help.js';
+import { checkT5Dir } from './inspect.js';
+import type { CliIO } from './io.js';
+import { resolveConfig } from './resolve.js';
+import { CONFIG_FILE, defaultRunDir, readRunConfig } from './run-files.js';
+import { didYouMean } from './suggest.js';
+
+export const COMMANDS = ['demo', 'base', 'teachers', 'pretrain', 'finetune', 'eval', 'generate', 'inspect'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+/** Commands that write a run dir. */
+export type RunCommand = Exclude<CommandName, 'generate' | 'inspect'>;
+
+const camelToKebab = (k: string) => k.split('.').map((s) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join('.');
+
+// Which config keys each run command reads (a pattern ending in '.*' covers a subtree). A flag outside its
+// command's list is refused: it would be ignored silently otherwise.
+const RUN_KEYS = ['runDir', 'name', 'backend', 'seed'];
+const TRAINING_KEYS = ['logEvery', 'checkpointEvery', 'optim.*'];
+const DATA_KEYS = ['data', 'prompt.*'];
+const HYPERNET_SHAPE = ['hypernet.rank', 'hypernet.alpha', 'hypernet.hiddenDim', 'hypernet.fusion', 'hypernet.targetModules'];
+const COMMAND_KEYS: Record<RunCommand, readonly string[]> = {
+  demo: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'base.*', 'teachers.*', 'multitask.*', 'hypernet.*', 'distill.*', 'eval.*'],
+  base: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'base.*'],
+  teachers: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'teachers.*', 'multitask.*'],
+  pretrain: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', ...HYPERNET_SHAPE, 'hypernet.pretrain.*'],
+  finetune: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'hypernetDir', 'teachersDir', 'adapter', 'teachers.groupBy', ...HYPERNET_SHAPE, 'hypernet.finetune.*', 'distill.*'],
+  eval: [...RUN_KEYS, ...DATA_KEYS, 'model', 'hypernetDir', 'adapter', 'eval.*'],
+};
+/** Flags that are not config keys, per kind of command. */
+const RUN_CONTROL = ['help', 'preset', 'config', 'resume'];
+const GENERATE_FLAGS = ['help', 'hypernet', 'instruction', 'out', 'model', 'backend'];
+/** Flag spellings of config keys with another name. */
+const FLAG_ALIASES: Record<string, string> = { hypernet: 'hypernetDir' };
+const KEY_FLAGS: Record<string, string> = { hypernetDir: 'hypernet' };
+
+function keyAllowed(command: RunCommand, key: string): boolean {
+  return COMMAND_KEYS[command].some((p) => (p.endsWith('.*') ? key.startsWith(p.slice(0, -1)) : key === p));
+}
+
+/** Every flag spelling a command accepts (for suggestions and help). */
+export function commandFlags(command: CommandName): string[] {
+  if (command === 'inspect') return ['help'];
+  if (command === 'generate') return GENERATE_FLAGS;
+  return [...RUN_CONTROL, ...[...CONFIG_KEYS.keys()].filter((k) => keyAllowed(command, k)).map((k) => KEY_FLAGS[k] ?? camelToKebab(k))];
+}
+
+function commandsWithFlag(flag: string): CommandName[] {
+  return COMMANDS.filter((c) => commandFlags(c).includes(flag));
+}
+
+/** The refusal of a flag `command` does not take: a suggestion among its own flags, or which commands use it. */
+function unknownFlag(command: CommandName, name: string): CliError {
+  const elsewhere = commandsWithFlag(FLAG_ALIASES[name] !== undefined || GENERATE_FLAGS.includes(name) ? name : camelToKebab(kebabToCamel(name)));
+  if (elsewhere.length > 0) {
+    return new CliError(`'tagi ${command}' does not use --${name} (an option of: ${elsewhere.map((c) => `tagi ${c}`).join(', ')}); see 'tagi ${command} --help'`);
+  }
+  return new CliError(`unknown option '--${name}' for 'tagi ${command}'${didYouMean(name, commandFlags(command), (s) => `'--${s}'`)} (see 'tagi ${command} --help')`);
+}
+
+export type Invocation =
+  | { readonly command: 'inspect'; readonly path: string; readonly io: CliIO }
+  | {
+      readonly command: 'generate';
+      readonly hypernetDir: string;
+      readonly instruction: string;
+      readonly out: string;
+      /** The base model, when it is not where the hypernetwork's config says. */
+      readonly model?: string;
+      readonly backend: TagiConfig['backend'];
+      readonly io: CliIO;
+    }
+  | { readonly command: RunCommand; readonly config: TagiConfig; readonly runDir: string; readonly resume: boolean; readonly io: CliIO };
+
+export type RunInvocation = Extract<Invocation, { config: TagiConfig }>;
+export type GenerateInvocation = Extract<Invocation, { command: 'generate' }>;
+
+/** Parses and checks argv; `{ help }` for --help. Throws CliError (exit 2) for anything wrong. */
+export function parseInvocation(argv: readonly string[], io: CliIO): Invocation | { help: string } {
+  const args = parseArgs(argv);
+  const wantsHelp = args.flags.some(([k]) => k === 'help' || k === 'h');
+  if (args.command === undefined || args.command === 'help') {
+    const topic = args.command === 'help' ? args.positionals[0] : undefined;
+    if (topic !== undefined && HELP[topic] !== undefined) return { help: HELP[topic] };
+    if (args.command === undefined && !wantsHelp) throw new CliError(`missing command\n\n${HELP['main']}`);
+    return { help: HELP['main'] as string };
+  }
+  if (!(COMMANDS as readonly string[]).includes(args.command)) {
+    throw new CliError(`unknown command '${args.command}'${didYouMean(args.command, COMMANDS)}; expected one of ${COMMANDS.join(', ')}`);
+  }
+  const command = args.command as CommandName;
+  if (wantsHelp) return { help: HELP[command] as string };
+  const cwd = io.cwd ?? process.cwd();
+
+  if (command === 'inspect') {
+    if (args.flags.length > 0) throw unknownFlag(command, args.flags[0]?.[0] as string);
+    if (args.positionals.length !== 1) throw new CliError(args.positionals.length === 0 ? `'tagi inspect' needs a PATH argument\n\n${HELP['inspect']}` : `unexpected argument '${args.positionals[1]}' for 'tagi inspect'`);
+    return { command, path: path.resolve(cwd, args.positionals[0] as string), io };
+  }
+  if (args.positionals.length > 0) throw new CliError(`unexpected argument '${args.positionals[0]}' for 'tagi ${command}' (options are written --name=value)`);
+  if (command === 'generate') return parseGenerate(args.flags, io, cwd);
+
+  let preset: string | undefined;
+  let configFile: string | undefined;
+  let resume = false;
+  const overrides: [string, string][] = [];
+  for (const [name, value] of args.flags) {
+    if (name === 'preset' || name === 'config') {
+      if (value === true) throw new CliError(`--${name} needs a value`);
+      if (name === 'preset') preset = value;
+      else configFile = value;
+      continue;
+    }
+    if (name === 'resume') {
+      if (value !== true && value !== 'true') throw new CliError('--resume takes no value (the run dir is --run-dir)');
+      resume = true;
+      continue;
+    }
+    const key = FLAG_ALIASES[name] ?? kebabToCamel(name);
+    const leaf = CONFIG_KEYS.get(key);
+    if (leaf === undefined || !keyAllowed(command, key)) throw unknownFlag(command, name);
+    if (value === true && leaf.kind !== 'boolean') throw new CliError(`--${name} needs a value (--${name}=VALUE)`);
+    overrides.push([key, value === true ? 'true' : value]);
+  }
+
+  let config: TagiConfig;
+  let runDir: string;
+  if (resume) {
+    const rd = overrides.find(([k]) => k === 'runDir');
+    if (rd === undefined) throw new CliError('--resume needs --run-dir=DIR (the run to continue)');
+    const others = overrides.filter(([k]) => k !== 'runDir').map(([k]) => `--${KEY_FLAGS[k] ?? camelToKebab(k)}`);
+    if (preset !== undefined || configFile !== undefined || others.length > 0) {
+      throw new CliError(`--resume continues the saved config of the run exactly; remove ${[...(preset ? ['--preset'] : []), ...(configFile ? ['--config'] : []), ...others].join(', ')}`);
+    }
+    runDir = path.resolve(cwd, rd[1]);
+    config = readRunConfig(runDir);
+    const state = readRunState(runDir);
+    if (state === undefined) throw new CliError(`--resume: ${path.join(runDir, 'trainer_state.json')} not found; nothing to resume`);
+    if (state.command !== command) {
+      throw new CliError(`--resume: '${runDir}' is a run of 'tagi ${state.command}'; continue it with: tagi ${state.command} --resume --run-dir=${runDir}`);
+    }
+  } else {
+    config = resolveConfig({ ...(preset !== undefined ? { preset } : {}), ...(configFile !== undefined ? { configFile: path.resolve(cwd, configFile) } : {}), overrides, defaultPreset: 'tiny' });
+    // paths in the config are taken relative to where the command runs, and saved absolute
+    const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(cwd, p));
+    config = validateConfig(
+      {
+        ...config,
+        ...(config.model !== undefined ? { model: abs(config.model) } : {}),
+        ...(config.hypernetDir !== undefined ? { hypernetDir: abs(config.hypernetDir) } : {}),
+        ...(config.adapter !== undefined ? { adapter: abs(config.adapter) } : {}),
+        ...(config.teachersDir !== undefined ? { teachersDir: abs(config.teachersDir) } : {}),
+        ...(config.data !== 'embedded' && (config.data.includes('/') || existsSync(path.resolve(cwd, config.data))) ? { data: abs(config.data) } : {}),
+      },
+      'command line',
+    );
+    runDir = path.resolve(cwd, config.runDir ?? defaultRunDir(config));
+    checkFreshRunDir(runDir);
+  }
+  checkRunInputs(command, config);
+  return { command, config, runDir, resume, io };
+}
+
+/**
+ * `p` can be created or written: its nearest existing ancestor is a directory this process may write
+ * (an OS error such as EACCES or EROFS, naming that directory, otherwise).
+ */
+function checkWritable(flag: string, p: string): void {
+  let d = p;
+  while (!existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
+  if (!statSync(d).isDirectory()) throw new CliError(`${flag}: '${d}' is a file, so '${p}' cannot be created; choose another path`);
+  accessSync(d, constants.W_OK);
+}
+
+/** A new run needs a run dir that is not a file, holds no run yet, and can be written. */
+function checkFreshRunDir(runDir: string): void {
+  if (!existsSync(runDir)) {
+    checkWritable('--run-dir', runDir);
+    return;
+  }
+  if (!statSync(runDir).isDirectory()) throw new CliError(`--run-dir: '${runDir}' is a file; choose a directory path`);
+  if (existsSync(path.join(runDir, 'trainer_state.json')) || existsSync(path.join(runDir, CONFIG_FILE))) {
+    throw new CliError(`run dir '${runDir}' already holds a run; continue it with --resume --run-dir=${runDir}, or choose another --run-dir`);
+  }
+}
+
+function checkDir(flag: string, dir: string, marker: string, what: string): void {
+  if (!existsSync(dir)) throw new CliError(`${flag}: '${dir}' does not exist`);
+  if (!statSync(dir).isDirectory()) throw new CliError(`${flag}: '${dir}' is a file; expected ${what}`);
+  if (!existsSync(path.join(dir, marker))) throw new CliError(`${flag}: '${dir}' has no ${marker} (expected ${what})`);
+}
+
+/** The inputs each command needs, present and of the right kind. */
+function checkRunInputs(command: RunCommand, c: TagiConfig): void {
+  const needsModel = command === 'teachers' || command === 'pretrain' || command === 'finetune' || command === 'eval';
+  if (needsModel && c.model === undefined) {
+    throw new CliError(`'tagi ${command}' needs --model=HF_T5_DIR (the frozen base T5; 'tagi base' or 'tagi demo' trains a small one)`);
+  }
+  if (c.model !== undefined) checkT5Dir(c.model);
+  if (c.data !== 'embedded' && path.isAbsolute(c.data)) {
+    if (!existsSync(c.data)) throw new CliError(`--data: '${c.data}' does not exist (expected 'embedded', an SNI directory or a registered dataset name)`);
+    if (!existsSync(path.join(c.data, 'tasks')) || !existsSync(path.join(c.data, 'splits'))) {
+      throw new CliError(`--data: '${c.data}' is not an SNI directory (expected tasks/ and splits/ inside)`);
+    }
+  }
+  if (c.hypernetDir !== undefined) checkDir('--hypernet', c.hypernetDir, 'hypernet_config.json', 'a hypernetwork dir (hypernet_config.json + hypernet.safetensors)');
+  if (c.adapter !== undefined) checkDir('--adapter', c.adapter, 'adapter_config.json', 'a peft adapter dir');
+  if (c.teachersDir !== undefined) {
+    if (!existsSync(c.teachersDir) || !statSync(c.teachersDir).isDirectory()) throw new CliError(`--teachers-dir: '${c.teachersDir}' is not a directory`);
+    const any = readdirSync(c.teachersDir).some((n) => existsSync(path.join(c.teachersDir as string, n, 'adapter_config.json')));
+    if (!any) throw new CliError(`--teachers-dir: '${c.teachersDir}' holds no peft adapter dirs (expected <group>/adapter_config.json, as 'tagi teachers' writes)`);
+  }
+  if (command === 'finetune') {
+    if (c.distill.lambdaKl > 0 && c.adapter === undefined) {
+      throw new CliError(`'tagi finetune' distils from the multitask model (distill.lambda-kl = ${c.distill.lambdaKl}): give --adapter=MULTITASK_ADAPTER_DIR, or --distill.lambda-kl=0`);
+    }
+    if (c.distill.lambdaIns > 0 && c.teachersDir === undefined) {
+      throw new CliError(`'tagi finetune' aligns with the LoRA teachers (distill.lambda-ins = ${c.distill.lambdaIns}): give --teachers-dir=DIR, or --distill.lambda-ins=0`);
+    }
+  }
+}
+
+function parseGenerate(flags: readonly (readonly [string, string | true])[], io: CliIO, cwd: string): Invocation {
+  const got: Record<string, string> = {};
+  for (const [name, value] of flags) {
+    if (!GENERATE_FLAGS.includes(name)) throw unknownFlag('generate', name);
+    if (value === true) throw new CliError(`--${name} needs a value (--${name}=VALUE)`);
+    got[name] = value;
+  }
+  const missing = ['hypernet', 'instruction', 'out'].filter((k) => got[k] === undefined);
+  if (missing.length > 0) throw new CliError(`'tagi generate' needs ${missing.map((k) => `--${k}`).join(', ')}\n\n${HELP['generate']}`);
+  const instruction = got['instruction'] as string;
+  if (instruction.trim() === '') throw new CliError('--instruction: empty or whitespace only; give the task definition as text');
+  const backend = got['backend'] ?? 'auto';
+  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) throw new CliError(`--backend: expected auto, tensorflow, wasm or cpu, got '${backend}'`);
+  const hypernetDir = path.resolve(cwd, got['hypernet'] as string);
+  checkDir('--hypernet', hypernetDir, 'hypernet_config.json', 'a hypernetwork dir (hypernet_config.json + hypernet.safetensors)');
+  const model = got['model'] === undefined ? undefined : path.resolve(cwd, got['model']);
+  if (model !== undefined) checkT5Dir(model);
+  const out = path.resolve(cwd, got['out'] as string);
+  if (existsSync(out)) {
+    if (!statSync(out).isDirectory()) throw new CliError(`--out: '${out}' is a file; choose a directory path for the adapter`);
+    if (readdirSync(out).length > 0) throw new CliError(`--out: '${out}' exists and is not empty; nothing was overwritten (choose another --out or remove it)`);
+  }
+  checkWritable('--out', path.dirname(out));
+  return { command: 'generate', hypernetDir, instruction, out, ...(model !== undefined ? { model } : {}), backend: backend as TagiConfig['backend'], io };
+}

@@ -1,0 +1,190 @@
+// The one run-state file of a training run directory, `trainer_state.json`, with its one reader and one
+// writer. The trainer writes it; `tagi inspect`, `--resume` and the playground read it. It says which
+// stages of the run are done or still running (with the directory of their checkpoints) and, by role,
+// which artefacts the run produced or was given — so readers never guess roles from directory names.
+//
+//   {
+//     "format": "tagi-run", "version": 2, "command": "demo", "configHash": "9f0c…",
+//     "inputs":  [{ "role": "base-model", "kind": "t5", "path": "/models/t5-small-lm-adapt" }],
+//     "stages": {
+//       "base":              { "status": "done", "step": 500, "totalSteps": 500, "seconds": 61.2,
+//                              "outputs": [{ "role": "base-model", "kind": "t5", "path": "base-model" }] },
+//       "hypernet-pretrain": { "status": "running", "step": 40, "totalSteps": 100,
+//                              "checkpoints": "checkpoints/hypernet-pretrain" }
+//     }
+//   }
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from './files.js';
+
+export const RUN_STATE_FILE = 'trainer_state.json';
+export const RUN_STATE_FORMAT = 'tagi-run';
+export const RUN_STATE_VERSION = 2;
+
+/** What a directory holds: an HF T5 dir, a peft LoRA dir, a hypernet dir. */
+export type ArtifactKind = 't5' | 'peft' | 'hypernet';
+const ARTIFACT_KINDS: readonly ArtifactKind[] = ['t5', 'peft', 'hypernet'];
+
+/** A directory a run produced or was given, and what it is for. */
+export interface RunArtifact {
+  /**
+   * Its role in the run: 'base-model', 'teacher', 'multitask-adapter' (the instruction-concatenated
+   * baseline), 'hypernet-pretrained', 'hypernet-tagi', 'hypernet-hint', or another name a trainer documents.
+   */
+  readonly role: string;
+  readonly kind: ArtifactKind;
+  /** Relative to the run dir for what the run wrote; absolute for an input given by path. */
+  readonly path: string;
+  /** Distinguishes artefacts of one role (a teacher's task or category). */
+  readonly name?: string;
+}
+
+/** One stage of a run. */
+export interface StageState {
+  readonly status: 'running' | 'done';
+  /** Optimiser updates completed (0 for stages without training). */
+  readonly step: number;
+  readonly totalSteps: number;
+  /** A running stage's checkpoint directory (a DirCheckpointStore), relative to the run dir. */
+  readonly checkpoints?: string;
+  /** What a finished stage wrote. */
+  readonly outputs?: readonly RunArtifact[];
+  /** Summary figures of a finished stage (final loss, parameter count, ...). */
+  readonly summary?: Readonly<Record<string, number | string>>;
+  /** Wall-clock seconds the stage took (the process that finished it). */
+  readonly seconds?: number;
+}
+
+export interface RunState {
+  readonly format: typeof RUN_STATE_FORMAT;
+  readonly version: typeof RUN_STATE_VERSION;
+  /** The command that made the run ('demo', 'teachers', ...). */
+  readonly command: string;
+  /** Hash of the run's resolved config: resuming under another config is refused. */
+  readonly configHash: string;
+  /** Artefacts given by path (absolute), e.g. the base model of a run started with --model. */
+  readonly inputs: readonly RunArtifact[];
+  /** Stages in the order they started. */
+  readonly stages: Readonly<Record<string, StageState>>;
+}
+
+/** A trainer_state.json that cannot be read; `problems` are `key: what was expected` lines. */
+export class RunStateError extends Error {
+  override readonly name = 'RunStateError';
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${file}: ${problems.length === 1 ? problems[0] : `${problems.length} problems: ${problems.join('; ')}`}`);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function checkArtifact(v: unknown, at: string, problems: string[]): void {
+  if (!isObject(v)) {
+    problems.push(`${at}: expected {role, kind, path}`);
+    return;
+  }
+  if (typeof v['role'] !== 'string' || v['role'] === '') problems.push(`${at}.role: expected a non-empty string`);
+  if (!ARTIFACT_KINDS.includes(v['kind'] as ArtifactKind)) problems.push(`${at}.kind: expected one of ${ARTIFACT_KINDS.join(', ')}, got ${JSON.stringify(v['kind'])}`);
+  if (typeof v['path'] !== 'string' || v['path'] === '') problems.push(`${at}.path: expected a non-empty string`);
+  if (v['name'] !== undefined && typeof v['name'] !== 'string') problems.push(`${at}.name: expected a string`);
+}
+
+function checkStage(v: unknown, at: string, problems: string[]): void {
+  if (!isObject(v)) {
+    problems.push(`${at}: expected {status, step, totalSteps}`);
+    return;
+  }
+  if (v['status'] !== 'running' && v['status'] !== 'done') problems.push(`${at}.status: expected 'running' or 'done', got ${JSON.stringify(v['status'])}`);
+  for (const k of ['step', 'totalSteps'] as const) {
+    if (!Number.isInteger(v[k]) || (v[k] as number) < 0) problems.push(`${at}.${k}: expected an integer >= 0, got ${JSON.stringify(v[k])}`);
+  }
+  if (v['checkpoints'] !== undefined && typeof v['checkpoints'] !== 'string') problems.push(`${at}.checkpoints: expected a path string`);
+  if (v['outputs'] !== undefined) {
+    if (!Array.isArray(v['outputs'])) problems.push(`${at}.outputs: expected a list`);
+    else v['outputs'].forEach((a, i) => checkArtifact(a, `${at}.outputs.${i}`, problems));
+  }
+  if (v['summary'] !== undefined && !isObject(v['summary'])) problems.push(`${at}.summary: expected an object`);
+  if (v['seconds'] !== undefined && typeof v['seconds'] !== 'number') problems.push(`${at}.seconds: expected a number`);
+}
+
+/** Checks a parsed trainer_state.json; throws RunStateError listing every problem. */
+export function parseRunState(json: unknown, file = RUN_STATE_FILE): RunState {
+  if (!isObject(json)) throw new RunStateError(file, ['(root): expected a JSON object']);
+  if (json['format'] !== RUN_STATE_FORMAT) {
+    const old = json['version'] === 1 && json['format'] === undefined;
+    throw new RunStateError(file, [
+      old
+        ? `format: written by an older tagi (run-state version 1, no roles); start a new run (its checkpoints are not resumable by this version)`
+        : `format: expected '${RUN_STATE_FORMAT}', got ${JSON.stringify(json['format'])}`,
+    ]);
+  }
+  const problems: string[] = [];
+  if (json['version'] !== RUN_STATE_VERSION) problems.push(`version: expected ${RUN_STATE_VERSION}, got ${JSON.stringify(json['version'])}`);
+  if (typeof json['command'] !== 'string') problems.push('command: expected a string');
+  if (typeof json['configHash'] !== 'string') problems.push('configHash: expected a string');
+  if (!Array.isArray(json['inputs'])) problems.push('inputs: expected a list');
+  else json['inputs'].forEach((a, i) => checkArtifact(a, `inputs.${i}`, problems));
+  if (!isObject(json['stages'])) problems.push('stages: expected an object');
+  else for (const [k, s] of Object.entries(json['stages'])) checkStage(s, `stages.${k}`, problems);
+  if (problems.length > 0) throw new RunStateError(file, problems);
+  return json as unknown as RunState;
+}
+
+/** Reads `<runDir>/trainer_state.json`; undefined when there is none, RunStateError when it is unusable. */
+export function readRunState(runDir: string): RunState | undefined {
+  const file = path.join(runDir, RUN_STATE_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new RunStateError(file, [`not valid JSON (${(e as Error).message})`]);
+  }
+  return parseRunState(json, file);
+}
+
+/**
+ * Writes `<runDir>/trainer_state.json` atomically (temp file + rename), after checking it as the reader
+ * would. Keys are sorted except the stages', which keep the order the stages ran in.
+ */
+export async function writeRunState(runDir: string, state: RunState): Promise<void> {
+  const file = path.join(runDir, RUN_STATE_FILE);
+  parseRunState(JSON.parse(JSON.stringify(state)), file);
+  const sort = (v: unknown, keepOrder = false): unknown => {
+    if (Array.isArray(v)) return v.map((x) => sort(x));
+    if (!isObject(v)) return v;
+    const keys = keepOrder ? Object.keys(v) : Object.keys(v).sort();
+    return Object.fromEntries(keys.map((k) => [k, sort(v[k], (v as unknown) === state && k === 'stages')]));
+  };
+  await writeFileAtomic(file, `${JSON.stringify(sort(state), null, 2)}\n`);
+}
+
+/** An artefact with its absolute directory. */
+export interface ResolvedArtifact extends RunArtifact {
+  readonly dir: string;
+  /** The stage that wrote it; undefined for an input. */
+  readonly stage?: string;
+}
+
+/**
+ * Every artefact of a run: the inputs, then the outputs of finished stages in the order they ran.
+ * `role` picks one kind of artefact (`runArtifacts(dir, state, 'hypernet-tagi')`).
+ */
+export function runArtifacts(runDir: string, state: RunState, role?: string): ResolvedArtifact[] {
+  const out: ResolvedArtifact[] = [];
+  for (const a of state.inputs) out.push({ ...a, dir: path.resolve(runDir, a.path) });
+  for (const [stage, s] of Object.entries(state.stages)) {
+    if (s.status !== 'done') continue;
+    for (const a of s.outputs ?? []) out.push({ ...a, dir: path.resolve(runDir, a.path), stage });
+  }
+  return role === undefined ? out : out.filter((a) => a.role === role);
+}
