@@ -87,8 +87,6 @@ interface StoredAdapter {
 interface ModelPlan {
   readonly info: ModelSetInfo;
   readonly tokenizer: TextTokenizer;
-  /** The artefacts of the run with role 'teacher' (peft dirs), for comparisons. */
-  readonly teachers: readonly ResolvedArtifact[];
 }
 
 async function tokenizerFor(dir: string): Promise<TextTokenizer> {
@@ -200,7 +198,6 @@ export class TagiEngine implements PlaygroundEngine {
       throw new CheckpointError(dir, 'neither a run dir (trainer_state.json, metrics.jsonl, results.json or results.md) nor an HF T5 dir (config.json + model.safetensors)');
     }
     let models: Record<ModelName, ModelSlot>;
-    let teachers: ResolvedArtifact[] = [];
     let runState: string | undefined;
     let settings: { numPositive: number; maxSourceTokens: number | undefined; fromConfig: boolean } = { numPositive: 0, maxSourceTokens: undefined, fromConfig: false };
     if (!run) {
@@ -227,7 +224,6 @@ export class TagiEngine implements PlaygroundEngine {
         tagi: needsBase(this.slot(arts.artifacts, HYPERNET_ROLES, ['hypernet'], missing('hypernetwork', HYPERNET_ROLES))),
         concat: needsBase(this.slot(arts.artifacts, ['multitask-adapter'], ['peft', 't5'], missing('instruction-concatenated baseline', ['multitask-adapter']))),
       };
-      teachers = arts.artifacts.filter((a) => a.role === 'teacher' && a.kind === 'peft');
     }
     let hypernet: HypernetInfo | undefined;
     let maxInstructionTokens: number | undefined;
@@ -253,7 +249,6 @@ export class TagiEngine implements PlaygroundEngine {
     return {
       info: { dir, kind: run ? 'run' : 't5', models, where: 'node-server', prompt, ...(hypernet ? { hypernet } : {}), ...(runState ? { runState } : {}), ...(backend ? { backend } : {}) },
       tokenizer,
-      teachers,
     };
   }
 
@@ -303,7 +298,7 @@ export class TagiEngine implements PlaygroundEngine {
     if (req.task === undefined) return req.instruction;
     const task = this.suiteTask(req.task);
     if (!task) throw new HttpError(400, 'BadRequest', `task: no task ${JSON.stringify(req.task)} in the embedded suite`);
-    return instructionSource(req.instruction, task as TaskSource, plan.info.prompt.numPositive);
+    return instructionSource(req.instruction, task, plan.info.prompt.numPositive);
   }
 
   /** The instruction prepared with the run's settings; a blank one (after a "Definition:" label) is a 400. */
@@ -506,11 +501,6 @@ export class TagiEngine implements PlaygroundEngine {
     const base = await rethrow(this.t5(stored.baseDir));
     const other = await rethrow(this.peft(peftDir, base));
     return diffAdapters(stored.task.adapter, other, `adapter ${aId} and ${peftDir}`);
-  }
-
-  /** The peft adapters of the run with role 'teacher', by name (the category or task they were trained on). */
-  async teachers(dir: string): Promise<{ name: string; dir: string }[]> {
-    return (await this.plan(dir)).teachers.map((t) => ({ name: t.name ?? path.basename(t.dir), dir: t.dir }));
   }
 
   async exportAdapter(id: string): Promise<AdapterExport> {
