@@ -1,6 +1,7 @@
 // Kernels tfjs-backend-wasm lacks, and replacements for stock wasm kernels that waste time, registered
 // once when the wasm backend is selected.
 import * as tf from '@tensorflow/tfjs-core';
+import { makeCastWasm, makeIdentityWasm } from './identity.js';
 import { makeSliceWasm, makeSplitVWasm, makeStridedSliceWasm, makeUnpackWasm } from './slice.js';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
 
@@ -16,6 +17,8 @@ const REPLACEMENTS: Record<string, (stock: tf.KernelFunc, lookup: StockLookup) =
   Unpack: makeUnpackWasm,
   SplitV: makeSplitVWasm,
   StridedSlice: makeStridedSliceWasm,
+  Identity: makeIdentityWasm,
+  Cast: makeCastWasm,
 };
 
 const stockConfigs = new Map<string, tf.KernelConfig>();
