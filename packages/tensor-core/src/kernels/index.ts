@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { makeCastWasm, makeIdentityWasm } from './identity.js';
 import { makeSliceWasm, makeSplitVWasm, makeStridedSliceWasm, makeUnpackWasm } from './slice.js';
+import { makeTanhWasm } from './tanh.js';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
 
 /** A stock wasm kernel's function by name (undefined when this tfjs-backend-wasm lacks it). */
@@ -19,6 +20,7 @@ const REPLACEMENTS: Record<string, (stock: tf.KernelFunc, lookup: StockLookup) =
   StridedSlice: makeStridedSliceWasm,
   Identity: makeIdentityWasm,
   Cast: makeCastWasm,
+  Tanh: makeTanhWasm,
 };
 
 const stockConfigs = new Map<string, tf.KernelConfig>();
