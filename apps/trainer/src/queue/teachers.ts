@@ -2,7 +2,7 @@
 // stages/teachers.ts trains for that group (same examples, objective, seed, optimiser, schedule, clipping
 // and checkpoint dir), so the adapter is the single-process one bit for bit — queue.test.ts compares the
 // bytes. The enqueuer side records each teacher in the run state as it lands, as the single process does.
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -151,6 +151,9 @@ export async function queueTeachers(run: Run, data: TaskData, q: QueueTarget, ba
     const failures = await waitForJobs(run, q, queue, 'teachers', specs, async (spec, r) => {
       const p = teacherPaths(spec.data.group);
       if (!isAdapterDir(run.path(p.dir))) throw new CliError(`${spec.label}: the job completed but ${run.path(p.dir)} holds no adapter; does this machine see the workers' run dir?`);
+      // a worker killed between writing its temporary copy and the rename leaves it behind: never a teacher
+      const prefix = `.${teacherDirName(spec.data.group)}.tmp-`;
+      for (const n of readdirSync(run.path(TEACHERS_DIR))) if (n.startsWith(prefix)) rmSync(run.path(TEACHERS_DIR, n), { recursive: true, force: true });
       await run.finishStage(p.stage, {
         outputs: [{ role: 'teacher', kind: 'peft', path: p.dir, name: spec.data.group }],
         seconds: r.seconds,

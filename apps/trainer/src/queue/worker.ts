@@ -59,10 +59,10 @@ export async function runWorker(inv: WorkerInvocation): Promise<void> {
     let lastReport = 0;
     const hooks = {
       signal: stop.signal,
-      // progress goes to Redis at most twice a second, and always for the last step
+      // progress goes to Redis at most 5 times a second, and always for the last step
       progress: (step: number, total: number, loss?: number) => {
         const now = performance.now();
-        if (step !== total && now - lastReport < 500) return;
+        if (step !== total && now - lastReport < 200) return;
         lastReport = now;
         const p: JobProgress = { step, total, worker: name, ...(loss !== undefined ? { loss } : {}) };
         void job.updateProgress(p as unknown as object).catch(() => undefined);
