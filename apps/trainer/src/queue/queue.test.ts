@@ -83,7 +83,10 @@ describe.skipIf(redisBin === undefined)('teachers and eval on a BullMQ queue (re
     const ref = await tagi(['teachers', ...SMOKE, `--model=${dir('base/base-model')}`, `--run-dir=${dir('ref')}`]);
     expect(ref.err).toBe('');
     expect(ref.code).toBe(0);
-  }, 120_000);
+    // a (barely) pretrained hypernetwork: evaluation's TAGI row goes through the generate-once path
+    const hn = await tagi(['pretrain', '--preset=smoke', '--backend=cpu', `--model=${dir('base/base-model')}`, `--run-dir=${dir('hn')}`]);
+    expect(hn.code).toBe(0);
+  }, 150_000);
 
   afterAll(async () => {
     for (const w of workers) if (alive(w)) w.child.kill('SIGKILL');
@@ -182,7 +185,7 @@ describe.skipIf(redisBin === undefined)('teachers and eval on a BullMQ queue (re
   }, 90_000);
 
   it('evaluates through 2 workers after a Redis restart, with the single-process numbers', async () => {
-    const args = ['eval', '--preset=smoke', '--backend=cpu', `--model=${dir('base/base-model')}`, `--adapter=${dir('ref/multitask-adapter')}`];
+    const args = ['eval', '--preset=smoke', '--backend=cpu', `--model=${dir('base/base-model')}`, `--adapter=${dir('ref/multitask-adapter')}`, `--hypernet=${dir('hn/hypernet-pretrained')}`];
     const single = await tagi([...args, `--run-dir=${dir('eval-single')}`]);
     expect(single.code).toBe(0);
     if (workers.filter(alive).length < 2) startWorker(redis.url);
@@ -194,7 +197,7 @@ describe.skipIf(redisBin === undefined)('teachers and eval on a BullMQ queue (re
     const numbers = (run: string) =>
       (JSON.parse(readFileSync(dir(`${run}/results.json`), 'utf8')) as Results).methods.map((m) => ({ method: m.method, rougeL: m.rougeL, exactMatch: m.exactMatch, groups: m.groups, instances: m.instances, tasks: m.tasks }));
     expect(numbers('eval-queued')).toEqual(numbers('eval-single'));
-    expect(numbers('eval-single').map((m) => m.method)).toEqual(['no-adapter', 'multitask']);
+    expect(numbers('eval-single').map((m) => m.method)).toEqual(['no-adapter', 'multitask', 'tagi']);
     // both workers took jobs
     const tookEval = workers.filter((w) => alive(w) && /eval\/\S+: done/.test(w.out()));
     expect(tookEval.length).toBe(2);
