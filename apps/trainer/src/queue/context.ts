@@ -1,6 +1,9 @@
 // What a worker loads for a run: its saved config, data, tokenizer, the frozen base model and the
 // adapters/hypernetwork `tagi eval` was given. Loaded once per run and kept while jobs of the same run
 // keep coming (a T5 load costs far more than a smoke job), released when a job of another run arrives.
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
 import { initBackend } from '@tagi/tensor-core';
 import type { HyperNetwork } from '@tagi/hypernet';
 import type { AdapterSet } from '@tagi/lora';
@@ -8,7 +11,7 @@ import type { T5ForConditionalGeneration } from '@tagi/t5-model';
 import type { TagiConfig } from '../config.js';
 import { type TaskData, type Tok, loadTaskData, modelTokenizer } from '../data.js';
 import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet } from '../models.js';
-import { readRunConfig } from '../run-files.js';
+import { CONFIG_FILE, readRunConfig } from '../run-files.js';
 import { configHash } from '../run.js';
 import type { JobData } from './jobs.js';
 
@@ -34,6 +37,9 @@ export interface RunContext {
 export async function contextFor(current: RunContext | undefined, job: JobData, info: (m: string) => void): Promise<RunContext> {
   if (current && current.runDir === job.runDir && current.configHash === job.configHash && current.backend === job.backend) return current;
   current?.dispose();
+  if (!existsSync(path.join(job.runDir, CONFIG_FILE))) {
+    throw new QueueJobError(`${job.runDir}/${CONFIG_FILE} is not visible on this worker (${hostname()}): workers need the run dir at the same absolute path (a shared file system)`);
+  }
   const config = readRunConfig(job.runDir);
   const hash = configHash(config);
   if (hash !== job.configHash) {
