@@ -33,6 +33,12 @@ export interface RunContext {
   dispose(): void;
 }
 
+/** Whether `job` needs loading (another run than `current`'s, or evaluation models not loaded yet). */
+export function needsLoad(current: RunContext | undefined, job: JobData): boolean {
+  const same = current !== undefined && current.runDir === job.runDir && current.configHash === job.configHash && current.backend === job.backend;
+  return !same || (job.kind === 'eval' && current.evalModels === undefined);
+}
+
 /** Loads (or reuses) the context of `job`'s run. */
 export async function contextFor(current: RunContext | undefined, job: JobData, info: (m: string) => void): Promise<RunContext> {
   if (current && current.runDir === job.runDir && current.configHash === job.configHash && current.backend === job.backend) return current;

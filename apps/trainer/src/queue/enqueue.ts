@@ -29,6 +29,17 @@ function resumeHint(run: Run, q: QueueTarget): string {
   return `${run.resumeCommand} --queue=${q.url}`;
 }
 
+/** Redis gone or restarting (to wait out), as opposed to a bug or a bad result (to report). */
+function redisUnavailable(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  return (
+    e.name === 'MaxRetriesPerRequestError' ||
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'].includes(code) ||
+    /Connection is closed|Stream isn't writeable|LOADING|ECONNREFUSED|ECONNRESET/.test(e.message)
+  );
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Opens the queue; the caller closes it. */
@@ -97,16 +108,19 @@ export async function waitForJobs<D extends JobData, R extends JobResult>(
   while (pending.size > 0) {
     try {
       for (const [id, t] of pending) {
+        // the state first, then the job: read the other way round, a job finishing in between would look
+        // completed with the return value of its active self (none)
+        t.state = await queue.getJobState(id);
         const job = await queue.getJob(id);
-        if (job === undefined) {
+        if (job === undefined || t.state === 'unknown') {
           // removed behind our back (queue obliterated, Redis restarted without persistence): add it again
           await queue.add(t.spec.data.kind, t.spec.data, { ...JOB_OPTIONS, jobId: id });
           info(`  ${t.spec.label}: job missing from the queue (Redis restarted without persistence?); queued again`);
           continue;
         }
-        t.state = await job.getState();
         if (typeof job.progress === 'object' && job.progress !== null) t.progress = job.progress as unknown as JobProgress;
         if (t.state === 'completed') {
+          if (job.returnvalue === null || job.returnvalue === undefined) throw new CliError(`${t.spec.label}: job ${id} completed without a result; a worker of another version of tagi?`);
           pending.delete(id);
           await onDone(t.spec, job.returnvalue as R);
           done++;
@@ -141,7 +155,7 @@ export async function waitForJobs<D extends JobData, R extends JobResult>(
         lastReport = now;
       }
     } catch (e) {
-      if (e instanceof CliError) throw e;
+      if (!redisUnavailable(e)) throw e;
       // Redis unreachable: the jobs are still there (or will be re-added above); wait it out
       if (outage === undefined) info(`queue ${q.url}: unreachable (${(e as Error).message}); waiting for it to come back`);
       outage = `${((performance.now() - t0) / 1000).toFixed(0)} s into the wait`;

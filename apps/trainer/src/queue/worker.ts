@@ -16,13 +16,20 @@ import { hostname } from 'node:os';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import { InterruptedError } from '../errors.js';
 import type { WorkerInvocation } from './cli.js';
-import { type RunContext, contextFor } from './context.js';
+import { type RunContext, contextFor, needsLoad } from './context.js';
 import { runEvalJob } from './eval.js';
 import { type JobData, type JobProgress, type JobResult, QUEUE_NAME, connection } from './jobs.js';
 import { runTeacherJob } from './teachers.js';
 
 /** A killed worker's job is given to another worker this many times before it fails (a job that kills every worker is not retried forever). */
 export const MAX_STALLED = 2;
+/**
+ * Lock held while a job loads its run (data, tokenizer, model: synchronous work that blocks the event
+ * loop, so BullMQ cannot renew the lock meanwhile). Without it a slow load loses the lock, the job is
+ * handed to a second worker and trained twice (measured under load with a 3 s lock). The normal lock
+ * comes back with the first renewal after the load.
+ */
+const LOAD_LOCK_MS = 10 * 60 * 1000;
 
 /** Runs `--concurrency` child workers, forwarding their output and our stop signals; resolves when all have exited. */
 async function runChildren(inv: WorkerInvocation): Promise<void> {
@@ -73,6 +80,7 @@ export async function runWorker(inv: WorkerInvocation): Promise<void> {
       },
     };
     try {
+      if (token !== undefined && needsLoad(ctx, d)) await job.extendLock(token, Math.max(inv.lockSeconds * 1000, LOAD_LOCK_MS));
       ctx = await contextFor(ctx, d, (m) => say(m));
       const r = d.kind === 'teacher' ? await runTeacherJob(ctx, d, hooks) : await runEvalJob(ctx, d, hooks);
       if (r === 'stopped') {
@@ -81,7 +89,10 @@ export async function runWorker(inv: WorkerInvocation): Promise<void> {
         say(`${label}: stopped; handed back to the queue`);
         throw new DelayedError();
       }
-      const how = r.kind === 'teacher' && r.status === 'exists' ? 'already written, nothing to do' : `done in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+      const how =
+        r.kind === 'teacher' && r.status === 'exists'
+          ? 'already written, nothing to do'
+          : `done in ${((performance.now() - t0) / 1000).toFixed(1)} s${r.kind === 'teacher' ? ` (steps ${r.resumedFrom + 1}..${ctx.config.teachers.train.steps}${r.resumedFrom > 0 ? ' after resuming' : ''})` : ''}`;
       say(`${label}: ${how}`);
       await job.log(`${new Date().toISOString()} ${name}: ${how}`);
       return r;
@@ -102,8 +113,8 @@ export async function runWorker(inv: WorkerInvocation): Promise<void> {
   });
   let lastError = '';
   worker.on('error', (e) => {
-    // ioredis reports every failed reconnect; say it once per outage
-    if (e.message !== lastError) say(`queue ${inv.queue.url}: ${e.message} (reconnecting)`);
+    // ioredis reports every failed reconnect: say it once per outage
+    if (e.message !== lastError) say(`queue ${inv.queue.url}: ${e.message}${/ECONNREFUSED|ECONNRESET|Connection is closed/.test(e.message) ? ' (reconnecting)' : ''}`);
     lastError = e.message;
   });
   worker.on('ready', () => {
