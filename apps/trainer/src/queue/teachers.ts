@@ -85,7 +85,7 @@ export async function runTeacherJob(ctx: RunContext, job: TeacherJobData, h: Job
       // also makes fit yield to the event loop once per update, so BullMQ renews the job's lock
       signal: h.signal,
       onStart: ({ resumedFrom }) => {
-        if (resumedFrom > 0) h.log(`${p.stage}: resuming from the checkpoint of step ${resumedFrom}`);
+        if (resumedFrom > 0) h.log(`resuming from the checkpoint of step ${resumedFrom}`);
       },
       onStep: (r) => h.progress(r.step, r.totalSteps, r.loss),
     });

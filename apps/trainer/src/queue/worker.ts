@@ -13,6 +13,7 @@
 //   by the jobs of a run (train/eval mode); --concurrency N starts N processes instead.
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
+import { createInterface } from 'node:readline';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import { InterruptedError } from '../errors.js';
 import type { WorkerInvocation } from './cli.js';
@@ -35,10 +36,11 @@ const LOAD_LOCK_MS = 10 * 60 * 1000;
 async function runChildren(inv: WorkerInvocation): Promise<void> {
   const script = process.argv[1] as string;
   const children = Array.from({ length: inv.concurrency }, (_, i) => {
-    const child = spawn(process.execPath, [...process.execArgv, script, 'worker', `--queue=${inv.queue.url}`, '--concurrency=1', `--lock-seconds=${inv.lockSeconds}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const prefix = (s: Buffer) => s.toString().replace(/^(?=.)/gm, `[${i + 1}] `);
-    child.stdout?.on('data', (d: Buffer) => inv.io.stdout.write(prefix(d)));
-    child.stderr?.on('data', (d: Buffer) => inv.io.stderr.write(prefix(d)));
+    // its own process group: a terminal's Ctrl-C reaches this process only, which stops each child once
+    // (a child signalled twice would quit at once instead of handing its job back)
+    const child = spawn(process.execPath, [...process.execArgv, script, 'worker', `--queue=${inv.queue.url}`, '--concurrency=1', `--lock-seconds=${inv.lockSeconds}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.stdout) createInterface({ input: child.stdout }).on('line', (l) => inv.io.stdout.write(`[${i + 1}] ${l}\n`));
+    if (child.stderr) createInterface({ input: child.stderr }).on('line', (l) => inv.io.stderr.write(`[${i + 1}] ${l}\n`));
     return child;
   });
   inv.io.signal?.addEventListener('abort', () => {
@@ -81,7 +83,10 @@ export async function runWorker(inv: WorkerInvocation): Promise<void> {
     };
     try {
       if (token !== undefined && needsLoad(ctx, d)) await job.extendLock(token, Math.max(inv.lockSeconds * 1000, LOAD_LOCK_MS));
-      ctx = await contextFor(ctx, d, (m) => say(m));
+      // contextFor disposes the previous run's context when it loads another: never keep a reference to it
+      const previous = ctx;
+      ctx = undefined;
+      ctx = await contextFor(previous, d, (m) => say(m));
       const r = d.kind === 'teacher' ? await runTeacherJob(ctx, d, hooks) : await runEvalJob(ctx, d, hooks);
       if (r === 'stopped') {
         // back to the queue now, not after the lock expires; DelayedError tells BullMQ this is no failure
