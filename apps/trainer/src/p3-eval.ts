@@ -159,9 +159,29 @@ export async function rankReportByTemplate(examples: readonly ChoiceExample[], s
   return { ...summarizeRank(templates), skipped: { unlabelled, byDataset } };
 }
 
-/** A promptsource template's text as the hypernetwork's instruction: its prompt part with the slots, and the choices. */
-export function templateInstruction(e: Pick<ChoiceExample, 'dataset' | 'template'>, jinjaOf: ReadonlyMap<string, string>): string {
-  return jinjaOf.get(`${e.dataset}\u0000${e.template}`) ?? `${e.dataset}: ${e.template}`;
+/**
+ * The hypernetwork's instruction for each (dataset, template) of `datasets`: the template's prompt part
+ * with its slots unfilled, and its answer choices — what the template asks, without an instance.
+ */
+export async function templateInstructions(dir: string, datasets: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const root = path.join(dir, 'promptsource', 'templates');
+  for (const entry of T0_HELD_OUT) {
+    const names = datasets.filter((d) => d === entry.dataset || (entry.dataset === 'anli' && d.startsWith('anli_r')));
+    if (names.length === 0) continue;
+    for (const t of t0EvalTemplates(await loadPromptsourceTemplates(root, entry.templates))) {
+      const text = `${(t.jinja.split('|||')[0] ?? t.jinja).trim()}${t.answerChoices ? `\nAnswer choices: ${t.answerChoices}` : ''}`;
+      for (const name of names) out.set(`${name}\u0000${t.name}`, text);
+    }
+  }
+  return out;
+}
+
+/** The instruction of one (dataset, template) from templateInstructions' map. */
+export function templateInstruction(instructions: ReadonlyMap<string, string>, dataset: string, template: string): string {
+  const text = instructions.get(`${dataset}\u0000${template}`);
+  if (text === undefined) throw new CliError(`no promptsource template '${template}' for ${dataset}`);
+  return text;
 }
 
 const pct = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(1));
@@ -182,18 +202,7 @@ export async function p3Eval(run: Run, dir: string): Promise<void> {
   );
   const multitask: AdapterSet | undefined = c.adapter === undefined ? undefined : await loadCheckedAdapter(c.adapter, model);
   const hn: HyperNetwork | undefined = c.hypernetDir === undefined ? undefined : await loadCheckedHypernet(c.hypernetDir, model);
-  const jinjaOf = new Map<string, string>();
-  if (hn) {
-    for (const entry of T0_HELD_OUT) {
-      const file = path.join(dir, 'promptsource', 'templates', entry.templates, 'templates.yaml');
-      if (!existsSync(file)) continue;
-      for (const t of await loadPromptsourceTemplates(path.join(dir, 'promptsource', 'templates'), entry.templates)) {
-        for (const ds of data.datasets.filter((d) => d === entry.dataset || (entry.dataset === 'anli' && d.startsWith('anli_r')))) {
-          jinjaOf.set(`${ds}\u0000${t.name}`, `${(t.jinja.split('|||')[0] ?? t.jinja).trim()}${t.answerChoices ? `\nAnswer choices: ${t.answerChoices}` : ''}`);
-        }
-      }
-    }
-  }
+  const instructions = hn ? await templateInstructions(dir, data.datasets) : new Map<string, string>();
   const scoring = { maxSourceLength: c.prompt.maxSourceLength, maxTargetLength: c.prompt.maxTargetLength, batchSize: c.eval.batchSize };
   const methods: { id: string; label: string; scorerFor: Parameters<typeof rankReportByTemplate>[1] }[] = [{ id: 'no-adapter', label: 'No adapter', scorerFor: async () => ({ scorer: t5ChoiceScorer(model, tok, scoring) }) }];
   if (multitask) methods.push({ id: 'multitask', label: 'Adapter (--adapter)', scorerFor: async () => ({ scorer: t5ChoiceScorer(model, tok, { ...scoring, extras: () => ({ adapters: multitask.deltas }) }) }) });
@@ -204,7 +213,7 @@ export async function p3Eval(run: Run, dir: string): Promise<void> {
       label: 'Hypernetwork (--hypernet)',
       scorerFor: async (dataset, template) => {
         await run.yieldAndCheckStop('during evaluation (it keeps no checkpoint: it runs again from its beginning)');
-        const task: TaskAdapter = generateAdapter(hn, inputs.instructionIds(templateInstruction({ dataset, template }, jinjaOf))); // once per template
+        const task: TaskAdapter = generateAdapter(hn, inputs.instructionIds(templateInstruction(instructions, dataset, template))); // once per template
         return { scorer: t5ChoiceScorer(model, tok, { ...scoring, extras: (n) => taskForwardArgs(task, n) }), release: () => task.dispose() };
       },
     });
