@@ -45,6 +45,7 @@ const stripMeta = (file: string) => {
 };
 
 beforeAll(async () => {
+  process.env['HOME'] = tmp; // `~` in the flags below is this directory (restored in afterAll)
   await initBackend({ backend: 'wasm' });
   const shape = { dModel: 16, dKv: 4, numHeads: 2, dFf: 32, numLayers: 1, numDecoderLayers: 1 };
   await saveT5(createRandomT5(makeT5Config({ ...shape, vocabSize: 32128, feedForwardProj: 'gated-gelu' }), 7), t5Dir);
@@ -164,6 +165,10 @@ describe('--model', () => {
     // the run records the snapshot it read, and scores exactly as the directory did
     expect(readRunState(runDir)!.inputs).toEqual([{ role: 'base-model', kind: 't5', path: snapshot }]);
     expect(stripMeta(path.join(runDir, 'rank_results.json'))).toEqual(stripMeta(path.join(tmp, 'p3', 'rank_results.json')));
+    // generate's --model takes the id too (served from the cache now): the hypernet accepts it as the base it was trained on
+    const g = await run(['generate', `--hypernet=${path.join(preDir, 'hypernet-pretrained')}`, '--model=tagi/tiny-t5-vocab', '--instruction=Return the last word.', '--out=~/adapter-from-id', '--backend=wasm'], '/');
+    expect(g.code, g.err).toBe(0);
+    expect(existsSync(path.join(tmp, 'adapter-from-id', 'adapter_config.json'))).toBe(true);
 
     // offline: the cache serves the id, no request is made; a fresh cache is a clear miss (exit 2, nothing created)
     process.env['HF_HUB_OFFLINE'] = '1';
@@ -184,7 +189,6 @@ describe('--model', () => {
   });
 
   it('refuses a model whose vocabulary the tokenizer overflows, before creating anything (`~` expanded)', async () => {
-    process.env['HOME'] = tmp;
     expect(resolvePath('/elsewhere', '~/v256')).toBe(v256Dir);
     const r = await run(['eval', '--preset=smoke', '--model=~/v256', `--data=${SNI}`, '--run-dir=~/v256-run'], '/');
     expect(r.code).toBe(2);
