@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type RankReport, rankReport, rankReportToJson } from '@tagi/eval';
 import { generateAdapter, taskForwardArgs } from '@tagi/hypernet';
+import { AdapterSet, loraConfig } from '@tagi/lora';
+import { saveAdapter } from '@tagi/lora/node';
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { saveT5 } from '@tagi/t5-model/node';
 import { type HubFixture, startHubFixture } from '@tagi/t5-model/testing';
@@ -20,7 +22,7 @@ import { prepareInputs } from '../src/inputs.js';
 import { InstructionInputs } from '../src/instruction.js';
 import { parseInvocation } from '../src/invocation.js';
 import { main } from '../src/main.js';
-import { loadBaseModel, loadCheckedHypernet } from '../src/models.js';
+import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet } from '../src/models.js';
 import { loadP3EvalData, t5ChoiceScorer, templateInstruction, templateInstructions } from '../src/p3-eval.js';
 import { resolvePath } from '../src/paths.js';
 import { captureIO } from '../src/test-helpers.js';
@@ -30,6 +32,7 @@ const SNI = '/work/shared/data/sni';
 const tmp = mkdtempSync(path.join(tmpdir(), 'tagi-real-data-'));
 const t5Dir = path.join(tmp, 't5-vocab'); // the real T5 vocabulary, random weights
 const v256Dir = path.join(tmp, 'v256'); // 256 ids, no tokenizer of its own
+const adapterDir = path.join(tmp, 'adapter'); // a peft LoRA on t5Dir with non-zero B: it changes the scores
 const env = { ...process.env };
 
 async function run(argv: string[], cwd = tmp) {
@@ -48,7 +51,12 @@ beforeAll(async () => {
   process.env['HOME'] = tmp; // `~` in the flags below is this directory (restored in afterAll)
   await initBackend({ backend: 'wasm' });
   const shape = { dModel: 16, dKv: 4, numHeads: 2, dFf: 32, numLayers: 1, numDecoderLayers: 1 };
-  await saveT5(createRandomT5(makeT5Config({ ...shape, vocabSize: 32128, feedForwardProj: 'gated-gelu' }), 7), t5Dir);
+  const t5 = createRandomT5(makeT5Config({ ...shape, vocabSize: 32128, feedForwardProj: 'gated-gelu' }), 7);
+  await saveT5(t5, t5Dir);
+  const lora = AdapterSet.create(t5, loraConfig({ r: 2, loraAlpha: 4, targetModules: ['q', 'v'] }), { seed: 3, initBStd: 0.5 });
+  await saveAdapter(adapterDir, lora);
+  lora.dispose();
+  t5.dispose();
   await saveT5(createRandomT5(makeT5Config({ ...shape, vocabSize: 256 }), 7), v256Dir);
 });
 afterAll(() => {
@@ -102,13 +110,13 @@ describe('tagi eval --data P3_DIR', () => {
   const evalDir = path.join(tmp, 'p3');
   it('reports rank-classification accuracy per dataset and template, equal to a direct rankReport with the same scorer', async () => {
     const hypernet = path.join(preDir, 'hypernet-pretrained');
-    const r = await run(['eval', '--preset=smoke', '--backend=wasm', `--model=${t5Dir}`, `--hypernet=${hypernet}`, `--data=${P3}`, '--prompt.max-eval-instances-per-task=1', `--run-dir=${evalDir}`]);
+    const r = await run(['eval', '--preset=smoke', '--backend=wasm', `--model=${t5Dir}`, `--hypernet=${hypernet}`, `--adapter=${adapterDir}`, `--data=${P3}`, '--prompt.max-eval-instances-per-task=1', `--run-dir=${evalDir}`]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/data: P3 .*super_glue\/rte, super_glue\/cb, anli_r1, anli_r2, anli_r3, super_glue\/copa, super_glue\/wsc\.fixed, super_glue\/wic \(≤ 1 rows each/);
     expect(r.out).toMatch(/\| super_glue\/cb \| GPT-3 style \| 1 \| \d+\.\d \| \d+\.\d \|/);
     expect(r.out).toMatch(/No adapter: average over datasets of the median over templates: \d+\.\d \(mean scoring\), \d+\.\d \(sum scoring\)/);
-    expect(readdirSync(evalDir).filter((f) => f.startsWith('rank_results')).sort()).toEqual(['rank_results-tagi.json', 'rank_results-tagi.md', 'rank_results.json', 'rank_results.md']);
+    expect(readdirSync(evalDir).filter((f) => f.startsWith('rank_results')).sort()).toEqual(['rank_results-multitask.json', 'rank_results-multitask.md', 'rank_results-tagi.json', 'rank_results-tagi.md', 'rank_results.json', 'rank_results.md']);
 
     // the reference: the same examples and scorer, straight through @tagi/eval's rankReport
     const smoke = { maxSourceLength: 96, maxTargetLength: 8, batchSize: 8 };
@@ -121,6 +129,12 @@ describe('tagi eval --data P3_DIR', () => {
     expect(written['meta']).toMatchObject({ method: 'no-adapter', model: t5Dir, data: P3, rowsPerDataset: 1 });
     expect(direct.datasets.map((d) => d.dataset)).toHaveLength(8);
     expect(direct.templates.length).toBeGreaterThan(50);
+    // --adapter: the same, with the adapter's deltas in every forward
+    const adapter = await loadCheckedAdapter(adapterDir, model);
+    const withAdapter = await rankReport(data.examples as never, t5ChoiceScorer(model, tok, { ...smoke, extras: () => ({ adapters: adapter.deltas }) }));
+    expect(stripMeta(path.join(evalDir, 'rank_results-multitask.json'))).toEqual(JSON.parse(JSON.stringify({ ...rankReportToJson(withAdapter), meta: undefined })));
+    expect(withAdapter.templates.map((t) => t.accuracy)).not.toEqual(direct.templates.map((t) => t.accuracy)); // the adapter is not a no-op here
+    adapter.dispose();
 
     // the hypernetwork row: per template, an adapter generated from the template's text
     const hn = await loadCheckedHypernet(hypernet, model);
