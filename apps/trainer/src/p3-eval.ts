@@ -18,7 +18,7 @@ import { type ChoiceScore, type ChoiceScorer, type RankReport, type TemplateAccu
 import { writeRankReport } from '@tagi/eval/node';
 import { type HyperNetwork, type TaskAdapter, generateAdapter, taskForwardArgs } from '@tagi/hypernet';
 import { type AdapterSet, collate, disposeBatch } from '@tagi/lora';
-import type { T5ForConditionalGeneration } from '@tagi/t5-model';
+import type { EncoderLayerHook, T5ForConditionalGeneration } from '@tagi/t5-model';
 import type { DeltaMap } from '@tagi/tensor-core';
 import { type Tok, modelTokenizer } from './data.js';
 import { CliError } from './errors.js';
@@ -78,7 +78,7 @@ export async function loadP3EvalData(dir: string, opts: { limit: number; seed: n
 }
 
 /** What the student reads besides its input ids, for `batch` rows (new tensors, disposed by the scorer). */
-export type ForwardExtras = (batch: number) => { adapters?: DeltaMap; encoderPrefix?: { states: tf.Tensor3D; mask: tf.Tensor2D }; encoderLayerHook?: Parameters<T5ForConditionalGeneration['encode']>[4] };
+export type ForwardExtras = (batch: number) => { adapters?: DeltaMap; encoderPrefix?: { states: tf.Tensor3D; mask: tf.Tensor2D }; encoderLayerHook?: EncoderLayerHook };
 
 /**
  * The rank-classification scorer of a T5: for every (input, choice) pair the sum of log p(choice token)
@@ -133,7 +133,9 @@ export async function rankReportByTemplate(examples: readonly ChoiceExample[], s
   const groups = new Map<string, ChoiceExample[]>();
   for (const e of examples) {
     const key = `${e.dataset}\u0000${e.template}`;
-    groups.set(key, [...(groups.get(key) ?? []), e]);
+    const list = groups.get(key) ?? [];
+    list.push(e);
+    groups.set(key, list);
   }
   const templates: TemplateAccuracy[] = [];
   const byDataset: Record<string, number> = {};
