@@ -8,12 +8,15 @@ import type { HyperNetwork } from '@tagi/hypernet';
 import type { AdapterSet } from '@tagi/lora';
 import type { TagiConfig } from './config.js';
 import { type TaskData, type Tok, loadTaskData, modelTokenizer, prunedTokenizer } from './data.js';
+import { readCorpus } from './corpus.js';
 import { CliError, InterruptedError } from './errors.js';
 import { inspectDir } from './inspect.js';
 import type { GenerateInvocation, Invocation, RunCommand, RunInvocation } from './invocation.js';
 import type { CliIO } from './io.js';
 import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet, loadTeachers } from './models.js';
 import { type MethodResult, type Results, METHOD_ROWS, resultsMarkdown, writeCurves, writeResults } from './results.js';
+import { p3Eval } from './p3-eval.js';
+import { isP3Dir } from './real-data.js';
 import { Run } from './run.js';
 import { pretrainBase } from './stages/base.js';
 import { type EvalInputs, evaluate } from './stages/evaluate.js';
@@ -119,7 +122,7 @@ const RUN_COMMANDS: Record<RunCommand, RunBody> = {
     await writeCurves(run.dir);
   },
   async pretrain(run) {
-    const { data, tok } = await dataAndTokenizer(run);
+    const { data, tok } = (await readCorpus(run)) ?? (await dataAndTokenizer(run)); // --data FILE.jsonl|DIR: a text corpus (corpus.ts)
     const base = await givenBase(run);
     await pretrainHypernetStage(run, base, data, tok);
     await writeCurves(run.dir);
@@ -138,6 +141,7 @@ const RUN_COMMANDS: Record<RunCommand, RunBody> = {
   },
   async eval(run, backend, t0) {
     const c = run.config;
+    if (isP3Dir(c.data)) return p3Eval(run, c.data); // --data P3_DIR: rank classification (p3-eval.ts)
     const { data, tok } = await dataAndTokenizer(run);
     const base = await givenBase(run);
     const multitask: AdapterSet | undefined = c.adapter === undefined ? undefined : await loadCheckedAdapter(c.adapter, base.model);

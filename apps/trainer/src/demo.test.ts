@@ -135,7 +135,8 @@ describe('tagi demo --preset smoke', () => {
 
   it('a hypernet refuses another base model', async () => {
     const other = path.join(base, 'other-t5');
-    await saveT5(createRandomT5(makeT5Config({ vocabSize: 64, dModel: 8, dKv: 4, numHeads: 2, dFf: 16, numLayers: 1, numDecoderLayers: 1 }), 1), other);
+    // the T5 vocabulary: a model the tokenizer fits (a smaller vocab is refused before the hypernet is read)
+    await saveT5(createRandomT5(makeT5Config({ vocabSize: 32128, dModel: 8, dKv: 4, numHeads: 2, dFf: 16, numLayers: 1, numDecoderLayers: 1 }), 1), other);
     const r = await run(['eval', '--backend=cpu', `--model=${other}`, `--hypernet=${path.join(runDir, 'hypernet-tagi')}`, `--run-dir=${path.join(base, 'eval-other')}`, '--preset=smoke']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/trained on a different base model/);

@@ -18,7 +18,7 @@ Ctrl-C or SIGTERM: the current step finishes, a checkpoint is saved, exit 130 (1
 continue with --resume. Exit code 2: a problem with the input or the system (the message says what to do).`;
 
 const TRAINING = `  --log-every N, --checkpoint-every N, --optim.{optimizer,weight-decay,max-grad-norm,schedule}`;
-const DATA = `  --data embedded|SNI_DIR|NAME, --prompt.{num-pos,max-source-length,max-target-length,max-instances-per-task,max-eval-instances-per-task}`;
+const DATA = `  --data embedded|SNI_DIR|P3_DIR (eval: rank classification)|FILE.jsonl|.txt|DIR (pretrain: a text corpus)|NAME, --prompt.{num-pos,max-source-length,max-target-length,max-instances-per-task,max-eval-instances-per-task}`;
 
 export const HELP: Record<string, string> = {
   main: `tagi — Task Adapters Generation from Instructions (TAGI) in TypeScript

@@ -10,6 +10,8 @@ import { CliError } from './errors.js';
 import { HELP } from './help.js';
 import { checkT5Dir } from './inspect.js';
 import type { CliIO } from './io.js';
+import { isHubModel, resolveDataArg, resolveModelArg, resolvePath } from './paths.js';
+import { checkDataFor } from './real-data.js';
 import { resolveConfig } from './resolve.js';
 import { CONFIG_FILE, defaultRunDir, readRunConfig } from './run-files.js';
 import { didYouMean } from './suggest.js';
@@ -106,7 +108,7 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
   if (command === 'inspect') {
     if (args.flags.length > 0) throw unknownFlag(command, args.flags[0]?.[0] as string);
     if (args.positionals.length !== 1) throw new CliError(args.positionals.length === 0 ? `'tagi inspect' needs a PATH argument\n\n${HELP['inspect']}` : `unexpected argument '${args.positionals[1]}' for 'tagi inspect'`);
-    return { command, path: path.resolve(cwd, args.positionals[0] as string), io };
+    return { command, path: resolvePath(cwd, args.positionals[0] as string), io };
   }
   if (args.positionals.length > 0) throw new CliError(`unexpected argument '${args.positionals[0]}' for 'tagi ${command}' (options are written --name=value)`);
   if (command === 'generate') return parseGenerate(args.flags, io, cwd);
@@ -149,7 +151,7 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
     if (preset !== undefined || configFile !== undefined || others.length > 0) {
       throw new CliError(`--resume continues the saved config of the run exactly; remove ${[...(preset ? ['--preset'] : []), ...(configFile ? ['--config'] : []), ...others].join(', ')}`);
     }
-    runDir = path.resolve(cwd, rd[1]);
+    runDir = resolvePath(cwd, rd[1]);
     config = readRunConfig(runDir);
     const state = readRunState(runDir);
     if (state === undefined) throw new CliError(`--resume: ${path.join(runDir, 'trainer_state.json')} not found; nothing to resume`);
@@ -157,21 +159,21 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
       throw new CliError(`--resume: '${runDir}' is a run of 'tagi ${state.command}'; continue it with: tagi ${state.command} --resume --run-dir=${runDir}`);
     }
   } else {
-    config = resolveConfig({ ...(preset !== undefined ? { preset } : {}), ...(configFile !== undefined ? { configFile: path.resolve(cwd, configFile) } : {}), overrides, defaultPreset: 'tiny' });
-    // paths in the config are taken relative to where the command runs, and saved absolute
-    const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(cwd, p));
+    config = resolveConfig({ ...(preset !== undefined ? { preset } : {}), ...(configFile !== undefined ? { configFile: resolvePath(cwd, configFile) } : {}), overrides, defaultPreset: 'tiny' });
+    // paths in the config are taken relative to where the command runs (`~` expanded), and saved absolute
+    const abs = (p: string | undefined) => (p === undefined ? undefined : resolvePath(cwd, p));
     config = validateConfig(
       {
         ...config,
-        ...(config.model !== undefined ? { model: abs(config.model) } : {}),
+        ...(config.model !== undefined ? { model: resolveModelArg(cwd, config.model) } : {}),
         ...(config.hypernetDir !== undefined ? { hypernetDir: abs(config.hypernetDir) } : {}),
         ...(config.adapter !== undefined ? { adapter: abs(config.adapter) } : {}),
         ...(config.teachersDir !== undefined ? { teachersDir: abs(config.teachersDir) } : {}),
-        ...(config.data !== 'embedded' && (config.data.includes('/') || existsSync(path.resolve(cwd, config.data))) ? { data: abs(config.data) } : {}),
+        data: resolveDataArg(cwd, config.data),
       },
       'command line',
     );
-    runDir = path.resolve(cwd, config.runDir ?? defaultRunDir(config));
+    runDir = resolvePath(cwd, config.runDir ?? defaultRunDir(config));
     checkFreshRunDir(runDir);
   }
   checkRunInputs(command, config);
@@ -213,13 +215,8 @@ function checkRunInputs(command: RunCommand, c: TagiConfig): void {
   if (needsModel && c.model === undefined) {
     throw new CliError(`'tagi ${command}' needs --model=HF_T5_DIR (the frozen base T5; 'tagi base' or 'tagi demo' trains a small one)`);
   }
-  if (c.model !== undefined) checkT5Dir(c.model);
-  if (c.data !== 'embedded' && path.isAbsolute(c.data)) {
-    if (!existsSync(c.data)) throw new CliError(`--data: '${c.data}' does not exist (expected 'embedded', an SNI directory or a registered dataset name)`);
-    if (!existsSync(path.join(c.data, 'tasks')) || !existsSync(path.join(c.data, 'splits'))) {
-      throw new CliError(`--data: '${c.data}' is not an SNI directory (expected tasks/ and splits/ inside)`);
-    }
-  }
+  if (c.model !== undefined && !isHubModel(c.model)) checkT5Dir(c.model); // a Hub id is resolved (once) before the run starts: inputs.ts
+  checkDataFor(command, c.data);
   if (c.hypernetDir !== undefined) checkDir('--hypernet', c.hypernetDir, 'hypernet_config.json', 'a hypernetwork dir (hypernet_config.json + hypernet.safetensors)');
   if (c.adapter !== undefined) checkDir('--adapter', c.adapter, 'adapter_config.json', 'a peft adapter dir');
   if (c.teachersDir !== undefined) {
@@ -250,11 +247,11 @@ function parseGenerate(flags: readonly (readonly [string, string | true])[], io:
   if (instruction.trim() === '') throw new CliError('--instruction: empty or whitespace only; give the task definition as text');
   const backend = got['backend'] ?? 'auto';
   if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) throw new CliError(`--backend: expected auto, tensorflow, wasm or cpu, got '${backend}'`);
-  const hypernetDir = path.resolve(cwd, got['hypernet'] as string);
+  const hypernetDir = resolvePath(cwd, got['hypernet'] as string);
   checkDir('--hypernet', hypernetDir, 'hypernet_config.json', 'a hypernetwork dir (hypernet_config.json + hypernet.safetensors)');
-  const model = got['model'] === undefined ? undefined : path.resolve(cwd, got['model']);
-  if (model !== undefined) checkT5Dir(model);
-  const out = path.resolve(cwd, got['out'] as string);
+  const model = got['model'] === undefined ? undefined : resolveModelArg(cwd, got['model']);
+  if (model !== undefined && !isHubModel(model)) checkT5Dir(model);
+  const out = resolvePath(cwd, got['out'] as string);
   if (existsSync(out)) {
     if (!statSync(out).isDirectory()) throw new CliError(`--out: '${out}' is a file; choose a directory path for the adapter`);
     if (readdirSync(out).length > 0) throw new CliError(`--out: '${out}' exists and is not empty; nothing was overwritten (choose another --out or remove it)`);

@@ -1,6 +1,7 @@
 // `tagi` as a function: parse and check the invocation (nothing is loaded or created before that), run
 // the command, and turn any failure into one message on stderr and an exit code (errors.ts).
 import { explainError } from './errors.js';
+import { prepareInputs } from './inputs.js';
 import { parseInvocation } from './invocation.js';
 import type { CliIO } from './io.js';
 
@@ -14,7 +15,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     }
     // the commands (and the model libraries they load) only once the invocation is known to be good
     const { runCommand } = await import('./commands.js');
-    await runCommand(inv);
+    await runCommand(await prepareInputs(inv)); // Hub ids resolved, vocabulary checked: before any run dir exists
     return 0;
   } catch (e) {
     const { message, exitCode } = explainError(e);

@@ -29,7 +29,7 @@ export interface BaseModel {
 }
 
 /** Stage 2 (or, when done, its reloaded output). */
-export async function pretrainHypernetStage(run: Run, base: BaseModel, data: TaskData, tok: Tok): Promise<HyperNetwork> {
+export async function pretrainHypernetStage(run: Run, base: BaseModel, data: TaskData | { readonly documents: readonly (readonly number[])[] }, tok: Tok): Promise<HyperNetwork> {
   const stage = 'hypernet-pretrain';
   if (run.isDone(stage)) return loadCheckedHypernet(run.path(HYPERNET_PRETRAINED_DIR), base.model);
   run.checkStop();
@@ -38,7 +38,8 @@ export async function pretrainHypernetStage(run: Run, base: BaseModel, data: Tas
   const p = c.hypernet.pretrain;
   const range = (n: number): [number, number] => [Math.max(1, Math.floor(n / 2)), n];
   // task documents: instruction, demonstrations, input and answer in one text, split a|b|c
-  const documents = data.trainExamples.map((e) => tok.encode(`${e.concatenated}${e.outputs[0] ?? ''}`, { addSpecialTokens: false }));
+  // (or the documents of a text corpus, `tagi pretrain --data FILE.jsonl|DIR`: corpus.ts)
+  const documents = 'documents' in data ? data.documents : data.trainExamples.map((e) => tok.encode(`${e.concatenated}${e.outputs[0] ?? ''}`, { addSpecialTokens: false }));
   const objective = pretrainObjective({ hypernet: hn, documents, batchSize: p.batchSize, seed: c.seed, split: { instruction: range(p.segmentA), input: range(p.segmentB), target: range(p.segmentC) } });
   try {
     const t = await trainStage(run, stage, objective, p);

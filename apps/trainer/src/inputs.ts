@@ -1,0 +1,88 @@
+// The model inputs of a checked invocation, made ready once, before any run dir or output is created:
+// a Hub id `--model=org/name[@revision]` becomes its snapshot directory in the HF cache (@tagi/t5-model's
+// resolvePretrained: downloads with progress on stderr, HF_HUB_OFFLINE / HF_ENDPOINT / HF_TOKEN honoured),
+// and the model's vocabulary is checked against the tokenizer the run will use, so a model that cannot
+// read the data fails here with exit 2 instead of deep inside a stage.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { HubError, resolvePretrained, type DownloadProgress } from '@tagi/t5-model/node';
+import { CliError } from './errors.js';
+import { checkT5Dir } from './inspect.js';
+import type { Invocation } from './invocation.js';
+import type { CliIO } from './io.js';
+import { isHubModel } from './paths.js';
+
+/** Progress of a Hub download on stderr: one line per file (redrawn on a terminal). */
+function progressReporter(id: string, io: CliIO): (p: DownloadProgress) => void {
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  let last = '';
+  return (p) => {
+    const done = p.loaded >= p.total;
+    if (io.tty) {
+      io.stderr.write(`\rtagi: downloading ${id}: ${p.file} ${mb(p.loaded)}/${mb(p.total)} MB${done ? '\n' : ''}`);
+    } else if (done && last !== p.file) {
+      last = p.file;
+      io.stderr.write(`tagi: downloaded ${id}: ${p.file} (${mb(p.total)} MB)\n`);
+    }
+  };
+}
+
+/** A `--model` Hub id → its local snapshot directory (typed Hub errors become one message naming the flag). */
+export async function resolveModelId(id: string, io: CliIO, flag = '--model'): Promise<string> {
+  try {
+    return await resolvePretrained(id, { onProgress: progressReporter(id, io) });
+  } catch (e) {
+    if (e instanceof HubError) {
+      const advice =
+        e.code === 'offline-cache-miss'
+          ? '; unset HF_HUB_OFFLINE to download it, or give a local directory'
+          : e.code === 'repo-not-found'
+            ? '; check the id (org/name[@revision]) or give a local directory (a relative path that does not exist is read as a Hub id)'
+            : e.code === 'gated'
+              ? '; accept its conditions on the Hub and set HF_TOKEN'
+              : '';
+      throw new CliError(`${flag}=${id}: ${e.message}${advice}`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * The ids the tokenizer of `dir` produces must exist in its embedding: a model trained on a pruned
+ * vocabulary needs its pruned_vocab.json (or tokenizer.json) beside it.
+ */
+export async function checkModelVocab(dir: string, flag = '--model'): Promise<void> {
+  const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as { vocab_size?: unknown };
+  const vocab = config.vocab_size;
+  if (typeof vocab !== 'number') throw new CliError(`${flag}: '${dir}/config.json' has no numeric vocab_size`);
+  const { modelTokenizer } = await import('./data.js');
+  const tok = modelTokenizer(dir);
+  if (tok.vocabSize > vocab) {
+    const which = existsSync(path.join(dir, 'pruned_vocab.json'))
+      ? 'its pruned_vocab.json'
+      : existsSync(path.join(dir, 'tokenizer.json'))
+        ? 'its tokenizer.json'
+        : 'the standard T5 tokenizer (the dir has no tokenizer.json or pruned_vocab.json)';
+    throw new CliError(
+      `${flag}: '${dir}' has vocab_size ${vocab} (config.json), but ${which} produces ids up to ${tok.vocabSize - 1}: the model cannot read this tokenizer's ids. ` +
+        `Put the tokenizer the model was trained with beside it (a base trained by 'tagi base' carries pruned_vocab.json), or use a model with the T5 vocabulary (32,128 rows)`,
+    );
+  }
+}
+
+/** The invocation with `--model` resolved to a checked local directory (nothing else changes). */
+export async function prepareInputs(inv: Invocation): Promise<Invocation> {
+  if (inv.command === 'inspect') return inv;
+  if (inv.command === 'generate') {
+    if (inv.model === undefined || !isHubModel(inv.model)) return inv;
+    const model = await resolveModelId(inv.model, inv.io);
+    checkT5Dir(model);
+    return { ...inv, model };
+  }
+  const given = inv.config.model;
+  if (given === undefined) return inv;
+  const model = isHubModel(given) ? await resolveModelId(given, inv.io) : given;
+  checkT5Dir(model);
+  await checkModelVocab(model);
+  return model === given ? inv : { ...inv, config: { ...inv.config, model } };
+}
