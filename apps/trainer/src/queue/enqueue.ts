@@ -162,7 +162,8 @@ export async function waitForJobs<D extends JobData, R extends JobResult>(
     }
     if (pending.size === 0) break;
     await sleep(pollMs);
-    await run.yieldAndCheckStop(`while waiting for ${title} jobs: the queued jobs stay queued and workers keep doing them; collect them with: ${resumeHint(run, q)}`);
+    // run.interrupted appends "; continue with: tagi <command> --resume --run-dir=…"
+    await run.yieldAndCheckStop(`while waiting for ${title} jobs (they stay queued and workers keep doing them; add --queue=${q.url} to collect them)`);
   }
   return failures;
 }
