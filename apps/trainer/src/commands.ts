@@ -160,7 +160,8 @@ async function runTraining(inv: RunInvocation): Promise<void> {
   const run = await Run.open(inv, runInputs(inv.command, inv.config));
   try {
     run.progress.info(`run dir: ${run.dir}${inv.resume ? ' (resuming)' : ''}`);
-    await RUN_COMMANDS[inv.command](run, backend, t0);
+    if (inv.queue !== undefined) await (await import('./queue/commands.js')).runQueued(inv.command, run, backend, t0, inv.queue);
+    else await RUN_COMMANDS[inv.command](run, backend, t0);
   } catch (e) {
     if (!(e instanceof InterruptedError)) run.discardIfUnstarted();
     throw e;
@@ -185,5 +186,6 @@ async function runGenerate(inv: GenerateInvocation): Promise<void> {
 export async function runCommand(inv: Invocation): Promise<void> {
   if (inv.command === 'inspect') inv.io.stdout.write(inspectDir(inv.path));
   else if (inv.command === 'generate') await runGenerate(inv);
+  else if (inv.command === 'worker') await (await import('./queue/worker.js')).runWorker(inv);
   else await runTraining(inv);
 }

@@ -1,5 +1,6 @@
 // Help texts, one per command. Each command lists the options it reads; any other option is refused.
 import { PRESET_NAMES } from './presets.js';
+import { QUEUE_OPTION, WORKER_HELP } from './queue/cli.js';
 
 const RUN_OPTIONS = `Run options (every command that writes a run dir):
   --preset NAME          ${PRESET_NAMES.join(' | ')} (default: tiny)
@@ -33,6 +34,7 @@ Commands:
   eval       evaluate a base model (+ a hypernetwork and/or a multitask adapter) on held-out tasks
   generate   turn an instruction into a peft LoRA adapter dir with a trained hypernetwork
   inspect    summarise a model dir, adapter dir, hypernet dir or run dir
+  worker     take 'teachers --queue' / 'eval --queue' jobs from a Redis queue (any number, any machine)
 
 Run 'tagi <command> --help' for the options of a command.`,
   demo: `tagi demo — the whole TAGI pipeline in one run dir
@@ -73,6 +75,7 @@ instances → <run-dir>/teachers/<group>/, and the multitask LoRA on all of them
 
 Options: --model DIR (required), --teachers.{group-by,rank,alpha,target-modules,train.*},
   --multitask.{rank,alpha,target-modules,train.*} (target modules: a comma list of names, or a JSON string regex)
+${QUEUE_OPTION}
 ${TRAINING}
 ${DATA}
 
@@ -114,6 +117,7 @@ instance input alone), with measured relative cost. Prints a table and writes re
 SIGINT stops it at the next batch (exit 130); --resume runs the evaluation again.
 
 Options: --model DIR (required), --hypernet DIR, --adapter DIR, --eval.{batch-size,num-beams}
+${QUEUE_OPTION}
 ${DATA}
 
 ${RUN_OPTIONS}`,
@@ -125,6 +129,7 @@ Encodes the instruction once (formatted as training formats a task definition; o
 cut with a warning, as in training), generates the LoRA weights and writes adapter_config.json +
 adapter_model.safetensors (loadable by Python peft) into --out, which must not exist or be empty. The base
 model is the one the hypernetwork was trained on (hypernet_config.json), or --model. No run dir is written.`,
+  worker: WORKER_HELP,
   inspect: `tagi inspect — summarise a directory
 
 Usage: tagi inspect PATH

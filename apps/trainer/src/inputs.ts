@@ -72,7 +72,7 @@ export async function checkModelVocab(dir: string, flag = '--model'): Promise<vo
 
 /** The invocation with `--model` resolved to a checked local directory (nothing else changes). */
 export async function prepareInputs(inv: Invocation): Promise<Invocation> {
-  if (inv.command === 'inspect') return inv;
+  if (inv.command === 'inspect' || inv.command === 'worker') return inv; // a worker reads each job's run config
   if (inv.command === 'generate') {
     if (inv.model === undefined || !isHubModel(inv.model)) return inv;
     const model = await resolveModelId(inv.model, inv.io);

@@ -15,11 +15,12 @@ import { checkDataFor } from './real-data.js';
 import { resolveConfig } from './resolve.js';
 import { CONFIG_FILE, defaultRunDir, readRunConfig } from './run-files.js';
 import { didYouMean } from './suggest.js';
+import { QUEUE_COMMANDS, type QueueTarget, WORKER_FLAGS, type WorkerInvocation, parseQueueUrl, parseWorker } from './queue/cli.js';
 
-export const COMMANDS = ['demo', 'base', 'teachers', 'pretrain', 'finetune', 'eval', 'generate', 'inspect'] as const;
+export const COMMANDS = ['demo', 'base', 'teachers', 'pretrain', 'finetune', 'eval', 'generate', 'inspect', 'worker'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 /** Commands that write a run dir. */
-export type RunCommand = Exclude<CommandName, 'generate' | 'inspect'>;
+export type RunCommand = Exclude<CommandName, 'generate' | 'inspect' | 'worker'>;
 
 const camelToKebab = (k: string) => k.split('.').map((s) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join('.');
 
@@ -52,7 +53,8 @@ function keyAllowed(command: RunCommand, key: string): boolean {
 export function commandFlags(command: CommandName): string[] {
   if (command === 'inspect') return ['help'];
   if (command === 'generate') return GENERATE_FLAGS;
-  return [...RUN_CONTROL, ...[...CONFIG_KEYS.keys()].filter((k) => keyAllowed(command, k)).map((k) => KEY_FLAGS[k] ?? camelToKebab(k))];
+  if (command === 'worker') return WORKER_FLAGS;
+  return [...RUN_CONTROL, ...(QUEUE_COMMANDS.includes(command) ? ['queue'] : []), ...[...CONFIG_KEYS.keys()].filter((k) => keyAllowed(command, k)).map((k) => KEY_FLAGS[k] ?? camelToKebab(k))];
 }
 
 function commandsWithFlag(flag: string): CommandName[] {
@@ -80,7 +82,8 @@ export type Invocation =
       readonly backend: TagiConfig['backend'];
       readonly io: CliIO;
     }
-  | { readonly command: RunCommand; readonly config: TagiConfig; readonly runDir: string; readonly resume: boolean; readonly io: CliIO };
+  | WorkerInvocation
+  | { readonly command: RunCommand; readonly config: TagiConfig; readonly runDir: string; readonly resume: boolean; readonly io: CliIO; readonly queue?: QueueTarget };
 
 export type RunInvocation = Extract<Invocation, { config: TagiConfig }>;
 export type GenerateInvocation = Extract<Invocation, { command: 'generate' }>;
@@ -109,16 +112,22 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
   }
   if (args.positionals.length > 0) throw new CliError(`unexpected argument '${args.positionals[0]}' for 'tagi ${command}' (options are written --name=value)`);
   if (command === 'generate') return parseGenerate(args.flags, io, cwd);
+  if (command === 'worker') return parseWorker(args.flags, io, (name) => unknownFlag(command, name));
 
   let preset: string | undefined;
   let configFile: string | undefined;
   let resume = false;
+  let queue: QueueTarget | undefined;
   const overrides: [string, string][] = [];
   for (const [name, value] of args.flags) {
     if (name === 'preset' || name === 'config') {
       if (value === true) throw new CliError(`--${name} needs a value`);
       if (name === 'preset') preset = value;
       else configFile = value;
+      continue;
+    }
+    if (name === 'queue' && QUEUE_COMMANDS.includes(command)) {
+      queue = parseQueueUrl(value);
       continue;
     }
     if (name === 'resume') {
@@ -168,7 +177,7 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
     checkFreshRunDir(runDir);
   }
   checkRunInputs(command, config);
-  return { command, config, runDir, resume, io };
+  return { command, config, runDir, resume, io, ...(queue !== undefined ? { queue } : {}) };
 }
 
 /**

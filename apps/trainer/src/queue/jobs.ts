@@ -1,0 +1,99 @@
+// What travels through Redis: the job payloads, their ids, the queue name and the connection settings.
+// A job names a run dir, never its contents: workers read config, model and data from the (shared) run
+// dir, so a job stays a few hundred bytes whatever the model size.
+import { createHash } from 'node:crypto';
+import { realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { ConnectionOptions } from 'bullmq';
+import { CONFIG_FILE } from '../run-files.js';
+import { teacherDirName } from '../models.js';
+import type { QueueTarget } from './cli.js';
+
+/** One queue for every run on a Redis database: job ids carry the run, so runs never collide. */
+export const QUEUE_NAME = 'tagi-jobs';
+
+interface JobBase {
+  /** Absolute run dir (the same path on every worker). */
+  readonly runDir: string;
+  /** configHash of the run's config.json: a worker refuses a run whose config changed after enqueueing. */
+  readonly configHash: string;
+  /** The backend the enqueuing command runs on: a teacher is bit-for-bit the single-process one only on the same backend. */
+  readonly backend: 'tensorflow' | 'wasm' | 'cpu';
+}
+
+export interface TeacherJobData extends JobBase {
+  readonly kind: 'teacher';
+  /** Teacher group: a category, or a task with teachers.groupBy=task. */
+  readonly group: string;
+}
+
+export interface EvalJobData extends JobBase {
+  readonly kind: 'eval';
+  readonly taskId: string;
+}
+
+export type JobData = TeacherJobData | EvalJobData;
+
+export interface TeacherJobResult {
+  readonly kind: 'teacher';
+  /** 'exists': another worker (or an earlier attempt) had written it; nothing was written. */
+  readonly status: 'trained' | 'exists';
+  readonly seconds: number;
+  readonly finalLoss?: number;
+  readonly resumedFrom: number;
+}
+
+export interface EvalJobResult {
+  readonly kind: 'eval';
+  readonly taskId: string;
+  /** Predictions per method, in the task's instance order. */
+  readonly predictions: Readonly<Record<string, readonly string[]>>;
+  /** Wall clock per method on this task, ms (a hypernet method includes generating the task's adapter once). */
+  readonly ms: Readonly<Record<string, number>>;
+}
+
+export type JobResult = TeacherJobResult | EvalJobResult;
+
+/** Progress a worker reports on a running job (job.updateProgress). */
+export interface JobProgress {
+  readonly step: number;
+  readonly total: number;
+  readonly loss?: number;
+  readonly worker: string;
+}
+
+/**
+ * Identity of a run for job ids: its real path plus when its config.json was written (once, when the run
+ * was created; kept on --resume). A run dir removed and created again at the same path is another run.
+ */
+export function runId(runDir: string): string {
+  const real = realpathSync(runDir);
+  const born = statSync(path.join(real, CONFIG_FILE)).mtimeMs;
+  return createHash('sha256').update(`${real}\0${born}`).digest('hex').slice(0, 12);
+}
+
+/**
+ * Idempotent job id (run + config hash + task): enqueueing the same run twice adds nothing. BullMQ refuses
+ * ':' in custom ids, and slugs drop it.
+ */
+export function jobId(kind: JobData['kind'], run: string, configHash: string, key: string): string {
+  return `${kind}.${run}.${configHash}.${teacherDirName(key)}`;
+}
+
+/**
+ * ioredis settings; ioredis reconnects with a capped back-off. A worker's commands wait across a Redis
+ * restart (`maxRetriesPerRequest: null`, which BullMQ requires for workers); the enqueuer's fail after a
+ * few reconnects, so its wait loop can say that Redis is gone and still honour Ctrl-C.
+ */
+export function connection(q: QueueTarget, role: 'worker' | 'enqueuer'): ConnectionOptions {
+  return {
+    host: q.host,
+    port: q.port,
+    db: q.db,
+    maxRetriesPerRequest: role === 'worker' ? null : 3,
+    retryStrategy: (times: number) => Math.min(200 * times, 2000),
+  };
+}
+
+/** Job options: a thrown error fails the job once (bad data does not heal by retrying); stalls are the worker's maxStalledCount. */
+export const JOB_OPTIONS = { attempts: 1, removeOnComplete: { age: 30 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } } as const;
