@@ -5,8 +5,8 @@
 //   - `engines.node` is set and peer ranges admit the versions the workspace builds and tests with;
 //   - every bare import of a published entry (static or dynamic, in dist/) is a dependency, a peer dependency or a Node
 //     built-in: nothing dev-only reaches users;
-//   - browser-safe entries (the main entry and any export without "node" in its subpath, unless the export is offered
-//     only under the "node" condition, like t5-model's Hub fixture server in `./testing`) import no `node:` module.
+//   - browser-safe entries (the main entry and any export without "node" in its subpath, unless the export says
+//     `"browser": null`, as t5-model's `./testing` (a local Hub server) does) import no `node:` module.
 // Prints one line per problem and exits 1 when there is any.
 import fs from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -81,7 +81,7 @@ for (const name of fs.readdirSync(path.join(root, 'packages')).sort()) {
   const browserEntries = new Set();
   for (const [sub, target] of Object.entries(pkg.exports ?? {})) {
     if (sub.includes('node') || sub === './package.json') continue;
-    if (target && typeof target === 'object' && Object.keys(target).join() === 'node') continue; // Node-only by condition
+    if (target && typeof target === 'object' && target.browser === null) continue; // declared not for browsers
     // conditions nest (import/require → types/default): collect every file path at any depth
     const leaves = (x) => (typeof x === 'string' ? [x] : Object.values(x ?? {}).flatMap(leaves));
     const t = leaves(target);
