@@ -2,7 +2,9 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   entry: ['src/index.ts', 'src/node.ts'],
-  format: ['esm'],
+  format: ['esm', 'cjs'],
+  // one shared chunk per module in CJS too, so entries (index, node, testing) share classes and state
+  splitting: true,
   dts: true,
   tsconfig: 'tsconfig.build.json',
   sourcemap: true,

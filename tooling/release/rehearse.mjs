@@ -168,7 +168,9 @@ function consumerCheck(work, url, { pkg, dir }) {
     row.problems.push('README.md has no ```js block after a "## Usage" heading');
   } else {
     fs.writeFileSync(path.join(cdir, 'usage.mjs'), block);
+    const t1 = performance.now();
     const u = run(process.execPath, ['usage.mjs'], { cwd: cdir, env, check: false, timeout: 300_000 });
+    row.usageSeconds = Math.round((performance.now() - t1) / 100) / 10;
     row.usage = u.ok ? 'ok' : 'failed';
     if (!u.ok) row.problems.push(`README usage block failed: ${u.out.trim().split('\n').slice(-6).join(' | ')}`);
   }
@@ -207,6 +209,7 @@ async function main() {
   }
   const missing = fs.readdirSync(path.join(root, 'packages')).filter((p) => !fs.existsSync(path.join(root, 'packages', p, 'dist')));
   if (missing.length > 0) throw new Error(`build first (pnpm build): no dist/ in ${missing.join(', ')}`);
+  const started = performance.now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-release-'));
   const copy = path.join(work, 'workspace');
   let verdaccio;
@@ -232,13 +235,14 @@ async function main() {
     const lines = [
       '| package | version | install | installed size | packages | README usage | ESM types | CJS types | require() |',
       '|---|---|---|---:|---:|---|---|---|---|',
-      ...rows.map((r) => `| ${r.package} | ${r.version} | ${r.install ? `ok (${r.installSeconds} s)` : 'FAILED'} | ${mb(r.installBytes)} | ${r.installedPackages} | ${r.usage} | ${r.typesEsm ? 'ok' : 'FAILED'} | ${r.typesCjs ? 'ok' : 'FAILED'} | ${r.require ? 'ok' : 'FAILED'} |`),
+      ...rows.map((r) => `| ${r.package} | ${r.version} | ${r.install ? `ok (${r.installSeconds} s)` : 'FAILED'} | ${mb(r.installBytes)} | ${r.installedPackages} | ${r.usage}${r.usageSeconds !== undefined ? ` (${r.usageSeconds} s)` : ''} | ${r.typesEsm ? 'ok' : 'FAILED'} | ${r.typesCjs ? 'ok' : 'FAILED'} | ${r.require ? 'ok' : 'FAILED'} |`),
     ];
     console.log(`\n${lines.join('\n')}\n`);
     for (const r of rows) for (const pr of r.problems) console.log(`  ${r.package}: ${pr}`);
     if (jsonOut) fs.writeFileSync(jsonOut, `${JSON.stringify({ published, rows }, null, 2)}\n`);
     const failed = rows.filter((r) => r.problems.length > 0).length + (published.length < pkgs.length ? 1 : 0);
-    log(failed === 0 ? `all ${rows.length} packages install and run alone` : `${failed} package(s) with problems`);
+    const minutes = ((performance.now() - started) / 60_000).toFixed(1);
+    log(failed === 0 ? `all ${rows.length} packages install and run alone (${minutes} min)` : `${failed} package(s) with problems (${minutes} min)`);
     return failed === 0 ? 0 : 1;
   } finally {
     verdaccio?.child.kill();

@@ -5,7 +5,8 @@
 //   - `engines.node` is set and peer ranges admit the versions the workspace builds and tests with;
 //   - every bare import of a published entry (static or dynamic, in dist/) is a dependency, a peer dependency or a Node
 //     built-in: nothing dev-only reaches users;
-//   - browser-safe entries (the main entry and any export without "node" in its subpath) import no `node:` module.
+//   - browser-safe entries (the main entry and any export without "node" in its subpath, unless the export says
+//     `"browser": null`, as t5-model's `./testing` (a local Hub server) does) import no `node:` module.
 // Prints one line per problem and exits 1 when there is any.
 import fs from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -80,7 +81,10 @@ for (const name of fs.readdirSync(path.join(root, 'packages')).sort()) {
   const browserEntries = new Set();
   for (const [sub, target] of Object.entries(pkg.exports ?? {})) {
     if (sub.includes('node') || sub === './package.json') continue;
-    const t = typeof target === 'string' ? [target] : Object.values(target ?? {}).flatMap((x) => (typeof x === 'string' ? [x] : Object.values(x)));
+    if (target && typeof target === 'object' && target.browser === null) continue; // declared not for browsers
+    // conditions nest (import/require → types/default): collect every file path at any depth
+    const leaves = (x) => (typeof x === 'string' ? [x] : Object.values(x ?? {}).flatMap(leaves));
+    const t = leaves(target);
     for (const f of t) if (typeof f === 'string' && /\.(c|m)?js$/.test(f)) browserEntries.add(path.join(dir, f));
   }
   // the files each browser entry reaches through relative imports (tsup chunks)

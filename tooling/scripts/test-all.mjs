@@ -3,13 +3,17 @@
 // check the published exports, run every package's tests (from source), then print one plain closing line
 // `tests: N passed, N failed, N skipped`. With CI=true (or --with-tfjs-node) it also runs the
 // tensor-core and t5-model suites on the tfjs-node backend when ../shared/tools/tfjs-node-offline.sh
-// can build it here; without that the run still passes.
+// can build it here; without that the run still passes. Package hygiene (check-packages.mjs) and attw on every package
+// (check-types.mjs) always run; with CI=true (or --with-release) the release rehearsal (tooling/release/rehearse.mjs:
+// publish to a local Verdaccio, install and run each package alone) runs too, and skips with a message when the npm
+// registry cannot be reached.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const withTfjsNode = process.argv.includes('--with-tfjs-node') || process.env.CI === 'true';
+const withRelease = process.argv.includes('--with-release') || process.env.CI === 'true';
 const pnpm = process.env.npm_execpath && /pnpm/.test(process.env.npm_execpath)
   ? [process.execPath, process.env.npm_execpath] : ['pnpm'];
 
@@ -35,6 +39,8 @@ step('dependency direction', process.execPath, ['tooling/scripts/check-deps.mjs'
 step('import cycles between files (check-cycles.mjs, its tests, then this repository)', process.execPath, ['--test', 'tooling/scripts/check-cycles.test.mjs']);
 step('lint', pnpm[0], [...pnpm.slice(1), 'lint']);
 step('exports (publint)', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'publint']);
+step('package hygiene (check-packages.mjs: files, LICENSE/NOTICE, engines, peers, imports)', process.execPath, ['tooling/scripts/check-packages.mjs']);
+step('types for ESM and CommonJS consumers (attw, check-types.mjs)', process.execPath, ['tooling/scripts/check-types.mjs']);
 step('tests', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'test', '--concurrency=1', '--continue'], {
   env: { TAGI_VITEST_JSON: reportDir },
 });
@@ -43,6 +49,10 @@ if (withTfjsNode && fs.existsSync(tfjsNodeScript)) {
   step('tests on the tfjs-node backend (when it can be built here)', 'bash', [tfjsNodeScript], {
     env: { TAGI_VITEST_JSON: reportDir },
   });
+}
+
+if (withRelease) {
+  step('release rehearsal (publish to a local registry, install and run each package alone)', process.execPath, ['tooling/release/rehearse.mjs']);
 }
 
 let passed = 0, failed = 0, skipped = 0;
