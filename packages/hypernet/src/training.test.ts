@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, type DeltaMap, Rng, type StepRecord, fit } from '@tagi/tensor-core';
 import { DirCheckpointStore } from '@tagi/tensor-core/node';
 import { tinyT5, useCpu } from './__fixtures__/tiny.js';
-import { DEFAULT_SPLIT_LENGTHS, padIds, splitDocument } from './batching.js';
+import { DistillInputError } from '@tagi/distill';
+import { BatchIdError } from '@tagi/t5-model';
+import { DEFAULT_SPLIT_LENGTHS, padIds, padLabels, splitDocument } from './batching.js';
 import type { FusionKind } from './config.js';
 import { HypernetInputError } from './errors.js';
 import { HyperNetwork, disposeDeltas } from './hypernet.js';
@@ -56,6 +58,40 @@ describe('splitDocument', () => {
     const short = splitDocument([5, 6, 7, 8, 9], new Rng(1), DEFAULT_SPLIT_LENGTHS, 1)!;
     expect([short.instruction, short.input, short.target].map((x) => x.length - 1).reduce((a, b) => a + b)).toBeLessThanOrEqual(5);
     expect(splitDocument([5, 6], new Rng(1), DEFAULT_SPLIT_LENGTHS, 1)).toBeNull();
+  });
+});
+
+describe('padIds / padLabels: the batch boundary checks ids', () => {
+  it('name the row and position of an id outside the vocabulary (or a non-integer), before any tensor exists', () => {
+    const before = tf.memory().numTensors;
+    expect(() => padIds([[3, 4, 1], [5, 64, 1]], 0, { vocabSize: 64, argument: 'inputIds' })).toThrow(BatchIdError);
+    expect(() => padIds([[3, 4, 1], [5, 64, 1]], 0, { vocabSize: 64, argument: 'inputIds' })).toThrow(/inputIds.*\b1\b.*\b1\b.*64/);
+    expect(() => padIds([[3, -1]], 0, { vocabSize: 64 })).toThrow(BatchIdError);
+    expect(() => padLabels([[3, 1], [7, 2.5, 1]], { vocabSize: 64 })).toThrow(DistillInputError);
+    let argument = '';
+    try {
+      padLabels([[3, 1], [7, 99, 1]], { vocabSize: 64, argument: 'targets' });
+    } catch (e) {
+      argument = (e as DistillInputError).argument;
+    }
+    expect(argument).toBe('targets[1, 1]');
+    expect(tf.memory().numTensors).toBe(before);
+    // in range (and -100 in labels): padded as before; without a vocabulary nothing is checked
+    const l = padLabels([[3, -100, 1], [63]], { vocabSize: 64 });
+    expect(l.arraySync()).toEqual([[3, -100, 1], [63, -100, -100]]);
+    const p = padIds([[70, 1]], 0);
+    expect(p.ids.arraySync()).toEqual([[70, 1]]);
+    tf.dispose([l, p.ids, p.mask]);
+  });
+
+  it('objectives check every id once, where their data enters', () => {
+    const hn = new HyperNetwork(base, cfg);
+    const bad = [{ ...tasks[0]!, examples: [{ ...tasks[0]!.examples[0]!, labelIds: [64, 1] }] }];
+    expect(() => finetuneObjective({ hypernet: hn, tasks: bad, batchSize: 2, loss: { lambdaKl: 0 } })).toThrow(/labelIds/);
+    const badInstr = [{ ...tasks[0]!, instructionIds: [1000, 1] }];
+    expect(() => finetuneObjective({ hypernet: hn, tasks: badInstr, batchSize: 2, loss: { lambdaKl: 0 } })).toThrow(BatchIdError);
+    expect(() => pretrainObjective({ hypernet: hn, documents: [[5, 6, 7, 99]], batchSize: 2 })).toThrow(BatchIdError);
+    hn.dispose();
   });
 });
 
