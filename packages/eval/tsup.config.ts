@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   entry: ['src/index.ts', 'src/node.ts'],
-  format: ['esm'],
+  format: ['esm', 'cjs'],
   dts: true,
   tsconfig: 'tsconfig.build.json',
   sourcemap: true,

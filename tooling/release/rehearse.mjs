@@ -38,7 +38,7 @@ function run(cmd, argv, o = {}) {
 
 async function registryReachable() {
   try {
-    const res = await fetch('https://registry.npmjs.org/-/ping', { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch('https://registry.npmjs.org/-/ping', { signal: globalThis.AbortSignal.timeout(10_000) });
     return res.ok;
   } catch {
     return false;

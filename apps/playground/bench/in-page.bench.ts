@@ -48,8 +48,10 @@ async function main(): Promise<void> {
     process.stdout.write(`in-page load: ${status}\n`);
     const t = { serverGen: [] as number[], serverRun: [] as number[], pageGen: [] as number[], pageRun: [] as number[] };
     for (let i = 0; i <= REPEATS; i++) {
-      // a fresh instruction each time, so each repetition generates its adapter on both sides
-      const instr = `${instruction}${' '.repeat(i)}`;
+      // a fresh instruction each time, with different ids (the page reuses the adapter of identical ids,
+      // and a pruned vocabulary maps unknown words to one id: so words of the instruction itself), so each
+      // repetition generates its adapter on both sides
+      const instr = `${instruction}${' Output the word.'.repeat(i)}`;
       const a = await post<{ id: string; generateMs: number }>(`${server.url}api/generate`, { dir: run, instruction: instr });
       const r = await post<{ results: { model: string; ms: number; tokens: number[][] }[] }>(`${server.url}api/run`, { dir: run, instruction: instr, inputs, adapterId: a.id });
       const tagi = r.results.find((x) => x.model === 'tagi')!;

@@ -10,9 +10,9 @@ const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'
 
 /**
  * @type {{ dir: string, info: any, adapter: any, adapterB: any, examples: any[], expected: Map<string, string[]>,
- *          expectedFor: string, inPage: { dir: string, runner: any } | null }}
+ *          expectedFor: string, example: any, inPage: { dir: string, runner: any } | null }}
  */
-const state = { dir: '', info: null, adapter: null, adapterB: null, examples: [], expected: new Map(), expectedFor: '', inPage: null };
+const state = { dir: '', info: null, adapter: null, adapterB: null, examples: [], expected: new Map(), expectedFor: '', example: null, inPage: null };
 
 // ---------------------------------------------------------------- API and errors
 
@@ -24,6 +24,18 @@ function showError(/** @type {string} */ message) {
 function clearError() {
   $('error').hidden = true;
   $('error').textContent = '';
+}
+
+/**
+ * The cuts the run's length policy made (the instruction's, the inputs'), shown above the outputs: the
+ * models read the cut texts, as training did.
+ * @param {string[]} warnings
+ */
+function showWarnings(warnings) {
+  const box = $('warnings');
+  box.textContent = '';
+  for (const w of warnings) box.append(el('div', { class: 'warning-line' }, `⚠ ${w}`));
+  box.hidden = warnings.length === 0;
 }
 
 /**
@@ -186,17 +198,26 @@ async function openDir(dir) {
   /** @type {HTMLButtonElement} */ ($('export')).disabled = true;
   $('adapter-info').textContent = '';
   $('outputs').hidden = true;
+  showWarnings([]);
   renderAdapter();
   const [info] = await Promise.all([api('/api/open', { dir }), loadTraining(dir), loadExamples(dir)]);
   state.info = info;
-  $('where').textContent = `Models run in the local Node server${info.backend ? ` (tensor backend: ${info.backend})` : ''}; tick "also run TAGI in this browser" to run TAGI in this page as well. Instructions up to ${info.maxInstructionTokens} tokens.`;
+  const p = info.prompt;
+  $('where').textContent =
+    `Models run in the local Node server${info.backend ? ` (tensor backend: ${info.backend})` : ''}; tick "also run TAGI in this browser" to run TAGI in this page as well. ` +
+    `Instructions are prepared as ${p.from === 'config.json' ? "this run's training prepared them (its config.json)" : 'training prepares them (no run config: defaults)'}: ` +
+    `definition${p.numPositive > 0 ? ` + ${p.numPositive} positive example${p.numPositive === 1 ? '' : 's'} for a suite task` : ''}, at most ${p.maxInstructionTokens} tokens for the hypernetwork and ${p.maxSourceTokens} for an input or prompt; longer texts are cut with a warning.`;
+  $('where').setAttribute('data-num-positive', String(p.numPositive));
   const models = $('models');
   models.textContent = '';
   for (const [name, slot] of Object.entries(info.models)) {
     const label = { tagi: 'TAGI (generated adapter, input only)', base: 'No adapter (instruction + input)', concat: 'Instruction-concatenated multitask' }[name] ?? name;
-    const div = el('div', { class: `model${slot.available ? '' : ' off'}`, 'data-model': name, title: slot.dir ?? '' }, `${label}: ${slot.available ? 'ready' : `unavailable (${slot.reason})`}`);
+    // the hypernet's role when it is not the finetuned TAGI one (a HINT-like or only pretrained run)
+    const role = name === 'tagi' && slot.role && slot.role !== 'hypernet-tagi' ? ` [${slot.role}]` : '';
+    const div = el('div', { class: `model${slot.available ? '' : ' off'}`, 'data-model': name, 'data-role': slot.role ?? '', title: slot.dir ?? '' }, `${label}${role}: ${slot.available ? 'ready' : `unavailable (${slot.reason})`}`);
     models.append(div);
   }
+  if (info.runState) models.append(el('div', { class: 'note run-state' }, `This run's models: ${info.runState}`));
 }
 
 // ---------------------------------------------------------------- Training page
@@ -213,14 +234,19 @@ async function loadTraining(dir) {
     $('training-info').textContent = `No training data: ${e instanceof Error ? e.message : e}`;
     return;
   }
+  // the run's peft adapters by role (trainer_state.json): the stage-1 teachers and the multitask baseline
   const peft = /** @type {HTMLSelectElement} */ ($('peft-select'));
   peft.textContent = '';
-  for (const c of run.checkpoints.filter((/** @type {any} */ c) => c.kind === 'peft')) peft.append(el('option', { value: c.dir }, c.rel || c.display));
+  for (const a of run.artifacts.filter((/** @type {any} */ a) => a.kind === 'peft')) {
+    peft.append(el('option', { value: a.dir, 'data-role': a.role, 'data-name': a.name ?? '' }, a.name ? `${a.role} ${a.name}` : a.role));
+  }
   if (peft.options.length === 0) peft.append(el('option', { value: '' }, '(no peft adapter in this run)'));
   /** @type {Record<string, number>} */
-  const kinds = {};
-  for (const c of run.checkpoints) kinds[c.kind] = (kinds[c.kind] ?? 0) + 1;
-  $('training-info').textContent = `${run.display}: ${run.metrics.length} metric records, ${run.checkpoints.length} checkpoints (${Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(', ')})`;
+  const roles = {};
+  for (const a of run.artifacts) roles[a.role] = (roles[a.role] ?? 0) + 1;
+  $('training-info').textContent =
+    `${run.display}: ${run.metrics.length} metric records, ` +
+    (run.runState ? `artefacts unknown (${run.runState})` : `${run.artifacts.length} artefacts by role (${Object.entries(roles).map(([k, n]) => (n > 1 ? `${n} × ${k}` : k)).join(', ')})`);
   // one chart per numeric key; one series per value of the string labels (e.g. the stage)
   /** @type {Map<string, Map<string, [number, number][]>>} */
   const byKey = new Map();
@@ -243,35 +269,124 @@ async function loadTraining(dir) {
   });
   for (const [key, series] of byKey) charts.append(lineChart(key, [...series].map(([name, points]) => ({ name, points }))));
   if (byKey.size === 0) charts.append(el('div', { class: 'note' }, 'metrics.jsonl is absent or empty.'));
-  renderResults(run.results, run.resultsMarkdown);
+  renderResults(run.resultsView, run.resultsMarkdown);
 }
 
 /**
- * @param {any} results
- * @param {string | undefined} markdown
+ * A plain table of result rows (results.json version 1, or rows of another shape such as the trainer's `methods`).
+ * @param {any[]} rows
+ * @param {string} id
  */
-function renderResults(results, markdown) {
-  const box = $('results');
-  const rows = Array.isArray(results) ? results : results && Array.isArray(results.methods) ? results.methods : results && Array.isArray(results.rows) ? results.rows : null;
-  if (rows && rows.length > 0 && typeof rows[0] === 'object') {
-    const cols = [...new Set(rows.flatMap((/** @type {any} */ r) => Object.keys(r)))].filter((c) => {
-      const v = rows.find((/** @type {any} */ r) => r[c] !== undefined)?.[c];
-      return typeof v !== 'object' || v === null;
-    });
-    cols.sort((a, b) => Number(typeof rows[0][a] === 'number') - Number(typeof rows[0][b] === 'number'));
-    const table = el('table', { id: 'results-table' });
+function rowsTable(rows, id) {
+  const cols = [...new Set(rows.flatMap((/** @type {any} */ r) => Object.keys(r)))].filter((c) => {
+    const v = rows.find((/** @type {any} */ r) => r[c] !== undefined)?.[c];
+    return typeof v !== 'object' || v === null;
+  });
+  cols.sort((a, b) => Number(typeof rows[0][a] === 'number') - Number(typeof rows[0][b] === 'number'));
+  const table = el('table', { id });
+  const head = el('tr');
+  cols.forEach((c) => head.append(el('th', {}, c)));
+  table.append(head);
+  for (const r of rows) {
+    const tr = el('tr');
+    cols.forEach((c) => tr.append(el('td', {}, typeof r[c] === 'number' ? fmt(r[c]) : String(r[c] ?? ''))));
+    table.append(tr);
+  }
+  return table;
+}
+
+const METRIC_LABELS = { rougeL: 'ROUGE-L', exactMatch: 'Exact match' };
+
+/**
+ * A bootstrap p-value as results.md prints it: 0 means "below the resolution 1/resamples", shown as a bound.
+ * @param {number} p
+ * @param {number} resamples
+ */
+function pText(p, resamples) {
+  if (p === 0) {
+    const v = 1 / resamples;
+    const step = 10 ** (Math.floor(Math.log10(v)) - 1);
+    return `p < ${Number((Math.ceil(v / step - 1e-9) * step).toPrecision(2))}`;
+  }
+  return `p = ${p < 0.001 ? p.toPrecision(1) : p.toFixed(3)}`;
+}
+
+/**
+ * results.json version 2 (@tagi/eval's ResultsSummary): per metric one table of means with their CIs
+ * (one column per split group: seen and held-out), the paired differences, and the notes.
+ * @param {any} summary
+ */
+function summaryTables(summary) {
+  const box = el('div', { id: 'results-summary' });
+  const pct = `${Math.round(summary.config.level * 1000) / 10}%`;
+  const num = (/** @type {number} */ v) => v.toFixed(1);
+  const ci = (/** @type {any} */ s, /** @type {(v: number) => string} */ show) => (s.lo === null || s.hi === null ? `${show(s.estimate)} (no CI: < 2 tasks)` : `${show(s.estimate)} [${num(s.lo)}, ${num(s.hi)}]`);
+  const headers = summary.columns.map((/** @type {any} */ c) => `${c.label} (${c.tasks} task${c.tasks === 1 ? '' : 's'}, ${c.instances} instances)`);
+  const rows = [...summary.rows.filter((/** @type {any} */ r) => r.kind === 'method'), ...summary.rows.filter((/** @type {any} */ r) => r.kind !== 'method')];
+  const showFlops = rows.some((/** @type {any} */ r) => r.relativeFlops !== null);
+  const showTime = rows.some((/** @type {any} */ r) => r.relativeTime !== null);
+  if (summary.title) box.append(el('h4', {}, summary.title));
+  for (const metric of summary.config.metrics) {
+    const label = METRIC_LABELS[/** @type {'rougeL'|'exactMatch'} */ (metric)] ?? metric;
+    box.append(el('div', { class: 'note' }, `${label}: mean and ${pct} CI [lo, hi] from a task-level bootstrap (${summary.config.resamples} resamples)`));
+    const table = el('table', { class: 'results-ci', 'data-metric': metric });
     const head = el('tr');
-    cols.forEach((c) => head.append(el('th', {}, c)));
+    for (const h of ['Method', 'Seeds', ...headers, ...(showFlops ? ['Rel. FLOPs'] : []), ...(showTime ? ['Rel. time'] : [])]) head.append(el('th', {}, h));
     table.append(head);
     for (const r of rows) {
-      const tr = el('tr');
-      cols.forEach((c) => tr.append(el('td', {}, typeof r[c] === 'number' ? fmt(r[c]) : String(r[c] ?? ''))));
+      const tr = el('tr', { 'data-method': r.method });
+      tr.append(el('td', {}, r.kind === 'method' ? r.label : `${r.label} (reference)`), el('td', {}, r.seeds.length === 0 ? '–' : String(r.seeds.length)));
+      for (const c of summary.columns) {
+        const s = r.scores[c.key]?.[metric];
+        tr.append(s ? el('td', { 'data-column': c.key, 'data-estimate': s.estimate, 'data-lo': s.lo ?? '', 'data-hi': s.hi ?? '' }, ci(s, num)) : el('td', { 'data-column': c.key }, r.reason ? 'unavailable' : '–'));
+      }
+      if (showFlops) tr.append(el('td', {}, r.relativeFlops === null ? '–' : `×${r.relativeFlops.toFixed(2)}`));
+      if (showTime) tr.append(el('td', {}, r.relativeTime === null ? '–' : `×${r.relativeTime.toFixed(2)}`));
       table.append(tr);
     }
     box.append(table);
   }
+  if (summary.differences.length > 0) {
+    for (const metric of summary.config.metrics) {
+      const label = METRIC_LABELS[/** @type {'rougeL'|'exactMatch'} */ (metric)] ?? metric;
+      box.append(el('div', { class: 'note' }, `Paired differences, ${label}: A − B on the same resampled tasks, ${pct} CI; p = share of resamples with A − B ≤ 0`));
+      const table = el('table', { class: 'results-diff', 'data-metric': metric });
+      const head = el('tr');
+      for (const h of ['Comparison', ...headers]) head.append(el('th', {}, h));
+      table.append(head);
+      for (const d of summary.differences) {
+        const tr = el('tr', { 'data-a': d.a, 'data-b': d.b });
+        tr.append(el('td', {}, d.label));
+        for (const c of summary.columns) {
+          const s = d.scores[c.key]?.[metric];
+          const signed = (/** @type {number} */ v) => `${v > 0 || Object.is(v, 0) ? '+' : ''}${num(v)}`;
+          tr.append(s ? el('td', { 'data-column': c.key, 'data-estimate': s.estimate }, `${ci(s, signed)}${s.pValue === null ? '' : `, ${pText(s.pValue, summary.config.resamples)}`}`) : el('td', {}, '–'));
+        }
+        table.append(tr);
+      }
+      box.append(table);
+    }
+  }
+  const notes = [...summary.rows.filter((/** @type {any} */ r) => r.reason).map((/** @type {any} */ r) => `${r.label}: ${r.reason}`), ...summary.notes];
+  for (const n of notes) box.append(el('div', { class: 'note' }, n));
+  return box;
+}
+
+/**
+ * @param {any} view what the server read from results.json (kind: summary | table | rows | invalid | none)
+ * @param {string | undefined} markdown
+ */
+function renderResults(view, markdown) {
+  const box = $('results');
+  if (view.kind === 'summary') box.append(summaryTables(view.summary));
+  else if (view.kind === 'table') {
+    const t = view.table;
+    box.append(rowsTable(t.rows.map((/** @type {any} */ r) => ({ method: r.method, ...Object.fromEntries(t.columns.map((/** @type {any} */ c) => [c.label, r.scores[c.key] ?? null])), 'rel. FLOPs': r.relativeFlops ?? null, 'rel. time': r.relativeTime ?? null })), 'results-table'));
+    for (const n of t.notes ?? []) box.append(el('div', { class: 'note' }, n));
+  } else if (view.kind === 'rows') box.append(rowsTable(view.rows, 'results-table'));
+  else if (view.kind === 'invalid') box.append(el('div', { class: 'note results-invalid' }, view.message));
   if (markdown) box.append(el('pre', { id: 'results-md' }, markdown));
-  if (!rows && !markdown) box.append(el('div', { class: 'note' }, results ? JSON.stringify(results, null, 2) : 'No results.json / results.md in this run dir.'));
+  if (view.kind === 'none' && !markdown) box.append(el('div', { class: 'note' }, 'No results.json / results.md in this run dir.'));
 }
 
 // ---------------------------------------------------------------- Try page
@@ -295,9 +410,11 @@ function pickExample() {
   const v = /** @type {HTMLSelectElement} */ ($('example-select')).value;
   const ex = v === '' ? undefined : state.examples[Number(v)];
   if (!ex) return;
+  state.example = ex;
   /** @type {HTMLTextAreaElement} */ ($('instruction')).value = ex.instruction;
+  // the stage-1 teacher of the example's category, by the name trainer_state.json gives it
   const peft = /** @type {HTMLSelectElement} */ ($('peft-select'));
-  const teacher = Array.from(peft.options).find((o) => ex.category && o.textContent === `teachers/${ex.category}`);
+  const teacher = Array.from(peft.options).find((o) => ex.category && o.getAttribute('data-role') === 'teacher' && o.getAttribute('data-name') === ex.category);
   if (teacher) peft.value = teacher.value;
   /** @type {HTMLTextAreaElement} */ ($('inputs')).value = ex.inputs.join('\n');
   // expected outputs by input line: lines the user keeps are scored, lines they type are not
@@ -309,11 +426,30 @@ function instruction() {
   return /** @type {HTMLTextAreaElement} */ ($('instruction')).value;
 }
 
+/**
+ * The instruction as the API takes it: the text, and the example's task while the text is that
+ * example's instruction unchanged (the server then formats the task as training did).
+ */
+function instructionRequest() {
+  const text = instruction();
+  return state.example && text === state.example.instruction ? { instruction: text, task: state.example.task } : { instruction: text };
+}
+
+/** @param {any} adapter */
+function exportNote(adapter) {
+  const files = `adapter_config.json + adapter_model.safetensors (peft) + tagi_adapter.json${adapter.fusion === 'none' ? '' : ' + tagi_fusion.safetensors'}, the files \`tagi generate\` writes`;
+  return adapter.peftReproducesTagi
+    ? `Export: ${files}. Fusion "none": the peft part alone reproduces this TAGI model exactly (PeftModel.from_pretrained on the base).`
+    : `Export: ${files}. Fusion "${adapter.fusion}": the peft part alone does NOT reproduce this TAGI model — the student also reads the encoded instruction, which tagi_fusion.safetensors holds (tagi_adapter.json says how to use it).`;
+}
+
 async function generate() {
-  const adapter = await api('/api/generate', { dir: state.dir, instruction: instruction() });
+  const adapter = await api('/api/generate', { dir: state.dir, ...instructionRequest() });
   state.adapter = adapter;
   /** @type {HTMLButtonElement} */ ($('export')).disabled = false;
-  $('adapter-info').textContent = `Adapter ${adapter.id}: ${adapter.modules.length} modules, instruction ${adapter.instructionTokens} tokens, generated in ${adapter.generateMs.toFixed(0)} ms (in the Node server).`;
+  showWarnings(adapter.warnings ?? []);
+  $('adapter-info').textContent = `Adapter ${adapter.id}: ${adapter.modules.length} modules, instruction ${adapter.instructionTokens} tokens${adapter.task ? ` (task ${adapter.task}, formatted as in training)` : ''}, generated in ${adapter.generateMs.toFixed(0)} ms (in the Node server).`;
+  $('export-note').textContent = exportNote(adapter);
   renderAdapter();
 }
 
@@ -366,14 +502,16 @@ async function runAll() {
   const inputs = /** @type {HTMLTextAreaElement} */ ($('inputs')).value.split('\n').map((s) => s.trim()).filter((s) => s.length > 0);
   if (inputs.length === 0) throw new Error('inputs: type at least one input line');
   let adapterId;
+  const request = instructionRequest();
   if (state.info?.models.tagi.available) {
-    if (!state.adapter || state.adapter.instruction !== instruction()) await generate();
+    if (!state.adapter || state.adapter.instruction !== request.instruction || state.adapter.task !== request.task) await generate();
     adapterId = state.adapter.id;
   }
   // the example's expected outputs hold only for the example's instruction
   const references = inputs.map((x) => (instruction() === state.expectedFor ? state.expected.get(x) ?? null : null));
   const scored = references.some((r) => r && r.length > 0);
-  const data = await api('/api/run', { dir: state.dir, instruction: instruction(), inputs, ...(adapterId ? { adapterId } : {}), ...(scored ? { references } : {}) });
+  const data = await api('/api/run', { dir: state.dir, ...request, inputs, ...(adapterId ? { adapterId } : {}), ...(scored ? { references } : {}) });
+  showWarnings(data.warnings ?? []);
   /** @type {{ model: string, outputs?: string[], tokens?: number[][], scores?: any[], error?: string, time: string }[]} */
   const columns = data.results.map((/** @type {any} */ r) => ({
     ...r,
@@ -383,7 +521,8 @@ async function runAll() {
   if (inPage) {
     try {
       const runner = await inPageRunner();
-      const r = await runner.run(instruction(), inputs, scored ? references : undefined);
+      const source = request.task && state.example ? { instruction: request.instruction, task: state.example.source } : request.instruction;
+      const r = await runner.run(source, inputs, scored ? references : undefined);
       const server = data.results.find((/** @type {any} */ x) => x.model === 'tagi');
       const same = server?.tokens ? r.tokens.every((/** @type {number[]} */ t, /** @type {number} */ i) => JSON.stringify(t) === JSON.stringify(server.tokens[i])) : undefined;
       columns.push({
@@ -452,6 +591,13 @@ function renderAdapter() {
   const mods = state.adapter.modules;
   const labels = mods.map((/** @type {any} */ m) => m.module);
   charts.append(el('div', { class: 'note' }, `Instruction: ${state.adapter.instruction}`));
+  charts.append(
+    el(
+      'div',
+      { class: 'note fusion', 'data-fusion': state.adapter.fusion, 'data-peft-reproduces': String(state.adapter.peftReproducesTagi) },
+      `Instruction fusion: "${state.adapter.fusion}". ${exportNote(state.adapter)}`,
+    ),
+  );
   charts.append(barChart('‖scaling·B·A‖_F per module', labels, [mods.map((/** @type {any} */ m) => m.deltaNorm)]));
   charts.append(barChart('effective rank per module (of r)', labels, [mods.map((/** @type {any} */ m) => m.effectiveRank), mods.map((/** @type {any} */ m) => m.rank)], ['effective rank', 'r']));
 }
@@ -481,6 +627,7 @@ async function compare() {
   if (!state.adapter) await generate();
   const b = /** @type {HTMLTextAreaElement} */ ($('instruction-b')).value;
   const adapterB = await api('/api/generate', { dir: state.dir, instruction: b });
+  showWarnings(adapterB.warnings ?? []);
   state.adapterB = adapterB;
   const diff = await api('/api/diff', { a: state.adapter.id, b: adapterB.id });
   renderDiff(`adapter of the first instruction vs "${b.slice(0, 80)}"`, diff);

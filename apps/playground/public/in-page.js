@@ -43,6 +43,9 @@ async function main() {
       const instruction = /** @type {HTMLTextAreaElement} */ (byId('instruction')).value;
       const inputs = /** @type {HTMLTextAreaElement} */ (byId('inputs')).value.split('\n').map((s) => s.trim()).filter((s) => s.length > 0);
       const r = await runner.run(instruction, inputs);
+      const warnings = byId('warnings');
+      warnings.textContent = r.warnings.map((/** @type {string} */ w) => `⚠ ${w}`).join('\n');
+      warnings.hidden = r.warnings.length === 0;
       byId('timing').textContent = `adapter ${r.generateMs > 0 ? `generated in ${r.generateMs.toFixed(0)} ms` : 'reused'}; ${inputs.length} input${inputs.length === 1 ? '' : 's'} run in ${r.ms.toFixed(0)} ms, in this page.`;
       const body = byId('outputs-body');
       body.textContent = '';

@@ -9,13 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { PRUNED_VOCAB_FILE } from '@tagi/t5-model';
 import { DEFAULT_TOKENIZER_DIR } from '@tagi/t5-model/node';
 import { HYPERNET_CONFIG_FILE, HYPERNET_WEIGHTS_FILE } from '@tagi/hypernet';
-import type { PlaygroundEngine } from './engine-types';
+import type { InstructionRequest, PlaygroundEngine } from './engine-types';
 import { isLoopback as isLoopbackHost } from './cli-args';
 import { HttpError, readJsonBody, requireString, sendError, sendJson, toHttpError as toHttpErrorBase } from './http';
 import { PathAccessError, type Roots, displayPath, realFileUnderRoots, resolveUnderRoots } from './paths';
 import { aboutFile } from './os-errors';
 import { scoreAnswers } from './scoring';
 import { isBlank } from './text';
+import { RunConfigError, readRunPrompt } from './run-models';
 import { RunDirError, listRunDirs, readRunDir } from './runs';
 import { writeZip } from './zip';
 
@@ -25,10 +26,11 @@ export interface PlaygroundOptions {
   readonly host?: string;
   /** 0 = any free port. */
   readonly port?: number;
-  /** Largest accepted request body in bytes. */
+  /**
+   * Largest accepted request body in bytes. It bounds instructions too: within it, a long instruction
+   * is cut by the run's token budget (the policy training uses), with a warning, never refused.
+   */
   readonly maxBodyBytes?: number;
-  /** Most characters accepted in an instruction before it is even tokenized (tokens are bounded by the engine). */
-  readonly maxInstructionChars?: number;
   readonly maxInputs?: number;
   readonly maxInputChars?: number;
   /** Directory with index.html, app.js, style.css. */
@@ -98,28 +100,13 @@ function sendFile(req: http.IncomingMessage, res: http.ServerResponse, file: str
 function toHttpError(err: unknown): HttpError {
   if (err instanceof PathAccessError) return new HttpError(err.status, 'PathAccessError', err.message);
   if (err instanceof RunDirError) return new HttpError(422, 'RunDirError', err.message);
+  if (err instanceof RunConfigError) return new HttpError(422, 'RunConfigError', err.message);
   return toHttpErrorBase(err);
-}
-
-/** prompt.numPos of a run's config.json (what `tagi demo` trained with), when present and readable. */
-function runNumPositive(roots: Roots, dir: string): number | undefined {
-  const file = path.join(dir, 'config.json');
-  if (!fs.existsSync(file)) return undefined;
-  // a config.json symlinked out of the roots is refused (403), like any other file
-  const real = realFileUnderRoots(roots, file);
-  const text = aboutFile(file, () => fs.readFileSync(real, 'utf8'));
-  try {
-    const n = (JSON.parse(text) as { prompt?: { numPos?: unknown } }).prompt?.numPos;
-    return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 8 ? n : undefined;
-  } catch {
-    return undefined; // not the trainer's config: the examples use the default prompt
-  }
 }
 
 export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlayground> {
   const host = opts.host ?? '127.0.0.1';
   const maxBody = opts.maxBodyBytes ?? 64 * 1024;
-  const maxInstructionChars = opts.maxInstructionChars ?? 8000;
   const maxInputs = opts.maxInputs ?? 8;
   const maxInputChars = opts.maxInputChars ?? 2000;
   const publicDir = opts.publicDir ?? DEFAULT_PUBLIC_DIR;
@@ -166,6 +153,13 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
     });
   };
 
+  /** The instruction text and, while it is a suite task's text unchanged, that task's id. */
+  const requireInstruction = (body: Record<string, unknown>): InstructionRequest => {
+    const instruction = requireString(body, 'instruction', maxBody);
+    if (body.task === undefined || body.task === null) return { instruction };
+    return { instruction, task: requireString(body, 'task', 200) };
+  };
+
   const underRoots = (v: unknown, key: string): string => {
     if (typeof v !== 'string') throw new HttpError(400, 'BadRequest', `${key}: expected a directory path`);
     return resolveUnderRoots(roots, v);
@@ -183,13 +177,14 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
       case 'GET /api/run': {
         const dir = underRoots(url.searchParams.get('dir') ?? undefined, 'dir');
         const details = readRunDir(dir, (file) => realFileUnderRoots(roots, file));
-        return sendJson(res, 200, { ...details, display: displayPath(roots, dir), checkpoints: details.checkpoints.map((c) => ({ ...c, display: displayPath(roots, c.dir) })) });
+        return sendJson(res, 200, { ...details, display: displayPath(roots, dir), artifacts: details.artifacts.map((a) => ({ ...a, display: displayPath(roots, a.dir) })) });
       }
       case 'GET /api/examples': {
         // the run's prompt setting (Def + k positive examples) when a run dir is given
         const dirParam = url.searchParams.get('dir');
-        const numPositive = dirParam ? runNumPositive(roots, underRoots(dirParam, 'dir')) : undefined;
-        return sendJson(res, 200, { examples: await engine.examples(numPositive === undefined ? {} : { numPositive }), numPositive: numPositive ?? 0 });
+        // a config.json symlinked out of the roots is refused (403), like any other file
+        const numPositive = dirParam ? readRunPrompt(underRoots(dirParam, 'dir'), (file) => realFileUnderRoots(roots, file)).numPositive : 0;
+        return sendJson(res, 200, { examples: await engine.examples({ numPositive }), numPositive });
       }
       case 'POST /api/open': {
         const body = await readJsonBody(req, maxBody);
@@ -198,25 +193,24 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
       case 'POST /api/generate': {
         const body = await readJsonBody(req, maxBody);
         const dir = underRoots(body.dir, 'dir');
-        const instruction = requireString(body, 'instruction', maxInstructionChars);
-        return sendJson(res, 200, await engine.generate(dir, instruction));
+        return sendJson(res, 200, await engine.generate(dir, requireInstruction(body)));
       }
       case 'POST /api/run': {
         const body = await readJsonBody(req, maxBody);
         const dir = underRoots(body.dir, 'dir');
-        const instruction = requireString(body, 'instruction', maxInstructionChars);
+        const request = requireInstruction(body);
         const inputs = requireInputs(body);
         const references = optionalReferences(body, inputs.length);
         const adapterId = body.adapterId === undefined ? undefined : requireString(body, 'adapterId', 200);
-        const results = await engine.run(dir, instruction, adapterId, inputs);
-        return sendJson(res, 200, { results: references ? results.map((r) => (r.outputs ? { ...r, scores: scoreAnswers(r.outputs, references) } : r)) : results });
+        const { results, warnings } = await engine.run(dir, request, adapterId, inputs);
+        return sendJson(res, 200, { results: references ? results.map((r) => (r.outputs ? { ...r, scores: scoreAnswers(r.outputs, references) } : r)) : results, warnings });
       }
       case 'POST /api/logits': {
         // TAGI's logits along given decoder rows, as little-endian float32 [batch, tgtLen, vocab] (shape in a header):
         // what the in-page runner is compared with
         const body = await readJsonBody(req, maxBody);
         const dir = underRoots(body.dir, 'dir');
-        const instruction = requireString(body, 'instruction', maxInstructionChars);
+        const request = requireInstruction(body);
         const inputs = requireInputs(body);
         const adapterId = requireString(body, 'adapterId', 200);
         const rows = body.decoderIds;
@@ -224,7 +218,7 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
         if (!Array.isArray(rows) || rows.length !== inputs.length || !rows.every((r) => Array.isArray(r) && r.length > 0 && r.length <= maxLen)) {
           throw new HttpError(400, 'BadRequest', `decoderIds: expected ${inputs.length} rows (one per input) of 1 to ${maxLen} token ids`);
         }
-        const logits = await engine.logits(dir, instruction, adapterId, inputs, rows as number[][]);
+        const logits = await engine.logits(dir, request, adapterId, inputs, rows as number[][]);
         const bytes = Buffer.from(logits.data.buffer, logits.data.byteOffset, logits.data.byteLength);
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'x-tagi-shape': logits.shape.join(','), 'cache-control': 'no-store' });
         res.end(bytes);
@@ -246,7 +240,7 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
           wasmPath: '/wasm/',
           base: { config: fileUrl(base.config), weights: fileUrl(base.weights), tokenizer: fileUrl(base.tokenizer), tokenizerConfig: base.tokenizerConfig && fileUrl(base.tokenizerConfig), vocab: base.vocab && fileUrl(base.vocab) },
           hypernet: { config: fileUrl(hypernet.config), weights: fileUrl(hypernet.weights) },
-          maxInstructionTokens: files.maxInstructionTokens,
+          prompt: files.prompt,
           limits: files.limits,
         });
       }
@@ -267,8 +261,9 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
       case 'GET /api/export': {
         const id = url.searchParams.get('adapter');
         if (!id) throw new HttpError(400, 'BadRequest', 'adapter: expected an adapter id');
-        const files = await engine.exportPeft(id);
-        const zip = writeZip(files);
+        // the self-describing export: the files `tagi generate` writes, in one folder of a zip
+        const exp = await engine.exportAdapter(id);
+        const zip = writeZip(exp.files.map((f) => ({ name: `${exp.folder}/${f.name}`, data: f.data })));
         const name = `tagi-adapter-${id.replace(/[^\w-]/g, '')}.zip`;
         res.writeHead(200, {
           'content-type': 'application/zip',

@@ -14,7 +14,6 @@ export interface PlaygroundArgs {
   readonly roots: string[];
   /** Skip the default `runs/` root. */
   readonly noDefaultRoot: boolean;
-  readonly maxInstructionTokens: number;
   /** Tokens each model generates per answer. */
   readonly maxNewTokens: number;
   readonly backend: string | undefined;
@@ -24,21 +23,26 @@ export interface PlaygroundArgs {
 export const USAGE = `tagi-playground [options]
 
 Serves the TAGI playground (a web page and a JSON API) from this machine. The models run in this
-Node process; the page only draws.
+Node process (and, on request, TAGI in the page too). Instructions and inputs are prepared as the
+run's training prepared them: its prompt format and token budgets, longer texts cut with a warning.
 
   --host HOST                   address to bind (default 127.0.0.1; anything else exposes the models to the network)
   --port N                      port (default 5178; 0 = any free port)
   --root DIR                    directory whose run dirs and HF T5 dirs may be opened (repeatable; default: ./runs)
   --no-default-root             do not add ./runs
-  --max-instruction-tokens N    longest instruction accepted, in tokens (default 512)
   --max-new-tokens N            tokens each model generates per answer (default 32)
   --backend NAME                tensor backend: auto | tensorflow | wasm | cpu (default auto)
   --help                        this text
 `;
 
 /** Every flag, for suggestions; those in NO_VALUE take no value. */
-const FLAGS = ['--host', '--port', '--root', '--no-default-root', '--max-instruction-tokens', '--max-new-tokens', '--backend', '--help'] as const;
+const FLAGS = ['--host', '--port', '--root', '--no-default-root', '--max-new-tokens', '--backend', '--help'] as const;
 const NO_VALUE = new Set(['--no-default-root', '--help', '-h']);
+/** Flags of earlier versions, and why they are gone (said instead of "unknown argument"). */
+const REMOVED: Record<string, string> = {
+  '--max-instruction-tokens':
+    "--max-instruction-tokens was removed: an instruction now gets the run's own token budget (its hypernetwork's max_instruction_length), and a longer one is cut with a warning, as training cuts it; drop the flag",
+};
 
 /** Edit distance counting a swap of two neighbours as one edit ('--prot' is 1 from '--port'), for "did you mean". */
 export function editDistance(a: string, b: string): number {
@@ -73,6 +77,8 @@ function unknownArgument(raw: string): CliArgsError {
     return new CliArgsError(`unexpected argument ${JSON.stringify(raw)}: the playground takes no positional arguments (did you mean --root ${raw}?)`);
   }
   const flag = raw.includes('=') ? raw.slice(0, raw.indexOf('=')) : raw;
+  const removed = REMOVED[flag];
+  if (removed) return new CliArgsError(removed);
   const hint = suggestFlag(flag);
   return new CliArgsError(`unknown argument ${JSON.stringify(flag)}${hint ? ` (did you mean ${hint}?)` : ''}; see --help for the options`);
 }
@@ -82,7 +88,6 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
   let port = 5178;
   const roots: string[] = [];
   let noDefaultRoot = false;
-  let maxInstructionTokens = 512;
   let maxNewTokens = 32;
   let backend: string | undefined;
   let help = false;
@@ -124,9 +129,6 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
       case '--no-default-root':
         noDefaultRoot = true;
         break;
-      case '--max-instruction-tokens':
-        maxInstructionTokens = int('--max-instruction-tokens', value(), 1, 8192);
-        break;
       case '--max-new-tokens':
         maxNewTokens = int('--max-new-tokens', value(), 1, 512);
         break;
@@ -144,7 +146,7 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
         throw unknownArgument(raw);
     }
   }
-  return { host, port, roots, noDefaultRoot, maxInstructionTokens, maxNewTokens, backend, help };
+  return { host, port, roots, noDefaultRoot, maxNewTokens, backend, help };
 }
 
 export function isLoopback(host: string): boolean {

@@ -1,35 +1,44 @@
 // The model side of the playground, running in this Node process. It opens a run dir (or an HF T5
-// dir), finds its checkpoints, and serves the three models of the Try page. Packages that have not
-// shipped an API yet make their model "unavailable" with the reason, never a made-up output.
+// dir), finds its models by role in the run's trainer_state.json (run-models.ts), and serves the three
+// models of the Try page. Every column's input comes from @tagi/datasets' prepareInstruction with the
+// run's own prompt settings (instruction.ts), so the served models read what they were trained on. A
+// model that cannot be found is "unavailable" with the reason, never a made-up output.
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type DeltaMap, initBackend } from '@tagi/tensor-core';
 import { PRUNED_VOCAB_FILE, PrunedTokenizer, parseT5Config, T5ConfigError } from '@tagi/t5-model';
 import { DEFAULT_TOKENIZER_DIR, T5ForConditionalGeneration, loadDefaultT5Tokenizer, loadT5Tokenizer, loadVocabMap } from '@tagi/t5-model/node';
-import { formatDefinition, formatTaskInput } from '@tagi/datasets';
-import { type AdapterSet, stringifyLoraConfig } from '@tagi/lora';
-import { HYPERNET_CONFIG_FILE, HYPERNET_WEIGHTS_FILE, type HyperNetwork, type TaskAdapter } from '@tagi/hypernet';
+import { DatasetArgumentError, type Task, embeddedSuite, prepareInstruction, tagiExamples } from '@tagi/datasets';
+import type { AdapterSet } from '@tagi/lora';
+import { HYPERNET_CONFIG_FILE, HYPERNET_WEIGHTS_FILE, type HyperNetwork, type TaskAdapter, parseHypernetConfig, peftReproducesTagi, taskAdapterFiles } from '@tagi/hypernet';
 import { loadHypernet } from '@tagi/hypernet/node';
 import { loadAdapter } from '@tagi/lora/node';
-import { serializeSafetensors } from '@tagi/tensor-core';
+import type { ResolvedArtifact } from '@tagi/tensor-core/node';
 import type {
   AdapterDiffModule,
+  AdapterExport,
   GeneratedAdapterInfo,
+  HypernetInfo,
   InPageFiles,
+  InstructionRequest,
   ModelName,
-  ModelRunResult,
   ModelSetInfo,
   ModelSlot,
   PlaygroundEngine,
+  PreparedIds,
+  RunResults,
   SuiteExample,
 } from './engine-types';
 import { HttpError } from './http';
+import { type PreparedRun, type RunPrompt, type TaskSource, instructionSource, prepareForRun, prepareInputs, runWarnings } from './instruction';
 import { type GeneratedTexts, type Logits, type RunLimits, type TextTokenizer, generateTaskAdapter, runPlain, runTagi, tagiLogits } from './model-runner';
-import { type CheckpointInfo, checkpointKind, findCheckpoints, isRunDir } from './runs';
+import { HYPERNET_ROLES, type FileResolver, RunConfigError, artifactByRole, readRunArtifacts, readRunPrompt, runningStages } from './run-models';
+import { PathAccessError } from './paths';
+import { checkpointKind, isRunDir } from './runs';
 
 export interface TagiEngineOptions {
-  readonly maxInstructionTokens?: number;
+  /** Token budget of inputs and prompts when a dir has no run config (an HF T5 dir opened alone). */
   readonly maxInputTokens?: number;
   readonly maxNewTokens?: number;
   readonly backend?: string;
@@ -40,6 +49,10 @@ export interface TagiEngineOptions {
    * a check that every file resolves under its roots (a `config.json -> /etc/…` symlink is refused).
    */
   readonly checkDir?: (dir: string) => void;
+  /** Maps a run file about to be read (trainer_state.json, config.json) to the real path to read, or throws. */
+  readonly resolveFile?: FileResolver;
+  /** Maps an artefact dir named by a run state to its real path, or throws (one outside the roots). */
+  readonly resolveDir?: (dir: string) => string;
 }
 
 /** Thrown for a checkpoint that cannot be used; the page shows the message. */
@@ -53,18 +66,6 @@ export class CheckpointError extends Error {
   }
 }
 
-// Which checkpoint dir of a run plays which role, by the names `tagi demo` gives them. Declared as
-// data so a new layout is one line here.
-const CONCAT_NAME = /concat|multitask|tk-?instruct/i;
-const TEACHER_NAME = /teacher/i;
-/** Order of preference among hypernet dirs: the finetuned TAGI one, then others, then HINT-like, then pretrained only. */
-function hypernetRank(rel: string): number {
-  if (/pretrain/i.test(rel)) return 3;
-  if (/hint|no-?distill|without/i.test(rel)) return 2;
-  if (/tagi/i.test(rel)) return 0;
-  return 1;
-}
-
 interface LoadedT5 {
   readonly dir: string;
   readonly model: T5ForConditionalGeneration;
@@ -75,24 +76,17 @@ interface StoredAdapter {
   readonly id: string;
   readonly dir: string;
   readonly instruction: string;
+  /** The suite task it was prepared from; undefined for free text. */
+  readonly taskId?: string;
+  readonly prepared: PreparedRun;
   readonly task: TaskAdapter;
   readonly hypernetDir: string;
-  readonly fusion: string;
+  readonly baseDir: string;
 }
 
 interface ModelPlan {
   readonly info: ModelSetInfo;
-  readonly checkpoints: CheckpointInfo[];
   readonly tokenizer: TextTokenizer;
-}
-
-/**
- * The concatenated prompt of the instruction-concatenated baseline: Tk-Instruct's "Definition: …"
- * block (kept as typed when the instruction already is one, as the suite's examples are) + the input.
- */
-export function concatenatedInput(instruction: string, input: string): string {
-  const def = /^\s*Definition:/.test(instruction) ? `${instruction.trimEnd()}\n\n` : formatDefinition(instruction);
-  return def + formatTaskInput(input);
 }
 
 async function tokenizerFor(dir: string): Promise<TextTokenizer> {
@@ -110,9 +104,10 @@ function tokenizerFiles(dir: string): { tokenizer: string; tokenizerConfig: stri
   return { tokenizer: path.join(tdir, 'tokenizer.json'), tokenizerConfig: fs.existsSync(cfg) ? cfg : null, vocab: fs.existsSync(vocab) ? vocab : null };
 }
 
-function readJson(file: string): unknown {
+/** A checkpoint's JSON file (`real`: the path to read; `file`: the name to report). */
+function readJson(real: string, file = real): unknown {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return JSON.parse(fs.readFileSync(real, 'utf8'));
   } catch (e) {
     throw new CheckpointError(path.dirname(file), `${path.basename(file)} is not readable JSON (${(e as Error).message})`);
   }
@@ -133,27 +128,39 @@ function checkT5Dir(dir: string): void {
   }
 }
 
-function pickBase(cps: CheckpointInfo[]): CheckpointInfo | undefined {
-  const t5 = cps.filter((c) => c.kind === 't5' && !CONCAT_NAME.test(c.rel));
-  return t5.find((c) => /base/i.test(c.rel)) ?? t5[0];
+/** What the TAGI column's hypernetwork is and how many instruction tokens it reads, from its hypernet_config.json. */
+function readHypernetInfo(dir: string, resolveFile: FileResolver): { info: HypernetInfo; maxInstructionTokens: number } {
+  const file = path.join(dir, HYPERNET_CONFIG_FILE);
+  const json = readJson(resolveFile(file), file) as { hypernet?: unknown };
+  try {
+    const { config } = parseHypernetConfig(json.hypernet, file);
+    return { info: { fusion: config.fusion, peftReproducesTagi: peftReproducesTagi(config.fusion), rank: config.rank }, maxInstructionTokens: config.maxInstructionLength };
+  } catch (e) {
+    throw new CheckpointError(dir, (e as Error).message);
+  }
 }
 
+const unavailable = (reason: string): ModelSlot => ({ available: false, reason });
+
 export class TagiEngine implements PlaygroundEngine {
-  private readonly maxInstructionTokens: number;
   private readonly maxInputTokens: number;
   private readonly maxNewTokens: number;
+  private readonly resolveFile: FileResolver;
+  private readonly resolveDir: (dir: string) => string;
   private readonly plans = new Map<string, Promise<ModelPlan>>();
   private readonly models = new Map<string, Promise<LoadedT5>>();
   private readonly hypernets = new Map<string, Promise<HyperNetwork>>();
   private readonly peftAdapters = new Map<string, Promise<AdapterSet>>();
   private readonly adapters = new Map<string, StoredAdapter>();
+  private suite: ReadonlyMap<string, Task> | undefined;
   private nextAdapter = 1;
   private backend: Promise<string> | undefined;
 
   constructor(private readonly opts: TagiEngineOptions = {}) {
-    this.maxInstructionTokens = opts.maxInstructionTokens ?? 512;
     this.maxInputTokens = opts.maxInputTokens ?? 512;
     this.maxNewTokens = opts.maxNewTokens ?? 32;
+    this.resolveFile = opts.resolveFile ?? ((file) => file);
+    this.resolveDir = opts.resolveDir ?? ((dir) => dir);
   }
 
   private initBackend(): Promise<string> {
@@ -161,38 +168,86 @@ export class TagiEngine implements PlaygroundEngine {
     return this.backend;
   }
 
-  private async makePlan(dir: string): Promise<ModelPlan> {
-    const kind = checkpointKind(dir);
-    const run = isRunDir(dir);
-    if (!run && kind !== 't5') {
-      throw new CheckpointError(dir, 'neither a run dir (metrics.jsonl / results.json / results.md) nor an HF T5 dir (config.json + model.safetensors)');
+  /**
+   * The slot of the first artefact with one of `roles` (in order of preference), read from the run state.
+   * Its dir must lie under the roots (else: unavailable, saying which --root would open it) and its files
+   * too (checkDir throws: a file symlinked out is refused, as everywhere).
+   */
+  private slot(arts: readonly ResolvedArtifact[], roles: readonly string[], kinds: readonly string[], missing: string): ModelSlot {
+    const a = artifactByRole(arts, roles);
+    if (!a) return unavailable(missing);
+    if (!kinds.includes(a.kind)) return unavailable(`trainer_state.json records '${a.role}' as a ${a.kind} dir (${a.dir}); this column needs ${kinds.join(' or ')}`);
+    let dir: string;
+    try {
+      dir = this.resolveDir(a.dir);
+    } catch (e) {
+      if (e instanceof PathAccessError) {
+        return unavailable(e.status === 404 ? `'${a.role}' ${a.dir}: recorded in trainer_state.json but missing` : `'${a.role}' ${a.dir} lies outside the playground roots (start it with --root ${path.dirname(a.dir)} to open it)`);
+      }
+      throw e;
     }
-    const checkpoints = run ? findCheckpoints(dir) : [{ kind: 't5' as const, dir, rel: '' }];
-    for (const c of checkpoints) this.opts.checkDir?.(c.dir);
-    const base = pickBase(checkpoints);
-    if (base) checkT5Dir(base.dir);
-    const hypernet = checkpoints.filter((c) => c.kind === 'hypernet').sort((a, b) => hypernetRank(a.rel) - hypernetRank(b.rel))[0];
-    const concat = checkpoints.find((c) => CONCAT_NAME.test(c.rel) && !TEACHER_NAME.test(c.rel));
-    if (concat?.kind === 't5') checkT5Dir(concat.dir);
-    if (concat?.kind === 'hypernet') throw new CheckpointError(concat.dir, 'a hypernet checkpoint named like the instruction-concatenated baseline');
-    const none = (reason: string): ModelSlot => ({ available: false, reason });
-    const models: Record<ModelName, ModelSlot> = {
-      base: base ? { available: true, dir: base.dir } : none('no HF T5 checkpoint (config.json + model.safetensors) in this dir'),
-      tagi: !base ? none('no base model') : hypernet ? { available: true, dir: hypernet.dir } : none('no hypernet checkpoint (hypernet_config.json) in this dir'),
-      concat: !base
-        ? none('no base model')
-        : concat
-          ? { available: true, dir: concat.dir }
-          : none(kind === 't5' ? 'a plain HF T5 dir has no multitask checkpoint (the no-adapter column already reads the instruction)' : 'no instruction-concatenated checkpoint in this run dir'),
+    if (!fs.existsSync(dir)) return unavailable(`'${a.role}' ${a.dir}: recorded in trainer_state.json but missing`);
+    this.opts.checkDir?.(dir);
+    if (a.kind === 't5') checkT5Dir(dir);
+    return { available: true, dir, role: a.role };
+  }
+
+  private async makePlan(dir: string): Promise<ModelPlan> {
+    const run = isRunDir(dir);
+    if (!run && checkpointKind(dir) !== 't5') {
+      throw new CheckpointError(dir, 'neither a run dir (trainer_state.json, metrics.jsonl, results.json or results.md) nor an HF T5 dir (config.json + model.safetensors)');
+    }
+    let models: Record<ModelName, ModelSlot>;
+    let runState: string | undefined;
+    let settings: { numPositive: number; maxSourceTokens: number | undefined; fromConfig: boolean } = { numPositive: 0, maxSourceTokens: undefined, fromConfig: false };
+    if (!run) {
+      // an HF T5 dir on its own: only the no-adapter column
+      this.opts.checkDir?.(dir);
+      checkT5Dir(dir);
+      models = {
+        base: { available: true, dir },
+        tagi: unavailable('an HF T5 dir on its own has no hypernetwork (open a run dir written by tagi)'),
+        concat: unavailable('a plain HF T5 dir has no multitask checkpoint (the no-adapter column already reads the instruction)'),
+      };
+    } else {
+      // the run's models by role, from its trainer_state.json (never from directory names)
+      const arts = readRunArtifacts(dir, this.resolveFile);
+      runState = arts.problem;
+      settings = readRunPrompt(dir, this.resolveFile);
+      const running = runningStages(arts.state);
+      const missing = (what: string, roles: readonly string[]): string =>
+        arts.problem ?? `no ${what} in this run (no artefact with role ${roles.map((r) => `'${r}'`).join(', ')} in trainer_state.json)${running.length > 0 ? `; still running: ${running.join(', ')}` : ''}`;
+      const base = this.slot(arts.artifacts, ['base-model'], ['t5'], missing('base model', ['base-model']));
+      const needsBase = (s: ModelSlot): ModelSlot => (base.available ? s : unavailable(`no base model: ${base.reason ?? 'unavailable'}`));
+      models = {
+        base,
+        tagi: needsBase(this.slot(arts.artifacts, HYPERNET_ROLES, ['hypernet'], missing('hypernetwork', HYPERNET_ROLES))),
+        concat: needsBase(this.slot(arts.artifacts, ['multitask-adapter'], ['peft', 't5'], missing('instruction-concatenated baseline', ['multitask-adapter']))),
+      };
+    }
+    let hypernet: HypernetInfo | undefined;
+    let maxInstructionTokens: number | undefined;
+    if (models.tagi.available && models.tagi.dir) {
+      try {
+        ({ info: hypernet, maxInstructionTokens } = readHypernetInfo(models.tagi.dir, this.resolveFile));
+      } catch (e) {
+        if (!(e instanceof CheckpointError)) throw e;
+        models = { ...models, tagi: unavailable(e.message) };
+      }
+    }
+    const maxSourceTokens = settings.maxSourceTokens ?? this.maxInputTokens;
+    const prompt: RunPrompt = {
+      numPositive: settings.numPositive,
+      maxSourceTokens,
+      // what the hypernetwork reads (its max_instruction_length): `tagi eval` and `tagi generate` cut there too
+      maxInstructionTokens: maxInstructionTokens ?? maxSourceTokens,
+      from: settings.fromConfig ? 'config.json' : 'default',
     };
-    const tokenizer = base ? await tokenizerFor(base.dir) : loadDefaultT5Tokenizer();
-    const backend = base ? await this.initBackend() : undefined;
-    // the hypernet would cut a longer instruction silently: refuse it instead
-    const hnMax = hypernet ? hypernetMaxInstruction(hypernet.dir) : undefined;
-    const maxInstructionTokens = Math.min(this.maxInstructionTokens, hnMax ?? Infinity);
+    const baseDir = models.base.available ? models.base.dir : undefined;
+    const tokenizer = baseDir ? await tokenizerFor(baseDir) : loadDefaultT5Tokenizer();
+    const backend = baseDir ? await this.initBackend() : undefined;
     return {
-      info: { dir, kind: run ? 'run' : 't5', models, where: 'node-server', maxInstructionTokens, ...(backend ? { backend } : {}) },
-      checkpoints,
+      info: { dir, kind: run ? 'run' : 't5', models, where: 'node-server', prompt, ...(hypernet ? { hypernet } : {}), ...(runState ? { runState } : {}), ...(backend ? { backend } : {}) },
       tokenizer,
     };
   }
@@ -228,30 +283,55 @@ export class TagiEngine implements PlaygroundEngine {
     }
   }
 
-  /** Token count of an instruction; throws a 413 naming the limit when it is too long. */
-  private checkInstruction(plan: ModelPlan, instruction: string): number {
-    const n = plan.tokenizer.encode(instruction).length;
-    const max = plan.info.maxInstructionTokens;
-    if (n > max) {
-      const why = max < this.maxInstructionTokens ? "the hypernet's max_instruction_length" : '--max-instruction-tokens';
-      throw new HttpError(413, 'InstructionTooLong', `instruction: ${n} tokens, more than the ${max} allowed (${why})`);
+  /** A task of the embedded suite by id (the suite `tagi demo` trains on). */
+  private suiteTask(id: string): Task | undefined {
+    this.suite ??= new Map(embeddedSuite().tasks.map((t) => [t.taskId, t]));
+    return this.suite.get(id);
+  }
+
+  /**
+   * What the instruction is made from: the suite task the request names while its text is still that
+   * task's instruction (formatted with the run's demonstrations, as training formatted it), else the
+   * text as typed (a definition, as `tagi generate` treats it).
+   */
+  private source(plan: ModelPlan, req: InstructionRequest): string | TaskSource {
+    if (req.task === undefined) return req.instruction;
+    const task = this.suiteTask(req.task);
+    if (!task) throw new HttpError(400, 'BadRequest', `task: no task ${JSON.stringify(req.task)} in the embedded suite`);
+    return instructionSource(req.instruction, task, plan.info.prompt.numPositive);
+  }
+
+  /** The instruction prepared with the run's settings; a blank one (after a "Definition:" label) is a 400. */
+  private prepared(plan: ModelPlan, req: InstructionRequest): { run: PreparedRun; taskId?: string } {
+    const source = this.source(plan, req);
+    try {
+      return { run: prepareForRun(source, plan.info.prompt, plan.tokenizer), ...(typeof source === 'string' ? {} : { taskId: source.taskId }) };
+    } catch (e) {
+      if (e instanceof DatasetArgumentError) throw new HttpError(400, 'BadRequest', e.message);
+      throw e;
     }
-    return n;
   }
 
   /** Limits every model run of this engine uses (the in-page runner is given the same). */
   get limits(): RunLimits {
-    return { maxInputTokens: this.maxInputTokens, maxNewTokens: this.maxNewTokens };
+    return { maxNewTokens: this.maxNewTokens };
   }
 
-  private generateTexts(t5: LoadedT5, texts: string[], adapters?: DeltaMap): Promise<GeneratedTexts> {
-    return runPlain(t5.model, t5.tokenizer, texts, this.limits, adapters);
+  private generateTexts(t5: LoadedT5, rows: number[][], adapters?: DeltaMap): Promise<GeneratedTexts> {
+    return runPlain(t5.model, t5.tokenizer, rows, this.limits, adapters);
   }
 
   async open(dir: string): Promise<ModelSetInfo> {
-    // re-scan on every open: a run still in progress may have written new checkpoints since
+    // re-scan on every open: a run still in progress may have finished stages since
     this.plans.delete(dir);
     return (await this.plan(dir)).info;
+  }
+
+  async prepare(dir: string, req: InstructionRequest, inputs: string[]): Promise<PreparedIds> {
+    const plan = await this.plan(dir);
+    const { run, taskId } = this.prepared(plan, req);
+    const ids = prepareInputs(run, inputs);
+    return { ...(taskId ? { task: taskId } : {}), instructionIds: run.instructionIds, studentIds: ids.studentIds, concatenatedIds: ids.concatenatedIds, warnings: runWarnings(run, ids) };
   }
 
   /** Loads (once) a hypernet checkpoint on the base model it was trained on. */
@@ -304,64 +384,79 @@ export class TagiEngine implements PlaygroundEngine {
     return a;
   }
 
-  /** A stored adapter, checked to belong to this dir and instruction. */
-  private adapterFor(id: string, dir: string, instruction: string): StoredAdapter {
+  /** A stored adapter, checked to belong to this dir and instruction (same text, same task). */
+  private adapterFor(id: string, dir: string, instruction: string, taskId: string | undefined): StoredAdapter {
     const stored = this.adapter(id);
     if (stored.dir !== dir) throw new HttpError(409, 'AdapterMismatch', `adapter ${id} was generated for ${stored.dir}, not ${dir}`);
-    if (stored.instruction !== instruction) throw new HttpError(409, 'AdapterMismatch', `adapter ${id} was generated from another instruction; generate it again`);
+    if (stored.instruction !== instruction || stored.taskId !== taskId) throw new HttpError(409, 'AdapterMismatch', `adapter ${id} was generated from another instruction; generate it again`);
     return stored;
   }
 
-  async generate(dir: string, instruction: string): Promise<GeneratedAdapterInfo> {
+  async generate(dir: string, req: InstructionRequest): Promise<GeneratedAdapterInfo> {
     const plan = await this.plan(dir);
-    const instructionTokens = this.checkInstruction(plan, instruction);
     const { tagi: slot, base: baseSlot } = plan.info.models;
     if (!slot.available || !slot.dir || !baseSlot.dir) throw new HttpError(503, 'ModelUnavailable', `TAGI hypernet: ${slot.reason ?? 'unavailable'}`);
+    const { run, taskId } = this.prepared(plan, req);
     const base = await rethrow(this.t5(baseSlot.dir));
     const hn = await rethrow(this.hypernet(slot.dir, base));
-    const { task, ms: generateMs } = await generateTaskAdapter(hn, base.tokenizer, instruction);
+    const { task, ms: generateMs } = await generateTaskAdapter(hn, run.instructionIds);
     const id = `a${this.nextAdapter++}`;
-    this.storeAdapter({ id, dir, instruction, task, hypernetDir: slot.dir, fusion: hn.config.fusion });
-    return { id, dir, instruction, instructionTokens, generateMs, modules: moduleStats(task.adapter) };
+    this.storeAdapter({ id, dir, instruction: req.instruction, ...(taskId ? { taskId } : {}), prepared: run, task, hypernetDir: slot.dir, baseDir: baseSlot.dir });
+    return {
+      id,
+      dir,
+      instruction: req.instruction,
+      ...(taskId ? { task: taskId } : {}),
+      instructionIds: [...task.instructionIds],
+      instructionTokens: task.instructionIds.length,
+      ...(run.truncation ? { truncation: run.truncation } : {}),
+      warnings: runWarnings(run),
+      generateMs,
+      ...(slot.role ? { hypernetRole: slot.role } : {}),
+      fusion: task.fusion,
+      peftReproducesTagi: peftReproducesTagi(task.fusion),
+      modules: moduleStats(task.adapter),
+    };
   }
 
-  async run(dir: string, instruction: string, adapterId: string | undefined, inputs: string[]): Promise<ModelRunResult[]> {
+  async run(dir: string, req: InstructionRequest, adapterId: string | undefined, inputs: string[]): Promise<RunResults> {
     const plan = await this.plan(dir);
-    this.checkInstruction(plan, instruction);
     const { base: baseSlot, concat: concatSlot, tagi: tagiSlot } = plan.info.models;
+    const { run, taskId } = this.prepared(plan, req);
+    const ids = prepareInputs(run, inputs);
+    const warnings = runWarnings(run, ids);
     if (!baseSlot.available || !baseSlot.dir) {
-      return (['tagi', 'base', 'concat'] as const).map((model) => ({ model, error: plan.info.models[model].reason ?? 'unavailable' }));
+      return { results: (['tagi', 'base', 'concat'] as const).map((model) => ({ model, error: plan.info.models[model].reason ?? 'unavailable' })), warnings };
     }
     const base = await rethrow(this.t5(baseSlot.dir));
-    const results: ModelRunResult[] = [];
+    const results: RunResults['results'] = [];
     // TAGI: the student reads the bare input; the instruction reaches it only through the adapter
     // (and the cached instruction states with concat fusion)
     if (!tagiSlot.available || !tagiSlot.dir) results.push({ model: 'tagi', error: tagiSlot.reason ?? 'unavailable' });
     else if (!adapterId) results.push({ model: 'tagi', error: 'no adapter: generate it first' });
     else {
-      const stored = this.adapterFor(adapterId, dir, instruction);
+      const stored = this.adapterFor(adapterId, dir, req.instruction, taskId);
       const hn = await rethrow(this.hypernet(tagiSlot.dir, base));
-      results.push({ model: 'tagi', ...(await runTagi(hn, stored.task, base.tokenizer, inputs, this.limits)) });
+      results.push({ model: 'tagi', ...(await runTagi(hn, stored.task, base.tokenizer, ids.studentIds, this.limits)) });
     }
     // No adapter: the frozen base reads the Tk-Instruct prompt, as `tagi demo` evaluates it
-    const prompts = inputs.map((x) => concatenatedInput(instruction, x));
-    results.push({ model: 'base', ...(await this.generateTexts(base, prompts)) });
+    results.push({ model: 'base', ...(await this.generateTexts(base, ids.concatenatedIds)) });
     if (!concatSlot.available || !concatSlot.dir) results.push({ model: 'concat', error: concatSlot.reason ?? 'unavailable' });
     else {
       try {
         if (checkpointKind(concatSlot.dir) === 'peft') {
           // the multitask baseline trained as a LoRA on the base model
           const set = await this.peft(concatSlot.dir, base);
-          results.push({ model: 'concat', ...(await this.generateTexts(base, prompts, set.deltas)) });
+          results.push({ model: 'concat', ...(await this.generateTexts(base, ids.concatenatedIds, set.deltas)) });
         } else {
           const concat = concatSlot.dir === baseSlot.dir ? base : await this.t5(concatSlot.dir);
-          results.push({ model: 'concat', ...(await this.generateTexts(concat, prompts)) });
+          results.push({ model: 'concat', ...(await this.generateTexts(concat, ids.concatenatedIds)) });
         }
       } catch (e) {
         results.push({ model: 'concat', error: (e as Error).message });
       }
     }
-    return results;
+    return { results, warnings };
   }
 
   async inPageFiles(dir: string): Promise<InPageFiles> {
@@ -374,16 +469,17 @@ export class TagiEngine implements PlaygroundEngine {
       available: true,
       base: { dir: base.dir, config: path.join(base.dir, 'config.json'), weights, ...tokenizerFiles(base.dir) },
       hypernet: { dir: tagi.dir, config: path.join(tagi.dir, HYPERNET_CONFIG_FILE), weights: path.join(tagi.dir, HYPERNET_WEIGHTS_FILE) },
-      maxInstructionTokens: info.maxInstructionTokens,
+      prompt: info.prompt,
       limits: this.limits,
     };
   }
 
-  async logits(dir: string, instruction: string, adapterId: string, inputs: string[], decoderIds: number[][]): Promise<Logits> {
+  async logits(dir: string, req: InstructionRequest, adapterId: string, inputs: string[], decoderIds: number[][]): Promise<Logits> {
     const plan = await this.plan(dir);
     const { base: baseSlot, tagi: tagiSlot } = plan.info.models;
     if (!tagiSlot.available || !tagiSlot.dir || !baseSlot.dir) throw new HttpError(503, 'ModelUnavailable', `TAGI hypernet: ${tagiSlot.reason ?? 'unavailable'}`);
-    const stored = this.adapterFor(adapterId, dir, instruction);
+    const { run, taskId } = this.prepared(plan, req);
+    const stored = this.adapterFor(adapterId, dir, req.instruction, taskId);
     const base = await rethrow(this.t5(baseSlot.dir));
     const hn = await rethrow(this.hypernet(tagiSlot.dir, base));
     const vocab = base.model.config.vocabSize;
@@ -392,7 +488,7 @@ export class TagiEngine implements PlaygroundEngine {
         if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new HttpError(400, 'BadRequest', `decoderIds.${i}.${j}: expected a token id in [0, ${vocab}), got ${JSON.stringify(id)}`);
       });
     }
-    return tagiLogits(hn, stored.task, base.tokenizer, inputs, decoderIds, this.limits);
+    return tagiLogits(hn, stored.task, prepareInputs(run, inputs).studentIds, decoderIds);
   }
 
   async diff(aId: string, bId: string): Promise<AdapterDiffModule[]> {
@@ -402,55 +498,32 @@ export class TagiEngine implements PlaygroundEngine {
   async diffWithPeft(aId: string, peftDir: string): Promise<AdapterDiffModule[]> {
     const stored = this.adapter(aId);
     if (checkpointKind(peftDir) !== 'peft') throw new HttpError(422, 'CheckpointError', `${peftDir}: not a peft adapter dir (no adapter_config.json)`);
-    const plan = await this.plan(stored.dir);
-    const baseDir = plan.info.models.base.dir;
-    if (!baseDir) throw new HttpError(503, 'ModelUnavailable', `no base model in ${stored.dir}`);
-    const base = await rethrow(this.t5(baseDir));
+    const base = await rethrow(this.t5(stored.baseDir));
     const other = await rethrow(this.peft(peftDir, base));
     return diffAdapters(stored.task.adapter, other, `adapter ${aId} and ${peftDir}`);
   }
 
-  async exportPeft(id: string): Promise<{ name: string; data: Uint8Array }[]> {
+  async exportAdapter(id: string): Promise<AdapterExport> {
     const stored = this.adapter(id);
-    const set = stored.task.adapter;
-    const tensors = set.toPeftTensors();
-    let weights: Uint8Array;
-    try {
-      weights = serializeSafetensors(tensors, { format: 'pt' });
-    } finally {
-      tf.dispose([...tensors.values()]);
-    }
-    const folder = `tagi-adapter-${id}`;
-    const note = [
-      `LoRA adapter generated by the TAGI hypernetwork (${stored.hypernetDir}) from the instruction:`,
-      '',
-      stored.instruction,
-      '',
-      'Load with Python peft: PeftModel.from_pretrained(base_t5, "<this folder>"), or @tagi/lora loadAdapter.',
-      stored.fusion === 'none'
-        ? 'The hypernet uses no instruction fusion: this adapter is the whole task-specific part.'
-        : `The hypernet also feeds the encoded instruction to the decoder (fusion "${stored.fusion}"); peft has no place for that, so this adapter alone is the LoRA part only.`,
-      '',
-    ].join('\n');
-    const enc = new TextEncoder();
-    return [
-      { name: `${folder}/adapter_config.json`, data: enc.encode(stringifyLoraConfig(set.config)) },
-      { name: `${folder}/adapter_model.safetensors`, data: weights },
-      { name: `${folder}/README.txt`, data: enc.encode(note) },
-    ];
+    const base = await rethrow(this.t5(stored.baseDir));
+    const hn = await rethrow(this.hypernet(stored.hypernetDir, base));
+    // the files `tagi generate` writes for the same instruction and hypernetwork (its writeTaskAdapter)
+    const { files } = await taskAdapterFiles(hn, stored.task, { instruction: stored.instruction, hypernetName: stored.hypernetDir });
+    return { folder: `tagi-adapter-${id}`, files: [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, data]) => ({ name, data })) };
   }
 
   async examples(opts: { numPositive?: number } = {}): Promise<SuiteExample[]> {
-    const { embeddedSuite, tagiExamples } = await import('@tagi/datasets');
-    const suite = embeddedSuite();
-    return suite.heldOut.map((task) => {
-      const rows = tagiExamples(task, { numPositive: opts.numPositive ?? 0 }).slice(0, 3);
+    const numPositive = opts.numPositive ?? 0;
+    return embeddedSuite().heldOut.map((task) => {
+      const rows = tagiExamples(task, { numPositive }).slice(0, 3);
       return {
         task: task.taskId,
         category: task.category,
-        instruction: rows[0]?.instruction ?? task.definition[0] ?? '',
+        instruction: rows[0]?.instruction ?? prepareInstruction(task, { numPositive }).instruction,
         inputs: rows.map((r) => r.studentInput),
         references: rows.map((r) => [...r.outputs]),
+        // what its instruction is made of, for the in-page runner's own prepareInstruction call
+        source: { taskId: task.taskId, definition: task.definition.slice(0, 1), positiveExamples: task.positiveExamples.slice(0, numPositive), negativeExamples: [] },
       };
     });
   }
@@ -495,23 +568,13 @@ export function moduleStats(set: AdapterSet) {
   }));
 }
 
-/** max_instruction_length of a hypernet_config.json, when readable (the loader reports errors later). */
-function hypernetMaxInstruction(dir: string): number | undefined {
-  try {
-    const json = JSON.parse(fs.readFileSync(path.join(dir, 'hypernet_config.json'), 'utf8')) as { hypernet?: { max_instruction_length?: unknown } };
-    const v = json.hypernet?.max_instruction_length;
-    return typeof v === 'number' && v > 0 ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** CheckpointError → HTTP 422 with its message; anything else unchanged. */
 async function rethrow<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (e) {
     if (e instanceof CheckpointError) throw new HttpError(422, 'CheckpointError', e.message);
+    if (e instanceof RunConfigError) throw new HttpError(422, 'RunConfigError', e.message);
     throw e;
   }
 }

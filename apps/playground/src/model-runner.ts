@@ -9,13 +9,12 @@ import { type HyperNetwork, type TaskAdapter, fusionHook, generateAdapter, gener
 /** What the runner needs of a tokenizer: the full T5 one or a pruned-vocabulary view of it. */
 export interface TextTokenizer {
   readonly padTokenId: number;
-  encode(text: string, opts?: { addSpecialTokens?: boolean; maxLength?: number }): number[];
+  readonly eosTokenId: number;
+  encode(text: string): number[];
   decode(ids: readonly number[], opts?: { skipSpecialTokens?: boolean }): string;
 }
 
 export interface RunLimits {
-  /** Inputs are cut to this many tokens (eos kept). */
-  readonly maxInputTokens: number;
   /** Tokens generated after the decoder start id. */
   readonly maxNewTokens: number;
 }
@@ -24,7 +23,7 @@ export interface GeneratedTexts {
   readonly outputs: string[];
   /** Generated ids per row, decoder start id first (as t5-model's generate returns them). */
   readonly tokens: number[][];
-  /** Wall time of encoding, generation and decoding, milliseconds. */
+  /** Wall time of generation and decoding, milliseconds. */
   readonly ms: number;
 }
 
@@ -33,33 +32,27 @@ export function decodeOutputs(tokenizer: TextTokenizer, sequences: readonly (rea
   return sequences.map((seq) => tokenizer.decode(seq.slice(1), { skipSpecialTokens: true }).trim());
 }
 
-export function encodeInputs(tokenizer: TextTokenizer, texts: readonly string[], limits: RunLimits): number[][] {
-  return texts.map((t) => tokenizer.encode(t, { maxLength: limits.maxInputTokens }));
-}
-
-/** The adapter of one instruction (encoded as typed, eos appended), and the wall time it took. */
-export async function generateTaskAdapter(hn: HyperNetwork, tokenizer: TextTokenizer, instruction: string): Promise<{ task: TaskAdapter; instructionTokens: number; ms: number }> {
-  const ids = tokenizer.encode(instruction);
+/** The adapter of one instruction from its prepared ids (instruction.ts), and the wall time it took. */
+export async function generateTaskAdapter(hn: HyperNetwork, instructionIds: readonly number[]): Promise<{ task: TaskAdapter; ms: number }> {
   const start = performance.now();
-  const task = generateAdapter(hn, ids);
+  const task = generateAdapter(hn, instructionIds);
   // tensors are computed lazily on some backends: wait for the last one before stopping the clock
   const first = task.adapter.paths[0];
   if (first !== undefined) await task.adapter.factorsOf(first)?.B.data();
-  return { task, instructionTokens: ids.length, ms: performance.now() - start };
+  return { task, ms: performance.now() - start };
 }
 
-/** TAGI: the frozen base with the task's generated adapter (and instruction fusion) reads the bare inputs. */
-export async function runTagi(hn: HyperNetwork, task: TaskAdapter, tokenizer: TextTokenizer, inputs: readonly string[], limits: RunLimits): Promise<GeneratedTexts> {
+/** TAGI: the frozen base with the task's generated adapter (and instruction fusion) reads the bare inputs' ids. */
+export async function runTagi(hn: HyperNetwork, task: TaskAdapter, tokenizer: TextTokenizer, inputIds: readonly (readonly number[])[], limits: RunLimits): Promise<GeneratedTexts> {
   const start = performance.now();
-  const tokens = await generateWithTask(hn, task, encodeInputs(tokenizer, inputs, limits), { maxNewTokens: limits.maxNewTokens });
+  const tokens = await generateWithTask(hn, task, inputIds.map((r) => [...r]), { maxNewTokens: limits.maxNewTokens });
   return { outputs: decodeOutputs(tokenizer, tokens), tokens, ms: performance.now() - start };
 }
 
-/** A T5 (optionally with fixed adapters) reading the given texts whole, greedy. */
-export async function runPlain(model: T5ForConditionalGeneration, tokenizer: TextTokenizer, texts: readonly string[], limits: RunLimits, adapters?: DeltaMap): Promise<GeneratedTexts> {
+/** A T5 (optionally with fixed adapters) reading the given id rows whole, greedy. */
+export async function runPlain(model: T5ForConditionalGeneration, tokenizer: TextTokenizer, rows: readonly (readonly number[])[], limits: RunLimits, adapters?: DeltaMap): Promise<GeneratedTexts> {
   const start = performance.now();
-  const rows = encodeInputs(tokenizer, texts, limits);
-  const batch = padBatch(rows, tokenizer.padTokenId, Math.max(...rows.map((r) => r.length)));
+  const batch = padBatch(rows.map((r) => [...r]), tokenizer.padTokenId, Math.max(...rows.map((r) => r.length)));
   const ids = tf.tensor2d(batch.inputIds, [rows.length, batch.inputIds[0]!.length], 'int32'); // [batch, srcLen]
   const mask = tf.tensor2d(batch.attentionMask, [rows.length, batch.attentionMask[0]!.length], 'int32'); // [batch, srcLen]
   try {
@@ -80,12 +73,11 @@ export interface Logits {
  * TAGI's next-token logits along given decoder rows (teacher forcing): position t holds the logits
  * after reading decoderIds[.., 0..t]. Fed the generated tokens, these are the logits greedy decoding
  * chose from. Rows are right-padded with the pad id; the inputs are built as generateWithTask builds
- * them (bare input, the task's adapter, its fusion prefix or hook).
+ * them (the bare inputs' ids, the task's adapter, its fusion prefix or hook).
  */
-export function tagiLogits(hn: HyperNetwork, task: TaskAdapter, tokenizer: TextTokenizer, inputs: readonly string[], decoderIds: readonly (readonly number[])[], limits: RunLimits): Logits {
-  if (decoderIds.length !== inputs.length) throw new RangeError(`decoderIds: expected ${inputs.length} rows (one per input), got ${decoderIds.length}`);
+export function tagiLogits(hn: HyperNetwork, task: TaskAdapter, rows: readonly (readonly number[])[], decoderIds: readonly (readonly number[])[]): Logits {
+  if (decoderIds.length !== rows.length) throw new RangeError(`decoderIds: expected ${rows.length} rows (one per input), got ${decoderIds.length}`);
   const pad = hn.base.config.padTokenId;
-  const rows = encodeInputs(tokenizer, inputs, limits);
   const srcLen = Math.max(...rows.map((r) => r.length));
   const tgtLen = Math.max(1, ...decoderIds.map((r) => r.length));
   const logits = tf.tidy(() => {

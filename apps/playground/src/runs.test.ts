@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunDirError, findCheckpoints, listRunDirs, parseMetricsJsonl, readRunDir } from './runs';
+import { writeDoneRunState } from '../test/synthetic-run';
+import { RunDirError, listRunDirs, parseMetricsJsonl, readRunDir } from './runs';
 
 describe('parseMetricsJsonl', () => {
   it('splits numbers (curves) from strings (labels) and skips blank lines', () => {
@@ -49,12 +50,36 @@ describe('run dirs', () => {
     expect(listRunDirs([root]).map((r) => r.name)).toEqual(['demo-new', 'demo-old']);
   });
 
-  it('finds checkpoints by their marker files', () => {
-    expect(findCheckpoints(path.join(root, 'nested', 'demo-new')).map((c) => [c.kind, c.rel])).toEqual([
-      ['hypernet', 'checkpoints/hypernet'],
-      ['peft', 'checkpoints/teachers/task-a'],
+  it("lists a run's artefacts by role from trainer_state.json, never from directory names or marker files", async () => {
+    const young = path.join(root, 'nested', 'demo-new');
+    // without a run state nothing is guessed, however the dirs are named
+    expect(readRunDir(young).artifacts).toEqual([]);
+    expect(readRunDir(young).runState).toMatch(/no trainer_state\.json/);
+    await writeDoneRunState(young, [
+      { role: 'hypernet-tagi', kind: 'hypernet', path: 'checkpoints/hypernet' },
+      { role: 'teacher', kind: 'peft', path: 'checkpoints/teachers/task-a', name: 'task-a' },
+    ], [{ role: 'base-model', kind: 't5', path: path.join(root, 'demo-old', 'checkpoints', 'base') }]);
+    const details = readRunDir(young);
+    expect(details.runState).toBeUndefined();
+    expect(details.artifacts.map((a) => [a.role, a.kind, a.name, path.relative(root, a.dir)])).toEqual([
+      ['base-model', 't5', undefined, 'demo-old/checkpoints/base'],
+      ['hypernet-tagi', 'hypernet', undefined, 'nested/demo-new/checkpoints/hypernet'],
+      ['teacher', 'peft', 'task-a', 'nested/demo-new/checkpoints/teachers/task-a'],
     ]);
-    expect(findCheckpoints(path.join(root, 'demo-old')).map((c) => [c.kind, c.rel])).toEqual([['t5', 'checkpoints/base']]);
+    expect(listRunDirs([root]).map((r) => r.name)).toContain('demo-new');
+  });
+
+  it('reads a version-1 run state as a problem to show, not an error: the curves stay readable', () => {
+    const old = path.join(root, 'v1');
+    fs.mkdirSync(old);
+    fs.writeFileSync(path.join(old, 'metrics.jsonl'), '{"step":1,"loss":1}\n');
+    fs.writeFileSync(path.join(old, 'trainer_state.json'), JSON.stringify({ version: 1, configHash: 'x', stages: {} }));
+    const details = readRunDir(old);
+    expect(details.metrics).toHaveLength(1);
+    expect(details.artifacts).toEqual([]);
+    expect(details.runState).toMatch(/trainer_state\.json: format: written by an older tagi \(run-state version 1, no roles\)/);
+    fs.writeFileSync(path.join(old, 'trainer_state.json'), JSON.stringify({ format: 'tagi-run', version: 2, command: 'demo', configHash: 'x', inputs: [], stages: { base: { status: 'finished', step: 1, totalSteps: 1 } } }));
+    expect(readRunDir(old).runState).toMatch(/stages\.base\.status: expected 'running' or 'done', got "finished"/);
   });
 
   it('reads a run dir and names a broken results.json', () => {
@@ -73,6 +98,11 @@ describe('run dirs', () => {
     fs.symlinkSync('/etc/passwd', path.join(run, 'results.md'));
     expect(() => readRunDir(run)).toThrow(/results\.md.*symlink to a file outside/);
     fs.rmSync(path.join(run, 'results.md'));
+    // trainer_state.json is a run file like the others
+    fs.symlinkSync('/etc/passwd', path.join(run, 'trainer_state.json'));
+    expect(() => readRunDir(run)).toThrow(/trainer_state\.json.*symlink to a file outside/);
+    expect(() => readRunDir(run)).not.toThrow(/root:/);
+    fs.rmSync(path.join(run, 'trainer_state.json'));
     fs.writeFileSync(path.join(run, 'own.md'), 'mine\n');
     fs.symlinkSync(path.join(run, 'own.md'), path.join(run, 'results.md'));
     expect(readRunDir(run).resultsMarkdown).toBe('mine\n');

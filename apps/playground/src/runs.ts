@@ -1,10 +1,14 @@
 // Reading what `tagi demo` (or any run) left in a run dir, without assuming more than the file formats
-// of ARCHITECTURE.md: metrics.jsonl, results.json/results.md, config.json, and checkpoint dirs (HF T5
-// dirs, peft adapter dirs, hypernet dirs) found by their marker files.
+// of ARCHITECTURE.md: metrics.jsonl, results.json/results.md, config.json, and the artefacts the run
+// recorded by role in trainer_state.json (read by run-models.ts through @tagi/tensor-core's one reader).
+// Marker files only tell which dirs are runs, and whether a dir opened on its own is an HF T5 dir.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ArtifactKind } from '@tagi/tensor-core/node';
 import { aboutFile } from './os-errors';
 import { realFileUnderRoots } from './paths';
+import { type ResultsView, resultsView } from './results-view';
+import { type FileResolver, readRunArtifacts } from './run-models';
 
 export class RunDirError extends Error {
   constructor(
@@ -16,14 +20,20 @@ export class RunDirError extends Error {
   }
 }
 
-export type CheckpointKind = 't5' | 'peft' | 'hypernet';
+export type CheckpointKind = ArtifactKind;
 
-export interface CheckpointInfo {
+/** An artefact of a run as its trainer_state.json records it. */
+export interface RunArtifactInfo {
+  readonly role: string;
   readonly kind: CheckpointKind;
-  /** Real path of the checkpoint dir. */
+  /** Distinguishes artefacts of one role (a teacher's task or category). */
+  readonly name?: string;
+  /** Its directory (absolute). */
   readonly dir: string;
-  /** Path relative to the run dir ('' when the run dir itself is the checkpoint). */
-  readonly rel: string;
+  /** Path relative to the run dir, as recorded (absolute for an input given by path). */
+  readonly path: string;
+  /** The stage that wrote it; undefined for an input. */
+  readonly stage?: string;
 }
 
 export interface MetricsRecord {
@@ -38,7 +48,7 @@ export interface RunSummary {
   readonly mtimeMs: number;
 }
 
-const RUN_MARKERS = ['metrics.jsonl', 'results.json', 'results.md'];
+const RUN_MARKERS = ['trainer_state.json', 'metrics.jsonl', 'results.json', 'results.md'];
 
 function exists(p: string): boolean {
   try {
@@ -49,7 +59,7 @@ function exists(p: string): boolean {
   }
 }
 
-/** What kind of checkpoint a dir is, from its marker files; undefined when none. */
+/** What kind of checkpoint a dir is, from its marker files; undefined when none. Used for a dir opened on its own, never to find a run's roles. */
 export function checkpointKind(dir: string): CheckpointKind | undefined {
   if (exists(path.join(dir, 'hypernet_config.json'))) return 'hypernet';
   if (exists(path.join(dir, 'adapter_config.json'))) return 'peft';
@@ -85,27 +95,6 @@ export function listRunDirs(roots: readonly string[], depth = 3): RunSummary[] {
   };
   for (const r of roots) visit(r, depth);
   return [...found.values()].sort((a, b) => b.mtimeMs - a.mtimeMs || a.dir.localeCompare(b.dir));
-}
-
-/** Checkpoint dirs inside a run dir (the run dir itself included), at most `depth` levels down. */
-export function findCheckpoints(runDir: string, depth = 4): CheckpointInfo[] {
-  const out: CheckpointInfo[] = [];
-  const visit = (dir: string, left: number): void => {
-    const kind = checkpointKind(dir);
-    if (kind) out.push({ kind, dir, rel: path.relative(runDir, dir).split(path.sep).join('/') });
-    if (left === 0) return;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      if (e.isDirectory() && !e.name.startsWith('.')) visit(path.join(dir, e.name), left - 1);
-    }
-  };
-  visit(runDir, depth);
-  return out;
 }
 
 /**
@@ -146,8 +135,7 @@ export function parseMetricsJsonl(text: string, file = 'metrics.jsonl'): Metrics
 
 const MAX_FILE_BYTES = 32 * 1024 * 1024;
 
-/** Maps a file about to be read to the real path to read, or throws (a symlink leaving the roots). */
-export type FileResolver = (file: string) => string;
+export type { FileResolver } from './run-models';
 
 function readTextIfPresent(file: string, resolve: FileResolver): string | undefined {
   try {
@@ -179,8 +167,13 @@ export interface RunDetails {
   readonly config: unknown;
   readonly metrics: MetricsRecord[];
   readonly results: unknown;
+  /** results.json read with @tagi/eval's readers (version 2 summary, version 1 table, or plain rows). */
+  readonly resultsView: ResultsView;
   readonly resultsMarkdown: string | undefined;
-  readonly checkpoints: CheckpointInfo[];
+  /** The run's artefacts by role, from trainer_state.json. */
+  readonly artifacts: RunArtifactInfo[];
+  /** Why the artefacts are unknown (no trainer_state.json, a version-1 one, a broken one). */
+  readonly runState?: string;
 }
 
 /**
@@ -191,13 +184,17 @@ export function readRunDir(dir: string, resolve?: FileResolver): RunDetails {
   if (!fs.statSync(dir).isDirectory()) throw new RunDirError(dir, 'not a directory');
   const confine = resolve ?? ((file: string) => realFileUnderRoots({ dirs: [fs.realpathSync(dir)] }, file));
   const metricsText = readTextIfPresent(path.join(dir, 'metrics.jsonl'), confine);
+  const results = readJsonIfPresent(path.join(dir, 'results.json'), confine);
+  const arts = readRunArtifacts(dir, confine);
   return {
     dir,
     name: path.basename(dir),
     config: readJsonIfPresent(path.join(dir, 'config.json'), confine),
     metrics: metricsText === undefined ? [] : parseMetricsJsonl(metricsText, path.join(dir, 'metrics.jsonl')),
-    results: readJsonIfPresent(path.join(dir, 'results.json'), confine),
+    results,
+    resultsView: resultsView(results, path.join(dir, 'results.json')),
     resultsMarkdown: readTextIfPresent(path.join(dir, 'results.md'), confine),
-    checkpoints: findCheckpoints(dir),
+    artifacts: arts.artifacts.map((a) => ({ role: a.role, kind: a.kind, ...(a.name === undefined ? {} : { name: a.name }), dir: a.dir, path: a.path, ...(a.stage === undefined ? {} : { stage: a.stage }) })),
+    ...(arts.problem ? { runState: arts.problem } : {}),
   };
 }

@@ -4,7 +4,7 @@ import { startPlayground } from './app';
 import { CliArgsError, USAGE, isLoopback, parseArgs } from './cli-args';
 import { TagiEngine } from './engine';
 import { describeOsError } from './os-errors';
-import { checkDirFilesUnderRoots, resolveRoots } from './paths';
+import { checkDirFilesUnderRoots, realFileUnderRoots, resolveRoots, resolveUnderRoots } from './paths';
 import { listRunDirs } from './runs';
 
 /** A fault of the user's setup (bad flag, busy port, unreadable dir): one line, exit 2, no stack. */
@@ -49,10 +49,11 @@ async function main(): Promise<void> {
     process.stderr.write(`WARNING: binding ${args.host}: anyone who can reach this address can read the run dirs under the roots and use this machine's CPU. There is no authentication.\n`);
   }
   const engine = new TagiEngine({
-    maxInstructionTokens: args.maxInstructionTokens,
     maxNewTokens: args.maxNewTokens,
     ...(args.backend ? { backend: args.backend } : {}),
     checkDir: (dir) => checkDirFilesUnderRoots(roots, dir),
+    resolveFile: (file) => realFileUnderRoots(roots, file),
+    resolveDir: (dir) => resolveUnderRoots(roots, dir),
   });
   let app;
   try {

@@ -1,43 +1,31 @@
 // Browser tests: Playwright (playwright-core, no browser download) driving Debian's Chromium against the
-// real playground server. Screenshots are kept under test-artifacts/ (gitignored).
-import { spawnSync } from 'node:child_process';
+// real playground server on a synthetic run (test/smoke-run.test.ts drives it on a real trainer run).
+// Screenshots are kept under test-artifacts/ (gitignored).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { loadAdapter } from '@tagi/lora/node';
-import { initBackend } from '@tagi/tensor-core';
-import { T5ForConditionalGeneration } from '@tagi/t5-model/node';
+import { renderSummaryMarkdown, summarizeResults, summaryToJson } from '@tagi/eval';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findCheckpoints } from '../src/runs';
-import { readZip } from '../src/zip';
-import { type SpawnedServer, repoRoot, spawnServer } from './spawn-server';
+import { type SpawnedServer, spawnServer } from './spawn-server';
 import { writeSyntheticRun } from './synthetic-run';
-import { CHROMIUM, buildInPageBundle, hasChromium, launchChromium, shot } from './chromium';
+import { CHROMIUM, exportAndLoad, hasChromium, launchChromium, shot } from './chromium';
 
-/** Exports the current adapter from the page and loads the peft dir back with @tagi/lora. */
-export async function exportAndLoad(page: Page, baseDir: string, tmp: string): Promise<{ paths: string[]; r: number }> {
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
-  const zipFile = path.join(tmp, download.suggestedFilename());
-  await download.saveAs(zipFile);
-  const out = path.join(tmp, `unzipped-${path.basename(zipFile, '.zip')}`);
-  const entries = readZip(new Uint8Array(fs.readFileSync(zipFile)));
-  for (const e of entries) {
-    fs.mkdirSync(path.join(out, path.dirname(e.name)), { recursive: true });
-    fs.writeFileSync(path.join(out, e.name), e.data);
-  }
-  const folder = path.dirname(entries.find((e) => e.name.endsWith('adapter_config.json'))!.name);
-  await initBackend({ backend: 'cpu' });
-  const base = await T5ForConditionalGeneration.fromPretrained(baseDir);
-  try {
-    const set = await loadAdapter(path.join(out, folder), { model: base });
-    const res = { paths: set.paths, r: set.config.r };
-    set.dispose();
-    return res;
-  } finally {
-    base.dispose();
-  }
-}
+// per-instance scores of two methods over seen and held-out tasks, summarised as `tagi demo` may write them
+const summary = summarizeResults(
+  ['a', 'b', 'c', 'd'].flatMap((task, t) =>
+    ['seen', 'heldout'].flatMap((split) => [
+      { method: 'tagi', taskId: `${split}-${task}`, split, rougeL: 40 + 10 * t, exactMatch: t % 2 ? 100 : 0 },
+      { method: 'concat', taskId: `${split}-${task}`, split, rougeL: 30 + 5 * t, exactMatch: 0 },
+    ]),
+  ),
+  {
+    methods: [{ id: 'concat', label: 'Instruction-concatenated multitask' }, { id: 'tagi', label: 'TAGI', relativeFlops: 0.4 }],
+    columns: [{ key: 'seen', label: 'seen tasks', splits: ['seen'] }, { key: 'heldout', label: 'held-out tasks', splits: ['heldout'] }],
+    comparisons: [{ a: 'tagi', b: 'concat', label: 'TAGI − concatenated' }],
+    resamples: 500,
+  },
+);
 
 describe.skipIf(!hasChromium)(`playground in Chromium on a synthetic run dir (needs ${CHROMIUM}: apt-get install -y chromium)`, () => {
   let tmp: string;
@@ -54,6 +42,14 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a synthetic run dir (ne
     fs.mkdirSync(bad);
     fs.writeFileSync(path.join(bad, 'config.json'), JSON.stringify({ model_type: 't5', d_model: 'wide' }));
     fs.writeFileSync(path.join(bad, 'model.safetensors'), '');
+    // a run whose results.json is version 2 (@tagi/eval's summary: CIs, seen and held-out columns, a paired difference)
+    const summaryRun = path.join(root, 'summary-run');
+    fs.mkdirSync(summaryRun);
+    fs.writeFileSync(path.join(summaryRun, 'metrics.jsonl'), '{"stage":"base","step":1,"loss":2}\n');
+    fs.writeFileSync(path.join(summaryRun, 'results.json'), JSON.stringify(summaryToJson(summary)));
+    fs.writeFileSync(path.join(summaryRun, 'results.md'), renderSummaryMarkdown(summary));
+    fs.utimesSync(path.join(summaryRun, 'metrics.jsonl'), new Date(2020, 1, 1), new Date(2020, 1, 1)); // older: the synthetic run opens first
+    for (const f of ['results.json', 'results.md']) fs.utimesSync(path.join(summaryRun, f), new Date(2020, 1, 1), new Date(2020, 1, 1));
     server = await spawnServer(['--root', root, '--backend', 'cpu']);
     browser = await launchChromium();
     page = await browser.context.newPage();
@@ -84,6 +80,36 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a synthetic run dir (ne
     await shot(page, 'training');
   });
 
+  it('Training: a version-2 results.json shows each mean with its CI per column, and the paired differences', async () => {
+    await page.click('.tab[data-page="training"]');
+    await page.fill('#dir-input', 'summary-run');
+    await page.click('#open-dir');
+    await page.waitForSelector('#results-summary');
+    const ci = (s: { estimate: number; lo: number | null; hi: number | null }) => `${s.estimate.toFixed(1)} [${s.lo!.toFixed(1)}, ${s.hi!.toFixed(1)}]`;
+    expect(await page.locator('table.results-ci').count()).toBe(2); // ROUGE-L and exact match
+    const heads = await page.locator('table.results-ci[data-metric="rougeL"] th').allTextContents();
+    expect(heads).toEqual(['Method', 'Seeds', 'seen tasks (4 tasks, 4 instances)', 'held-out tasks (4 tasks, 4 instances)', 'Rel. FLOPs']);
+    for (const row of summary.rows) {
+      for (const col of ['seen', 'heldout']) {
+        const cell = page.locator(`table.results-ci[data-metric="rougeL"] tr[data-method="${row.method}"] td[data-column="${col}"]`);
+        expect(await cell.textContent()).toBe(ci(row.scores[col]!.rougeL!));
+      }
+    }
+    const diff = summary.differences[0]!.scores['heldout']!.rougeL!;
+    // the same cell as results.md prints it (renderSummaryMarkdown), bold marks aside
+    const mdRow = renderSummaryMarkdown(summary).split('\n').find((l) => l.startsWith('| TAGI − concatenated |'))!;
+    const heldOutCell = mdRow.slice(2, -2).split(' | ')[2]!;
+    expect(await page.textContent('table.results-diff[data-metric="rougeL"] tr[data-a="tagi"] td[data-column="heldout"]')).toBe(heldOutCell);
+    expect(heldOutCell).toMatch(new RegExp(`^\\+${ci(diff).replace(/[[\].]/g, '\\$&')}, p [<=] `));
+    expect(await page.textContent('#results-md')).toContain('Paired differences');
+    await shot(page, 'training-v2');
+    // back to the synthetic run
+    await page.fill('#dir-input', 'synthetic');
+    await page.click('#open-dir');
+    await page.waitForFunction(() => document.querySelector('.model[data-model="tagi"]')?.textContent?.includes('ready') ?? false);
+    expect(await page.isHidden('#error')).toBe(true);
+  });
+
   it('Try: picks a held-out example, generates, shows outputs and times of all three models', async () => {
     await page.click('.tab[data-page="try"]');
     expect(await page.locator('#example-select option').count()).toBeGreaterThan(1);
@@ -106,16 +132,22 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a synthetic run dir (ne
     await shot(page, 'try');
   });
 
-  it('Export: the downloaded zip is a peft dir that @tagi/lora loads', async () => {
-    const { paths, r } = await exportAndLoad(page, path.join(root, 'synthetic', 'base-model'), tmp);
+  it('Export: the downloaded zip holds the files `tagi generate` writes; its peft dir loads with @tagi/lora', async () => {
+    const { paths, r, files, folder } = await exportAndLoad(page, path.join(root, 'synthetic', 'base-model'), tmp);
     expect(r).toBe(4);
     expect(paths.length).toBeGreaterThan(0);
+    expect(files).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'tagi_adapter.json', 'tagi_fusion.safetensors']);
+    expect(JSON.parse(fs.readFileSync(path.join(folder, 'tagi_adapter.json'), 'utf8')).peft_reproduces_tagi).toBe(false);
     expect(await page.textContent('#adapter-info')).toContain(`${paths.length} modules`);
+    // the page says the peft part alone is not the model with this hypernet's fusion
+    expect(await page.textContent('#export-note')).toMatch(/Fusion "concat": the peft part alone does NOT reproduce this TAGI model/);
   });
 
   it('Adapter: charts of norms and effective ranks, and the difference of two instructions', async () => {
     await page.click('.tab[data-page="adapter"]');
     expect(await page.locator('#adapter-charts .chart').count()).toBe(2);
+    expect(await page.getAttribute('#adapter-charts .fusion', 'data-peft-reproduces')).toBe('false');
+    expect(await page.textContent('#adapter-charts .fusion')).toMatch(/^Instruction fusion: "concat"\. Export: .*tagi_fusion\.safetensors.*does NOT reproduce/);
     const bars = await page.locator('#adapter-charts .chart').first().locator('rect').count();
     expect(bars).toBeGreaterThan(0);
     await page.fill('#instruction-b', 'Answer with the number of letters in the word.');
@@ -126,14 +158,16 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a synthetic run dir (ne
     await shot(page, 'adapter');
   });
 
-  it('shows readable errors (too-long instruction, path outside the roots, bad checkpoint) and keeps working', async () => {
+  it('cuts a too-long instruction with a visible warning; shows readable errors (path outside the roots, bad checkpoint) and keeps working', async () => {
     await page.click('.tab[data-page="try"]');
     const instruction = await page.inputValue('#instruction');
     await page.fill('#instruction', 'word '.repeat(400));
     await page.click('#generate');
-    await page.waitForSelector('#error:not([hidden])');
-    expect(await page.textContent('#error')).toMatch(/InstructionTooLong: instruction: \d+ tokens, more than the \d+ allowed/);
-    await shot(page, 'error-too-long');
+    await page.waitForSelector('#warnings:not([hidden])');
+    expect(await page.isHidden('#error')).toBe(true);
+    expect(await page.textContent('#warnings')).toMatch(/the instruction \(what the hypernetwork reads\): \d+ tokens, more than the 128 the run allows; \d+ tokens cut from the end of the definition \(eos kept\), as training cuts its texts/);
+    expect(await page.textContent('#adapter-info')).toMatch(/instruction 128 tokens/);
+    await shot(page, 'warning-too-long');
 
     await page.fill('#dir-input', '../../etc');
     await page.click('#open-dir');
@@ -154,120 +188,6 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a synthetic run dir (ne
     await page.click('#generate');
     await page.waitForFunction(() => /generated in/.test(document.getElementById('adapter-info')?.textContent ?? ''));
     expect(await page.isHidden('#error')).toBe(true);
-  });
-});
-
-// ---------------------------------------------------------------------------------------------
-// Against a real `tagi demo --preset=smoke` run (the trainer's smallest end-to-end run)
-
-const trainerCli = path.join(repoRoot, 'apps', 'trainer', 'src', 'cli.ts');
-
-/** Runs the trainer's smoke demo into runDir; returns why it cannot be used, or undefined when it can. */
-function runSmokeDemo(runDir: string): string | undefined {
-  if (!fs.existsSync(trainerCli)) return `no trainer CLI at ${trainerCli}`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'demo', '--preset=smoke', `--run-dir=${runDir}`], {
-    cwd: path.dirname(path.dirname(trainerCli)),
-    encoding: 'utf8',
-    timeout: 15 * 60_000,
-    env: { ...process.env, CI: 'true' },
-  });
-  if (r.status !== 0) return `tagi demo --preset=smoke failed (exit ${r.status}): ${(r.stderr || r.stdout).split('\n').slice(-8).join('\n')}`;
-  const cps = findCheckpoints(runDir);
-  if (!cps.some((c) => c.kind === 't5')) return 'the smoke run wrote no base model';
-  if (!cps.some((c) => c.kind === 'hypernet' && !/pretrain/.test(c.rel))) return 'the smoke run wrote no finetuned hypernet (its hypernet stages were unavailable)';
-  if (!cps.some((c) => c.kind === 'peft' && /multitask/.test(c.rel))) return 'the smoke run wrote no multitask baseline';
-  return undefined;
-}
-
-describe.skipIf(!hasChromium)(`playground in Chromium on a tagi demo --preset=smoke run (needs ${CHROMIUM})`, () => {
-  let tmp: string;
-  let runDir: string;
-  let unusable: string | undefined;
-  let server: SpawnedServer | undefined;
-  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
-  let page: Page;
-
-  beforeAll(async () => {
-    tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-pg-smoke-')));
-    // TAGI_PLAYGROUND_RUN=<run dir of an earlier `tagi demo`> tests (and screenshots) that run instead
-    const given = process.env.TAGI_PLAYGROUND_RUN;
-    runDir = given ? fs.realpathSync(given) : path.join(tmp, 'runs', 'smoke');
-    unusable = given ? undefined : runSmokeDemo(runDir);
-    if (unusable) return;
-    buildInPageBundle();
-    // wasm in the server too, so the in-page run (wasm) can be compared token for token
-    server = await spawnServer(['--root', path.dirname(runDir), '--backend', 'wasm']);
-    browser = await launchChromium();
-    page = await browser.context.newPage();
-    await page.goto(server.url);
-    await page.waitForSelector('body[data-ready="1"]');
-    if ((await page.inputValue('#run-select')) !== runDir) {
-      await page.fill('#dir-input', runDir);
-      await page.click('#open-dir');
-      await page.waitForFunction((dir) => document.querySelector('.model[data-model="base"]')?.getAttribute('title')?.startsWith(dir) ?? false, runDir);
-    }
-  }, 20 * 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
-
-  it('types an instruction, generates, shows all three models, exports an adapter that @tagi/lora loads', async (ctx) => {
-    if (unusable) ctx.skip(`no usable smoke run: ${unusable}`);
-    for (const m of ['tagi', 'base', 'concat']) expect(await page.textContent(`.model[data-model="${m}"]`)).toMatch(/ready/);
-    expect(await page.getAttribute('.model[data-model="tagi"]', 'title')).toBe(path.join(runDir, 'hypernet-tagi'));
-    // Training page: the trainer's curves and the Table-2 rows
-    await page.click('.tab[data-page="training"]');
-    expect(await page.locator('.chart[data-chart="loss · base"]').count()).toBe(1);
-    // the hypernet stages (pretrain, tagi, hint) share a chart, one line each
-    expect(await page.locator('.chart[data-chart="ce · hypernet"] path').count()).toBeGreaterThanOrEqual(2);
-    expect(await page.textContent('#results-table')).toContain('TAGI');
-    await shot(page, 'smoke-training');
-
-    await page.click('.tab[data-page="try"]');
-    // a held-out task of a category that has a stage-1 teacher in this run (compared on the Adapter page)
-    const teachers = fs.readdirSync(path.join(runDir, 'teachers'));
-    const index = await page.$eval('#example-select', (el, names) => Array.from((el as HTMLSelectElement).options).findIndex((o) => names.some((n) => o.textContent?.endsWith(`(${n})`))), teachers);
-    expect(index).toBeGreaterThan(0);
-    await page.selectOption('#example-select', { index });
-    const instruction = await page.inputValue('#instruction');
-    // typed, as a user would
-    await page.fill('#instruction', '');
-    await page.type('#instruction', instruction.slice(0, 400), { delay: 0 });
-    await page.click('#run');
-    await page.waitForSelector('#outputs:not([hidden])');
-    const rows = await page.locator('#outputs-body tr:not(.summary)').count();
-    expect(rows).toBeGreaterThan(0);
-    for (const m of ['tagi', 'base', 'concat']) {
-      expect(await page.locator(`td.output[data-model="${m}"]`).count()).toBe(rows);
-      expect(await page.textContent(`th[data-model="${m}"] .time`)).toMatch(/\d+ ms/);
-    }
-    expect(await page.isHidden('#error')).toBe(true);
-    // the same run in this browser (tfjs wasm in the page): the server's tokens, its own time beside them
-    await page.check('#in-page');
-    await page.click('#run');
-    await page.waitForSelector('th[data-model="tagi-page"]', { timeout: 5 * 60_000 });
-    expect(await page.isHidden('#error'), (await page.textContent('#error')) ?? '').toBe(true);
-    expect(await page.textContent('th[data-model="tagi-page"] .time')).toMatch(/\d+ ms .*in this browser · same tokens as the server$/);
-    await page.$eval('#instruction', (el) => el.scrollTo(0, 0));
-    const file = await shot(page, 'smoke-try');
-    if (process.env.TAGI_UPDATE_DOCS_SCREENSHOT === '1') fs.copyFileSync(file, path.join(repoRoot, 'docs', 'playground-try.png'));
-
-    const { paths, r } = await exportAndLoad(page, path.join(runDir, 'base-model'), tmp);
-    const hn = JSON.parse(fs.readFileSync(path.join(runDir, 'hypernet-tagi', 'hypernet_config.json'), 'utf8'));
-    expect(r).toBe(hn.hypernet.rank);
-    expect(paths.sort()).toEqual([...hn.target_paths].sort());
-
-    await page.click('.tab[data-page="adapter"]');
-    expect(await page.locator('#adapter-charts .chart').count()).toBe(2);
-    // the example's category teacher is preselected; compare the generated adapter with it
-    expect(await page.$eval('#peft-select', (el) => (el as HTMLSelectElement).selectedOptions[0]?.textContent ?? '')).toMatch(/^teachers\//);
-    await page.click('#compare-peft');
-    await page.waitForSelector('#diff-charts .chart');
-    expect(await page.locator('#diff-charts .chart').count()).toBe(2);
-    expect(await page.locator('#diff-charts .chart').first().locator('rect').count()).toBe(paths.length);
-    expect(await page.isHidden('#error')).toBe(true);
-    await shot(page, 'smoke-adapter');
+    expect(await page.isHidden('#warnings')).toBe(true);
   });
 });

@@ -5,6 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { loadAdapter } from '@tagi/lora/node';
+import { initBackend } from '@tagi/tensor-core';
+import { T5ForConditionalGeneration } from '@tagi/t5-model/node';
+import { readZip } from '../src/zip';
 import { appDir } from './spawn-server';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -47,4 +51,28 @@ export function buildInPageBundle(): void {
   const tsup = path.join(appDir, 'node_modules', 'tsup', 'dist', 'cli-default.js');
   const r = spawnSync(process.execPath, [tsup, '--config', 'tsup.web.config.ts'], { cwd: appDir, encoding: 'utf8', timeout: 5 * 60_000 });
   if (r.status !== 0) throw new Error(`building the in-page bundle failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+}
+
+/** Exports the current adapter from the page and loads the peft dir back with @tagi/lora; returns the unzipped folder too. */
+export async function exportAndLoad(page: Page, baseDir: string, tmp: string): Promise<{ paths: string[]; r: number; folder: string; files: string[] }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  const zipFile = path.join(tmp, download.suggestedFilename());
+  await download.saveAs(zipFile);
+  const out = path.join(tmp, `unzipped-${path.basename(zipFile, '.zip')}`);
+  const entries = readZip(new Uint8Array(fs.readFileSync(zipFile)));
+  for (const e of entries) {
+    fs.mkdirSync(path.join(out, path.dirname(e.name)), { recursive: true });
+    fs.writeFileSync(path.join(out, e.name), e.data);
+  }
+  const folder = path.dirname(entries.find((e) => e.name.endsWith('adapter_config.json'))!.name);
+  await initBackend({ backend: 'cpu' });
+  const base = await T5ForConditionalGeneration.fromPretrained(baseDir);
+  try {
+    const set = await loadAdapter(path.join(out, folder), { model: base });
+    const res = { paths: set.paths, r: set.config.r, folder: path.join(out, folder), files: entries.map((e) => path.relative(folder, e.name)).sort() };
+    set.dispose();
+    return res;
+  } finally {
+    base.dispose();
+  }
 }

@@ -108,6 +108,28 @@ describe.skipIf(!hasChromium)('TAGI in the page (Chromium, tfjs wasm) against th
     expect(cmp.argmaxAgrees.length).toBeGreaterThan(0);
     expect(cmp.argmaxAgrees.every(Boolean)).toBe(true);
     console.log(`in-page vs server logits: shape [${cmp.shape.join(', ')}], max |diff| ${cmp.maxDiff.toExponential(2)} (max |logit| ${cmp.maxAbs.toFixed(3)})`);
+
+    // the page prepares instructions as the server does (the same instruction.ts, the run's prompt settings
+    // sent by /api/in-page): a suite task with the run's demonstrations, and an over-long text cut the same way
+    const ex = ((await (await fetch(`${server.url}api/examples?dir=${encodeURIComponent(run)}`)).json()) as { examples: { task: string; instruction: string; source: unknown }[] }).examples[0]!;
+    const long = `Repeat the input. ${'Then repeat it again. '.repeat(200)}`;
+    const fromServer = await Promise.all([
+      postJson<{ instructionIds: number[]; task?: string; warnings: string[] }>(`${server.url}api/generate`, { dir: run, instruction: ex.instruction, task: ex.task }),
+      postJson<{ instructionIds: number[]; warnings: string[] }>(`${server.url}api/generate`, { dir: run, instruction: long }),
+    ]);
+    expect(fromServer[0].task).toBe(ex.task);
+    const inPage = await page.evaluate(
+      ({ ex, long }) => {
+        const { runner } = (window as unknown as { tagiInPage: { runner: { prepare(s: unknown): { instructionIds: number[]; prepared: { origin: string } } } } }).tagiInPage;
+        const task = runner.prepare({ instruction: ex.instruction, task: ex.source });
+        return { task: task.instructionIds, origin: task.prepared.origin, long: runner.prepare(long).instructionIds };
+      },
+      { ex, long },
+    );
+    expect(inPage.origin).toBe('task');
+    expect(inPage.task).toEqual(fromServer[0].instructionIds);
+    expect(inPage.long).toEqual(fromServer[1].instructionIds);
+    expect(fromServer[1].warnings).toHaveLength(1);
   });
 
   it('the Try page runs TAGI in this browser beside the server, with both times and right/wrong marks', async () => {

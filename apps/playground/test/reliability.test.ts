@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SpawnedServer, appDir, runCli, spawnServer } from './spawn-server';
+import { writeDoneRunState } from './synthetic-run';
 
 const tinyConfig = fs.readFileSync(path.join(appDir, 'src', '__fixtures__', 'tiny-t5-config.json'), 'utf8');
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -38,10 +39,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function writeTinyBase(dir: string): void {
+/** An HF T5 dir (empty weights) at `<run>/base-model`, recorded as the run's base model in trainer_state.json. */
+async function writeTinyBase(dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), tinyConfig);
   fs.writeFileSync(path.join(dir, 'model.safetensors'), '');
+  await writeDoneRunState(path.dirname(dir), [{ role: 'base-model', kind: 't5', path: path.basename(dir) }]);
 }
 
 describe('reliability: files leaving the served root', () => {
@@ -73,10 +76,10 @@ describe('reliability: files leaving the served root', () => {
     fs.symlinkSync(path.join(outside, 'secret.jsonl'), path.join(run('link-metrics'), 'metrics.jsonl'));
     fs.symlinkSync(path.join(outside, 'secret.json'), path.join(run('link-config'), 'config.json'));
     // checkpoint files: a base model whose config.json / weights live outside the root
-    writeTinyBase(path.join(run('link-ckpt-config'), 'base-model'));
+    await writeTinyBase(path.join(run('link-ckpt-config'), 'base-model'));
     fs.rmSync(path.join(root, 'link-ckpt-config', 'base-model', 'config.json'));
     fs.symlinkSync(path.join(outside, 'config.json'), path.join(root, 'link-ckpt-config', 'base-model', 'config.json'));
-    writeTinyBase(path.join(run('link-ckpt-weights'), 'base-model'));
+    await writeTinyBase(path.join(run('link-ckpt-weights'), 'base-model'));
     fs.rmSync(path.join(root, 'link-ckpt-weights', 'base-model', 'model.safetensors'));
     fs.symlinkSync(path.join(outside, 'model.safetensors'), path.join(root, 'link-ckpt-weights', 'base-model', 'model.safetensors'));
     // a sharded checkpoint whose index names a shard outside the root
@@ -84,6 +87,10 @@ describe('reliability: files leaving the served root', () => {
     fs.mkdirSync(sharded, { recursive: true });
     fs.writeFileSync(path.join(sharded, 'config.json'), tinyConfig);
     fs.writeFileSync(path.join(sharded, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'shared.weight': '../../../outside/model.safetensors' } }));
+    await writeDoneRunState(path.join(root, 'shard-escape'), [{ role: 'base-model', kind: 't5', path: 'base-model' }]);
+    // the run state itself symlinked out, and a run state naming an artefact dir outside the root
+    fs.symlinkSync(path.join(outside, 'secret.json'), path.join(run('link-state'), 'trainer_state.json'));
+    await writeDoneRunState(run('state-escape'), [{ role: 'base-model', kind: 't5', path: '../../outside' }]);
     // a symlink that stays inside the root is fine
     const inside = run('link-inside');
     fs.writeFileSync(path.join(root, 'shared-results.md'), '| inside | 1 |\n');
@@ -129,6 +136,7 @@ describe('reliability: files leaving the served root', () => {
     ['link-results-json', 'results.json', 'a file outside the root'],
     ['link-metrics', 'metrics.jsonl', 'a file outside the root'],
     ['link-config', 'config.json', 'a file outside the root'],
+    ['link-state', 'trainer_state.json', 'a file outside the root'],
   ])('GET /api/run?dir=%s refuses %s -> %s with 403, reading nothing', async (run, file) => {
     const r = await getJson(`${server.url}api/run?dir=${run}`);
     expect(r.status).toBe(403);
@@ -156,6 +164,20 @@ describe('reliability: files leaving the served root', () => {
     const exec = await post(`${server.url}api/run`, { dir: run, instruction: 'Say hi.', inputs: ['hello'] });
     expect(exec.status).toBe(403);
     expect(exec.text).not.toContain(SECRET);
+  });
+
+  it('refuses a trainer_state.json symlinked out of the root when opening the run, reading nothing', async () => {
+    const r = await post(`${server.url}api/open`, { dir: 'link-state' });
+    expect(r.status).toBe(403);
+    expect(r.body.error.message).toContain(path.join(root, 'link-state', 'trainer_state.json'));
+    expect(r.text).not.toContain(SECRET);
+  });
+
+  it('does not open an artefact dir that the run state places outside the root: the model is unavailable, saying why', async () => {
+    const r = await post(`${server.url}api/open`, { dir: 'state-escape' });
+    expect(r.status).toBe(200);
+    expect(r.body.models).toMatchObject({ base: { available: false, reason: expect.stringMatching(/^'base-model' .*outside lies outside the playground roots \(start it with --root /) } });
+    expect(r.text).not.toContain(SECRET);
   });
 
   it('refuses a sharded checkpoint whose index names a shard outside the root', async () => {
@@ -192,7 +214,7 @@ describe('reliability: operating-system errors become readable JSON errors', () 
     fs.mkdirSync(path.join(root, 'unreadable'), { recursive: true });
     fs.writeFileSync(path.join(root, 'unreadable', 'metrics.jsonl'), '{"step":1}\n');
     fs.chmodSync(path.join(root, 'unreadable', 'metrics.jsonl'), 0o000);
-    writeTinyBase(path.join(root, 'unreadable-ckpt', 'base-model'));
+    await writeTinyBase(path.join(root, 'unreadable-ckpt', 'base-model'));
     fs.writeFileSync(path.join(root, 'unreadable-ckpt', 'metrics.jsonl'), '');
     fs.chmodSync(path.join(root, 'unreadable-ckpt', 'base-model', 'model.safetensors'), 0o000);
     // the unprivileged server must be able to enter the temp dirs
@@ -278,7 +300,8 @@ describe('reliability: start-up faults are one line and exit 2', () => {
   it.each([
     [['--prot', '80'], /unknown argument "--prot" \(did you mean --port\?\)/],
     [['--roots=runs'], /unknown argument "--roots" \(did you mean --root\?\)/],
-    [['--max-instruction-token', '8'], /did you mean --max-instruction-tokens\?/],
+    [['--max-new-token', '8'], /did you mean --max-new-tokens\?/],
+    [['--max-instruction-tokens', '64'], /--max-instruction-tokens was removed: an instruction now gets the run's own token budget/],
     [['runs'], /unexpected argument "runs": .*did you mean --root runs\?/],
     [['--root', '--port', '1'], /--root: expected a directory/],
     [['--no-default-root=yes'], /--no-default-root takes no value/],

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SpawnedServer, appDir, spawnServer } from './spawn-server';
+import { writeDoneRunState } from './synthetic-run';
 
 const tinyConfig = fs.readFileSync(path.join(appDir, 'src', '__fixtures__', 'tiny-t5-config.json'), 'utf8');
 
@@ -29,6 +30,7 @@ describe('playground server hardening', () => {
     fs.writeFileSync(path.join(run, 'metrics.jsonl'), '{"step":1,"loss":3}\n{"step":2,"loss":2}\n');
     fs.writeFileSync(path.join(run, 'base', 'config.json'), tinyConfig);
     fs.writeFileSync(path.join(run, 'base', 'model.safetensors'), '');
+    await writeDoneRunState(run, [{ role: 'base-model', kind: 't5', path: 'base' }]);
     // a checkpoint whose config.json is wrong in two keys
     const bad = path.join(root, 'bad-model');
     fs.mkdirSync(bad);
@@ -41,7 +43,7 @@ describe('playground server hardening', () => {
     fs.mkdirSync(path.join(tmp, 'secret'));
     fs.writeFileSync(path.join(tmp, 'secret', 'metrics.jsonl'), '{"step":1,"secret":42}\n');
     fs.symlinkSync(path.join(tmp, 'secret'), path.join(root, 'escape'));
-    server = await spawnServer(['--root', root, '--max-instruction-tokens', '16']);
+    server = await spawnServer(['--root', root]);
   });
   afterAll(async () => {
     await server?.stop();
@@ -114,11 +116,11 @@ describe('playground server hardening', () => {
     await alive();
   });
 
-  it('refuses an instruction longer than the token limit with a readable message', async () => {
-    const r = await post(`${server.url}api/generate`, { dir: 'run-1', instruction: 'Translate every word of the sentence into French and then reverse the order of the words.' });
-    expect(r.status).toBe(413);
-    expect(r.body.error.type).toBe('InstructionTooLong');
-    expect(r.body.error.message).toMatch(/^instruction: \d+ tokens, more than the 16 allowed/);
+  it('says which model a run lacks, by role, instead of running it', async () => {
+    const r = await post(`${server.url}api/generate`, { dir: 'run-1', instruction: 'Translate every word of the sentence into French.' });
+    expect(r.status).toBe(503);
+    expect(r.body.error.type).toBe('ModelUnavailable');
+    expect(r.body.error.message).toMatch(/^TAGI hypernet: no hypernetwork in this run \(no artefact with role 'hypernet-tagi', 'hypernet-hint', 'hypernet-pretrained' in trainer_state\.json\)/);
     await alive();
   });
 

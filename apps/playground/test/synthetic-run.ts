@@ -1,6 +1,8 @@
-// A run dir in the layout `tagi demo` writes (base-model/, a hypernet dir, the multitask LoRA, metrics,
-// results), with small RANDOM weights: it exercises every code path of the page quickly; the outputs
-// are real model outputs of untrained weights, not meaningful text.
+// A run dir as `tagi demo` writes one (base-model/, a hypernet dir, the multitask LoRA, metrics, results,
+// and trainer_state.json recording each artefact by role, written with tensor-core's writeRunState), with
+// small RANDOM weights: it exercises every code path of the page quickly; the outputs are real model
+// outputs of untrained weights, not meaningful text. Two dirs are named unlike the demo's on
+// purpose: the playground must find them by role, never by name.
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -9,8 +11,15 @@ import { saveHypernet } from '@tagi/hypernet/node';
 import { AdapterSet, loraConfig } from '@tagi/lora';
 import { saveAdapter } from '@tagi/lora/node';
 import { initBackend } from '@tagi/tensor-core';
+import { type RunArtifact, writeRunState } from '@tagi/tensor-core/node';
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { T5ForConditionalGeneration, saveT5 } from '@tagi/t5-model/node';
+
+/** trainer_state.json of a finished run whose stages wrote `outputs` (one stage each). */
+export async function writeDoneRunState(run: string, outputs: readonly RunArtifact[], inputs: readonly RunArtifact[] = []): Promise<void> {
+  const stages = Object.fromEntries(outputs.map((a) => [`${a.role}${a.name ? `/${a.name}` : ''}`, { status: 'done' as const, step: 1, totalSteps: 1, outputs: [a] }]));
+  await writeRunState(run, { format: 'tagi-run', version: 2, command: 'demo', configHash: 'synthetic', inputs, stages });
+}
 
 export async function writeSyntheticRun(run: string): Promise<void> {
   await initBackend({ backend: 'cpu' });
@@ -39,4 +48,9 @@ export async function writeSyntheticRun(run: string): Promise<void> {
   await saveAdapter(path.join(run, 'multitask-lora'), multitask);
   multitask.dispose();
   reloaded.dispose();
+  await writeDoneRunState(run, [
+    { role: 'base-model', kind: 't5', path: 'base-model' },
+    { role: 'multitask-adapter', kind: 'peft', path: 'multitask-lora' },
+    { role: 'hypernet-tagi', kind: 'hypernet', path: 'hypernet' },
+  ]);
 }

@@ -1,7 +1,14 @@
-"""PyTorch peer of bench/t5.ts: the same t5-small-lm-adapt-shaped model (random weights), forward and a
-training step with a frozen base and rank-8 LoRA on q and v (peft). Prints one JSON line of tokens/s."""
+"""PyTorch peer of bench/t5.ts, as a long-lived server so the benchmark can interleave repetitions
+(ours, PyTorch, ours, PyTorch, ...). The same T5 shape with random weights: forward, a training step with
+a frozen base and LoRA on q and v (peft, AdamW), and greedy generation with or without the KV cache.
+
+Protocol: the first stdout line is a JSON hello {"ready": true, "threads", "versions"}; then one JSON request
+per stdin line, e.g. {"row": "gen", "new_tokens": 64, "cache": true}, answered by one JSON line
+{"seconds": ...} (wall time of exactly one run of that row). EOF ends the process."""
 import argparse
+import copy
 import json
+import sys
 import time
 
 import peft
@@ -14,26 +21,25 @@ ap.add_argument("--batch", type=int, default=8)
 ap.add_argument("--src", type=int, default=256)
 ap.add_argument("--tgt", type=int, default=64)
 ap.add_argument("--rank", type=int, default=8)
-ap.add_argument("--iters", type=int, default=2)
+ap.add_argument("--d-model", type=int, default=512)
+ap.add_argument("--d-kv", type=int, default=64)
+ap.add_argument("--d-ff", type=int, default=1024)
+ap.add_argument("--heads", type=int, default=6)
+ap.add_argument("--layers", type=int, default=8)
+ap.add_argument("--vocab", type=int, default=32128)
 a = ap.parse_args()
 
 torch.manual_seed(0)
-cfg = T5Config(vocab_size=32128, d_model=512, d_kv=64, num_heads=6, d_ff=1024, num_layers=8, num_decoder_layers=8,
-               feed_forward_proj="gated-gelu", tie_word_embeddings=False, dropout_rate=0.0,
+cfg = T5Config(vocab_size=a.vocab, d_model=a.d_model, d_kv=a.d_kv, num_heads=a.heads, d_ff=a.d_ff, num_layers=a.layers,
+               num_decoder_layers=a.layers, feed_forward_proj="gated-gelu", tie_word_embeddings=False, dropout_rate=0.0,
                decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
 model = T5ForConditionalGeneration(cfg).eval()
-ids = torch.randint(3, 32000, (a.batch, a.src))
-labels = torch.randint(3, 32000, (a.batch, a.tgt))
+ids = torch.randint(3, min(32000, a.vocab), (a.batch, a.src))
+labels = torch.randint(3, min(32000, a.vocab), (a.batch, a.tgt))
 mask = torch.ones_like(ids)
-tokens = a.batch * (a.src + a.tgt)
 
-
-def timed(fn):
-    fn()
-    t0 = time.perf_counter()
-    for _ in range(a.iters):
-        fn()
-    return (time.perf_counter() - t0) / a.iters
+lora = None
+opt = None
 
 
 def forward():
@@ -41,19 +47,39 @@ def forward():
         model(input_ids=ids, attention_mask=mask, labels=labels).loss.item()
 
 
-fwd = timed(forward)
-
-lora = peft.get_peft_model(model, peft.LoraConfig(r=a.rank, lora_alpha=16, target_modules=["q", "v"], lora_dropout=0.0))
-opt = torch.optim.AdamW([p for p in lora.parameters() if p.requires_grad], lr=1e-4)
-
-
-def step():
+def train():
+    global lora, opt
+    if lora is None:
+        # a copy: peft wraps in place, and forward/generation must keep running the plain model
+        lora = peft.get_peft_model(copy.deepcopy(model), peft.LoraConfig(r=a.rank, lora_alpha=16, target_modules=["q", "v"], lora_dropout=0.0))
+        opt = torch.optim.AdamW([p for p in lora.parameters() if p.requires_grad], lr=1e-4)
+    lora.train()
     opt.zero_grad()
     loss = lora(input_ids=ids, attention_mask=mask, labels=labels).loss
     loss.backward()
     opt.step()
+    lora.eval()
 
 
-train = timed(step)
-print(json.dumps({"forward": tokens / fwd, "train": tokens / train, "threads": torch.get_num_threads(),
-                  "versions": f"{torch.__version__} / transformers {transformers.__version__} / peft {peft.__version__}"}))
+def gen(new_tokens: int, cache: bool):
+    with torch.no_grad():
+        # min = max new tokens: every row makes exactly that many (as bench/t5.ts with eos disabled)
+        model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                       num_beams=1, do_sample=False, use_cache=cache)
+
+
+print(json.dumps({"ready": True, "threads": torch.get_num_threads(),
+                  "versions": f"torch {torch.__version__} / transformers {transformers.__version__} / peft {peft.__version__}"}), flush=True)
+for line in sys.stdin:
+    req = json.loads(line)
+    t0 = time.perf_counter()
+    if req["row"] == "forward":
+        forward()
+    elif req["row"] == "train":
+        train()
+    elif req["row"] == "gen":
+        gen(int(req["new_tokens"]), bool(req["cache"]))
+    else:
+        print(json.dumps({"error": f"unknown row {req['row']}"}), flush=True)
+        continue
+    print(json.dumps({"seconds": time.perf_counter() - t0}), flush=True)

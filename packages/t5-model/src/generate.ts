@@ -65,29 +65,40 @@ function disposeKV(kvs: KV[] | undefined): void {
 interface Prepared {
   cross: CrossContext;
   adapters: DeltaMap | undefined;
+  /** Decoder self-attention bias (position bias + causal mask) for every step: [1, heads, maxNewTokens, maxNewTokens]. */
+  selfBias: tf.Tensor4D;
   owned: tf.Tensor[];
 }
 
-/** Encode once, expand to numBeams rows per input, project cross-attention keys/values once. */
-function prepare(model: Seq2SeqLM, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined, opts: GenerateOptions, n: number): Prepared {
+/**
+ * Encode once, expand to numBeams rows per input, project cross-attention keys/values once, and compute the
+ * decoder's position bias once for all steps (each step slices its row instead of recomputing it).
+ */
+function prepare(model: Seq2SeqLM, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined, opts: GenerateOptions, n: number, steps: number): Prepared {
   const { map, owned } = expandAdapters(opts.adapters, n);
-  const cross = tf.tidy(() => {
-    const enc = model.encode(inputIds, attentionMask, opts.adapters, undefined, opts.encoderLayerHook);
-    const mask = attentionMask ?? tf.onesLike(inputIds);
-    const prefix = opts.encoderPrefix ? { states: repeatRows(opts.encoderPrefix.states, n) as tf.Tensor3D, mask: repeatRows(opts.encoderPrefix.mask, n) as tf.Tensor2D } : undefined;
-    const c = model.crossContext(repeatRows(enc, n) as tf.Tensor3D, repeatRows(mask, n) as tf.Tensor2D, map, prefix);
-    return [c.mask, ...c.kv.flatMap((kv) => [kv.k, kv.v])];
-  });
-  const [mask, ...rest] = cross as [tf.Tensor4D, ...tf.Tensor4D[]];
-  const kv: KV[] = [];
-  for (let i = 0; i < rest.length; i += 2) kv.push({ k: rest[i] as tf.Tensor4D, v: rest[i + 1] as tf.Tensor4D });
-  return { cross: { mask, kv }, adapters: map, owned };
+  try {
+    const cross = tf.tidy(() => {
+      const enc = model.encode(inputIds, attentionMask, opts.adapters, undefined, opts.encoderLayerHook);
+      const mask = attentionMask ?? tf.onesLike(inputIds);
+      const prefix = opts.encoderPrefix ? { states: repeatRows(opts.encoderPrefix.states, n) as tf.Tensor3D, mask: repeatRows(opts.encoderPrefix.mask, n) as tf.Tensor2D } : undefined;
+      const c = model.crossContext(repeatRows(enc, n) as tf.Tensor3D, repeatRows(mask, n) as tf.Tensor2D, map, prefix);
+      return [c.mask, ...c.kv.flatMap((kv) => [kv.k, kv.v])];
+    });
+    const [mask, ...rest] = cross as [tf.Tensor4D, ...tf.Tensor4D[]];
+    owned.push(...cross);
+    const kv: KV[] = [];
+    for (let i = 0; i < rest.length; i += 2) kv.push({ k: rest[i] as tf.Tensor4D, v: rest[i + 1] as tf.Tensor4D });
+    const selfBias = model.decoderSelfBias(steps);
+    owned.push(selfBias);
+    return { cross: { mask, kv }, adapters: map, selfBias, owned };
+  } catch (e) {
+    tf.dispose(owned);
+    throw e;
+  }
 }
 
 function disposePrepared(p: Prepared): void {
-  tf.dispose(p.cross.mask);
-  disposeKV(p.cross.kv);
-  tf.dispose(p.owned);
+  tf.dispose(p.owned); // cross-attention context, bias table, expanded adapters
 }
 
 /**
@@ -98,10 +109,14 @@ function step(model: Seq2SeqLM, prefixes: number[][], prep: Prepared, cache: KV[
   const res = tf.tidy(() => {
     const rows = prefixes.length;
     const len = (prefixes[0] as number[]).length;
+    const heads = prep.selfBias.shape[1];
     const ids = useCache
       ? tf.tensor2d(prefixes.map((p) => p[p.length - 1] as number), [rows, 1], 'int32') // [rows, 1]
       : tf.tensor2d(prefixes.flat(), [rows, len], 'int32'); // [rows, len]
-    const out = model.decode(ids, prep.cross, prep.adapters, useCache ? cache : undefined);
+    const bias = useCache
+      ? tf.slice(prep.selfBias, [0, 0, len - 1, 0], [1, heads, 1, len]) // [1, heads, 1, len]: the newest position's row
+      : tf.slice(prep.selfBias, [0, 0, 0, 0], [1, heads, len, len]); // [1, heads, len, len]
+    const out = model.decode(ids, prep.cross, prep.adapters, useCache ? cache : undefined, bias as tf.Tensor4D);
     const t = out.hidden.shape[1];
     const last = tf.slice(out.hidden, [0, t - 1, 0], [rows, 1, -1]) as tf.Tensor3D; // [rows, 1, dModel]
     const logits = tf.reshape(model.lmHead(last, prep.adapters), [rows, -1]) as tf.Tensor2D; // [rows, vocab]
@@ -158,7 +173,7 @@ async function greedy(
   o: ReturnType<typeof checkOptions>,
 ): Promise<GenerateResult> {
   const b = inputIds.shape[0];
-  const prep = prepare(model, inputIds, attentionMask, opts, 1);
+  const prep = prepare(model, inputIds, attentionMask, opts, 1, o.maxNewTokens);
   const seqs: number[][] = Array.from({ length: b }, () => [o.start]);
   const finished = new Array<boolean>(b).fill(false);
   const scores: Float32Array[][] = [];
@@ -168,23 +183,20 @@ async function greedy(
       const r = step(model, seqs, prep, cache, o.useCache);
       disposeKV(cache);
       cache = r.cache;
-      const data = (await r.logits.data()) as Float32Array;
-      const v = r.logits.shape[1];
+      // the argmax runs where the logits are: a step reads back `rows` ids, not rows × vocab floats
+      const best = tf.tidy(() => tf.argMax(r.logits, 1)); // [rows] int32
+      if (opts.outputScores) {
+        const data = (await r.logits.data()) as Float32Array;
+        const v = r.logits.shape[1];
+        scores.push(Array.from({ length: b }, (_, i) => data.slice(i * v, (i + 1) * v)));
+      }
       r.logits.dispose();
-      if (opts.outputScores) scores.push(Array.from({ length: b }, (_, i) => data.slice(i * v, (i + 1) * v)));
+      const ids = await best.data();
+      best.dispose();
       for (let i = 0; i < b; i++) {
         let tok = o.pad;
         if (!finished[i]) {
-          let best = 0;
-          let bestV = -Infinity;
-          for (let j = 0; j < v; j++) {
-            const x = data[i * v + j] as number;
-            if (x > bestV) {
-              bestV = x;
-              best = j;
-            }
-          }
-          tok = best;
+          tok = ids[i] as number;
           if (tok === o.eos) finished[i] = true;
         }
         (seqs[i] as number[]).push(tok);
@@ -213,7 +225,7 @@ async function beam(
 ): Promise<GenerateResult> {
   const b = inputIds.shape[0];
   const nb = o.numBeams;
-  const prep = prepare(model, inputIds, attentionMask, opts, nb);
+  const prep = prepare(model, inputIds, attentionMask, opts, nb, o.maxNewTokens);
   let seqs: number[][] = Array.from({ length: b * nb }, () => [o.start]);
   // only the first beam is live at the start, so the first step does not pick the same token nb times
   let beamScores: number[] = Array.from({ length: b * nb }, (_, i) => (i % nb === 0 ? 0 : -1e9));

@@ -17,10 +17,32 @@ export function labelLogProbs(logits: tf.Tensor3D, labels: tf.Tensor2D): { logp:
   });
 }
 
-/** Mean cross-entropy over labels ≠ -100 (HF's CrossEntropyLoss(ignore_index=-100)). */
+/**
+ * Mean cross-entropy over labels ≠ -100 (HF's CrossEntropyLoss(ignore_index=-100)), with its gradient
+ * beside it: d loss / d logits = (softmax − onehot(label)) · valid / count, as PyTorch's fused kernel. The
+ * generic chain (gather → UnsortedSegmentSum over batch·tgtLen·vocab, then logSoftmax's backward) took
+ * 334 ms of a 4.3 s t5-small LoRA step on tensorflow for the segment sum alone.
+ */
 export function crossEntropy(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => {
-    const { logp, mask } = labelLogProbs(logits, labels);
-    return tf.div(tf.neg(tf.sum(logp)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
-  });
+  const [b, t, v] = logits.shape;
+  const ce = tf.customGrad(((flat: tf.Tensor2D, ids: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    const valid = tf.cast(tf.notEqual(ids, IGNORE_INDEX), 'float32'); // [batch·tgtLen]
+    const safe = tf.where(tf.notEqual(ids, IGNORE_INDEX), ids, tf.zerosLike(ids)); // [batch·tgtLen]
+    const count = tf.maximum(tf.sum(valid), 1); // scalar
+    const lsm = tf.logSoftmax(flat); // [batch·tgtLen, vocab]
+    const flatIdx = tf.add(tf.mul(tf.range(0, b * t, 1, 'int32'), tf.scalar(v, 'int32')), safe); // [batch·tgtLen]
+    const picked = tf.gather(tf.reshape(lsm, [b * t * v]), flatIdx); // [batch·tgtLen]
+    save([lsm, safe, valid, count]);
+    return {
+      value: tf.div(tf.neg(tf.sum(tf.mul(picked, valid))), count) as tf.Scalar,
+      gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => {
+        const [sLsm, sSafe, sValid, sCount] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.Scalar];
+        const scale = tf.div(tf.mul(sValid, dy), sCount); // [batch·tgtLen]
+        // int32 one-hot, then cast: tfjs-backend-wasm 4.22's OneHot writes int bits into a float32 output
+        const diff = tf.sub(tf.exp(sLsm), tf.cast(tf.oneHot(sSafe, v), 'float32')); // [batch·tgtLen, vocab]
+        return [tf.mul(diff, tf.reshape(scale, [b * t, 1])), tf.zerosLike(sSafe)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D, ids: tf.Tensor1D) => tf.Scalar;
+  return tf.tidy(() => ce(tf.reshape(logits, [b * t, v]) as tf.Tensor2D, tf.reshape(labels, [b * t]) as tf.Tensor1D));
 }

@@ -6,7 +6,7 @@ import { Embedding, Linear, Module, RMSNorm, Rng, dropout, lowRankForward, type 
 import type { T5Activation, T5Config } from './config.js';
 import { IGNORE_INDEX } from './collator.js';
 import { crossEntropy } from './loss.js';
-import { bmm, freezeWeights, frozenGather, frozenLinear2d, frozenTranspose, linear2d, releaseFrozen } from './ops.js';
+import { bmm, constLinear, freezeWeights, frozenGather, linear2d, recording, releaseFrozen } from './ops.js';
 import { generate as runGenerate, scoreTargets as runScore, type GenerateOptions, type ScoreArgs, type ScoreResult } from './generate.js';
 import {
   T5InputError,
@@ -43,26 +43,31 @@ function normal(std: number) {
   };
 }
 
-function applyLinear(layer: Linear, x: tf.Tensor, adapters: Adapters): tf.Tensor {
-  const delta = adapters?.get(layer.path);
-  const wt = layer.bias ? undefined : frozenTranspose(layer.weight);
-  if (!wt) return layer.forward(x, delta); // trainable: tensor-core's fast linear with weight gradients
-  return tf.tidy(() => {
-    const lead = x.shape.slice(0, -1);
-    const y2 = frozenLinear2d(tf.reshape(x, [-1, layer.inFeatures]) as tf.Tensor2D, layer.weight, wt); // [n, out]
-    const y = tf.reshape(y2, [...lead, layer.outFeatures]); // [..., out]
-    return delta ? tf.add(y, lowRankForward(x, delta, layer.inFeatures, layer.outFeatures, layer.path)) : y;
-  });
+/** A weight that gets no gradient in this call: frozen (freezeBase), or no tape is recording (generation, scoring). */
+function constant(w: tf.Variable): boolean {
+  return !w.trainable || !recording();
 }
 
-/** x [n, in] · Wᵀ for any weight variable (frozen fast path when available). */
+function applyLinear(layer: Linear, x: tf.Tensor, adapters: Adapters): tf.Tensor {
+  const delta = adapters?.get(layer.path);
+  if (layer.bias || !constant(layer.weight)) return layer.forward(x, delta); // tensor-core's fast linear with weight gradients
+  const y = constLinear(x, layer.weight); // [..., out]
+  if (!delta) return y;
+  return tf.tidy(() => tf.add(y, lowRankForward(x, delta, layer.inFeatures, layer.outFeatures, layer.path)));
+}
+
+/** x [n, in] · Wᵀ for any weight variable (fastest path when it needs no gradient). */
 function project(x: tf.Tensor2D, w: tf.Variable): tf.Tensor2D {
-  const wt = frozenTranspose(w);
-  return wt ? frozenLinear2d(x, w, wt) : linear2d(x, w);
+  return (constant(w) ? constLinear(x, w) : linear2d(x, w)) as tf.Tensor2D;
 }
 
 function embed(table: Embedding, ids: tf.Tensor): tf.Tensor {
-  return table.weight.trainable ? table.forward(ids) : frozenGather(table.weight, ids);
+  return constant(table.weight) ? frozenGather(table.weight, ids) : table.forward(ids);
+}
+
+/** Dropout in training mode; in eval mode the input itself (no copy: every op counts in a decoding step). */
+function drop(x: tf.Tensor, rate: number, training: boolean, rng?: Rng): tf.Tensor {
+  return training && rate > 0 ? dropout(x, rate, training, rng) : x;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,7 +159,7 @@ export class T5DenseActDense extends Module {
     let h: tf.Tensor; // [batch, seq, dFf]
     if (this.wi0 && this.wi1) h = tf.mul(activation(c.denseActFn, applyLinear(this.wi0, x, adapters)), applyLinear(this.wi1, x, adapters));
     else h = activation(c.denseActFn, applyLinear(this.wi as Linear, x, adapters));
-    h = dropout(h, c.dropoutRate, this.training, rng);
+    h = drop(h, c.dropoutRate, this.training, rng);
     return applyLinear(this.wo, h, adapters); // [batch, seq, dModel]
   }
 }
@@ -176,7 +181,7 @@ export class T5LayerFF extends Module {
     // one tidy per sub-layer: intermediates are freed as the stack proceeds (the tape keeps what gradients need)
     return tf.tidy(() => {
       const y = this.DenseReluDense.forward(this.layer_norm.forward(x), adapters, rng);
-      return tf.add(x, dropout(y, this.config.dropoutRate, this.training, rng));
+      return tf.add(x, drop(y, this.config.dropoutRate, this.training, rng));
     });
   }
 }
@@ -265,7 +270,9 @@ export class T5Attention extends Module {
   /** [batch, len, heads·dKv] → [batch, heads, len, dKv] */
   private split(x: tf.Tensor): tf.Tensor4D {
     const [b, s] = x.shape as [number, number, number];
-    return tf.transpose(tf.reshape(x, [b, s, this.config.numHeads, this.config.dKv]), [0, 2, 1, 3]) as tf.Tensor4D;
+    const { numHeads: h, dKv } = this.config;
+    if (s === 1) return tf.reshape(x, [b, h, 1, dKv]); // one position (a decoding step): same memory order, no transpose
+    return tf.transpose(tf.reshape(x, [b, s, h, dKv]), [0, 2, 1, 3]) as tf.Tensor4D;
   }
 
   /** Keys and values of a source [batch, len, dModel] (cross-attention caches these once). */
@@ -282,9 +289,10 @@ export class T5Attention extends Module {
     const q = this.split(applyLinear(this.q, hidden, adapters)); // [batch, heads, qLen, dKv]
     const scores = tf.add(bmm(q, kv.k, false, true), bias); // [batch, heads, qLen, kLen]
     let weights = tf.softmax(scores); // [batch, heads, qLen, kLen]
-    weights = dropout(weights, this.config.dropoutRate, this.training, rng);
+    weights = drop(weights, this.config.dropoutRate, this.training, rng);
     const ctx = bmm(weights, kv.v, false, false); // [batch, heads, qLen, dKv]
-    const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [b, qLen, this.inner]); // [batch, qLen, heads·dKv]
+    const heads = qLen === 1 ? ctx : tf.transpose(ctx, [0, 2, 1, 3]); // [batch, qLen, heads, dKv] (one query: same memory order)
+    const merged = tf.reshape(heads, [b, qLen, this.inner]); // [batch, qLen, heads·dKv]
     return applyLinear(this.o, merged, adapters); // [batch, qLen, dModel]
   }
 }
@@ -311,7 +319,7 @@ export class T5LayerSelfAttention extends Module {
       let kv = this.SelfAttention.projectKV(normed, adapters);
       if (cache) kv = { k: tf.concat([cache.k, kv.k], 2) as tf.Tensor4D, v: tf.concat([cache.v, kv.v], 2) as tf.Tensor4D }; // [batch, heads, past+qLen, dKv]
       const y = this.SelfAttention.attend(normed, kv, bias, adapters, rng);
-      return { out: tf.add(x, dropout(y, this.config.dropoutRate, this.training, rng)), kv: { k: kv.k, v: kv.v } };
+      return { out: tf.add(x, drop(y, this.config.dropoutRate, this.training, rng)), kv: { k: kv.k, v: kv.v } };
     }) as unknown as { out: tf.Tensor; kv: KV };
   }
 }
@@ -332,7 +340,7 @@ export class T5LayerCrossAttention extends Module {
   forward(x: tf.Tensor, kv: KV, mask: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
     return tf.tidy(() => {
       const y = this.EncDecAttention.attend(this.layer_norm.forward(x), kv, mask, adapters, rng);
-      return tf.add(x, dropout(y, this.config.dropoutRate, this.training, rng));
+      return tf.add(x, drop(y, this.config.dropoutRate, this.training, rng));
     });
   }
 }
@@ -414,7 +422,7 @@ export class T5Stack extends Module {
     const c = this.config;
     const [b, s] = ids.shape as [number, number];
     const floatMask = hook ? (tf.cast(mask, 'float32') as tf.Tensor2D) : undefined;
-    let x = dropout(embed(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch, srcLen, dModel]
+    let x = drop(embed(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch, srcLen, dModel]
     const pad = tf.mul(tf.sub(1, tf.reshape(tf.cast(mask, 'float32'), [b, 1, 1, s])), MASKED); // [batch, 1, 1, srcLen]
     const selfBias = tf.add(this.biasModule().computeBias(s, s), pad); // [batch, heads, srcLen, srcLen]
     this.blocks.forEach((block, i) => {
@@ -427,7 +435,7 @@ export class T5Stack extends Module {
         x = y;
       }
     });
-    return dropout(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng) as tf.Tensor3D;
+    return drop(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng) as tf.Tensor3D;
   }
 
   /** Cross-attention keys/values of every decoder block for encoder states [batch, srcLen, dModel]. */
@@ -452,7 +460,7 @@ export class T5Stack extends Module {
     const c = this.config;
     const tLen = ids.shape[1] as number;
     const past = cache?.[0]?.k.shape[2] ?? 0;
-    let x = dropout(embed(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch, tgtLen, dModel]
+    let x = drop(embed(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch, tgtLen, dModel]
     const kLen = past + tLen;
     let bias = selfBias;
     if (!bias) {
@@ -465,7 +473,7 @@ export class T5Stack extends Module {
       newCache.push(r.kv);
       x = r.hidden;
     });
-    return { hidden: dropout(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng) as tf.Tensor3D, cache: newCache };
+    return { hidden: drop(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng) as tf.Tensor3D, cache: newCache };
   }
 }
 

@@ -9,6 +9,25 @@ import { hfHeadLayout, parseT5Config, stringifyT5Config, type T5Config } from '.
 import { T5ForConditionalGeneration as BaseT5, TIED_ALIAS_KEYS, TIED_LM_HEAD_KEY } from './model.js';
 import { T5Tokenizer, TokenizerError } from './tokenizer.js';
 import { PRUNED_VOCAB_FILE, VocabMap, VocabMapError } from './vocab.js';
+import { T5_MODEL_FILES, expandHome, parseHubId, resolvePretrained, type ResolveOptions } from './hub.js';
+
+// Hub ids and the HF cache (Node-only)
+export {
+  resolvePretrained,
+  parseHubId,
+  expandHome,
+  hfHome,
+  hfHubCache,
+  hfToken,
+  repoFolderName,
+  T5_MODEL_FILES,
+  PEFT_ADAPTER_FILES,
+  HubError,
+  RepoNotFoundError,
+  GatedRepoError,
+  OfflineCacheMissError,
+} from './hub.js';
+export type { ResolveOptions, RepoFiles, DownloadProgress, HubRef, HubErrorCode } from './hub.js';
 
 /** The standard T5 tokenizer files shipped in the package (`assets/`, Apache-2.0, see NOTICE). */
 export const DEFAULT_TOKENIZER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'assets');
@@ -95,7 +114,12 @@ export interface T5FileWarning {
   readonly dir: string;
 }
 
-export interface LoadT5Options {
+/**
+ * Options of `fromPretrained` / `loadT5`. The first argument is a directory or a Hub id `org/name[@revision]`;
+ * ids resolve through the HF cache (see `resolvePretrained`: `revision`, `cacheDir`, `offline`, `endpoint`,
+ * `token`, `onProgress`).
+ */
+export interface LoadT5Options extends Omit<ResolveOptions, 'files'> {
   /** A single safetensors file in the directory instead of model.safetensors / the sharded index. */
   file?: string;
   /** Called for every {@link T5FileWarning}; nothing is printed otherwise. */
@@ -119,7 +143,13 @@ function sameValues(a: tf.Tensor, b: tf.Tensor): boolean {
  * (else `tie_word_embeddings`). The returned model's config says what was built (`tieWordEmbeddings`
  * false exactly when it has a separate `lm_head`); disagreements with config.json go to `onWarning`.
  */
-export async function loadT5(dir: string, opts: LoadT5Options = {}): Promise<T5ForConditionalGeneration> {
+export async function loadT5(idOrDir: string, opts: LoadT5Options = {}): Promise<T5ForConditionalGeneration> {
+  const local = expandHome(idOrDir);
+  if (!fs.existsSync(local) && !parseHubId(idOrDir)) {
+    throw new T5LoadError(`fromPretrained: directory ${local} does not exist (and '${idOrDir}' is not a Hub id org/name[@revision])`, local);
+  }
+  const files = opts.file ? { required: ['config.json', opts.file], optional: T5_MODEL_FILES.optional } : T5_MODEL_FILES;
+  const dir = await resolvePretrained(idOrDir, { ...opts, files });
   const fileConfig = await readT5Config(dir);
   const tensors = await readCheckpoint(dir, opts.file);
   const weightsName = opts.file ?? 'the checkpoint';
@@ -229,8 +259,9 @@ export async function loadVocabMap(dir: string): Promise<VocabMap | undefined> {
 
 /** The model class with Node IO: `T5ForConditionalGeneration.fromPretrained(dir)` and `model.savePretrained(dir)`. */
 export class T5ForConditionalGeneration extends BaseT5 {
-  static fromPretrained(dir: string, opts: LoadT5Options = {}): Promise<T5ForConditionalGeneration> {
-    return loadT5(dir, opts);
+  /** A directory or a Hub id `org/name[@revision]` (resolved through the HF cache). */
+  static fromPretrained(idOrDir: string, opts: LoadT5Options = {}): Promise<T5ForConditionalGeneration> {
+    return loadT5(idOrDir, opts);
   }
 
   savePretrained(dir: string, opts: SaveT5Options = {}): Promise<void> {

@@ -8,8 +8,23 @@ export function linear2d(x: tf.Tensor, weight: tf.Tensor): tf.Tensor2D {
   return linear(x, weight) as tf.Tensor2D;
 }
 
+// On tfjs-node every reshape is a TensorFlow op (with a shape tensor uploaded), about as costly as a small
+// product, while its BatchMatMulV2 takes any rank and broadcasts a 2-D weight. A decoding step made of
+// one-token products is dominated by such per-op costs there (measured: 289 of a step's 829 kernels
+// were reshapes), so on `tensorflow` products run on the tensors as they are.
+function onTensorflow(): boolean {
+  return tf.getBackend() === 'tensorflow';
+}
+
+/** Whether a gradient tape is recording (inside tf.grad/variableGrads). Without one, no weight needs a gradient. */
+export function recording(): boolean {
+  return tf.engine().isTapeOn();
+}
+
 /** Batched product over leading axes: a [..., m, k] · b [..., k, n] (transposes as flagged) → [..., m, n]. */
 export function bmm(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
+  // tfjs-core's own BatchMatMul gradient is right for equal batch axes (no broadcasting here)
+  if (onTensorflow()) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, transposeA, transposeB);
   const lead = a.shape.slice(0, -2);
   const batch = lead.reduce((p, q) => p * q, 1);
   const a3 = tf.reshape(a, [batch, a.shape[a.rank - 2] as number, a.shape[a.rank - 1] as number]);
@@ -59,20 +74,38 @@ export function frozenTranspose(w: tf.Variable): tf.Tensor2D | undefined {
   return e && !w.trainable && e.dataId === dataIdOf(w) ? e.wt : undefined;
 }
 
-// Few rows (decoding steps): the product is memory-bound and the transposed-flag kernel reads W once
-// without packing it; many rows: a plain product on the cached Wᵀ (XNNPACK reuses its packing).
-const SKINNY_ROWS = 32;
-
 /**
  * x [n, in] · Wᵀ for a frozen W with its cached Wᵀ: the gradient flows to x only (dx = dy·W, a plain
- * product) and nothing weight-sized is saved for the backward pass.
+ * product) and nothing weight-sized is saved for the backward pass. The cached Wᵀ wins for every row count
+ * on wasm, decoding steps included (measured, 40 weights [1024, 512] cycled so none stays in cache: 8 rows
+ * 0.46 ms per product on Wᵀ vs 3.4 ms with the transposed-operand flag; 1 row 0.17 vs 0.80 ms).
  */
 export function frozenLinear2d(x: tf.Tensor2D, w: tf.Tensor, wt: tf.Tensor2D): tf.Tensor2D {
   const f = tf.customGrad(((xIn: tf.Tensor2D) => ({
-    value: xIn.shape[0] < SKINNY_ROWS ? tf.matMul(xIn, w, false, true) : tf.matMul(xIn, wt),
+    value: tf.matMul(xIn, wt),
     gradFunc: (dy: tf.Tensor2D) => tf.matMul(dy, w),
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor2D;
+}
+
+/**
+ * x [..., in] · Wᵀ, W [out, in], when W itself needs no gradient (frozen, or no tape recording): the
+ * fastest product each backend has. `tensorflow`: one broadcasting BatchMatMul, no reshapes (its built-in
+ * gradient gives dx = dy·W; W's is never requested). Elsewhere: the frozen 2-D path on the cached Wᵀ, or
+ * tensor-core's linear.
+ */
+export function constLinear(x: tf.Tensor, w: tf.Variable): tf.Tensor {
+  const [out, inF] = w.shape as [number, number];
+  // tfjs-node: a 2-D x, or one position per row (a decoding step, [batch, 1, in]), goes straight to BatchMatMul;
+  // longer sequences are flattened first, because a broadcast product over [8, 64, 512] ran 2× slower
+  // (CPU time) than the same rows as one [512, 512] product
+  if (onTensorflow() && (x.rank === 2 || x.shape[x.rank - 2] === 1)) return tf.matMul(x as tf.Tensor3D, w as unknown as tf.Tensor3D, false, true); // [..., out]
+  const wt = onTensorflow() ? undefined : frozenTranspose(w);
+  return tf.tidy(() => {
+    const x2 = tf.reshape(x, [-1, inF]) as tf.Tensor2D; // [n, in]
+    const y2 = onTensorflow() ? tf.matMul(x2, w as unknown as tf.Tensor2D, false, true) : wt ? frozenLinear2d(x2, w, wt) : linear(x2, w); // [n, out]
+    return tf.reshape(y2, [...x.shape.slice(0, -1), out]); // [..., out]
+  });
 }
 
 /** Embedding lookup in a frozen table: nothing saved for backward (the ids get no gradient). */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bmm, linear, matmul } from './linear.js';
+import { bmm, bmmStrategy, linear, matmul, withBmmStrategy } from './linear.js';
 import { Rng } from './rng.js';
 import { checkGradients, expectClose, expectNoLeak, testBackends, useBackend } from './testing.js';
 
@@ -129,7 +129,7 @@ describe.each(testBackends())('fast products on %s', (backend) => {
 
   it.each(FLAGS)('bmm(transposeA=%s, transposeB=%s) on matrices large enough for the per-matrix loop', (tA, tB) => {
     const rng = new Rng(15);
-    const [m, k, n] = [128, 128, 128]; // 2^21 multiply-adds per matrix, n >= 128: the loop path on wasm
+    const [m, k, n] = [128, 128, 128]; // 2^21 multiply-adds per matrix: the loop path on wasm
     const a = randn(rng, tA ? [3, k, m] : [3, m, k]);
     const b = randn(rng, tB ? [3, n, k] : [3, k, n]);
     const r = randn(rng, [3, m, n]);
@@ -155,5 +155,52 @@ describe.each(testBackends())('fast products on %s', (backend) => {
     expect(() => linear(tf.zeros([2, 5]), b, tf.zeros([5]))).toThrow(/bias must be \[4\]/);
     expect(() => bmm(tf.zeros([2, 2, 3]), tf.zeros([3, 3, 2]))).toThrow(/batch sizes differ/);
     });
+  });
+});
+
+describe('bmm strategies on wasm (batched kernel, loop of 2-D products) give the same numbers', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  it('chooses the loop for attention-sized products and the batched kernel for decoding steps and tiny products', () => {
+    expect(bmmStrategy(6, 256, 256, 64)).toBe('loop');
+    expect(bmmStrategy(6, 256, 64, 256)).toBe('loop');
+    expect(bmmStrategy(48, 64, 64, 64)).toBe('loop');
+    expect(bmmStrategy(12, 1, 256, 64)).toBe('batched');
+    expect(bmmStrategy(12, 4, 64, 256)).toBe('batched');
+    expect(bmmStrategy(12, 16, 16, 16)).toBe('batched');
+    expect(withBmmStrategy('loop', () => bmmStrategy(12, 1, 256, 64))).toBe('loop');
+  });
+
+  // [batch, m, k, n] of op(a)·op(b): attention, cross-attention, a decoding step, per-example LoRA, odd sizes
+  const shapes: [number, number, number, number][] = [
+    [3, 64, 16, 64],
+    [2, 24, 40, 8],
+    [4, 1, 32, 48],
+    [2, 40, 8, 24],
+    [3, 9, 33, 65],
+  ];
+  it.each(FLAGS)('values and both gradients agree across strategies and with tfjs (transposeA=%s, transposeB=%s)', (tA, tB) => {
+    const rng = new Rng(21);
+    for (const [batch, m, k, n] of shapes) {
+      const a = randn(rng, tA ? [batch, k, m] : [batch, m, k]);
+      const b = randn(rng, tB ? [batch, n, k] : [batch, k, n]);
+      const r = randn(rng, [batch, m, n]); // a fixed cotangent
+      const run = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): Float64Array[] => {
+        const outs = tf.tidy(() => [f(a, b), ...tf.grads((x: tf.Tensor, z: tf.Tensor) => f(x, z))([a, b], r)]);
+        const values = outs.map((t) => Float64Array.from(t.dataSync()));
+        tf.dispose(outs);
+        return values;
+      };
+      const ours = (x: tf.Tensor, y: tf.Tensor) => bmm(x, y, tA, tB);
+      const batched = expectNoLeak(() => withBmmStrategy('batched', () => run(ours)));
+      const loop = expectNoLeak(() => withBmmStrategy('loop', () => run(ours)));
+      const tfjs = run((x, y) => tf.matMul(x, y, tA, tB));
+      const label = `${batch}×[${m},${k}]·[${k},${n}]`;
+      batched.forEach((v, i) => {
+        expectClose(v, loop[i] as Float64Array, { atol: 1e-4, rtol: 1e-4, label: `${label} batched vs loop, output ${i}` });
+        expectClose(v, tfjs[i] as Float64Array, { atol: 1e-4, rtol: 1e-4, label: `${label} batched vs tfjs, output ${i}` });
+      });
+      tf.dispose([a, b, r]);
+    }
   });
 });

@@ -207,15 +207,46 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
   });
 }
 
-// When a loop of 2-D products beats wasm's batched kernel. Each 2-D product has a fixed cost
-// (operator setup, packing of the right operand), so small matrices stay on the batched kernel, and
-// the 2-D kernel is weak for a narrow right operand (n = 64) unless the inner dimension is long.
-// Measured here (GFLOP/s, loop vs batched): 8×[512,64]·[64,512] 13 vs 1.1; 16×[128,512]·[512,64]
-// 5.5 vs 2.0; 64×[256,64]·[64,256] 0.66 vs 0.32 (loaded machine); 64×[256,256]·[256,64] 0.28 vs 0.58
-// (loaded); 64×[128,64]·[64,128] 0.8 vs 1.8.
-const LOOP_MIN_MACS = 2 ** 21;
+/** How `bmm` runs a batched product on wasm: tfjs's batched kernel, or a loop of plain 2-D products. */
+export type BmmStrategy = 'batched' | 'loop';
+
+// When a loop of 2-D products beats wasm's batched kernel. The batched kernel (tfjs-backend-wasm's own
+// blocked loop, ≈1 GFLOP/s) is used only for a batch of 1 by XNNPACK; a loop runs each product on
+// XNNPACK's 2-D kernel at a fixed cost per product (slicing the operands, packing the right one,
+// concatenating the results). Measured with bench/bmm.ts once Slice/Unpack read in place (CPU ms,
+// batched vs loop, load 6–7): 6×[256,256]·[256,64] 21.2 vs 7.1; 6×[256,64]·[64,256] 28.8 vs 12.7;
+// 48×[64,64]·[64,64] 11.4 vs 2.6; 12×[16,64]·[64,64] 0.63 vs 0.30; 12×[8,64]·[64,64] 0.53 vs 0.49;
+// 12×[4,64]·[64,256] 1.16 vs 1.27; 12×[1,256]·[256,64] (a decoding step) 0.19 vs 0.83;
+// 12×[16,16]·[16,16] 0.05 vs 0.09. So: at least 8 rows and 2^14 multiply-adds per product.
+const LOOP_MIN_ROWS = 8;
+const LOOP_MIN_MACS = 2 ** 14;
 function loopBeatsBatched(batch: number, m: number, k: number, n: number): boolean {
-  return batch > 1 && m * k * n >= LOOP_MIN_MACS && (n >= 128 || k >= 512);
+  return batch > 1 && m >= LOOP_MIN_ROWS && m * k * n >= LOOP_MIN_MACS;
+}
+
+let forcedStrategy: BmmStrategy | undefined;
+
+/**
+ * The strategy `bmm` uses on wasm for `batch` products [m, k]·[k, n] (operands already non-transposed).
+ * @internal
+ */
+export function bmmStrategy(batch: number, m: number, k: number, n: number): BmmStrategy {
+  if (forcedStrategy !== undefined) return forcedStrategy;
+  return loopBeatsBatched(batch, m, k, n) ? 'loop' : 'batched';
+}
+
+/**
+ * Runs `fn` with every wasm `bmm` product (forward and backward) on one strategy. For tests and benchmarks
+ * that compare strategies. @internal
+ */
+export function withBmmStrategy<T>(strategy: BmmStrategy, fn: () => T): T {
+  const before = forcedStrategy;
+  forcedStrategy = strategy;
+  try {
+    return fn();
+  } finally {
+    forcedStrategy = before;
+  }
 }
 
 /** Batched product with the transposes materialised, so the kernels see non-transposed operands. */
@@ -226,7 +257,7 @@ function bmmRaw(a: tf.Tensor3D, b: tf.Tensor3D, tA: boolean, tB: boolean): tf.Te
     const b2 = tB ? tf.transpose(b, [0, 2, 1]) : b; // [batch, k, n]
     const [batch, m, k] = a2.shape;
     const n = b2.shape[2];
-    if (!loopBeatsBatched(batch, m, k, n)) return tf.matMul(a2, b2);
+    if (batch === 1 || bmmStrategy(batch, m, k, n) === 'batched') return tf.matMul(a2, b2);
     const as = tf.unstack(a2); // batch × [m, k]
     const bs = tf.unstack(b2); // batch × [k, n]
     const ys = as.map((ai, i) => tf.matMul(ai as tf.Tensor2D, bs[i] as tf.Tensor2D));

@@ -1,12 +1,15 @@
 // TAGI inside a web page: fetch a base T5 and a hypernet checkpoint over HTTP, generate the adapter of an
 // instruction and run the model with it on tfjs's wasm backend, all in the page. Built for the browser
 // by tsup.web.config.ts into dist/web/tagi-browser.js and served at /web/tagi-browser.js. It imports
-// only the packages' main (browser-safe) entries; model running is the same model-runner.ts the Node
-// server uses, so the two can be compared output for output.
+// only the packages' main (browser-safe) entries; instructions and inputs are prepared by the same
+// instruction.ts (@tagi/datasets' prepareInstruction, with the run's prompt settings the server sends)
+// and models run by the same model-runner.ts the Node server uses, so the two can be compared output
+// for output.
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, parseSafetensors } from '@tagi/tensor-core';
 import { PrunedTokenizer, T5ForConditionalGeneration, T5Tokenizer, TIED_ALIAS_KEYS, TIED_LM_HEAD_KEY, VocabMap, parseT5Config } from '@tagi/t5-model';
 import { type HyperNetwork, type TaskAdapter, restoreHypernet } from '@tagi/hypernet';
+import { type PreparedRun, type RunPrompt, type TaskSource, instructionSource, prepareForRun, prepareInputs, runWarnings } from '../instruction';
 import { type Logits, type RunLimits, type TextTokenizer, generateTaskAdapter, runTagi, tagiLogits } from '../model-runner';
 import { type AnswerScore, scoreAnswers } from '../scoring';
 import { isBlank } from '../text';
@@ -18,7 +21,8 @@ export interface InPageDescription {
   readonly wasmPath: string;
   readonly base: { readonly config: string; readonly weights: string; readonly tokenizer: string; readonly tokenizerConfig: string | null; readonly vocab: string | null };
   readonly hypernet: { readonly config: string; readonly weights: string };
-  readonly maxInstructionTokens: number;
+  /** The run's prompt format and token budgets (what the server prepares with). */
+  readonly prompt: RunPrompt;
   readonly limits: RunLimits;
 }
 
@@ -106,11 +110,21 @@ export interface InPageRun {
   /** Wall time of generating the adapter; 0 when the instruction's adapter was already cached. */
   readonly generateMs: number;
   readonly scores?: (AnswerScore | null)[];
+  /** The ids the hypernetwork read. */
+  readonly instructionIds: number[];
+  /** Cuts of the instruction and the inputs (the server reports the same ones). */
+  readonly warnings: string[];
 }
+
+/**
+ * What the page's instruction is made from: the text, and the suite task it came from while the text is
+ * that task's instruction unchanged (the server decides the same way).
+ */
+export type InPageSource = string | { readonly instruction: string; readonly task: TaskSource };
 
 /** A TAGI model loaded into this page. Holds one instruction's adapter at a time (generated once, reused). */
 export class InPageTagi {
-  private cached: { instruction: string; task: TaskAdapter; instructionTokens: number } | undefined;
+  private cached: { key: string; run: PreparedRun; task: TaskAdapter } | undefined;
 
   constructor(
     readonly description: InPageDescription,
@@ -125,38 +139,44 @@ export class InPageTagi {
     readonly bytes: number,
   ) {}
 
-  private checkInstruction(instruction: string): number {
-    if (typeof instruction !== 'string' || isBlank(instruction)) throw new InPageError('instruction', 'only whitespace or invisible characters; type some text');
-    const n = this.tokenizer.encode(instruction).length;
-    const max = this.description.maxInstructionTokens;
-    if (n > max) throw new InPageError('instruction', `${n} tokens, more than the ${max} allowed`);
-    return n;
+  /** The instruction prepared with the run's settings, from the task while its text is unchanged. */
+  prepare(source: InPageSource): PreparedRun {
+    const text = typeof source === 'string' ? source : source.instruction;
+    if (typeof text !== 'string' || isBlank(text)) throw new InPageError('instruction', 'only whitespace or invisible characters; type some text');
+    const prompt = this.description.prompt;
+    try {
+      return prepareForRun(instructionSource(text, typeof source === 'string' ? undefined : source.task, prompt.numPositive), prompt, this.tokenizer);
+    } catch (e) {
+      throw new InPageError('instruction', (e as Error).message);
+    }
   }
 
-  /** The adapter of `instruction`, generated on first use; returns its generation time (0 when cached). */
-  async adapter(instruction: string): Promise<{ task: TaskAdapter; ms: number; instructionTokens: number }> {
-    if (this.cached?.instruction === instruction) return { task: this.cached.task, ms: 0, instructionTokens: this.cached.instructionTokens };
-    const instructionTokens = this.checkInstruction(instruction);
+  /** The adapter of an instruction, generated on first use; returns its generation time (0 when cached). */
+  async adapter(source: InPageSource): Promise<{ task: TaskAdapter; run: PreparedRun; ms: number }> {
+    const run = this.prepare(source);
+    const key = `${run.prepared.origin}\u0000${run.prepared.taskId ?? ''}\u0000${run.instructionIds.join(',')}`;
+    if (this.cached?.key === key) return { task: this.cached.task, run: this.cached.run, ms: 0 };
     this.cached?.task.dispose();
     this.cached = undefined;
-    const { task, ms } = await generateTaskAdapter(this.hn, this.tokenizer, instruction);
-    this.cached = { instruction, task, instructionTokens };
-    return { task, ms, instructionTokens };
+    const { task, ms } = await generateTaskAdapter(this.hn, run.instructionIds);
+    this.cached = { key, run, task };
+    return { task, run, ms };
   }
 
-  async run(instruction: string, inputs: readonly string[], references?: readonly (readonly string[] | null)[]): Promise<InPageRun> {
+  async run(source: InPageSource, inputs: readonly string[], references?: readonly (readonly string[] | null)[]): Promise<InPageRun> {
     if (!Array.isArray(inputs) || inputs.length === 0 || inputs.some((x) => typeof x !== 'string' || isBlank(x))) {
       throw new InPageError('inputs', 'expected one or more lines of text');
     }
-    const { task, ms: generateMs } = await this.adapter(instruction);
-    const res = await runTagi(this.hn, task, this.tokenizer, inputs, this.description.limits);
-    return { ...res, generateMs, ...(references ? { scores: scoreAnswers(res.outputs, references) } : {}) };
+    const { task, run, ms: generateMs } = await this.adapter(source);
+    const ids = prepareInputs(run, inputs);
+    const res = await runTagi(this.hn, task, this.tokenizer, ids.studentIds, this.description.limits);
+    return { ...res, generateMs, instructionIds: [...task.instructionIds], warnings: runWarnings(run, ids), ...(references ? { scores: scoreAnswers(res.outputs, references) } : {}) };
   }
 
   /** Logits along given decoder rows (teacher forcing), to compare with the server's /api/logits. */
-  async logits(instruction: string, inputs: readonly string[], decoderIds: readonly (readonly number[])[]): Promise<Logits> {
-    const { task } = await this.adapter(instruction);
-    return tagiLogits(this.hn, task, this.tokenizer, inputs, decoderIds, this.description.limits);
+  async logits(source: InPageSource, inputs: readonly string[], decoderIds: readonly (readonly number[])[]): Promise<Logits> {
+    const { task, run } = await this.adapter(source);
+    return tagiLogits(this.hn, task, prepareInputs(run, inputs).studentIds, decoderIds);
   }
 
   dispose(): void {
