@@ -17,6 +17,7 @@ import type { ComparisonSpec } from '@tagi/eval';
 import { commandLine } from './run-files.js';
 import { expectedTimeLine } from './estimate.js';
 import { METHOD_LABELS, type RunResults, relativeCosts, resultsMarkdown, summarize, writeCurves, writeResults } from './results.js';
+import { formatDuration } from './progress.js';
 import { Run } from './run.js';
 import { pretrainBase } from './stages/base.js';
 import { type EvalInputs, type HypernetEntry, evaluate } from './stages/evaluate.js';
@@ -108,7 +109,9 @@ async function report(run: Run, facts: { backend: string; t0: number; load0: num
   const summaryLine = Object.fromEntries(
     summary.rows.filter((r) => r.kind === 'method').flatMap((r) => Object.entries(r.scores).map(([col, sc]) => [`${r.method}/${col}`, Number((sc.rougeL?.estimate ?? NaN).toFixed(2))])),
   );
-  await run.finishStage('eval', { summary: summaryLine, seconds: (performance.now() - te) / 1000 });
+  const evalSeconds = (performance.now() - te) / 1000;
+  await run.finishStage('eval', { summary: summaryLine, seconds: evalSeconds });
+  run.progress.info(`[eval] done in ${formatDuration(evalSeconds)}`);
   const results: RunResults = {
     summary,
     facts: {

@@ -5,16 +5,17 @@ import type { TagiConfig } from './config.js';
 
 /**
  * Seconds per update (and per evaluated instance and method) measured on the reference machine: 2 CPU
- * cores, Node 20, the tensorflow (tfjs-node) backend, `tiny` preset shapes, at a load average of about 4
- * from other jobs (see apps/trainer/README.md). wasm is about 3× slower.
+ * cores, Node 20, the tensorflow (tfjs-node) backend, `tiny` preset shapes, at a load average of 8-10
+ * from other jobs (apps/trainer/DEMO-RESULTS.md). Finetuning is the mean of a TAGI update (which also
+ * runs the KD teacher on uncached examples, ≈ 0.7 s) and a CE-only one (≈ 0.45 s). wasm is about 3× slower.
  */
 export const REFERENCE_SECONDS = {
-  base: 0.25,
-  teacher: 0.25,
-  multitask: 0.3,
+  base: 0.33,
+  teacher: 0.17,
+  multitask: 0.32,
   pretrain: 0.3,
-  finetune: 0.45,
-  evalInstance: 0.002,
+  finetune: 0.55,
+  evalInstance: 0.0021,
 } as const;
 
 /** Instances one evaluation scores per method (held-out + seen settings) on the embedded suite's default sizes. */
@@ -44,5 +45,5 @@ export function estimateRun(c: TagiConfig, variants: number, teacherGroups = 6):
 export function expectedTimeLine(c: TagiConfig): string {
   const e = estimateRun(c, 5);
   const parts = e.stages.map((s) => `${s.stage} ${Math.round(s.seconds / 60)} min`).join(', ');
-  return `expected time: about ${Math.round(e.seconds / 60)} min on 2 cores with the tensorflow backend (${parts}); longer on a busy machine or on wasm (about 3×)`;
+  return `expected time: about ${Math.round(e.seconds / 60)} min on 2 shared cores (load 8-10) with the tensorflow backend (${parts}); longer on wasm (about 3×)`;
 }

@@ -22,6 +22,8 @@ const T5_TARGETS = ['q', 'v'];
 /** Every attention projection: rank-16 LoRA on q, k, v, o fitted the embedded suite where q, v alone did not (see the README). */
 const ATTENTION = ['q', 'k', 'v', 'o'];
 
+// Budget: sized so `tagi demo` finishes within 15 min on 2 cores shared with other jobs (tensorflow
+// backend, load average 8-10); every stage's loss has flattened by its last step (DEMO-RESULTS.md).
 const tiny: TagiConfig = {
   preset: 'tiny',
   seed: 42,
@@ -46,18 +48,18 @@ const tiny: TagiConfig = {
     objective: 'analysis',
     // a higher rate than the paper's: a 0.3M-parameter model trained from scratch for minutes; big
     // batches cost little more per update than small ones here (per-op overhead dominates)
-    train: { steps: 800, batchSize: 64, lr: 3e-3, warmupSteps: 50 },
+    train: { steps: 400, batchSize: 64, lr: 3e-3, warmupSteps: 50 },
   },
-  teachers: { groupBy: 'category', rank: 8, alpha: 16, targetModules: ATTENTION, train: { steps: 60, batchSize: 32, lr: 3e-3, warmupSteps: 5 } },
-  multitask: { mode: 'lora', rank: 16, alpha: 32, targetModules: ATTENTION, train: { steps: 600, batchSize: 64, lr: 3e-3, warmupSteps: 30 } },
+  teachers: { groupBy: 'category', rank: 8, alpha: 16, targetModules: ATTENTION, train: { steps: 40, batchSize: 32, lr: 3e-3, warmupSteps: 5 } },
+  multitask: { mode: 'lora', rank: 16, alpha: 32, targetModules: ATTENTION, train: { steps: 300, batchSize: 64, lr: 3e-3, warmupSteps: 30 } },
   hypernet: {
     rank: 16,
     alpha: 32,
     hiddenDim: 64,
     fusion: 'concat',
     targetModules: ATTENTION,
-    pretrain: { steps: 100, batchSize: 32, lr: 1e-3, warmupSteps: 10, segmentA: 24, segmentB: 16, segmentC: 8 },
-    finetune: { steps: 400, batchSize: 64, lr: 2e-3, warmupSteps: 20, tasksPerBatch: 8 },
+    pretrain: { steps: 50, batchSize: 32, lr: 1e-3, warmupSteps: 10, segmentA: 24, segmentB: 16, segmentC: 8 },
+    finetune: { steps: 120, batchSize: 64, lr: 2e-3, warmupSteps: 20, tasksPerBatch: 8 },
     seeds: 3,
   },
   distill: { temperature: 2, lambdaKl: 1, lambdaIns: 0.1, alignment: 'delta' },
