@@ -60,6 +60,7 @@ export type { IdCheck, SplitExample, SplitLengths } from './batching.js';
 // training: stage 2 (pretraining) and stage 3 (finetuning) as objectives for tensor-core's `fit`
 export {
   InstructionCache,
+  TeacherLogitCache,
   finetuneHypernet,
   finetuneObjective,
   pretrainHypernet,

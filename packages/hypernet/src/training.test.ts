@@ -12,7 +12,7 @@ import { DEFAULT_SPLIT_LENGTHS, padIds, padLabels, splitDocument } from './batch
 import type { FusionKind } from './config.js';
 import { HypernetInputError } from './errors.js';
 import { HyperNetwork, disposeDeltas } from './hypernet.js';
-import { type FinetuneTask, type TeacherOptions, finetuneHypernet, finetuneObjective, pretrainHypernet, pretrainObjective, trainableParameters } from './training.js';
+import { type FinetuneTask, TeacherLogitCache, type TeacherOptions, finetuneHypernet, finetuneObjective, pretrainHypernet, pretrainObjective, trainableParameters } from './training.js';
 
 let base: ReturnType<typeof tinyT5>;
 let dir: string;
@@ -253,6 +253,46 @@ describe('objectives', () => {
     for (const d of teacherAdapters.values()) disposeDeltas(d);
     teacherHn.dispose();
     hn.dispose();
+  });
+
+  it('a shared TeacherLogitCache: later objectives with the same teacher reuse every row, give the same KL, and the cache outlives them', async () => {
+    let teacherRows = 0;
+    // the concat teacher, counting the rows it runs (the same weights as the base)
+    const teacherModel = Object.create(base) as typeof base;
+    teacherModel.forward = (args) => {
+      teacherRows += args.inputIds.shape[0];
+      return base.forward(args);
+    };
+    const shared = new TeacherLogitCache();
+    const before = tf.memory().numTensors;
+    const train = async (cache: boolean | TeacherLogitCache, seed: number) => {
+      const hn = new HyperNetwork(base, cfg, { seed: 2 });
+      const optimizer = new AdamW(hn.namedParameters(), { lr: 1e-2 });
+      const objective = finetuneObjective({ hypernet: hn, tasks, batchSize: 2, seed, loss: { lambdaKl: 1 }, teacher: { sources: ['concat'], concatModel: teacherModel, cache } });
+      const kl: number[] = [];
+      await fit({ ...objective, name: 'ft', optimizer, steps: 4, onStep: (r) => void kl.push(r.terms['kl'] as number) });
+      objective.dispose();
+      optimizer.dispose();
+      hn.dispose();
+      return kl;
+    };
+    const own = await train(true, 3);
+    const ownRows = teacherRows;
+    expect(tf.memory().numTensors).toBe(before); // an objective's own cache dies with it
+    teacherRows = 0;
+    expect(await train(shared, 3)).toEqual(own); // same numbers as an own cache
+    expect(teacherRows).toBe(ownRows);
+    const cached = shared.size;
+    expect(cached).toBe(ownRows); // one row per distinct example the teacher ran
+    teacherRows = 0;
+    expect(await train(shared, 3)).toEqual(own);
+    expect(teacherRows).toBe(0); // every row came from the shared cache
+    await train(shared, 9); // another data order: only examples not seen yet are run
+    expect(shared.size).toBe(cached + teacherRows);
+    expect(tf.memory().numTensors).toBe(before + shared.size); // the rows belong to the cache, not the objectives
+    shared.dispose();
+    expect(shared.size).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('pretraining through fit: per-example adapters from segment a, CE on segment c, no leaks', async () => {

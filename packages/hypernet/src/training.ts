@@ -196,8 +196,30 @@ export interface TeacherOptions {
   readonly concatModel?: BaseSeq2SeqModel;
   /** Adapter of the `concat` teacher on its model, e.g. a multitask LoRA (default: none). */
   readonly concatAdapters?: DeltaMap;
-  /** Keep each example's teacher logits after the first computation (memory: tgtLen × vocab floats per example and source). */
-  readonly cache?: boolean;
+  /**
+   * Keep each example's teacher logits after the first computation (memory: tgtLen × vocab floats per
+   * example and source): `true` for this objective alone (freed by its `dispose`), or a
+   * {@link TeacherLogitCache} the caller owns, shared by objectives with the same teacher and examples.
+   */
+  readonly cache?: boolean | TeacherLogitCache;
+}
+
+/**
+ * Teacher logits shared by several finetuning objectives that have the same teacher (model, adapters) and
+ * the same example ids — e.g. every hypernetwork seed and ablation of one run: each example's teacher row
+ * is computed once for all of them instead of once per objective (the teacher forward is most of a KD
+ * update's cost while the cache is cold). The caller owns it: `dispose()` frees the rows.
+ */
+export class TeacherLogitCache {
+  /** Rows `[labelLen, vocab]` by source and example id. */
+  readonly rows = new Map<string, tf.Tensor2D>();
+  get size(): number {
+    return this.rows.size;
+  }
+  dispose(): void {
+    tf.dispose([...this.rows.values()]);
+    this.rows.clear();
+  }
 }
 
 export interface FinetuneObjectiveOptions {
@@ -409,7 +431,9 @@ export function finetuneObjective(o: FinetuneObjectiveOptions): FinetuneObjectiv
   const perTask = o.batchSize / k;
   const teacher = lossCfg.lambdaKl > 0 ? (o.teacher as TeacherOptions) : undefined;
   const instructions = new InstructionCache(hn);
-  const logitCache = teacher?.cache ? new Map<string, tf.Tensor2D>() : undefined;
+  const shared = teacher?.cache instanceof TeacherLogitCache ? teacher.cache.rows : undefined;
+  const ownCache = teacher?.cache === true ? new Map<string, tf.Tensor2D>() : undefined; // freed by dispose()
+  const logitCache = shared ?? ownCache;
   const seedRng = new Rng(o.seed ?? 0);
   const pad = hn.base.config.padTokenId;
   // slot j of micro-batch (step, micro) is the (step·k + j)-th task of that micro slot's seeded epochs
@@ -482,9 +506,10 @@ export function finetuneObjective(o: FinetuneObjectiveOptions): FinetuneObjectiv
     },
     dispose() {
       instructions.dispose();
-      if (logitCache) {
-        tf.dispose([...logitCache.values()]);
-        logitCache.clear();
+      // a shared cache is its owner's to free
+      if (ownCache) {
+        tf.dispose([...ownCache.values()]);
+        ownCache.clear();
       }
     },
   };
