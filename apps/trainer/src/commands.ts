@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { BackendError, initBackend } from '@tagi/tensor-core';
 import type { RunArtifact } from '@tagi/tensor-core/node';
-import type { HyperNetwork } from '@tagi/hypernet';
+import { type HyperNetwork, TeacherLogitCache } from '@tagi/hypernet';
 import type { AdapterSet } from '@tagi/lora';
 import type { TagiConfig } from './config.js';
 import { type TaskData, type Tok, loadTaskData, modelTokenizer, prunedTokenizer } from './data.js';
@@ -131,22 +131,34 @@ async function report(run: Run, facts: { backend: string; t0: number; load0: num
   run.progress.info(`\n${resultsMarkdown(results)}\nwrote ${run.dir}/results.json, results.md, metrics.jsonl, curves.svg`);
 }
 
-/** Pretraining and the finetuned variants of every hypernetwork seed (each seed's variants start from that seed's pretrained weights). */
+/**
+ * Pretraining and the finetuned variants of every hypernetwork seed (each seed's variants start from that
+ * seed's pretrained weights). Every seed and variant distils from the same multitask model on the same
+ * examples, so its logits are computed once for all of them (a shared teacher-logit cache).
+ */
 async function trainHypernets(run: Run, base: BaseModel, data: TaskData, tok: Tok, variants: readonly HypernetVariant[], inputs: { multitask?: AdapterSet; teachers?: ReadonlyMap<string, AdapterSet> }): Promise<HypernetEntry[]> {
   const out: HypernetEntry[] = [];
   const seeds = hypernetSeeds(run.config);
-  for (const seed of seeds) {
-    run.progress.info(`== (d) hypernetwork pretraining, seed ${seed} (${seeds.indexOf(seed) + 1}/${seeds.length})`);
-    const pretrained = await pretrainHypernetStage(run, base, data, tok, seed);
-    try {
-      for (const v of variants) {
-        run.progress.info(`== (e) hypernetwork finetuning: ${METHOD_LABELS[v.id] ?? v.id} (λ_kl ${v.lambdaKl}, λ_ins ${v.lambdaIns}${v.fusion ? `, fusion ${v.fusion}` : ''}${v.pretrained ? '' : ', no pretraining'}), seed ${seed}`);
-        const fi = { ...(pretrained ? { pretrained } : {}), ...(inputs.multitask ? { multitask: inputs.multitask } : {}), ...(inputs.teachers ? { teachers: inputs.teachers } : {}) };
-        out.push({ method: v.id, seed, hn: await finetuneHypernetStage(run, v, base, data, tok, fi, seed) });
+  const teacherCache = new TeacherLogitCache();
+  try {
+    for (const seed of seeds) {
+      run.progress.info(`== (d) hypernetwork pretraining, seed ${seed} (${seeds.indexOf(seed) + 1}/${seeds.length})`);
+      const pretrained = await pretrainHypernetStage(run, base, data, tok, seed);
+      try {
+        for (const v of variants) {
+          run.progress.info(`== (e) hypernetwork finetuning: ${METHOD_LABELS[v.id] ?? v.id} (λ_kl ${v.lambdaKl}, λ_ins ${v.lambdaIns}${v.fusion ? `, fusion ${v.fusion}` : ''}${v.pretrained ? '' : ', no pretraining'}), seed ${seed}`);
+          const fi = { ...(pretrained ? { pretrained } : {}), ...(inputs.multitask ? { multitask: inputs.multitask } : {}), ...(inputs.teachers ? { teachers: inputs.teachers } : {}), teacherCache };
+          out.push({ method: v.id, seed, hn: await finetuneHypernetStage(run, v, base, data, tok, fi, seed) });
+        }
+      } finally {
+        pretrained?.dispose();
       }
-    } finally {
-      pretrained?.dispose();
     }
+  } catch (e) {
+    for (const h of out) h.hn.dispose();
+    throw e;
+  } finally {
+    teacherCache.dispose();
   }
   return out;
 }

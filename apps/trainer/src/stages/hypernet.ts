@@ -3,7 +3,7 @@
 // λ1·KD from the instruction-concatenated multitask model + λ2·alignment with the task's LoRA teacher)
 // and the CE-only hypernetwork (HINT-like). The student reads the task input alone; each task's
 // instruction (instruction.ts: the same text and ids as evaluation and `tagi generate`) is encoded once.
-import { type FinetuneTask, type FusionKind, type HyperNetwork, finetuneObjective, pretrainObjective } from '@tagi/hypernet';
+import { type FusionKind, type HyperNetwork, type TeacherLogitCache, type FinetuneTask, finetuneObjective, pretrainObjective } from '@tagi/hypernet';
 import { saveHypernet } from '@tagi/hypernet/node';
 import type { AdapterSet } from '@tagi/lora';
 import type { T5ForConditionalGeneration } from '@tagi/t5-model';
@@ -112,6 +112,8 @@ export interface FinetuneInputs {
   readonly pretrained?: HyperNetwork;
   readonly multitask?: AdapterSet;
   readonly teachers?: ReadonlyMap<string, AdapterSet>;
+  /** KD teacher logits shared by every seed and variant of the run (one teacher: the multitask model); the caller frees it. */
+  readonly teacherCache?: TeacherLogitCache;
 }
 
 /**
@@ -166,7 +168,7 @@ export async function finetuneHypernetStage(run: Run, variant: HypernetVariant, 
       seed,
       loss: { lambdaKl, lambdaIns, temperature: c.distill.temperature, alignment: c.distill.alignment },
       ...(lambdaKl > 0
-        ? { teacher: { sources: ['concat' as const], concatModel: base.model, ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}), cache: cacheBytes <= TEACHER_CACHE_BUDGET_BYTES } }
+        ? { teacher: { sources: ['concat' as const], concatModel: base.model, ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}), cache: cacheBytes <= TEACHER_CACHE_BUDGET_BYTES ? (inputs.teacherCache ?? true) : false } }
         : {}),
     });
   } catch (e) {
