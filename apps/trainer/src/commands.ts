@@ -16,7 +16,7 @@ import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet, loadTeachers } 
 import type { ComparisonSpec } from '@tagi/eval';
 import { commandLine } from './run-files.js';
 import { expectedTimeLine } from './estimate.js';
-import { METHOD_LABELS, type RunResults, relativeCosts, resultsMarkdown, summarize, writeCurves, writeResults } from './results.js';
+import { METHOD_LABELS, type RunResults, familyBreakdown, relativeCosts, resultsMarkdown, summarize, writeCurves, writeResults } from './results.js';
 import { formatDuration } from './progress.js';
 import { Run } from './run.js';
 import { pretrainBase } from './stages/base.js';
@@ -125,6 +125,7 @@ async function report(run: Run, facts: { backend: string; t0: number; load0: num
       stages: run.stageSeconds(),
       loadAverage: { start: facts.load0, end: loadAverage() },
       cost,
+      byFamily: familyBreakdown(records, (id) => data.byId.get(id)?.category),
     },
   };
   await writeResults(run.dir, results);

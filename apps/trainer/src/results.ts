@@ -40,8 +40,38 @@ export interface RunFacts {
   stages: { id: string; seconds?: number }[];
   /** /proc/loadavg (1, 5, 15 minutes) when the run started and when it ended (other processes share the cores). */
   loadAverage: { start: number[] | null; end: number[] | null };
+  /**
+   * ROUGE-L by task family (category) per evaluation setting and method: mean over the setting's
+   * instances of that family, seeds pooled (descriptive, no CI: it shows which families a method solves).
+   */
+  byFamily?: FamilyBreakdown;
   /** Held-out inference cost per method: ms and FLOPs per instance, and both relative to the instruction-concatenated model. */
   cost: Record<string, { msPerInstance: number; flopsPerInstance: number; relativeTime: number | null; relativeFlops: number | null }>;
+}
+
+/** setting → family → method → mean ROUGE-L (×100) and the family's instance count. */
+export type FamilyBreakdown = Record<string, Record<string, { instances: number; rougeL: Record<string, number> }>>;
+
+/** Mean ROUGE-L per (setting, family, method) over the records (seeds pooled); `familyOf` maps a task id to its family. */
+export function familyBreakdown(records: readonly ScoreRecord[], familyOf: (taskId: string) => string | undefined): FamilyBreakdown {
+  const sums = new Map<string, { sum: number; n: number }>();
+  const counts = new Map<string, Set<string>>();
+  for (const r of records) {
+    const fam = familyOf(r.taskId) ?? '(unknown)';
+    const k = JSON.stringify([r.split, fam, r.method]);
+    const e = sums.get(k) ?? { sum: 0, n: 0 };
+    sums.set(k, { sum: e.sum + r.rougeL, n: e.n + 1 });
+    const ck = JSON.stringify([r.split, fam]);
+    counts.set(ck, (counts.get(ck) ?? new Set()).add(`${r.taskId}\u0000${r.instanceId ?? ''}`));
+  }
+  const out: FamilyBreakdown = {};
+  for (const [k, { sum, n }] of sums) {
+    const [split, fam, method] = JSON.parse(k) as [string, string, string];
+    const bySplit = (out[split] ??= {});
+    const cell = (bySplit[fam] ??= { instances: counts.get(JSON.stringify([split, fam]))?.size ?? 0, rougeL: {} });
+    cell.rougeL[method] = sum / n;
+  }
+  return out;
 }
 
 export interface RunResults {
@@ -106,6 +136,7 @@ export function resultsMarkdown(r: RunResults): string {
     '',
     renderSummaryMarkdown(r.summary).trimEnd(),
     '',
+    ...familyMarkdown(fa.byFamily),
     '**Inference cost on the held-out tasks** (per instance, relative to the instruction-concatenated multitask model; hypernet rows include generating each task\'s adapter once)',
     '',
     '| Method | ms / instance | Rel. time | GFLOPs / instance (est.) | Rel. FLOPs |',
@@ -121,6 +152,26 @@ export function resultsMarkdown(r: RunResults): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** One table per setting: ROUGE-L by family (rows) and method (columns), seeds pooled. */
+function familyMarkdown(b: FamilyBreakdown | undefined): string[] {
+  if (b === undefined) return [];
+  const lines: string[] = [];
+  for (const [split, fams] of Object.entries(b)) {
+    const methods = [...new Set(Object.values(fams).flatMap((c) => Object.keys(c.rougeL)))];
+    lines.push(
+      `**ROUGE-L by family, ${SPLIT_LABELS[split as keyof typeof SPLIT_LABELS] ?? split}** (mean over the family's instances, seeds pooled; no CI)`,
+      '',
+      `| Family | Instances | ${methods.map((m) => METHOD_LABELS[m] ?? m).join(' | ')} |`,
+      `| :--- | ---: | ${methods.map(() => '---:').join(' | ')} |`,
+      ...Object.entries(fams)
+        .sort(([a], [c]) => (a < c ? -1 : 1))
+        .map(([fam, c]) => `| ${fam} | ${c.instances} | ${methods.map((m) => f(c.rougeL[m])).join(' | ')} |`),
+      '',
+    );
+  }
+  return lines;
 }
 
 /** Writes results.json (version 2: the summary, `meta` = the run's facts), results.md and the curves. */
