@@ -116,7 +116,7 @@ describe('tagi demo --preset smoke', () => {
   it('inspect summarises the run, model, adapter and hypernet dirs', async () => {
     let r = await run(['inspect', runDir]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/run dir .* \(tagi demo\)[\s\S]*hypernet-tagi\s+done[\s\S]*artefacts:[\s\S]*hypernet-tagi seed-42\s+hypernet\s+hypernet-tagi\/seed-42/);
+    expect(r.out).toMatch(/run dir .* \(tagi demo\)[\s\S]*hypernet-tagi\/seed-42\s+done[\s\S]*artefacts:[\s\S]*hypernet-tagi seed-42\s+hypernet\s+hypernet-tagi\/seed-42/);
     r = await run(['inspect', path.join(runDir, 'base-model')]);
     expect(r.out).toMatch(/T5 model dir[\s\S]*d_model: 16[\s\S]*pruned_vocab\.json: \d+ of 32128 ids kept/);
     r = await run(['inspect', path.join(runDir, 'multitask-adapter')]);
