@@ -84,7 +84,7 @@ describe('tagi CLI', () => {
     r = await run(['pretrain', '--adapter=x', `--model=${dir}`], dir);
     expect(r.err).toMatch(/'tagi pretrain' does not use --adapter \(an option of: tagi finetune, tagi eval\)/);
     r = await run(['base', '--teachers.rank=3'], dir);
-    expect(r.err).toMatch(/'tagi base' does not use --teachers.rank \(an option of: tagi demo, tagi teachers\)/);
+    expect(r.err).toMatch(/'tagi base' does not use --teachers.rank \(an option of: tagi demo, tagi experiment, tagi teachers\)/);
     r = await run(['generate', '--preset=smoke', '--hypernet=h', '--instruction=x', '--out=o'], dir);
     expect(r.err).toMatch(/'tagi generate' does not use --preset/);
     r = await run(['generate', '--instuction=x'], dir);

@@ -1,10 +1,10 @@
 // The commands: each takes its checked invocation, loads what it was given, and calls the stage functions
 // (stages/*) over those explicit inputs. `demo` is their composition in one run dir.
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { BackendError, initBackend } from '@tagi/tensor-core';
 import type { RunArtifact } from '@tagi/tensor-core/node';
-import type { HyperNetwork } from '@tagi/hypernet';
+import { type HyperNetwork, TeacherLogitCache } from '@tagi/hypernet';
 import type { AdapterSet } from '@tagi/lora';
 import type { TagiConfig } from './config.js';
 import { type TaskData, type Tok, loadTaskData, modelTokenizer, prunedTokenizer } from './data.js';
@@ -14,14 +14,18 @@ import { inspectDir } from './inspect.js';
 import type { GenerateInvocation, Invocation, RunCommand, RunInvocation } from './invocation.js';
 import type { CliIO } from './io.js';
 import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet, loadTeachers } from './models.js';
-import { type MethodResult, type Results, METHOD_ROWS, resultsMarkdown, writeCurves, writeResults } from './results.js';
+import type { ComparisonSpec } from '@tagi/eval';
+import { commandLine } from './run-files.js';
+import { expectedTimeLine } from './estimate.js';
+import { METHOD_LABELS, type RunResults, familyBreakdown, relativeCosts, resultsMarkdown, summarize, writeCurves, writeResults } from './results.js';
+import { formatDuration } from './progress.js';
 import { p3Eval } from './p3-eval.js';
 import { isP3Dir } from './real-data.js';
 import { Run } from './run.js';
 import { pretrainBase } from './stages/base.js';
-import { type EvalInputs, evaluate } from './stages/evaluate.js';
+import { type EvalInputs, type HypernetEntry, evaluate } from './stages/evaluate.js';
 import { generate } from './stages/generate.js';
-import { type BaseModel, finetuneHypernetStage, pretrainHypernetStage } from './stages/hypernet.js';
+import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, pretrainHypernetStage } from './stages/hypernet.js';
 import { trainMultitask, trainTeachers } from './stages/teachers.js';
 
 /** Selects the tfjs backend and says which one runs (and why the others did not). */
@@ -55,7 +59,7 @@ async function dataAndTokenizer(run: Run): Promise<{ data: TaskData; tok: Tok }>
   const data = await loadTaskData(c, (m) => run.progress.info(m));
   const tok = c.model === undefined && c.base.pruneVocab ? prunedTokenizer(data, c.prompt.numPos) : modelTokenizer(c.model);
   run.progress.info(
-    `data: ${data.train.length} training tasks (${data.trainExamples.length} instances), ${data.heldOut.length} held-out tasks (${data.heldOutExamples.length} instances); vocabulary ${tok.vocabSize} ids`,
+    `data: ${data.source}: ${data.train.length} training tasks (${data.trainExamples.length} instances); evaluation ${data.evalSets.map((s) => `${s.split} ${s.tasks.length} tasks / ${s.tasks.reduce((n, t) => n + t.instances.length, 0)} instances`).join(', ')}; vocabulary ${tok.vocabSize} ids`,
   );
   return { data, tok };
 }
@@ -69,45 +73,129 @@ async function givenBase(run: Run): Promise<BaseModel> {
   return { model, dir };
 }
 
-async function report(run: Run, backend: string, t0: number, data: TaskData, tok: Tok, inputs: EvalInputs, rows: readonly MethodResult['method'][]): Promise<void> {
+/** /proc/loadavg as [1, 5, 15]-minute averages (null where the OS has no such file). */
+export function loadAverage(): number[] | null {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').trim().split(/\s+/).slice(0, 3).map(Number);
+  } catch {
+    return null;
+  }
+}
+
+/** What a report compares: the trained method rows in order, and the paired differences. */
+interface ReportPlan {
+  methods: { id: string; reason?: string }[];
+  comparisons: ComparisonSpec[];
+  title: string;
+}
+
+const DEMO_PLAN: ReportPlan = {
+  methods: [{ id: 'no-adapter' }, { id: 'multitask' }, { id: 'hint' }, { id: 'tagi' }],
+  comparisons: [
+    { a: 'tagi', b: 'no-adapter' },
+    { a: 'tagi', b: 'hint' },
+    { a: 'tagi', b: 'multitask' },
+  ],
+  title: 'TAGI on the evaluation settings (ROUGE-L / exact match ×100)',
+};
+
+async function report(run: Run, facts: { backend: string; t0: number; load0: number[] | null }, data: TaskData, tok: Tok, inputs: EvalInputs, plan: ReportPlan): Promise<void> {
   run.checkStop();
-  run.progress.info('== evaluation on held-out tasks');
+  run.progress.info('== (f) evaluation: every method on every evaluation setting');
   await run.beginStage('eval', 0);
   run.metrics.truncate('eval', 0); // events of an evaluation a stop cut short
   const te = performance.now();
-  const byMethod = await evaluate(run, data, tok, inputs);
-  await run.finishStage('eval', { summary: Object.fromEntries([...byMethod].map(([k, v]) => [k, Number((v.rougeL ?? 0).toFixed(2))])), seconds: (performance.now() - te) / 1000 });
-  const results: Results = {
-    preset: run.config.preset,
-    backend,
-    seed: run.config.seed,
-    heldOutTasks: data.heldOut.length,
-    heldOutInstances: data.heldOutExamples.length,
-    wallClockSeconds: (performance.now() - t0) / 1000,
-    stages: run.stageSeconds(),
-    methods: METHOD_ROWS.filter((m) => rows.includes(m.id)).map((m) => byMethod.get(m.id) as MethodResult),
+  const { records, costs } = await evaluate(run, data, tok, inputs);
+  const cost = relativeCosts(costs);
+  const c = run.config;
+  const summary = summarize(records, { methods: plan.methods, references: data.references, evalSets: data.evalSets, comparisons: plan.comparisons, cost, title: plan.title });
+  const summaryLine = Object.fromEntries(
+    summary.rows.filter((r) => r.kind === 'method').flatMap((r) => Object.entries(r.scores).map(([col, sc]) => [`${r.method}/${col}`, Number((sc.rougeL?.estimate ?? NaN).toFixed(2))])),
+  );
+  const evalSeconds = (performance.now() - te) / 1000;
+  await run.finishStage('eval', { summary: summaryLine, seconds: evalSeconds });
+  run.progress.info(`[eval] done in ${formatDuration(evalSeconds)}`);
+  const results: RunResults = {
+    summary,
+    facts: {
+      command: commandLine(run.command),
+      preset: c.preset,
+      backend: facts.backend,
+      data: data.source,
+      seed: c.seed,
+      hypernetSeeds: hypernetSeeds(c),
+      wallClockSeconds: (performance.now() - facts.t0) / 1000,
+      stages: run.stageSeconds(),
+      loadAverage: { start: facts.load0, end: loadAverage() },
+      cost,
+      byFamily: familyBreakdown(records, (id) => data.byId.get(id)?.category),
+    },
   };
   await writeResults(run.dir, results);
   run.progress.info(`\n${resultsMarkdown(results)}\nwrote ${run.dir}/results.json, results.md, metrics.jsonl, curves.svg`);
 }
 
-type RunBody = (run: Run, backend: string, t0: number) => Promise<void>;
+/**
+ * Pretraining and the finetuned variants of every hypernetwork seed (each seed's variants start from that
+ * seed's pretrained weights). Every seed and variant distils from the same multitask model on the same
+ * examples, so its logits are computed once for all of them (a shared teacher-logit cache).
+ */
+async function trainHypernets(run: Run, base: BaseModel, data: TaskData, tok: Tok, variants: readonly HypernetVariant[], inputs: { multitask?: AdapterSet; teachers?: ReadonlyMap<string, AdapterSet> }): Promise<HypernetEntry[]> {
+  const out: HypernetEntry[] = [];
+  const seeds = hypernetSeeds(run.config);
+  const teacherCache = new TeacherLogitCache();
+  try {
+    for (const seed of seeds) {
+      run.progress.info(`== (d) hypernetwork pretraining, seed ${seed} (${seeds.indexOf(seed) + 1}/${seeds.length})`);
+      const pretrained = await pretrainHypernetStage(run, base, data, tok, seed);
+      try {
+        for (const v of variants) {
+          run.progress.info(`== (e) hypernetwork finetuning: ${METHOD_LABELS[v.id] ?? v.id} (λ_kl ${v.lambdaKl}, λ_ins ${v.lambdaIns}${v.fusion ? `, fusion ${v.fusion}` : ''}${v.pretrained ? '' : ', no pretraining'}), seed ${seed}`);
+          const fi = { ...(pretrained ? { pretrained } : {}), ...(inputs.multitask ? { multitask: inputs.multitask } : {}), ...(inputs.teachers ? { teachers: inputs.teachers } : {}), teacherCache };
+          out.push({ method: v.id, seed, hn: await finetuneHypernetStage(run, v, base, data, tok, fi, seed) });
+        }
+      } finally {
+        pretrained?.dispose();
+      }
+    }
+  } catch (e) {
+    for (const h of out) h.hn.dispose();
+    throw e;
+  } finally {
+    teacherCache.dispose();
+  }
+  return out;
+}
+
+/** The shared part of demo and experiments: data, base, teachers (when λ_ins > 0), multitask. */
+async function sharedStages(run: Run): Promise<{ data: TaskData; tok: Tok; base: BaseModel; teachers: Map<string, AdapterSet> | undefined; multitask: AdapterSet }> {
+  const c = run.config;
+  const { data, tok } = await dataAndTokenizer(run);
+  run.progress.info(c.model === undefined ? '== (a) base model: pretraining a small T5' : '== (a) base model: given');
+  const base = c.model === undefined ? await pretrainBase(run, data, tok) : await givenBase(run);
+  run.progress.info('== (b) LoRA teachers and (c) the instruction-concatenated multitask baseline');
+  const teachers = c.distill.lambdaIns > 0 ? await trainTeachers(run, base.model, data, tok) : undefined;
+  const multitask = await trainMultitask(run, base.model, data, tok);
+  return { data, tok, base, teachers, multitask };
+}
+
+type RunBody = (run: Run, backend: string, t0: number, load0: number[] | null) => Promise<void>;
 
 const RUN_COMMANDS: Record<RunCommand, RunBody> = {
-  async demo(run, backend, t0) {
-    const c = run.config;
-    const { data, tok } = await dataAndTokenizer(run);
-    run.progress.info(c.model === undefined ? '== (a) base model: pretraining a small T5' : '== (a) base model: given');
-    const base = c.model === undefined ? await pretrainBase(run, data, tok) : await givenBase(run);
-    run.progress.info('== (b) LoRA teachers and (c) the instruction-concatenated multitask baseline');
-    const teachers = await trainTeachers(run, base.model, data, tok);
-    const multitask = await trainMultitask(run, base.model, data, tok);
-    run.progress.info('== (d) hypernetwork pretraining');
-    const pretrained = await pretrainHypernetStage(run, base, data, tok);
-    run.progress.info('== (e) hypernetwork finetuning: TAGI (CE + KD + alignment), then CE only (HINT-like)');
-    const tagi = await finetuneHypernetStage(run, 'tagi', base, data, tok, { pretrained, multitask, teachers });
-    const hint = await finetuneHypernetStage(run, 'hint', base, data, tok, { pretrained });
-    await report(run, backend, t0, data, tok, { model: base.model, multitask, hypernets: { tagi, hint } }, ['no-adapter', 'multitask', 'hint', 'tagi']);
+  async demo(run, backend, t0, load0) {
+    const { data, tok, base, teachers, multitask } = await sharedStages(run);
+    const hypernets = await trainHypernets(run, base, data, tok, demoVariants(run.config), { multitask, ...(teachers ? { teachers } : {}) });
+    await report(run, { backend, t0, load0 }, data, tok, { model: base.model, multitask, hypernets }, DEMO_PLAN);
+  },
+  async experiment(run, backend, t0, load0) {
+    const { data, tok, base, teachers, multitask } = await sharedStages(run);
+    const variants = ablationVariants(run.config);
+    const hypernets = await trainHypernets(run, base, data, tok, variants, { multitask, ...(teachers ? { teachers } : {}) });
+    await report(run, { backend, t0, load0 }, data, tok, { model: base.model, multitask, hypernets }, {
+      methods: [{ id: 'no-adapter' }, { id: 'multitask' }, ...variants.map((v) => ({ id: v.id }))],
+      comparisons: [...variants.slice(1).map((v) => ({ a: v.id, b: 'tagi' })), { a: 'tagi', b: 'no-adapter' }],
+      title: 'TAGI ablations (paper Table 4): each switch off against full TAGI (ROUGE-L / exact match ×100)',
+    });
   },
   async base(run) {
     const { data, tok } = await dataAndTokenizer(run);
@@ -124,7 +212,7 @@ const RUN_COMMANDS: Record<RunCommand, RunBody> = {
   async pretrain(run) {
     const { data, tok } = (await readCorpus(run)) ?? (await dataAndTokenizer(run)); // --data FILE.jsonl|DIR: a text corpus (corpus.ts)
     const base = await givenBase(run);
-    await pretrainHypernetStage(run, base, data, tok);
+    for (const seed of hypernetSeeds(run.config)) (await pretrainHypernetStage(run, base, data, tok, seed))?.dispose();
     await writeCurves(run.dir);
   },
   async finetune(run) {
@@ -134,34 +222,39 @@ const RUN_COMMANDS: Record<RunCommand, RunBody> = {
     const pretrained = c.hypernetDir === undefined ? undefined : await loadCheckedHypernet(c.hypernetDir, base.model);
     const multitask = c.adapter === undefined ? undefined : await loadCheckedAdapter(c.adapter, base.model);
     const teachers = c.teachersDir === undefined ? undefined : await loadTeachers(c.teachersDir, base.model);
-    const inputs = { ...(pretrained ? { pretrained } : {}), ...(multitask ? { multitask } : {}), ...(teachers ? { teachers } : {}) };
-    await finetuneHypernetStage(run, 'tagi', base, data, tok, inputs);
-    await finetuneHypernetStage(run, 'hint', base, data, tok, pretrained ? { pretrained } : {});
+    for (const seed of hypernetSeeds(c)) {
+      for (const v of demoVariants(c)) {
+        const inputs = { ...(pretrained ? { pretrained } : {}), ...(multitask && v.lambdaKl > 0 ? { multitask } : {}), ...(teachers && v.lambdaIns > 0 ? { teachers } : {}) };
+        (await finetuneHypernetStage(run, v, base, data, tok, inputs, seed)).dispose();
+      }
+    }
     await writeCurves(run.dir);
   },
-  async eval(run, backend, t0) {
+  async eval(run, backend, t0, load0) {
     const c = run.config;
     if (isP3Dir(c.data)) return p3Eval(run, c.data); // --data P3_DIR: rank classification (p3-eval.ts)
     const { data, tok } = await dataAndTokenizer(run);
     const base = await givenBase(run);
     const multitask: AdapterSet | undefined = c.adapter === undefined ? undefined : await loadCheckedAdapter(c.adapter, base.model);
     const tagi: HyperNetwork | undefined = c.hypernetDir === undefined ? undefined : await loadCheckedHypernet(c.hypernetDir, base.model);
-    await report(run, backend, t0, data, tok, { model: base.model, ...(multitask ? { multitask } : {}), hypernets: tagi ? { tagi } : {} }, [
-      'no-adapter',
-      ...(multitask ? (['multitask'] as const) : []),
-      ...(tagi ? (['tagi'] as const) : []),
-    ]);
+    await report(run, { backend, t0, load0 }, data, tok, { model: base.model, ...(multitask ? { multitask } : {}), hypernets: tagi ? [{ method: 'tagi', seed: c.seed, hn: tagi }] : [] }, {
+      methods: [{ id: 'no-adapter' }, ...(multitask ? [{ id: 'multitask' }] : []), ...(tagi ? [{ id: 'tagi' }] : [])],
+      comparisons: [{ a: 'tagi', b: 'no-adapter' }, { a: 'tagi', b: 'multitask' }],
+      title: 'Evaluation (ROUGE-L / exact match ×100)',
+    });
   },
 };
 
 async function runTraining(inv: RunInvocation): Promise<void> {
   const t0 = performance.now();
+  const load0 = loadAverage();
   const backend = await selectBackend(inv.config.backend, inv.io);
   const run = await Run.open(inv, runInputs(inv.command, inv.config));
   try {
     run.progress.info(`run dir: ${run.dir}${inv.resume ? ' (resuming)' : ''}`);
+    if (inv.command === 'experiment') inv.io.stdout.write(`${expectedTimeLine(inv.config)}\n`);
     if (inv.queue !== undefined) await (await import('./queue/commands.js')).runQueued(inv.command, run, backend, t0, inv.queue);
-    else await RUN_COMMANDS[inv.command](run, backend, t0);
+    else await RUN_COMMANDS[inv.command](run, backend, t0, load0);
   } catch (e) {
     if (!(e instanceof InterruptedError)) run.discardIfUnstarted();
     throw e;

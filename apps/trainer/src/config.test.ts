@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_KEYS, coerceValue, kebabToCamel, stableJson, validateConfig } from './config.js';
 import { ConfigError, CliError } from './errors.js';
+import { PEFT_ONLY_HYPERNET_CONFIG } from '@tagi/hypernet';
 import { PRESETS, PRESET_NAMES } from './presets.js';
 import { resolveConfig } from './resolve.js';
 import { editDistance, suggest } from './suggest.js';
@@ -19,6 +20,23 @@ describe('presets', () => {
     expect(s.base.train.steps).toBeLessThan(t.base.train.steps);
     expect(s.hypernet.finetune.steps).toBeLessThan(t.hypernet.finetune.steps);
     expect(s.base.dModel).toBeLessThan(t.base.dModel);
+  });
+
+  it('tiny-peft is tiny with the fusion of @tagi/hypernet\'s PEFT_ONLY_HYPERNET_CONFIG, nothing else changed', () => {
+    const t = PRESETS['tiny']!;
+    const p = PRESETS['tiny-peft']!;
+    expect(p.hypernet.fusion).toBe(PEFT_ONLY_HYPERNET_CONFIG.fusion);
+    expect(t.hypernet.fusion).not.toBe(p.hypernet.fusion);
+    expect({ ...p, preset: 'tiny', hypernet: { ...p.hypernet, fusion: t.hypernet.fusion } }).toEqual(t);
+    expect(resolveConfig({ preset: 'tiny-peft' }).hypernet.fusion).toBe('none');
+  });
+
+  it('tiny finetunes several tasks per update, a divisor of the batch, and trains >= 3 hypernetwork seeds', () => {
+    const f = PRESETS['tiny']!.hypernet.finetune;
+    expect(f.tasksPerBatch).toBeGreaterThan(1);
+    expect(f.batchSize % f.tasksPerBatch).toBe(0);
+    expect(PRESETS['tiny']!.hypernet.seeds).toBeGreaterThanOrEqual(3);
+    expect(() => validateConfig({ ...PRESETS['tiny']!, hypernet: { ...PRESETS['tiny']!.hypernet, finetune: { ...f, tasksPerBatch: 7 } } }, 'x')).toThrow(/hypernet\.finetune\.tasksPerBatch: 7 must divide hypernet\.finetune\.batchSize \(64\)/);
   });
 
   it('LM-adapt presets carry the paper/repo settings', () => {

@@ -78,8 +78,14 @@ export const configSchema = z.strictObject({
     dropoutRate: nonNegative().max(0.9),
     /** Keep only the token ids the suite uses (smaller embedding and softmax). */
     pruneVocab: z.boolean(),
-    /** 'mixed': span-corruption denoising on the suite's texts plus multitask on training instances without instructions. */
-    objective: z.enum(['mixed', 'denoise', 'multitask']),
+    /**
+     * 'analysis' (default): half span corruption over the data's pretraining text, half the data's
+     * instruction-free pretraining pairs (embedded suite: input → input, or input → its fixed word-by-word
+     * analysis), which give the frozen base the copy, position and word-mapping skills adapters route.
+     * 'denoise': span corruption only. 'mixed': span corruption plus input → output of training instances
+     * without their instructions. 'multitask': the latter only.
+     */
+    objective: z.enum(['analysis', 'mixed', 'denoise', 'multitask']),
     train: trainSchema,
   }),
   /** Stage 1: LoRA teachers by instance training. */
@@ -109,14 +115,24 @@ export const configSchema = z.strictObject({
     alpha: positive(),
     /** Width of the generator MLP. */
     hiddenDim: int(1),
-    /** How the encoded instruction reaches the student besides the adapter (concat: prepended to the encoder output). */
-    fusion: z.enum(['concat', 'none']),
+    /**
+     * How the encoded instruction reaches the student besides the adapter: 'concat' (prepended to the
+     * encoder output for the decoder's cross-attention), 'cross-attention' (a trainable cross-attention over
+     * it after every encoder block, the paper's), 'none' (the generated LoRA alone: its export is a plain
+     * peft adapter; preset tiny-peft).
+     */
+    fusion: z.enum(['concat', 'none', 'cross-attention']),
     /** Modules that get a generated LoRA (peft target_modules). */
     targetModules: targetModules(),
     /** Stage 2: text split a|b|c; token lengths of the segments. */
     pretrain: trainSchema.extend({ segmentA: int(1), segmentB: int(1), segmentC: int(1) }),
-    /** Stage 3: instruction → adapter with KD and parameter alignment. */
-    finetune: trainSchema,
+    /**
+     * Stage 3: instruction → adapter with KD and parameter alignment. tasksPerBatch tasks share each
+     * update (batchSize / tasksPerBatch examples each, one generated adapter per task).
+     */
+    finetune: trainSchema.extend({ tasksPerBatch: int(1) }),
+    /** Independent trainings of the hypernetwork stages (pretraining and finetuning) with seeds seed, seed+1, …; the base, teachers and multitask model are trained once. */
+    seeds: int(1).max(16),
   }),
   /** Stage 3 objective L = L_ce + λ1·L_kl + λ2·L_ins. */
   distill: z.strictObject({
@@ -134,6 +150,14 @@ export const configSchema = z.strictObject({
   eval: z.strictObject({
     batchSize: int(1),
     numBeams: int(1),
+    /**
+     * Evaluation settings, each a column of results.md: 'seen-train' (training tasks, training instances),
+     * 'seen-new' (training tasks, fresh instances; datasets that have them), 'heldout' (held-out tasks:
+     * the embedded suite's are split into 'heldout-combination' and 'heldout-family').
+     */
+    splits: z.array(z.enum(['seen-train', 'seen-new', 'heldout'])).min(1),
+    /** Training instances per task scored in 'seen-train'. */
+    seenTrainInstancesPerTask: int(1),
   }),
 });
 
@@ -286,6 +310,11 @@ function formatIssues(error: z.ZodError): string[] {
 export function validateConfig(obj: unknown, source: string): TagiConfig {
   const r = configSchema.safeParse(obj);
   if (!r.success) throw new ConfigError(formatIssues(r.error), source);
+  // relations between keys (the schema checks each key alone)
+  const f = r.data.hypernet.finetune;
+  if (f.batchSize % f.tasksPerBatch !== 0) {
+    throw new ConfigError([`hypernet.finetune.tasksPerBatch: ${f.tasksPerBatch} must divide hypernet.finetune.batchSize (${f.batchSize})`], source);
+  }
   return r.data;
 }
 

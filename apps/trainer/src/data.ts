@@ -1,6 +1,6 @@
 // Stage 'data': the task suite (or SNI dir / registered dataset), the tokenizer and, for a base model
 // trained from scratch, the vocabulary pruned to the ids the data uses.
-import { type Task, type TagiExample, embeddedSuite, tagiExamples } from '@tagi/datasets';
+import { type EmbeddedSuite, type EmbeddedTask, type Task, type TagiExample, embeddedBaselines, embeddedSuite, tagiExamples } from '@tagi/datasets';
 import { loadDataset } from '@tagi/datasets/node';
 import { statSync } from 'node:fs';
 import { type PrunedTokenizer as PrunedTokenizerT, type T5Tokenizer, PRUNED_VOCAB_FILE, PrunedTokenizer, VocabMap, buildVocabMap } from '@tagi/t5-model';
@@ -16,18 +16,61 @@ export type Tok = T5Tokenizer | PrunedTokenizerT;
 /** A task with, for held-out tasks of the embedded suite, why it is held out. */
 export type DataTask = Task & { readonly heldOutReason?: string };
 
+/**
+ * An evaluation setting, one column of the results: training tasks on (some of) their training instances,
+ * training tasks on fresh instances, held-out tasks (the embedded suite's new combinations of trained
+ * primitives, and its held-out family).
+ */
+export type EvalSplit = 'seen-train' | 'seen-new' | 'heldout-combination' | 'heldout-family' | 'heldout';
+
+export const SPLIT_LABELS: Record<EvalSplit, string> = {
+  'seen-train': 'Seen tasks, training instances',
+  'seen-new': 'Seen tasks, new instances',
+  'heldout-combination': 'Held-out combinations',
+  'heldout-family': 'Held-out family',
+  heldout: 'Held-out tasks',
+};
+
+export interface EvalSet {
+  readonly split: EvalSplit;
+  /** Tasks with the instances scored (capped). */
+  readonly tasks: readonly DataTask[];
+}
+
+/** A prediction that needs no model (copy the input, a constant answer, the best instruction-blind rule): reference rows. */
+export interface ReferencePredictor {
+  readonly id: string;
+  readonly label: string;
+  predict(task: DataTask, input: string): string;
+}
+
+/** An instruction-free (input → target) pair of base pretraining. */
+export interface PretrainingPair {
+  readonly input: string;
+  readonly target: string;
+}
+
 export interface TaskData {
+  /** Where the tasks come from (for results): 'embedded:<suite>', 'sni:<dir>' or a dataset name. */
+  source: string;
   /** Training tasks (instances capped at prompt.maxInstancesPerTask). */
   train: DataTask[];
-  /** Held-out tasks (instances capped at prompt.maxEvalInstancesPerTask). */
-  heldOut: DataTask[];
   /** TAGI views of each training instance: the student input and the concatenated prompt (the hypernetwork's instruction comes from instruction.ts). */
   trainExamples: TagiExample[];
-  heldOutExamples: TagiExample[];
-  /** Every text of the suite (pretraining corpus for the base model and the hypernet's stage 2). */
+  /** The evaluation settings of config eval.splits the data has, in column order. */
+  evalSets: EvalSet[];
+  /** Every held-out task (all held-out evaluation sets). */
+  heldOut: DataTask[];
+  /** Base-model span-corruption documents: the dataset's pretraining text, else the training tasks' texts. Training tasks only. */
+  pretrainingText: string[];
+  /** Instruction-free base-pretraining pairs (empty when the dataset has none). Training inputs only. */
+  pretrainingPairs: PretrainingPair[];
+  /** Every text the tokenizer will see (vocabulary pruning). */
   texts: string[];
   /** Training and held-out tasks by id. */
   byId: ReadonlyMap<string, DataTask>;
+  /** Model-free reference rows of the results. */
+  references: ReferencePredictor[];
 }
 
 /** Number of T5 sentinels kept in a pruned vocabulary (span corruption of the base pretraining). */
@@ -47,13 +90,74 @@ function taskTexts(tasks: readonly Task[]): string[] {
   return out;
 }
 
-function build(c: TagiConfig, trainAll: readonly DataTask[], heldAll: readonly DataTask[], texts: string[]): TaskData {
-  const train = trainAll.map((t) => cap(t, c.prompt.maxInstancesPerTask)).filter((t) => t.instances.length > 0);
-  const heldOut = heldAll.map((t) => cap(t, c.prompt.maxEvalInstancesPerTask)).filter((t) => t.instances.length > 0);
+/** The most frequent first output over the training instances: the best constant answer. */
+function majorityReference(train: readonly Task[]): ReferencePredictor {
+  const freq = new Map<string, number>();
+  for (const t of train) for (const i of t.instances) freq.set(i.outputs[0] ?? '', (freq.get(i.outputs[0] ?? '') ?? 0) + 1);
+  const [output] = [...freq].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0] ?? [''];
+  return { id: 'majority', label: `Majority answer ("${output}")`, predict: () => output };
+}
+
+const COPY: ReferencePredictor = { id: 'copy-input', label: 'Copy input', predict: (_t, input) => input };
+
+interface Loaded {
+  source: string;
+  train: readonly DataTask[];
+  heldOut: readonly DataTask[];
+  seenEval?: readonly DataTask[];
+  pretrainingText?: readonly string[];
+  pretrainingPairs?: readonly PretrainingPair[];
+  references?: ReferencePredictor[];
+}
+
+function build(c: TagiConfig, d: Loaded): TaskData {
+  const train = d.train.map((t) => cap(t, c.prompt.maxInstancesPerTask)).filter((t) => t.instances.length > 0);
   const opts = { addDefinition: true, numPositive: c.prompt.numPos };
   const trainExamples = train.flatMap((t) => tagiExamples(t, opts));
-  const heldOutExamples = heldOut.flatMap((t) => tagiExamples(t, opts));
-  return { train, heldOut, trainExamples, heldOutExamples, texts, byId: new Map([...train, ...heldOut].map((t) => [t.taskId, t])) };
+  const heldOut = d.heldOut.map((t) => cap(t, c.prompt.maxEvalInstancesPerTask)).filter((t) => t.instances.length > 0);
+  const evalSets: EvalSet[] = [];
+  for (const split of c.eval.splits) {
+    if (split === 'seen-train') evalSets.push({ split, tasks: train.map((t) => cap(t, c.eval.seenTrainInstancesPerTask)) });
+    else if (split === 'seen-new') {
+      const seen = (d.seenEval ?? []).map((t) => cap(t, c.prompt.maxEvalInstancesPerTask)).filter((t) => t.instances.length > 0);
+      if (seen.length > 0) evalSets.push({ split, tasks: seen });
+    } else {
+      // held-out tasks that say why (the embedded suite) get a column per reason; others one column
+      const byReason = new Map<EvalSplit, DataTask[]>();
+      for (const t of heldOut) {
+        const s: EvalSplit = t.heldOutReason === 'combination' ? 'heldout-combination' : t.heldOutReason === 'family' ? 'heldout-family' : 'heldout';
+        byReason.set(s, [...(byReason.get(s) ?? []), t]);
+      }
+      for (const s of ['heldout-combination', 'heldout-family', 'heldout'] as const) if (byReason.has(s)) evalSets.push({ split: s, tasks: byReason.get(s) as DataTask[] });
+    }
+  }
+  const pretrainingText = [...(d.pretrainingText ?? taskTexts(train))];
+  const pretrainingPairs = [...(d.pretrainingPairs ?? [])];
+  const texts = [...pretrainingText, ...pretrainingPairs.flatMap((p) => [p.input, p.target]), ...taskTexts([...train, ...heldOut, ...(d.seenEval ?? [])])];
+  return {
+    source: d.source,
+    train,
+    trainExamples,
+    evalSets,
+    heldOut,
+    pretrainingText,
+    pretrainingPairs,
+    texts,
+    byId: new Map([...train, ...heldOut].map((t) => [t.taskId, t])),
+    references: d.references ?? [COPY, majorityReference(train)],
+  };
+}
+
+/** The embedded suite's reference rows: copy the input, the majority answer, the best instruction-blind rule. */
+function embeddedReferences(suite: EmbeddedSuite): ReferencePredictor[] {
+  const b = embeddedBaselines(suite);
+  const byId = new Map(suite.tasks.map((t) => [t.taskId, t]));
+  const asEmbedded = (t: DataTask) => byId.get(t.taskId) ?? (t as EmbeddedTask);
+  return [
+    COPY,
+    { id: 'majority', label: `Majority answer ("${b.majority.output}")`, predict: (t, i) => b.majority(asEmbedded(t), i) },
+    { id: 'instruction-blind', label: 'Instruction-blind (best single training rule)', predict: (t, i) => b.instructionBlind(asEmbedded(t), i) },
+  ];
 }
 
 /**
@@ -65,9 +169,17 @@ export async function loadTaskData(c: TagiConfig, info: (message: string) => voi
   if (c.data === 'embedded') {
     // The suite's own seed stays 0 (the split and baselines documented in @tagi/datasets); --seed drives the model side.
     const suite = embeddedSuite({ seed: 0 });
-    // Base-model pretraining text comes from training tasks only: held-out definitions, examples and
-    // instances must never be seen in training, by any stage.
-    return build(c, suite.train, suite.heldOut, taskTexts(suite.train));
+    // Base-model pretraining text and pairs come from training tasks only (the suite guarantees it and
+    // tests it): held-out definitions, examples and instances are never seen in training, by any stage.
+    return build(c, {
+      source: `embedded:${suite.name}`,
+      train: suite.train,
+      heldOut: suite.heldOut,
+      seenEval: suite.seenEval,
+      pretrainingText: suite.pretrainingText,
+      pretrainingPairs: suite.pretrainingPairs,
+      references: embeddedReferences(suite),
+    });
   }
   if (existsSync(c.data) && statSync(c.data).isDirectory()) {
     if (!existsSync(path.join(c.data, 'tasks')) || !existsSync(path.join(c.data, 'splits'))) {
@@ -81,7 +193,7 @@ export async function loadTaskData(c: TagiConfig, info: (message: string) => voi
     };
     const train = await load('train');
     const test = await load('test');
-    return build(c, train, test, taskTexts(train));
+    return build(c, { source: `sni:${c.data}`, train, heldOut: test });
   }
   if (c.data.includes('/') || c.data.includes(path.sep)) throw new CliError(`--data: '${c.data}' does not exist`);
   let d;
@@ -93,7 +205,14 @@ export async function loadTaskData(c: TagiConfig, info: (message: string) => voi
   if (d.kind !== 'tasks' || d.heldOut === undefined) {
     throw new CliError(`--data=${c.data}: expected a dataset of instruction tasks with a held-out part (got ${d.kind}${d.kind === 'tasks' ? ' without held-out tasks' : ''})`);
   }
-  return build(c, d.tasks, d.heldOut, taskTexts(d.tasks));
+  return build(c, {
+    source: c.data,
+    train: d.tasks,
+    heldOut: d.heldOut,
+    ...(d.seenEval ? { seenEval: d.seenEval } : {}),
+    ...(d.pretrainingText ? { pretrainingText: d.pretrainingText } : {}),
+    ...(d.pretrainingPairs ? { pretrainingPairs: d.pretrainingPairs } : {}),
+  });
 }
 
 /** The tokenizer of --model (its tokenizer.json, else the standard T5 one). */
@@ -110,8 +229,12 @@ export function prunedTokenizer(data: TaskData, numPos: number): PrunedTokenizer
   const full = loadDefaultT5Tokenizer();
   const corpus: number[][] = [];
   for (const t of data.texts) corpus.push(full.encode(t));
-  for (const e of [...data.trainExamples, ...data.heldOutExamples]) corpus.push(full.encode(e.concatenated));
-  for (const t of [...data.train, ...data.heldOut]) corpus.push(full.encode(instructionText(t, numPos)));
+  for (const t of [...data.train, ...data.heldOut]) {
+    corpus.push(full.encode(instructionText(t, numPos)));
+    // the concatenated prompt's template words ("Now complete the following example - Input: … Output:")
+    const first = t.instances[0];
+    if (first !== undefined) corpus.push(full.encode(tagiExamples({ ...t, instances: [first] }, { addDefinition: true, numPositive: numPos })[0]?.concatenated ?? ''));
+  }
   const map = buildVocabMap(corpus, { originalVocabSize: 32128, sentinels: SENTINELS });
   return new PrunedTokenizer(full, map);
 }

@@ -16,7 +16,8 @@ import { main } from './main.js';
 import { readMetrics } from './metrics.js';
 import { loadBaseModel, loadCheckedHypernet } from './models.js';
 import { resolveConfig } from './resolve.js';
-import type { Results } from './results.js';
+import type { RunFacts } from './results.js';
+import { rougeL, summaryFromJson } from '@tagi/eval';
 import { generate } from './stages/generate.js';
 import { finetuneTasks } from './stages/hypernet.js';
 import { captureIO } from './test-helpers.js';
@@ -36,31 +37,60 @@ describe('tagi demo --preset smoke', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^backend: cpu/);
-    const results = JSON.parse(readFileSync(path.join(runDir, 'results.json'), 'utf8')) as Results;
-    expect(results.methods.map((m) => m.label)).toEqual(['No adapter', 'Instruction-concatenated multitask', 'Hypernet w/o distillation (HINT-like)', 'TAGI']);
-    for (const m of results.methods) {
-      expect(m.status).toBe('ok');
-      // an exact match scores ROUGE-L 100 on its instance, so the averages keep this order
-      expect(m.rougeL).toBeGreaterThanOrEqual(m.exactMatch ?? Number.POSITIVE_INFINITY);
-      expect(m.instances).toBe(results.heldOutInstances);
-      expect(m.relWallClock).toBeGreaterThan(0);
+    const { summary, meta } = summaryFromJson(JSON.parse(readFileSync(path.join(runDir, 'results.json'), 'utf8')));
+    const facts = meta as unknown as RunFacts;
+    const methods = summary.rows.filter((x) => x.kind === 'method');
+    expect(methods.map((m) => m.label)).toEqual(['No adapter', 'Instruction-concatenated multitask', 'Hypernet w/o distillation (HINT-like)', 'TAGI']);
+    expect(summary.rows.filter((x) => x.kind === 'reference').map((m) => m.method)).toEqual(['copy-input', 'majority', 'instruction-blind']);
+    // one column per evaluation setting, holding exactly the data's tasks and instances
+    const config = resolveConfig({ preset: 'smoke' });
+    const data = await loadTaskData(config, () => {});
+    expect(summary.columns.map((c) => [c.key, c.tasks, c.instances])).toEqual(
+      data.evalSets.map((s) => [s.split, s.tasks.length, s.tasks.reduce((n, t) => n + t.instances.length, 0)]),
+    );
+    expect(summary.columns.map((c) => c.key)).toEqual(['seen-train', 'seen-new', 'heldout-combination', 'heldout-family']);
+    // the records reach the summary unchanged: the copy-input row equals ROUGE-L of the inputs computed here
+    for (const set of data.evalSets) {
+      const rows = set.tasks.flatMap((t) => t.instances);
+      const want = rows.reduce((a, i) => a + rougeL(i.input, [...i.outputs]), 0) / rows.length;
+      expect(summary.rows.find((x) => x.method === 'copy-input')!.scores[set.split]!.rougeL!.estimate).toBeCloseTo(want, 9);
     }
+    // the hypernetwork rows carry every seed; the others are trained once
+    expect(methods.map((m) => m.seeds)).toEqual([[], [], ['42', '43'], ['42', '43']]);
+    expect(facts.hypernetSeeds).toEqual([42, 43]);
+    for (const m of methods) {
+      for (const col of summary.columns) {
+        const sc = m.scores[col.key]!;
+        expect(sc.rougeL!.tasks).toBe(col.tasks);
+        // an exact match scores ROUGE-L 100 on its instance, so the averages keep this order
+        expect(sc.rougeL!.estimate).toBeGreaterThanOrEqual(sc.exactMatch!.estimate - 1e-9);
+        expect(sc.rougeL!.lo!).toBeLessThanOrEqual(sc.rougeL!.estimate);
+        expect(sc.rougeL!.hi!).toBeGreaterThanOrEqual(sc.rougeL!.estimate);
+      }
+    }
+    expect(summary.differences.map((d) => [d.a, d.b])).toEqual([['tagi', 'no-adapter'], ['tagi', 'hint'], ['tagi', 'multitask']]);
     // the hypernet rows never re-read the instruction: fewer FLOPs per instance than concatenation
-    const byId = Object.fromEntries(results.methods.map((m) => [m.method, m]));
-    expect(byId['tagi']!.relFlops).toBeLessThan(1);
-    expect(byId['hint']!.relFlops).toBeLessThan(1);
-    // wall time per stage, in the order the stages ran
-    expect(results.stages.map((s) => s.id.split('/')[0])).toEqual(expect.arrayContaining(['base', 'teachers', 'multitask', 'hypernet-pretrain', 'hypernet-tagi', 'hypernet-hint']));
-    for (const s of results.stages) expect(s.seconds).toBeGreaterThan(0);
+    expect(facts.cost['tagi']!.relativeFlops).toBeLessThan(1);
+    expect(facts.cost['hint']!.relativeFlops).toBeLessThan(1);
+    expect(facts.cost['multitask']!.relativeFlops).toBe(1);
+    // wall time per stage, in the order the stages ran, and the load the run shared the cores with
+    expect(facts.stages.map((x) => x.id.split('/')[0])).toEqual(expect.arrayContaining(['base', 'teachers', 'multitask', 'hypernet-pretrained', 'hypernet-tagi', 'hypernet-hint', 'eval']));
+    for (const x of facts.stages) expect(x.seconds).toBeGreaterThan(0);
+    expect(facts.wallClockSeconds).toBeGreaterThan(facts.stages.reduce((a, x) => a + (x.seconds ?? 0), 0) - 1e-6);
+    expect(facts.backend).toBe('cpu');
     const md = readFileSync(path.join(runDir, 'results.md'), 'utf8');
-    expect(md).toMatch(/\| TAGI \| \d+\.\d\d \| \d+\.\d\d \| ×\d+\.\d\d \| ×\d+\.\d\d \|/);
-    expect(r.out).toContain('| Method | ROUGE-L | EM |');
+    expect(md).toMatch(/\| TAGI \| 2 \| \S+ \[\S+, \S+\] \|/);
+    expect(md).toContain('TAGI − No adapter');
+    expect(md).toMatch(/\| hypernet-tagi\/seed-43 \| \d+\.\d \|/);
+    expect(r.out).toContain('**ROUGE-L**');
 
     const metrics = readMetrics(path.join(runDir, 'metrics.jsonl'));
     const stages = new Set(metrics.map((e) => e.stage.split('/')[0]));
-    for (const s of ['base', 'teachers', 'multitask', 'hypernet-pretrain', 'hypernet-tagi', 'hypernet-hint', 'eval']) expect(stages).toContain(s);
-    const tagiSteps = metrics.filter((e) => e.stage === 'hypernet-tagi' && e.event === undefined);
+    for (const x of ['base', 'teachers', 'multitask', 'hypernet-pretrained', 'hypernet-tagi', 'hypernet-hint', 'eval']) expect(stages).toContain(x);
+    const tagiSteps = metrics.filter((e) => e.stage === 'hypernet-tagi/seed-42' && e.event === undefined);
     expect(Object.keys(tagiSteps[0]!.losses)).toEqual(expect.arrayContaining(['loss', 'ce', 'kl', 'ins', 'gradNorm']));
+    const hintSteps = metrics.filter((e) => e.stage === 'hypernet-hint/seed-43' && e.event === undefined);
+    expect(Object.keys(hintSteps[0]!.losses).sort()).toEqual(['ce', 'gradNorm', 'loss']);
 
     const svg = readFileSync(path.join(runDir, 'curves.svg'), 'utf8');
     expect(svg).toMatch(/^<svg[\s\S]*<path [\s\S]*<\/svg>\n$/);
@@ -69,12 +99,14 @@ describe('tagi demo --preset smoke', () => {
     // one run-state file, read through the one reader; artefacts by role, no directory-name guessing
     const state = readRunState(runDir)!;
     expect(state.command).toBe('demo');
-    for (const s of Object.values(state.stages)) expect(s.status).toBe('done');
+    for (const x of Object.values(state.stages)) expect(x.status).toBe('done');
     const roles = (role: string) => runArtifacts(runDir, state, role).map((a) => path.relative(runDir, a.dir));
     expect(roles('base-model')).toEqual(['base-model']);
     expect(roles('multitask-adapter')).toEqual(['multitask-adapter']);
-    expect(roles('hypernet-tagi')).toEqual(['hypernet-tagi']);
-    expect(roles('hypernet-hint')).toEqual(['hypernet-hint']);
+    expect(roles('hypernet-pretrained')).toEqual(['hypernet-pretrained/seed-42', 'hypernet-pretrained/seed-43']);
+    expect(roles('hypernet-tagi')).toEqual(['hypernet-tagi/seed-42', 'hypernet-tagi/seed-43']);
+    expect(roles('hypernet-hint')).toEqual(['hypernet-hint/seed-42', 'hypernet-hint/seed-43']);
+    expect(runArtifacts(runDir, state, 'hypernet-tagi').map((a) => a.name)).toEqual(['seed-42', 'seed-43']);
     expect(roles('teacher').length).toBeGreaterThan(5);
     for (const a of runArtifacts(runDir, state)) expect(existsSync(a.dir)).toBe(true);
     // finished stages leave no checkpoints, and the lock is gone
@@ -84,18 +116,18 @@ describe('tagi demo --preset smoke', () => {
   it('inspect summarises the run, model, adapter and hypernet dirs', async () => {
     let r = await run(['inspect', runDir]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/run dir .* \(tagi demo\)[\s\S]*hypernet-tagi\s+done[\s\S]*artefacts:[\s\S]*hypernet-tagi\s+hypernet\s+hypernet-tagi/);
+    expect(r.out).toMatch(/run dir .* \(tagi demo\)[\s\S]*hypernet-tagi\/seed-42\s+done[\s\S]*artefacts:[\s\S]*hypernet-tagi seed-42\s+hypernet\s+hypernet-tagi\/seed-42/);
     r = await run(['inspect', path.join(runDir, 'base-model')]);
     expect(r.out).toMatch(/T5 model dir[\s\S]*d_model: 16[\s\S]*pruned_vocab\.json: \d+ of 32128 ids kept/);
     r = await run(['inspect', path.join(runDir, 'multitask-adapter')]);
     expect(r.out).toMatch(/peft adapter dir[\s\S]*\n {2}r: 2\n/);
-    r = await run(['inspect', path.join(runDir, 'hypernet-tagi')]);
+    r = await run(['inspect', path.join(runDir, 'hypernet-tagi', 'seed-42')]);
     expect(r.out).toMatch(/hypernet dir[\s\S]*hypernet\.safetensors: \d+ tensors/);
   });
 
   it('generate writes a peft adapter from the hypernetwork alone: its base from the checkpoint, no run dir', async () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'tagi-gen-'));
-    const r = await run(['generate', '--backend=cpu', `--hypernet=${path.join(runDir, 'hypernet-tagi')}`, '--instruction=Definition: Return the last word of the input.', '--out=adapters/last-word'], { cwd });
+    const r = await run(['generate', '--backend=cpu', `--hypernet=${path.join(runDir, 'hypernet-tagi', 'seed-42')}`, '--instruction=Definition: Return the last word of the input.', '--out=adapters/last-word'], { cwd });
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/wrote peft adapter .*adapters\/last-word .*base model .*demo\/base-model/);
@@ -113,7 +145,7 @@ describe('tagi demo --preset smoke', () => {
     const modelDir = path.join(runDir, 'base-model');
     const tok = modelTokenizer(modelDir);
     const model = await loadBaseModel(modelDir);
-    const hn = await loadCheckedHypernet(path.join(runDir, 'hypernet-tagi'), model);
+    const hn = await loadCheckedHypernet(path.join(runDir, 'hypernet-tagi', 'seed-42'), model);
     const objective = finetuneObjective({ hypernet: hn, tasks: finetuneTasks(config, data, tok, undefined), batchSize: 2, loss: { lambdaKl: 0 } });
     const seen = new Map<string, readonly number[]>();
     for (let step = 0; seen.size < 3; step++) {
@@ -124,7 +156,7 @@ describe('tagi demo --preset smoke', () => {
     for (const [taskId, trainIds] of seen) {
       const task = data.train.find((t) => t.taskId === taskId)!;
       for (const typed of [task.definition[0]!, `Definition: ${task.definition[0]}`]) {
-        const g = await generate({ hypernetDir: path.join(runDir, 'hypernet-tagi'), instruction: typed, out: path.join(base, `gen-${taskId}-${typed.length}`) });
+        const g = await generate({ hypernetDir: path.join(runDir, 'hypernet-tagi', 'seed-42'), instruction: typed, out: path.join(base, `gen-${taskId}-${typed.length}`) });
         expect(g.instructionIds, taskId).toEqual(trainIds);
       }
     }
@@ -137,7 +169,7 @@ describe('tagi demo --preset smoke', () => {
     const other = path.join(base, 'other-t5');
     // the T5 vocabulary: a model the tokenizer fits (a smaller vocab is refused before the hypernet is read)
     await saveT5(createRandomT5(makeT5Config({ vocabSize: 32128, dModel: 8, dKv: 4, numHeads: 2, dFf: 16, numLayers: 1, numDecoderLayers: 1 }), 1), other);
-    const r = await run(['eval', '--backend=cpu', `--model=${other}`, `--hypernet=${path.join(runDir, 'hypernet-tagi')}`, `--run-dir=${path.join(base, 'eval-other')}`, '--preset=smoke']);
+    const r = await run(['eval', '--backend=cpu', `--model=${other}`, `--hypernet=${path.join(runDir, 'hypernet-tagi', 'seed-42')}`, `--run-dir=${path.join(base, 'eval-other')}`, '--preset=smoke']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/trained on a different base model/);
   });
@@ -149,10 +181,10 @@ describe.skipIf(!existsSync(path.join(shared, 'data', 'sni', 'tasks')))('real SN
     const r = await run(['eval', '--preset=smoke', '--backend=cpu', `--data=${path.join(shared, 'data', 'sni')}`, `--model=${path.join(runDir, 'base-model')}`, `--run-dir=${path.join(base, 'sni-eval')}`]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/3 training tasks .* 6 held-out tasks/);
-    const results = JSON.parse(readFileSync(path.join(base, 'sni-eval', 'results.json'), 'utf8')) as Results;
-    expect(results.methods.map((m) => m.method)).toEqual(['no-adapter']);
-    expect(results.heldOutTasks).toBe(6);
+    expect(r.out).toMatch(/3 training tasks .* heldout 6 tasks/);
+    const { summary } = summaryFromJson(JSON.parse(readFileSync(path.join(base, 'sni-eval', 'results.json'), 'utf8')));
+    expect(summary.rows.filter((x) => x.kind === 'method').map((m) => m.method)).toEqual(['no-adapter']);
+    expect(summary.columns.find((c) => c.key === 'heldout')!.tasks).toBe(6);
   });
 });
 

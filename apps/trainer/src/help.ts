@@ -27,6 +27,7 @@ Usage: tagi <command> [options]
 
 Commands:
   demo       every stage below in one run dir, then the results table (the embedded task suite by default)
+  experiment ablations: TAGI with each of its parts switched off (paper Table 4), with CIs
   base       pretrain the small base T5 the demo uses when no --model is given
   teachers   stage 1: one LoRA teacher per task category + the instruction-concatenated multitask LoRA
   pretrain   stage 2: hypernetwork pretraining on text (a|b|c split)
@@ -48,6 +49,21 @@ CE-only hypernetwork (HINT-like), (f) evaluation on held-out tasks. Writes resul
 metrics.jsonl and curves.svg into the run dir.
 
 Options: --model DIR, --base.*, --teachers.*, --multitask.*, --hypernet.*, --distill.*, --eval.*
+${TRAINING}
+${DATA}
+
+${RUN_OPTIONS}`,
+  experiment: `tagi experiment ablations — TAGI and its ablations (the paper's Table 4)
+
+Usage: tagi experiment ablations [--preset tiny|smoke] [--model HF_T5_DIR] [options]
+
+The demo's shared stages (base, teachers, multitask), then for every hypernetwork seed: pretraining and five
+finetunings from it — TAGI, w/o hypernet pretraining (fresh weights), w/o L_kl (λ1 = 0), w/o L_ins (λ2 = 0),
+w/o fusion (fusion none) — and the evaluation of all of them on every setting, each ablation's paired
+difference to TAGI with a task-level bootstrap 95% CI. Prints its expected time before it starts (it runs
+longer than the demo). Writes results.json, results.md, metrics.jsonl and curves.svg into the run dir.
+
+Options: as tagi demo (--model DIR, --base.*, --teachers.*, --multitask.*, --hypernet.*, --distill.*, --eval.*)
 ${TRAINING}
 ${DATA}
 

@@ -13,11 +13,14 @@ import type { CliIO } from './io.js';
 import { isHubModel, resolveDataArg, resolveModelArg, resolvePath } from './paths.js';
 import { checkDataFor } from './real-data.js';
 import { resolveConfig } from './resolve.js';
-import { CONFIG_FILE, defaultRunDir, readRunConfig } from './run-files.js';
+import { CONFIG_FILE, commandLine, defaultRunDir, readRunConfig } from './run-files.js';
 import { didYouMean } from './suggest.js';
 import { QUEUE_COMMANDS, type QueueTarget, WORKER_FLAGS, type WorkerInvocation, parseQueueUrl, parseWorker } from './queue/cli.js';
 
-export const COMMANDS = ['demo', 'base', 'teachers', 'pretrain', 'finetune', 'eval', 'generate', 'inspect', 'worker'] as const;
+export const COMMANDS = ['demo', 'experiment', 'base', 'teachers', 'pretrain', 'finetune', 'eval', 'generate', 'inspect', 'worker'] as const;
+/** The experiments of `tagi experiment NAME`. */
+export const EXPERIMENTS = ['ablations'] as const;
+
 export type CommandName = (typeof COMMANDS)[number];
 /** Commands that write a run dir. */
 export type RunCommand = Exclude<CommandName, 'generate' | 'inspect' | 'worker'>;
@@ -32,10 +35,11 @@ const DATA_KEYS = ['data', 'prompt.*'];
 const HYPERNET_SHAPE = ['hypernet.rank', 'hypernet.alpha', 'hypernet.hiddenDim', 'hypernet.fusion', 'hypernet.targetModules'];
 const COMMAND_KEYS: Record<RunCommand, readonly string[]> = {
   demo: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'base.*', 'teachers.*', 'multitask.*', 'hypernet.*', 'distill.*', 'eval.*'],
+  experiment: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'base.*', 'teachers.*', 'multitask.*', 'hypernet.*', 'distill.*', 'eval.*'],
   base: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'base.*'],
   teachers: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'teachers.*', 'multitask.*'],
-  pretrain: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', ...HYPERNET_SHAPE, 'hypernet.pretrain.*'],
-  finetune: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'hypernetDir', 'teachersDir', 'adapter', 'teachers.groupBy', ...HYPERNET_SHAPE, 'hypernet.finetune.*', 'distill.*'],
+  pretrain: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', ...HYPERNET_SHAPE, 'hypernet.pretrain.*', 'hypernet.seeds'],
+  finetune: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'hypernetDir', 'teachersDir', 'adapter', 'teachers.groupBy', ...HYPERNET_SHAPE, 'hypernet.finetune.*', 'hypernet.seeds', 'distill.*'],
   eval: [...RUN_KEYS, ...DATA_KEYS, 'model', 'hypernetDir', 'adapter', 'eval.*'],
 };
 /** Flags that are not config keys, per kind of command. */
@@ -110,7 +114,12 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
     if (args.positionals.length !== 1) throw new CliError(args.positionals.length === 0 ? `'tagi inspect' needs a PATH argument\n\n${HELP['inspect']}` : `unexpected argument '${args.positionals[1]}' for 'tagi inspect'`);
     return { command, path: resolvePath(cwd, args.positionals[0] as string), io };
   }
-  if (args.positionals.length > 0) throw new CliError(`unexpected argument '${args.positionals[0]}' for 'tagi ${command}' (options are written --name=value)`);
+  if (command === 'experiment') {
+    const [name, extra] = args.positionals;
+    if (name === undefined) throw new CliError(`'tagi experiment' needs the experiment's name: ${EXPERIMENTS.join(', ')}\n\n${HELP['experiment']}`);
+    if (!(EXPERIMENTS as readonly string[]).includes(name)) throw new CliError(`unknown experiment '${name}'${didYouMean(name, EXPERIMENTS)}; expected one of ${EXPERIMENTS.join(', ')}`);
+    if (extra !== undefined) throw new CliError(`unexpected argument '${extra}' for 'tagi experiment ${name}' (options are written --name=value)`);
+  } else if (args.positionals.length > 0) throw new CliError(`unexpected argument '${args.positionals[0]}' for 'tagi ${command}' (options are written --name=value)`);
   if (command === 'generate') return parseGenerate(args.flags, io, cwd);
   if (command === 'worker') return parseWorker(args.flags, io, (name) => unknownFlag(command, name));
 
@@ -156,7 +165,7 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
     const state = readRunState(runDir);
     if (state === undefined) throw new CliError(`--resume: ${path.join(runDir, 'trainer_state.json')} not found; nothing to resume`);
     if (state.command !== command) {
-      throw new CliError(`--resume: '${runDir}' is a run of 'tagi ${state.command}'; continue it with: tagi ${state.command} --resume --run-dir=${runDir}`);
+      throw new CliError(`--resume: '${runDir}' is a run of 'tagi ${commandLine(state.command)}'; continue it with: tagi ${commandLine(state.command)} --resume --run-dir=${runDir}`);
     }
   } else {
     config = resolveConfig({ ...(preset !== undefined ? { preset } : {}), ...(configFile !== undefined ? { configFile: resolvePath(cwd, configFile) } : {}), overrides, defaultPreset: 'tiny' });

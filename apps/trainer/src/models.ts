@@ -3,13 +3,14 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { assertFinite } from '@tagi/tensor-core';
-import { type HypernetConfig, HyperNetwork } from '@tagi/hypernet';
+import { type FusionKind, type HypernetConfig, HyperNetwork } from '@tagi/hypernet';
 import { loadHypernet } from '@tagi/hypernet/node';
-import { type AdapterSet, targetModulesRegex } from '@tagi/lora';
+import type { AdapterSet } from '@tagi/lora';
 import { loadAdapter } from '@tagi/lora/node';
 import type { T5ForConditionalGeneration } from '@tagi/t5-model';
 import { loadT5 } from '@tagi/t5-model/node';
 import type { TagiConfig } from './config.js';
+import { CliError } from './errors.js';
 import { slug } from './run.js';
 
 /** An HF T5 dir, loaded, checked and frozen (only adapters and hypernetworks train on it). */
@@ -53,10 +54,7 @@ export async function loadCheckedHypernet(dir: string, model: T5ForConditionalGe
   return hn;
 }
 
-/**
- * The hypernetwork settings of the config. Targets stay peft's language: `hypernet.targetModules` is
- * passed as the one full-match regex that selects exactly what peft selects for it.
- */
+/** The hypernetwork settings of the config (targets in peft's target_modules language, as everywhere in the CLI). */
 export function hypernetConfigFor(c: TagiConfig): Partial<HypernetConfig> {
   return {
     rank: c.hypernet.rank,
@@ -64,15 +62,29 @@ export function hypernetConfigFor(c: TagiConfig): Partial<HypernetConfig> {
     hiddenDim: c.hypernet.hiddenDim,
     moduleEmbeddingDim: Math.max(8, Math.min(64, Math.floor(c.hypernet.hiddenDim / 4))),
     fusion: c.hypernet.fusion,
-    targets: [targetModulesRegex(c.hypernet.targetModules)],
+    targets: c.hypernet.targetModules,
     maxInstructionLength: c.prompt.maxSourceLength,
   };
 }
 
-/** A fresh hypernetwork for stage 2 or 3 (a copy of `from`'s weights and config when given). */
-export function newHypernet(c: TagiConfig, model: T5ForConditionalGeneration, modelDir: string, from?: HyperNetwork): HyperNetwork {
-  const hn = new HyperNetwork(model, from ? from.config : hypernetConfigFor(c), { seed: c.seed, baseModelName: modelDir });
-  if (from) hn.loadStateDict(from.stateDict(), { strict: true });
+/**
+ * A fresh hypernetwork for stage 2 or 3, initialised with `seed`; with `from`, a copy of its config and
+ * weights. `fusion` overrides the fusion (the w/o-fusion ablation starts a fusion-free network from the
+ * pretrained weights: the weights both have are copied, fusion-only ones dropped).
+ */
+export function newHypernet(c: TagiConfig, model: T5ForConditionalGeneration, modelDir: string, from?: HyperNetwork, seed = c.seed, fusion?: FusionKind): HyperNetwork {
+  const config = from ? from.config : hypernetConfigFor(c);
+  const hn = new HyperNetwork(model, fusion !== undefined ? { ...config, fusion } : config, { seed, baseModelName: modelDir });
+  if (from) {
+    const own = new Set(hn.namedParameters().map(([k]) => k));
+    const state = from.stateDict();
+    const missing = [...own].filter((k) => !state.has(k));
+    if (missing.length > 0) {
+      hn.dispose();
+      throw new CliError(`cannot start a hypernetwork with fusion '${fusion ?? config.fusion}' from pretrained weights with fusion '${from.config.fusion}' (it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+    }
+    hn.loadStateDict(new Map([...state].filter(([k]) => own.has(k))), { strict: true });
+  }
   return hn;
 }
 

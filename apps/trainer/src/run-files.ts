@@ -8,6 +8,11 @@ export const CONFIG_FILE = 'config.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const LOCK_FILE = '.tagi.lock';
 
+/** How a run command is typed (and resumed): `tagi experiment ablations`, `tagi demo`, … */
+export function commandLine(command: string): string {
+  return command === 'experiment' ? 'experiment ablations' : command;
+}
+
 /** Default run dir: runs/<name or preset-UTC timestamp>. */
 export function defaultRunDir(config: TagiConfig, now = new Date()): string {
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');

@@ -10,7 +10,7 @@ import { CliError, InterruptedError } from './errors.js';
 import type { RunCommand, RunInvocation } from './invocation.js';
 import { MetricsWriter } from './metrics.js';
 import { Progress } from './progress.js';
-import { CONFIG_FILE, LOCK_FILE, METRICS_FILE } from './run-files.js';
+import { CONFIG_FILE, LOCK_FILE, METRICS_FILE, commandLine } from './run-files.js';
 
 /** Hash of a resolved config: a run resumes only under the config it started with. */
 export function configHash(config: TagiConfig): string {
@@ -51,7 +51,7 @@ export class Run {
     const created = createdTop !== undefined;
     let lock: DirLock | undefined;
     try {
-      lock = acquireLock(path.join(runDir, LOCK_FILE), `tagi ${command}${inv.resume ? ' --resume' : ''}`);
+      lock = acquireLock(path.join(runDir, LOCK_FILE), `tagi ${commandLine(command)}${inv.resume ? ' --resume' : ''}`);
       let state: RunState;
       if (inv.resume) {
         const saved = readRunState(runDir);
@@ -83,7 +83,7 @@ export class Run {
 
   /** The command that continues this run. */
   get resumeCommand(): string {
-    return `tagi ${this.command} --resume --run-dir=${this.dir}`;
+    return `tagi ${commandLine(this.command)} --resume --run-dir=${this.dir}`;
   }
 
   path(...rel: string[]): string {

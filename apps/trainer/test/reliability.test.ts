@@ -78,15 +78,16 @@ function oneLine(e: Exit): string {
 // fixtures: a small base T5 (tagi base) and a hypernetwork on it (tagi pretrain), smoke-sized, cpu
 const fx = { base: path.join(root, 'fx-base'), hn: path.join(root, 'fx-hn'), nan: path.join(root, 'nan-t5') };
 const model = path.join(fx.base, 'base-model');
-const hypernet = path.join(fx.hn, 'hypernet-pretrained');
+// one hypernetwork seed: `tagi pretrain` writes hypernet-pretrained/seed-<seed> per seed
+const hypernet = path.join(fx.hn, 'hypernet-pretrained', 'seed-42');
 const SMOKE = ['--preset=smoke', '--backend=cpu'];
 
 beforeAll(async () => {
   const b = await tagi(['base', ...SMOKE, `--run-dir=${fx.base}`]);
   expect(b.code, b.err).toBe(0);
-  const p = await tagi(['pretrain', ...SMOKE, `--model=${model}`, `--run-dir=${fx.hn}`]);
+  const p = await tagi(['pretrain', ...SMOKE, '--hypernet.seeds=1', `--model=${model}`, `--run-dir=${fx.hn}`]);
   expect(p.code, p.err).toBe(0);
-  for (const d of [fx.base, model, fx.hn, hypernet]) chmodSync(d, 0o755);
+  for (const d of [fx.base, model, fx.hn, path.dirname(hypernet), hypernet]) chmodSync(d, 0o755);
   // a T5 whose weights hold a NaN
   await initBackend({ backend: 'cpu' });
   // (the T5 vocabulary, so the tokenizer fits and the load, not the vocabulary check, is what fails)
@@ -201,7 +202,7 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
   it('SIGINT during evaluation stops at the next batch with exit 130 (no results claimed)', async () => {
     const runDir = path.join(root, 'eval-sigint');
     const p = start(['eval', ...SMOKE, `--model=${model}`, `--run-dir=${runDir}`, '--prompt.max-eval-instances-per-task=6']);
-    await p.waitFor(/held-out instances in \d+ tasks/);
+    await p.waitFor(/== Seen tasks, training instances: \d+ tasks, \d+ instances/);
     p.child.kill('SIGINT');
     const r = await p.done;
     expect(r.code).toBe(130);

@@ -54,6 +54,9 @@ export {
 export {
   COMPOSITIONAL_SUITE,
   compositionalPretrainingText,
+  compositionalPretrainingPairs,
+  inputAnalysis,
+  type PretrainingPair,
   type CompositionalFamilyInfo,
   type CompositionalSplit,
   type CompositionalSuite,

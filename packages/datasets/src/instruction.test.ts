@@ -97,6 +97,24 @@ describe('prepareInstruction: texts', () => {
     expect(() => prepareInstruction(task).forInput(3 as unknown as string)).toThrow(/^input: expected a string/);
     expect(resolveInstructionFormat('Def+2Pos+2Neg+explanation')).toEqual({ numPositive: 2, numNegative: 2, addExplanation: true, definitionIndex: 0 });
   });
+
+  it('with an encoder and no token budget gives the whole ids, uncut; without an encoder no ids', () => {
+    const enc = wordEncoder();
+    const seen: TruncationReport[] = [];
+    const p = prepareInstruction(task, 'Def+2Pos', { encoder: enc, onTruncate: (r) => seen.push(r) });
+    expect(p.instructionIds).toEqual(enc.encode(p.instruction));
+    const x = p.forInput('a b c');
+    expect(x.concatenatedIds).toEqual(enc.encode(x.concatenated));
+    expect(x.studentInputIds).toEqual(enc.encode('a b c'));
+    expect(seen).toEqual([]);
+    // the same ids a large enough budget gives
+    const big = prepareInstruction(task, 'Def+2Pos', { encoder: enc, maxInstructionTokens: 10_000, maxSourceTokens: 10_000 });
+    expect(big.instructionIds).toEqual(p.instructionIds);
+    expect(big.forInput('a b c').concatenatedIds).toEqual(x.concatenatedIds);
+    const bare = prepareInstruction(task, 'Def');
+    expect(bare.instructionIds).toBeUndefined();
+    expect(bare.forInput('a b c').concatenatedIds).toBeUndefined();
+  });
 });
 
 describe('prepareInstruction: one truncation policy over token ids', () => {

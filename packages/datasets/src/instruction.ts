@@ -66,7 +66,7 @@ export interface PreparedInput {
   readonly studentInput: string;
   /** The Tk-Instruct prompt (definition + demonstrations + input) of the instruction-concatenated model. */
   readonly concatenated: string;
-  /** With an encoder: the ids of each, within `maxSourceTokens`. */
+  /** With an encoder: the ids of each, within `maxSourceTokens` (whole when no budget is given); absent without an encoder. */
   readonly studentInputIds?: readonly number[];
   readonly concatenatedIds?: readonly number[];
   /** Truncations of this instance's texts (empty when nothing was cut). */
@@ -82,8 +82,9 @@ export interface PreparedInstruction {
   /** What the hypernetwork reads: "Definition: ….\n\n" + the demonstrations that fit. */
   readonly instruction: string;
   /**
-   * With an encoder: the ids the hypernetwork reads. When the definition itself was cut these are
-   * the authority (`instruction` is then the text before the cut).
+   * With an encoder: the ids the hypernetwork reads (within `maxInstructionTokens`, or whole without a
+   * budget); absent without an encoder. When the definition itself was cut these are the authority
+   * (`instruction` is then the text before the cut).
    */
   readonly instructionIds?: readonly number[];
   /** Demonstrations in `instruction`. */
@@ -194,8 +195,10 @@ export function prepareInstruction(source: InstructionSource, format: Instructio
   const fit = (kind: 'instruction' | 'concatenated', max: number | undefined, tail: string): { p: number; n: number; ids?: number[]; truncation?: TruncationReport } => {
     let p = positives.length;
     let n = negatives.length;
-    if (enc === undefined || max === undefined) return { p, n };
+    if (enc === undefined) return { p, n };
     const first = [...enc.encode(defText + demoText(p, n) + tail)];
+    // no budget: the whole text's ids, nothing cut (ids come with an encoder whether or not a budget is set)
+    if (max === undefined) return { p, n, ids: first };
     let ids = first;
     while (ids.length > max && p + n > 0) {
       if (n > 0) n--;

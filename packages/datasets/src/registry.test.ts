@@ -12,7 +12,7 @@ describe('dataset registry', () => {
     expect(d.heldOut).toEqual(s.heldOut);
   });
 
-  it('serves each suite under its own name; the compositional one with seen-task instances and pretraining text', async () => {
+  it('serves each suite under its own name; the compositional one with seen-task instances, pretraining text and pairs', async () => {
     const c = await loadDataset('compositional-v1', { trainInstances: 5, heldOutInstances: 4, seenEvalInstances: 3 });
     if (c.kind !== 'tasks') throw new Error(`kind ${c.kind}`);
     const s = embeddedSuite({ trainInstances: 5, heldOutInstances: 4, seenEvalInstances: 3 });
@@ -20,12 +20,15 @@ describe('dataset registry', () => {
     expect(c.heldOut).toEqual(s.heldOut);
     expect(c.seenEval).toEqual(s.seenEval);
     expect(c.pretrainingText).toEqual(s.pretrainingText);
+    expect(c.pretrainingPairs).toEqual(s.pretrainingPairs);
+    expect(c.pretrainingPairs!.length).toBe(2 * s.train.reduce((n, t) => n + t.instances.length + t.positiveExamples.length + t.negativeExamples.length, 0));
     const viaEmbedded = await loadDataset('embedded', { name: 'lexical-v1', seed: 2 });
     const lexical = await loadDataset('lexical-v1', { seed: 2 });
     if (viaEmbedded.kind !== 'tasks' || lexical.kind !== 'tasks') throw new Error('kind');
     expect(lexical.tasks).toEqual(embeddedSuite({ name: 'lexical-v1', seed: 2 }).train);
     expect(viaEmbedded.tasks).toEqual(lexical.tasks);
     expect(lexical.seenEval).toBeUndefined();
+    expect(lexical.pretrainingPairs).toBeUndefined();
     await expect(loadDataset('embedded', { name: 'lexical-v9' })).rejects.toThrow(/embedded\.name: expected one of compositional-v1, lexical-v1/);
   });
 

@@ -2,6 +2,7 @@
 // reached by name through one function, so the trainer and the playground take a name + options.
 import { DatasetArgumentError } from './errors.js';
 import { DEFAULT_EMBEDDED_SUITE, EMBEDDED_SUITES, embeddedSuite, type EmbeddedSuite, type EmbeddedSuiteName } from './embedded/suite.js';
+import type { PretrainingPair } from './embedded/compositional/suite.js';
 import type { ChoiceExample, SkipReport, Task, TextDocument } from './types.js';
 
 /** What a loader returns: instruction tasks, rank-classification examples, or a text stream. */
@@ -15,6 +16,8 @@ export type LoadedDataset =
       readonly seenEval?: readonly Task[];
       /** Base-model pretraining documents from the training tasks only, when the dataset provides them. */
       readonly pretrainingText?: readonly string[];
+      /** Instruction-free (input → target) base-pretraining pairs from training inputs only, when the dataset provides them. */
+      readonly pretrainingPairs?: readonly PretrainingPair[];
     }
   | { readonly kind: 'choices'; readonly examples: readonly ChoiceExample[]; readonly skips: SkipReport }
   | { readonly kind: 'text'; readonly documents: AsyncIterable<TextDocument> & { readonly skips: SkipReport } };
@@ -93,13 +96,14 @@ function loadEmbedded(registryName: string, name: EmbeddedSuiteName, options: Da
     heldOutInstances: num('heldOutInstances'),
     seenEvalInstances: num('seenEvalInstances'),
   });
-  const extra = suite as EmbeddedSuite & { seenEval?: readonly Task[]; pretrainingText?: readonly string[] };
+  const extra = suite as EmbeddedSuite & { seenEval?: readonly Task[]; pretrainingText?: readonly string[]; pretrainingPairs?: readonly PretrainingPair[] };
   return {
     kind: 'tasks',
     tasks: suite.train,
     heldOut: suite.heldOut,
     ...(extra.seenEval === undefined ? {} : { seenEval: extra.seenEval }),
     ...(extra.pretrainingText === undefined ? {} : { pretrainingText: extra.pretrainingText }),
+    ...(extra.pretrainingPairs === undefined ? {} : { pretrainingPairs: extra.pretrainingPairs }),
   };
 }
 

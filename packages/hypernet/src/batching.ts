@@ -1,28 +1,45 @@
 // Id rows → padded tensors, and the seeded a|b|c split of pretraining documents.
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@tagi/tensor-core';
+import { checkLabelIds } from '@tagi/distill';
+import { checkIdRows } from '@tagi/t5-model';
 import { HypernetInputError } from './errors.js';
 
 export const IGNORE_INDEX = -100;
 
-/** Right-pads id rows: ids `[rows, maxLen]` int32 and mask `[rows, maxLen]` (1 = token). Caller owns both. */
-export function padIds(rows: readonly (readonly number[])[], padId: number): { ids: tf.Tensor2D; mask: tf.Tensor2D } {
+/** Where a batch's ids are checked: the vocabulary they must lie in and the name errors give them. */
+export interface IdCheck {
+  /** Every id must be an integer in [0, vocabSize) (labels may also be -100). Absent: not checked. */
+  readonly vocabSize?: number;
+  /** Names the rows in errors (default 'rows' / 'labels'). */
+  readonly argument?: string;
+}
+
+/**
+ * Right-pads id rows: ids `[rows, maxLen]` int32 and mask `[rows, maxLen]` (1 = token). Caller owns both.
+ * With `check.vocabSize` every id is checked here, on the host, before it becomes a tensor (the model's
+ * forward reads nothing back, so this is where a bad id is caught): t5-model's `BatchIdError` names the row.
+ */
+export function padIds(rows: readonly (readonly number[])[], padId: number, check: IdCheck = {}): { ids: tf.Tensor2D; mask: tf.Tensor2D } {
   if (rows.length === 0) throw new HypernetInputError('rows', 'at least one id row', 'none');
+  if (check.vocabSize !== undefined) checkIdRows(rows, check.vocabSize, check.argument ?? 'rows');
   const len = Math.max(1, ...rows.map((r) => r.length));
   const ids = rows.map((r) => [...r, ...new Array<number>(len - r.length).fill(padId)]);
   const mask = rows.map((r) => [...new Array<number>(r.length).fill(1), ...new Array<number>(len - r.length).fill(0)]);
   return { ids: tf.tensor2d(ids, [rows.length, len], 'int32'), mask: tf.tensor2d(mask, [rows.length, len], 'float32') };
 }
 
-/** Right-pads label rows with -100: `[rows, maxLen]` int32. */
-export function padLabels(rows: readonly (readonly number[])[]): tf.Tensor2D {
+/**
+ * Right-pads label rows with -100: `[rows, maxLen]` int32. With `check.vocabSize` every label is checked
+ * here (distill's losses no longer read labels back): distill's `DistillInputError` names `labels[row, col]`.
+ */
+export function padLabels(rows: readonly (readonly number[])[], check: IdCheck = {}): tf.Tensor2D {
   if (rows.length === 0) throw new HypernetInputError('labels', 'at least one label row', 'none');
   const len = Math.max(1, ...rows.map((r) => r.length));
-  return tf.tensor2d(
-    rows.map((r) => [...r, ...new Array<number>(len - r.length).fill(IGNORE_INDEX)]),
-    [rows.length, len],
-    'int32',
-  );
+  const flat = rows.flatMap((r) => [...r, ...new Array<number>(len - r.length).fill(IGNORE_INDEX)]);
+  // checked before the int32 conversion, which would truncate a non-integer silently
+  if (check.vocabSize !== undefined) checkLabelIds(flat, len, check.vocabSize, { ignoreIndex: IGNORE_INDEX, argument: check.argument ?? 'labels' });
+  return tf.tensor2d(flat, [rows.length, len], 'int32');
 }
 
 /** Inclusive token-length ranges of the three segments of a pretraining document. */

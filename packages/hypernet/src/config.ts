@@ -11,11 +11,14 @@ export type EncoderKind = 'base' | 'separate';
 
 export interface HypernetConfig {
   /**
-   * Module-path patterns (regular expressions, full match, as peft's string `target_modules`) of the
-   * Linear layers that receive a generated adapter. Default: `q` and `v` of encoder self-attention,
-   * decoder self-attention and decoder cross-attention (TAGI / HINT).
+   * The Linear layers that receive a generated adapter, in peft's `target_modules` language: a string is
+   * a regular expression matched against the whole module path (`'.*SelfAttention\\.(q|v)'`); a list holds
+   * module names, each selecting the paths equal to it or ending in `.<name>` (`['q', 'v']`). A list entry
+   * that is not a plain dotted name (it holds a regex character such as `\\`, `(`, `|`, `*`) is read as a
+   * full-match regex: the form hypernet_config.json files written before peft lists were accepted.
+   * Default: `q` and `v` of encoder self-attention, decoder self-attention and decoder cross-attention (TAGI / HINT).
    */
-  readonly targets: readonly string[];
+  readonly targets: string | readonly string[];
   /** Rank r of every generated adapter (paper: 32). */
   readonly rank: number;
   /** LoRA alpha; scaling = alpha / r. Default = rank (scaling 1), so the generator's output scale is the adapter's. */
@@ -99,21 +102,48 @@ export function resolveHypernetConfig(partial: Partial<HypernetConfig> = {}, sou
   if (!POOLINGS.includes(c.pooling)) problems.push(`pooling: expected one of ${POOLINGS.join(', ')}, got ${JSON.stringify(c.pooling)}`);
   if (!FUSIONS.includes(c.fusion)) problems.push(`fusion: expected one of ${FUSIONS.join(', ')}, got ${JSON.stringify(c.fusion)}`);
   if (!ENCODERS.includes(c.encoder)) problems.push(`encoder: expected one of ${ENCODERS.join(', ')}, got ${JSON.stringify(c.encoder)}`);
-  if (!Array.isArray(c.targets) || c.targets.length === 0) problems.push('targets: expected a non-empty list of module-path patterns');
-  else {
+  if (typeof c.targets === 'string') {
+    if (c.targets.length === 0) problems.push('targets: expected a non-empty regular expression or a non-empty list of module names');
+    else checkRegex(c.targets, 'targets', problems);
+  } else if (!Array.isArray(c.targets) || c.targets.length === 0) {
+    problems.push('targets: expected a regular expression (string) or a non-empty list of module names (peft target_modules)');
+  } else {
     c.targets.forEach((p, i) => {
-      if (typeof p !== 'string') problems.push(`targets.${i}: expected a string, got ${JSON.stringify(p)}`);
-      else {
-        try {
-          new RegExp(`^(?:${p})$`);
-        } catch (e) {
-          problems.push(`targets.${i}: invalid regular expression (${(e as Error).message})`);
-        }
-      }
+      if (typeof p !== 'string' || p.length === 0) problems.push(`targets.${i}: expected a non-empty string, got ${JSON.stringify(p)}`);
+      else if (!isModuleName(p)) checkRegex(p, `targets.${i}`, problems);
     });
   }
   if (problems.length > 0) throw new HypernetConfigError(problems, source);
-  return Object.freeze({ ...c, targets: Object.freeze([...c.targets]) });
+  return Object.freeze({ ...c, targets: typeof c.targets === 'string' ? c.targets : Object.freeze([...c.targets]) });
+}
+
+/** A plain dotted module name (`q`, `SelfAttention.q`): peft's list semantics (equal to the path or a suffix `.<name>`). */
+function isModuleName(entry: string): boolean {
+  return /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$/.test(entry);
+}
+
+function checkRegex(p: string, where: string, problems: string[]): void {
+  try {
+    new RegExp(`^(?:${p})$`);
+  } catch (e) {
+    problems.push(`${where}: invalid regular expression (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Whether `path` is a target of `targets` (a config's `targets`): a string is a full-match regex (peft); a
+ * list entry is a module name (equal, or a suffix `.<name>`) or, when not a plain dotted name, a full-match regex.
+ */
+export function matchesTargets(path: string, targets: string | readonly string[]): boolean {
+  if (typeof targets === 'string') return new RegExp(`^(?:${targets})$`).test(path);
+  return targets.some((t) => (isModuleName(t) ? path === t || path.endsWith(`.${t}`) : new RegExp(`^(?:${t})$`).test(path)));
+}
+
+/** The one full-match regex selecting exactly what `targets` selects (peft's string form; written into generated adapters' configs). */
+export function targetsRegex(targets: string | readonly string[]): string {
+  if (typeof targets === 'string') return targets;
+  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return targets.map((t) => (isModuleName(t) ? `(?:.*\\.)?${escape(t)}` : `(?:${t})`)).join('|');
 }
 
 /** Runtime config → the snake_case JSON fields (sorted keys). */
@@ -129,7 +159,7 @@ export function hypernetConfigToJson(c: HypernetConfig): Record<string, unknown>
     module_embedding_dim: c.moduleEmbeddingDim,
     pooling: c.pooling,
     rank: c.rank,
-    targets: [...c.targets],
+    targets: typeof c.targets === 'string' ? c.targets : [...c.targets],
   };
   return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
 }

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdamW, fit } from '@tagi/tensor-core';
+import { AdamW, Linear, fit } from '@tagi/tensor-core';
 import { expectClose, expectNoLeak, testBackends, useBackend } from '@tagi/tensor-core/testing';
 import { tinyT5, useCpu } from './__fixtures__/tiny.js';
 import { padIds } from './batching.js';
+import { matchesTarget } from '@tagi/lora';
+import { DEFAULT_TARGETS, hypernetConfigToJson, parseHypernetConfig, resolveHypernetConfig, targetsRegex } from './config.js';
 import { HypernetConfigError } from './errors.js';
 import { HyperNetwork, disposeDeltas, disposeEncoding, maskedMeanPool, resolveTargets } from './hypernet.js';
 import { InstructionCache, finetuneHypernet, finetuneObjective } from './training.js';
@@ -41,6 +43,34 @@ describe('targets', () => {
     ]);
     expect(() => resolveTargets(base, ['nothing\\.here'])).toThrow(HypernetConfigError);
     expect(() => new HyperNetwork(base, { rank: 0, pooling: 'max' as 'mean' })).toThrow(/rank: expected a positive integer[\s\S]*pooling/);
+  });
+
+  it("speaks peft's target_modules: a list of names selects what @tagi/lora's peft matching selects, a string is a full-match regex", () => {
+    const paths = base.namedModules().filter(([, m]) => m instanceof Linear).map(([p]) => p);
+    const specs: (string | string[])[] = [['q', 'v'], ['q', 'k', 'v', 'o'], ['SelfAttention.q', 'wo'], '.*EncDecAttention\\.(k|o)', ['lm_head']];
+    for (const spec of specs) {
+      // the reference: @tagi/lora's matching, which is peft's (string: re.fullmatch; list: equal or ends with '.<name>')
+      const want = paths.filter((p) => matchesTarget(p, spec)).sort();
+      expect(want.length, JSON.stringify(spec)).toBeGreaterThan(0);
+      expect(resolveTargets(base, spec).map((t) => t.path).sort(), JSON.stringify(spec)).toEqual(want);
+      const hn = new HyperNetwork(base, { targets: spec, rank: 2, hiddenDim: 8, moduleEmbeddingDim: 4 });
+      expect(hn.targetModules.map((t) => t.path).sort()).toEqual(want);
+      hn.dispose();
+      // the one regex written into generated adapters' peft configs selects the same modules
+      expect(paths.filter((p) => new RegExp(`^(?:${targetsRegex(spec)})$`).test(p)).sort(), JSON.stringify(spec)).toEqual(want);
+    }
+    // a list entry that is not a plain dotted name stays a full-match regex (hypernet_config.json files written before)
+    expect(resolveTargets(base, DEFAULT_TARGETS).length).toBe(12);
+    expect(resolveTargets(base, ['q', 'decoder\\.block\\.0\\.layer\\.1\\.EncDecAttention\\.v']).map((t) => t.path)).toContain('decoder.block.0.layer.1.EncDecAttention.v');
+    // config round trip keeps the form the user gave
+    const json = hypernetConfigToJson(resolveHypernetConfig({ targets: ['q', 'v'] }));
+    expect(json['targets']).toEqual(['q', 'v']);
+    expect(parseHypernetConfig(json).config.targets).toEqual(['q', 'v']);
+    expect(parseHypernetConfig({ ...json, targets: '.*\\.q' }).config.targets).toBe('.*\\.q');
+    expect(() => resolveHypernetConfig({ targets: [] })).toThrow(/targets/);
+    expect(() => resolveHypernetConfig({ targets: '(' })).toThrow(/targets: invalid regular expression/);
+    expect(() => resolveHypernetConfig({ targets: ['q', '('] })).toThrow(/targets\.1: invalid regular expression/);
+    expect(() => resolveTargets(base, ['nope'])).toThrow(/no Linear module of the base model matches "nope"/);
   });
 });
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type DeltaMap, type LowRankDelta, Linear, Module, ModuleList, RMSNorm, Rng, normalInit, uniformInit, zerosInit, bmm, matmul } from '@tagi/tensor-core';
 import { type EncoderLayerHook, T5Stack } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel } from './base-model.js';
-import { type HypernetConfig, resolveHypernetConfig } from './config.js';
+import { type HypernetConfig, matchesTargets, resolveHypernetConfig } from './config.js';
 import { HypernetConfigError, HypernetInputError } from './errors.js';
 
 /** One Linear of the base model that receives a generated adapter. */
@@ -25,15 +25,15 @@ export interface InstructionEncoding {
   readonly mask: tf.Tensor2D;
 }
 
-/** Resolves config target patterns against the base model's Linear layers (model order, grouped by shape). */
-export function resolveTargets(base: Module, patterns: readonly string[]): TargetModule[] {
-  const regexes = patterns.map((p) => new RegExp(`^(?:${p})$`));
+/** Resolves config targets (peft `target_modules`: a regex string or a list of module names) against the base model's Linear layers (model order, grouped by shape). */
+export function resolveTargets(base: Module, targets: string | readonly string[]): TargetModule[] {
   const found: { path: string; inFeatures: number; outFeatures: number }[] = [];
   for (const [path, m] of base.namedModules()) {
-    if (m instanceof Linear && regexes.some((r) => r.test(path))) found.push({ path, inFeatures: m.inFeatures, outFeatures: m.outFeatures });
+    if (m instanceof Linear && matchesTargets(path, targets)) found.push({ path, inFeatures: m.inFeatures, outFeatures: m.outFeatures });
   }
   if (found.length === 0) {
-    throw new HypernetConfigError([`targets: no Linear module of the base model matches ${patterns.map((p) => `/${p}/`).join(', ')}`]);
+    const shown = typeof targets === 'string' ? `/${targets}/` : targets.map((p) => JSON.stringify(p)).join(', ');
+    throw new HypernetConfigError([`targets: no Linear module of the base model matches ${shown}`]);
   }
   const shapes: string[] = [];
   const withGroup = found.map((t) => {
@@ -362,6 +362,45 @@ export function makeFusionLayers(base: BaseSeq2SeqModel, rng: Rng): ModuleList<C
   const layers = new ModuleList<CrossAttentionFusion>();
   for (let i = 0; i < bc.numLayers; i++) layers.push(new CrossAttentionFusion(bc.dModel, bc.numHeads, bc.dKv, bc.layerNormEpsilon, rng.fork(`fusion_layers.${i}`)));
   return layers;
+}
+
+/**
+ * One row per example of an encoding with one row per task: row i is `enc`'s row `taskOfExample[i]`.
+ * Differentiable (a one-hot product, as `selectRows`), so a trainable instruction encoder still learns.
+ */
+export function selectEncodingRows(enc: InstructionEncoding, taskOfExample: readonly number[]): InstructionEncoding {
+  const [rows, len, d] = enc.states.shape;
+  for (const t of taskOfExample) {
+    if (!Number.isInteger(t) || t < 0 || t >= rows) throw new HypernetInputError('taskOfExample', `row indices in [0, ${rows})`, String(t));
+  }
+  return tf.tidy(() => {
+    const b = taskOfExample.length;
+    if (rows === 1) return { states: tf.tile(enc.states, [b, 1, 1]) as tf.Tensor3D, mask: tf.tile(enc.mask, [b, 1]) as tf.Tensor2D }; // [b, len, d]
+    const sel = tf.cast(tf.oneHot(tf.tensor1d([...taskOfExample], 'int32'), rows), 'float32'); // [b, rows]
+    const states = tf.reshape(matmul(sel, tf.reshape(enc.states, [rows, len * d])), [b, len, d]) as tf.Tensor3D; // [b, len, d]
+    return { states, mask: matmul(sel, enc.mask) as tf.Tensor2D }; // mask [b, len]
+  });
+}
+
+/**
+ * Stacks per-task encodings (`[1, len_k, d]` each, e.g. from an instruction cache) into one `[tasks, maxLen, d]`
+ * encoding, zero-padded with mask 0: every consumer (masked mean pooling, the concat prefix's attention mask,
+ * the cross-attention fusion) ignores masked positions, so each row means what its own encoding meant.
+ */
+export function stackEncodings(encs: readonly InstructionEncoding[]): InstructionEncoding {
+  if (encs.length === 0) throw new HypernetInputError('encodings', 'at least one encoding', 'none');
+  for (const [i, e] of encs.entries()) {
+    if (e.states.shape[0] !== 1) throw new HypernetInputError(`encodings[${i}]`, 'one row', `${e.states.shape[0]} rows`);
+  }
+  return tf.tidy(() => {
+    const len = Math.max(...encs.map((e) => e.states.shape[1]));
+    const pad = (e: InstructionEncoding) => {
+      const extra = len - e.states.shape[1];
+      return extra === 0 ? { states: e.states, mask: e.mask } : { states: tf.pad(e.states, [[0, 0], [0, extra], [0, 0]]), mask: tf.pad(e.mask, [[0, 0], [0, extra]]) };
+    };
+    const padded = encs.map(pad);
+    return { states: tf.concat(padded.map((p) => p.states), 0) as tf.Tensor3D, mask: tf.concat(padded.map((p) => p.mask), 0) as tf.Tensor2D }; // [tasks, len, d], [tasks, len]
+  });
 }
 
 /** Disposes every tensor of a generated delta map. */

@@ -7,8 +7,10 @@ export {
   PEFT_ONLY_HYPERNET_CONFIG,
   TINY_HYPERNET_CONFIG,
   hypernetConfigToJson,
+  matchesTargets,
   parseHypernetConfig,
   resolveHypernetConfig,
+  targetsRegex,
 } from './config.js';
 export type { EncoderKind, FusionKind, HypernetConfig, PoolingKind } from './config.js';
 
@@ -16,13 +18,25 @@ export type { EncoderKind, FusionKind, HypernetConfig, PoolingKind } from './con
 export { HypernetCheckpointError, HypernetConfigError, HypernetInputError } from './errors.js';
 
 // the hypernetwork
-export { CrossAttentionFusion, HyperNetwork, crossAttentionHook, disposeDeltas, disposeEncoding, fusionHook, makeFusionLayers, maskedMeanPool, resolveTargets } from './hypernet.js';
+export {
+  CrossAttentionFusion,
+  HyperNetwork,
+  crossAttentionHook,
+  disposeDeltas,
+  disposeEncoding,
+  fusionHook,
+  makeFusionLayers,
+  maskedMeanPool,
+  resolveTargets,
+  selectEncodingRows,
+  stackEncodings,
+} from './hypernet.js';
 export type { HyperNetworkOptions, InstructionEncoding, TargetModule } from './hypernet.js';
 export type { BaseSeq2SeqModel, EncoderPrefixInput } from './base-model.js';
 
 // inference with cached task adapters
-export { generateAdapter, generateWithTask, generatedLoraConfig, taskForwardArgs, taskHook, taskPrefix } from './inference.js';
-export type { TaskAdapter } from './inference.js';
+export { generateAdapter, generateAdapters, generateWithTask, generateWithTasks, generatedLoraConfig, taskForwardArgs, taskHook, taskPrefix } from './inference.js';
+export type { TaskAdapter, TaskAdapterBatch } from './inference.js';
 
 // self-describing task-adapter exports (bytes; directories via the node subpath)
 export {
@@ -41,11 +55,12 @@ export type { LoadedTaskAdapter, TaskAdapterFilesOptions, TaskAdapterLoadOptions
 
 // batching and the stage-2 document split
 export { DEFAULT_SPLIT_LENGTHS, IGNORE_INDEX, padIds, padLabels, splitDocument } from './batching.js';
-export type { SplitExample, SplitLengths } from './batching.js';
+export type { IdCheck, SplitExample, SplitLengths } from './batching.js';
 
 // training: stage 2 (pretraining) and stage 3 (finetuning) as objectives for tensor-core's `fit`
 export {
   InstructionCache,
+  TeacherLogitCache,
   finetuneHypernet,
   finetuneObjective,
   pretrainHypernet,

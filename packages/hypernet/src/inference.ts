@@ -8,9 +8,9 @@ import { type AdapterSet as AdapterSetT, AdapterSet, loraConfig } from '@tagi/lo
 import { type EncoderLayerHook, type GenerateOptions, generate } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel, EncoderPrefixInput } from './base-model.js';
 import { padIds } from './batching.js';
-import type { FusionKind } from './config.js';
+import { type FusionKind, targetsRegex } from './config.js';
 import { HypernetInputError } from './errors.js';
-import { type CrossAttentionFusion, HyperNetwork, type InstructionEncoding, crossAttentionHook, disposeEncoding } from './hypernet.js';
+import { type CrossAttentionFusion, HyperNetwork, type InstructionEncoding, crossAttentionHook, disposeEncoding, selectEncodingRows } from './hypernet.js';
 
 /**
  * Everything the student needs for one task besides the frozen base: the generated adapter and what the
@@ -37,7 +37,7 @@ export function generatedLoraConfig(hn: HyperNetwork) {
   return loraConfig({
     r: hn.config.rank,
     loraAlpha: hn.config.loraAlpha,
-    targetModules: hn.config.targets.map((p) => `(?:${p})`).join('|'),
+    targetModules: targetsRegex(hn.config.targets),
     baseModelNameOrPath: hn.baseModelName ?? null,
     inferenceMode: true,
   });
@@ -51,7 +51,7 @@ export function generateAdapter(hn: HyperNetwork, instructionIds: readonly numbe
   if (instructionIds.length === 0) throw new HypernetInputError('instructionIds', 'a non-empty id list', '[]');
   const max = hn.config.maxInstructionLength;
   const ids = instructionIds.length > max ? [...instructionIds.slice(0, max - 1), instructionIds[instructionIds.length - 1] as number] : [...instructionIds];
-  const { ids: t, mask } = padIds([ids], hn.base.config.padTokenId);
+  const { ids: t, mask } = padIds([ids], hn.base.config.padTokenId, { vocabSize: hn.base.config.vocabSize, argument: 'instructionIds' });
   const enc = hn.encodeInstructions(t, mask);
   tf.dispose([t, mask]);
   const deltas = tf.tidy(() => {
@@ -114,7 +114,7 @@ export async function generateWithTask(
   opts: Omit<GenerateOptions, 'adapters' | 'encoderPrefix' | 'encoderLayerHook'> = {},
 ): Promise<number[][]> {
   const base = model instanceof HyperNetwork ? model.base : model;
-  const x = padIds(inputIds, base.config.padTokenId);
+  const x = padIds(inputIds, base.config.padTokenId, { vocabSize: base.config.vocabSize, argument: 'inputIds' });
   const prefix = taskPrefix(task, inputIds.length);
   const encoderLayerHook = taskHook(task);
   try {
@@ -123,5 +123,77 @@ export async function generateWithTask(
   } finally {
     tf.dispose([x.ids, x.mask]);
     if (prefix) tf.dispose([prefix.states, prefix.mask]);
+  }
+}
+
+/**
+ * The adapters of several tasks at once, for evaluating many tasks in shared batches: one row per task
+ * (A `[tasks, r, in]`, B `[tasks, out, r]`) and, unless fusion is `none`, the tasks' encoded instructions
+ * (`[tasks, len, dModel]`, padding masked). Row t equals what `generateAdapter` gives for task t alone.
+ */
+export interface TaskAdapterBatch {
+  readonly deltas: DeltaMap;
+  readonly fusion: FusionKind;
+  readonly instruction: InstructionEncoding | undefined;
+  readonly fusionLayers: ModuleList<CrossAttentionFusion> | undefined;
+  /** Number of tasks (rows). */
+  readonly tasks: number;
+  dispose(): void;
+}
+
+/** Encodes `instructions` (id lists with eos, each truncated to `maxInstructionLength` keeping eos) in one batch and generates one adapter row per task. */
+export function generateAdapters(hn: HyperNetwork, instructions: readonly (readonly number[])[]): TaskAdapterBatch {
+  if (instructions.length === 0) throw new HypernetInputError('instructions', 'at least one instruction', 'none');
+  const max = hn.config.maxInstructionLength;
+  const rows = instructions.map((ids, i) => {
+    if (ids.length === 0) throw new HypernetInputError(`instructions[${i}]`, 'a non-empty id list', '[]');
+    return ids.length > max ? [...ids.slice(0, max - 1), ids[ids.length - 1] as number] : [...ids];
+  });
+  const { ids, mask } = padIds(rows, hn.base.config.padTokenId, { vocabSize: hn.base.config.vocabSize, argument: 'instructions' });
+  const enc = hn.encodeInstructions(ids, mask);
+  tf.dispose([ids, mask]);
+  const deltas = hn.generate(enc);
+  const instruction = hn.config.fusion === 'none' ? undefined : enc;
+  if (!instruction) disposeEncoding(enc);
+  return {
+    deltas,
+    fusion: hn.config.fusion,
+    instruction,
+    fusionLayers: hn.fusion_layers,
+    tasks: rows.length,
+    dispose() {
+      for (const d of deltas.values()) tf.dispose([d.A, d.B]);
+      if (instruction) disposeEncoding(instruction);
+    },
+  };
+}
+
+/**
+ * Generates outputs for instances of several tasks in one batch: instance i reads `inputIds[i]` alone with
+ * the adapter (and fusion rows) of task `taskOfInput[i]` of `tasks`. Equal to `generateWithTask` task by task.
+ */
+export async function generateWithTasks(
+  hn: HyperNetwork,
+  tasks: TaskAdapterBatch,
+  taskOfInput: readonly number[],
+  inputIds: readonly (readonly number[])[],
+  opts: Omit<GenerateOptions, 'adapters' | 'encoderPrefix' | 'encoderLayerHook'> = {},
+): Promise<number[][]> {
+  if (taskOfInput.length !== inputIds.length) throw new HypernetInputError('taskOfInput', `${inputIds.length} entries (one per input)`, String(taskOfInput.length));
+  const base = hn.base;
+  const x = padIds(inputIds, base.config.padTokenId, { vocabSize: base.config.vocabSize, argument: 'inputIds' });
+  const adapters = HyperNetwork.selectRows(tasks.deltas, taskOfInput);
+  const enc = tasks.instruction;
+  const prefix = tasks.fusion === 'concat' && enc ? hn.fusionPrefix(enc, inputIds.length, taskOfInput) : undefined;
+  const perExample = tasks.fusion === 'cross-attention' && enc && tasks.fusionLayers ? selectEncodingRows(enc, taskOfInput) : undefined;
+  const encoderLayerHook = perExample && tasks.fusionLayers ? crossAttentionHook(tasks.fusionLayers, perExample) : undefined;
+  try {
+    const res = await generate(base, x.ids, x.mask, { ...opts, adapters, encoderPrefix: prefix, encoderLayerHook });
+    return res.sequences;
+  } finally {
+    tf.dispose([x.ids, x.mask]);
+    for (const d of adapters.values()) tf.dispose([d.A, d.B]);
+    if (prefix) tf.dispose([prefix.states, prefix.mask]);
+    if (perExample) disposeEncoding(perExample);
   }
 }

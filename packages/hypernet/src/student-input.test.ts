@@ -136,17 +136,22 @@ describe.each(['concat', 'cross-attention'] as const)('student encoder input (fu
       const task = taskById.get(rec.taskId) as FinetuneTask;
       const tRows = (teach.calls[s] as EncoderCall).ids;
       // each teacher row is instruction (without its eos) + one of this task's inputs, padded
-      const batch = tRows.map((row) => {
+      for (const row of tRows) {
         const ids = unpad(row);
         expect(ids.slice(0, task.instructionIds.length - 1)).toEqual(task.instructionIds.slice(0, -1));
-        const ex = byInput.get(JSON.stringify(ids.slice(task.instructionIds.length - 1)));
-        expect(ex, `teacher row ${JSON.stringify(row)} is not instruction+input of task ${task.taskId}`).toBeDefined();
+        expect(byInput.get(JSON.stringify(ids.slice(task.instructionIds.length - 1))), `teacher row ${JSON.stringify(row)} is not instruction+input of task ${task.taskId}`).toBeDefined();
+      }
+      // the student reads the batch's instance inputs alone, each one an example of this task
+      const sCall = studentCalls[s] as EncoderCall;
+      const batch = sCall.ids.map((row) => {
+        const ex = byInput.get(JSON.stringify(unpad(row)));
+        expect(ex !== undefined && task.examples.includes(ex), `student row ${JSON.stringify(row)} is not an input of task ${task.taskId}`).toBe(true);
         return ex!;
       });
-      expect(tRows).toEqual(padded(batch.map((e) => e.teacherInputIds!)));
-      // the same batch, in the same order, reaches the student as the instance inputs alone
-      const sCall = studentCalls[s] as EncoderCall;
       expect(sCall.ids).toEqual(padded(batch.map((e) => e.inputIds)));
+      // the teacher ran each distinct example of that batch once, in first-occurrence order (a batch samples with replacement)
+      const distinct = [...new Map(batch.map((e) => [e.id, e])).values()];
+      expect(tRows).toEqual(padded(distinct.map((e) => e.teacherInputIds!)));
       expectNoInstructionTokens(sCall.ids);
       // with `concat` fusion the instruction comes in as the encoded prefix (its own token width)
       expect(sCall.prefixLen).toBe(fusion === 'concat' ? task.instructionIds.length : 0);

@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, type DeltaMap, Rng, type StepRecord, fit } from '@tagi/tensor-core';
 import { DirCheckpointStore } from '@tagi/tensor-core/node';
 import { tinyT5, useCpu } from './__fixtures__/tiny.js';
-import { DEFAULT_SPLIT_LENGTHS, padIds, splitDocument } from './batching.js';
+import { DistillInputError } from '@tagi/distill';
+import { BatchIdError } from '@tagi/t5-model';
+import { DEFAULT_SPLIT_LENGTHS, padIds, padLabels, splitDocument } from './batching.js';
 import type { FusionKind } from './config.js';
 import { HypernetInputError } from './errors.js';
 import { HyperNetwork, disposeDeltas } from './hypernet.js';
-import { type FinetuneTask, type TeacherOptions, finetuneHypernet, finetuneObjective, pretrainHypernet, pretrainObjective, trainableParameters } from './training.js';
+import { type FinetuneTask, TeacherLogitCache, type TeacherOptions, finetuneHypernet, finetuneObjective, pretrainHypernet, pretrainObjective, trainableParameters } from './training.js';
 
 let base: ReturnType<typeof tinyT5>;
 let dir: string;
@@ -56,6 +58,40 @@ describe('splitDocument', () => {
     const short = splitDocument([5, 6, 7, 8, 9], new Rng(1), DEFAULT_SPLIT_LENGTHS, 1)!;
     expect([short.instruction, short.input, short.target].map((x) => x.length - 1).reduce((a, b) => a + b)).toBeLessThanOrEqual(5);
     expect(splitDocument([5, 6], new Rng(1), DEFAULT_SPLIT_LENGTHS, 1)).toBeNull();
+  });
+});
+
+describe('padIds / padLabels: the batch boundary checks ids', () => {
+  it('name the row and position of an id outside the vocabulary (or a non-integer), before any tensor exists', () => {
+    const before = tf.memory().numTensors;
+    expect(() => padIds([[3, 4, 1], [5, 64, 1]], 0, { vocabSize: 64, argument: 'inputIds' })).toThrow(BatchIdError);
+    expect(() => padIds([[3, 4, 1], [5, 64, 1]], 0, { vocabSize: 64, argument: 'inputIds' })).toThrow(/inputIds.*\b1\b.*\b1\b.*64/);
+    expect(() => padIds([[3, -1]], 0, { vocabSize: 64 })).toThrow(BatchIdError);
+    expect(() => padLabels([[3, 1], [7, 2.5, 1]], { vocabSize: 64 })).toThrow(DistillInputError);
+    let argument = '';
+    try {
+      padLabels([[3, 1], [7, 99, 1]], { vocabSize: 64, argument: 'targets' });
+    } catch (e) {
+      argument = (e as DistillInputError).argument;
+    }
+    expect(argument).toBe('targets[1, 1]');
+    expect(tf.memory().numTensors).toBe(before);
+    // in range (and -100 in labels): padded as before; without a vocabulary nothing is checked
+    const l = padLabels([[3, -100, 1], [63]], { vocabSize: 64 });
+    expect(l.arraySync()).toEqual([[3, -100, 1], [63, -100, -100]]);
+    const p = padIds([[70, 1]], 0);
+    expect(p.ids.arraySync()).toEqual([[70, 1]]);
+    tf.dispose([l, p.ids, p.mask]);
+  });
+
+  it('objectives check every id once, where their data enters', () => {
+    const hn = new HyperNetwork(base, cfg);
+    const bad = [{ ...tasks[0]!, examples: [{ ...tasks[0]!.examples[0]!, labelIds: [64, 1] }] }];
+    expect(() => finetuneObjective({ hypernet: hn, tasks: bad, batchSize: 2, loss: { lambdaKl: 0 } })).toThrow(/labelIds/);
+    const badInstr = [{ ...tasks[0]!, instructionIds: [1000, 1] }];
+    expect(() => finetuneObjective({ hypernet: hn, tasks: badInstr, batchSize: 2, loss: { lambdaKl: 0 } })).toThrow(BatchIdError);
+    expect(() => pretrainObjective({ hypernet: hn, documents: [[5, 6, 7, 99]], batchSize: 2 })).toThrow(BatchIdError);
+    hn.dispose();
   });
 });
 
@@ -217,6 +253,46 @@ describe('objectives', () => {
     for (const d of teacherAdapters.values()) disposeDeltas(d);
     teacherHn.dispose();
     hn.dispose();
+  });
+
+  it('a shared TeacherLogitCache: later objectives with the same teacher reuse every row, give the same KL, and the cache outlives them', async () => {
+    let teacherRows = 0;
+    // the concat teacher, counting the rows it runs (the same weights as the base)
+    const teacherModel = Object.create(base) as typeof base;
+    teacherModel.forward = (args) => {
+      teacherRows += args.inputIds.shape[0];
+      return base.forward(args);
+    };
+    const shared = new TeacherLogitCache();
+    const before = tf.memory().numTensors;
+    const train = async (cache: boolean | TeacherLogitCache, seed: number) => {
+      const hn = new HyperNetwork(base, cfg, { seed: 2 });
+      const optimizer = new AdamW(hn.namedParameters(), { lr: 1e-2 });
+      const objective = finetuneObjective({ hypernet: hn, tasks, batchSize: 2, seed, loss: { lambdaKl: 1 }, teacher: { sources: ['concat'], concatModel: teacherModel, cache } });
+      const kl: number[] = [];
+      await fit({ ...objective, name: 'ft', optimizer, steps: 4, onStep: (r) => void kl.push(r.terms['kl'] as number) });
+      objective.dispose();
+      optimizer.dispose();
+      hn.dispose();
+      return kl;
+    };
+    const own = await train(true, 3);
+    const ownRows = teacherRows;
+    expect(tf.memory().numTensors).toBe(before); // an objective's own cache dies with it
+    teacherRows = 0;
+    expect(await train(shared, 3)).toEqual(own); // same numbers as an own cache
+    expect(teacherRows).toBe(ownRows);
+    const cached = shared.size;
+    expect(cached).toBe(ownRows); // one row per distinct example the teacher ran
+    teacherRows = 0;
+    expect(await train(shared, 3)).toEqual(own);
+    expect(teacherRows).toBe(0); // every row came from the shared cache
+    await train(shared, 9); // another data order: only examples not seen yet are run
+    expect(shared.size).toBe(cached + teacherRows);
+    expect(tf.memory().numTensors).toBe(before + shared.size); // the rows belong to the cache, not the objectives
+    shared.dispose();
+    expect(shared.size).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('pretraining through fit: per-example adapters from segment a, CE on segment c, no leaks', async () => {

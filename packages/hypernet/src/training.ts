@@ -6,12 +6,12 @@
 // `loss()` runs inside it and reads nothing back to the host.
 import * as tf from '@tensorflow/tfjs-core';
 import { type DeltaMap, type FitOptions, type FitResult, type Objective, type StepContext, Rng, fit } from '@tagi/tensor-core';
-import { type TagiLossConfig, distillKl, maskedCrossEntropy, parameterAlignmentLoss, resolveTagiLossConfig } from '@tagi/distill';
-import { shiftRightTensor } from '@tagi/t5-model';
+import { type TagiLossConfig, checkLabelIds, distillKl, maskedCrossEntropy, parameterAlignmentLoss, resolveTagiLossConfig } from '@tagi/distill';
+import { checkIdRows, shiftRightTensor } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel } from './base-model.js';
 import { DEFAULT_SPLIT_LENGTHS, type SplitExample, type SplitLengths, checkSplitLengths, padIds, padLabels, splitDocument } from './batching.js';
 import { HypernetInputError } from './errors.js';
-import { type HyperNetwork, type InstructionEncoding, disposeDeltas, disposeEncoding, fusionHook } from './hypernet.js';
+import { HyperNetwork, type InstructionEncoding, disposeDeltas, disposeEncoding, fusionHook, selectEncodingRows, stackEncodings } from './hypernet.js';
 
 /** The hypernetwork's trainable variables by parameter name: what `fit` differentiates, updates and checkpoints. */
 export function trainableParameters(hn: HyperNetwork): Map<string, tf.Variable> {
@@ -40,10 +40,16 @@ function teacherForward(model: BaseSeq2SeqModel, ids: tf.Tensor2D, mask: tf.Tens
   }
 }
 
-/** The student, fed the task input only: frozen base + generated adapter, with the instruction fused as configured (`concat` prefix or per-layer cross-attention hook). */
-function studentForward(hn: HyperNetwork, ids: tf.Tensor2D, mask: tf.Tensor2D, labels: tf.Tensor2D, deltas: DeltaMap, enc: InstructionEncoding) {
-  const encoderLayerHook = fusionHook(hn, enc);
-  const encoderPrefix = hn.fusionPrefix(enc, ids.shape[0]);
+/**
+ * The student, fed the task input only: frozen base + generated adapter, with the instruction fused as
+ * configured (`concat` prefix or per-layer cross-attention hook). `enc` has one row (the whole batch's
+ * task) or one row per task of `taskOfExample`; `deltas` are shared or one per example.
+ */
+function studentForward(hn: HyperNetwork, ids: tf.Tensor2D, mask: tf.Tensor2D, labels: tf.Tensor2D, deltas: DeltaMap, enc: InstructionEncoding, taskOfExample?: readonly number[]) {
+  const perExample = taskOfExample !== undefined && enc.states.shape[0] > 1;
+  // the hook reads one row for the batch or one per example; the rows are picked inside the tape (differentiable)
+  const encoderLayerHook = hn.config.fusion === 'cross-attention' ? fusionHook(hn, perExample ? selectEncodingRows(enc, taskOfExample) : enc) : undefined;
+  const encoderPrefix = hn.fusionPrefix(enc, ids.shape[0], perExample ? taskOfExample : undefined);
   const decoderInputIds = shiftRightTensor(labels, hn.base.config.decoderStartTokenId, hn.base.config.padTokenId);
   try {
     return hn.base.forward({ inputIds: ids, attentionMask: mask, decoderInputIds, adapters: deltas, encoderPrefix, encoderLayerHook });
@@ -111,6 +117,8 @@ export function pretrainObjective(o: PretrainObjectiveOptions): Objective<Pretra
   checkBatchSize(o.batchSize);
   if (o.documents.length === 0) throw new HypernetInputError('documents', 'at least one tokenised document', 'none');
   if (!o.documents.some((d) => d.length >= 3)) throw new HypernetInputError('documents', 'documents of at least 3 tokens', 'only shorter ones');
+  // every id checked once, here where the documents enter (batches are then built from checked rows)
+  checkIdRows(o.documents, o.hypernet.base.config.vocabSize, 'documents');
   const lengths: SplitLengths = { ...DEFAULT_SPLIT_LENGTHS, ...o.split };
   checkSplitLengths(lengths);
   const hn = o.hypernet;
@@ -188,16 +196,43 @@ export interface TeacherOptions {
   readonly concatModel?: BaseSeq2SeqModel;
   /** Adapter of the `concat` teacher on its model, e.g. a multitask LoRA (default: none). */
   readonly concatAdapters?: DeltaMap;
-  /** Keep each example's teacher logits after the first computation (memory: tgtLen × vocab floats per example and source). */
-  readonly cache?: boolean;
+  /**
+   * Keep each example's teacher logits after the first computation (memory: tgtLen × vocab floats per
+   * example and source): `true` for this objective alone (freed by its `dispose`), or a
+   * {@link TeacherLogitCache} the caller owns, shared by objectives with the same teacher and examples.
+   */
+  readonly cache?: boolean | TeacherLogitCache;
+}
+
+/**
+ * Teacher logits shared by several finetuning objectives that have the same teacher (model, adapters) and
+ * the same example ids — e.g. every hypernetwork seed and ablation of one run: each example's teacher row
+ * is computed once for all of them instead of once per objective (the teacher forward is most of a KD
+ * update's cost while the cache is cold). The caller owns it: `dispose()` frees the rows.
+ */
+export class TeacherLogitCache {
+  /** Rows `[labelLen, vocab]` by source and example id. */
+  readonly rows = new Map<string, tf.Tensor2D>();
+  get size(): number {
+    return this.rows.size;
+  }
+  dispose(): void {
+    tf.dispose([...this.rows.values()]);
+    this.rows.clear();
+  }
 }
 
 export interface FinetuneObjectiveOptions {
   readonly hypernet: HyperNetwork;
   /** Training tasks; tasks without examples are skipped. */
   readonly tasks: readonly FinetuneTask[];
-  /** Examples per micro-batch, all of one task (one shared adapter per micro-batch). */
+  /** Examples per micro-batch: all of one task (one shared adapter), or `batchSize / tasksPerBatch` of each of several tasks. */
   readonly batchSize: number;
+  /**
+   * Tasks per micro-batch (default 1). Above 1 every example gets its own task's adapter (per-example LoRA
+   * factors) and fusion rows; must divide `batchSize`.
+   */
+  readonly tasksPerBatch?: number;
   /** Seed of the data order (default 0). */
   readonly seed?: number;
   /**
@@ -209,9 +244,17 @@ export interface FinetuneObjectiveOptions {
   readonly teacher?: TeacherOptions;
 }
 
-/** One finetuning micro-batch: examples of one task. Its tensors are freed by `release`. */
+/**
+ * One finetuning micro-batch: the examples of one task (`tasksPerBatch` 1), or of several tasks in
+ * consecutive groups of `batchSize / tasksPerBatch`. Its tensors are freed by `release`.
+ */
 export interface FinetuneBatch {
+  /** The first task of the batch (the only one with `tasksPerBatch` 1). */
   readonly task: FinetuneTask;
+  /** The batch's tasks in order (a task may occur twice at an epoch boundary). */
+  readonly tasks: readonly FinetuneTask[];
+  /** Row of `tasks` (and of the encoding) of every example. */
+  readonly taskOfExample: readonly number[];
   readonly examples: readonly FinetuneExample[];
   /** Student input `[batch, len]`: the instance inputs alone. */
   readonly input: { readonly ids: tf.Tensor2D; readonly mask: tf.Tensor2D };
@@ -219,8 +262,13 @@ export interface FinetuneBatch {
   readonly labels: tf.Tensor2D;
   /** `[batch, tgtLen, vocab]` per teacher source (constants, computed outside the tape); empty when λ1 = 0. */
   readonly teacherLogits: readonly tf.Tensor3D[];
-  /** The task's cached instruction encoding (owned by the objective); undefined with `encoder: 'separate'`. */
+  /**
+   * The tasks' instruction encodings, one row per task (`[tasks, len, d]`; with one task the cached tensor
+   * itself, owned by the objective); undefined with `encoder: 'separate'` (encoded inside the tape).
+   */
   readonly encoding: InstructionEncoding | undefined;
+  /** `[tasks, ...]` LoRA teachers of the tasks, stacked (λ2 > 0 with several tasks per batch). */
+  readonly teacherAdapters: DeltaMap | undefined;
 }
 
 export interface FinetuneObjective extends Objective<FinetuneBatch> {
@@ -243,7 +291,7 @@ export class InstructionCache {
   get(taskId: string, instructionIds: readonly number[]): InstructionEncoding {
     let e = this.entries.get(taskId);
     if (!e) {
-      const { ids, mask } = padIds([instructionIds], this.hypernet.base.config.padTokenId);
+      const { ids, mask } = padIds([instructionIds], this.hypernet.base.config.padTokenId, { vocabSize: this.hypernet.base.config.vocabSize, argument: `instructionIds of task '${taskId}'` });
       e = this.hypernet.encodeInstructions(ids, mask);
       tf.dispose([ids, mask]);
       this.entries.set(taskId, e);
@@ -261,24 +309,34 @@ export class InstructionCache {
   }
 }
 
+/**
+ * Teacher logits of one source for a batch's examples: `[batch, tgtLen, vocab]`, rows in example order,
+ * scored positions only (padding rows are zero and masked by the labels). The `concat` teacher runs all
+ * examples in one forward; the `lora` teacher runs each task's examples with that task's adapter. With a
+ * cache, each example is computed once per run.
+ */
 function teacherLogitsFor(
   source: 'concat' | 'lora',
-  task: FinetuneTask,
+  tasks: readonly FinetuneTask[],
+  taskOfExample: readonly number[],
   batch: readonly FinetuneExample[],
-  labels: tf.Tensor2D,
+  tgtLen: number,
   hn: HyperNetwork,
   teacher: TeacherOptions,
   cache: Map<string, tf.Tensor2D> | undefined,
 ): tf.Tensor3D {
   const pad = hn.base.config.padTokenId;
-  const tgtLen = labels.shape[1];
-  const rows: tf.Tensor2D[] = [];
-  // without a cache every row is computed; with one, each missing example once (a batch may repeat an example)
-  const missing = cache ? [...new Map(batch.filter((ex) => !cache.has(`${source}\u0000${ex.id}`)).map((ex) => [ex.id, ex])).values()] : [...batch];
-  if (missing.length > 0) {
-    const concat = source === 'concat';
+  const key = (ex: FinetuneExample) => `${source}\u0000${ex.id}`;
+  const fresh = new Map<string, tf.Tensor2D>(); // rows computed here without a cache (disposed below)
+  const concat = source === 'concat';
+  // groups that share a teacher: every example for `concat`, each task's examples for `lora`
+  const groups = concat ? [batch.map((_, i) => i)] : tasks.map((_, t) => batch.map((__, i) => i).filter((i) => taskOfExample[i] === t));
+  for (const [g, members] of groups.entries()) {
+    const have = (ex: FinetuneExample) => (cache ? cache.has(key(ex)) : fresh.has(key(ex)));
+    const missing = [...new Map(members.map((i) => batch[i] as FinetuneExample).filter((ex) => !have(ex)).map((ex) => [ex.id, ex])).values()];
+    if (missing.length === 0) continue;
     const model = concat ? (teacher.concatModel ?? hn.base) : hn.base;
-    const adapters = concat ? teacher.concatAdapters : task.teacherAdapters;
+    const adapters = concat ? teacher.concatAdapters : (tasks[g] as FinetuneTask).teacherAdapters;
     // presence of teacherInputIds / teacherAdapters was checked when the objective was made
     const x = padIds(missing.map((ex) => (concat ? (ex.teacherInputIds as readonly number[]) : ex.inputIds)), pad);
     const lab = padLabels(missing.map((ex) => ex.labelIds));
@@ -287,23 +345,24 @@ function teacherLogitsFor(
     const per = tf.unstack(logits) as tf.Tensor2D[]; // [tgtLen_i, vocab] each
     missing.forEach((ex, i) => {
       const row = tf.slice(per[i] as tf.Tensor2D, [0, 0], [ex.labelIds.length, -1]) as tf.Tensor2D; // scored positions only
-      if (cache) cache.set(`${source}\u0000${ex.id}`, row);
-      else rows.push(row);
+      (cache ?? fresh).set(key(ex), row);
     });
     tf.dispose([x.ids, x.mask, lab, logits, ...per]);
   }
-  const ordered = cache ? batch.map((ex) => cache.get(`${source}\u0000${ex.id}`) as tf.Tensor2D) : rows;
-  return tf.tidy(() => {
-    const padded = ordered.map((r) => (r.shape[0] < tgtLen ? tf.pad(r, [[0, tgtLen - r.shape[0]], [0, 0]]) : r)); // [tgtLen, vocab]
-    const out = tf.stack(padded) as tf.Tensor3D; // [batch, tgtLen, vocab]
-    if (!cache) tf.dispose(rows);
-    return out;
+  const rows = batch.map((ex) => (cache ?? fresh).get(key(ex)) as tf.Tensor2D);
+  const out = tf.tidy(() => {
+    const padded = rows.map((r) => (r.shape[0] < tgtLen ? tf.pad(r, [[0, tgtLen - r.shape[0]], [0, 0]]) : r)); // [tgtLen, vocab]
+    return tf.stack(padded) as tf.Tensor3D; // [batch, tgtLen, vocab]
   });
+  tf.dispose([...fresh.values()]);
+  return out;
 }
 
 /** Checks at the boundary everything the enabled loss terms need, naming the missing piece. */
 function checkFinetune(o: FinetuneObjectiveOptions, tasks: readonly FinetuneTask[], lossCfg: TagiLossConfig): void {
   checkBatchSize(o.batchSize);
+  const k = o.tasksPerBatch ?? 1;
+  if (!Number.isInteger(k) || k < 1 || o.batchSize % k !== 0) throw new HypernetInputError('tasksPerBatch', `a positive integer dividing batchSize (${o.batchSize})`, String(k));
   if (tasks.length === 0) throw new HypernetInputError('tasks', 'at least one task with examples', 'none');
   if (lossCfg.lambdaKl > 0) {
     const sources = o.teacher?.sources ?? [];
@@ -326,54 +385,102 @@ function checkFinetune(o: FinetuneObjectiveOptions, tasks: readonly FinetuneTask
     const without = tasks.filter((t) => !t.teacherAdapters).map((t) => t.taskId);
     if (without.length > 0) throw new HypernetInputError('tasks[].teacherAdapters', `a LoRA teacher for every task because loss.lambdaIns > 0 (missing: ${without.slice(0, 5).join(', ')})`, `${without.length} without`);
   }
+  // every id checked once, here where the data enters (batches are then built from checked rows)
+  const vocab = o.hypernet.base.config.vocabSize;
+  for (const t of tasks) {
+    checkIdRows([t.instructionIds], vocab, `tasks['${t.taskId}'].instructionIds`);
+    checkIdRows(t.examples.map((e) => e.inputIds), vocab, `tasks['${t.taskId}'].examples[].inputIds`);
+    checkIdRows(t.examples.map((e) => e.teacherInputIds ?? []), vocab, `tasks['${t.taskId}'].examples[].teacherInputIds`);
+    for (const e of t.examples) checkLabelIds(e.labelIds, e.labelIds.length || 1, vocab, { argument: `tasks['${t.taskId}'].examples['${e.id}'].labelIds` });
+  }
+}
+
+/** The `[tasks, ...]` stack of the tasks' LoRA teachers (one row per task of the batch), outside the tape. */
+function stackTeachers(tasks: readonly FinetuneTask[]): DeltaMap {
+  const first = tasks[0]?.teacherAdapters as DeltaMap;
+  const out = new Map<string, { A: tf.Tensor; B: tf.Tensor; scaling: number }>();
+  for (const [path, d] of first) {
+    const parts = tasks.map((t) => (t.teacherAdapters as DeltaMap).get(path));
+    if (parts.some((p) => p === undefined || p.scaling !== d.scaling || p.A.rank !== 2)) {
+      throw new HypernetInputError('tasks[].teacherAdapters', `shared [r, in] / [out, r] factors on the same modules with one scaling (module ${path})`, 'teachers that differ');
+    }
+    out.set(path, { A: tf.stack(parts.map((p) => (p as { A: tf.Tensor }).A)), B: tf.stack(parts.map((p) => (p as { B: tf.Tensor }).B)), scaling: d.scaling }); // [tasks, r, in], [tasks, out, r]
+  }
+  return out;
 }
 
 /**
- * Stage-3 finetuning as an objective. Micro-batch (step, micro) takes one task (tasks visited in seeded
- * epochs, so each task comes once per `tasks.length` updates in every micro-batch slot) and samples
- * `batchSize` of its examples. `batch()` looks up the task's instruction encoding (encoded once per task
- * for the run) and computes the teacher logits (a real teacher forward, optionally cached per example);
- * `loss()` generates one shared adapter, runs the student (frozen base + adapter + fusion) on the task
- * inputs alone and returns `L_ce + λ1·L_kl + λ2·L_ins` with terms `ce`, `kl` (λ1 > 0), `ins` (λ2 > 0).
+ * Stage-3 finetuning as an objective. Micro-batch (step, micro) holds `tasksPerBatch` tasks (default 1;
+ * tasks visited in seeded epochs, so each task comes once per `tasks.length / tasksPerBatch` updates in
+ * every micro-batch slot) and samples `batchSize / tasksPerBatch` examples of each. `batch()` looks up the
+ * tasks' instruction encodings (encoded once per task for the run) and computes the teacher logits (a real
+ * teacher forward, optionally cached per example); `loss()` generates one adapter per task — shared by the
+ * micro-batch with one task, one per example with several (a row selection inside the tape) — runs the
+ * student (frozen base + adapter + fusion) on the task inputs alone and returns `L_ce + λ1·L_kl + λ2·L_ins`
+ * with terms `ce`, `kl` (λ1 > 0), `ins` (λ2 > 0; the mean over the batch's tasks).
+ * Why several tasks per update: with one task per update the hypernetwork sees each of T tasks once every T
+ * updates, and its gradient is that of one instruction; mixing tasks makes each update a gradient over
+ * instructions, and costs about one forward per update on any backend that batches (per-example adapters).
  */
 export function finetuneObjective(o: FinetuneObjectiveOptions): FinetuneObjective {
   const lossCfg = resolveTagiLossConfig(o.loss);
   const tasks = o.tasks.filter((t) => t.examples.length > 0);
   checkFinetune(o, tasks, lossCfg);
   const hn = o.hypernet;
+  const k = o.tasksPerBatch ?? 1;
+  const perTask = o.batchSize / k;
   const teacher = lossCfg.lambdaKl > 0 ? (o.teacher as TeacherOptions) : undefined;
   const instructions = new InstructionCache(hn);
-  const logitCache = teacher?.cache ? new Map<string, tf.Tensor2D>() : undefined;
+  const shared = teacher?.cache instanceof TeacherLogitCache ? teacher.cache.rows : undefined;
+  const ownCache = teacher?.cache === true ? new Map<string, tf.Tensor2D>() : undefined; // freed by dispose()
+  const logitCache = shared ?? ownCache;
   const seedRng = new Rng(o.seed ?? 0);
   const pad = hn.base.config.padTokenId;
-  const taskAt = ({ step, micro }: StepContext): FinetuneTask => {
-    const epoch = Math.floor(step / tasks.length);
+  // slot j of micro-batch (step, micro) is the (step·k + j)-th task of that micro slot's seeded epochs
+  const taskAt = ({ step, micro }: StepContext, j = 0): FinetuneTask => {
+    const g = step * k + j;
+    const epoch = Math.floor(g / tasks.length);
     const order = seededPermutation(tasks.length, seedRng.fork(stepLabel('finetune-epoch', epoch, micro)));
-    return tasks[order[step % tasks.length] as number] as FinetuneTask;
+    return tasks[order[g % tasks.length] as number] as FinetuneTask;
   };
   return {
     params: trainableParameters(hn),
     instructions,
     taskOf: (ctx) => taskAt(ctx).taskId,
     batch(ctx) {
-      const task = taskAt(ctx);
+      const batchTasks = Array.from({ length: k }, (_, j) => taskAt(ctx, j));
       const rng = seedRng.fork(stepLabel('finetune-step', ctx.step, ctx.micro));
-      const examples = Array.from({ length: o.batchSize }, () => task.examples[Math.floor(rng.next() * task.examples.length)] as FinetuneExample);
-      // frozen encoder: once per task for the whole run; a trainable one runs in loss(), inside the tape
-      const encoding = hn.encoderIsTrainable ? undefined : instructions.get(task.taskId, task.instructionIds);
+      const examples: FinetuneExample[] = [];
+      const taskOfExample: number[] = [];
+      batchTasks.forEach((task, t) => {
+        for (let i = 0; i < perTask; i++) {
+          examples.push(task.examples[Math.floor(rng.next() * task.examples.length)] as FinetuneExample);
+          taskOfExample.push(t);
+        }
+      });
+      // frozen encoder: once per task for the whole run (stacked per batch); a trainable one runs in loss(), inside the tape
+      let encoding: InstructionEncoding | undefined;
+      if (!hn.encoderIsTrainable) {
+        const encs = batchTasks.map((t) => instructions.get(t.taskId, t.instructionIds));
+        encoding = k === 1 ? encs[0] : stackEncodings(encs);
+      }
       const input = padIds(examples.map((e) => e.inputIds), pad);
       const labels = padLabels(examples.map((e) => e.labelIds));
-      const teacherLogits = teacher ? teacher.sources.map((s) => teacherLogitsFor(s, task, examples, labels, hn, teacher, logitCache)) : [];
-      return { task, examples, input, labels, teacherLogits, encoding };
+      const teacherLogits = teacher ? teacher.sources.map((s) => teacherLogitsFor(s, batchTasks, taskOfExample, examples, labels.shape[1], hn, teacher, logitCache)) : [];
+      const teacherAdapters = lossCfg.lambdaIns > 0 && k > 1 ? stackTeachers(batchTasks) : undefined;
+      return { task: batchTasks[0] as FinetuneTask, tasks: batchTasks, taskOfExample, examples, input, labels, teacherLogits, encoding, teacherAdapters };
     },
     loss(b) {
       let enc = b.encoding;
       if (!enc) {
-        const { ids, mask } = padIds([b.task.instructionIds], pad);
+        const { ids, mask } = padIds(b.tasks.map((t) => t.instructionIds), pad);
         enc = hn.encodeInstructions(ids, mask);
       }
-      const deltas = hn.generate(enc, { shared: true }); // one adapter for the whole (single-task) micro-batch
-      const { logits } = studentForward(hn, b.input.ids, b.input.mask, b.labels, deltas, enc);
+      const several = b.tasks.length > 1;
+      // one adapter per task; with one task it is shared by the micro-batch, else each example takes its task's
+      const generated = hn.generate(enc, { shared: !several });
+      const deltas = several ? HyperNetwork.selectRows(generated, b.taskOfExample) : generated;
+      const { logits } = studentForward(hn, b.input.ids, b.input.mask, b.labels, deltas, enc, several ? b.taskOfExample : undefined);
       const ce = maskedCrossEntropy(logits, b.labels, { ignoreIndex: lossCfg.ignoreIndex });
       const terms: Record<string, tf.Scalar> = { ce };
       let loss: tf.Scalar = ce;
@@ -384,7 +491,7 @@ export function finetuneObjective(o: FinetuneObjectiveOptions): FinetuneObjectiv
         loss = tf.add(loss, tf.mul(kl, lossCfg.lambdaKl));
       }
       if (lossCfg.lambdaIns > 0) {
-        const ins = parameterAlignmentLoss(deltas, b.task.teacherAdapters as DeltaMap, { mode: lossCfg.alignment });
+        const ins = parameterAlignmentLoss(generated, b.teacherAdapters ?? (b.task.teacherAdapters as DeltaMap), { mode: lossCfg.alignment });
         terms['ins'] = ins;
         loss = tf.add(loss, tf.mul(ins, lossCfg.lambdaIns));
       }
@@ -393,12 +500,16 @@ export function finetuneObjective(o: FinetuneObjectiveOptions): FinetuneObjectiv
     tokens: (b) => b.examples.reduce((s, e) => s + e.inputIds.length + e.labelIds.length, 0),
     release(b) {
       tf.dispose([b.input.ids, b.input.mask, b.labels, ...b.teacherLogits]);
+      // a stacked encoding belongs to the batch; a single task's is the cache's
+      if (b.encoding && b.tasks.length > 1) disposeEncoding(b.encoding);
+      if (b.teacherAdapters) for (const d of b.teacherAdapters.values()) tf.dispose([d.A, d.B]);
     },
     dispose() {
       instructions.dispose();
-      if (logitCache) {
-        tf.dispose([...logitCache.values()]);
-        logitCache.clear();
+      // a shared cache is its owner's to free
+      if (ownCache) {
+        tf.dispose([...ownCache.values()]);
+        ownCache.clear();
       }
     },
   };
@@ -442,8 +553,9 @@ export function studentLoss(hn: HyperNetwork, tasks: readonly FinetuneTask[], op
         const n = batch.reduce((s, e) => s + e.labelIds.length, 0);
         const prev = sum;
         sum = tf.tidy(() => {
-          const x = padIds(batch.map((e) => e.inputIds), hn.base.config.padTokenId);
-          const labels = padLabels(batch.map((e) => e.labelIds));
+          const vocabSize = hn.base.config.vocabSize;
+          const x = padIds(batch.map((e) => e.inputIds), hn.base.config.padTokenId, { vocabSize, argument: `tasks['${task.taskId}'].examples[].inputIds` });
+          const labels = padLabels(batch.map((e) => e.labelIds), { vocabSize, argument: `tasks['${task.taskId}'].examples[].labelIds` });
           const out = studentForward(hn, x.ids, x.mask, labels, deltas, enc);
           return tf.add(prev, tf.mul(maskedCrossEntropy(out.logits, labels), n));
         });

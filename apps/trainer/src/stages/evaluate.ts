@@ -1,49 +1,69 @@
-// Evaluation: every method on the held-out tasks with @tagi/eval's SNI-exact ROUGE-L and exact match,
-// plus measured inference cost. Instances are run task by task; a hypernet method generates each task's
-// adapter once (timed with the task, from the same instruction ids training used: instruction.ts) and
-// then reads the instance inputs alone. A stop (SIGINT/SIGTERM) is honoured between batches; evaluation
-// keeps no checkpoint and restarts from its beginning on --resume.
-//   No adapter:                      frozen base, Tk-Instruct prompt (definition + examples + input)
+// Evaluation: every method on every evaluation setting of the data (seen tasks on training and on new
+// instances, held-out combinations, the held-out family), scored per instance with @tagi/eval's SNI-exact
+// ROUGE-L and exact match — the records results.ts summarises with task-level bootstrap CIs — plus
+// measured inference cost on the held-out tasks. A stop (SIGINT/SIGTERM) is honoured between batches;
+// evaluation keeps no checkpoint and restarts from its beginning on --resume.
+//   No adapter:                         frozen base, Tk-Instruct prompt (definition (+ examples) + input)
 //   Instruction-concatenated multitask: base + multitask LoRA, the same prompt
-//   HINT-like / TAGI:                base + generated adapter (+ fused instruction states), input only
+//   HINT-like / TAGI (and ablations):   base + generated adapter (+ fused instruction states), input only;
+//                                       each task's adapter generated once from its instruction ids
+//                                       (instruction.ts, as training), tasks batched together
+//   references (no model):              copy the input, the majority answer, the best instruction-blind rule
 import {
+  type ScoreRecord,
   adapterInstanceCost,
-  computeGroupedMetrics,
-  computeMetrics,
   concatenatedInstanceFlops,
   costConfigFromHf,
   encoderFlops,
+  exactMatch,
+  rougeL,
   type T5CostConfig,
 } from '@tagi/eval';
-import { type HyperNetwork, generateAdapter, generateWithTask } from '@tagi/hypernet';
+import { type HyperNetwork, generateAdapters, generateWithTasks } from '@tagi/hypernet';
 import type { AdapterSet } from '@tagi/lora';
 import { type T5ForConditionalGeneration, t5ConfigToJson } from '@tagi/t5-model';
-import type { Task, TagiExample } from '@tagi/datasets';
+import type { Task } from '@tagi/datasets';
 import { collate, disposeBatch } from '@tagi/lora';
-import type { TaskData, Tok } from '../data.js';
+import { type DataTask, type EvalSet, type TaskData, type Tok, SPLIT_LABELS } from '../data.js';
 import { InstructionInputs } from '../instruction.js';
-import { METHOD_ROWS, type MethodId, type MethodResult } from '../results.js';
 import type { Run } from '../run.js';
+
+/** A trained hypernetwork to evaluate: its method row and training seed. */
+export interface HypernetEntry {
+  readonly method: string;
+  readonly seed: number;
+  readonly hn: HyperNetwork;
+}
 
 export interface EvalInputs {
   model: T5ForConditionalGeneration;
   multitask?: AdapterSet;
-  hypernets: Partial<Record<'tagi' | 'hint', HyperNetwork>>;
+  hypernets: readonly HypernetEntry[];
 }
 
-interface Predictions {
-  predictions: string[];
-  ms: number;
+/** Inference cost of a method on the held-out settings: measured wall time and a FLOPs estimate per instance. */
+export interface MethodCost {
+  msPerInstance: number;
+  flopsPerInstance: number;
+  instances: number;
 }
 
-function groupByTask(rows: readonly TagiExample[]): Map<string, TagiExample[]> {
-  const m = new Map<string, TagiExample[]>();
-  for (const r of rows) {
-    const list = m.get(r.taskId) ?? [];
-    list.push(r);
-    m.set(r.taskId, list);
-  }
-  return m;
+export interface Evaluation {
+  /** One record per (method, seed, setting, instance). */
+  records: ScoreRecord[];
+  /** Per method (seeds pooled): held-out cost. */
+  costs: Map<string, MethodCost>;
+}
+
+interface Row {
+  task: DataTask;
+  instanceId: string;
+  input: string;
+  references: string[];
+}
+
+function rowsOf(set: EvalSet): Row[] {
+  return set.tasks.flatMap((task) => task.instances.map((i) => ({ task, instanceId: i.id, input: i.input, references: [...i.outputs] })));
 }
 
 function decode(tok: Tok, seqs: number[][]): string[] {
@@ -52,111 +72,86 @@ function decode(tok: Tok, seqs: number[][]): string[] {
 
 const STOPPED = 'during evaluation (it keeps no checkpoint: it runs again from its beginning)';
 
-async function runConcatenated(run: Run, tok: Tok, inputs: InstructionInputs, tasks: ReadonlyMap<string, Task>, model: T5ForConditionalGeneration, adapters: AdapterSet | undefined, byTask: Map<string, TagiExample[]>): Promise<Predictions> {
+async function runConcatenated(run: Run, tok: Tok, inputs: InstructionInputs, model: T5ForConditionalGeneration, adapters: AdapterSet | undefined, rows: readonly Row[]): Promise<string[]> {
   const c = run.config;
-  const predictions: string[] = [];
-  const t0 = performance.now();
-  for (const rows of byTask.values()) {
-    for (let i = 0; i < rows.length; i += c.eval.batchSize) {
-      await run.yieldAndCheckStop(STOPPED);
-      const chunk = rows.slice(i, i + c.eval.batchSize);
-      const b = collate(chunk.map((e) => ({ input: inputs.concatenatedIds(tasks.get(e.taskId) as Task, e.studentInput), target: [tok.eosTokenId] })), tok.padTokenId);
-      try {
-        const seqs = await model.generate(b.inputIds, b.attentionMask, { maxNewTokens: c.prompt.maxTargetLength, numBeams: c.eval.numBeams, ...(adapters ? { adapters: adapters.deltas } : {}) });
-        predictions.push(...decode(tok, seqs));
-      } finally {
-        disposeBatch(b);
-      }
+  const out: string[] = [];
+  for (let i = 0; i < rows.length; i += c.eval.batchSize) {
+    await run.yieldAndCheckStop(STOPPED);
+    const chunk = rows.slice(i, i + c.eval.batchSize);
+    const b = collate(chunk.map((r) => ({ input: inputs.concatenatedIds(r.task, r.input), target: [tok.eosTokenId] })), tok.padTokenId);
+    try {
+      const seqs = await model.generate(b.inputIds, b.attentionMask, { maxNewTokens: c.prompt.maxTargetLength, numBeams: c.eval.numBeams, ...(adapters ? { adapters: adapters.deltas } : {}) });
+      out.push(...decode(tok, seqs));
+    } finally {
+      disposeBatch(b);
     }
   }
-  return { predictions, ms: performance.now() - t0 };
+  return out;
 }
 
-async function runHypernet(run: Run, tok: Tok, hn: HyperNetwork, tasks: ReadonlyMap<string, Task>, byTask: Map<string, TagiExample[]>): Promise<Predictions> {
+/**
+ * A hypernetwork's predictions: tasks are taken in groups whose instances fill about one batch; each
+ * group's adapters are generated once (one instruction encoding and one generator pass for the group),
+ * then its instances run in batches, every instance with its own task's adapter and fusion rows.
+ */
+async function runHypernet(run: Run, tok: Tok, hn: HyperNetwork, rows: readonly Row[]): Promise<string[]> {
   const c = run.config;
   // the instruction as training prepared it, within this hypernetwork's instruction length
   const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength, hn.config.maxInstructionLength);
-  const predictions: string[] = [];
-  const t0 = performance.now();
-  for (const [taskId, rows] of byTask) {
+  const byTask = new Map<string, number[]>();
+  rows.forEach((r, i) => byTask.set(r.task.taskId, [...(byTask.get(r.task.taskId) ?? []), i]));
+  const out = new Array<string>(rows.length);
+  const taskIds = [...byTask.keys()];
+  for (let start = 0; start < taskIds.length; ) {
     await run.yieldAndCheckStop(STOPPED);
-    const task = generateAdapter(hn, inputs.instructionIds(tasks.get(taskId) as Task)); // once per task
+    const group: string[] = [];
+    let n = 0;
+    while (start < taskIds.length && (group.length === 0 || n + (byTask.get(taskIds[start] as string)?.length ?? 0) <= c.eval.batchSize)) {
+      const id = taskIds[start++] as string;
+      group.push(id);
+      n += byTask.get(id)?.length ?? 0;
+    }
+    const taskOf = new Map(group.map((id, k) => [id, k]));
+    const adapters = generateAdapters(hn, group.map((id) => inputs.instructionIds(rows[(byTask.get(id) as number[])[0] as number]?.task as Task)));
     try {
-      for (let i = 0; i < rows.length; i += c.eval.batchSize) {
+      const members = group.flatMap((id) => byTask.get(id) as number[]);
+      for (let i = 0; i < members.length; i += c.eval.batchSize) {
         await run.yieldAndCheckStop(STOPPED);
-        const chunk = rows.slice(i, i + c.eval.batchSize);
-        const seqs = await generateWithTask(hn, task, chunk.map((e) => inputs.studentInputIds(tasks.get(taskId) as Task, e.studentInput)), {
-          maxNewTokens: c.prompt.maxTargetLength,
-          numBeams: c.eval.numBeams,
+        const chunk = members.slice(i, i + c.eval.batchSize);
+        const seqs = await generateWithTasks(
+          hn,
+          adapters,
+          chunk.map((m) => taskOf.get((rows[m] as Row).task.taskId) as number),
+          chunk.map((m) => inputs.studentInputIds((rows[m] as Row).task, (rows[m] as Row).input)),
+          { maxNewTokens: c.prompt.maxTargetLength, numBeams: c.eval.numBeams },
+        );
+        decode(tok, seqs).forEach((p, k) => {
+          out[chunk[k] as number] = p;
         });
-        predictions.push(...decode(tok, seqs));
       }
     } finally {
-      task.dispose();
+      adapters.dispose();
     }
   }
-  return { predictions, ms: performance.now() - t0 };
+  return out;
 }
 
 const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 
-export async function evaluate(run: Run, data: TaskData, tok: Tok, models: EvalInputs): Promise<Map<MethodId, MethodResult>> {
-  const c = run.config;
-  const tasks = new Map<string, Task>(data.heldOut.map((t) => [t.taskId, t]));
-  const rows = data.heldOutExamples;
-  const byTask = groupByTask(rows);
-  const ordered = [...byTask.values()].flat();
-  const references = ordered.map((e) => [...e.outputs]);
-  const reasonOf = new Map(data.heldOut.map((t) => [t.taskId, t.heldOutReason ?? 'heldout']));
-  const groups = ordered.map((e) => reasonOf.get(e.taskId) ?? 'heldout');
-  const progress = run.progress;
-
-  // FLOPs model inputs: mean token lengths of the held-out instances
+/** FLOPs per held-out instance of every kind of method (@tagi/eval's cost model over the held-out prompts' mean lengths). */
+function flopsModel(c: Run['config'], tok: Tok, model: T5ForConditionalGeneration, heldRows: readonly Row[]) {
   const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength);
-  const instructionLength = new Map([...byTask.keys()].map((id) => [id, inputs.instructionIds(tasks.get(id) as Task).length]));
-  const cost: T5CostConfig = costConfigFromHf(t5ConfigToJson(models.model.config));
+  const cost: T5CostConfig = costConfigFromHf(t5ConfigToJson(model.config));
   const len = {
-    concatenated: mean(ordered.map((e) => inputs.concatenatedIds(tasks.get(e.taskId) as Task, e.studentInput).length)),
-    input: mean(ordered.map((e) => inputs.studentInputIds(tasks.get(e.taskId) as Task, e.studentInput).length)),
-    instruction: mean(ordered.map((e) => instructionLength.get(e.taskId) ?? 0)),
-    target: mean(ordered.map((e) => tok.encode(e.outputs[0] ?? '').length)),
+    concatenated: mean(heldRows.map((r) => inputs.concatenatedIds(r.task, r.input).length)),
+    input: mean(heldRows.map((r) => inputs.studentInputIds(r.task, r.input).length)),
+    instruction: mean(heldRows.map((r) => inputs.instructionIds(r.task).length)),
+    target: mean(heldRows.map((r) => tok.encode(r.references[0] ?? '').length)),
   };
-  const concatLengths = { instruction: Math.max(0, Math.round(len.concatenated - len.input)), input: Math.round(len.input), target: Math.round(len.target) };
-  const concatFlops = concatenatedInstanceFlops(cost, concatLengths);
-  const perTask = ordered.length / Math.max(1, byTask.size);
-
-  const results = new Map<MethodId, MethodResult>();
-  const label = (id: MethodId) => METHOD_ROWS.find((m) => m.id === id)?.label ?? id;
-  const record = (id: MethodId, run: Predictions, flops: number) => {
-    const m = computeMetrics(run.predictions, references);
-    const g = computeGroupedMetrics(run.predictions, references, groups);
-    results.set(id, {
-      method: id,
-      label: label(id),
-      status: 'ok',
-      rougeL: m.rougeL,
-      exactMatch: m.exactMatch,
-      msPerInstance: run.ms / ordered.length,
-      flopsPerInstance: flops,
-      instances: ordered.length,
-      tasks: byTask.size,
-      groups: Object.fromEntries([...g].map(([k, v]) => [k, { rougeL: v.rougeL, exactMatch: v.exactMatch, n: v.count }])),
-    });
-    progress.info(`  ${label(id)}: ROUGE-L ${m.rougeL.toFixed(2)}, EM ${m.exactMatch.toFixed(2)} (${(run.ms / ordered.length).toFixed(1)} ms/instance)`);
-    progress.event('eval', { method: id, rougeL: m.rougeL, exactMatch: m.exactMatch, msPerInstance: run.ms / ordered.length }, 'eval');
-    const preds = run.predictions.slice(0, 3).map((p, i) => `${JSON.stringify(p)} vs ${JSON.stringify(references[i]?.[0])}`);
-    progress.info(`    e.g. ${preds.join('; ')}`);
-  };
-
-  progress.info(`  ${ordered.length} held-out instances in ${byTask.size} tasks`);
-  const cut = inputs.summary();
-  if (cut !== undefined) progress.info(`  warning: ${cut}`);
-  record('no-adapter', await runConcatenated(run, tok, inputs, tasks, models.model, undefined, byTask), concatFlops);
-  // the multitask LoRA can be merged into the weights once, so its FLOPs are the plain model's
-  if (models.multitask) record('multitask', await runConcatenated(run, tok, inputs, tasks, models.model, models.multitask, byTask), concatFlops);
-  for (const id of ['hint', 'tagi'] as const) {
-    const hn = models.hypernets[id];
-    if (!hn) continue;
+  const tasks = new Set(heldRows.map((r) => r.task.taskId)).size;
+  const perTask = heldRows.length / Math.max(1, tasks);
+  const concat = concatenatedInstanceFlops(cost, { instruction: Math.max(0, Math.round(len.concatenated - len.input)), input: Math.round(len.input), target: Math.round(len.target) });
+  const hypernet = (hn: HyperNetwork): number => {
     // once per task: encoding the instruction with the base encoder, plus the generator. Every weight is
     // used at least once (2 FLOPs each), and each target module runs its group's A and B heads
     // (hidden → r·in and hidden → out·r); counting both slightly over-estimates, never under-estimates.
@@ -167,19 +162,60 @@ export async function evaluate(run: Run, data: TaskData, tok: Tok, models: EvalI
     const attentionTargets = [...new Set(hn.targetModules.map((t) => t.path.slice(t.path.lastIndexOf('.') + 1)))].filter(
       (n): n is 'q' | 'k' | 'v' | 'o' => n === 'q' || n === 'k' || n === 'v' || n === 'o',
     );
-    const a = adapterInstanceCost(cost, { instruction: Math.round(len.instruction), input: Math.round(len.input), target: Math.round(len.target) }, {
+    return adapterInstanceCost(cost, { instruction: Math.round(len.instruction), input: Math.round(len.input), target: Math.round(len.target) }, {
       hypernetFlops,
       instances: Math.max(1, Math.round(perTask)),
       fusion: hn.config.fusion === 'concat',
       lora: { rank: hn.config.rank, targets: attentionTargets },
+    }).amortisedPerInstance;
+  };
+  return { concat, hypernet };
+}
+
+/** Scores every method (and reference) on every evaluation setting of `data`; returns per-instance records and held-out costs. */
+export async function evaluate(run: Run, data: TaskData, tok: Tok, models: EvalInputs): Promise<Evaluation> {
+  const c = run.config;
+  const progress = run.progress;
+  const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength);
+  const records: ScoreRecord[] = [];
+  const heldRows = data.evalSets.filter((s) => s.split.startsWith('heldout')).flatMap(rowsOf);
+  const flops = flopsModel(c, tok, models.model, heldRows.length > 0 ? heldRows : rowsOf(data.evalSets[0] as EvalSet));
+  const time = new Map<string, { ms: number; n: number; flops: number }>();
+  const record = (method: string, seed: number | null, set: EvalSet, rows: readonly Row[], predictions: readonly string[], ms: number, flopsPerInstance: number) => {
+    const scores = rows.map((r, i) => {
+      const p = predictions[i] ?? '';
+      const rec: ScoreRecord = { method, ...(seed !== null ? { seed } : {}), taskId: r.task.taskId, split: set.split, instanceId: r.instanceId, rougeL: rougeL(p, r.references), exactMatch: exactMatch(p, r.references) };
+      records.push(rec);
+      return rec.rougeL;
     });
-    record(id, await runHypernet(run, tok, hn, tasks, byTask), a.amortisedPerInstance);
+    if (set.split.startsWith('heldout') && flopsPerInstance > 0) {
+      const t = time.get(method) ?? { ms: 0, n: 0, flops: flopsPerInstance };
+      time.set(method, { ms: t.ms + ms, n: t.n + rows.length, flops: flopsPerInstance });
+    }
+    const eg = predictions.slice(0, 3).map((p, i) => `${JSON.stringify(p)} vs ${JSON.stringify(rows[i]?.references[0])}`);
+    progress.info(`  ${method}${seed !== null ? ` (seed ${seed})` : ''}: ROUGE-L ${mean(scores).toFixed(1)} — e.g. ${eg.join('; ')}`);
+    progress.event('eval', { method, ...(seed !== null ? { seed } : {}), split: set.split, rougeL: mean(scores), instances: rows.length, msPerInstance: ms / Math.max(1, rows.length) }, 'eval');
+  };
+  for (const set of data.evalSets) {
+    const rows = rowsOf(set);
+    progress.info(`== ${SPLIT_LABELS[set.split]}: ${set.tasks.length} tasks, ${rows.length} instances`);
+    // references need no model: no cost recorded (flops 0)
+    for (const ref of data.references) record(ref.id, null, set, rows, rows.map((r) => ref.predict(r.task, r.input)), 0, 0);
+    let t0 = performance.now();
+    record('no-adapter', null, set, rows, await runConcatenated(run, tok, inputs, models.model, undefined, rows), performance.now() - t0, flops.concat);
+    // the multitask LoRA can be merged into the weights once, so its FLOPs are the plain model's
+    if (models.multitask) {
+      t0 = performance.now();
+      record('multitask', null, set, rows, await runConcatenated(run, tok, inputs, models.model, models.multitask, rows), performance.now() - t0, flops.concat);
+    }
+    for (const h of models.hypernets) {
+      t0 = performance.now();
+      record(h.method, h.seed, set, rows, await runHypernet(run, tok, h.hn, rows), performance.now() - t0, flops.hypernet(h.hn));
+    }
   }
-  // relative cost against the instruction-concatenated multitask model (the paper's ×1.00 reference)
-  const ref = results.get('multitask') ?? results.get('no-adapter');
-  for (const r of results.values()) {
-    if (ref?.msPerInstance && r.msPerInstance !== undefined) r.relWallClock = r.msPerInstance / ref.msPerInstance;
-    if (ref?.flopsPerInstance && r.flopsPerInstance !== undefined) r.relFlops = r.flopsPerInstance / ref.flopsPerInstance;
-  }
-  return results;
+  const cut = inputs.summary();
+  if (cut !== undefined) progress.info(`  warning: ${cut}`);
+  const costs = new Map<string, MethodCost>();
+  for (const [m, t] of time) if (t.n > 0) costs.set(m, { msPerInstance: t.ms / t.n, flopsPerInstance: t.flops, instances: t.n });
+  return { records, costs };
 }

@@ -3,10 +3,10 @@
 // λ1·KD from the instruction-concatenated multitask model + λ2·alignment with the task's LoRA teacher)
 // and the CE-only hypernetwork (HINT-like). The student reads the task input alone; each task's
 // instruction (instruction.ts: the same text and ids as evaluation and `tagi generate`) is encoded once.
-import { type FinetuneTask, type HyperNetwork, finetuneObjective, pretrainObjective } from '@tagi/hypernet';
+import { type FusionKind, type HyperNetwork, type TeacherLogitCache, type FinetuneTask, finetuneObjective, pretrainObjective } from '@tagi/hypernet';
 import { saveHypernet } from '@tagi/hypernet/node';
 import type { AdapterSet } from '@tagi/lora';
-import { type T5ForConditionalGeneration, checkIdRows } from '@tagi/t5-model';
+import type { T5ForConditionalGeneration } from '@tagi/t5-model';
 import type { TagiConfig } from '../config.js';
 import type { TaskData, Tok } from '../data.js';
 import { InstructionInputs } from '../instruction.js';
@@ -19,8 +19,53 @@ import { teacherGroup } from './teachers.js';
 const TEACHER_CACHE_BUDGET_BYTES = 1024 ** 3;
 
 export const HYPERNET_PRETRAINED_DIR = 'hypernet-pretrained';
-export type FinetuneVariant = 'tagi' | 'hint';
-export const hypernetDir = (v: FinetuneVariant) => `hypernet-${v}`;
+
+/**
+ * One finetuned hypernetwork of a run: its method row, loss weights, fusion and whether it starts from
+ * the stage-2 weights. TAGI and the CE-only hypernetwork (HINT-like) in the demo; TAGI and one switch
+ * off each in `tagi experiment ablations` (the paper's Table 4).
+ */
+export interface HypernetVariant {
+  readonly id: string;
+  readonly lambdaKl: number;
+  readonly lambdaIns: number;
+  /** A fusion other than the config's (the w/o-fusion ablation: 'none'). */
+  readonly fusion?: FusionKind;
+  /** Start from the pretrained (stage-2) weights. */
+  readonly pretrained: boolean;
+}
+
+/** TAGI (the config's λ1, λ2) and the CE-only hypernetwork, both from the pretrained weights. */
+export function demoVariants(c: TagiConfig): HypernetVariant[] {
+  return [
+    { id: 'tagi', lambdaKl: c.distill.lambdaKl, lambdaIns: c.distill.lambdaIns, pretrained: true },
+    { id: 'hint', lambdaKl: 0, lambdaIns: 0, pretrained: true },
+  ];
+}
+
+/** TAGI and its ablations: w/o hypernet pretraining, w/o L_kl, w/o L_ins, w/o fusion (paper Table 4). */
+export function ablationVariants(c: TagiConfig): HypernetVariant[] {
+  const kl = c.distill.lambdaKl;
+  const ins = c.distill.lambdaIns;
+  return [
+    { id: 'tagi', lambdaKl: kl, lambdaIns: ins, pretrained: true },
+    { id: 'tagi-no-pretrain', lambdaKl: kl, lambdaIns: ins, pretrained: false },
+    { id: 'tagi-no-kl', lambdaKl: 0, lambdaIns: ins, pretrained: true },
+    { id: 'tagi-no-ins', lambdaKl: kl, lambdaIns: 0, pretrained: true },
+    { id: 'tagi-no-fusion', lambdaKl: kl, lambdaIns: ins, fusion: 'none', pretrained: true },
+  ];
+}
+
+/** The seeds of the hypernetwork stages: seed, seed + 1, … (hypernet.seeds of them). */
+export function hypernetSeeds(c: TagiConfig): number[] {
+  return Array.from({ length: c.hypernet.seeds }, (_, i) => c.seed + i);
+}
+
+/** Stage name (= run-dir path) of one variant and seed: 'hypernet-tagi/seed-42'. */
+export const variantStage = (id: string, seed: number) => `hypernet-${id}/seed-${seed}`;
+const pretrainStage = (seed: number) => `${HYPERNET_PRETRAINED_DIR}/seed-${seed}`;
+/** Run-state role of a variant's output: 'hypernet-tagi', 'hypernet-hint', 'hypernet-tagi-no-kl', … */
+export const variantRole = (id: string) => `hypernet-${id}`;
 
 /** The base model a hypernetwork trains on, with the directory its checkpoint records. */
 export interface BaseModel {
@@ -28,23 +73,32 @@ export interface BaseModel {
   readonly dir: string;
 }
 
-/** Stage 2 (or, when done, its reloaded output). */
-export async function pretrainHypernetStage(run: Run, base: BaseModel, data: TaskData | { readonly documents: readonly (readonly number[])[] }, tok: Tok): Promise<HyperNetwork> {
-  const stage = 'hypernet-pretrain';
-  if (run.isDone(stage)) return loadCheckedHypernet(run.path(HYPERNET_PRETRAINED_DIR), base.model);
-  run.checkStop();
+/**
+ * Stage 2 for one seed (or, when done, its reloaded output); undefined when hypernet.pretrain.steps is 0.
+ * Documents: every training instance as one text (the Tk-Instruct prompt and its answer), split a|b|c.
+ */
+export async function pretrainHypernetStage(run: Run, base: BaseModel, data: TaskData | { readonly documents: readonly (readonly number[])[] }, tok: Tok, seed = run.config.seed): Promise<HyperNetwork | undefined> {
   const c = run.config;
-  const hn = newHypernet(c, base.model, base.dir);
   const p = c.hypernet.pretrain;
+  if (p.steps === 0) return undefined;
+  const stage = pretrainStage(seed);
+  if (run.isDone(stage)) return loadCheckedHypernet(run.path(stage), base.model);
+  run.checkStop();
+  const hn = newHypernet(c, base.model, base.dir, undefined, seed);
   const range = (n: number): [number, number] => [Math.max(1, Math.floor(n / 2)), n];
   // task documents: instruction, demonstrations, input and answer in one text, split a|b|c
   // (or the documents of a text corpus, `tagi pretrain --data FILE.jsonl|DIR`: corpus.ts)
   const documents = 'documents' in data ? data.documents : data.trainExamples.map((e) => tok.encode(`${e.concatenated}${e.outputs[0] ?? ''}`, { addSpecialTokens: false }));
-  const objective = pretrainObjective({ hypernet: hn, documents, batchSize: p.batchSize, seed: c.seed, split: { instruction: range(p.segmentA), input: range(p.segmentB), target: range(p.segmentC) } });
+  const objective = pretrainObjective({ hypernet: hn, documents, batchSize: p.batchSize, seed, split: { instruction: range(p.segmentA), input: range(p.segmentB), target: range(p.segmentC) } });
   try {
     const t = await trainStage(run, stage, objective, p);
-    await saveHypernet(run.path(HYPERNET_PRETRAINED_DIR), hn);
-    await run.finishStage(stage, { outputs: [{ role: 'hypernet-pretrained', kind: 'hypernet', path: HYPERNET_PRETRAINED_DIR }], seconds: t.seconds });
+    await saveHypernet(run.path(stage), hn);
+    const last = t.result.last;
+    await run.finishStage(stage, {
+      outputs: [{ role: 'hypernet-pretrained', kind: 'hypernet', path: stage, name: `seed-${seed}` }],
+      ...(last ? { summary: { finalLoss: Number(last.loss.toPrecision(4)) } } : {}),
+      seconds: t.seconds,
+    });
     return hn;
   } catch (e) {
     hn.dispose();
@@ -59,6 +113,8 @@ export interface FinetuneInputs {
   readonly pretrained?: HyperNetwork;
   readonly multitask?: AdapterSet;
   readonly teachers?: ReadonlyMap<string, AdapterSet>;
+  /** KD teacher logits shared by every seed and variant of the run (one teacher: the multitask model); the caller frees it. */
+  readonly teacherCache?: TeacherLogitCache;
 }
 
 /**
@@ -85,46 +141,52 @@ export function finetuneTasks(c: TagiConfig, data: TaskData, tok: Tok, teachers:
   });
 }
 
-/** Stage 3, one variant (or, when done, its reloaded output). Both variants start from the same pretrained weights. */
-export async function finetuneHypernetStage(run: Run, variant: FinetuneVariant, base: BaseModel, data: TaskData, tok: Tok, inputs: FinetuneInputs): Promise<HyperNetwork> {
-  const stage = hypernetDir(variant);
-  if (run.isDone(stage)) return loadCheckedHypernet(run.path(hypernetDir(variant)), base.model);
+/** Stage 3, one variant and seed (or, when done, its reloaded output). Every variant of a seed starts from that seed's pretrained weights (or fresh ones). */
+export async function finetuneHypernetStage(run: Run, variant: HypernetVariant, base: BaseModel, data: TaskData, tok: Tok, inputs: FinetuneInputs, seed = run.config.seed): Promise<HyperNetwork> {
+  const stage = variantStage(variant.id, seed);
+  if (run.isDone(stage)) return loadCheckedHypernet(run.path(stage), base.model);
   run.checkStop();
   const c = run.config;
   const f = c.hypernet.finetune;
-  const lambdaKl = variant === 'tagi' ? c.distill.lambdaKl : 0;
-  const lambdaIns = variant === 'tagi' ? c.distill.lambdaIns : 0;
-  const prepared = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength);
-  const tasks = finetuneTasks(c, data, tok, lambdaIns > 0 ? inputs.teachers : undefined, prepared);
+  const { lambdaKl, lambdaIns } = variant;
+  const from = variant.pretrained ? inputs.pretrained : undefined;
+  const hn = newHypernet(c, base.model, base.dir, from, seed, variant.fusion);
+  // the instruction within this hypernetwork's own budget (a pretrained one's may differ from the config's): the ids evaluation and `tagi generate` give it
+  const prepared = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength, hn.config.maxInstructionLength);
+  let objective: ReturnType<typeof finetuneObjective>;
+  try {
+    const tasks = finetuneTasks(c, data, tok, lambdaIns > 0 ? inputs.teachers : undefined, prepared);
+    // Teacher logits are cached per training example only when they fit a memory budget: a float32
+    // [targetLength, vocab] block per example is small on the embedded suite's pruned vocabulary but tens
+    // of GB for SNI with the full 32k vocabulary, where they are recomputed on the fly instead.
+    const cacheBytes = tasks.reduce((n, t) => n + t.examples.length, 0) * c.prompt.maxTargetLength * base.model.config.vocabSize * 4;
+    // ids are checked once, by the objective, where the batches' rows come from (the model's forward reads nothing back)
+    objective = finetuneObjective({
+      hypernet: hn,
+      tasks,
+      batchSize: f.batchSize,
+      tasksPerBatch: f.tasksPerBatch,
+      seed,
+      loss: { lambdaKl, lambdaIns, temperature: c.distill.temperature, alignment: c.distill.alignment },
+      ...(lambdaKl > 0
+        ? { teacher: { sources: ['concat' as const], concatModel: base.model, ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}), cache: cacheBytes <= TEACHER_CACHE_BUDGET_BYTES ? (inputs.teacherCache ?? true) : false } }
+        : {}),
+    });
+  } catch (e) {
+    hn.dispose();
+    throw e;
+  }
   const cut = prepared.summary();
   if (cut !== undefined) run.progress.info(`warning: ${cut}`);
-  // ids are checked once, here where the batches' rows are made (the model's forward reads nothing back)
-  const vocab = base.model.config.vocabSize;
-  checkIdRows(tasks.map((t) => t.instructionIds), vocab, `${stage} instructions`);
-  for (const t of tasks) {
-    checkIdRows(t.examples.map((e) => e.inputIds), vocab, `${stage} ${t.taskId} inputs`);
-    checkIdRows(t.examples.map((e) => e.labelIds), vocab, `${stage} ${t.taskId} targets`);
-    checkIdRows(t.examples.map((e) => e.teacherInputIds ?? []), vocab, `${stage} ${t.taskId} teacher inputs`);
-  }
-  // Teacher logits are cached per training example only when they fit a memory budget: a float32
-  // [targetLength, vocab] block per example is small on the embedded suite's pruned vocabulary but tens
-  // of GB for SNI with the full 32k vocabulary, where they are recomputed on the fly instead.
-  const cacheBytes = tasks.reduce((n, t) => n + t.examples.length, 0) * c.prompt.maxTargetLength * base.model.config.vocabSize * 4;
-  const hn = newHypernet(c, base.model, base.dir, inputs.pretrained);
-  const objective = finetuneObjective({
-    hypernet: hn,
-    tasks,
-    batchSize: f.batchSize,
-    seed: c.seed,
-    loss: { lambdaKl, lambdaIns, temperature: c.distill.temperature, alignment: c.distill.alignment },
-    ...(lambdaKl > 0
-      ? { teacher: { sources: ['concat' as const], concatModel: base.model, ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}), cache: cacheBytes <= TEACHER_CACHE_BUDGET_BYTES } }
-      : {}),
-  });
   try {
     const t = await trainStage(run, stage, objective, f);
-    await saveHypernet(run.path(hypernetDir(variant)), hn);
-    await run.finishStage(stage, { outputs: [{ role: stage, kind: 'hypernet', path: hypernetDir(variant) }], seconds: t.seconds });
+    await saveHypernet(run.path(stage), hn);
+    const last = t.result.last;
+    await run.finishStage(stage, {
+      outputs: [{ role: variantRole(variant.id), kind: 'hypernet', path: stage, name: `seed-${seed}` }],
+      ...(last ? { summary: { finalLoss: Number(last.loss.toPrecision(4)), ...Object.fromEntries(Object.entries(last.terms).map(([k, v]) => [`final_${k}`, Number(v.toPrecision(4))])) } } : {}),
+      seconds: t.seconds,
+    });
     return hn;
   } catch (e) {
     hn.dispose();

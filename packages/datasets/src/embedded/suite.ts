@@ -208,9 +208,11 @@ function deepFreeze<T>(o: T): T {
 
 /**
  * Every string of the suite a tokenizer will see (definitions, examples, inputs, outputs; for the
- * compositional suite also its seen-evaluation instances and base-pretraining text): for vocabulary pruning.
+ * compositional suite also its seen-evaluation instances, base-pretraining text and pair targets): for vocabulary pruning.
  */
-export function* suiteTexts(suite: Pick<EmbeddedSuite, 'tasks'> & { readonly seenEval?: readonly EmbeddedTask[]; readonly pretrainingText?: readonly string[] }): Generator<string> {
+export function* suiteTexts(
+  suite: Pick<EmbeddedSuite, 'tasks'> & { readonly seenEval?: readonly EmbeddedTask[]; readonly pretrainingText?: readonly string[]; readonly pretrainingPairs?: readonly { readonly target: string }[] },
+): Generator<string> {
   for (const t of [...suite.tasks, ...(suite.seenEval ?? [])]) {
     yield* t.definition;
     for (const e of [...t.positiveExamples, ...t.negativeExamples]) {
@@ -224,6 +226,8 @@ export function* suiteTexts(suite: Pick<EmbeddedSuite, 'tasks'> & { readonly see
     }
   }
   if (suite.pretrainingText !== undefined) yield* suite.pretrainingText;
+  // pair inputs are training inputs (yielded above); their targets are new strings
+  for (const p of suite.pretrainingPairs ?? []) yield p.target;
 }
 
 export type { EmbeddedCategoryInfo, EmbeddedSuite, EmbeddedSuiteName, EmbeddedSuiteOptions, EmbeddedTask, HeldOutReason } from './types.js';

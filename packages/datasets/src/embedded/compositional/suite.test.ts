@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { baselineTable } from '../baselines.js';
 import { embeddedSuite, suiteTexts } from '../suite.js';
-import { generateCompositionalSuite, type CompositionalTask } from './suite.js';
+import { generateCompositionalSuite, inputAnalysis, type CompositionalTask } from './suite.js';
 
 const suite = embeddedSuite({ seed: 0 });
 
@@ -82,9 +82,9 @@ function expected(t: CompositionalTask, input: string): string {
 }
 
 const words = (s: string): string[] => s.match(/[A-Za-z]+/g) ?? [];
-/** Every training text: training tasks' definitions, examples, instances, and the base-pretraining text. */
+/** Every training text: training tasks' definitions, examples, instances, and the base-pretraining text and pairs. */
 function trainingTexts(): string[] {
-  const out: string[] = [...suite.pretrainingText];
+  const out: string[] = [...suite.pretrainingText, ...suite.pretrainingPairs.flatMap((p) => [p.input, p.target])];
   for (const t of suite.train) {
     out.push(t.taskId, ...t.definition);
     for (const e of [...t.positiveExamples, ...t.negativeExamples]) out.push(e.input, e.output, e.explanation ?? '');
@@ -232,6 +232,29 @@ describe("embeddedSuite() = 'compositional-v1'", () => {
     expect(suite.pretrainingText.some((d) => d.startsWith('The opposite of red is green'))).toBe(true);
     expect(suite.pretrainingText.some((d) => d.startsWith('In the words '))).toBe(true);
     expect([...suiteTexts(suite)]).toEqual(expect.arrayContaining([...suite.pretrainingText.slice(0, 5)]));
+  });
+
+  it('gives instruction-free base-pretraining pairs: every training input → itself and → its word-by-word analysis, nothing held out', () => {
+    const trainInputs = new Set(suite.train.flatMap((t) => [...t.instances, ...t.positiveExamples, ...t.negativeExamples].map((x) => x.input)));
+    // (seen-evaluation tasks repeat their training task's demonstrations; their instances are fresh)
+    const heldOrSeen = new Set([...suite.heldOut.flatMap((t) => [...t.instances, ...t.positiveExamples, ...t.negativeExamples]), ...suite.seenEval.flatMap((t) => t.instances)].map((x) => x.input));
+    const pairInputs = new Set(suite.pretrainingPairs.map((p) => p.input));
+    expect(pairInputs).toEqual(trainInputs);
+    for (const i of pairInputs) expect(heldOrSeen.has(i), i).toBe(false);
+    // the reference analysis, from the README's lexicon table (PAIRS above), not from the generator
+    const POS = ['one', 'two', 'three', 'four', 'five', 'six'];
+    const reference = (input: string) => input.split(' ').map((w, i) => `${POS[i]} ${w} ${CLASS.get(w)} ${OPP.get(w)}`).join(' ');
+    const targets = new Map<string, Set<string>>();
+    for (const p of suite.pretrainingPairs) targets.set(p.input, (targets.get(p.input) ?? new Set()).add(p.target));
+    for (const [input, ts] of targets) expect([...ts].sort(), input).toEqual([input, reference(input)].sort());
+    expect(inputAnalysis('red north man day')).toBe('one red color green two north direction south three man person woman four day time night');
+    expect(() => inputAnalysis('red dragon')).toThrow(/dragon/);
+    // nothing in a pair names a task or follows an instruction: targets are made of input words, class names, opposites and positions
+    const allowed = new Set([...CLASS.keys(), ...Object.keys(PAIRS), ...POS]);
+    for (const p of suite.pretrainingPairs.slice(0, 500)) for (const w of p.target.split(' ')) expect(allowed.has(w), w).toBe(true);
+    // deterministic, and part of the tokenizer's texts
+    expect(generateCompositionalSuite({ seed: 0 }).pretrainingPairs).toEqual(suite.pretrainingPairs);
+    expect([...suiteTexts(suite)]).toEqual(expect.arrayContaining([reference(suite.train[0]!.instances[0]!.input)]));
   });
 
   it('leaves the model-free baselines far below the oracle on every split', () => {

@@ -61,6 +61,17 @@ export interface CompositionalSuite extends EmbeddedSuite {
   readonly categories: readonly CompositionalFamilyInfo[];
   /** Base-model pretraining documents, from training tasks only (see `compositionalPretrainingText`). */
   readonly pretrainingText: readonly string[];
+  /**
+   * Instruction-free base-pretraining pairs, from training inputs only: every training input (instances
+   * and demonstrations) → itself, and → its fixed word-by-word analysis (`inputAnalysis`). See `compositionalPretrainingPairs`.
+   */
+  readonly pretrainingPairs: readonly PretrainingPair[];
+}
+
+/** One instruction-free (input → target) pair of base pretraining. */
+export interface PretrainingPair {
+  readonly input: string;
+  readonly target: string;
 }
 
 function checkCount(name: string, v: number, min: number): number {
@@ -250,6 +261,7 @@ export function generateCompositionalSuite(options: CompositionalSuiteOptions = 
     seenEval,
     categories,
     pretrainingText: compositionalPretrainingText(train, seed),
+    pretrainingPairs: compositionalPretrainingPairs(train),
     solve(taskId, input) {
       const cell = byId.get(taskId);
       if (cell === undefined) throw new RangeError(`embeddedSuite.solve: unknown task id "${taskId}"`);
@@ -308,4 +320,46 @@ function describe(words: readonly string[], rng: DataRng): string {
   const n = words.filter((w) => classOfWord(w) === c).length;
   const counts = ['no', 'one', 'two', 'three', 'four', 'five', 'six'][n] as string;
   return `In the words ${words.join(' ')}: ${pos.join(', ')}. ${cls.join(', ')}. There ${n === 1 ? 'is' : 'are'} ${counts} ${n === 1 ? CLASS_PHRASES[c].one : CLASS_PHRASES[c].many}.`;
+}
+
+const POSITION_WORDS = ['one', 'two', 'three', 'four', 'five', 'six'];
+
+/**
+ * The fixed, instruction-free analysis of an input: for every word in order, its position (a number
+ * word), the word, the name of its category and its opposite —
+ * `inputAnalysis('red north man day')` = `'one red color green two north direction south three man person woman four day time night'`.
+ * One function of the input alone, whatever task the input came from.
+ */
+export function inputAnalysis(input: string): string {
+  return input
+    .split(' ')
+    .map((w, i) => {
+      const c = classOfWord(w);
+      const o = oppositeOf(w);
+      const p = POSITION_WORDS[i];
+      if (c === undefined || o === undefined || p === undefined) throw new RangeError(`inputAnalysis: "${input}" is not an input of the suite (word ${i + 1}: "${w}")`);
+      return `${p} ${w} ${c} ${o}`;
+    })
+    .join(' ');
+}
+
+/**
+ * Instruction-free base-pretraining pairs from TRAINING inputs only (instances and demonstrations): every
+ * input → itself (copy) and → `inputAnalysis(input)`. Why: span corruption never asks a model to reproduce
+ * a word it can see, so a base pretrained on text alone has no copy or position skill for an adapter to
+ * route. Measured with a frozen d_model-64 base (1000 updates of 64, half span corruption) and one rank-16
+ * q,k,v,o LoRA per task (200 updates on its 64 instances), exact match on 48 new instances of 8 training
+ * tasks, mean: pairs of input → output without instructions 28%, copy 52%, analysis 61%, copy + analysis
+ * 63% ("the second word" 10 → 98%, "the first person" 27 → 100%, "the word after the first person"
+ * 8 → 65%; the suite README has the table). Each target is the same function of the input whatever task
+ * the input came from, so the base learns to read, copy, position, classify and map words, never which of
+ * them an instruction asks for: the no-adapter baseline still follows no instruction. Seen-evaluation and
+ * held-out inputs are not used.
+ */
+export function compositionalPretrainingPairs(train: readonly CompositionalTask[]): PretrainingPair[] {
+  const out: PretrainingPair[] = [];
+  for (const t of train) {
+    for (const x of [...t.instances, ...t.positiveExamples, ...t.negativeExamples]) out.push({ input: x.input, target: x.input }, { input: x.input, target: inputAnalysis(x.input) });
+  }
+  return out;
 }
