@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { BackendError, initBackend } from '@tagi/tensor-core';
 import type { RunArtifact } from '@tagi/tensor-core/node';
-import { type HyperNetwork, TeacherLogitCache } from '@tagi/hypernet';
+import { TeacherLogitCache } from '@tagi/hypernet';
 import type { AdapterSet } from '@tagi/lora';
 import type { TagiConfig } from './config.js';
 import { type TaskData, type Tok, loadTaskData, modelTokenizer, prunedTokenizer } from './data.js';

@@ -248,11 +248,17 @@ export interface SetPredictions {
   readonly methods: readonly MethodPredictions[];
 }
 
+/** The line that opens a setting in the log. */
+function announceSet(progress: Run['progress'], set: EvalSet): void {
+  progress.info(`== ${SPLIT_LABELS[set.split]}: ${set.tasks.length} tasks, ${rowsOf(set).length} instances`);
+}
+
 /**
  * Scores predictions — the references' (computed here: they need no model) and every model method's — into
- * per-instance records and held-out costs. Both `tagi eval` and `tagi eval --queue` score through here.
+ * per-instance records and held-out costs, one setting at a time (`add`, in the order of data.evalSets).
+ * Both `tagi eval` and `tagi eval --queue` score through here.
  */
-export function scoreEvaluation(progress: Run['progress'], data: TaskData, predicted: readonly SetPredictions[], flops: Readonly<Record<string, number>>): Evaluation {
+export function evalScorer(progress: Run['progress'], data: TaskData, flops: Readonly<Record<string, number>>): { add(p: SetPredictions, announced?: boolean): void; result(): Evaluation } {
   const records: ScoreRecord[] = [];
   const time = new Map<string, { ms: number; n: number; flops: number }>();
   const record = (method: string, seed: number | null, set: EvalSet, rows: readonly Row[], predictions: readonly string[], ms: number, flopsPerInstance: number) => {
@@ -271,25 +277,40 @@ export function scoreEvaluation(progress: Run['progress'], data: TaskData, predi
     progress.info(`  ${method}${seed !== null ? ` (seed ${seed})` : ''}: ROUGE-L ${mean(scores).toFixed(1)} — e.g. ${eg.join('; ')}`);
     progress.event('eval', { method, ...(seed !== null ? { seed } : {}), split: set.split, rougeL: mean(scores), instances: rows.length, msPerInstance: ms / Math.max(1, rows.length) }, 'eval');
   };
-  for (const { set, methods } of predicted) {
-    const rows = rowsOf(set);
-    progress.info(`== ${SPLIT_LABELS[set.split]}: ${set.tasks.length} tasks, ${rows.length} instances`);
-    // references need no model: no cost recorded (flops 0)
-    for (const ref of data.references) record(ref.id, null, set, rows, rows.map((r) => ref.predict(r.task, r.input)), 0, 0);
-    for (const m of methods) record(m.method, m.seed, set, rows, m.predictions, m.ms, flops[m.method] ?? 0);
-  }
-  const costs = new Map<string, MethodCost>();
-  for (const [m, t] of time) if (t.n > 0) costs.set(m, { msPerInstance: t.ms / t.n, flopsPerInstance: t.flops, instances: t.n });
-  return { records, costs };
+  return {
+    add({ set, methods }, announced = false) {
+      if (!announced) announceSet(progress, set);
+      const rows = rowsOf(set);
+      // references need no model: no cost recorded (flops 0)
+      for (const ref of data.references) record(ref.id, null, set, rows, rows.map((r) => ref.predict(r.task, r.input)), 0, 0);
+      for (const m of methods) record(m.method, m.seed, set, rows, m.predictions, m.ms, flops[m.method] ?? 0);
+    },
+    result() {
+      const costs = new Map<string, MethodCost>();
+      for (const [m, t] of time) if (t.n > 0) costs.set(m, { msPerInstance: t.ms / t.n, flopsPerInstance: t.flops, instances: t.n });
+      return { records, costs };
+    },
+  };
+}
+
+/** Scores every setting's predictions at once (evalScorer over `predicted`, in order). */
+export function scoreEvaluation(progress: Run['progress'], data: TaskData, predicted: readonly SetPredictions[], flops: Readonly<Record<string, number>>): Evaluation {
+  const scorer = evalScorer(progress, data, flops);
+  for (const p of predicted) scorer.add(p);
+  return scorer.result();
 }
 
 /** Scores every method (and reference) on every evaluation setting of `data`; returns per-instance records and held-out costs. */
 export async function evaluate(run: Run, data: TaskData, tok: Tok, models: EvalInputs): Promise<Evaluation> {
   const env = runEnv(run);
   const inputs = new InstructionInputs(tok, run.config.prompt.numPos, run.config.prompt.maxSourceLength);
-  const predicted: SetPredictions[] = [];
-  for (const set of data.evalSets) predicted.push({ set, methods: await predictRows(env, tok, models, rowsOf(set), inputs) });
+  const scorer = evalScorer(run.progress, data, methodFlops(run.config, tok, data, models));
+  for (const set of data.evalSets) {
+    // announced before the (long) predictions, scored as soon as they are in
+    announceSet(run.progress, set);
+    scorer.add({ set, methods: await predictRows(env, tok, models, rowsOf(set), inputs) }, true);
+  }
   const cut = inputs.summary();
   if (cut !== undefined) run.progress.info(`  warning: ${cut}`);
-  return scoreEvaluation(run.progress, data, predicted, methodFlops(run.config, tok, data, models));
+  return scorer.result();
 }
