@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { BackendError, initBackend } from '@tagi/tensor-core';
 import type { RunArtifact } from '@tagi/tensor-core/node';
-import { type HyperNetwork, TeacherLogitCache } from '@tagi/hypernet';
+import { TeacherLogitCache } from '@tagi/hypernet';
 import type { AdapterSet } from '@tagi/lora';
 import type { TagiConfig } from './config.js';
 import { type TaskData, type Tok, loadTaskData, modelTokenizer, prunedTokenizer } from './data.js';
@@ -13,7 +13,7 @@ import { CliError, InterruptedError } from './errors.js';
 import { inspectDir } from './inspect.js';
 import type { GenerateInvocation, Invocation, RunCommand, RunInvocation } from './invocation.js';
 import type { CliIO } from './io.js';
-import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet, loadTeachers } from './models.js';
+import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet, loadEvalModels, loadTeachers } from './models.js';
 import type { ComparisonSpec } from '@tagi/eval';
 import { commandLine } from './run-files.js';
 import { expectedTimeLine } from './estimate.js';
@@ -23,7 +23,7 @@ import { p3Eval } from './p3-eval.js';
 import { isP3Dir } from './real-data.js';
 import { Run } from './run.js';
 import { pretrainBase } from './stages/base.js';
-import { type EvalInputs, type HypernetEntry, evaluate } from './stages/evaluate.js';
+import { type EvalInputs, type Evaluation, type HypernetEntry, evaluate } from './stages/evaluate.js';
 import { generate } from './stages/generate.js';
 import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, pretrainHypernetStage } from './stages/hypernet.js';
 import { trainMultitask, trainTeachers } from './stages/teachers.js';
@@ -83,7 +83,7 @@ export function loadAverage(): number[] | null {
 }
 
 /** What a report compares: the trained method rows in order, and the paired differences. */
-interface ReportPlan {
+export interface ReportPlan {
   methods: { id: string; reason?: string }[];
   comparisons: ComparisonSpec[];
   title: string;
@@ -99,13 +99,33 @@ const DEMO_PLAN: ReportPlan = {
   title: 'TAGI on the evaluation settings (ROUGE-L / exact match ×100)',
 };
 
+/** The report of `tagi eval`: the base, then the rows of --adapter and --hypernet when given. */
+export function evalPlan(c: TagiConfig): ReportPlan {
+  return {
+    methods: [{ id: 'no-adapter' }, ...(c.adapter !== undefined ? [{ id: 'multitask' }] : []), ...(c.hypernetDir !== undefined ? [{ id: 'tagi' }] : [])],
+    comparisons: [
+      { a: 'tagi', b: 'no-adapter' },
+      { a: 'tagi', b: 'multitask' },
+    ],
+    title: 'Evaluation (ROUGE-L / exact match ×100)',
+  };
+}
+
 async function report(run: Run, facts: { backend: string; t0: number; load0: number[] | null }, data: TaskData, tok: Tok, inputs: EvalInputs, plan: ReportPlan): Promise<void> {
   run.checkStop();
   run.progress.info('== (f) evaluation: every method on every evaluation setting');
   await run.beginStage('eval', 0);
   run.metrics.truncate('eval', 0); // events of an evaluation a stop cut short
   const te = performance.now();
-  const { records, costs } = await evaluate(run, data, tok, inputs);
+  await finishReport(run, facts, data, await evaluate(run, data, tok, inputs), plan, te);
+}
+
+/**
+ * The end of the 'eval' stage from scored records: summary, trainer_state.json, results.json/results.md.
+ * `tagi eval --queue` ends here too, so both write the same results from the same records.
+ */
+export async function finishReport(run: Run, facts: { backend: string; t0: number; load0: number[] | null }, data: TaskData, evaluation: Evaluation, plan: ReportPlan, te: number): Promise<void> {
+  const { records, costs } = evaluation;
   const cost = relativeCosts(costs);
   const c = run.config;
   const summary = summarize(records, { methods: plan.methods, references: data.references, evalSets: data.evalSets, comparisons: plan.comparisons, cost, title: plan.title });
@@ -235,13 +255,8 @@ const RUN_COMMANDS: Record<RunCommand, RunBody> = {
     if (isP3Dir(c.data)) return p3Eval(run, c.data); // --data P3_DIR: rank classification (p3-eval.ts)
     const { data, tok } = await dataAndTokenizer(run);
     const base = await givenBase(run);
-    const multitask: AdapterSet | undefined = c.adapter === undefined ? undefined : await loadCheckedAdapter(c.adapter, base.model);
-    const tagi: HyperNetwork | undefined = c.hypernetDir === undefined ? undefined : await loadCheckedHypernet(c.hypernetDir, base.model);
-    await report(run, { backend, t0, load0 }, data, tok, { model: base.model, ...(multitask ? { multitask } : {}), hypernets: tagi ? [{ method: 'tagi', seed: c.seed, hn: tagi }] : [] }, {
-      methods: [{ id: 'no-adapter' }, ...(multitask ? [{ id: 'multitask' }] : []), ...(tagi ? [{ id: 'tagi' }] : [])],
-      comparisons: [{ a: 'tagi', b: 'no-adapter' }, { a: 'tagi', b: 'multitask' }],
-      title: 'Evaluation (ROUGE-L / exact match ×100)',
-    });
+    const models = await loadEvalModels(c, base.model);
+    await report(run, { backend, t0, load0 }, data, tok, { model: base.model, ...models }, evalPlan(c));
   },
 };
 
@@ -253,7 +268,7 @@ async function runTraining(inv: RunInvocation): Promise<void> {
   try {
     run.progress.info(`run dir: ${run.dir}${inv.resume ? ' (resuming)' : ''}`);
     if (inv.command === 'experiment') inv.io.stdout.write(`${expectedTimeLine(inv.config)}\n`);
-    if (inv.queue !== undefined) await (await import('./queue/commands.js')).runQueued(inv.command, run, backend, t0, inv.queue);
+    if (inv.queue !== undefined) await (await import('./queue/commands.js')).runQueued(inv.command, run, backend, t0, load0, inv.queue);
     else await RUN_COMMANDS[inv.command](run, backend, t0, load0);
   } catch (e) {
     if (!(e instanceof InterruptedError)) run.discardIfUnstarted();

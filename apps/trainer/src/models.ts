@@ -12,6 +12,7 @@ import { loadT5 } from '@tagi/t5-model/node';
 import type { TagiConfig } from './config.js';
 import { CliError } from './errors.js';
 import { slug } from './run.js';
+import type { HypernetEntry } from './stages/evaluate.js';
 
 /** An HF T5 dir, loaded, checked and frozen (only adapters and hypernetworks train on it). */
 export async function loadBaseModel(dir: string): Promise<T5ForConditionalGeneration> {
@@ -90,3 +91,14 @@ export function newHypernet(c: TagiConfig, model: T5ForConditionalGeneration, mo
 
 /** Directory name of a teacher group. */
 export const teacherDirName = (group: string) => slug(group).replace(/\//g, '_');
+
+/**
+ * The models `tagi eval` compares besides the base: --adapter (the multitask LoRA) and --hypernet (the
+ * TAGI row, recorded under the run's seed). One loader for the single process and the queue workers, so
+ * both evaluate the same method rows.
+ */
+export async function loadEvalModels(c: TagiConfig, model: T5ForConditionalGeneration): Promise<{ multitask?: AdapterSet; hypernets: HypernetEntry[] }> {
+  const multitask = c.adapter === undefined ? undefined : await loadCheckedAdapter(c.adapter, model);
+  const tagi = c.hypernetDir === undefined ? undefined : await loadCheckedHypernet(c.hypernetDir, model);
+  return { ...(multitask ? { multitask } : {}), hypernets: tagi ? [{ method: 'tagi', seed: c.seed, hn: tagi }] : [] };
+}

@@ -25,6 +25,7 @@ import { main } from '../src/main.js';
 import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet } from '../src/models.js';
 import { loadP3EvalData, t5ChoiceScorer, templateInstruction, templateInstructions } from '../src/p3-eval.js';
 import { resolvePath } from '../src/paths.js';
+import { readRunConfig } from '../src/run-files.js';
 import { captureIO } from '../src/test-helpers.js';
 
 // the shared reference data beside the repository (../shared/data, see its README)
@@ -83,8 +84,11 @@ describe('tagi pretrain --data (a text corpus)', () => {
     // 3 jsonl lines + 2 blank-line separated paragraphs; the .md file is not a corpus file
     expect(r.out).toMatch(/data: text corpus 2 files: 5 documents/);
     const state = readRunState(preDir)!;
-    expect(state.stages['hypernet-pretrain']?.status).toBe('done');
-    const [out] = runArtifacts(preDir, state, 'hypernet-pretrained');
+    // one pretrained hypernetwork per seed (hypernet-pretrained/seed-N), each a finished stage
+    const outs = runArtifacts(preDir, state, 'hypernet-pretrained');
+    expect(outs.length).toBeGreaterThan(0);
+    for (const o of outs) expect(state.stages[path.relative(preDir, o.dir)]?.status, o.dir).toBe('done');
+    const [out] = outs;
     expect(existsSync(path.join(out!.dir, 'hypernet.safetensors'))).toBe(true);
   });
 
@@ -118,7 +122,7 @@ const haveShared = existsSync(path.join(P3, 'superglue')) && existsSync(path.joi
 describe.skipIf(!haveShared)('tagi eval --data P3_DIR', () => {
   const evalDir = path.join(tmp, 'p3');
   it('reports rank-classification accuracy per dataset and template, equal to a direct rankReport with the same scorer', async () => {
-    const hypernet = path.join(preDir, 'hypernet-pretrained');
+    const hypernet = path.join(preDir, 'hypernet-pretrained', 'seed-42'); // the preset's first hypernetwork seed
     const r = await run(['eval', '--preset=smoke', '--backend=wasm', `--model=${t5Dir}`, `--hypernet=${hypernet}`, `--adapter=${adapterDir}`, `--data=${P3}`, '--prompt.max-eval-instances-per-task=1', `--run-dir=${evalDir}`]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
@@ -128,7 +132,9 @@ describe.skipIf(!haveShared)('tagi eval --data P3_DIR', () => {
     expect(readdirSync(evalDir).filter((f) => f.startsWith('rank_results')).sort()).toEqual(['rank_results-multitask.json', 'rank_results-multitask.md', 'rank_results-tagi.json', 'rank_results-tagi.md', 'rank_results.json', 'rank_results.md']);
 
     // the reference: the same examples and scorer, straight through @tagi/eval's rankReport
-    const smoke = { maxSourceLength: 96, maxTargetLength: 8, batchSize: 8 };
+    // the scoring settings of the run's own (resolved smoke) config, as p3-eval.ts takes them
+    const rc = readRunConfig(evalDir);
+    const smoke = { maxSourceLength: rc.prompt.maxSourceLength, maxTargetLength: rc.prompt.maxTargetLength, batchSize: rc.eval.batchSize };
     const data = await loadP3EvalData(P3, { limit: 1, seed: 42 });
     const model = await loadBaseModel(t5Dir);
     const tok = modelTokenizer(t5Dir);
@@ -189,7 +195,7 @@ describe.skipIf(!haveShared)('--model', () => {
     expect(readRunState(runDir)!.inputs).toEqual([{ role: 'base-model', kind: 't5', path: snapshot }]);
     expect(stripMeta(path.join(runDir, 'rank_results.json'))).toEqual(stripMeta(path.join(tmp, 'p3', 'rank_results.json')));
     // generate's --model takes the id too (served from the cache now): the hypernet accepts it as the base it was trained on
-    const g = await run(['generate', `--hypernet=${path.join(preDir, 'hypernet-pretrained')}`, '--model=tagi/tiny-t5-vocab', '--instruction=Return the last word.', '--out=~/adapter-from-id', '--backend=wasm'], '/');
+    const g = await run(['generate', `--hypernet=${path.join(preDir, 'hypernet-pretrained', 'seed-42')}`, '--model=tagi/tiny-t5-vocab', '--instruction=Return the last word.', '--out=~/adapter-from-id', '--backend=wasm'], '/');
     expect(g.code, g.err).toBe(0);
     expect(existsSync(path.join(tmp, 'adapter-from-id', 'adapter_config.json'))).toBe(true);
 

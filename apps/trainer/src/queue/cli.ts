@@ -85,7 +85,7 @@ export const WORKER_HELP = `tagi worker — take teacher and evaluation jobs fro
 Usage: tagi worker --queue redis://HOST:PORT[/DB] [--concurrency N] [--lock-seconds S]
 
 Serves 'tagi teachers --queue …' (one job per teacher group) and 'tagi eval --queue …' (one job per
-held-out task) of any run: it reads the run's config.json, base model, adapters and data from the run dir
+task and evaluation setting) of any run: it reads the run's config.json, base model, adapters and data from the run dir
 named in the job, so every worker must see the run dir (and its inputs) at the same absolute path — a
 shared file system. A teacher is written atomically (temporary dir + rename) and equals the single-process
 one bit for bit (same seed per task, same backend as the enqueuing command).

@@ -19,12 +19,14 @@ const BACKENDS: readonly string[] = ['tensorflow', 'wasm', 'cpu'];
 
 async function loadData(run: Run): Promise<TaskData> {
   const data = await loadTaskData(run.config, (m) => run.progress.info(m));
-  run.progress.info(`data: ${data.train.length} training tasks (${data.trainExamples.length} instances), ${data.heldOut.length} held-out tasks (${data.heldOutExamples.length} instances)`);
+  run.progress.info(
+    `data: ${data.source}: ${data.train.length} training tasks (${data.trainExamples.length} instances); evaluation ${data.evalSets.map((s) => `${s.split} ${s.tasks.length} tasks / ${s.tasks.reduce((n, t) => n + t.instances.length, 0)} instances`).join(', ')}`,
+  );
   return data;
 }
 
 /** Runs `tagi teachers|eval` of an opened run with its per-task jobs on the queue `q`. */
-export async function runQueued(command: string, run: Run, backend: string, t0: number, q: QueueTarget): Promise<void> {
+export async function runQueued(command: string, run: Run, backend: string, t0: number, load0: number[] | null, q: QueueTarget): Promise<void> {
   // workers select the same backend: a teacher equals the single-process one only on the same backend
   if (!BACKENDS.includes(backend)) throw new CliError(`--queue: backend '${backend}' cannot be asked of workers (expected ${BACKENDS.join(', ')})`);
   const b = backend as JobData['backend'];
@@ -41,7 +43,7 @@ export async function runQueued(command: string, run: Run, backend: string, t0: 
     }
     await writeCurves(run.dir);
   } else if (command === 'eval') {
-    await queueEval(run, data, q, b, t0);
+    await queueEval(run, data, q, b, t0, load0);
   } else {
     throw new CliError(`'tagi ${command}' does not use --queue (an option of: tagi teachers, tagi eval, tagi worker)`);
   }

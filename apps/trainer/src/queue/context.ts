@@ -5,19 +5,25 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { initBackend } from '@tagi/tensor-core';
-import type { HyperNetwork } from '@tagi/hypernet';
 import type { AdapterSet } from '@tagi/lora';
 import type { T5ForConditionalGeneration } from '@tagi/t5-model';
 import type { TagiConfig } from '../config.js';
 import { type TaskData, type Tok, loadTaskData, modelTokenizer } from '../data.js';
-import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet } from '../models.js';
+import { loadBaseModel, loadEvalModels } from '../models.js';
 import { CONFIG_FILE, readRunConfig } from '../run-files.js';
 import { configHash } from '../run.js';
+import type { HypernetEntry } from '../stages/evaluate.js';
 import type { JobData } from './jobs.js';
 
 /** A job that can never succeed as given (config edited, task absent): fails once, never retried. */
 export class QueueJobError extends Error {
   override readonly name = 'QueueJobError';
+}
+
+/** The adapter and hypernetworks `tagi eval` was given (models.ts loadEvalModels). */
+export interface EvalModels {
+  multitask?: AdapterSet;
+  hypernets: HypernetEntry[];
 }
 
 export interface RunContext {
@@ -29,7 +35,7 @@ export interface RunContext {
   readonly tok: Tok;
   readonly model: T5ForConditionalGeneration;
   /** Loaded on first use by an eval job (teacher jobs never need them). */
-  evalModels?: { multitask?: AdapterSet; tagi?: HyperNetwork };
+  evalModels?: EvalModels;
   dispose(): void;
 }
 
@@ -68,7 +74,7 @@ export async function contextFor(current: RunContext | undefined, job: JobData, 
     model,
     dispose() {
       ctx.evalModels?.multitask?.dispose();
-      ctx.evalModels?.tagi?.dispose();
+      for (const h of ctx.evalModels?.hypernets ?? []) h.hn.dispose();
       model.dispose();
     },
   };
@@ -76,11 +82,7 @@ export async function contextFor(current: RunContext | undefined, job: JobData, 
 }
 
 /** The adapter and hypernetwork of the run's config (`tagi eval --adapter/--hypernet`), loaded once. */
-export async function evalModels(ctx: RunContext): Promise<{ multitask?: AdapterSet; tagi?: HyperNetwork }> {
-  if (ctx.evalModels) return ctx.evalModels;
-  const c = ctx.config;
-  const multitask = c.adapter === undefined ? undefined : await loadCheckedAdapter(c.adapter, ctx.model);
-  const tagi = c.hypernetDir === undefined ? undefined : await loadCheckedHypernet(c.hypernetDir, ctx.model);
-  ctx.evalModels = { ...(multitask ? { multitask } : {}), ...(tagi ? { tagi } : {}) };
+export async function evalModels(ctx: RunContext): Promise<EvalModels> {
+  ctx.evalModels ??= await loadEvalModels(ctx.config, ctx.model);
   return ctx.evalModels;
 }

@@ -6,6 +6,8 @@ import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ConnectionOptions } from 'bullmq';
 import { CONFIG_FILE } from '../run-files.js';
+import type { EvalSplit } from '../data.js';
+import type { MethodPredictions } from '../stages/evaluate.js';
 import { teacherDirName } from '../models.js';
 import type { QueueTarget } from './cli.js';
 
@@ -29,6 +31,8 @@ export interface TeacherJobData extends JobBase {
 
 export interface EvalJobData extends JobBase {
   readonly kind: 'eval';
+  /** The evaluation setting (a task can be in two: seen-train and seen-new). */
+  readonly split: EvalSplit;
   readonly taskId: string;
 }
 
@@ -45,11 +49,12 @@ export interface TeacherJobResult {
 
 export interface EvalJobResult {
   readonly kind: 'eval';
+  readonly split: EvalSplit;
   readonly taskId: string;
-  /** Predictions per method, in the task's instance order. */
-  readonly predictions: Readonly<Record<string, readonly string[]>>;
-  /** Wall clock per method on this task, ms (a hypernet method includes generating the task's adapter once). */
-  readonly ms: Readonly<Record<string, number>>;
+  /** Every model method's predictions on the task, in its instance order, with the wall clock they took (stages/evaluate.ts predictRows). */
+  readonly methods: readonly MethodPredictions[];
+  /** FLOPs per held-out instance per method (stages/evaluate.ts methodFlops: the same on every worker; it needs the loaded models). */
+  readonly flops: Readonly<Record<string, number>>;
 }
 
 export type JobResult = TeacherJobResult | EvalJobResult;

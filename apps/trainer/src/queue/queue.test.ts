@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTaskData } from '../data.js';
 import { type RunInvocation, parseInvocation } from '../invocation.js';
 import { main } from '../main.js';
-import type { Results } from '../results.js';
+import { readResults } from '../results.js';
 import { Run, configHash } from '../run.js';
 import { captureIO } from '../test-helpers.js';
 import { parseQueueUrl } from './cli.js';
@@ -67,6 +67,9 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms: num
     await sleep(50);
   }
 }
+
+/** The pretrained hypernetwork of the first seed (pretraining writes one per seed: hypernet-pretrained/seed-N). */
+const hypernetDir = () => dir(`hn/hypernet-pretrained/${readdirSync(dir('hn/hypernet-pretrained')).sort()[0]}`);
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'tagi-queue-'));
 const dir = (n: string) => path.join(root, n);
@@ -188,9 +191,10 @@ describe.skipIf(redisBin === undefined)('teachers and eval on a BullMQ queue (re
   }, 90_000);
 
   it('evaluates through 2 workers across a Redis restart, with the single-process numbers', async () => {
-    const args = ['eval', '--preset=smoke', '--backend=cpu', `--model=${dir('base/base-model')}`, `--adapter=${dir('ref/multitask-adapter')}`, `--hypernet=${dir('hn/hypernet-pretrained')}`];
-    const single = await tagi([...args, `--run-dir=${dir('eval-single')}`]);
-    expect(single.code).toBe(0);
+    const args = ['eval', '--preset=smoke', '--backend=cpu', `--model=${dir('base/base-model')}`, `--adapter=${dir('ref/multitask-adapter')}`, `--hypernet=${hypernetDir()}`];
+    const ref = await tagi([...args, `--run-dir=${dir('eval-single')}`]);
+    expect(ref.err).toBe('');
+    expect(ref.code).toBe(0);
     if (workers.filter(alive).length < 2) startWorker(redis.url);
     const seen = workers.map((w) => w.out().length);
     const queued = tagi([...args, `--run-dir=${dir('eval-queued')}`, `--queue=${redis.url}`]);
@@ -203,10 +207,23 @@ describe.skipIf(redisBin === undefined)('teachers and eval on a BullMQ queue (re
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/job missing from the queue \(Redis restarted without persistence\?\); queued again/);
-    const numbers = (run: string) =>
-      (JSON.parse(readFileSync(dir(`${run}/results.json`), 'utf8')) as Results).methods.map((m) => ({ method: m.method, rougeL: m.rougeL, exactMatch: m.exactMatch, groups: m.groups, instances: m.instances, tasks: m.tasks }));
-    expect(numbers('eval-queued')).toEqual(numbers('eval-single'));
-    expect(numbers('eval-single').map((m) => m.method)).toEqual(['no-adapter', 'multitask', 'tagi']);
+    // the same summary (scores, CIs, differences, rows) apart from measured wall time; the same FLOPs
+    // estimates and per-family means
+    const numbers = (run: string) => {
+      const r = readResults(dir(run));
+      if (r === undefined) throw new Error(`${run}: no results.json`);
+      return {
+        summary: { ...r.summary, rows: r.summary.rows.map((row) => ({ ...row, relativeTime: null })) },
+        byFamily: r.facts.byFamily,
+        flops: Object.fromEntries(Object.entries(r.facts.cost).map(([m, c]) => [m, [c.flopsPerInstance, c.relativeFlops]])),
+      };
+    };
+    const single = numbers('eval-single');
+    expect(numbers('eval-queued')).toEqual(single);
+    expect(single.summary.rows.filter((row) => row.kind === 'method').map((row) => row.method)).toEqual(['no-adapter', 'multitask', 'tagi']);
+    // every evaluation setting the config asks for was scored (a column per setting, each with scores)
+    expect(single.summary.columns.length).toBeGreaterThan(1);
+    for (const col of single.summary.columns) expect(single.summary.rows[0]?.scores[col.key]?.rougeL, col.key).not.toBeNull();
     // both workers reconnected and took jobs after the restart
     const tookEval = workers.filter((w, i) => alive(w) && /eval\/\S+: done/.test(w.out().slice(afterRestart[i])));
     expect(tookEval.length).toBe(2);

@@ -55,15 +55,22 @@ export interface Evaluation {
   costs: Map<string, MethodCost>;
 }
 
-interface Row {
+/** One scored instance of an evaluation setting, with its task. */
+export interface Row {
   task: DataTask;
   instanceId: string;
   input: string;
   references: string[];
 }
 
-function rowsOf(set: EvalSet): Row[] {
-  return set.tasks.flatMap((task) => task.instances.map((i) => ({ task, instanceId: i.id, input: i.input, references: [...i.outputs] })));
+/** The rows of one task of a setting, in instance order (evaluate's unit of prediction on the queue). */
+export function taskRows(task: DataTask): Row[] {
+  return task.instances.map((i) => ({ task, instanceId: i.id, input: i.input, references: [...i.outputs] }));
+}
+
+/** The rows of a setting: its tasks' rows in task order (the order every method's predictions follow). */
+export function rowsOf(set: EvalSet): Row[] {
+  return set.tasks.flatMap(taskRows);
 }
 
 function decode(tok: Tok, seqs: number[][]): string[] {
@@ -72,11 +79,33 @@ function decode(tok: Tok, seqs: number[][]): string[] {
 
 const STOPPED = 'during evaluation (it keeps no checkpoint: it runs again from its beginning)';
 
-async function runConcatenated(run: Run, tok: Tok, inputs: InstructionInputs, model: T5ForConditionalGeneration, adapters: AdapterSet | undefined, rows: readonly Row[]): Promise<string[]> {
-  const c = run.config;
+/**
+ * What prediction needs of its caller: the config, and a stop check between batches (the single process
+ * throws its InterruptedError; a queue worker throws to hand its job back).
+ */
+export interface PredictEnv {
+  readonly config: Run['config'];
+  yieldAndCheckStop(): Promise<void>;
+}
+
+/** The PredictEnv of a run of the single process. */
+export function runEnv(run: Run): PredictEnv {
+  return { config: run.config, yieldAndCheckStop: () => run.yieldAndCheckStop(STOPPED) };
+}
+
+/** One method's predictions over some rows (in row order) and the wall time they took. */
+export interface MethodPredictions {
+  readonly method: string;
+  readonly seed: number | null;
+  readonly predictions: readonly string[];
+  readonly ms: number;
+}
+
+async function runConcatenated(env: PredictEnv, tok: Tok, inputs: InstructionInputs, model: T5ForConditionalGeneration, adapters: AdapterSet | undefined, rows: readonly Row[]): Promise<string[]> {
+  const c = env.config;
   const out: string[] = [];
   for (let i = 0; i < rows.length; i += c.eval.batchSize) {
-    await run.yieldAndCheckStop(STOPPED);
+    await env.yieldAndCheckStop();
     const chunk = rows.slice(i, i + c.eval.batchSize);
     const b = collate(chunk.map((r) => ({ input: inputs.concatenatedIds(r.task, r.input), target: [tok.eosTokenId] })), tok.padTokenId);
     try {
@@ -94,8 +123,8 @@ async function runConcatenated(run: Run, tok: Tok, inputs: InstructionInputs, mo
  * group's adapters are generated once (one instruction encoding and one generator pass for the group),
  * then its instances run in batches, every instance with its own task's adapter and fusion rows.
  */
-async function runHypernet(run: Run, tok: Tok, hn: HyperNetwork, rows: readonly Row[]): Promise<string[]> {
-  const c = run.config;
+async function runHypernet(env: PredictEnv, tok: Tok, hn: HyperNetwork, rows: readonly Row[]): Promise<string[]> {
+  const c = env.config;
   // the instruction as training prepared it, within this hypernetwork's instruction length
   const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength, hn.config.maxInstructionLength);
   const byTask = new Map<string, number[]>();
@@ -103,7 +132,7 @@ async function runHypernet(run: Run, tok: Tok, hn: HyperNetwork, rows: readonly 
   const out = new Array<string>(rows.length);
   const taskIds = [...byTask.keys()];
   for (let start = 0; start < taskIds.length; ) {
-    await run.yieldAndCheckStop(STOPPED);
+    await env.yieldAndCheckStop();
     const group: string[] = [];
     let n = 0;
     while (start < taskIds.length && (group.length === 0 || n + (byTask.get(taskIds[start] as string)?.length ?? 0) <= c.eval.batchSize)) {
@@ -116,7 +145,7 @@ async function runHypernet(run: Run, tok: Tok, hn: HyperNetwork, rows: readonly 
     try {
       const members = group.flatMap((id) => byTask.get(id) as number[]);
       for (let i = 0; i < members.length; i += c.eval.batchSize) {
-        await run.yieldAndCheckStop(STOPPED);
+        await env.yieldAndCheckStop();
         const chunk = members.slice(i, i + c.eval.batchSize);
         const seqs = await generateWithTasks(
           hn,
@@ -172,16 +201,68 @@ function flopsModel(c: Run['config'], tok: Tok, model: T5ForConditionalGeneratio
   return { concat, hypernet };
 }
 
-/** Scores every method (and reference) on every evaluation setting of `data`; returns per-instance records and held-out costs. */
-export async function evaluate(run: Run, data: TaskData, tok: Tok, models: EvalInputs): Promise<Evaluation> {
-  const c = run.config;
-  const progress = run.progress;
-  const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength);
+/**
+ * Every model method's predictions on `rows` (one setting, or one task of it on a queue worker), in the
+ * order the results list them: the base, the multitask LoRA, then each hypernetwork entry.
+ */
+export async function predictRows(
+  env: PredictEnv,
+  tok: Tok,
+  models: EvalInputs,
+  rows: readonly Row[],
+  // the caller's, when it reports the truncations of several calls at once
+  inputs = new InstructionInputs(tok, env.config.prompt.numPos, env.config.prompt.maxSourceLength),
+): Promise<MethodPredictions[]> {
+  const out: MethodPredictions[] = [];
+  let t0 = performance.now();
+  out.push({ method: 'no-adapter', seed: null, predictions: await runConcatenated(env, tok, inputs, models.model, undefined, rows), ms: performance.now() - t0 });
+  if (models.multitask) {
+    t0 = performance.now();
+    out.push({ method: 'multitask', seed: null, predictions: await runConcatenated(env, tok, inputs, models.model, models.multitask, rows), ms: performance.now() - t0 });
+  }
+  for (const h of models.hypernets) {
+    t0 = performance.now();
+    out.push({ method: h.method, seed: h.seed, predictions: await runHypernet(env, tok, h.hn, rows), ms: performance.now() - t0 });
+  }
+  return out;
+}
+
+/** The held-out rows of `data` (every setting's rows if it has no held-out setting): what costs are measured on. */
+function costRows(data: TaskData): Row[] {
+  const held = data.evalSets.filter((s) => s.split.startsWith('heldout')).flatMap(rowsOf);
+  return held.length > 0 ? held : rowsOf(data.evalSets[0] as EvalSet);
+}
+
+/** Estimated FLOPs per held-out instance of every model method (seeds of one method share their estimate, as the last seed's). */
+export function methodFlops(c: Run['config'], tok: Tok, data: TaskData, models: EvalInputs): Record<string, number> {
+  const flops = flopsModel(c, tok, models.model, costRows(data));
+  // the multitask LoRA can be merged into the weights once, so its FLOPs are the plain model's
+  const out: Record<string, number> = { 'no-adapter': flops.concat, ...(models.multitask ? { multitask: flops.concat } : {}) };
+  for (const h of models.hypernets) out[h.method] = flops.hypernet(h.hn);
+  return out;
+}
+
+/** One setting's predictions: every model method's over the setting's rows (rowsOf order). */
+export interface SetPredictions {
+  readonly set: EvalSet;
+  readonly methods: readonly MethodPredictions[];
+}
+
+/** The line that opens a setting in the log. */
+function announceSet(progress: Run['progress'], set: EvalSet): void {
+  progress.info(`== ${SPLIT_LABELS[set.split]}: ${set.tasks.length} tasks, ${rowsOf(set).length} instances`);
+}
+
+/**
+ * Scores predictions — the references' (computed here: they need no model) and every model method's — into
+ * per-instance records and held-out costs, one setting at a time (`add`, in the order of data.evalSets).
+ * Both `tagi eval` and `tagi eval --queue` score through here.
+ */
+export function evalScorer(progress: Run['progress'], data: TaskData, flops: Readonly<Record<string, number>>): { add(p: SetPredictions, announced?: boolean): void; result(): Evaluation } {
   const records: ScoreRecord[] = [];
-  const heldRows = data.evalSets.filter((s) => s.split.startsWith('heldout')).flatMap(rowsOf);
-  const flops = flopsModel(c, tok, models.model, heldRows.length > 0 ? heldRows : rowsOf(data.evalSets[0] as EvalSet));
   const time = new Map<string, { ms: number; n: number; flops: number }>();
   const record = (method: string, seed: number | null, set: EvalSet, rows: readonly Row[], predictions: readonly string[], ms: number, flopsPerInstance: number) => {
+    if (predictions.length !== rows.length) throw new Error(`eval ${method}: ${predictions.length} predictions for ${rows.length} instances of ${set.split}`);
     const scores = rows.map((r, i) => {
       const p = predictions[i] ?? '';
       const rec: ScoreRecord = { method, ...(seed !== null ? { seed } : {}), taskId: r.task.taskId, split: set.split, instanceId: r.instanceId, rougeL: rougeL(p, r.references), exactMatch: exactMatch(p, r.references) };
@@ -196,26 +277,40 @@ export async function evaluate(run: Run, data: TaskData, tok: Tok, models: EvalI
     progress.info(`  ${method}${seed !== null ? ` (seed ${seed})` : ''}: ROUGE-L ${mean(scores).toFixed(1)} — e.g. ${eg.join('; ')}`);
     progress.event('eval', { method, ...(seed !== null ? { seed } : {}), split: set.split, rougeL: mean(scores), instances: rows.length, msPerInstance: ms / Math.max(1, rows.length) }, 'eval');
   };
+  return {
+    add({ set, methods }, announced = false) {
+      if (!announced) announceSet(progress, set);
+      const rows = rowsOf(set);
+      // references need no model: no cost recorded (flops 0)
+      for (const ref of data.references) record(ref.id, null, set, rows, rows.map((r) => ref.predict(r.task, r.input)), 0, 0);
+      for (const m of methods) record(m.method, m.seed, set, rows, m.predictions, m.ms, flops[m.method] ?? 0);
+    },
+    result() {
+      const costs = new Map<string, MethodCost>();
+      for (const [m, t] of time) if (t.n > 0) costs.set(m, { msPerInstance: t.ms / t.n, flopsPerInstance: t.flops, instances: t.n });
+      return { records, costs };
+    },
+  };
+}
+
+/** Scores every setting's predictions at once (evalScorer over `predicted`, in order). */
+export function scoreEvaluation(progress: Run['progress'], data: TaskData, predicted: readonly SetPredictions[], flops: Readonly<Record<string, number>>): Evaluation {
+  const scorer = evalScorer(progress, data, flops);
+  for (const p of predicted) scorer.add(p);
+  return scorer.result();
+}
+
+/** Scores every method (and reference) on every evaluation setting of `data`; returns per-instance records and held-out costs. */
+export async function evaluate(run: Run, data: TaskData, tok: Tok, models: EvalInputs): Promise<Evaluation> {
+  const env = runEnv(run);
+  const inputs = new InstructionInputs(tok, run.config.prompt.numPos, run.config.prompt.maxSourceLength);
+  const scorer = evalScorer(run.progress, data, methodFlops(run.config, tok, data, models));
   for (const set of data.evalSets) {
-    const rows = rowsOf(set);
-    progress.info(`== ${SPLIT_LABELS[set.split]}: ${set.tasks.length} tasks, ${rows.length} instances`);
-    // references need no model: no cost recorded (flops 0)
-    for (const ref of data.references) record(ref.id, null, set, rows, rows.map((r) => ref.predict(r.task, r.input)), 0, 0);
-    let t0 = performance.now();
-    record('no-adapter', null, set, rows, await runConcatenated(run, tok, inputs, models.model, undefined, rows), performance.now() - t0, flops.concat);
-    // the multitask LoRA can be merged into the weights once, so its FLOPs are the plain model's
-    if (models.multitask) {
-      t0 = performance.now();
-      record('multitask', null, set, rows, await runConcatenated(run, tok, inputs, models.model, models.multitask, rows), performance.now() - t0, flops.concat);
-    }
-    for (const h of models.hypernets) {
-      t0 = performance.now();
-      record(h.method, h.seed, set, rows, await runHypernet(run, tok, h.hn, rows), performance.now() - t0, flops.hypernet(h.hn));
-    }
+    // announced before the (long) predictions, scored as soon as they are in
+    announceSet(run.progress, set);
+    scorer.add({ set, methods: await predictRows(env, tok, models, rowsOf(set), inputs) }, true);
   }
   const cut = inputs.summary();
-  if (cut !== undefined) progress.info(`  warning: ${cut}`);
-  const costs = new Map<string, MethodCost>();
-  for (const [m, t] of time) if (t.n > 0) costs.set(m, { msPerInstance: t.ms / t.n, flopsPerInstance: t.flops, instances: t.n });
-  return { records, costs };
+  if (cut !== undefined) run.progress.info(`  warning: ${cut}`);
+  return scorer.result();
 }
