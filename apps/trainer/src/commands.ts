@@ -1,6 +1,6 @@
 // The commands: each takes its checked invocation, loads what it was given, and calls the stage functions
 // (stages/*) over those explicit inputs. `demo` is their composition in one run dir.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { BackendError, initBackend } from '@tagi/tensor-core';
 import type { RunArtifact } from '@tagi/tensor-core/node';
@@ -14,16 +14,14 @@ import { inspectDir } from './inspect.js';
 import type { GenerateInvocation, Invocation, RunCommand, RunInvocation } from './invocation.js';
 import type { CliIO } from './io.js';
 import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet, loadEvalModels, loadTeachers } from './models.js';
-import type { ComparisonSpec } from '@tagi/eval';
-import { commandLine } from './run-files.js';
 import { expectedTimeLine } from './estimate.js';
-import { METHOD_LABELS, type RunResults, familyBreakdown, relativeCosts, resultsMarkdown, summarize, writeCurves, writeResults } from './results.js';
-import { formatDuration } from './progress.js';
+import { METHOD_LABELS, writeCurves } from './results.js';
 import { p3Eval } from './p3-eval.js';
+import { DEMO_PLAN, type ReportPlan, evalPlan, finishReport, loadAverage } from './report.js';
 import { isP3Dir } from './real-data.js';
 import { Run } from './run.js';
 import { pretrainBase } from './stages/base.js';
-import { type EvalInputs, type Evaluation, type HypernetEntry, evaluate } from './stages/evaluate.js';
+import { type EvalInputs, type HypernetEntry, evaluate } from './stages/evaluate.js';
 import { generate } from './stages/generate.js';
 import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, pretrainHypernetStage } from './stages/hypernet.js';
 import { trainMultitask, trainTeachers } from './stages/teachers.js';
@@ -73,44 +71,6 @@ async function givenBase(run: Run): Promise<BaseModel> {
   return { model, dir };
 }
 
-/** /proc/loadavg as [1, 5, 15]-minute averages (null where the OS has no such file). */
-export function loadAverage(): number[] | null {
-  try {
-    return readFileSync('/proc/loadavg', 'utf8').trim().split(/\s+/).slice(0, 3).map(Number);
-  } catch {
-    return null;
-  }
-}
-
-/** What a report compares: the trained method rows in order, and the paired differences. */
-export interface ReportPlan {
-  methods: { id: string; reason?: string }[];
-  comparisons: ComparisonSpec[];
-  title: string;
-}
-
-const DEMO_PLAN: ReportPlan = {
-  methods: [{ id: 'no-adapter' }, { id: 'multitask' }, { id: 'hint' }, { id: 'tagi' }],
-  comparisons: [
-    { a: 'tagi', b: 'no-adapter' },
-    { a: 'tagi', b: 'hint' },
-    { a: 'tagi', b: 'multitask' },
-  ],
-  title: 'TAGI on the evaluation settings (ROUGE-L / exact match ×100)',
-};
-
-/** The report of `tagi eval`: the base, then the rows of --adapter and --hypernet when given. */
-export function evalPlan(c: TagiConfig): ReportPlan {
-  return {
-    methods: [{ id: 'no-adapter' }, ...(c.adapter !== undefined ? [{ id: 'multitask' }] : []), ...(c.hypernetDir !== undefined ? [{ id: 'tagi' }] : [])],
-    comparisons: [
-      { a: 'tagi', b: 'no-adapter' },
-      { a: 'tagi', b: 'multitask' },
-    ],
-    title: 'Evaluation (ROUGE-L / exact match ×100)',
-  };
-}
-
 async function report(run: Run, facts: { backend: string; t0: number; load0: number[] | null }, data: TaskData, tok: Tok, inputs: EvalInputs, plan: ReportPlan): Promise<void> {
   run.checkStop();
   run.progress.info('== (f) evaluation: every method on every evaluation setting');
@@ -118,41 +78,6 @@ async function report(run: Run, facts: { backend: string; t0: number; load0: num
   run.metrics.truncate('eval', 0); // events of an evaluation a stop cut short
   const te = performance.now();
   await finishReport(run, facts, data, await evaluate(run, data, tok, inputs), plan, te);
-}
-
-/**
- * The end of the 'eval' stage from scored records: summary, trainer_state.json, results.json/results.md.
- * `tagi eval --queue` ends here too, so both write the same results from the same records.
- */
-export async function finishReport(run: Run, facts: { backend: string; t0: number; load0: number[] | null }, data: TaskData, evaluation: Evaluation, plan: ReportPlan, te: number): Promise<void> {
-  const { records, costs } = evaluation;
-  const cost = relativeCosts(costs);
-  const c = run.config;
-  const summary = summarize(records, { methods: plan.methods, references: data.references, evalSets: data.evalSets, comparisons: plan.comparisons, cost, title: plan.title });
-  const summaryLine = Object.fromEntries(
-    summary.rows.filter((r) => r.kind === 'method').flatMap((r) => Object.entries(r.scores).map(([col, sc]) => [`${r.method}/${col}`, Number((sc.rougeL?.estimate ?? NaN).toFixed(2))])),
-  );
-  const evalSeconds = (performance.now() - te) / 1000;
-  await run.finishStage('eval', { summary: summaryLine, seconds: evalSeconds });
-  run.progress.info(`[eval] done in ${formatDuration(evalSeconds)}`);
-  const results: RunResults = {
-    summary,
-    facts: {
-      command: commandLine(run.command),
-      preset: c.preset,
-      backend: facts.backend,
-      data: data.source,
-      seed: c.seed,
-      hypernetSeeds: hypernetSeeds(c),
-      wallClockSeconds: (performance.now() - facts.t0) / 1000,
-      stages: run.stageSeconds(),
-      loadAverage: { start: facts.load0, end: loadAverage() },
-      cost,
-      byFamily: familyBreakdown(records, (id) => data.byId.get(id)?.category),
-    },
-  };
-  await writeResults(run.dir, results);
-  run.progress.info(`\n${resultsMarkdown(results)}\nwrote ${run.dir}/results.json, results.md, metrics.jsonl, curves.svg`);
 }
 
 /**

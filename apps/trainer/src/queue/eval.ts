@@ -10,7 +10,7 @@
 // Wall clock is the workers' measured time per method; FLOPs come from the workers (they need the models).
 import { type EvalSet, type EvalSplit, type TaskData } from '../data.js';
 import { CliError } from '../errors.js';
-import { evalPlan, finishReport } from '../commands.js';
+import { evalPlan, finishReport } from '../report.js';
 import { type Run, configHash } from '../run.js';
 import { type MethodPredictions, type PredictEnv, type SetPredictions, methodFlops, predictRows, scoreEvaluation, taskRows } from '../stages/evaluate.js';
 import type { QueueTarget } from './cli.js';
