@@ -148,7 +148,9 @@ function consumerCheck(work, url, { pkg, dir }) {
   fs.mkdirSync(cdir, { recursive: true });
   fs.writeFileSync(path.join(cdir, 'package.json'), JSON.stringify({ name: `consumer-${short}`, version: '1.0.0', private: true }, null, 2)); // CommonJS: the npm init -y default
   fs.writeFileSync(path.join(cdir, '.npmrc'), `registry=${url}\n`);
-  const env = { npm_config_userconfig: path.join(cdir, '.npmrc'), npm_config_cache: path.join(work, 'npm-cache'), npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+  // npm_config_registry too: under `pnpm run` (the test command) pnpm exports npm_config_registry=<public registry>, and
+  // an environment setting beats the .npmrc file, so npm would ask the public registry for unpublished @tagi packages (404).
+  const env = { npm_config_registry: url, npm_config_userconfig: path.join(cdir, '.npmrc'), npm_config_cache: path.join(work, 'npm-cache'), npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
   const row = { package: name, version: pkg.version, install: false, installBytes: 0, installedPackages: 0, usage: 'absent', typesEsm: false, typesCjs: false, require: false, problems: [] };
   const t0 = performance.now();
   const inst = run('npm', ['install', `${name}@${pkg.version}`], { cwd: cdir, env, check: false, timeout: 900_000 });
