@@ -7,9 +7,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Task } from '@tagi/datasets';
-import { loraConfig, loraObjective } from '@tagi/lora';
 import { saveAdapter } from '@tagi/lora/node';
-import { checkIdRows } from '@tagi/t5-model';
 import { fit } from '@tagi/tensor-core';
 import { DirCheckpointStore } from '@tagi/tensor-core/node';
 import type { TaskData } from '../data.js';
@@ -17,7 +15,7 @@ import { CliError } from '../errors.js';
 import { InstructionInputs } from '../instruction.js';
 import { teacherDirName } from '../models.js';
 import { type Run, configHash, slug } from '../run.js';
-import { TEACHERS_DIR, teacherGroup } from '../stages/teachers.js';
+import { TEACHERS_DIR, loraStageObjective, teacherGroup } from '../stages/teachers.js';
 import { makeOptimizer } from '../train.js';
 import type { QueueTarget } from './cli.js';
 import { type RunContext, QueueJobError } from './context.js';
@@ -57,17 +55,8 @@ export async function runTeacherJob(ctx: RunContext, job: TeacherJobData, h: Job
   const examples = data.trainExamples
     .filter((e) => groupOfTask.get(e.taskId) === job.group)
     .map((e) => ({ input: inputs.concatenatedIds(data.byId.get(e.taskId) as Task, e.studentInput), target: tok.encode(e.outputs[0] ?? '', { maxLength: c.prompt.maxTargetLength }) }));
-  checkIdRows(examples.map((e) => e.input), model.config.vocabSize, `${p.stage} inputs`);
-  checkIdRows(examples.map((e) => e.target), model.config.vocabSize, `${p.stage} targets`);
   const s = c.teachers;
-  const objective = loraObjective({
-    model,
-    examples,
-    padId: tok.padTokenId,
-    config: loraConfig({ r: s.rank, loraAlpha: s.alpha, targetModules: s.targetModules }),
-    batchSize: s.train.batchSize,
-    seed: c.seed,
-  });
+  const objective = loraStageObjective(model, examples, tok, s, c.seed, p.stage);
   // the single process's checkpoint dir: a job retried after a crash resumes there (exact resume), and
   // so does a single-process --resume of a run whose queue was abandoned
   const store = new DirCheckpointStore(path.join(ctx.runDir, p.checkpoints), { onWarning: (m) => h.log(`warning: ${m}`) });

@@ -32,21 +32,29 @@ interface LoraSettings {
   readonly train: TrainSettings;
 }
 
-/** One LoRA stage: trains (or, when done, reloads) the adapter of `stage` and writes it as a peft dir. */
-async function loraStage(run: Run, stage: string, dir: string, role: string, name: string | undefined, model: T5ForConditionalGeneration, examples: TokenizedExample[], tok: Tok, s: LoraSettings, label?: string): Promise<AdapterSet> {
-  if (run.isDone(stage)) return loadCheckedAdapter(run.path(dir), model);
-  const c = run.config;
-  // ids are checked once, here where the batches' rows are made (the model's forward reads nothing back)
+/**
+ * The objective of one LoRA stage (a teacher or the multitask model), shared by the single process and the queue's
+ * workers so both train the same thing. Ids are checked once, here where the batches' rows are made (the model's
+ * forward reads nothing back).
+ */
+export function loraStageObjective(model: T5ForConditionalGeneration, examples: TokenizedExample[], tok: Tok, s: LoraSettings, seed: number, stage: string) {
   checkIdRows(examples.map((e) => e.input), model.config.vocabSize, `${stage} inputs`);
   checkIdRows(examples.map((e) => e.target), model.config.vocabSize, `${stage} targets`);
-  const objective = loraObjective({
+  return loraObjective({
     model,
     examples,
     padId: tok.padTokenId,
     config: loraConfig({ r: s.rank, loraAlpha: s.alpha, targetModules: s.targetModules }),
     batchSize: s.train.batchSize,
-    seed: c.seed,
+    seed,
   });
+}
+
+/** One LoRA stage: trains (or, when done, reloads) the adapter of `stage` and writes it as a peft dir. */
+async function loraStage(run: Run, stage: string, dir: string, role: string, name: string | undefined, model: T5ForConditionalGeneration, examples: TokenizedExample[], tok: Tok, s: LoraSettings, label?: string): Promise<AdapterSet> {
+  if (run.isDone(stage)) return loadCheckedAdapter(run.path(dir), model);
+  const c = run.config;
+  const objective = loraStageObjective(model, examples, tok, s, c.seed, stage);
   try {
     model.train();
     const t = await trainStage(run, stage, objective, s.train, label);
