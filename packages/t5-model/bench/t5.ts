@@ -6,7 +6,7 @@
 // (min–max) of tokens/s, the per-repetition ratio ours/PyTorch, and the load average around it.
 //
 //   npx tsx bench/t5.ts [--shape t5-small-lm-adapt|small] [--backends tensorflow,wasm] [--reps 3]
-//                       [--rows forward,train,gen16,gen64] [--no-peer] [--json [FILE]]
+//                       [--rows forward,train,gen16,gen64] [--no-peer] [--json [FILE]] [--profile]
 // Env: TAGI_BENCH_PYTHON (a python with torch, transformers and peft; default /work/venv/bin/python if it
 // exists, else python3), TAGI_BENCH_MICRO (training micro-batch; default: whole batch, 2 on wasm).
 //
@@ -55,6 +55,7 @@ const ROWS = str('rows', 'forward,train,gen16,gen64').split(',').map((s) => s.tr
 for (const r of ROWS) if (!['forward', 'train', 'gen16', 'gen64'].includes(r)) throw new Error(`--rows: unknown row '${r}' (forward, train, gen16, gen64)`);
 const BACKENDS = str('backends', 'tensorflow,wasm').split(',').map((s) => s.trim()) as TestBackend[];
 const jsonFlag = flag('json');
+const PROFILE = flag('profile') !== undefined;
 const RANK = 8;
 
 const config = makeT5Config({
@@ -271,6 +272,80 @@ async function measureRow(row: string, variants: Variant[], peer: Peer | undefin
 }
 
 // ---------------------------------------------------------------------------------------------
+// --profile: where the time of a forward pass and of one cached decoding step goes, kernel by kernel
+// (tf.profile's per-kernel times; profiling adds overhead, so read them as shares, not as speeds)
+
+interface KernelRow {
+  kernel: string;
+  count: number;
+  ms: number;
+  /** BatchMatMul only: achieved GFLOP/s over its calls. */
+  gflops?: number;
+}
+interface Profile {
+  /** wallMs: the same work timed without the profiler. */
+  forward: { kernels: number; ms: number; wallMs: number; top: KernelRow[] };
+  decodeStep: { kernels: number; ms: number; wallMs: number; top: KernelRow[] };
+}
+
+function groupKernels(kernels: { name: string; kernelTimeMs: unknown; inputShapes: unknown[] }[]): Map<string, { count: number; ms: number; flop: number }> {
+  const m = new Map<string, { count: number; ms: number; flop: number }>();
+  for (const k of kernels) {
+    if (k.name === 'unnamed scope' || k.name.endsWith('__op')) continue; // scopes nest kernels that are listed themselves
+    const e = m.get(k.name) ?? { count: 0, ms: 0, flop: 0 };
+    e.count++;
+    e.ms += Number(k.kernelTimeMs) || 0;
+    if (k.name === 'BatchMatMul') {
+      const [a, b] = k.inputShapes as number[][];
+      if (a && b) e.flop += 2 * a.reduce((x, y) => x * y, 1) * Math.max(b[b.length - 1] as number, b[b.length - 2] as number);
+    }
+    m.set(k.name, e);
+  }
+  return m;
+}
+
+function topRows(m: Map<string, { count: number; ms: number; flop: number }>, scale = 1): KernelRow[] {
+  return [...m]
+    .map(([kernel, e]) => ({ kernel, count: e.count / scale, ms: e.ms / scale, ...(e.flop ? { gflops: e.flop / 1e9 / (e.ms / 1e3) } : {}) }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 10);
+}
+
+async function profile(ours: Ours): Promise<Profile> {
+  const f = await tf.profile(() => ours.forward());
+  const fwd = groupKernels(f.kernels as never);
+  // one cached step = (9 new tokens − 1 new token) / 8: the encoder and set-up cancel
+  const [short, long] = [1, 9];
+  const walls: number[] = [];
+  for (let r = 0; r < 3; r++) walls.push(((await seconds(() => ours.gen(long, true))) - (await seconds(() => ours.gen(short, true)))) / (long - short));
+  const a = groupKernels((await tf.profile(async () => ours.gen(short, true))).kernels as never);
+  const b = groupKernels((await tf.profile(async () => ours.gen(long, true))).kernels as never);
+  const step = new Map([...b].map(([k, e]) => {
+    const s0 = a.get(k) ?? { count: 0, ms: 0, flop: 0 };
+    return [k, { count: e.count - s0.count, ms: e.ms - s0.ms, flop: e.flop - s0.flop }] as const;
+  }));
+  const n = long - short;
+  const total = (m: Map<string, { count: number; ms: number }>, scale = 1) => ({
+    kernels: [...m.values()].reduce((x, e) => x + e.count, 0) / scale,
+    ms: [...m.values()].reduce((x, e) => x + e.ms, 0) / scale,
+  });
+  return {
+    forward: { ...total(fwd), wallMs: 1e3 * (await seconds(() => ours.forward())), top: topRows(fwd) },
+    decodeStep: { ...total(step, n), wallMs: 1e3 * median(walls), top: topRows(step, n) },
+  };
+}
+
+function printProfile(p: Profile): void {
+  for (const [what, part] of [['forward', p.forward], ['one cached decoding step', p.decodeStep]] as const) {
+    console.log(`  profile, ${what}: ${Math.round(part.kernels)} kernels, ${part.ms.toFixed(1)} ms of kernel time under the profiler; ${part.wallMs.toFixed(1)} ms wall without it`);
+    for (const r of part.top) {
+      const g = r.gflops !== undefined ? `  ${r.gflops.toFixed(1)} GFLOP/s` : '';
+      console.log(`    ${r.kernel.padEnd(18)} ${String(Math.round(r.count)).padStart(6)} calls ${r.ms.toFixed(1).padStart(9)} ms ${((100 * r.ms) / part.ms).toFixed(0).padStart(4)}%${g}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // main
 
 const fmt = (x: number) => x.toFixed(1);
@@ -290,7 +365,7 @@ if (flag('no-peer') === undefined) {
   }
 }
 
-const report: { date: string; shape: string; dims: typeof shape; reps: number; peer?: Peer['info']; backends: Record<string, { micro: number; rows: RowResult[] } | { error: string }>; peakRssMB?: number } = {
+const report: { date: string; shape: string; dims: typeof shape; reps: number; peer?: Peer['info']; backends: Record<string, { micro: number; rows: RowResult[]; profile?: Profile } | { error: string }>; peakRssMB?: number } = {
   date: new Date().toISOString(),
   shape: shapeName,
   dims: shape,
@@ -309,6 +384,7 @@ for (const b of BACKENDS) {
   }
   const ours = setUp(b);
   const rows: RowResult[] = [];
+  let prof: Profile | undefined;
   const fwdTokens = shape.batch * (shape.src + shape.tgt);
   console.log(`\n${b}${ours.micro < shape.batch ? ` (training step: ${shape.batch / ours.micro} micro-batches of ${ours.micro})` : ''}`);
   console.log('  row                 ours tok/s (median, min–max)     PyTorch tok/s                  ours/PyTorch         load before → after');
@@ -344,10 +420,12 @@ for (const b of BACKENDS) {
       rows.push(r);
       print(r);
     }
+    if (PROFILE) prof = await profile(ours);
   } finally {
     ours.dispose();
   }
-  report.backends[b] = { micro: ours.micro, rows };
+  if (prof) printProfile(prof);
+  report.backends[b] = { micro: ours.micro, rows, ...(prof ? { profile: prof } : {}) };
 }
 peer?.close();
 report.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);

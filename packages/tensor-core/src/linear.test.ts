@@ -57,6 +57,25 @@ describe.each(testBackends())('fast products on %s', (backend) => {
     tf.dispose([a, b, r]);
   });
 
+  it('bmm of one row against a transposed operand (a cached decoding step): value and gradients match tfjs and finite differences', () => {
+    const rng = new Rng(14);
+    const a = randn(rng, [3, 1, 4]); // [batch, 1, k]: one query per (row, head)
+    const b = randn(rng, [3, 6, 4]); // [batch, n, k]: the keys, used transposed
+    const r = randn(rng, [3, 1, 6]);
+    expectNoLeak(() => {
+      const ours = (x: tf.Tensor, y: tf.Tensor) => tf.mul(bmm(x, y, false, true), r);
+      tf.tidy(() => expectClose(bmm(a, b, false, true), tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, false, true), { atol: 1e-5 }));
+      tf.tidy(() => {
+        const g1 = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(ours(x, y)))([a, b]);
+        const g2 = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, false, true), r)))([a, b]);
+        expectClose(g1[0] as tf.Tensor, g2[0] as tf.Tensor, { atol: 1e-5 });
+        expectClose(g1[1] as tf.Tensor, g2[1] as tf.Tensor, { atol: 1e-5 });
+      });
+      checkGradients(ours, [a, b]);
+    });
+    tf.dispose([a, b, r]);
+  });
+
   it.each([true, false])('linear (bias %s) on [2, 3, in]: value and gradients match tfjs and finite differences', (withBias) => {
     const rng = new Rng(13);
     const x = randn(rng, [2, 3, 6]);
