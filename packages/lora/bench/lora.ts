@@ -125,7 +125,7 @@ async function attempt(name: string, f: () => Promise<Row>): Promise<void> {
     const r = await f();
     lines.push(line(r));
   } catch (e) {
-    // wasm's linear memory is capped at 2 GB here; report instead of dying so the other rows print
+    // wasm32's linear memory is capped at 4 GB; report instead of dying so the other rows print
     lines.push(`| ${name} | – | failed: ${(e as Error).message.split('\n')[0]} (wasm heap ${mb(wasmHeapBytes())} MB) | | | |`);
   }
   console.error(lines.at(-1));

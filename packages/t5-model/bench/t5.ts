@@ -152,8 +152,9 @@ function setUp(backend: TestBackend): Ours {
     adapters.set(p, { A, B, scaling: 16 / RANK });
   }
   const opt = new AdamW(named, { lr: 1e-4 });
-  // One optimizer step over the whole batch. On wasm the tape of a t5-small batch of 8 does not fit the 2 GB
-  // wasm heap, so the step accumulates gradients over micro-batches (same tokens, same update).
+  // One optimizer step over the whole batch. On wasm the tape of a t5-small batch of 8 does not fit wasm32's
+  // 4 GB heap (measured: it aborts in the allocator), so the step accumulates gradients over micro-batches
+  // (same tokens, same update).
   const micro = Number(process.env['TAGI_BENCH_MICRO'] ?? (backend === 'wasm' && shapeName === 't5-small-lm-adapt' ? 2 : shape.batch));
   const slices = Array.from({ length: shape.batch / micro }, (_, i) => ({
     inputIds: tf.slice(inputIds, [i * micro, 0], [micro, shape.src]) as tf.Tensor2D,
