@@ -78,7 +78,9 @@ describe('tagi demo --preset smoke', () => {
     for (const x of facts.stages) expect(x.seconds).toBeGreaterThan(0);
     expect(facts.wallClockSeconds).toBeGreaterThan(facts.stages.reduce((a, x) => a + (x.seconds ?? 0), 0) - 1e-6);
     expect(facts.backend).toBe('cpu');
+    expect(facts.peakRssMB).toBeGreaterThan(0);
     const md = readFileSync(path.join(runDir, 'results.md'), 'utf8');
+    expect(md).toContain(`peak RSS ${facts.peakRssMB} MB`);
     expect(md).toMatch(/\| TAGI \| 2 \| \S+ \[\S+, \S+\] \|/);
     expect(md).toContain('TAGI − No adapter');
     expect(md).toMatch(/\| hypernet-tagi\/seed-43 \| \d+\.\d \|/);

@@ -77,6 +77,7 @@ export async function finishReport(run: Run, facts: { backend: string; t0: numbe
       wallClockSeconds: (performance.now() - facts.t0) / 1000,
       stages: run.stageSeconds(),
       loadAverage: { start: facts.load0, end: loadAverage() },
+      peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
       cost,
       byFamily: familyBreakdown(records, (id) => data.byId.get(id)?.category),
     },

@@ -40,6 +40,8 @@ export interface RunFacts {
   stages: { id: string; seconds?: number }[];
   /** /proc/loadavg (1, 5, 15 minutes) when the run started and when it ended (other processes share the cores). */
   loadAverage: { start: number[] | null; end: number[] | null };
+  /** Peak resident memory of the process that finished the run (a resumed run counts only its last process). */
+  peakRssMB?: number;
   /**
    * ROUGE-L by task family (category) per evaluation setting and method: mean over the setting's
    * instances of that family, seeds pooled (descriptive, no CI: it shows which families a method solves).
@@ -132,7 +134,7 @@ export function resultsMarkdown(r: RunResults): string {
   const load = (l: number[] | null) => (l === null ? 'unknown' : l.map((x) => x.toFixed(2)).join(' / '));
   const lines = [
     `Run: \`tagi ${fa.command}\`, preset ${fa.preset}, backend ${fa.backend}, data ${fa.data}; base, teachers and multitask seed ${fa.seed}; hypernetwork seeds ${fa.hypernetSeeds.join(', ')}.`,
-    `Wall time ${f(fa.wallClockSeconds / 60)} min; load average (1/5/15 min) ${load(fa.loadAverage.start)} at the start, ${load(fa.loadAverage.end)} at the end.`,
+    `Wall time ${f(fa.wallClockSeconds / 60)} min; load average (1/5/15 min) ${load(fa.loadAverage.start)} at the start, ${load(fa.loadAverage.end)} at the end${fa.peakRssMB === undefined ? '' : `; peak RSS ${fa.peakRssMB} MB`}.`,
     '',
     renderSummaryMarkdown(r.summary).trimEnd(),
     '',
