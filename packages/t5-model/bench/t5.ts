@@ -298,7 +298,9 @@ function groupKernels(kernels: { name: string; kernelTimeMs: unknown; inputShape
     e.ms += Number(k.kernelTimeMs) || 0;
     if (k.name === 'BatchMatMul') {
       const [a, b] = k.inputShapes as number[][];
-      if (a && b) e.flop += 2 * a.reduce((x, y) => x * y, 1) * Math.max(b[b.length - 1] as number, b[b.length - 2] as number);
+      // 2·m·k·n = 2·|a|·n; the product's flags are not recorded, so n is b's dimension that a does not share
+      // (b's last unless it equals a's last, i.e. b is used transposed)
+      if (a && b) e.flop += 2 * a.reduce((x, y) => x * y, 1) * ((b.at(-1) === a.at(-1) ? b.at(-2) : b.at(-1)) as number);
     }
     m.set(k.name, e);
   }
