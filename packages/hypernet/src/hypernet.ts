@@ -319,18 +319,11 @@ export class HyperNetwork extends Module {
    */
   fusionPrefix(enc: InstructionEncoding, batch: number, taskOfExample?: readonly number[]): { states: tf.Tensor3D; mask: tf.Tensor2D } | undefined {
     if (this.config.fusion !== 'concat') return undefined;
-    return tf.tidy(() => {
-      const rows = enc.states.shape[0];
-      if (taskOfExample === undefined && rows === batch) return { states: tf.clone(enc.states), mask: tf.clone(enc.mask) };
-      const idx = taskOfExample ?? new Array<number>(batch).fill(0);
-      if (idx.length !== batch) throw new HypernetInputError('taskOfExample', `${batch} entries`, String(idx.length));
-      const [, len, d] = enc.states.shape;
-      if (rows === 1) return { states: tf.tile(enc.states, [batch, 1, 1]) as tf.Tensor3D, mask: tf.tile(enc.mask, [batch, 1]) as tf.Tensor2D }; // [batch, len, d]
-      const sel = tf.cast(tf.oneHot(tf.tensor1d([...idx], 'int32'), rows), 'float32'); // [batch, rows]
-      const states = tf.reshape(matmul(sel, tf.reshape(enc.states, [rows, len * d])), [batch, len, d]) as tf.Tensor3D; // [batch, len, d]
-      const mask = matmul(sel, enc.mask) as tf.Tensor2D; // [batch, len]
-      return { states, mask };
-    });
+    if (taskOfExample === undefined && enc.states.shape[0] === batch) return tf.tidy(() => ({ states: tf.clone(enc.states), mask: tf.clone(enc.mask) }));
+    const idx = taskOfExample ?? new Array<number>(batch).fill(0);
+    if (idx.length !== batch) throw new HypernetInputError('taskOfExample', `${batch} entries`, String(idx.length));
+    const { states, mask } = selectEncodingRows(enc, idx); // [batch, len, d], [batch, len]
+    return { states, mask };
   }
 }
 

@@ -43,6 +43,11 @@ export function generatedLoraConfig(hn: HyperNetwork) {
   });
 }
 
+/** At most `max` ids: the first `max − 1` and the last (eos), as the instruction encoder was trained on. */
+function truncateKeepingEos(ids: readonly number[], max: number): number[] {
+  return ids.length > max ? [...ids.slice(0, max - 1), ids[ids.length - 1] as number] : [...ids];
+}
+
 /**
  * Encodes one instruction (token ids with eos, truncated to `maxInstructionLength` keeping eos) and
  * generates its adapter. Leak-free apart from the returned object (call `dispose()`).
@@ -50,7 +55,7 @@ export function generatedLoraConfig(hn: HyperNetwork) {
 export function generateAdapter(hn: HyperNetwork, instructionIds: readonly number[]): TaskAdapter {
   if (instructionIds.length === 0) throw new HypernetInputError('instructionIds', 'a non-empty id list', '[]');
   const max = hn.config.maxInstructionLength;
-  const ids = instructionIds.length > max ? [...instructionIds.slice(0, max - 1), instructionIds[instructionIds.length - 1] as number] : [...instructionIds];
+  const ids = truncateKeepingEos(instructionIds, max);
   const { ids: t, mask } = padIds([ids], hn.base.config.padTokenId, { vocabSize: hn.base.config.vocabSize, argument: 'instructionIds' });
   const enc = hn.encodeInstructions(t, mask);
   tf.dispose([t, mask]);
@@ -147,7 +152,7 @@ export function generateAdapters(hn: HyperNetwork, instructions: readonly (reado
   const max = hn.config.maxInstructionLength;
   const rows = instructions.map((ids, i) => {
     if (ids.length === 0) throw new HypernetInputError(`instructions[${i}]`, 'a non-empty id list', '[]');
-    return ids.length > max ? [...ids.slice(0, max - 1), ids[ids.length - 1] as number] : [...ids];
+    return truncateKeepingEos(ids, max);
   });
   const { ids, mask } = padIds(rows, hn.base.config.padTokenId, { vocabSize: hn.base.config.vocabSize, argument: 'instructions' });
   const enc = hn.encodeInstructions(ids, mask);

@@ -6,7 +6,7 @@ import { DataRng } from '../../rng.js';
 import type { TaskExample, TaskInstance } from '../../types.js';
 import type { EmbeddedCategoryInfo, EmbeddedSuite, EmbeddedTask } from '../types.js';
 import { FAMILIES, type Family } from './families.js';
-import { CLASSES, CLASS_PHRASES, CLASS_WORDS, LEXICON, classOfWord, oppositeOf, withArticle } from './lexicon.js';
+import { CLASSES, CLASS_PHRASES, CLASS_WORDS, LEXICON, NUMBER_WORDS, classOfWord, oppositeOf, withArticle } from './lexicon.js';
 
 export const COMPOSITIONAL_SUITE = 'compositional-v1';
 
@@ -322,7 +322,7 @@ function describe(words: readonly string[], rng: DataRng): string {
   return `In the words ${words.join(' ')}: ${pos.join(', ')}. ${cls.join(', ')}. There ${n === 1 ? 'is' : 'are'} ${counts} ${n === 1 ? CLASS_PHRASES[c].one : CLASS_PHRASES[c].many}.`;
 }
 
-const POSITION_WORDS = ['one', 'two', 'three', 'four', 'five', 'six'];
+const POSITION_WORDS = NUMBER_WORDS.slice(1, 7); // 'one' … 'six'
 
 /**
  * The fixed, instruction-free analysis of an input: for every word in order, its position (a number
