@@ -1,6 +1,6 @@
 // Stage 'data': the task suite (or SNI dir / registered dataset), the tokenizer and, for a base model
 // trained from scratch, the vocabulary pruned to the ids the data uses.
-import { type EmbeddedSuite, type EmbeddedTask, type Task, type TagiExample, embeddedBaselines, embeddedSuite, tagiExamples } from '@tagi/datasets';
+import { type EmbeddedSuite, type EmbeddedTask, type PretrainingPair, type Task, type TagiExample, embeddedBaselines, embeddedSuite, tagiExamples } from '@tagi/datasets';
 import { loadDataset } from '@tagi/datasets/node';
 import { statSync } from 'node:fs';
 import { type PrunedTokenizer as PrunedTokenizerT, type T5Tokenizer, PRUNED_VOCAB_FILE, PrunedTokenizer, VocabMap, buildVocabMap } from '@tagi/t5-model';
@@ -42,12 +42,6 @@ export interface ReferencePredictor {
   readonly id: string;
   readonly label: string;
   predict(task: DataTask, input: string): string;
-}
-
-/** An instruction-free (input → target) pair of base pretraining. */
-export interface PretrainingPair {
-  readonly input: string;
-  readonly target: string;
 }
 
 export interface TaskData {

@@ -2,6 +2,7 @@
 // per stage × the seconds one update took on this project's reference machine, plus evaluation. An
 // estimate, not a promise: other processes on the cores stretch it (the run records its load average).
 import type { TagiConfig } from './config.js';
+import { ablationVariants } from './stages/hypernet.js';
 
 /**
  * Seconds per update (and per evaluated instance and method) measured on the reference machine: 2 CPU
@@ -43,7 +44,7 @@ export function estimateRun(c: TagiConfig, variants: number, teacherGroups = 6):
 
 /** The line `tagi experiment ablations` prints before it starts. */
 export function expectedTimeLine(c: TagiConfig): string {
-  const e = estimateRun(c, 5);
+  const e = estimateRun(c, ablationVariants(c).length);
   const parts = e.stages.map((s) => `${s.stage} ${Math.round(s.seconds / 60)} min`).join(', ');
   return `expected time: about ${Math.round(e.seconds / 60)} min on 2 shared cores (load 8-10) with the tensorflow backend (${parts}); longer on wasm (about 3×)`;
 }

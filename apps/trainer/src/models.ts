@@ -92,12 +92,18 @@ export function newHypernet(c: TagiConfig, model: T5ForConditionalGeneration, mo
 /** Directory name of a teacher group. */
 export const teacherDirName = (group: string) => slug(group).replace(/\//g, '_');
 
+/** The adapter and hypernetworks `tagi eval` was given (--adapter, --hypernet). */
+export interface EvalModels {
+  multitask?: AdapterSet;
+  hypernets: HypernetEntry[];
+}
+
 /**
  * The models `tagi eval` compares besides the base: --adapter (the multitask LoRA) and --hypernet (the
  * TAGI row, recorded under the run's seed). One loader for the single process and the queue workers, so
  * both evaluate the same method rows.
  */
-export async function loadEvalModels(c: TagiConfig, model: T5ForConditionalGeneration): Promise<{ multitask?: AdapterSet; hypernets: HypernetEntry[] }> {
+export async function loadEvalModels(c: TagiConfig, model: T5ForConditionalGeneration): Promise<EvalModels> {
   const multitask = c.adapter === undefined ? undefined : await loadCheckedAdapter(c.adapter, model);
   const tagi = c.hypernetDir === undefined ? undefined : await loadCheckedHypernet(c.hypernetDir, model);
   return { ...(multitask ? { multitask } : {}), hypernets: tagi ? [{ method: 'tagi', seed: c.seed, hn: tagi }] : [] };

@@ -1,7 +1,7 @@
 // The end of an evaluation, shared by `tagi eval`/`tagi demo` (commands.ts) and `tagi eval --queue` (queue/eval.ts):
 // what a report compares, and scored records -> summary, trainer_state.json, results.json/results.md. Its own module so
 // the queue imports it without importing the command table (no file cycle).
-import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import type { ComparisonSpec } from '@tagi/eval';
 import type { TagiConfig } from './config.js';
 import type { TaskData } from './data.js';
@@ -12,13 +12,9 @@ import { commandLine } from './run-files.js';
 import type { Evaluation } from './stages/evaluate.js';
 import { hypernetSeeds } from './stages/hypernet.js';
 
-/** /proc/loadavg as [1, 5, 15]-minute averages (null where the OS has no such file). */
+/** The 1, 5 and 15-minute load averages (null on Windows, where Node reports zeros). */
 export function loadAverage(): number[] | null {
-  try {
-    return readFileSync('/proc/loadavg', 'utf8').trim().split(/\s+/).slice(0, 3).map(Number);
-  } catch {
-    return null;
-  }
+  return os.platform() === 'win32' ? null : os.loadavg();
 }
 
 /** What a report compares: the trained method rows in order, and the paired differences. */

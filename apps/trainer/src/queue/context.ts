@@ -5,25 +5,17 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { initBackend } from '@tagi/tensor-core';
-import type { AdapterSet } from '@tagi/lora';
 import type { T5ForConditionalGeneration } from '@tagi/t5-model';
 import type { TagiConfig } from '../config.js';
 import { type TaskData, type Tok, loadTaskData, modelTokenizer } from '../data.js';
-import { loadBaseModel, loadEvalModels } from '../models.js';
+import { type EvalModels, loadBaseModel, loadEvalModels } from '../models.js';
 import { CONFIG_FILE, readRunConfig } from '../run-files.js';
 import { configHash } from '../run.js';
-import type { HypernetEntry } from '../stages/evaluate.js';
 import type { JobData } from './jobs.js';
 
 /** A job that can never succeed as given (config edited, task absent): fails once, never retried. */
 export class QueueJobError extends Error {
   override readonly name = 'QueueJobError';
-}
-
-/** The adapter and hypernetworks `tagi eval` was given (models.ts loadEvalModels). */
-export interface EvalModels {
-  multitask?: AdapterSet;
-  hypernets: HypernetEntry[];
 }
 
 export interface RunContext {
@@ -36,6 +28,8 @@ export interface RunContext {
   readonly model: T5ForConditionalGeneration;
   /** Loaded on first use by an eval job (teacher jobs never need them). */
   evalModels?: EvalModels;
+  /** FLOPs per instance by method (stages/evaluate.ts methodFlops), computed by the first eval job. */
+  evalFlops?: Record<string, number>;
   dispose(): void;
 }
 

@@ -52,7 +52,9 @@ export async function runEvalJob(ctx: RunContext, job: EvalJobData, h: JobHooks)
     throw e;
   }
   h.progress(total, total);
-  return { kind: 'eval', split: job.split, taskId: job.taskId, methods, flops: methodFlops(c, tok, data, models) };
+  // the same for every task of the run (it tokenises all held-out rows): computed once per loaded run
+  ctx.evalFlops ??= methodFlops(c, tok, data, models);
+  return { kind: 'eval', split: job.split, taskId: job.taskId, methods, flops: ctx.evalFlops };
 }
 
 /** The jobs' units in the order the single process predicts them: settings in order, each setting's tasks in order. */
