@@ -128,6 +128,20 @@ describe('finetuneObjective with tasksPerBatch > 1', () => {
         return v;
       });
       got.forEach((g, i) => expect(g, `step ${step} term ${i}`).toBeCloseTo((parts[0]![i]! + parts[1]![i]!) / 2, 5));
+      // the mixed batch's 'lora' teacher (source 1) ran each task's examples with that task's own adapter:
+      // against the base run directly on those examples with the task's adapter (the one-task loss above
+      // reuses these logits, so it cannot tell)
+      b.tasks.forEach((task, t) => {
+        const idx = b.taskOfExample.flatMap((x, i) => (x === t ? [i] : []));
+        const diff = tf.tidy(() => {
+          const x = padIds(idx.map((i) => b.examples[i]!.inputIds), 0);
+          const labels = padLabels(idx.map((i) => b.examples[i]!.labelIds));
+          const ref = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, adapters: task.teacherAdapters! }).logits; // [n, tgtLen, vocab]
+          const mine = tf.gather(b.teacherLogits[1]!, idx); // [n, tgtLen, vocab]
+          return tf.max(tf.abs(tf.sub(mine, ref))).dataSync()[0] as number;
+        });
+        expect(diff, `step ${step} task ${task.taskId}: lora teacher logits`).toBeLessThan(1e-5);
+      });
       expect(got[2]).toBeGreaterThan(0);
       expect(got[3]).toBeGreaterThan(0);
       mixed.release!(b);
