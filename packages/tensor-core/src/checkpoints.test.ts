@@ -26,6 +26,17 @@ async function saved(store: DirCheckpointStore, step: number, value: number): Pr
 }
 
 describe('DirCheckpointStore', () => {
+  it('removes the checkpoint of a step, so load falls back to the previous one (a missing step is no error)', async () => {
+    const store = new DirCheckpointStore(path.join(root, 'removal'), { keep: 2 });
+    for (const s of [2, 4]) await saved(store, s, s);
+    await store.remove(4);
+    await store.remove(6);
+    expect((await store.list()).map((c) => c.step)).toEqual([2]);
+    const c = await store.load();
+    expect(c?.step).toBe(2);
+    tf.dispose([...(c?.tensors.values() ?? [])]);
+  });
+
   it('round-trips a checkpoint and keeps only the newest `keep` of them', async () => {
     const store = new DirCheckpointStore(path.join(root, 'a'), { keep: 2 });
     expect(await store.load()).toBeUndefined();

@@ -110,6 +110,11 @@ export class DirCheckpointStore implements CheckpointStore {
     for (const old of (await this.list()).slice(this.keep)) await fs.rm(old.dir, { recursive: true, force: true });
   }
 
+  /** Removes the checkpoint of `step` if present (the training loop drops one whose weights diverge). */
+  async remove(step: number): Promise<void> {
+    await fs.rm(path.join(this.dir, `step-${String(step).padStart(6, '0')}`), { recursive: true, force: true });
+  }
+
   /** Reads and verifies one step directory; throws CheckpointError naming the faulty file. */
   async read(dir: string): Promise<Checkpoint> {
     const metaFile = path.join(dir, META_FILE);

@@ -1,6 +1,6 @@
 // Node-only file IO for safetensors: single files (written atomically) and HF sharded checkpoints
 // (`model.safetensors.index.json` + `model-0000i-of-0000n.safetensors`).
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { type ParsedSafetensors, SafetensorsError, parseSafetensors, serializeSafetensors } from './safetensors.js';
@@ -58,6 +58,16 @@ async function exists(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The file that holds a checkpoint directory's weights as `readSharded` reads them: the index
+ * `<base>.safetensors.index.json` when present, else `<base>.safetensors` (what errors about the weights name).
+ */
+export function shardedFile(dir: string, opts: ShardedOptions = {}): string {
+  const base = opts.baseName ?? 'model';
+  const indexFile = path.join(dir, `${base}.safetensors.index.json`);
+  return existsSync(indexFile) ? indexFile : path.join(dir, `${base}.safetensors`);
 }
 
 /**

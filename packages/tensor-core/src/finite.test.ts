@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NonFiniteError, assertFinite } from './finite.js';
+import { NonFiniteError, assertFinite, findNonFinite } from './finite.js';
+import { Linear } from './layers.js';
+import { Module } from './module.js';
+import { Rng } from './rng.js';
 import { expectNoLeak, testBackends, useBackend } from './testing.js';
 
 describe.each(testBackends())('assertFinite on %s', (backend) => {
@@ -25,5 +28,28 @@ describe.each(testBackends())('assertFinite on %s', (backend) => {
       expect(() => assertFinite([['neg', negInf]], 'x')).toThrow(/'neg' holds non-finite values \(NaN: 0, ±Inf: 3\)/);
     });
     tf.dispose([good, bad, ids, negInf]);
+  });
+
+  it('names a Module by its parameter names and a DeltaMap by <path>.lora_A / .lora_B', () => {
+    class Block extends Module {
+      readonly q: Linear;
+      constructor() {
+        super();
+        this.q = this.registerModule('q', new Linear(3, 2, { bias: false, rng: new Rng(1) }));
+      }
+    }
+    const block = new Block();
+    expect(findNonFinite(block)).toBeUndefined();
+    const A = tf.tensor2d([[0, 1, 2]]); // [r, in]
+    const B = tf.tensor2d([[1], [Number.NaN]]); // [out, r]
+    const deltas = new Map([['encoder.block.0.q', { A, B, scaling: 2 }]]);
+    const inf = tf.fill([2, 3], Number.POSITIVE_INFINITY);
+    block.q.weight.assign(inf);
+    expectNoLeak(() => {
+      expect(findNonFinite(deltas)).toEqual({ tensor: 'encoder.block.0.q.lora_B', nan: 1, inf: 0 });
+      expect(() => assertFinite(block, 'block.safetensors')).toThrow("block.safetensors: tensor 'q.weight' holds non-finite values (NaN: 0, ±Inf: 6)");
+    });
+    tf.dispose([A, B, inf]);
+    block.dispose();
   });
 });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Checkpoint, type CheckpointStore, type FitOptions, FitStateError, type StepRecord, fit } from './fit.js';
+import { type Checkpoint, type CheckpointStore, DivergenceError, type FitOptions, FitStateError, type StepRecord, fit, formatLr } from './fit.js';
 import { AdamW, clipGradNorm } from './optim.js';
 import { Rng } from './rng.js';
 import { constantSchedule } from './schedule.js';
@@ -64,6 +64,11 @@ class MemoryStore implements CheckpointStore {
   async load(): Promise<Checkpoint | undefined> {
     if (!this.saved) return undefined;
     return { ...this.saved, tensors: new Map([...this.saved.tensors].map(([k, t]) => [k, tf.clone(t)])) };
+  }
+  async remove(step: number): Promise<void> {
+    if (this.saved?.step !== step) return;
+    this.dispose();
+    this.saved = undefined;
   }
   dispose(): void {
     if (this.saved) tf.dispose([...this.saved.tensors.values()]);
@@ -266,7 +271,80 @@ describe.each(testBackends())('fit on %s', (backend) => {
     } finally {
       names.forEach((n, i) => (proto[n] = orig[i] as (...a: unknown[]) => unknown));
     }
-    expect(reads).toBe(4);
+    expect(reads).toBe(4 + 1); // and once at the end: the final weights are checked finite before the caller writes them
+  });
+
+  it('stops at the first non-finite loss or gradient norm, before the update, and drops the checkpoint that gives it; a lower lr resumes', async () => {
+    // AdamW moves every weight by about lr per update: with lr 1e20 the weights after update 1 are ~1e20,
+    // whose squared error overflows float32 at update 2
+    const store = new MemoryStore();
+    const params = makeParams(8);
+    const opt = new AdamW(params, { lr: 1e20, weightDecay: 0 });
+    let afterFirst: Map<string, number[]> | undefined;
+    const records: StepRecord[] = [];
+    const before = tf.memory().numTensors;
+    const err = await fit(
+      options(params, opt, {
+        checkpointEvery: 1,
+        checkpoints: store,
+        onStep: (r) => {
+          records.push(r);
+          if (r.step === 1) afterFirst = snapshot(params);
+        },
+      }),
+    ).catch((e: unknown) => e);
+    expect(tf.memory().numTensors - before).toBe(2 * params.size); // the optimiser's two slots per weight, nothing else
+    expect(err).toBeInstanceOf(DivergenceError);
+    expect(err).toMatchObject({ run: 'regression', step: 2, totalSteps: 9, terms: ['loss', 'gradNorm'], lr: 1e20, removedCheckpoint: 1 });
+    expect((err as Error).message).toBe(
+      'regression: training diverged at update 2/9: loss Infinity, gradient norm Infinity (lr 1e+20); nothing of this update was applied or saved, ' +
+        'and the checkpoint of update 1 (its weights give this) was removed; try a lower learning rate or gradient clipping (maxGradNorm)',
+    );
+    expect(records.map((r) => r.step)).toEqual([1]); // the refused update is not reported as a step
+    expect(snapshot(params)).toEqual(afterFirst); // nor applied
+    expect(opt.stepCount).toBe(1);
+    expect(store.saved).toBeUndefined(); // resuming from update 1 would give the same Infinity whatever the lr
+    expect(store.saves).toBe(1);
+    // a fresh process with a sane lr: starts the run again and finishes finite
+    const again = makeParams(8);
+    const againOpt = new AdamW(again, { lr: 0.05, weightDecay: 0 });
+    cleanup.push(() => {
+      dispose(params, opt);
+      dispose(again, againOpt);
+      store.dispose();
+    });
+    const r = await fit(options(again, againOpt, { checkpointEvery: 1, checkpoints: store }));
+    expect(r).toMatchObject({ step: 9, resumedFrom: 0, aborted: false });
+    expect(Number.isFinite(r.last?.loss)).toBe(true);
+  });
+
+  it('never saves non-finite state, and refuses to hand back non-finite weights after the last update', async () => {
+    // tanh saturates: its loss and gradient stay finite while the weights run off to -Infinity (lr 3e38 per update)
+    const make = () => new Map<string, tf.Variable>([['x', tf.variable(tf.tensor1d([0.5, -0.5]))]]);
+    const tanhLoss = (p: ReadonlyMap<string, tf.Variable>) => ({ loss: tf.mean(tf.tanh(p.get('x') as tf.Variable)) as tf.Scalar });
+    const store = new MemoryStore();
+    const p1 = make();
+    const opt1 = new AdamW(p1, { lr: 3e38, weightDecay: 0 });
+    const saving = await fit({ ...options(p1, opt1), params: p1, steps: 4, checkpointEvery: 2, checkpoints: store, loss: () => tanhLoss(p1) }).catch((e: unknown) => e);
+    expect(saving).toBeInstanceOf(DivergenceError);
+    expect(saving).toMatchObject({ step: 2, terms: ['param.x'], detail: 'param.x holds NaN: 0, ±Inf: 2', removedCheckpoint: undefined });
+    expect(store.saves).toBe(0);
+    const p2 = make();
+    const opt2 = new AdamW(p2, { lr: 3e38, weightDecay: 0 });
+    const records: StepRecord[] = [];
+    const ending = await fit({ ...options(p2, opt2), params: p2, steps: 2, loss: () => tanhLoss(p2), onStep: (r) => void records.push(r) }).catch((e: unknown) => e);
+    cleanup.push(() => {
+      dispose(p1, opt1);
+      dispose(p2, opt2);
+      store.dispose();
+    });
+    expect(records.map((r) => Number.isFinite(r.loss) && Number.isFinite(r.gradNorm))).toEqual([true, true]); // the figures never showed it
+    expect(ending).toBeInstanceOf(DivergenceError);
+    expect((ending as Error).message).toMatch(/^regression: training diverged at update 2\/2: param\.x holds NaN: 0, ±Inf: 2 \(lr 3e\+38\); nothing of this update was applied or saved; try a lower/);
+  });
+
+  it('formats learning rates as people write them', () => {
+    expect([3e-3, 5e-5, 1e12, 0.1, 1, 0, 2.5e-4, 12345].map(formatLr)).toEqual(['0.003', '5e-5', '1e+12', '0.1', '1', '0', '2.5e-4', '1.23e+4']);
   });
 
   it('names the run and the argument on bad options', async () => {

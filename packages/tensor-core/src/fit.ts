@@ -1,9 +1,12 @@
 // The one optimisation loop. Every trainer in the project (base pretraining, LoRA teachers, the multitask
 // baseline, hypernetwork pretraining and finetuning) is a loss function plus a batch sampler handed to
 // `fit`; the loop owns everything else: gradient accumulation, clipping, the optimiser update, evaluation,
-// logging, checkpoints, resume and stopping on a signal. Browser-safe: checkpoints go through an injected
-// `CheckpointStore` (the directory store is in '@tagi/tensor-core/node').
+// logging, checkpoints, resume, stopping on a signal, and stopping when training diverges (a NaN or ±Inf
+// loss, loss term or gradient norm; weights or optimiser state about to be saved or handed back). Browser-
+// safe: checkpoints go through an injected `CheckpointStore` (the directory store is in
+// '@tagi/tensor-core/node').
 import * as tf from '@tensorflow/tfjs-core';
+import { findNonFinite } from './finite.js';
 import { type GradMap, type OptimizerState, clipByGlobalNorm } from './optim.js';
 
 /** The optimiser `fit` drives; tensor-core's AdamW and Adafactor satisfy it. */
@@ -14,6 +17,8 @@ export interface FitOptimizer {
   readonly stepCount: number;
   stateDict(): OptimizerState;
   loadStateDict(state: OptimizerState): void;
+  /** The learning rate of the update at 0-based `step` (named in a DivergenceError; tensor-core's optimisers have it). */
+  learningRate?(step: number): number;
 }
 
 /** Where the loop is when it asks for a batch or a loss. */
@@ -56,6 +61,12 @@ export interface Checkpoint {
 export interface CheckpointStore {
   save(checkpoint: Checkpoint): Promise<void>;
   load(): Promise<Checkpoint | undefined>;
+  /**
+   * Removes the checkpoint of `step` (completed updates) if there is one. `fit` calls it when the weights
+   * saved at `step` give a non-finite loss or gradient: resuming there would fail the same way whatever the
+   * learning rate. A store without it keeps such a checkpoint.
+   */
+  remove?(step: number): Promise<void>;
 }
 
 /** One logged optimiser update. */
@@ -144,6 +155,42 @@ export interface FitResult {
   readonly last?: StepRecord;
 }
 
+/**
+ * Training diverged: the loss, a loss term or the gradient norm of an update came out NaN or ±Inf (the update
+ * was not applied), or the weights or optimiser state were non-finite when `fit` was about to save them or
+ * hand them back (nothing was saved). A checkpoint holding the weights that gave it was removed from the store.
+ */
+export class DivergenceError extends Error {
+  override readonly name = 'DivergenceError';
+  constructor(
+    readonly run: string,
+    /** The 1-based update that was refused (or whose result was refused). */
+    readonly step: number,
+    readonly totalSteps: number,
+    /** What was non-finite: 'loss', a term ('ce', 'kl', …), 'gradNorm', or a state tensor ('param.<name>', 'optim.<slot>'). */
+    readonly terms: readonly string[],
+    /** The non-finite figures and their values, or the tensor and its counts, as the message gives them. */
+    readonly detail: string,
+    /** Learning rate of the update that made the weights in question (the previous one; for update 1, its own); undefined when the optimiser cannot say. */
+    readonly lr: number | undefined,
+    /** Step of the checkpoint removed because it holds the weights that gave this (undefined: none removed). */
+    readonly removedCheckpoint: number | undefined,
+  ) {
+    super(
+      `${run}: training diverged at update ${step}/${totalSteps}: ${detail}${lr !== undefined ? ` (lr ${formatLr(lr)})` : ''}; nothing of this update was applied or saved` +
+        `${removedCheckpoint !== undefined ? `, and the checkpoint of update ${removedCheckpoint} (its weights give this) was removed` : ''}; ` +
+        'try a lower learning rate or gradient clipping (maxGradNorm)',
+    );
+  }
+}
+
+/** A learning rate as people write it: 0.003, 5e-05, 1e+12. */
+export function formatLr(lr: number): string {
+  if (lr === 0 || !Number.isFinite(lr)) return String(lr);
+  const a = Math.abs(lr);
+  return a >= 1e4 || a < 1e-3 ? Number(lr.toPrecision(3)).toExponential() : String(Number(lr.toPrecision(3)));
+}
+
 /** A checkpoint that does not fit the run it is loaded into. */
 export class FitStateError extends Error {
   override readonly name = 'FitStateError';
@@ -223,8 +270,13 @@ function yieldToEventLoop(): Promise<void> {
 /**
  * Runs `steps` optimiser updates (continuing from the newest checkpoint in `checkpoints` when there is
  * one). Per update: for each micro-batch, the loss and its gradients w.r.t. `params` (nothing else is
- * differentiated); gradients averaged; the global norm computed and clipped on the device; the optimiser
- * update; one host read for the logged figures; evaluation and a checkpoint when due.
+ * differentiated); gradients averaged; the global norm computed and clipped on the device; one host read
+ * for the logged figures; the optimiser update; evaluation and a checkpoint when due.
+ *
+ * Divergence stops the run with a DivergenceError: a NaN or ±Inf loss, term or gradient norm (before its
+ * update is applied), non-finite state at a checkpoint (not written) or after the last update (the caller
+ * must not write it). A checkpoint in the store holding the weights that gave the non-finite figures is
+ * removed, so a resume with a lower learning rate starts from an earlier one.
  */
 export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
   checkOptions(o);
@@ -235,6 +287,8 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
 
   let start = 0;
   const saved = o.checkpoints ? await o.checkpoints.load() : undefined;
+  /** Step of the newest checkpoint this run knows is in the store (the one it resumed from, or saved). */
+  let newestSaved = saved?.step;
   if (saved !== undefined) {
     try {
       restoreState(o, saved);
@@ -244,11 +298,27 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
     start = saved.step;
   }
 
+  const lrOf = (step: number) => o.optimizer.learningRate?.(Math.max(0, step));
+  // the weights after `step` updates gave something non-finite: a checkpoint of them goes (see CheckpointStore.remove)
+  const diverged = async (step: number, terms: string[], detail: string, lr: number | undefined) => {
+    let removed: number | undefined;
+    if (newestSaved === step && o.checkpoints?.remove) {
+      await o.checkpoints.remove(step);
+      removed = step;
+    }
+    return new DivergenceError(o.name, step + 1, o.steps, terms, detail, lr, removed);
+  };
+  // never persists non-finite state: a checkpoint is either finite or not written
   const save = async (step: number) => {
     if (!o.checkpoints) return;
     const c = captureState(o, step);
     try {
+      const bad = findNonFinite(c.tensors);
+      if (bad !== undefined) {
+        throw new DivergenceError(o.name, step, o.steps, [bad.tensor], `${bad.tensor} holds NaN: ${bad.nan}, ±Inf: ${bad.inf}`, lrOf(step - 1), undefined);
+      }
       await o.checkpoints.save(c);
+      newestSaved = step;
     } finally {
       releaseCaptured(o, c);
     }
@@ -309,11 +379,8 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
     const { grads, norm } = clipByGlobalNorm(mean, clip);
     tf.dispose(summed);
     if (mean !== summed) tf.dispose(mean);
-    const named = new Map<string, tf.Tensor>();
-    grads.forEach((g, i) => named.set(updated[i] as string, g));
-    const lr = o.optimizer.step(named);
-    tf.dispose(grads);
-    // one host read for every logged figure of this update
+    // one host read for every logged figure of this update, before the update is applied: a NaN or ±Inf
+    // loss, term or gradient norm stops the run with the weights as they were
     const termNames = [...termParts.keys()];
     const figures = tf.tidy(() =>
       tf.stack([
@@ -327,6 +394,16 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
     );
     const values = await figures.data();
     tf.dispose([figures, norm, ...lossParts, ...[...termParts.values()].flat()]);
+    const shown: [string, string, number][] = [['loss', 'loss', values[0] as number], ...termNames.map((k, i): [string, string, number] => [k, k, values[2 + i] as number]), ['gradNorm', 'gradient norm', values[1] as number]];
+    const bad = shown.filter(([, , v]) => !Number.isFinite(v));
+    if (bad.length > 0) {
+      tf.dispose(grads);
+      throw await diverged(step, bad.map(([k]) => k), bad.map(([, label, v]) => `${label} ${v}`).join(', '), lrOf(step - 1));
+    }
+    const named = new Map<string, tf.Tensor>();
+    grads.forEach((g, i) => named.set(updated[i] as string, g));
+    const lr = o.optimizer.step(named);
+    tf.dispose(grads);
     const done = step + 1;
     const evalDue = o.evaluate !== undefined && ((o.evalEvery !== undefined && done % o.evalEvery === 0) || done === o.steps);
     const evalFigures = evalDue ? await (o.evaluate as NonNullable<FitOptions<B>['evaluate']>)(done) : undefined;
@@ -348,6 +425,11 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
     const checkpointDue = o.checkpointEvery !== undefined && done % o.checkpointEvery === 0 && done < o.steps;
     if (checkpointDue || (o.signal?.aborted && done < o.steps)) await save(done);
     if (o.signal?.aborted && done < o.steps) return { step: done, resumedFrom: start, aborted: true, last };
+  }
+  // the last update's result is checked before the caller writes it anywhere (one more host read)
+  if (o.steps > start) {
+    const bad = findNonFinite(o.params);
+    if (bad !== undefined) throw new DivergenceError(o.name, o.steps, o.steps, [`param.${bad.tensor}`], `param.${bad.tensor} holds NaN: ${bad.nan}, ±Inf: ${bad.inf}`, lrOf(o.steps - 1), undefined);
   }
   return { step: Math.max(start, o.steps), resumedFrom: start, aborted: false, ...(last ? { last } : {}) };
 }

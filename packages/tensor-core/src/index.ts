@@ -42,8 +42,9 @@ export { makeSchedule, constantSchedule, linearSchedule, cosineSchedule } from '
 export type { LrSchedule, ScheduleKind, ScheduleOptions } from './schedule.js';
 
 // weights entering a program: no NaN / Inf (checked once, at load)
-export { assertFinite, NonFiniteError } from './finite.js';
+export { assertFinite, findNonFinite, NonFiniteError } from './finite.js';
+export type { NamedWeights } from './finite.js';
 
-// the one training loop (checkpoint files: DirCheckpointStore in the node subpath)
-export { fit, FitStateError } from './fit.js';
+// the one training loop, which stops when training diverges (checkpoint files: DirCheckpointStore in the node subpath)
+export { fit, FitStateError, DivergenceError, formatLr } from './fit.js';
 export type { Checkpoint, CheckpointStore, ExtraState, FitOptimizer, FitOptions, FitResult, LossOutput, Objective, StepContext, StepRecord } from './fit.js';

@@ -1,6 +1,6 @@
 // Node-only entry of @tagi/tensor-core: safetensors files (single, sharded, atomic writes), the checkpoint
 // store of the training loop, the run-state file of a run dir and the lock file that guards a directory.
-export { writeFileAtomic, readSafetensors, writeSafetensors, readSharded, writeSharded } from './files.js';
+export { writeFileAtomic, readSafetensors, writeSafetensors, readSharded, writeSharded, shardedFile } from './files.js';
 export type { ShardedOptions, WriteShardedOptions } from './files.js';
 export { DirCheckpointStore, CheckpointError, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoints.js';
 export type { DirCheckpointStoreOptions } from './checkpoints.js';

@@ -185,6 +185,27 @@ describe.each(testBackends())('optimisers on %s', (backend) => {
     o3.dispose();
   });
 
+  it('learningRate(step) is the rate step() uses at that step: the schedule, or Adafactor\'s relative step', () => {
+    const p = new Map([['w', tf.variable(tf.ones([2]))]]);
+    const lr = linearSchedule(0.1, 2, 6);
+    const adam = new AdamW(p, { lr });
+    const ada = new Adafactor(p);
+    const used: [number, number, number, number][] = [];
+    for (let k = 0; k < 4; k++) {
+      const [a, b] = [adam.learningRate(), ada.learningRate()];
+      const g = tf.ones([2]);
+      used.push([a, adam.step(new Map([['w', g]])), b, ada.step(new Map([['w', g]]))]);
+      g.dispose();
+    }
+    for (const [k, [a, usedA, b, usedB]] of used.entries()) {
+      expect([a, b]).toEqual([usedA, usedB]);
+      expect([adam.learningRate(k), ada.learningRate(k)]).toEqual([lr(k), Math.min(1e-2, 1 / Math.sqrt(k + 1))]);
+    }
+    adam.dispose();
+    ada.dispose();
+    p.get('w')?.dispose();
+  });
+
   it('clipGradNorm scales to the global norm (PyTorch formula) and leaves small gradients alone', () => {
     expectNoLeak(() => {
       const g = new Map<string, tf.Tensor>([

@@ -148,9 +148,14 @@ export class AdamW extends NamedOptimizer {
     if (!(weightDecay >= 0)) throw new RangeError(`AdamW: weightDecay must be >= 0, got ${weightDecay}`);
   }
 
+  /** The learning rate of the update at 0-based `step` (default: the next one). */
+  learningRate(step = this.stepCount): number {
+    return resolveLr(this.opts.lr, step);
+  }
+
   /** Applies one update; returns the learning rate used. */
   step(grads: GradMap): number {
-    const lr = resolveLr(this.opts.lr, this.stepCount);
+    const lr = this.learningRate();
     const { beta1, beta2, eps, weightDecay, noDecay } = this.opts;
     const items = this.resolve(grads);
     tf.tidy(() => {
@@ -224,6 +229,16 @@ export class Adafactor extends NamedOptimizer {
       ...opts,
       relativeStep,
     };
+  }
+
+  /**
+   * The step size before the parameter scale of the update at 0-based `step` (default: the next one): the
+   * schedule's lr, or the relative step of a parameter updated at every step.
+   */
+  learningRate(step = this.stepCount): number {
+    if (!this.o.relativeStep) return resolveLr(this.o.lr as number | LrSchedule, step);
+    const t = step + 1;
+    return Math.min(this.o.warmupInit ? 1e-6 * t : 1e-2, 1 / Math.sqrt(t));
   }
 
   /**

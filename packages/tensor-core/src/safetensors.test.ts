@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors, readSharded, writeSafetensors, writeSharded } from './node.js';
+import { readSafetensors, readSharded, shardedFile, writeSafetensors, writeSharded } from './node.js';
 import { MAX_HEADER_BYTES, SafetensorsError, parseSafetensors, serializeSafetensors } from './safetensors.js';
 import { expectNoLeak, useBackend } from './testing.js';
 
@@ -224,6 +224,8 @@ describe('safetensors files (node)', () => {
     expect((await writeSharded(single, src)).map((f) => path.basename(f))).toEqual(['model.safetensors']);
     const b2 = await readSharded(single);
     expect(b2.tensors.size).toBe(5);
+    // what a message about the weights names: the file readSharded starts from
+    expect([shardedFile(out), shardedFile(single)]).toEqual([path.join(out, 'model.safetensors.index.json'), path.join(single, 'model.safetensors')]);
     disposeAll(b2.tensors);
     // an index naming a key its shard lacks
     index.weight_map['ghost.weight'] = 'model-00001-of-00003.safetensors';
