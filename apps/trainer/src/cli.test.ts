@@ -171,7 +171,9 @@ describe('tagi CLI', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/config\.json not found/);
     r = await run(['demo', '--resume', `--run-dir=${dir}`, '--seed=3']);
-    expect(r.err).toMatch(/--resume continues the saved config of the run exactly; remove --seed/);
+    expect(r.err).toMatch(/--resume continues the saved config of the run \(only learning rates and --optim\.max-grad-norm may change\); remove --seed\n/);
+    r = await run(['demo', '--resume', `--run-dir=${dir}`, '--base.train.lr=1e-3', '--base.train.steps=3']);
+    expect(r.err).toMatch(/may change\); remove --base\.train\.steps\n/); // the lr may change, the step count may not
     expect(readdirSync(dir)).toEqual([]);
   });
 

@@ -4,6 +4,7 @@
 //   next batch. A second signal exits at once.
 // - stdout closed by the reader (`tagi … | head -1`, EPIPE): output is dropped, the work still completes
 //   and its files are written; the exit code is the command's (0 on success).
+// - once `main` has returned, the process exits within a second even if a connection is left open.
 import type { CliIO } from './io.js';
 import { main } from './main.js';
 
@@ -45,4 +46,9 @@ const io: CliIO = {
   stopExitCode: () => (stoppedBy === 'SIGTERM' ? 143 : 130),
 };
 
-process.exitCode = await main(process.argv.slice(2), io);
+const code = await main(process.argv.slice(2), io);
+process.exitCode = code;
+// The command is over. What still holds the event loop now is a connection nobody waits for (a Redis
+// client reconnecting to a server that is down, say): it gets a second, then the process exits anyway,
+// so a stop is bounded whatever a server does. The timer itself holds nothing (unref).
+setTimeout(() => process.exit(code), 1000).unref();

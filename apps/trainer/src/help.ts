@@ -9,13 +9,17 @@ const RUN_OPTIONS = `Run options (every command that writes a run dir):
                          its outputs (default runs/<name>); locked while a process works in it
   --name NAME            run name for the default run dir
   --resume               continue the run in --run-dir exactly (data order, optimiser state, RNG); no other option
+                         but learning rates (--base.train.lr=…, …) and --optim.max-grad-norm, e.g. after a stage diverged
+  --allow-non-finite     use model, adapter or hypernetwork weights holding NaN/Inf (with a warning) instead of refusing them
   --backend NAME         auto | tensorflow | wasm | cpu (default auto; the backend in use is printed)
   --seed N               seed of weights, data order and dropout
   --KEY=VALUE            a config key the command reads, dotted, e.g. --base.train.steps=200 (listed below)
   --help                 this text
 
 Ctrl-C or SIGTERM: the current step finishes, a checkpoint is saved, exit 130 (143 for SIGTERM);
-continue with --resume. Exit code 2: a problem with the input or the system (the message says what to do).`;
+continue with --resume. A stage whose loss or gradient becomes NaN/Inf stops at once (exit 2) without writing
+its output, and says how to resume with a lower learning rate. Exit code 2: a problem with the input or the
+system (the message says what to do).`;
 
 const TRAINING = `  --log-every N, --checkpoint-every N, --optim.{optimizer,weight-decay,max-grad-norm,schedule}`;
 const DATA = `  --data embedded|SNI_DIR|P3_DIR (eval: rank classification)|FILE.jsonl|.txt|DIR (pretrain: a text corpus)|NAME, --prompt.{num-pos,max-source-length,max-target-length,max-instances-per-task,max-eval-instances-per-task}`;
@@ -139,12 +143,13 @@ ${DATA}
 ${RUN_OPTIONS}`,
   generate: `tagi generate — instruction → peft LoRA adapter
 
-Usage: tagi generate --hypernet DIR --instruction "TEXT" --out ADAPTER_DIR [--model HF_T5_DIR] [--backend NAME]
+Usage: tagi generate --hypernet DIR --instruction "TEXT" --out ADAPTER_DIR [--model HF_T5_DIR] [--backend NAME] [--allow-non-finite]
 
 Encodes the instruction once (formatted as training formats a task definition; over-long instructions are
 cut with a warning, as in training), generates the LoRA weights and writes adapter_config.json +
 adapter_model.safetensors (loadable by Python peft) into --out, which must not exist or be empty. The base
-model is the one the hypernetwork was trained on (hypernet_config.json), or --model. No run dir is written.`,
+model is the one the hypernetwork was trained on (hypernet_config.json), or --model. No run dir is written.
+Weights holding NaN/Inf are refused, naming the file and tensor; --allow-non-finite uses them with a warning.`,
   worker: WORKER_HELP,
   inspect: `tagi inspect — summarise a directory
 

@@ -2,7 +2,8 @@
 // a Hub id `--model=org/name[@revision]` becomes its snapshot directory in the HF cache (@tagi/t5-model's
 // resolvePretrained: downloads with progress on stderr, HF_HUB_OFFLINE / HF_ENDPOINT / HF_TOKEN honoured),
 // and the model's vocabulary is checked against the tokenizer the run will use, so a model that cannot
-// read the data fails here with exit 2 instead of deep inside a stage.
+// read the data fails here with exit 2 instead of deep inside a stage. A --queue is connected to once (and
+// let go) here too.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HubError, resolvePretrained, type DownloadProgress } from '@tagi/t5-model/node';
@@ -79,6 +80,8 @@ export async function prepareInputs(inv: Invocation): Promise<Invocation> {
     checkT5Dir(model);
     return { ...inv, model };
   }
+  // a queue that cannot be reached or refuses the login: exit 2 now, before a run dir exists
+  if (inv.queue !== undefined) await (await import('./queue/jobs.js')).probeQueue(inv.queue);
   const given = inv.config.model;
   if (given === undefined) return inv;
   const model = isHubModel(given) ? await resolveModelId(given, inv.io) : given;

@@ -5,7 +5,7 @@ import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:f
 import path from 'node:path';
 import { readRunState } from '@tagi/tensor-core/node';
 import { parseArgs } from './args.js';
-import { CONFIG_KEYS, type TagiConfig, kebabToCamel, validateConfig } from './config.js';
+import { CONFIG_KEYS, type JsonObject, type TagiConfig, coerceValue, kebabToCamel, setDotted, validateConfig } from './config.js';
 import { CliError } from './errors.js';
 import { HELP } from './help.js';
 import { checkT5Dir } from './inspect.js';
@@ -42,9 +42,17 @@ const COMMAND_KEYS: Record<RunCommand, readonly string[]> = {
   finetune: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'hypernetDir', 'teachersDir', 'adapter', 'teachers.groupBy', ...HYPERNET_SHAPE, 'hypernet.finetune.*', 'hypernet.seeds', 'distill.*'],
   eval: [...RUN_KEYS, ...DATA_KEYS, 'model', 'hypernetDir', 'adapter', 'eval.*'],
 };
+/**
+ * Config keys a --resume may change: the learning rates and the clipping, what a diverged stage needs
+ * (the schedules' positions and every shape stay as saved, so checkpoints still fit).
+ */
+export function resumeMayChange(key: string): boolean {
+  return key === 'optim.maxGradNorm' || key.endsWith('.lr');
+}
+
 /** Flags that are not config keys, per kind of command. */
-const RUN_CONTROL = ['help', 'preset', 'config', 'resume'];
-const GENERATE_FLAGS = ['help', 'hypernet', 'instruction', 'out', 'model', 'backend'];
+const RUN_CONTROL = ['help', 'preset', 'config', 'resume', 'allow-non-finite'];
+const GENERATE_FLAGS = ['help', 'hypernet', 'instruction', 'out', 'model', 'backend', 'allow-non-finite'];
 /** Flag spellings of config keys with another name. */
 const FLAG_ALIASES: Record<string, string> = { hypernet: 'hypernetDir' };
 const KEY_FLAGS: Record<string, string> = { hypernetDir: 'hypernet' };
@@ -84,10 +92,26 @@ export type Invocation =
       /** The base model, when it is not where the hypernetwork's config says. */
       readonly model?: string;
       readonly backend: TagiConfig['backend'];
+      /** --allow-non-finite: weights holding NaN/Inf are used with a warning instead of refused (models.ts). */
+      readonly allowNonFinite?: boolean;
       readonly io: CliIO;
     }
   | WorkerInvocation
-  | { readonly command: RunCommand; readonly config: TagiConfig; readonly runDir: string; readonly resume: boolean; readonly io: CliIO; readonly queue?: QueueTarget };
+  | {
+      readonly command: RunCommand;
+      readonly config: TagiConfig;
+      readonly runDir: string;
+      readonly resume: boolean;
+      readonly io: CliIO;
+      readonly queue?: QueueTarget;
+      readonly allowNonFinite?: boolean;
+    };
+
+/** `--allow-non-finite` takes no value. */
+function flagOn(name: string, value: string | true): true {
+  if (value !== true && value !== 'true') throw new CliError(`--${name} takes no value`);
+  return true;
+}
 
 export type RunInvocation = Extract<Invocation, { config: TagiConfig }>;
 export type GenerateInvocation = Extract<Invocation, { command: 'generate' }>;
@@ -127,6 +151,7 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
   let configFile: string | undefined;
   let resume = false;
   let queue: QueueTarget | undefined;
+  let allowNonFinite = false;
   const overrides: [string, string][] = [];
   for (const [name, value] of args.flags) {
     if (name === 'preset' || name === 'config') {
@@ -144,6 +169,10 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
       resume = true;
       continue;
     }
+    if (name === 'allow-non-finite') {
+      allowNonFinite = flagOn(name, value);
+      continue;
+    }
     const key = FLAG_ALIASES[name] ?? kebabToCamel(name);
     const leaf = CONFIG_KEYS.get(key);
     if (leaf === undefined || !keyAllowed(command, key)) throw unknownFlag(command, name);
@@ -156,12 +185,21 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
   if (resume) {
     const rd = overrides.find(([k]) => k === 'runDir');
     if (rd === undefined) throw new CliError('--resume needs --run-dir=DIR (the run to continue)');
-    const others = overrides.filter(([k]) => k !== 'runDir').map(([k]) => `--${KEY_FLAGS[k] ?? camelToKebab(k)}`);
+    const others = overrides.filter(([k]) => k !== 'runDir' && !resumeMayChange(k)).map(([k]) => `--${KEY_FLAGS[k] ?? camelToKebab(k)}`);
     if (preset !== undefined || configFile !== undefined || others.length > 0) {
-      throw new CliError(`--resume continues the saved config of the run exactly; remove ${[...(preset ? ['--preset'] : []), ...(configFile ? ['--config'] : []), ...others].join(', ')}`);
+      throw new CliError(
+        `--resume continues the saved config of the run (only learning rates and --optim.max-grad-norm may change); remove ${[...(preset ? ['--preset'] : []), ...(configFile ? ['--config'] : []), ...others].join(', ')}`,
+      );
     }
     runDir = resolvePath(cwd, rd[1]);
     config = readRunConfig(runDir);
+    const changes = overrides.filter(([k]) => resumeMayChange(k));
+    if (changes.length > 0) {
+      // Run.open records the new values in config.json and trainer_state.json, under the run's lock
+      const obj = JSON.parse(JSON.stringify(config)) as JsonObject;
+      for (const [k, v] of changes) setDotted(obj, k, coerceValue(k, v));
+      config = validateConfig(obj, 'command line');
+    }
     const state = readRunState(runDir);
     if (state === undefined) throw new CliError(`--resume: ${path.join(runDir, 'trainer_state.json')} not found; nothing to resume`);
     if (state.command !== command) {
@@ -186,7 +224,7 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
     checkFreshRunDir(runDir);
   }
   checkRunInputs(command, config);
-  return { command, config, runDir, resume, io, ...(queue !== undefined ? { queue } : {}) };
+  return { command, config, runDir, resume, io, ...(queue !== undefined ? { queue } : {}), ...(allowNonFinite ? { allowNonFinite } : {}) };
 }
 
 /**
@@ -245,8 +283,13 @@ function checkRunInputs(command: RunCommand, c: TagiConfig): void {
 
 function parseGenerate(flags: readonly (readonly [string, string | true])[], io: CliIO, cwd: string): Invocation {
   const got: Record<string, string> = {};
+  let allowNonFinite = false;
   for (const [name, value] of flags) {
     if (!GENERATE_FLAGS.includes(name)) throw unknownFlag('generate', name);
+    if (name === 'allow-non-finite') {
+      allowNonFinite = flagOn(name, value);
+      continue;
+    }
     if (value === true) throw new CliError(`--${name} needs a value (--${name}=VALUE)`);
     got[name] = value;
   }
@@ -266,5 +309,5 @@ function parseGenerate(flags: readonly (readonly [string, string | true])[], io:
     if (readdirSync(out).length > 0) throw new CliError(`--out: '${out}' exists and is not empty; nothing was overwritten (choose another --out or remove it)`);
   }
   checkWritable('--out', path.dirname(out));
-  return { command: 'generate', hypernetDir, instruction, out, ...(model !== undefined ? { model } : {}), backend: backend as TagiConfig['backend'], io };
+  return { command: 'generate', hypernetDir, instruction, out, ...(model !== undefined ? { model } : {}), backend: backend as TagiConfig['backend'], io, ...(allowNonFinite ? { allowNonFinite } : {}) };
 }

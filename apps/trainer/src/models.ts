@@ -2,7 +2,8 @@
 // for NaN/Inf once, here (error naming the file and tensor), never in forward or loss.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { assertFinite } from '@tagi/tensor-core';
+import { type NamedWeights, NonFiniteError, findNonFinite } from '@tagi/tensor-core';
+import { shardedFile } from '@tagi/tensor-core/node';
 import { type FusionKind, type HypernetConfig, HyperNetwork } from '@tagi/hypernet';
 import { loadHypernet } from '@tagi/hypernet/node';
 import type { AdapterSet } from '@tagi/lora';
@@ -14,10 +15,35 @@ import { CliError } from './errors.js';
 import { slug } from './run.js';
 import type { HypernetEntry } from './stages/evaluate.js';
 
+/**
+ * What a load does with weights holding NaN/Inf: refuse them (the default), or, with --allow-non-finite,
+ * warn and use them. Set once per command by main.ts: a process-wide setting (like the tfjs backend), because
+ * every command and queue job loads through the functions below and none should decide it differently.
+ */
+let nonFinite: { allow: false } | { allow: true; warn: (message: string) => void } = { allow: false };
+
+export function setNonFiniteWeights(policy: typeof nonFinite): void {
+  nonFinite = policy;
+}
+
+/** The one check of loaded weights (tensor-core's findNonFinite), under the policy above. */
+function checkWeights(weights: NamedWeights, file: string): void {
+  const bad = findNonFinite(weights);
+  if (bad === undefined) return;
+  const e = new NonFiniteError(file, bad.tensor, bad.nan, bad.inf);
+  if (nonFinite.allow) nonFinite.warn(`${e.message}; used anyway (--allow-non-finite)`);
+  else throw new CliError(`${e.message}; to use them anyway, give --allow-non-finite to the command that loads them`);
+}
+
 /** An HF T5 dir, loaded, checked and frozen (only adapters and hypernetworks train on it). */
 export async function loadBaseModel(dir: string): Promise<T5ForConditionalGeneration> {
   const model = await loadT5(dir);
-  assertFinite(model.namedParameters(), path.join(dir, 'model.safetensors'));
+  try {
+    checkWeights(model, shardedFile(dir));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   model.freezeBase();
   return model;
 }
@@ -26,7 +52,7 @@ export async function loadBaseModel(dir: string): Promise<T5ForConditionalGenera
 export async function loadCheckedAdapter(dir: string, model: T5ForConditionalGeneration): Promise<AdapterSet> {
   const set = await loadAdapter(dir, { model });
   try {
-    assertFinite(set.paths.flatMap((p) => [[`${p}.lora_A`, set.factorsOf(p)!.A] as const, [`${p}.lora_B`, set.factorsOf(p)!.B] as const]), path.join(dir, 'adapter_model.safetensors'));
+    checkWeights(set.deltas, path.join(dir, 'adapter_model.safetensors'));
   } catch (e) {
     set.dispose();
     throw e;
@@ -47,7 +73,7 @@ export async function loadTeachers(dir: string, model: T5ForConditionalGeneratio
 export async function loadCheckedHypernet(dir: string, model: T5ForConditionalGeneration): Promise<HyperNetwork> {
   const hn = await loadHypernet(dir, model);
   try {
-    assertFinite(hn.namedParameters(), path.join(dir, 'hypernet.safetensors'));
+    checkWeights(hn, path.join(dir, 'hypernet.safetensors'));
   } catch (e) {
     hn.dispose();
     throw e;

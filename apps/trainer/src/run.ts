@@ -2,19 +2,27 @@
 // its state — trainer_state.json, read and written only through @tagi/tensor-core's run-state functions:
 // which stages are done (with their outputs by role) and which one is running (with its checkpoints).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, rmdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { formatLr } from '@tagi/tensor-core';
 import { type DirLock, type RunArtifact, type RunState, type StageState, acquireLock, readRunState, writeFileAtomic, writeRunState } from '@tagi/tensor-core/node';
-import { type TagiConfig, stableJson } from './config.js';
+import { CONFIG_KEYS, type TagiConfig, stableJson } from './config.js';
 import { CliError, InterruptedError } from './errors.js';
 import type { RunCommand, RunInvocation } from './invocation.js';
 import { MetricsWriter } from './metrics.js';
 import { Progress } from './progress.js';
-import { CONFIG_FILE, LOCK_FILE, METRICS_FILE, commandLine } from './run-files.js';
+import { CONFIG_FILE, LOCK_FILE, METRICS_FILE, commandLine, readRunConfig } from './run-files.js';
 
 /** Hash of a resolved config: a run resumes only under the config it started with. */
 export function configHash(config: TagiConfig): string {
   return createHash('sha256').update(stableJson(config)).digest('hex').slice(0, 16);
+}
+
+/** `key: old → new` for every config leaf that differs (a --resume that changes learning rates). */
+function configChanges(before: TagiConfig, after: TagiConfig): string[] {
+  const get = (c: TagiConfig, key: string) => key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], c);
+  const show = (v: unknown) => (typeof v === 'number' ? formatLr(v) : JSON.stringify(v));
+  return [...CONFIG_KEYS.keys()].filter((k) => stableJson(get(before, k)) !== stableJson(get(after, k))).map((k) => `${k} ${show(get(before, k))} → ${show(get(after, k))}`);
 }
 
 /** A file-system-safe name for a stage or group ('teachers/a b' → 'teachers/a_b'). */
@@ -53,13 +61,26 @@ export class Run {
     try {
       lock = acquireLock(path.join(runDir, LOCK_FILE), `tagi ${commandLine(command)}${inv.resume ? ' --resume' : ''}`);
       let state: RunState;
+      let changes: string[] = [];
       if (inv.resume) {
         const saved = readRunState(runDir);
         if (saved === undefined) throw new CliError(`--resume: ${path.join(runDir, 'trainer_state.json')} not found; nothing to resume`);
-        if (saved.configHash !== configHash(config)) {
-          throw new CliError(`${path.join(runDir, 'trainer_state.json')}: config hash ${saved.configHash} does not match ${CONFIG_FILE} (${configHash(config)}); the config was edited after the run started, so it cannot be resumed exactly`);
+        const onDisk = readRunConfig(runDir);
+        if (saved.configHash !== configHash(onDisk)) {
+          throw new CliError(`${path.join(runDir, 'trainer_state.json')}: config hash ${saved.configHash} does not match ${CONFIG_FILE} (${configHash(onDisk)}); the config was edited after the run started, so it cannot be resumed exactly`);
         }
         state = saved;
+        changes = configChanges(onDisk, config);
+        if (changes.length > 0) {
+          // learning rates changed on the command line (invocation.ts allows no other key): the run goes on
+          // under the new config. config.json keeps its modification time, which is the run's birth (queue/jobs.ts runId)
+          const file = path.join(runDir, CONFIG_FILE);
+          const born = statSync(file);
+          await writeFileAtomic(file, stableJson(config));
+          utimesSync(file, born.atime, born.mtime);
+          state = { ...saved, configHash: configHash(config) };
+          await writeRunState(runDir, state);
+        }
       } else {
         // checked again under the lock: another process may have started a run here meanwhile
         if (readRunState(runDir) !== undefined || existsSync(path.join(runDir, CONFIG_FILE))) {
@@ -73,6 +94,7 @@ export class Run {
       const metrics = new MetricsWriter(path.join(runDir, METRICS_FILE));
       const progress = new Progress(inv.io.stdout, metrics, { ...(inv.io.tty !== undefined ? { tty: inv.io.tty } : {}), logEvery: config.logEvery });
       const signal = inv.io.signal ?? new AbortController().signal;
+      if (changes.length > 0) progress.info(`resuming with changed settings (config.json updated): ${changes.join(', ')}`);
       return new Run(runDir, command, config, inv.resume, progress, metrics, signal, inv.io.stopExitCode ?? (() => 130), lock, state, createdTop);
     } catch (e) {
       lock?.release();

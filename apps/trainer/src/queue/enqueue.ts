@@ -5,7 +5,7 @@
 import { Queue } from 'bullmq';
 import { CliError } from '../errors.js';
 import type { Run } from '../run.js';
-import type { QueueTarget } from './cli.js';
+import { type QueueTarget, REDIS_GRACE_SECONDS, redact } from './cli.js';
 import { JOB_OPTIONS, type JobData, type JobProgress, type JobResult, QUEUE_NAME, connection } from './jobs.js';
 
 export interface JobSpec<D extends JobData, R extends JobResult> {
@@ -48,6 +48,14 @@ export function openQueue(q: QueueTarget): Queue {
   // ioredis reports each failed reconnect as an 'error' event: without a listener Node would crash on it
   queue.on('error', () => undefined);
   return queue;
+}
+
+/** Closes the queue, waiting at most REDIS_GRACE_SECONDS for Redis (a stop during an outage must not hang on it). */
+export async function closeQueue(queue: Queue): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([queue.close().then(() => true, () => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), REDIS_GRACE_SECONDS * 1000)))]);
+  clearTimeout(timer);
+  if (!closed) void queue.disconnect().catch(() => undefined);
 }
 
 /** Adds each job unless a job with its id exists; a failed one is retried, a stale completed one replaced. */
@@ -103,7 +111,7 @@ export async function waitForJobs<D extends JobData, R extends JobResult>(
   let noWorkerSince = performance.now();
   let hinted = false;
   const t0 = performance.now();
-  const info = (m: string) => run.progress.info(m);
+  const info = (m: string) => run.progress.info(redact(q, m));
   info(`queue ${q.url}: ${specs.length} ${title} jobs; waiting for workers ('tagi worker --queue=${q.url}' on machines that see ${run.dir})`);
   while (pending.size > 0) {
     try {
@@ -131,7 +139,7 @@ export async function waitForJobs<D extends JobData, R extends JobResult>(
           pending.delete(id);
           const reason = job.failedReason || 'failed without a message';
           failures.push({ label: t.spec.label, reason });
-          run.progress.info(`  ${t.spec.label}: FAILED${job.processedBy ? ` on ${job.processedBy}` : ''}: ${reason} [${done + failures.length}/${specs.length}]`);
+          info(`  ${t.spec.label}: FAILED${job.processedBy ? ` on ${job.processedBy}` : ''}: ${reason} [${done + failures.length}/${specs.length}]`);
         }
       }
       if (outage !== undefined) {
@@ -171,5 +179,5 @@ export async function waitForJobs<D extends JobData, R extends JobResult>(
 /** The error a command ends with when jobs failed: every failed job and its error, and how to continue. */
 export function failedJobsError(run: Run, q: QueueTarget, title: string, total: number, failures: readonly Failure[]): CliError {
   const lines = failures.map((f) => `  ${f.label}: ${f.reason}`);
-  return new CliError(`${failures.length} of ${total} ${title} jobs failed (the others are done and recorded in the run):\n${lines.join('\n')}\nfix the cause, then continue with: ${resumeHint(run, q)}`);
+  return new CliError(redact(q, `${failures.length} of ${total} ${title} jobs failed (the others are done and recorded in the run):\n${lines.join('\n')}\nfix the cause, then continue with: ${resumeHint(run, q)}`));
 }

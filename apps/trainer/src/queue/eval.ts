@@ -15,7 +15,7 @@ import { type Run, configHash } from '../run.js';
 import { type MethodPredictions, type PredictEnv, type SetPredictions, methodFlops, predictRows, scoreEvaluation, taskRows } from '../stages/evaluate.js';
 import type { QueueTarget } from './cli.js';
 import { type RunContext, QueueJobError, evalModels } from './context.js';
-import { type JobSpec, enqueue, failedJobsError, openQueue, waitForJobs } from './enqueue.js';
+import { type JobSpec, closeQueue, enqueue, failedJobsError, openQueue, waitForJobs } from './enqueue.js';
 import { type EvalJobData, type EvalJobResult, type JobData, jobId, runId } from './jobs.js';
 import type { JobHooks } from './teachers.js';
 
@@ -118,7 +118,7 @@ export async function queueEval(run: Run, data: TaskData, q: QueueTarget, backen
     });
     if (failures.length > 0) throw failedJobsError(run, q, 'eval', specs.length, failures);
   } finally {
-    await queue.close();
+    await closeQueue(queue);
   }
   const flops = [...byUnit.values()][0]?.flops ?? {};
   const evaluation = scoreEvaluation(run.progress, data, mergeEval(data, byUnit), flops);

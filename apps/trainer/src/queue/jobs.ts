@@ -9,7 +9,8 @@ import { CONFIG_FILE } from '../run-files.js';
 import type { EvalSplit } from '../data.js';
 import type { MethodPredictions } from '../stages/evaluate.js';
 import { teacherDirName } from '../models.js';
-import type { QueueTarget } from './cli.js';
+import { CliError } from '../errors.js';
+import { QUEUE_PASSWORD_ENV, type QueueTarget, redact } from './cli.js';
 
 /** One queue for every run on a Redis database: job ids carry the run, so runs never collide. */
 export const QUEUE_NAME = 'tagi-jobs';
@@ -92,12 +93,71 @@ export function jobId(kind: JobData['kind'], run: string, configHash: string, ke
  */
 export function connection(q: QueueTarget, role: 'worker' | 'enqueuer'): ConnectionOptions {
   return {
-    host: q.host,
-    port: q.port,
-    db: q.db,
+    ...login(q),
     maxRetriesPerRequest: role === 'worker' ? null : 3,
     retryStrategy: (times: number) => Math.min(200 * times, 2000),
   };
+}
+
+/** Address, database, user, password and TLS of `q`, as ioredis takes them. */
+function login(q: QueueTarget) {
+  return {
+    host: q.host,
+    port: q.port,
+    db: q.db,
+    ...(q.username !== undefined ? { username: q.username } : {}),
+    ...(q.password !== undefined ? { password: q.password } : {}),
+    ...(q.tls ? { tls: { servername: q.host } } : {}),
+  };
+}
+
+/** The queue could not be used: Redis unreachable, the login refused, TLS failed. Exit code 2. */
+export class QueueConnectError extends CliError {
+  override readonly name = 'QueueConnectError';
+}
+
+/** What a connection failure means and what to do about it (the password masked). */
+export function explainRedisError(q: QueueTarget, e: Error): string {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  const said = redact(q, e.message);
+  if (/^NOAUTH/.test(e.message)) {
+    return `${q.url}: Redis requires a password (${said}); give it in the URL (redis://:PASSWORD@HOST:PORT, or redis://USER:PASSWORD@… for an ACL user) or in $${QUEUE_PASSWORD_ENV}`;
+  }
+  if (/^WRONGPASS|invalid password|invalid username-password/i.test(e.message)) return `${q.url}: Redis refused the login (${said}); check the user name and password`;
+  if (/^NOPERM/.test(e.message)) return `${q.url}: the Redis user may not run what the queue needs (${said}); grant it, e.g. ACL SETUSER <user> on ~* &* +@all`;
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code) || /connect ETIMEDOUT/.test(e.message)) {
+    return `cannot connect to ${q.url}: ${said}; is redis-server running there and reachable from this machine?`;
+  }
+  if (q.tls || /SSL|TLS|certificate|self.signed/i.test(e.message)) {
+    return `${q.url}: TLS connection failed (${said})${q.tls ? '; a server with a private CA needs NODE_EXTRA_CA_CERTS=ca.pem' : ''}`;
+  }
+  return `${q.url}: ${said}`;
+}
+
+/** Whether a Redis error is a refused login or permission: it does not heal by reconnecting. */
+export function isLoginRefused(e: Error): boolean {
+  return /^(NOAUTH|WRONGPASS|NOPERM)|invalid username-password/.test(e.message);
+}
+
+/**
+ * Connects once and pings (a refused login answers the ping), within `timeoutMs`; throws
+ * QueueConnectError naming the cause. The enqueuer and the worker call it before anything else, so a wrong
+ * URL, a missing password or a Redis that is down exits 2 at once instead of waiting.
+ */
+export async function probeQueue(q: QueueTarget, timeoutMs = 5000): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis({ ...login(q), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: timeoutMs });
+  // ioredis reports the cause as an 'error' event; the promises only say the connection closed
+  let cause: Error | undefined;
+  client.on('error', (e: Error) => (cause ??= e));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    throw new QueueConnectError(explainRedisError(q, cause ?? (e as Error)));
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** Job options: a thrown error fails the job once (bad data does not heal by retrying); stalls are the worker's maxStalledCount. */

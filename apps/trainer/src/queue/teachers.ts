@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Task } from '@tagi/datasets';
 import { saveAdapter } from '@tagi/lora/node';
-import { fit } from '@tagi/tensor-core';
+import { DivergenceError, fit } from '@tagi/tensor-core';
 import { DirCheckpointStore } from '@tagi/tensor-core/node';
 import type { TaskData } from '../data.js';
 import { CliError } from '../errors.js';
@@ -16,10 +16,10 @@ import { InstructionInputs } from '../instruction.js';
 import { teacherDirName } from '../models.js';
 import { type Run, configHash, slug } from '../run.js';
 import { TEACHERS_DIR, loraStageObjective, teacherGroup } from '../stages/teachers.js';
-import { makeOptimizer } from '../train.js';
+import { divergenceMessage, makeOptimizer, resumeStep } from '../train.js';
 import type { QueueTarget } from './cli.js';
 import { type RunContext, QueueJobError } from './context.js';
-import { type JobSpec, enqueue, failedJobsError, openQueue, waitForJobs } from './enqueue.js';
+import { type JobSpec, closeQueue, enqueue, failedJobsError, openQueue, waitForJobs } from './enqueue.js';
 import { type JobData, type TeacherJobData, type TeacherJobResult, jobId, runId } from './jobs.js';
 
 /** Stage name, output dir and checkpoint dir (relative to the run) of a group — the single-process names. */
@@ -37,6 +37,8 @@ export function teacherGroups(run: { config: RunContext['config'] }, data: TaskD
 
 export interface JobHooks {
   readonly signal: AbortSignal;
+  /** The queue as `--queue=` shows it (password masked), for the commands a failed job's message gives. */
+  readonly queueUrl: string;
   progress(step: number, total: number, loss?: number): void;
   log(message: string): void;
 }
@@ -77,6 +79,10 @@ export async function runTeacherJob(ctx: RunContext, job: TeacherJobData, h: Job
         if (resumedFrom > 0) h.log(`resuming from the checkpoint of step ${resumedFrom}`);
       },
       onStep: (r) => h.progress(r.step, r.totalSteps, r.loss),
+    }).catch(async (e: unknown) => {
+      // as the single process says it (train.ts): the job fails once, with what to run instead
+      if (e instanceof DivergenceError) throw new QueueJobError(divergenceMessage(c, e, s.train, await resumeStep(store), `tagi teachers --resume --run-dir=${ctx.runDir} --queue=${h.queueUrl}`));
+      throw e;
     });
     if (result.aborted) return 'stopped';
     // written whole under a temporary name, then renamed: readers never see half a teacher, and of two
@@ -151,6 +157,6 @@ export async function queueTeachers(run: Run, data: TaskData, q: QueueTarget, ba
     });
     if (failures.length > 0) throw failedJobsError(run, q, 'teachers', specs.length, failures);
   } finally {
-    await queue.close();
+    await closeQueue(queue);
   }
 }
