@@ -3,6 +3,7 @@
 // dir, so a job stays a few hundred bytes whatever the model size.
 import { createHash } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import type { ConnectionOptions } from 'bullmq';
 import { CONFIG_FILE } from '../run-files.js';
@@ -107,7 +108,8 @@ function login(q: QueueTarget) {
     db: q.db,
     ...(q.username !== undefined ? { username: q.username } : {}),
     ...(q.password !== undefined ? { password: q.password } : {}),
-    ...(q.tls ? { tls: { servername: q.host } } : {}),
+    // SNI names a host; an IP address is verified against the certificate's IP entries without it
+    ...(q.tls ? { tls: isIP(q.host) === 0 ? { servername: q.host } : {} } : {}),
   };
 }
 
@@ -126,7 +128,8 @@ export function explainRedisError(q: QueueTarget, e: Error): string {
   if (/^WRONGPASS|invalid password|invalid username-password/i.test(e.message)) return `${q.url}: Redis refused the login (${said}); check the user name and password`;
   if (/^NOPERM/.test(e.message)) return `${q.url}: the Redis user may not run what the queue needs (${said}); grant it, e.g. ACL SETUSER <user> on ~* &* +@all`;
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code) || /connect ETIMEDOUT/.test(e.message)) {
-    return `cannot connect to ${q.url}: ${said}; is redis-server running there and reachable from this machine?`;
+    const tlsHint = q.tls && /ETIMEDOUT/.test(`${code} ${e.message}`) ? ' (with rediss://: does the server speak TLS on this port?)' : '';
+    return `cannot connect to ${q.url}: ${said}; is redis-server running there and reachable from this machine?${tlsHint}`;
   }
   if (q.tls || /SSL|TLS|certificate|self.signed/i.test(e.message)) {
     return `${q.url}: TLS connection failed (${said})${q.tls ? '; a server with a private CA needs NODE_EXTRA_CA_CERTS=ca.pem' : ''}`;

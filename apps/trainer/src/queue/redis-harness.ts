@@ -40,8 +40,18 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+export interface RedisOptions {
+  /** `--requirepass`: the default user's password. */
+  readonly requirepass?: string;
+  /** ACL users, each a `user` directive's words after the name, e.g. ['tagi', 'on', '>pw', '~*', '&*', '+@all']. */
+  readonly users?: readonly (readonly string[])[];
+  /** Serve TLS only (no plain port), with this certificate and key. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
 export interface RedisServer {
   readonly port: number;
+  /** `redis://127.0.0.1:PORT/0` (`rediss://` with TLS), without credentials. */
   readonly url: string;
   /** Stops the server (SIGTERM, then SIGKILL after 3 s) and waits for it to exit. */
   stop(): Promise<void>;
@@ -49,11 +59,17 @@ export interface RedisServer {
   restart(): Promise<void>;
 }
 
-export async function startRedis(binary: string): Promise<RedisServer> {
+export async function startRedis(binary: string, opts: RedisOptions = {}): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
+  const args = [
+    ...(opts.tls ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-auth-clients', 'no'] : ['--port', String(port)]),
+    ...['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+    ...(opts.requirepass !== undefined ? ['--requirepass', opts.requirepass] : []),
+    ...(opts.users ?? []).flatMap((u) => ['--user', ...u]),
+  ];
   const up = async () => {
-    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' });
+    child = spawn(binary, args, { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     while (!(await portOpen(port))) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} on port ${port}`);
@@ -73,7 +89,7 @@ export async function startRedis(binary: string): Promise<RedisServer> {
   await up();
   return {
     port,
-    url: `redis://127.0.0.1:${port}/0`,
+    url: `${opts.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}/0`,
     stop: down,
     restart: async () => {
       await down();
