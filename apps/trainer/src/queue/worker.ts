@@ -178,7 +178,8 @@ export async function runWorker(inv: WorkerInvocation): Promise<void> {
   });
   say(`stopping${refused ? `: ${refused.message}` : ''}: the running job (if any) is checkpointed and handed back to the queue`);
   stop.abort();
-  // the job's current step and its checkpoint need no Redis; only what follows is bounded by it
+  // the job's current step and its checkpoint need no Redis; only what follows is bounded by it (closing
+  // waits for the job to be handed back, which has the same deadline: REDIS_GRACE_SECONDS in all)
   await computing?.catch(() => undefined);
   if (!(await settlesWithin(worker.close(), REDIS_GRACE_SECONDS * 1000))) {
     say(`queue ${inv.queue.url} did not answer within ${REDIS_GRACE_SECONDS} s; exiting without it (a job not handed back returns to the queue when its lock expires)`);
