@@ -93,7 +93,7 @@ describe('tagi CLI', () => {
     expect(r.err).toMatch(/'tagi inspect' does not use --seed/);
     expect(readdirSync(dir)).toEqual([]); // no runs/ dir: every refusal came before anything was created
     // the per-command lists hold what the help texts promise
-    expect(commandFlags('generate')).toEqual(['help', 'hypernet', 'instruction', 'out', 'model', 'backend']);
+    expect(commandFlags('generate')).toEqual(['help', 'hypernet', 'instruction', 'out', 'model', 'backend', 'allow-non-finite']);
     expect(commandFlags('eval')).toContain('eval.num-beams');
     expect(commandFlags('eval')).not.toContain('checkpoint-every');
   });

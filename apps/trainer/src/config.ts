@@ -162,6 +162,14 @@ export const configSchema = z.strictObject({
 });
 
 export type TagiConfig = z.infer<typeof configSchema>;
+
+/**
+ * Config keys a --resume may change: the learning rates and the clipping, what a diverged stage needs
+ * (the schedules' positions and every shape stay as saved, so checkpoints still fit).
+ */
+export function resumeMayChange(key: string): boolean {
+  return key === 'optim.maxGradNorm' || key.endsWith('.lr');
+}
 export type TrainSettings = z.infer<typeof trainSchema>;
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

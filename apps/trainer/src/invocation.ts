@@ -5,7 +5,7 @@ import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:f
 import path from 'node:path';
 import { readRunState } from '@tagi/tensor-core/node';
 import { parseArgs } from './args.js';
-import { CONFIG_KEYS, type JsonObject, type TagiConfig, coerceValue, kebabToCamel, setDotted, validateConfig } from './config.js';
+import { CONFIG_KEYS, type JsonObject, type TagiConfig, coerceValue, kebabToCamel, resumeMayChange, setDotted, validateConfig } from './config.js';
 import { CliError } from './errors.js';
 import { HELP } from './help.js';
 import { checkT5Dir } from './inspect.js';
@@ -42,14 +42,6 @@ const COMMAND_KEYS: Record<RunCommand, readonly string[]> = {
   finetune: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'hypernetDir', 'teachersDir', 'adapter', 'teachers.groupBy', ...HYPERNET_SHAPE, 'hypernet.finetune.*', 'hypernet.seeds', 'distill.*'],
   eval: [...RUN_KEYS, ...DATA_KEYS, 'model', 'hypernetDir', 'adapter', 'eval.*'],
 };
-/**
- * Config keys a --resume may change: the learning rates and the clipping, what a diverged stage needs
- * (the schedules' positions and every shape stay as saved, so checkpoints still fit).
- */
-export function resumeMayChange(key: string): boolean {
-  return key === 'optim.maxGradNorm' || key.endsWith('.lr');
-}
-
 /** Flags that are not config keys, per kind of command. */
 const RUN_CONTROL = ['help', 'preset', 'config', 'resume', 'allow-non-finite'];
 const GENERATE_FLAGS = ['help', 'hypernet', 'instruction', 'out', 'model', 'backend', 'allow-non-finite'];

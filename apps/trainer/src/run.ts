@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, rmSync, rmdirSync, statSync, utimesSync, writeFi
 import path from 'node:path';
 import { formatLr } from '@tagi/tensor-core';
 import { type DirLock, type RunArtifact, type RunState, type StageState, acquireLock, readRunState, writeFileAtomic, writeRunState } from '@tagi/tensor-core/node';
-import { CONFIG_KEYS, type TagiConfig, stableJson } from './config.js';
+import { CONFIG_KEYS, type TagiConfig, resumeMayChange, stableJson } from './config.js';
 import { CliError, InterruptedError } from './errors.js';
 import type { RunCommand, RunInvocation } from './invocation.js';
 import { MetricsWriter } from './metrics.js';
@@ -18,11 +18,14 @@ export function configHash(config: TagiConfig): string {
   return createHash('sha256').update(stableJson(config)).digest('hex').slice(0, 16);
 }
 
-/** `key: old → new` for every config leaf that differs (a --resume that changes learning rates). */
-function configChanges(before: TagiConfig, after: TagiConfig): string[] {
+/** `key old → new` for every config leaf that differs (a --resume that changes learning rates); refuses any other change. */
+function configChanges(file: string, before: TagiConfig, after: TagiConfig): string[] {
   const get = (c: TagiConfig, key: string) => key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], c);
   const show = (v: unknown) => (typeof v === 'number' ? formatLr(v) : JSON.stringify(v));
-  return [...CONFIG_KEYS.keys()].filter((k) => stableJson(get(before, k)) !== stableJson(get(after, k))).map((k) => `${k} ${show(get(before, k))} → ${show(get(after, k))}`);
+  const changed = [...CONFIG_KEYS.keys()].filter((k) => stableJson(get(before, k)) !== stableJson(get(after, k)));
+  const refused = changed.filter((k) => !resumeMayChange(k));
+  if (refused.length > 0) throw new CliError(`--resume: ${refused.join(', ')} differ from ${file}; a resumed run keeps its config (only learning rates and optim.maxGradNorm may change)`);
+  return changed.map((k) => `${k} ${show(get(before, k))} → ${show(get(after, k))}`);
 }
 
 /** A file-system-safe name for a stage or group ('teachers/a b' → 'teachers/a_b'). */
@@ -70,7 +73,7 @@ export class Run {
           throw new CliError(`${path.join(runDir, 'trainer_state.json')}: config hash ${saved.configHash} does not match ${CONFIG_FILE} (${configHash(onDisk)}); the config was edited after the run started, so it cannot be resumed exactly`);
         }
         state = saved;
-        changes = configChanges(onDisk, config);
+        changes = configChanges(path.join(runDir, CONFIG_FILE), onDisk, config);
         if (changes.length > 0) {
           // learning rates changed on the command line (invocation.ts allows no other key): the run goes on
           // under the new config. config.json keeps its modification time, which is the run's birth (queue/jobs.ts runId)

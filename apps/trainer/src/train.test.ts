@@ -124,8 +124,14 @@ describe('a training stage', () => {
   it('refuses to resume with an edited config, to start over an existing run, and a garbled trainer_state.json', async () => {
     const dir = path.join(base, 'guards');
     (await Run.open(invocation(dir, false), [])).close();
+    // a resume may change learning rates (invocation.ts lets only those through), nothing else
     const edited = { ...invocation(dir, true), config: resolveConfig({ preset: 'smoke', overrides: [['checkpointEvery', '4'], ['logEvery', '1'], ['backend', 'cpu']] }) };
-    await expect(Run.open(edited, [])).rejects.toThrow(/config hash .* does not match config\.json/);
+    await expect(Run.open(edited, [])).rejects.toThrow(/^--resume: checkpointEvery differ from .*config\.json; a resumed run keeps its config \(only learning rates and optim\.maxGradNorm may change\)$/);
+    // config.json edited on disk after the run started
+    const saved = readFileSync(path.join(dir, 'config.json'), 'utf8');
+    writeFileSync(path.join(dir, 'config.json'), saved.replace('"seed": 42', '"seed": 43'));
+    await expect(Run.open(invocation(dir, true), [])).rejects.toThrow(/config hash .* does not match config\.json/);
+    writeFileSync(path.join(dir, 'config.json'), saved);
     await expect(Run.open(invocation(dir, false), [])).rejects.toThrow(/already holds a run; continue it with --resume/);
     writeFileSync(path.join(dir, 'trainer_state.json'), '{"format": "tagi-run",');
     await expect(Run.open(invocation(dir, true), [])).rejects.toThrow(/trainer_state\.json: not valid JSON/);

@@ -1,6 +1,7 @@
 // Reliability of the `tagi` CLI as a user meets it: real processes (the CLI from source through tsx),
 // real signals (SIGINT, SIGTERM, SIGKILL), real concurrency, real OS errors. One test per trainer row of
-// issue 14's table; each asserts the new behaviour, which the old CLI did not have.
+// issue 14's table, and of issue 23's (a stage that diverges; weights holding NaN given to eval and
+// generate); each asserts the new behaviour, which the old CLI did not have.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -8,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@tagi/tensor-core';
+import { findNonFinite, initBackend } from '@tagi/tensor-core';
+import { readRunState, readSafetensors, writeSafetensors } from '@tagi/tensor-core/node';
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { saveT5 } from '@tagi/t5-model/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +67,34 @@ function start(args: string[], opts: { cwd?: string; uid?: number } = {}) {
 }
 
 const tagi = (args: string[], opts: { cwd?: string; uid?: number } = {}) => start(args, opts).done;
+/** `tagi …` as a shell command printed by the CLI, run as printed (`tagi` is the CLI from source here). */
+function runPrinted(command: string) {
+  const cli = `${process.execPath} --import ${tsx} ${path.join(appDir, 'src', 'cli.ts')}`;
+  return spawnSync('bash', ['-c', command.replace(/^tagi |&& tagi /, (m) => m.replace('tagi ', `${cli} `))], {
+    cwd: root,
+    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(appDir, 'tsconfig.json'), FORCE_COLOR: '0' },
+  });
+}
+/** A copy of weights dir `from` at `to` whose `file` holds a NaN in its first float tensor (sorted by key); returns that key. */
+async function poisoned(from: string, to: string, file: string): Promise<string> {
+  spawnSync('cp', ['-r', from, to]);
+  const { tensors, metadata } = await readSafetensors(path.join(to, file));
+  const key = [...tensors.keys()].sort().find((k) => tensors.get(k)?.dtype === 'float32') as string;
+  const values = Float32Array.from((tensors.get(key) as tf.Tensor).dataSync());
+  values[0] = Number.NaN;
+  const bad = tf.tensor(values, (tensors.get(key) as tf.Tensor).shape);
+  await writeSafetensors(path.join(to, file), new Map([...tensors, [key, bad]]), metadata);
+  tf.dispose([...tensors.values(), bad]);
+  return key;
+}
+/** Every weight in the safetensors files under `dir` is finite. */
+async function expectFinite(dir: string): Promise<void> {
+  for (const f of readdirSync(dir, { recursive: true }).map(String).filter((n) => n.endsWith('.safetensors'))) {
+    const { tensors } = await readSafetensors(path.join(dir, f));
+    expect(findNonFinite(tensors), f).toBeUndefined();
+    tf.dispose([...tensors.values()]);
+  }
+}
 const bytes = (f: string) => readFileSync(f);
 const loggedSteps = (runDir: string, stage: string) => readMetrics(path.join(runDir, 'metrics.jsonl')).filter((e) => e.stage === stage && e.event === undefined).map((e) => e.step);
 /** The one-line message of a user-facing failure: no stack trace, no "internal error". */
@@ -196,7 +226,83 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
   it('weights holding NaN: exit 2 naming the file and the tensor', async () => {
     const r = await tagi(['eval', ...SMOKE, `--model=${fx.nan}`, `--run-dir=${path.join(root, 'nan-eval')}`]);
     expect(r.code).toBe(2);
-    expect(oneLine(r)).toBe(`tagi: NonFiniteError: ${path.join(fx.nan, 'model.safetensors')}: tensor 'encoder.block.0.layer.0.SelfAttention.q.weight' holds non-finite values (NaN: 1, ±Inf: 0): corrupt or diverged weights`);
+    expect(oneLine(r)).toBe(
+      `tagi: ${path.join(fx.nan, 'model.safetensors')}: tensor 'encoder.block.0.layer.0.SelfAttention.q.weight' holds non-finite values (NaN: 1, ±Inf: 0): corrupt or diverged weights; to use them anyway, give --allow-non-finite to the command that loads them`,
+    );
+  });
+
+  it('an adapter or a hypernetwork holding NaN given to eval and generate: exit 2 naming file and tensor, nothing written; --allow-non-finite uses them with a warning', async () => {
+    const nanHn = path.join(root, 'nan-hypernet');
+    const hnKey = await poisoned(hypernet, nanHn, 'hypernet.safetensors');
+    const out = path.join(root, 'nan-generate');
+    let r = await tagi(['generate', `--hypernet=${nanHn}`, '--instruction=Return the last word.', `--out=${out}`, '--backend=cpu']);
+    const hnMessage = `${path.join(nanHn, 'hypernet.safetensors')}: tensor '${hnKey}' holds non-finite values (NaN: 1, ±Inf: 0): corrupt or diverged weights`;
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toBe(`tagi: ${hnMessage}; to use them anyway, give --allow-non-finite to the command that loads them`);
+    expect(existsSync(out)).toBe(false);
+    r = await tagi(['generate', `--hypernet=${nanHn}`, '--instruction=Return the last word.', `--out=${out}`, '--backend=cpu', '--allow-non-finite']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`tagi: warning: ${hnMessage}; used anyway (--allow-non-finite)\n`);
+    expect(existsSync(path.join(out, 'adapter_model.safetensors'))).toBe(true);
+    // a peft adapter holding NaN (from a good generated one) given to eval as the multitask adapter
+    const good = path.join(root, 'good-adapter');
+    expect((await tagi(['generate', `--hypernet=${hypernet}`, '--instruction=Return the last word.', `--out=${good}`, '--backend=cpu'])).code).toBe(0);
+    const nanAdapter = path.join(root, 'nan-adapter');
+    const fileKey = await poisoned(good, nanAdapter, 'adapter_model.safetensors');
+    const runDir = path.join(root, 'nan-adapter-eval');
+    r = await tagi(['eval', ...SMOKE, `--model=${model}`, `--adapter=${nanAdapter}`, `--run-dir=${runDir}`]);
+    expect(r.code).toBe(2);
+    // named as the adapter's module path (peft's key without base_model.model. and .weight)
+    const moduleKey = fileKey.replace(/^base_model\.model\./, '').replace(/\.weight$/, '');
+    expect(oneLine(r)).toBe(
+      `tagi: ${path.join(nanAdapter, 'adapter_model.safetensors')}: tensor '${moduleKey}' holds non-finite values (NaN: 1, ±Inf: 0): corrupt or diverged weights; to use them anyway, give --allow-non-finite to the command that loads them`,
+    );
+    expect(existsSync(path.join(runDir, 'results.json'))).toBe(false);
+  });
+
+  it('a stage whose loss turns NaN (base, lr 1e12): exit 2 at that update naming it, no base-model/ written, no checkpoint of the diverging weights; the printed resume with a lower lr finishes', async () => {
+    const runDir = path.join(root, 'diverged');
+    const r = await tagi(['base', ...SMOKE, '--base.train.lr=1e12', `--run-dir=${runDir}`]);
+    expect(r.code).toBe(2);
+    const line = oneLine(r);
+    expect(line).toBe(
+      `tagi: stage base diverged at update 3/4: loss NaN, gradient norm NaN (lr 1e+12); nothing of this update was applied or saved and the stage wrote no output; ` +
+        `the checkpoint of update 2 was removed (its weights give this whatever the lr); a resume starts the stage again. ` +
+        `Continue with a lower learning rate (the smoke preset's): tagi base --resume --run-dir=${runDir} --base.train.lr=0.003`,
+    );
+    expect(existsSync(path.join(runDir, 'base-model'))).toBe(false);
+    expect(readdirSync(path.join(runDir, 'checkpoints', 'base'))).toEqual([]); // update 2's weights give NaN at update 3 whatever the lr
+    expect(loggedSteps(runDir, 'base')).toEqual([1, 2]); // the NaN update is not logged as a step
+    expect(readRunState(runDir)?.stages['base']).toMatchObject({ status: 'running', step: 0 });
+    const again = runPrinted(line.slice(line.indexOf('tagi base --resume')));
+    expect(again.status, again.stderr.toString()).toBe(0);
+    expect(again.stdout.toString()).toContain('resuming with changed settings (config.json updated): base.train.lr 1e+12 → 0.003');
+    await expectFinite(path.join(runDir, 'base-model'));
+    expect(JSON.parse(readFileSync(path.join(runDir, 'config.json'), 'utf8')).base.train.lr).toBe(0.003);
+  });
+
+  it('divergence after a checkpoint: the checkpoint before the diverging update is kept, and --resume with a lower lr continues from it', async () => {
+    const runDir = path.join(root, 'diverged-later');
+    const p = start(['base', ...SMOKE, '--base.train.steps=12', '--checkpoint-every=2', `--run-dir=${runDir}`]);
+    await p.waitFor(/\[base\] step 5\/12/);
+    p.child.kill('SIGTERM');
+    const stopped = await p.done;
+    expect(stopped.code).toBe(143);
+    const at = Number(/interrupted in stage base at step (\d+)\/12/.exec(stopped.err)?.[1]);
+    // one update at lr 1e12 from there, then the next update's loss is NaN
+    const r = await tagi(['base', '--resume', `--run-dir=${runDir}`, '--base.train.lr=1e12']);
+    expect(r.code).toBe(2);
+    const removed = (at + 1) % 2 === 0 ? `the checkpoint of update ${at + 1} was removed (its weights give this whatever the lr); ` : '';
+    expect(oneLine(r)).toBe(
+      `tagi: stage base diverged at update ${at + 2}/12: loss NaN, gradient norm NaN (lr 1e+12); nothing of this update was applied or saved and the stage wrote no output; ` +
+        `${removed}a resume continues from the checkpoint of update ${at}. Continue with a lower learning rate (the smoke preset's): tagi base --resume --run-dir=${runDir} --base.train.lr=0.003`,
+    );
+    expect(readdirSync(path.join(runDir, 'checkpoints', 'base')).sort().at(-1)).toBe(`step-${String(at).padStart(6, '0')}`);
+    await expectFinite(path.join(runDir, 'checkpoints'));
+    const done = await tagi(['base', '--resume', `--run-dir=${runDir}`, '--base.train.lr=0.003']);
+    expect(done.code, done.err).toBe(0);
+    expect(done.out).toContain(`[base] resuming at step ${at}/12`);
+    await expectFinite(path.join(runDir, 'base-model'));
   });
 
   it('SIGINT during evaluation stops at the next batch with exit 130 (no results claimed)', async () => {
