@@ -283,10 +283,41 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
   // DNS name to 127.0.0.1 still sends its own name in Host, so it is refused (DNS rebinding).
   let allowedHosts: Set<string> | undefined;
 
+  /**
+   * The other site a request to the API comes from, or undefined for this page and for clients that say
+   * nothing (curl, scripts). Browsers name the page's origin in Origin (every POST, every cross-origin
+   * fetch) and, on requests without one (an <img> or a form's GET), say cross-site / same-site in
+   * Sec-Fetch-Site. Same origin = the Origin's host:port is the Host this request was sent to (checked
+   * above against the loopback names), as Jupyter checks it; a TLS proxy in front may make it https.
+   */
+  const foreignOrigin = (req: http.IncomingMessage): string | undefined => {
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      let u: URL | undefined;
+      try {
+        u = new URL(origin);
+      } catch {
+        return origin; // 'null' (a sandboxed frame, a file:// page) or garbage: not this page
+      }
+      const sameHost = u.host.toLowerCase() === (req.headers.host ?? '').toLowerCase();
+      return sameHost && (u.protocol === 'http:' || u.protocol === 'https:') ? undefined : origin;
+    }
+    const site = req.headers['sec-fetch-site'];
+    return site === 'cross-site' || site === 'same-site' ? `a ${site} page` : undefined;
+  };
+
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (allowedHosts && !allowedHosts.has((req.headers.host ?? '').toLowerCase())) {
       sendError(res, new HttpError(421, 'MisdirectedRequest', `Host ${JSON.stringify(req.headers.host ?? '')} is not this playground (open it as http://127.0.0.1 or localhost)`));
+      return;
+    }
+    // the API (every POST changes state or spends compute; GETs read runs and files) answers this page only
+    const foreign = url.pathname.startsWith('/api/') ? foreignOrigin(req) : undefined;
+    if (foreign !== undefined) {
+      log(`${req.method} ${url.pathname} -> 403: from ${foreign}`);
+      sendError(res, new HttpError(403, 'ForeignOrigin', `${req.method} ${url.pathname} from ${foreign}: the playground's API answers its own page only (open http://${req.headers.host ?? 'this server'}/)`));
+      req.resume();
       return;
     }
     // JSON only: a cross-site form or text/plain POST cannot start a model run (browsers preflight JSON)

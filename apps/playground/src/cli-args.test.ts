@@ -3,11 +3,11 @@ import { CliArgsError, editDistance, isLoopback, parseArgs, suggestFlag } from '
 
 describe('parseArgs', () => {
   it('defaults to loopback, port 5178, no extra roots', () => {
-    expect(parseArgs([])).toEqual({ host: '127.0.0.1', port: 5178, roots: [], noDefaultRoot: false, maxNewTokens: 32, backend: undefined, help: false });
+    expect(parseArgs([])).toEqual({ host: '127.0.0.1', port: 5178, roots: [], noDefaultRoot: false, maxNewTokens: 32, backend: undefined, allowNonFinite: false, help: false });
   });
   it('reads repeatable --root, --port 0 and --flag=value forms', () => {
-    const a = parseArgs(['--root', 'a', '--root=b', '--port=0', '--host', '::1', '--max-new-tokens=8', '--backend=cpu']);
-    expect(a).toMatchObject({ roots: ['a', 'b'], port: 0, host: '::1', maxNewTokens: 8, backend: 'cpu' });
+    const a = parseArgs(['--root', 'a', '--root=b', '--port=0', '--host', '::1', '--max-new-tokens=8', '--backend=cpu', '--allow-non-finite']);
+    expect(a).toMatchObject({ roots: ['a', 'b'], port: 0, host: '::1', maxNewTokens: 8, backend: 'cpu', allowNonFinite: true });
   });
   it.each([
     [['--port', '70000'], /--port: expected an integer in \[0, 65535\]/],
@@ -15,6 +15,7 @@ describe('parseArgs', () => {
     [['--root'], /--root: expected a directory/],
     [['--backend', 'gpu'], /--backend: expected auto \| tensorflow \| wasm \| cpu/],
     [['--what'], /unknown argument "--what"/],
+    [['--allow-non-finite=yes'], /--allow-non-finite takes no value/],
     // the playground's own instruction limit is gone: the run's budget and training's cut apply
     [['--max-instruction-tokens', '64'], /^--max-instruction-tokens was removed: an instruction now gets the run's own token budget .*cut with a warning, as training cuts it; drop the flag$/],
     [['--max-instruction-tokens=64'], /^--max-instruction-tokens was removed/],

@@ -17,6 +17,8 @@ export interface PlaygroundArgs {
   /** Tokens each model generates per answer. */
   readonly maxNewTokens: number;
   readonly backend: string | undefined;
+  /** Use model weights holding NaN/Inf (with a warning) instead of refusing them. */
+  readonly allowNonFinite: boolean;
   readonly help: boolean;
 }
 
@@ -32,12 +34,17 @@ run's training prepared them: its prompt format and token budgets, longer texts 
   --no-default-root             do not add ./runs
   --max-new-tokens N            tokens each model generates per answer (default 32)
   --backend NAME                tensor backend: auto | tensorflow | wasm | cpu (default auto)
+  --allow-non-finite            use a model, adapter or hypernetwork whose weights hold NaN/Inf (logged)
+                                instead of refusing it
   --help                        this text
+
+Requests to the API from pages of other origins (an Origin or Sec-Fetch-Site header naming another
+site) are refused with 403; the page served here and clients that send no Origin work as before.
 `;
 
 /** Every flag, for suggestions; those in NO_VALUE take no value. */
-const FLAGS = ['--host', '--port', '--root', '--no-default-root', '--max-new-tokens', '--backend', '--help'] as const;
-const NO_VALUE = new Set(['--no-default-root', '--help', '-h']);
+const FLAGS = ['--host', '--port', '--root', '--no-default-root', '--max-new-tokens', '--backend', '--allow-non-finite', '--help'] as const;
+const NO_VALUE = new Set(['--no-default-root', '--allow-non-finite', '--help', '-h']);
 /** Flags of earlier versions, and why they are gone (said instead of "unknown argument"). */
 const REMOVED: Record<string, string> = {
   '--max-instruction-tokens':
@@ -90,6 +97,7 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
   let noDefaultRoot = false;
   let maxNewTokens = 32;
   let backend: string | undefined;
+  let allowNonFinite = false;
   let help = false;
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
@@ -138,6 +146,9 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
         backend = v;
         break;
       }
+      case '--allow-non-finite':
+        allowNonFinite = true;
+        break;
       case '--help':
       case '-h':
         help = true;
@@ -146,7 +157,7 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
         throw unknownArgument(raw);
     }
   }
-  return { host, port, roots, noDefaultRoot, maxNewTokens, backend, help };
+  return { host, port, roots, noDefaultRoot, maxNewTokens, backend, allowNonFinite, help };
 }
 
 export function isLoopback(host: string): boolean {

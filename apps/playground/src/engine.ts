@@ -6,15 +6,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { type DeltaMap, initBackend } from '@tagi/tensor-core';
+import { type DeltaMap, type NamedWeights, NonFiniteError, findNonFinite, initBackend } from '@tagi/tensor-core';
 import { PRUNED_VOCAB_FILE, PrunedTokenizer, parseT5Config, T5ConfigError } from '@tagi/t5-model';
 import { DEFAULT_TOKENIZER_DIR, T5ForConditionalGeneration, loadDefaultT5Tokenizer, loadT5Tokenizer, loadVocabMap } from '@tagi/t5-model/node';
 import { DatasetArgumentError, type Task, embeddedSuite, prepareInstruction, tagiExamples } from '@tagi/datasets';
 import type { AdapterSet } from '@tagi/lora';
 import { HYPERNET_CONFIG_FILE, HYPERNET_WEIGHTS_FILE, type HyperNetwork, type TaskAdapter, parseHypernetConfig, peftReproducesTagi, taskAdapterFiles } from '@tagi/hypernet';
 import { loadHypernet } from '@tagi/hypernet/node';
-import { loadAdapter } from '@tagi/lora/node';
-import type { ResolvedArtifact } from '@tagi/tensor-core/node';
+import { ADAPTER_WEIGHTS_FILE, loadAdapter } from '@tagi/lora/node';
+import { type ResolvedArtifact, shardedFile } from '@tagi/tensor-core/node';
 import type {
   AdapterDiffModule,
   AdapterExport,
@@ -53,6 +53,12 @@ export interface TagiEngineOptions {
   readonly resolveFile?: FileResolver;
   /** Maps an artefact dir named by a run state to its real path, or throws (one outside the roots). */
   readonly resolveDir?: (dir: string) => string;
+  /**
+   * Weights holding NaN/Inf (checked once per load, as the trainer checks them): refused with the file and
+   * tensor named (default), or, when true (--allow-non-finite), used after telling `warn`.
+   */
+  readonly allowNonFinite?: boolean;
+  readonly warn?: (message: string) => void;
 }
 
 /** Thrown for a checkpoint that cannot be used; the page shows the message. */
@@ -163,6 +169,15 @@ export class TagiEngine implements PlaygroundEngine {
     this.resolveDir = opts.resolveDir ?? ((dir) => dir);
   }
 
+  /** tensor-core's one finiteness check on weights just loaded from `file`, under the server's policy. */
+  private checkWeights(weights: NamedWeights, file: string): void {
+    const bad = findNonFinite(weights);
+    if (bad === undefined) return;
+    const e = new NonFiniteError(file, bad.tensor, bad.nan, bad.inf);
+    if (this.opts.allowNonFinite) this.opts.warn?.(`${e.message}; used anyway (--allow-non-finite)`);
+    else throw new Error(`${e.message}; the playground refuses them (start it with --allow-non-finite to use them anyway)`);
+  }
+
   private initBackend(): Promise<string> {
     this.backend ??= initBackend({ backend: (this.opts.backend ?? 'auto') as 'auto' }).then((r) => r.backend);
     return this.backend;
@@ -271,6 +286,12 @@ export class TagiEngine implements PlaygroundEngine {
       p = (async () => {
         await this.initBackend();
         const model = await T5ForConditionalGeneration.fromPretrained(dir);
+        try {
+          this.checkWeights(model, shardedFile(dir));
+        } catch (e) {
+          model.dispose();
+          throw e;
+        }
         return { dir, model, tokenizer: await tokenizerFor(dir) };
       })();
       this.models.set(dir, p);
@@ -340,7 +361,15 @@ export class TagiEngine implements PlaygroundEngine {
     let p = this.hypernets.get(key);
     if (!p) {
       this.opts.checkDir?.(dir);
-      p = loadHypernet(dir, base.model);
+      p = loadHypernet(dir, base.model).then((hn) => {
+        try {
+          this.checkWeights(hn, path.join(dir, HYPERNET_WEIGHTS_FILE));
+        } catch (e) {
+          hn.dispose();
+          throw e;
+        }
+        return hn;
+      });
       this.hypernets.set(key, p);
       p.catch(() => this.hypernets.delete(key));
     }
@@ -357,7 +386,15 @@ export class TagiEngine implements PlaygroundEngine {
     let p = this.peftAdapters.get(key);
     if (!p) {
       this.opts.checkDir?.(dir);
-      p = loadAdapter(dir, { model: base.model });
+      p = loadAdapter(dir, { model: base.model }).then((set) => {
+        try {
+          this.checkWeights(set.deltas, path.join(dir, ADAPTER_WEIGHTS_FILE));
+        } catch (e) {
+          set.dispose();
+          throw e;
+        }
+        return set;
+      });
       this.peftAdapters.set(key, p);
       p.catch(() => this.peftAdapters.delete(key));
     }

@@ -51,6 +51,8 @@ async function main(): Promise<void> {
   const engine = new TagiEngine({
     maxNewTokens: args.maxNewTokens,
     ...(args.backend ? { backend: args.backend } : {}),
+    allowNonFinite: args.allowNonFinite,
+    warn: (m) => process.stderr.write(`warning: ${m}\n`),
     checkDir: (dir) => checkDirFilesUnderRoots(roots, dir),
     resolveFile: (file) => realFileUnderRoots(roots, file),
     resolveDir: (dir) => resolveUnderRoots(roots, dir),

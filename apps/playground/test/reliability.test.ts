@@ -1,13 +1,17 @@
-// Reliability rows of issue 14 on the playground side, against the real server process: real symlinks,
-// real sockets, real permissions (as an unprivileged user when the tests run as root), a real closed pipe.
-// Every row failed before the fix (a file symlink was served, a busy port printed a stack trace, …).
+// Reliability rows of issues 14 and 23 on the playground side, against the real server process: real
+// symlinks, real sockets, real permissions (as an unprivileged user when the tests run as root), a real
+// closed pipe, requests from another origin, weights holding NaN. Every row failed before the fix (a file
+// symlink was served, a busy port printed a stack trace, a foreign page's POST generated an adapter, …).
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { readSafetensors, writeSafetensors } from '@tagi/tensor-core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SpawnedServer, appDir, runCli, spawnServer } from './spawn-server';
-import { writeDoneRunState } from './synthetic-run';
+import { writeDoneRunState, writeSyntheticRun } from './synthetic-run';
 
 const tinyConfig = fs.readFileSync(path.join(appDir, 'src', '__fixtures__', 'tiny-t5-config.json'), 'utf8');
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -354,4 +358,104 @@ describe('reliability: start-up faults are one line and exit 2', () => {
       }
     }
   });
+});
+
+/** A request with headers fetch may not set (Origin, Host); the JSON answer. */
+function request(url: string, method: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; body: ApiBody }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers: { ...(text ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
+      let data = '';
+      res.on('data', (d) => (data += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) as ApiBody }));
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+/** `file` rewritten with a NaN as the first value of its first float tensor (sorted by key); returns that key. */
+async function poison(file: string): Promise<string> {
+  const { tensors, metadata } = await readSafetensors(file);
+  const key = [...tensors.keys()].sort().find((k) => tensors.get(k)?.dtype === 'float32') as string;
+  const values = Float32Array.from((tensors.get(key) as tf.Tensor).dataSync());
+  values[0] = Number.NaN;
+  const bad = tf.tensor(values, (tensors.get(key) as tf.Tensor).shape);
+  await writeSafetensors(file, new Map([...tensors, [key, bad]]), metadata);
+  tf.dispose([...tensors.values(), bad]);
+  return key;
+}
+
+describe('reliability: requests from other origins, weights holding NaN', () => {
+  let tmp: string;
+  let server: SpawnedServer;
+  const keys: Record<string, string> = {};
+  const generate = (dir: string) => ({ dir, instruction: 'Return the last word.' });
+
+  beforeAll(async () => {
+    tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-pg-origin-')));
+    await writeSyntheticRun(path.join(tmp, 'good'));
+    // the same run with a NaN in the base model, and one with a NaN in the hypernetwork
+    for (const [name, file] of [['nan-base', 'base-model/model.safetensors'], ['nan-hypernet', 'hypernet/hypernet.safetensors']] as const) {
+      fs.cpSync(path.join(tmp, 'good'), path.join(tmp, name), { recursive: true });
+      keys[name] = await poison(path.join(tmp, name, file));
+    }
+    server = await spawnServer(['--root', tmp, '--backend', 'cpu']);
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a POST from a foreign Origin is 403 and spends nothing; this page (same Origin) and clients without an Origin are served', async () => {
+    const u = new URL(server.url);
+    const foreign = await request(`${server.url}api/generate`, 'POST', { origin: 'http://evil.example.com' }, generate('good'));
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.error).toEqual({ type: 'ForeignOrigin', message: `POST /api/generate from http://evil.example.com: the playground's API answers its own page only (open http://${u.host}/)` });
+    // another port of this machine (a notebook server, say) and an opaque origin are other origins too
+    for (const origin of [`http://localhost:${Number(u.port) + 1}`, 'null', `http://${u.host}.evil.example.com`]) {
+      expect((await request(`${server.url}api/open`, 'POST', { origin }, { dir: 'good' })).status, origin).toBe(403);
+    }
+    // a browser's request without an Origin (an <img>, a form's GET) still says where it comes from
+    expect((await request(`${server.url}api/runs`, 'GET', { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await request(`${server.url}api/runs`, 'GET', { 'sec-fetch-site': 'same-site' })).status).toBe(403);
+    // a rebound DNS name is still answered 421 first
+    expect((await request(`${server.url}api/generate`, 'POST', { host: `evil.example.com:${u.port}`, origin: 'http://evil.example.com' }, generate('good'))).status).toBe(421);
+    // the page itself: the browser names this origin (localhost works as well as 127.0.0.1)
+    const own = await request(`${server.url}api/generate`, 'POST', { origin: `http://${u.host}`, 'sec-fetch-site': 'same-origin' }, generate('good'));
+    expect(own.status, JSON.stringify(own.body)).toBe(200);
+    expect(own.body['id']).toBe('a1'); // the first adapter this server made: the refused requests made none
+    const viaLocalhost = await request(`http://localhost:${u.port}/api/generate`, 'POST', { origin: `http://localhost:${u.port}` }, generate('good'));
+    expect(viaLocalhost.status).toBe(200);
+    const script = await post(`${server.url}api/generate`, generate('good')); // no Origin: curl, scripts, tests
+    expect(script.status).toBe(200);
+    expect(script.body['id']).toBe('a3');
+    expect((await request(`${server.url}api/runs`, 'GET', { 'sec-fetch-site': 'same-origin' })).status).toBe(200);
+    expect(server.output()).toMatch(/POST \/api\/generate -> 403: from http:\/\/evil\.example\.com/);
+  });
+
+  it('a base model or hypernetwork holding NaN is refused naming the file and tensor; --allow-non-finite serves it with a warning', async () => {
+    const base = await post(`${server.url}api/run`, { dir: 'nan-base', instruction: 'Return the last word.', inputs: ['a b c'] });
+    expect(base.status).toBe(422);
+    expect(base.body.error.type).toBe('CheckpointError');
+    const baseFile = path.join(tmp, 'nan-base', 'base-model', 'model.safetensors');
+    expect(base.body.error.message).toBe(
+      `${path.join(tmp, 'nan-base', 'base-model')}: cannot load the T5 checkpoint: ${baseFile}: tensor '${keys['nan-base']}' holds non-finite values (NaN: 1, ±Inf: 0): corrupt or diverged weights; the playground refuses them (start it with --allow-non-finite to use them anyway)`,
+    );
+    const hn = await post(`${server.url}api/generate`, generate('nan-hypernet'));
+    expect(hn.status).toBe(422);
+    const hnFile = path.join(tmp, 'nan-hypernet', 'hypernet', 'hypernet.safetensors');
+    expect(hn.body.error.message).toContain(`cannot load the hypernet checkpoint: ${hnFile}: tensor '${keys['nan-hypernet']}' holds non-finite values (NaN: 1, ±Inf: 0)`);
+    expect((await getJson(`${server.url}api/health`)).body).toEqual({ ok: true });
+
+    const lenient = await spawnServer(['--root', tmp, '--backend', 'cpu', '--allow-non-finite']);
+    try {
+      const r = await post(`${lenient.url}api/generate`, generate('nan-hypernet'));
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(lenient.output()).toContain(`warning: ${hnFile}: tensor '${keys['nan-hypernet']}' holds non-finite values (NaN: 1, ±Inf: 0): corrupt or diverged weights; used anyway (--allow-non-finite)`);
+    } finally {
+      await lenient.stop();
+    }
+  }, 120_000);
 });
