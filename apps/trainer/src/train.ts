@@ -49,7 +49,7 @@ export function divergenceMessage(c: TagiConfig, e: DivergenceError, t: TrainSet
   const clip = c.optim.maxGradNorm === 0 ? ' --optim.max-grad-norm=1' : '';
   return (
     `stage ${e.run} diverged at update ${e.step}/${e.totalSteps}: ${e.detail}${e.lr !== undefined ? ` (lr ${formatLr(e.lr)})` : ''}; ` +
-    `nothing of this update was applied or saved and the stage wrote no output` +
+    `${e.applied ? 'its result was not saved' : 'the update was not applied and nothing of it saved'}, and the stage wrote no output` +
     `${e.removedCheckpoint !== undefined ? `; the checkpoint of update ${e.removedCheckpoint} was removed (its weights give this whatever the lr)` : ''}; ` +
     `${resumeAt > 0 ? `a resume continues from the checkpoint of update ${resumeAt}` : 'a resume starts the stage again'}. ` +
     `Continue with a lower learning rate${key === undefined ? '' : which}: ${resumeCommand} ${flag}${clip}`

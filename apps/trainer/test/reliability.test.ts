@@ -266,7 +266,7 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
     expect(r.code).toBe(2);
     const line = oneLine(r);
     expect(line).toBe(
-      `tagi: stage base diverged at update 3/4: loss NaN, gradient norm NaN (lr 1e+12); nothing of this update was applied or saved and the stage wrote no output; ` +
+      `tagi: stage base diverged at update 3/4: loss NaN, gradient norm NaN (lr 1e+12); the update was not applied and nothing of it saved, and the stage wrote no output; ` +
         `the checkpoint of update 2 was removed (its weights give this whatever the lr); a resume starts the stage again. ` +
         `Continue with a lower learning rate (the smoke preset's): tagi base --resume --run-dir=${runDir} --base.train.lr=0.003`,
     );
@@ -294,7 +294,7 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
     expect(r.code).toBe(2);
     const removed = (at + 1) % 2 === 0 ? `the checkpoint of update ${at + 1} was removed (its weights give this whatever the lr); ` : '';
     expect(oneLine(r)).toBe(
-      `tagi: stage base diverged at update ${at + 2}/12: loss NaN, gradient norm NaN (lr 1e+12); nothing of this update was applied or saved and the stage wrote no output; ` +
+      `tagi: stage base diverged at update ${at + 2}/12: loss NaN, gradient norm NaN (lr 1e+12); the update was not applied and nothing of it saved, and the stage wrote no output; ` +
         `${removed}a resume continues from the checkpoint of update ${at}. Continue with a lower learning rate (the smoke preset's): tagi base --resume --run-dir=${runDir} --base.train.lr=0.003`,
     );
     expect(readdirSync(path.join(runDir, 'checkpoints', 'base')).sort().at(-1)).toBe(`step-${String(at).padStart(6, '0')}`);

@@ -297,7 +297,7 @@ describe.each(testBackends())('fit on %s', (backend) => {
     expect(err).toBeInstanceOf(DivergenceError);
     expect(err).toMatchObject({ run: 'regression', step: 2, totalSteps: 9, terms: ['loss', 'gradNorm'], lr: 1e20, removedCheckpoint: 1 });
     expect((err as Error).message).toBe(
-      'regression: training diverged at update 2/9: loss Infinity, gradient norm Infinity (lr 1e+20); nothing of this update was applied or saved, ' +
+      'regression: training diverged at update 2/9: loss Infinity, gradient norm Infinity (lr 1e+20); the update was not applied and nothing of it saved, ' +
         'and the checkpoint of update 1 (its weights give this) was removed; try a lower learning rate or gradient clipping (maxGradNorm)',
     );
     expect(records.map((r) => r.step)).toEqual([1]); // the refused update is not reported as a step
@@ -327,7 +327,7 @@ describe.each(testBackends())('fit on %s', (backend) => {
     const opt1 = new AdamW(p1, { lr: 3e38, weightDecay: 0 });
     const saving = await fit({ ...options(p1, opt1), params: p1, steps: 4, checkpointEvery: 2, checkpoints: store, loss: () => tanhLoss(p1) }).catch((e: unknown) => e);
     expect(saving).toBeInstanceOf(DivergenceError);
-    expect(saving).toMatchObject({ step: 2, terms: ['param.x'], detail: 'param.x holds NaN: 0, ±Inf: 2', removedCheckpoint: undefined });
+    expect(saving).toMatchObject({ step: 2, terms: ['param.x'], detail: 'param.x holds NaN: 0, ±Inf: 2', removedCheckpoint: undefined, applied: true });
     expect(store.saves).toBe(0);
     const p2 = make();
     const opt2 = new AdamW(p2, { lr: 3e38, weightDecay: 0 });
@@ -340,7 +340,7 @@ describe.each(testBackends())('fit on %s', (backend) => {
     });
     expect(records.map((r) => Number.isFinite(r.loss) && Number.isFinite(r.gradNorm))).toEqual([true, true]); // the figures never showed it
     expect(ending).toBeInstanceOf(DivergenceError);
-    expect((ending as Error).message).toMatch(/^regression: training diverged at update 2\/2: param\.x holds NaN: 0, ±Inf: 2 \(lr 3e\+38\); nothing of this update was applied or saved; try a lower/);
+    expect((ending as Error).message).toMatch(/^regression: training diverged at update 2\/2: param\.x holds NaN: 0, ±Inf: 2 \(lr 3e\+38\); its result was not saved; try a lower/);
   });
 
   it('formats learning rates as people write them', () => {

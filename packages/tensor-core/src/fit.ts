@@ -175,9 +175,11 @@ export class DivergenceError extends Error {
     readonly lr: number | undefined,
     /** Step of the checkpoint removed because it holds the weights that gave this (undefined: none removed). */
     readonly removedCheckpoint: number | undefined,
+    /** Whether the update was applied to the parameters in memory (non-finite state found after it); never saved either way. */
+    readonly applied = false,
   ) {
     super(
-      `${run}: training diverged at update ${step}/${totalSteps}: ${detail}${lr !== undefined ? ` (lr ${formatLr(lr)})` : ''}; nothing of this update was applied or saved` +
+      `${run}: training diverged at update ${step}/${totalSteps}: ${detail}${lr !== undefined ? ` (lr ${formatLr(lr)})` : ''}; ${applied ? 'its result was not saved' : 'the update was not applied and nothing of it saved'}` +
         `${removedCheckpoint !== undefined ? `, and the checkpoint of update ${removedCheckpoint} (its weights give this) was removed` : ''}; ` +
         'try a lower learning rate or gradient clipping (maxGradNorm)',
     );
@@ -315,7 +317,7 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
     try {
       const bad = findNonFinite(c.tensors);
       if (bad !== undefined) {
-        throw new DivergenceError(o.name, step, o.steps, [bad.tensor], `${bad.tensor} holds NaN: ${bad.nan}, ±Inf: ${bad.inf}`, lrOf(step - 1), undefined);
+        throw new DivergenceError(o.name, step, o.steps, [bad.tensor], `${bad.tensor} holds NaN: ${bad.nan}, ±Inf: ${bad.inf}`, lrOf(step - 1), undefined, true);
       }
       await o.checkpoints.save(c);
       newestSaved = step;
@@ -429,7 +431,7 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
   // the last update's result is checked before the caller writes it anywhere (one more host read)
   if (o.steps > start) {
     const bad = findNonFinite(o.params);
-    if (bad !== undefined) throw new DivergenceError(o.name, o.steps, o.steps, [`param.${bad.tensor}`], `param.${bad.tensor} holds NaN: ${bad.nan}, ±Inf: ${bad.inf}`, lrOf(o.steps - 1), undefined);
+    if (bad !== undefined) throw new DivergenceError(o.name, o.steps, o.steps, [`param.${bad.tensor}`], `param.${bad.tensor} holds NaN: ${bad.nan}, ±Inf: ${bad.inf}`, lrOf(o.steps - 1), undefined, true);
   }
   return { step: Math.max(start, o.steps), resumedFrom: start, aborted: false, ...(last ? { last } : {}) };
 }

@@ -167,7 +167,7 @@ describe.skipIf(redisBin === undefined)('queue faults (real redis-server process
     for (const g of groups) {
       // smoke teachers: 2 updates, no checkpoint before the last, so nothing to continue from
       expect(first.err).toContain(
-        `  ${g}: stage ${g} diverged at update 2/2: loss NaN, gradient norm NaN (lr 1e+30); nothing of this update was applied or saved and the stage wrote no output; ` +
+        `  ${g}: stage ${g} diverged at update 2/2: loss NaN, gradient norm NaN (lr 1e+30); the update was not applied and nothing of it saved, and the stage wrote no output; ` +
           `a resume starts the stage again. Continue with a lower learning rate (the smoke preset's): tagi teachers --resume --run-dir=${runDir} --queue=${maskedUser()} --teachers.train.lr=0.005\n`,
       );
     }
