@@ -23,7 +23,7 @@ import { Run } from './run.js';
 import { pretrainBase } from './stages/base.js';
 import { type EvalInputs, type HypernetEntry, evaluate } from './stages/evaluate.js';
 import { generate } from './stages/generate.js';
-import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, pretrainHypernetStage } from './stages/hypernet.js';
+import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, needsTeachers, pretrainHypernetStage } from './stages/hypernet.js';
 import { trainMultitask, trainTeachers } from './stages/teachers.js';
 
 /** Selects the tfjs backend and says which one runs (and why the others did not). */
@@ -119,7 +119,7 @@ async function sharedStages(run: Run): Promise<{ data: TaskData; tok: Tok; base:
   run.progress.info(c.model === undefined ? '== (a) base model: pretraining a small T5' : '== (a) base model: given');
   const base = c.model === undefined ? await pretrainBase(run, data, tok) : await givenBase(run);
   run.progress.info('== (b) LoRA teachers and (c) the instruction-concatenated multitask baseline');
-  const teachers = c.distill.lambdaIns > 0 ? await trainTeachers(run, base.model, data, tok) : undefined;
+  const teachers = needsTeachers(c) ? await trainTeachers(run, base.model, data, tok) : undefined;
   const multitask = await trainMultitask(run, base.model, data, tok);
   return { data, tok, base, teachers, multitask };
 }
@@ -169,7 +169,7 @@ const RUN_COMMANDS: Record<RunCommand, RunBody> = {
     const teachers = c.teachersDir === undefined ? undefined : await loadTeachers(c.teachersDir, base.model);
     for (const seed of hypernetSeeds(c)) {
       for (const v of demoVariants(c)) {
-        const inputs = { ...(pretrained ? { pretrained } : {}), ...(multitask && v.lambdaKl > 0 ? { multitask } : {}), ...(teachers && v.lambdaIns > 0 ? { teachers } : {}) };
+        const inputs = { ...(pretrained ? { pretrained } : {}), ...(multitask && v.lambdaKl > 0 ? { multitask } : {}), ...(teachers ? { teachers } : {}) };
         (await finetuneHypernetStage(run, v, base, data, tok, inputs, seed)).dispose();
       }
     }

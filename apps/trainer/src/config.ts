@@ -40,7 +40,7 @@ export const configSchema = z.strictObject({
   name: z.string().min(1).optional(),
   /** A Hugging Face T5 directory (config.json + safetensors + tokenizer). Absent: the demo pretrains a small base. */
   model: z.string().min(1).optional(),
-  /** 'embedded' (the suite shipped in @tagi/datasets), a registered dataset name, or an SNI / P3 directory. */
+  /** 'embedded' (the default suite shipped in @tagi/datasets) or 'embedded:SUITE', a registered dataset name, or an SNI / P3 directory. */
   data: z.string().min(1),
   /** A hypernet dir: the pretrained one finetune starts from, or the one eval scores; flag --hypernet. */
   hypernetDir: z.string().min(1).optional(),
@@ -90,13 +90,24 @@ export const configSchema = z.strictObject({
   }),
   /** Stage 1: LoRA teachers by instance training. */
   teachers: z.strictObject({
+    /**
+     * One teacher per 'task' (the paper's) or per 'category'. A task's teacher reads the instance input
+     * alone — what TAGI's student reads, so it is also a KD teacher the student can imitate; a category's
+     * teacher reads the instruction-concatenated prompt (its tasks differ only in their instruction).
+     */
     groupBy: z.enum(['category', 'task']),
+    /**
+     * Teachers trained together in one run (a bank: every example runs with its own group's LoRA), 0 = all
+     * of them at once. Each bank is one stage, and one job on a queue.
+     */
+    bankSize: int(0),
     /** LoRA rank r of each teacher. */
     rank: int(1),
     /** lora_alpha; scaling = alpha / r. */
     alpha: positive(),
     /** Modules that get a LoRA (peft target_modules). */
     targetModules: targetModules(),
+    /** Updates of each bank (batchSize examples of the bank's groups each). */
     train: trainSchema,
   }),
   /** The instruction-concatenated multitask baseline (Tk-Instruct analogue), also the KD teacher. */
@@ -140,6 +151,12 @@ export const configSchema = z.strictObject({
     lambdaKl: nonNegative(),
     lambdaIns: nonNegative(),
     alignment: z.enum(['delta', 'factors']),
+    /**
+     * Whose logits L_kl imitates: 'multitask' (the instruction-concatenated model on the Tk-Instruct
+     * prompt), 'teachers' (each task's own LoRA teacher on the input the student reads; needs
+     * teachers.groupBy=task), or 'both' (the mean of the two KL terms).
+     */
+    klTeacher: z.enum(['multitask', 'teachers', 'both']),
   }),
   optim: z.strictObject({
     optimizer: z.enum(['adamw', 'adafactor']),
@@ -322,6 +339,10 @@ export function validateConfig(obj: unknown, source: string): TagiConfig {
   const f = r.data.hypernet.finetune;
   if (f.batchSize % f.tasksPerBatch !== 0) {
     throw new ConfigError([`hypernet.finetune.tasksPerBatch: ${f.tasksPerBatch} must divide hypernet.finetune.batchSize (${f.batchSize})`], source);
+  }
+  const d = r.data.distill;
+  if (d.klTeacher !== 'multitask' && r.data.teachers.groupBy !== 'task') {
+    throw new ConfigError([`distill.klTeacher: '${d.klTeacher}' imitates each task's own teacher on the student's input, which needs teachers.groupBy 'task' (got '${r.data.teachers.groupBy}'); or use 'multitask'`], source);
   }
   return r.data;
 }

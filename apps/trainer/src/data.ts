@@ -1,6 +1,6 @@
 // Stage 'data': the task suite (or SNI dir / registered dataset), the tokenizer and, for a base model
 // trained from scratch, the vocabulary pruned to the ids the data uses.
-import { type EmbeddedSuite, type EmbeddedTask, type PretrainingPair, type Task, type TagiExample, embeddedBaselines, embeddedSuite, tagiExamples } from '@tagi/datasets';
+import { type CompositionalSuite, type EmbeddedSuite, type EmbeddedTask, type PretrainingPair, type Task, type TagiExample, embeddedBaselines, embeddedSuite, tagiExamples } from '@tagi/datasets';
 import { loadDataset } from '@tagi/datasets/node';
 import { statSync } from 'node:fs';
 import { type PrunedTokenizer as PrunedTokenizerT, type T5Tokenizer, PRUNED_VOCAB_FILE, PrunedTokenizer, VocabMap, buildVocabMap } from '@tagi/t5-model';
@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TagiConfig } from './config.js';
 import { CliError } from './errors.js';
+import { classifyData } from './real-data.js';
 import { instructionText } from './instruction.js';
 
 export type Tok = T5Tokenizer | PrunedTokenizerT;
@@ -155,23 +156,24 @@ function embeddedReferences(suite: EmbeddedSuite): ReferencePredictor[] {
 }
 
 /**
- * --data: 'embedded' (the suite of @tagi/datasets), an SNI directory (natural-instructions layout:
+ * --data: 'embedded' (the default suite of @tagi/datasets) or 'embedded:SUITE' (a named one), an SNI directory (natural-instructions layout:
  * tasks/ + splits/<name>/{train,test}_tasks.txt; train = the train split, held out = the test split), or
  * the name of a registered dataset that returns tasks with a held-out part.
  */
 export async function loadTaskData(c: TagiConfig, info: (message: string) => void): Promise<TaskData> {
-  if (c.data === 'embedded') {
+  const kind = c.data === 'embedded' || c.data.startsWith('embedded:') ? classifyData(c.data) : undefined;
+  if (kind?.kind === 'embedded') {
     // The suite's own seed stays 0 (the split and baselines documented in @tagi/datasets); --seed drives the model side.
-    const suite = embeddedSuite({ seed: 0 });
+    const suite: EmbeddedSuite & Partial<Pick<CompositionalSuite, 'seenEval' | 'pretrainingText' | 'pretrainingPairs'>> = embeddedSuite({ name: kind.suite, seed: 0 });
     // Base-model pretraining text and pairs come from training tasks only (the suite guarantees it and
     // tests it): held-out definitions, examples and instances are never seen in training, by any stage.
     return build(c, {
       source: `embedded:${suite.name}`,
       train: suite.train,
       heldOut: suite.heldOut,
-      seenEval: suite.seenEval,
-      pretrainingText: suite.pretrainingText,
-      pretrainingPairs: suite.pretrainingPairs,
+      ...(suite.seenEval ? { seenEval: suite.seenEval } : {}),
+      ...(suite.pretrainingText ? { pretrainingText: suite.pretrainingText } : {}),
+      ...(suite.pretrainingPairs ? { pretrainingPairs: suite.pretrainingPairs } : {}),
       references: embeddedReferences(suite),
     });
   }

@@ -22,7 +22,7 @@ its output, and says how to resume with a lower learning rate. Exit code 2: a pr
 system (the message says what to do).`;
 
 const TRAINING = `  --log-every N, --checkpoint-every N, --optim.{optimizer,weight-decay,max-grad-norm,schedule}`;
-const DATA = `  --data embedded|SNI_DIR|P3_DIR (eval: rank classification)|FILE.jsonl|.txt|DIR (pretrain: a text corpus)|NAME, --prompt.{num-pos,max-source-length,max-target-length,max-instances-per-task,max-eval-instances-per-task}`;
+const DATA = `  --data embedded[:SUITE]|SNI_DIR|P3_DIR (eval: rank classification)|FILE.jsonl|.txt|DIR (pretrain: a text corpus)|NAME, --prompt.{num-pos,max-source-length,max-target-length,max-instances-per-task,max-eval-instances-per-task}`;
 
 export const HELP: Record<string, string> = {
   main: `tagi — Task Adapters Generation from Instructions (TAGI) in TypeScript
@@ -89,11 +89,13 @@ ${RUN_OPTIONS}`,
 
 Usage: tagi teachers --model HF_T5_DIR [--teachers.group-by=category|task] [options]
 
-Trains one LoRA per task category (or per task) on the instruction-concatenated prompts of its training
-instances → <run-dir>/teachers/<group>/, and the multitask LoRA on all of them → <run-dir>/multitask-adapter
-(the KD teacher of stage 3). peft dirs.
+Trains one LoRA per task category (on the instruction-concatenated prompts of its training instances) or
+per task (on the instance inputs alone) → <run-dir>/teachers/<group>/, and the multitask LoRA on every
+prompt → <run-dir>/multitask-adapter (KD teachers of stage 3). peft dirs. Teachers train in banks of
+--teachers.bank-size (0: all at once), every example with its own group's LoRA: 128 task teachers cost one
+run; each bank is one job on a queue.
 
-Options: --model DIR (required), --teachers.{group-by,rank,alpha,target-modules,train.*},
+Options: --model DIR (required), --teachers.{group-by,bank-size,rank,alpha,target-modules,train.*},
   --multitask.{rank,alpha,target-modules,train.*} (target modules: a comma list of names, or a JSON string regex)
 ${QUEUE_OPTION}
 ${TRAINING}
@@ -117,9 +119,10 @@ ${RUN_OPTIONS}`,
 Usage: tagi finetune --model HF_T5_DIR [--hypernet PRETRAINED_DIR] --adapter MULTITASK_DIR --teachers-dir DIR [options]
 
 Trains from the pretrained weights (or fresh ones) TAGI, L = L_ce + λ1·T²·KL(teacher ‖ student) + λ2·L_ins
-(distill.lambda-kl, distill.lambda-ins, distill.temperature; KD from --adapter, alignment with the teachers
-of --teachers-dir), → <run-dir>/hypernet-tagi, and the CE-only hypernetwork → <run-dir>/hypernet-hint.
---adapter is needed when λ1 > 0, --teachers-dir when λ2 > 0.
+(distill.lambda-kl, distill.lambda-ins, distill.temperature; KD from the multitask model of --adapter and/or
+each task's teacher of --teachers-dir, as distill.kl-teacher=multitask|teachers|both says; alignment with the
+teachers of --teachers-dir), → <run-dir>/hypernet-tagi, and the CE-only hypernetwork → <run-dir>/hypernet-hint.
+--adapter is needed when the multitask model is a KD teacher, --teachers-dir when the task teachers are, or λ2 > 0.
 
 Options: --model DIR (required), --hypernet DIR, --adapter DIR, --teachers-dir DIR, --teachers.group-by,
   --hypernet.{rank,alpha,hidden-dim,fusion,target-modules}, --hypernet.finetune.*, --distill.*

@@ -264,8 +264,11 @@ function checkRunInputs(command: RunCommand, c: TagiConfig): void {
     if (!any) throw new CliError(`--teachers-dir: '${c.teachersDir}' holds no peft adapter dirs (expected <group>/adapter_config.json, as 'tagi teachers' writes)`);
   }
   if (command === 'finetune') {
-    if (c.distill.lambdaKl > 0 && c.adapter === undefined) {
-      throw new CliError(`'tagi finetune' distils from the multitask model (distill.lambda-kl = ${c.distill.lambdaKl}): give --adapter=MULTITASK_ADAPTER_DIR, or --distill.lambda-kl=0`);
+    if (c.distill.lambdaKl > 0 && c.distill.klTeacher !== 'teachers' && c.adapter === undefined) {
+      throw new CliError(`'tagi finetune' distils from the multitask model (distill.lambda-kl = ${c.distill.lambdaKl}, distill.kl-teacher = ${c.distill.klTeacher}): give --adapter=MULTITASK_ADAPTER_DIR, or --distill.lambda-kl=0`);
+    }
+    if (c.distill.lambdaKl > 0 && c.distill.klTeacher !== 'multitask' && c.teachersDir === undefined) {
+      throw new CliError(`'tagi finetune' distils from the task teachers (distill.kl-teacher = ${c.distill.klTeacher}): give --teachers-dir=DIR, or --distill.kl-teacher=multitask`);
     }
     if (c.distill.lambdaIns > 0 && c.teachersDir === undefined) {
       throw new CliError(`'tagi finetune' aligns with the LoRA teachers (distill.lambda-ins = ${c.distill.lambdaIns}): give --teachers-dir=DIR, or --distill.lambda-ins=0`);

@@ -25,7 +25,7 @@ export function isHubModel(value: string): boolean {
 
 /** `--data`'s value: a path (absolute, `~` expanded) when it names one or looks like one, else a dataset name as given. */
 export function resolveDataArg(cwd: string, value: string): string {
-  if (value === 'embedded') return value;
+  if (value === 'embedded' || value.startsWith('embedded:')) return value;
   const local = resolvePath(cwd, value);
   return value.includes('/') || value.includes(path.sep) || value.startsWith('~') || existsSync(local) ? local : value;
 }

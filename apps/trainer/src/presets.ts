@@ -50,7 +50,7 @@ const tiny: TagiConfig = {
     // batches cost little more per update than small ones here (per-op overhead dominates)
     train: { steps: 400, batchSize: 64, lr: 3e-3, warmupSteps: 50 },
   },
-  teachers: { groupBy: 'category', rank: 8, alpha: 16, targetModules: ATTENTION, train: { steps: 40, batchSize: 32, lr: 3e-3, warmupSteps: 5 } },
+  teachers: { groupBy: 'category', bankSize: 0, rank: 8, alpha: 16, targetModules: ATTENTION, train: { steps: 40, batchSize: 32, lr: 3e-3, warmupSteps: 5 } },
   multitask: { mode: 'lora', rank: 16, alpha: 32, targetModules: ATTENTION, train: { steps: 300, batchSize: 64, lr: 3e-3, warmupSteps: 30 } },
   hypernet: {
     rank: 16,
@@ -62,7 +62,7 @@ const tiny: TagiConfig = {
     finetune: { steps: 120, batchSize: 64, lr: 2e-3, warmupSteps: 20, tasksPerBatch: 8 },
     seeds: 3,
   },
-  distill: { temperature: 2, lambdaKl: 1, lambdaIns: 0.1, alignment: 'delta' },
+  distill: { temperature: 2, lambdaKl: 1, lambdaIns: 0.1, alignment: 'delta', klTeacher: 'multitask' },
   optim: { optimizer: 'adamw', weightDecay: 0, maxGradNorm: 1, schedule: 'constant' },
   eval: { batchSize: 128, numBeams: 1, splits: ['seen-train', 'seen-new', 'heldout'], seenTrainInstancesPerTask: 8 },
 };
@@ -118,9 +118,9 @@ const lmAdaptCommon = {
   logEvery: 500,
   checkpointEvery: 2500,
   prompt: { numPos: 2, maxSourceLength: 1024, maxTargetLength: 128, maxInstancesPerTask: 100, maxEvalInstancesPerTask: 100 },
-  teachers: { groupBy: 'category', rank: 16, alpha: 32, targetModules: T5_TARGETS, train: { steps: 2000, batchSize: 8, lr: 5e-5, warmupSteps: 60 } },
+  teachers: { groupBy: 'category', bankSize: 8, rank: 16, alpha: 32, targetModules: T5_TARGETS, train: { steps: 2000, batchSize: 8, lr: 5e-5, warmupSteps: 60 } },
   multitask: { mode: 'lora', rank: 16, alpha: 32, targetModules: T5_TARGETS, train: { steps: 28350, batchSize: 8, lr: 5e-5, warmupSteps: 850 } },
-  distill: { temperature: 3, lambdaKl: 1, lambdaIns: 1, alignment: 'delta' },
+  distill: { temperature: 3, lambdaKl: 1, lambdaIns: 1, alignment: 'delta', klTeacher: 'multitask' },
   optim: { optimizer: 'adamw', weightDecay: 0, maxGradNorm: 1, schedule: 'constant' },
   eval: { batchSize: 8, numBeams: 1, splits: ['seen-train', 'heldout'], seenTrainInstancesPerTask: 10 },
 } as const satisfies Partial<TagiConfig>;

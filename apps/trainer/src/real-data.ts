@@ -1,14 +1,16 @@
-// What `--data` names and which command reads it: the embedded suite, an SNI directory (instruction
+// What `--data` names and which command reads it: an embedded suite ('embedded' = the default one,
+// 'embedded:compositional-v1' a named one), an SNI directory (instruction
 // tasks: every command), a P3 directory (rank classification: `tagi eval`), a text corpus — a .jsonl file
 // of {"text": …} documents, a .txt file, or a directory of them (hypernetwork pretraining: `tagi pretrain`)
 // — or the name of a registered dataset. Checked at the command line (no heavy imports here), so a wrong
 // kind costs nothing and leaves nothing behind.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_EMBEDDED_SUITE, EMBEDDED_SUITES, type EmbeddedSuiteName } from '@tagi/datasets';
 import { CliError } from './errors.js';
 
 export type DataKind =
-  | { readonly kind: 'embedded' }
+  | { readonly kind: 'embedded'; readonly suite: EmbeddedSuiteName }
   | { readonly kind: 'sni'; readonly dir: string }
   | { readonly kind: 'p3'; readonly dir: string }
   | { readonly kind: 'text'; readonly files: readonly string[] }
@@ -21,11 +23,16 @@ export function isP3Dir(dir: string): boolean {
   return path.isAbsolute(dir) && existsSync(path.join(dir, 'promptsource', 'templates')) && (existsSync(path.join(dir, 'superglue')) || existsSync(path.join(dir, 'anli')));
 }
 
-const EXPECTED = "'embedded', an SNI directory (tasks/ + splits/), a P3 directory (promptsource/templates/ + superglue/ or anli/; tagi eval), a .jsonl / .txt corpus or a directory of them (tagi pretrain), or a registered dataset name";
+const EXPECTED = "'embedded' (or 'embedded:SUITE'), an SNI directory (tasks/ + splits/), a P3 directory (promptsource/templates/ + superglue/ or anli/; tagi eval), a .jsonl / .txt corpus or a directory of them (tagi pretrain), or a registered dataset name";
 
 /** Classifies `--data` (already resolved: absolute when it is a path). Throws CliError naming the flag for a path of no known kind. */
 export function classifyData(data: string): DataKind {
-  if (data === 'embedded') return { kind: 'embedded' };
+  if (data === 'embedded') return { kind: 'embedded', suite: DEFAULT_EMBEDDED_SUITE };
+  if (data.startsWith('embedded:')) {
+    const suite = data.slice('embedded:'.length);
+    if (!(EMBEDDED_SUITES as readonly string[]).includes(suite)) throw new CliError(`--data: '${data}' names no embedded suite (expected embedded:${EMBEDDED_SUITES.join(' | embedded:')})`);
+    return { kind: 'embedded', suite: suite as EmbeddedSuiteName };
+  }
   if (!path.isAbsolute(data)) return { kind: 'name', name: data };
   if (!existsSync(data)) throw new CliError(`--data: '${data}' does not exist (expected ${EXPECTED})`);
   if (statSync(data).isFile()) {

@@ -6,7 +6,7 @@ import type { ComparisonSpec } from '@tagi/eval';
 import type { TagiConfig } from './config.js';
 import type { TaskData } from './data.js';
 import { formatDuration } from './progress.js';
-import { type RunResults, familyBreakdown, relativeCosts, resultsMarkdown, summarize, writeResults } from './results.js';
+import { type RunResults, familyBreakdown, relativeCosts, resultsMarkdown, summarize, writePredictions, writeResults } from './results.js';
 import type { Run } from './run.js';
 import { commandLine } from './run-files.js';
 import type { Evaluation } from './stages/evaluate.js';
@@ -79,6 +79,7 @@ export async function finishReport(run: Run, facts: { backend: string; t0: numbe
     },
   };
   await writeResults(run.dir, results);
-  run.progress.info(`\n${resultsMarkdown(results)}\nwrote ${run.dir}/results.json, results.md, metrics.jsonl, curves.svg`);
+  await writePredictions(run.dir, evaluation.predictions);
+  run.progress.info(`\n${resultsMarkdown(results)}\nwrote ${run.dir}/results.json, results.md, predictions.jsonl, metrics.jsonl, curves.svg`);
 }
 

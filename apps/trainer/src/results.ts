@@ -11,7 +11,7 @@ import { stableJson } from './config.js';
 import { type EvalSet, SPLIT_LABELS } from './data.js';
 import { readMetrics } from './metrics.js';
 import { trainingCurvesSvg } from './plot.js';
-import type { MethodCost } from './stages/evaluate.js';
+import type { MethodCost, PredictionRecord } from './stages/evaluate.js';
 
 /** Row labels of the methods a run can train. */
 export const METHOD_LABELS: Readonly<Record<string, string>> = {
@@ -181,6 +181,11 @@ export async function writeResults(runDir: string, r: RunResults): Promise<void>
   await writeFileAtomic(path.join(runDir, 'results.json'), stableJson(summaryToJson(r.summary, { ...r.facts })));
   await writeFileAtomic(path.join(runDir, 'results.md'), resultsMarkdown(r));
   await writeCurves(runDir);
+}
+
+/** Every scored prediction, one JSON object a line (method, seed, split, task, instance, prediction, references, scores). */
+export async function writePredictions(runDir: string, predictions: readonly PredictionRecord[]): Promise<void> {
+  await writeFileAtomic(path.join(runDir, 'predictions.jsonl'), predictions.map((p) => `${JSON.stringify(p)}\n`).join(''));
 }
 
 export async function writeCurves(runDir: string): Promise<void> {

@@ -37,7 +37,7 @@ export {
   type TruncationReport,
 } from './instruction.js';
 
-// the embedded task suites ('compositional-v1', the default; 'lexical-v1')
+// the embedded task suites ('compositional-v2', the default; 'compositional-v1'; 'lexical-v1')
 export {
   DEFAULT_EMBEDDED_SUITE,
   EMBEDDED_SUITES,
@@ -53,6 +53,8 @@ export {
 } from './embedded/suite.js';
 export {
   COMPOSITIONAL_SUITE,
+  COMPOSITIONAL_SUITE_V2,
+  compositionalDefaults,
   compositionalPretrainingText,
   compositionalPretrainingPairs,
   inputAnalysis,
@@ -60,6 +62,7 @@ export {
   type CompositionalFamilyInfo,
   type CompositionalSplit,
   type CompositionalSuite,
+  type CompositionalSuiteName,
   type CompositionalSuiteOptions,
   type CompositionalTask,
 } from './embedded/compositional/suite.js';

@@ -82,9 +82,9 @@ export function optEnum<T extends string>(name: string, options: DatasetOptions,
 
 const EMBEDDED_OPTIONS = {
   seed: 'generation seed (default 0)',
-  trainInstances: 'instances per training task (default 64; lexical-v1: 60)',
-  heldOutInstances: 'instances per held-out task (default 24; lexical-v1: 30)',
-  seenEvalInstances: 'fresh instances per training task for seen-task evaluation (default 16; compositional-v1 only)',
+  trainInstances: 'instances per training task (default 256; compositional-v1: 64; lexical-v1: 60)',
+  heldOutInstances: 'instances per held-out task (default 32; compositional-v1: 24; lexical-v1: 30)',
+  seenEvalInstances: 'fresh instances per training task for seen-task evaluation (default 16; compositional suites only)',
 } as const;
 
 function loadEmbedded(registryName: string, name: EmbeddedSuiteName, options: DatasetOptions): LoadedDataset {
@@ -114,8 +114,15 @@ registerDataset('embedded', {
     return loadEmbedded('embedded', optEnum('embedded', options, 'name', EMBEDDED_SUITES, DEFAULT_EMBEDDED_SUITE), options);
   },
 });
+registerDataset('compositional-v2', {
+  description: 'the compositional embedded suite (operation x argument task families, 153 held-out combinations and a held-out family, seen-task evaluation instances, base-pretraining text)',
+  options: EMBEDDED_OPTIONS,
+  async load(options) {
+    return loadEmbedded('compositional-v2', 'compositional-v2', options);
+  },
+});
 registerDataset('compositional-v1', {
-  description: 'the compositional embedded suite (operation x argument task families, held-out combinations and a held-out family, seen-task evaluation instances, base-pretraining text)',
+  description: 'the first compositional suite (47 held-out combinations), kept so runs made with it still load and compare',
   options: EMBEDDED_OPTIONS,
   async load(options) {
     return loadEmbedded('compositional-v1', 'compositional-v1', options);

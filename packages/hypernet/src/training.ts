@@ -311,9 +311,9 @@ export class InstructionCache {
 
 /**
  * Teacher logits of one source for a batch's examples: `[batch, tgtLen, vocab]`, rows in example order,
- * scored positions only (padding rows are zero and masked by the labels). The `concat` teacher runs all
- * examples in one forward; the `lora` teacher runs each task's examples with that task's adapter. With a
- * cache, each example is computed once per run.
+ * scored positions only (padding rows are zero and masked by the labels). Both teachers run the batch's
+ * uncomputed examples in one forward: `concat` with its one adapter, `lora` with each example's task
+ * adapter (stacked, per example). With a cache, each example is computed once per run.
  */
 function teacherLogitsFor(
   source: 'concat' | 'lora',
@@ -329,21 +329,27 @@ function teacherLogitsFor(
   const key = (ex: FinetuneExample) => `${source}\u0000${ex.id}`;
   const fresh = new Map<string, tf.Tensor2D>(); // rows computed here without a cache (disposed below)
   const concat = source === 'concat';
-  // groups that share a teacher: every example for `concat`, each task's examples for `lora`
-  const groups = concat ? [batch.map((_, i) => i)] : tasks.map((_, t) => batch.map((__, i) => i).filter((i) => taskOfExample[i] === t));
-  for (const [g, members] of groups.entries()) {
-    const have = (ex: FinetuneExample) => (cache ? cache.has(key(ex)) : fresh.has(key(ex)));
-    const missing = [...new Map(members.map((i) => batch[i] as FinetuneExample).filter((ex) => !have(ex)).map((ex) => [ex.id, ex])).values()];
-    if (missing.length === 0) continue;
+  const have = (ex: FinetuneExample) => (cache ? cache.has(key(ex)) : fresh.has(key(ex)));
+  // every example not yet computed, once (an example may occur twice at an epoch boundary), with its task
+  const missing = [...new Map(batch.map((ex, i) => [ex.id, { ex, task: taskOfExample[i] as number }] as const).filter(([, m]) => !have(m.ex))).values()];
+  if (missing.length > 0) {
     const model = concat ? (teacher.concatModel ?? hn.base) : hn.base;
-    const adapters = concat ? teacher.concatAdapters : (tasks[g] as FinetuneTask).teacherAdapters;
+    // one forward for all of them: the `concat` teacher's adapter is shared; the `lora` teachers are
+    // stacked and each example runs with its own task's (per-example factors), instead of a forward per task
+    const taskRows = [...new Set(missing.map((m) => m.task))];
+    const stacked = concat || taskRows.length === 1 ? undefined : stackTeachers(taskRows.map((t) => tasks[t] as FinetuneTask));
+    const adapters = concat ? teacher.concatAdapters : stacked ? HyperNetwork.selectRows(stacked, missing.map((m) => taskRows.indexOf(m.task))) : (tasks[taskRows[0] as number] as FinetuneTask).teacherAdapters;
     // presence of teacherInputIds / teacherAdapters was checked when the objective was made
-    const x = padIds(missing.map((ex) => (concat ? (ex.teacherInputIds as readonly number[]) : ex.inputIds)), pad);
-    const lab = padLabels(missing.map((ex) => ex.labelIds));
+    const x = padIds(missing.map((m) => (concat ? (m.ex.teacherInputIds as readonly number[]) : m.ex.inputIds)), pad);
+    const lab = padLabels(missing.map((m) => m.ex.labelIds));
     const { logits, encoderLastHiddenState } = teacherForward(model, x.ids, x.mask, lab, adapters);
     encoderLastHiddenState.dispose();
+    if (stacked) {
+      disposeDeltas(stacked);
+      disposeDeltas(adapters as DeltaMap);
+    }
     const per = tf.unstack(logits) as tf.Tensor2D[]; // [tgtLen_i, vocab] each
-    missing.forEach((ex, i) => {
+    missing.forEach(({ ex }, i) => {
       const row = tf.slice(per[i] as tf.Tensor2D, [0, 0], [ex.labelIds.length, -1]) as tf.Tensor2D; // scored positions only
       (cache ?? fresh).set(key(ex), row);
     });

@@ -113,6 +113,27 @@ describe.each(testBackends())('golden peft adapter on %s', (backend) => {
     });
   });
 
+  it('a restorable merge gives the unmerged forward and puts every weight back bit for bit, however many adapters are served in turn', () => {
+    expectNoLeak(() => {
+      const b = batch();
+      const paths = AdapterSet.create(model, loraConfig({ r: 2, loraAlpha: 4 }), { seed: 0 });
+      const before = new Map(paths.paths.map((p) => [p, Array.from((model.getModule(p) as unknown as { weight: tf.Tensor }).weight.dataSync())]));
+      paths.dispose();
+      for (let k = 0; k < 5; k++) {
+        const set = AdapterSet.create(model, loraConfig({ r: 2, loraAlpha: 4 }), { seed: 10 + k, initBStd: 0.1 });
+        const unmerged = model.forward({ ...b, adapters: set.deltas });
+        set.merge(model, { restorable: true });
+        const merged = model.forward(b);
+        set.unmerge(model);
+        expectClose(merged.logits, unmerged.logits, { atol: 1e-4, rtol: 0, label: `adapter ${k}: merged vs unmerged` });
+        tf.dispose([unmerged.logits, unmerged.loss, unmerged.encoderLastHiddenState, merged.logits, merged.loss, merged.encoderLastHiddenState]);
+        set.dispose();
+      }
+      for (const [p, w0] of before) expect(Array.from((model.getModule(p) as unknown as { weight: tf.Tensor }).weight.dataSync()), p).toEqual(w0);
+      disposeBatch(b);
+    });
+  });
+
   it('greedy generation equals peft', async () => {
     const b = batch();
     const seqs = await model.generate(b.inputIds, b.attentionMask, { maxNewTokens: 10, adapters: adapter.deltas });

@@ -102,6 +102,8 @@ export class AdapterSet {
   private disposed = false;
   /** The model whose weights currently include this set's ΔW (see merge / unmerge). */
   private mergedInto: Module | undefined;
+  /** The weights before a restorable merge, by module path. */
+  private originals: Map<string, tf.Tensor> | undefined;
 
   private constructor(
     readonly config: LoraConfig,
@@ -373,20 +375,23 @@ export class AdapterSet {
   /**
    * W ← W + scaling·B·A in every adapted Linear (peft's merge). Afterwards run the model WITHOUT
    * `adapters`. Undo with {@link unmerge}; the round trip is exact up to float32 rounding of the
-   * add-then-subtract (|error| ≤ ~1 ulp of max(|W|, |ΔW|) per element), not bit-exact.
+   * add-then-subtract (|error| ≤ ~1 ulp of max(|W|, |ΔW|) per element), not bit-exact — unless
+   * `restorable` is set: then the original weights are kept (one copy of each adapted weight) and
+   * `unmerge` puts them back bit for bit, so serving many adapters in turn never drifts the base.
    */
-  merge(model: Module): void {
+  merge(model: Module, opts: { restorable?: boolean } = {}): void {
     if (this.mergedInto !== undefined) {
       throw new AdapterMergeError(
         `AdapterSet.merge: already merged into ${this.mergedInto === model ? 'this model' : 'another model'}; merging again would add ΔW twice (unmerge first)`,
       );
     }
     const linears = this.linearsOf(model, 'merge'); // every path and shape checked before any weight changes
+    this.originals = opts.restorable === true ? new Map([...linears].map(([p, m]) => [p, tf.clone(m.weight)])) : undefined;
     for (const [p, m] of linears) tf.tidy(() => m.weight.assign(tf.add(m.weight, this.deltaWeight(p))));
     this.mergedInto = model;
   }
 
-  /** W ← W − scaling·B·A: the inverse of {@link merge}, only on the model the set was merged into. */
+  /** W ← W − scaling·B·A (or, after a restorable merge, the original W): the inverse of {@link merge}, only on the model the set was merged into. */
   unmerge(model: Module): void {
     if (this.mergedInto !== model) {
       throw new AdapterMergeError(
@@ -394,7 +399,14 @@ export class AdapterSet {
       );
     }
     const linears = this.linearsOf(model, 'unmerge');
-    for (const [p, m] of linears) tf.tidy(() => m.weight.assign(tf.sub(m.weight, this.deltaWeight(p))));
+    const originals = this.originals;
+    for (const [p, m] of linears) {
+      const w = originals?.get(p);
+      if (w !== undefined) m.weight.assign(w);
+      else tf.tidy(() => m.weight.assign(tf.sub(m.weight, this.deltaWeight(p))));
+    }
+    if (originals !== undefined) tf.dispose([...originals.values()]);
+    this.originals = undefined;
     this.mergedInto = undefined;
   }
 
@@ -431,6 +443,8 @@ export class AdapterSet {
   /** Frees every factor tensor (idempotent). */
   dispose(): void {
     if (this.disposed) return;
+    if (this.originals !== undefined) tf.dispose([...this.originals.values()]); // a restorable merge never undone: the model keeps ΔW
+    this.originals = undefined;
     for (const f of this.factors.values()) {
       if (!f.A.isDisposed) f.A.dispose();
       if (!f.B.isDisposed) f.B.dispose();

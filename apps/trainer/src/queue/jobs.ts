@@ -27,8 +27,10 @@ interface JobBase {
 
 export interface TeacherJobData extends JobBase {
   readonly kind: 'teacher';
-  /** Teacher group: a category, or a task with teachers.groupBy=task. */
-  readonly group: string;
+  /** The bank's stage name ('teachers', or 'teachers/bank-K-of-N' with teachers.bankSize > 0). */
+  readonly stage: string;
+  /** Its teacher groups (categories, or tasks with teachers.groupBy=task), sorted: the worker checks the run's data cuts the same bank. */
+  readonly groups: readonly string[];
 }
 
 export interface EvalJobData extends JobBase {

@@ -165,20 +165,20 @@ describe.skipIf(redisBin === undefined)('teachers and eval on a BullMQ queue (re
     try {
       const data = await loadTaskData(run.config, () => undefined);
       const [good] = teacherJobSpecs(run, data, 'cpu');
-      // a group this run's data does not have (as when a worker's copy of --data lacks a task)
-      const badData: TeacherJobData = { ...good!.data, group: 'no-such-group' };
-      const bad = { id: jobId('teacher', runId(run.dir), configHash(run.config), 'no-such-group'), label: 'teachers/no-such-group', data: badData };
+      // a bank this run's data does not have (as when a worker's copy of --data lacks a task)
+      const badData: TeacherJobData = { ...good!.data, stage: 'teachers/no-such-bank', groups: ['no-such-group'] };
+      const bad = { id: jobId('teacher', runId(run.dir), configHash(run.config), 'teachers/no-such-bank'), label: 'teachers/no-such-bank', data: badData };
       const specs = [bad, good!]; // the bad job first: the good one must still run
       await enqueue(queue, specs);
       const completed: string[] = [];
       const failures = await waitForJobs(run, q, queue, 'teachers', specs, async (s) => void completed.push(s.label), { pollMs: 100 });
-      const message = `teacher group 'no-such-group' has no training task in the data of ${run.dir}`;
-      expect(failures).toEqual([{ label: 'teachers/no-such-group', reason: expect.stringContaining(message) }]);
+      const message = `teacher bank 'teachers/no-such-bank' (1 groups from 'no-such-group') is not a bank of the data of ${run.dir}`;
+      expect(failures).toEqual([{ label: 'teachers/no-such-bank', reason: expect.stringContaining(message) }]);
       expect(completed).toEqual([good!.label]);
       const job = await queue.getJob(bad.id);
       expect(await job?.getState()).toBe('failed');
       expect(job?.attemptsMade).toBe(1); // failed once, not retried
-      expect(io.out()).toContain(`teachers/no-such-group: FAILED`);
+      expect(io.out()).toContain(`teachers/no-such-bank: FAILED`);
       expect(io.out()).toContain(message);
       const err = failedJobsError(run, q, 'teachers', specs.length, failures);
       expect(err.exitCode).toBe(2);

@@ -81,7 +81,7 @@ export async function runWorker(inv: WorkerInvocation): Promise<void> {
 
   const process_ = async (job: Job<JobData, JobResult>, token?: string): Promise<JobResult> => {
     const d = job.data;
-    const label = d.kind === 'teacher' ? `teachers/${d.group}` : `eval/${d.split}/${d.taskId}`;
+    const label = d.kind === 'teacher' ? d.stage : `eval/${d.split}/${d.taskId}`;
     const t0 = performance.now();
     say(`${label}: started (job ${job.id}, attempt ${job.attemptsStarted}${job.stalledCounter > 0 ? `, after ${job.stalledCounter} stalled worker(s)` : ''})`);
     await job.log(`${new Date().toISOString()} ${name}: started`);

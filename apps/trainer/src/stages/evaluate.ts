@@ -48,9 +48,24 @@ export interface MethodCost {
   instances: number;
 }
 
+/** One scored prediction (a line of the run's predictions.jsonl): what a reader needs to see why a score is what it is. */
+export interface PredictionRecord {
+  readonly method: string;
+  readonly seed: number | null;
+  readonly split: string;
+  readonly taskId: string;
+  readonly instanceId: string;
+  readonly prediction: string;
+  readonly references: readonly string[];
+  readonly rougeL: number;
+  readonly exactMatch: number;
+}
+
 export interface Evaluation {
   /** One record per (method, seed, setting, instance). */
   records: ScoreRecord[];
+  /** The same instances with their predictions and references (model methods only, not the model-free references). */
+  predictions: PredictionRecord[];
   /** Per method (seeds pooled): held-out cost. */
   costs: Map<string, MethodCost>;
 }
@@ -259,7 +274,9 @@ function announceSet(progress: Run['progress'], set: EvalSet): void {
  * Both `tagi eval` and `tagi eval --queue` score through here.
  */
 export function evalScorer(progress: Run['progress'], data: TaskData, flops: Readonly<Record<string, number>>): { add(p: SetPredictions, announced?: boolean): void; result(): Evaluation } {
+  const referenceIds = new Set(data.references.map((r) => r.id));
   const records: ScoreRecord[] = [];
+  const predictionRecords: PredictionRecord[] = [];
   const time = new Map<string, { ms: number; n: number; flops: number }>();
   const record = (method: string, seed: number | null, set: EvalSet, rows: readonly Row[], predictions: readonly string[], ms: number, flopsPerInstance: number) => {
     if (predictions.length !== rows.length) throw new Error(`eval ${method}: ${predictions.length} predictions for ${rows.length} instances of ${set.split}`);
@@ -267,6 +284,7 @@ export function evalScorer(progress: Run['progress'], data: TaskData, flops: Rea
       const p = predictions[i] ?? '';
       const rec: ScoreRecord = { method, ...(seed !== null ? { seed } : {}), taskId: r.task.taskId, split: set.split, instanceId: r.instanceId, rougeL: rougeL(p, r.references), exactMatch: exactMatch(p, r.references) };
       records.push(rec);
+      if (!referenceIds.has(method)) predictionRecords.push({ method, seed, split: set.split, taskId: r.task.taskId, instanceId: r.instanceId, prediction: p, references: r.references, rougeL: rec.rougeL, exactMatch: rec.exactMatch ?? 0 });
       return rec.rougeL;
     });
     if (set.split.startsWith('heldout') && flopsPerInstance > 0) {
@@ -288,7 +306,7 @@ export function evalScorer(progress: Run['progress'], data: TaskData, flops: Rea
     result() {
       const costs = new Map<string, MethodCost>();
       for (const [m, t] of time) if (t.n > 0) costs.set(m, { msPerInstance: t.ms / t.n, flopsPerInstance: t.flops, instances: t.n });
-      return { records, costs };
+      return { records, predictions: predictionRecords, costs };
     },
   };
 }

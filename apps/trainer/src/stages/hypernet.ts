@@ -56,6 +56,16 @@ export function ablationVariants(c: TagiConfig): HypernetVariant[] {
   ];
 }
 
+/** The KD teachers of L_kl (config distill.klTeacher) as @tagi/hypernet's teacher sources. */
+export function klSources(c: TagiConfig): ('concat' | 'lora')[] {
+  return c.distill.klTeacher === 'multitask' ? ['concat'] : c.distill.klTeacher === 'teachers' ? ['lora'] : ['concat', 'lora'];
+}
+
+/** Whether stage 3 needs the stage-1 teachers: for parameter alignment (λ2 > 0) or as KD teachers. */
+export function needsTeachers(c: TagiConfig): boolean {
+  return c.distill.lambdaIns > 0 || (c.distill.lambdaKl > 0 && c.distill.klTeacher !== 'multitask');
+}
+
 /** The seeds of the hypernetwork stages: seed, seed + 1, … (hypernet.seeds of them). */
 export function hypernetSeeds(c: TagiConfig): number[] {
   return Array.from({ length: c.hypernet.seeds }, (_, i) => c.seed + i);
@@ -155,7 +165,8 @@ export async function finetuneHypernetStage(run: Run, variant: HypernetVariant, 
   const prepared = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength, hn.config.maxInstructionLength);
   let objective: ReturnType<typeof finetuneObjective>;
   try {
-    const tasks = finetuneTasks(c, data, tok, lambdaIns > 0 ? inputs.teachers : undefined, prepared);
+    const sources = klSources(c);
+    const tasks = finetuneTasks(c, data, tok, lambdaIns > 0 || (lambdaKl > 0 && sources.includes('lora')) ? inputs.teachers : undefined, prepared);
     // Teacher logits are cached per training example only when they fit a memory budget: a float32
     // [targetLength, vocab] block per example is small on the embedded suite's pruned vocabulary but tens
     // of GB for SNI with the full 32k vocabulary, where they are recomputed on the fly instead.
@@ -169,7 +180,7 @@ export async function finetuneHypernetStage(run: Run, variant: HypernetVariant, 
       seed,
       loss: { lambdaKl, lambdaIns, temperature: c.distill.temperature, alignment: c.distill.alignment },
       ...(lambdaKl > 0
-        ? { teacher: { sources: ['concat' as const], concatModel: base.model, ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}), cache: cacheBytes <= TEACHER_CACHE_BUDGET_BYTES ? (inputs.teacherCache ?? true) : false } }
+        ? { teacher: { sources, concatModel: base.model, ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}), cache: cacheBytes * sources.length <= TEACHER_CACHE_BUDGET_BYTES ? (inputs.teacherCache ?? true) : false } }
         : {}),
     });
   } catch (e) {

@@ -1,12 +1,12 @@
-// The embedded task suites, by name: 'compositional-v1' (the default, ./compositional/) and
-// 'lexical-v1' (generated here): a few hundred small word-level tasks generated deterministically
+// The embedded task suites, by name: 'compositional-v2' (the default) and 'compositional-v1'
+// (./compositional/), and 'lexical-v1' (generated here): a few hundred small word-level tasks generated deterministically
 // from a seed at load time (no data files), split into training tasks and held-out tasks whose
 // instructions never occur in training. This is the data behind `tagi demo`.
 import { DatasetArgumentError } from '../errors.js';
 import { DataRng } from '../rng.js';
 import type { TaskExample, TaskInstance } from '../types.js';
 import { CATEGORIES, type Category } from './categories.js';
-import { type CompositionalSuite, type CompositionalSuiteOptions, generateCompositionalSuite } from './compositional/suite.js';
+import { type CompositionalSuite, type CompositionalSuiteName, type CompositionalSuiteOptions, compositionalDefaults, generateCompositionalSuite } from './compositional/suite.js';
 import {
   DEFAULT_EMBEDDED_SUITE,
   EMBEDDED_SUITES,
@@ -101,23 +101,24 @@ function generateTask(
 }
 
 /**
- * Generate an embedded suite: 'compositional-v1' unless `options.name` says otherwise. Deterministic:
+ * Generate an embedded suite: 'compositional-v2' unless `options.name` says otherwise. Deterministic:
  * the same options give the same tasks, character for character. Cached (the trainer, teachers and
  * playground ask for the same suite repeatedly) and deep-frozen, so callers cannot change each other's data.
  */
 export function embeddedSuite(options: EmbeddedSuiteOptions & { readonly name: 'lexical-v1' }): EmbeddedSuite;
-export function embeddedSuite(options?: EmbeddedSuiteOptions & { readonly name?: 'compositional-v1' }): CompositionalSuite;
+export function embeddedSuite(options?: EmbeddedSuiteOptions & { readonly name?: CompositionalSuiteName }): CompositionalSuite;
 export function embeddedSuite(options?: EmbeddedSuiteOptions): EmbeddedSuite;
 export function embeddedSuite(options: EmbeddedSuiteOptions = {}): EmbeddedSuite {
   const name = options.name ?? DEFAULT_EMBEDDED_SUITE;
   if (!(EMBEDDED_SUITES as readonly string[]).includes(name)) throw new DatasetArgumentError('embeddedSuite.name', `one of ${EMBEDDED_SUITES.join(', ')}`, name);
   const lexical = name === 'lexical-v1';
+  const d = lexical ? { train: 60, held: 30, seen: null } : compositionalDefaults(name);
   const key = JSON.stringify([
     name,
     options.seed ?? 0,
-    options.trainInstances ?? (lexical ? 60 : 64),
-    options.heldOutInstances ?? (lexical ? 30 : 24),
-    options.seenEvalInstances ?? (lexical ? null : 16),
+    options.trainInstances ?? d.train,
+    options.heldOutInstances ?? d.held,
+    options.seenEvalInstances ?? d.seen,
     options.positiveExamples ?? 3,
     options.negativeExamples ?? 2,
   ]);
@@ -130,15 +131,15 @@ export function embeddedSuite(options: EmbeddedSuiteOptions = {}): EmbeddedSuite
 }
 const cache = new Map<string, EmbeddedSuite>();
 
-/** The compositional suite ('compositional-v1'), cached and frozen like `embeddedSuite`. */
-export function compositionalSuite(options: CompositionalSuiteOptions = {}): CompositionalSuite {
-  return embeddedSuite({ ...options, name: 'compositional-v1' });
+/** A compositional suite (default 'compositional-v2'), cached and frozen like `embeddedSuite`. */
+export function compositionalSuite(options: CompositionalSuiteOptions & { readonly name?: CompositionalSuiteName } = {}): CompositionalSuite {
+  return embeddedSuite({ ...options, name: options.name ?? 'compositional-v2' });
 }
 
 function generateNamed(name: EmbeddedSuiteName, options: EmbeddedSuiteOptions): EmbeddedSuite {
-  if (name === 'compositional-v1') {
+  if (name !== 'lexical-v1') {
     const { name: _n, ...rest } = options;
-    return generateCompositionalSuite(rest);
+    return generateCompositionalSuite(rest, name);
   }
   if (options.seenEvalInstances !== undefined) {
     throw new DatasetArgumentError('embeddedSuite.seenEvalInstances', "no value: 'lexical-v1' has no seen-task evaluation instances", options.seenEvalInstances);

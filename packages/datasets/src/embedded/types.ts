@@ -1,23 +1,23 @@
-// Records shared by the embedded suites ('compositional-v1', the demo's default, and 'lexical-v1',
-// the first suite, kept so runs made with it still load).
+// Records shared by the embedded suites ('compositional-v2', the default; 'compositional-v1' and
+// 'lexical-v1', the earlier suites, kept so runs made with them still load and compare).
 import type { Task } from '../types.js';
 
 /** The embedded suites, by name. */
-export const EMBEDDED_SUITES = ['compositional-v1', 'lexical-v1'] as const;
+export const EMBEDDED_SUITES = ['compositional-v2', 'compositional-v1', 'lexical-v1'] as const;
 export type EmbeddedSuiteName = (typeof EMBEDDED_SUITES)[number];
 /** What `embeddedSuite()` and the registry's 'embedded' return without a name. */
-export const DEFAULT_EMBEDDED_SUITE: EmbeddedSuiteName = 'compositional-v1';
+export const DEFAULT_EMBEDDED_SUITE: EmbeddedSuiteName = 'compositional-v2';
 
 export interface EmbeddedSuiteOptions {
-  /** Which suite. Default 'compositional-v1'; 'lexical-v1' is the first suite (258 word tasks). */
+  /** Which suite. Default 'compositional-v2'; 'compositional-v1' its predecessor; 'lexical-v1' the first suite (258 word tasks). */
   readonly name?: EmbeddedSuiteName;
   /** Seed of every random choice (inputs, examples). Default 0. */
   readonly seed?: number;
-  /** Instances per training task. Default 64 (compositional-v1) / 60 (lexical-v1). */
+  /** Instances per training task. Default 256 (compositional-v2) / 64 (compositional-v1) / 60 (lexical-v1). */
   readonly trainInstances?: number;
-  /** Instances per held-out task. Default 24 (compositional-v1) / 30 (lexical-v1). */
+  /** Instances per held-out task. Default 32 (compositional-v2) / 24 (compositional-v1) / 30 (lexical-v1). */
   readonly heldOutInstances?: number;
-  /** Fresh instances per training task for seen-task evaluation. Default 16; compositional-v1 only. */
+  /** Fresh instances per training task for seen-task evaluation. Default 16; compositional suites only. */
   readonly seenEvalInstances?: number;
   /** Positive examples per task (with explanations). Default 3. */
   readonly positiveExamples?: number;
@@ -27,7 +27,7 @@ export interface EmbeddedSuiteOptions {
 
 /**
  * Why a task is in the held-out split. lexical-v1: a whole unseen 'category' or an unseen
- * 'parameter'. compositional-v1: an unseen 'combination' of seen primitives, or a whole unseen 'family'.
+ * 'parameter'. compositional suites: an unseen 'combination' of seen primitives, or a whole unseen 'family'.
  */
 export type HeldOutReason = 'category' | 'parameter' | 'combination' | 'family';
 

@@ -378,9 +378,45 @@ const neighborMap: Family<NeighborMap, ClassName> = {
   },
 };
 
+/** Inputs with exactly one occurrence of `word`, at a position that has both neighbours. */
+function wordNeighborSample(rng: DataRng, word: string): string[] {
+  const words = plantWord(rng, length(rng), word, 0);
+  words[rng.int(1, words.length - 2)] = word;
+  return words;
+}
+function wordNeighborOf(w: readonly string[], side: Side, word: string): string | undefined {
+  const i = w.indexOf(word);
+  return i < 0 ? undefined : w[side === 'after' ? i + 1 : i - 1];
+}
+
+/** Three words of each class, no two of them opposites: the arguments of the word-neighbour family. */
+export const NEIGHBOR_WORDS: readonly string[] = CLASSES.flatMap((c) => [CLASS_WORDS[c][0], CLASS_WORDS[c][2], CLASS_WORDS[c][4]]);
+
+/** the word directly after | before a given word (compositional-v2) */
+const wordNeighbor: Family<Side, string> = {
+  name: 'word_neighbor',
+  summary: 'write the word directly after or before a given word',
+  heldOutFamily: false,
+  ops: ['after', 'before'],
+  args: NEIGHBOR_WORDS,
+  heldOutCell: latin(2),
+  opSlug: (s) => s,
+  argSlug: (w) => w,
+  operations: (s) => [s],
+  arguments: (w) => [w],
+  definitions: (s, w) => [
+    `Find the word ${w} in the input and write the word that comes directly ${s} it.`,
+    `Among the words of the input, locate the word ${w}; output the word directly ${s} it.`,
+  ],
+  rule: (s, w) => `write the word directly ${s} the word ${w}`,
+  sample: (rng, _s, w) => wordNeighborSample(rng, w),
+  solve: (w, s, word) => wordNeighborOf(w, s, word) ?? 'none',
+  wrong: (w, s, word, rng) => differ(wordNeighbor.solve(w, s, word), rng, wordNeighborOf(w, s === 'after' ? 'before' : 'after', word)),
+};
+
 const fam = <O, A>(f: Family<O, A>): Family => f as unknown as Family;
 
-/** Every family, training-bearing ones first. */
+/** compositional-v1's families, training-bearing ones first. */
 export const FAMILIES: readonly Family[] = [
   fam(positionMap),
   fam(classMap),
@@ -388,5 +424,22 @@ export const FAMILIES: readonly Family[] = [
   fam(positionIsClass),
   fam(neighbor),
   fam(wordQuestion),
+  fam(neighborMap),
+];
+
+/**
+ * compositional-v2's families: v1's grids with more held-out cells (a Latin square of period 2 where v1
+ * had 4), the word questions over every word of the lexicon, and the word-neighbour family — 153 held-out
+ * combinations (v1: 47) from 166 training tasks (v1: 128), every operation and argument of a held-out
+ * cell still trained in another cell of its family. The held-out family is v1's.
+ */
+export const FAMILIES_V2: readonly Family[] = [
+  fam(positionMap),
+  fam({ ...classMap, heldOutCell: latin(2) }),
+  fam(classQuestion),
+  fam({ ...positionIsClass, heldOutCell: latin(2) }),
+  fam({ ...neighbor, heldOutCell: latin(2) }),
+  fam({ ...wordQuestion, args: LEXICON, heldOutCell: latin(2) }),
+  fam(wordNeighbor),
   fam(neighborMap),
 ];

@@ -1,14 +1,36 @@
-// The compositional embedded suite ('compositional-v1'): task families built from primitives
-// (positions, classes, words, word mappings, neighbours, questions), a Latin-square split of
+// The compositional embedded suites ('compositional-v1', 'compositional-v2'): task families built from
+// primitives (positions, classes, words, word mappings, neighbours, questions), a Latin-square split of
 // held-out combinations, a held-out family, fresh evaluation instances of the training tasks, and a
-// base-pretraining text drawn from training tasks only. Deterministic per seed.
+// base-pretraining text drawn from training tasks only. Deterministic per seed. v2 has more held-out
+// combinations (153; v1 47) and more instances per task, for statistical power (families.ts FAMILIES_V2).
 import { DataRng } from '../../rng.js';
 import type { TaskExample, TaskInstance } from '../../types.js';
 import type { EmbeddedCategoryInfo, EmbeddedSuite, EmbeddedTask } from '../types.js';
-import { FAMILIES, type Family } from './families.js';
+import { FAMILIES, FAMILIES_V2, type Family } from './families.js';
 import { CLASSES, CLASS_PHRASES, CLASS_WORDS, LEXICON, NUMBER_WORDS, classOfWord, oppositeOf, withArticle } from './lexicon.js';
 
+/** The first compositional suite (the demo's until v2; kept so its runs stay comparable). */
 export const COMPOSITIONAL_SUITE = 'compositional-v1';
+/** The current compositional suite. */
+export const COMPOSITIONAL_SUITE_V2 = 'compositional-v2';
+export type CompositionalSuiteName = typeof COMPOSITIONAL_SUITE | typeof COMPOSITIONAL_SUITE_V2;
+
+/** What distinguishes the versions: their families and default instance counts. */
+interface CompositionalSpec {
+  readonly families: readonly Family[];
+  readonly defaults: { readonly train: number; readonly seen: number; readonly held: number };
+}
+
+const SPECS: Record<CompositionalSuiteName, CompositionalSpec> = {
+  'compositional-v1': { families: FAMILIES, defaults: { train: 64, seen: 16, held: 24 } },
+  // more training instances (models fit rules, not instances) and more held-out instances (narrower CIs)
+  'compositional-v2': { families: FAMILIES_V2, defaults: { train: 256, seen: 16, held: 32 } },
+};
+
+/** Default instance counts of a compositional suite version. */
+export function compositionalDefaults(name: CompositionalSuiteName): CompositionalSpec['defaults'] {
+  return SPECS[name].defaults;
+}
 
 /** Where a task sits: trained on, or held out as a new combination or as a whole new family. */
 export type CompositionalSplit = 'train' | 'heldout-combination' | 'heldout-family';
@@ -16,11 +38,11 @@ export type CompositionalSplit = 'train' | 'heldout-combination' | 'heldout-fami
 export interface CompositionalSuiteOptions {
   /** Seed of every random choice (inputs, examples). The task split does not depend on it. Default 0. */
   readonly seed?: number;
-  /** Training instances per training task. Default 64 (a d_model-64 T5 needs tens per task to fit). */
+  /** Training instances per training task. Default 64 (v1) / 256 (v2). */
   readonly trainInstances?: number;
   /** Fresh instances per training task for seen-task evaluation (never trained on). Default 16. */
   readonly seenEvalInstances?: number;
-  /** Instances per held-out task. Default 24. */
+  /** Instances per held-out task. Default 24 (v1) / 32 (v2). */
   readonly heldOutInstances?: number;
   /** Positive examples per task (with explanations). Default 3. */
   readonly positiveExamples?: number;
@@ -45,7 +67,7 @@ export interface CompositionalFamilyInfo extends EmbeddedCategoryInfo {
 }
 
 export interface CompositionalSuite extends EmbeddedSuite {
-  readonly name: typeof COMPOSITIONAL_SUITE;
+  readonly name: CompositionalSuiteName;
   readonly tasks: readonly CompositionalTask[];
   readonly train: readonly CompositionalTask[];
   /** Held-out combinations followed by the held-out family. */
@@ -74,9 +96,9 @@ export interface PretrainingPair {
   readonly target: string;
 }
 
-function checkCount(name: string, v: number, min: number): number {
+function checkCount(suite: CompositionalSuiteName, name: string, v: number, min: number): number {
   if (!Number.isInteger(v) || v < min) {
-    throw new RangeError(`embeddedSuite('${COMPOSITIONAL_SUITE}'): option "${name}" must be an integer >= ${min}, got ${String(v)}`);
+    throw new RangeError(`embeddedSuite('${suite}'): option "${name}" must be an integer >= ${min}, got ${String(v)}`);
   }
   return v;
 }
@@ -89,9 +111,9 @@ interface Cell {
   readonly taskId: string;
 }
 
-function cells(): Cell[] {
+function cells(families: readonly Family[]): Cell[] {
   const out: Cell[] = [];
-  for (const family of FAMILIES) {
+  for (const family of families) {
     family.ops.forEach((op, i) => {
       family.args.forEach((arg, j) => {
         if (family.includes !== undefined && !family.includes(i, j)) return;
@@ -172,7 +194,7 @@ function instancesFor(cell: Cell, rng: DataRng, pool: InputPool, n: number, held
   });
 }
 
-function record(cell: Cell, ex: { positive: TaskExample[]; negative: TaskExample[] }, instances: TaskInstance[]): CompositionalTask {
+function record(suite: CompositionalSuiteName, cell: Cell, ex: { positive: TaskExample[]; negative: TaskExample[] }, instances: TaskInstance[]): CompositionalTask {
   const { family, op, arg, split } = cell;
   return {
     taskId: cell.taskId,
@@ -182,7 +204,7 @@ function record(cell: Cell, ex: { positive: TaskExample[]; negative: TaskExample
     negativeExamples: ex.negative,
     instances,
     license: ['Apache-2.0'],
-    source: ['tagi-embedded', COMPOSITIONAL_SUITE],
+    source: ['tagi-embedded', suite],
     inputLanguage: ['English'],
     outputLanguage: ['English'],
     instructionLanguage: ['English'],
@@ -196,18 +218,19 @@ function record(cell: Cell, ex: { positive: TaskExample[]; negative: TaskExample
   };
 }
 
-/** Uncached generation (use `embeddedSuite({ name: 'compositional-v1' })` or `compositionalSuite`). */
-export function generateCompositionalSuite(options: CompositionalSuiteOptions = {}): CompositionalSuite {
+/** Uncached generation (use `embeddedSuite({ name })` or `compositionalSuite`). */
+export function generateCompositionalSuite(options: CompositionalSuiteOptions = {}, name: CompositionalSuiteName = COMPOSITIONAL_SUITE): CompositionalSuite {
   const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new RangeError(`embeddedSuite('${COMPOSITIONAL_SUITE}'): option "seed" must be an integer, got ${String(seed)}`);
+  if (!Number.isInteger(seed)) throw new RangeError(`embeddedSuite('${name}'): option "seed" must be an integer, got ${String(seed)}`);
+  const spec = SPECS[name];
   const counts: Counts = {
-    train: checkCount('trainInstances', options.trainInstances ?? 64, 1),
-    seen: checkCount('seenEvalInstances', options.seenEvalInstances ?? 16, 0),
-    held: checkCount('heldOutInstances', options.heldOutInstances ?? 24, 1),
-    positive: checkCount('positiveExamples', options.positiveExamples ?? 3, 0),
-    negative: checkCount('negativeExamples', options.negativeExamples ?? 2, 0),
+    train: checkCount(name, 'trainInstances', options.trainInstances ?? spec.defaults.train, 1),
+    seen: checkCount(name, 'seenEvalInstances', options.seenEvalInstances ?? spec.defaults.seen, 0),
+    held: checkCount(name, 'heldOutInstances', options.heldOutInstances ?? spec.defaults.held, 1),
+    positive: checkCount(name, 'positiveExamples', options.positiveExamples ?? 3, 0),
+    negative: checkCount(name, 'negativeExamples', options.negativeExamples ?? 2, 0),
   };
-  const all = cells();
+  const all = cells(spec.families);
   const pool = new InputPool();
   const byId = new Map<string, Cell>();
   const train: CompositionalTask[] = [];
@@ -222,22 +245,22 @@ export function generateCompositionalSuite(options: CompositionalSuiteOptions = 
     const rng = DataRng.derive(seed, cell.taskId);
     const ex = examplesFor(cell, rng, pool, counts, false);
     trainEx.set(cell.taskId, ex);
-    train.push(record(cell, ex, instancesFor(cell, rng, pool, counts.train, false, cell.taskId)));
+    train.push(record(name, cell, ex, instancesFor(cell, rng, pool, counts.train, false, cell.taskId)));
   }
   for (const cell of trainCells) {
     const rng = DataRng.derive(seed, `${cell.taskId}/seen`);
     // Held-out rules for the pool: fresh inputs that contain no training input.
-    seenEval.push(record(cell, trainEx.get(cell.taskId) ?? { positive: [], negative: [] }, instancesFor(cell, rng, pool, counts.seen, true, `${cell.taskId}-seen`)));
+    seenEval.push(record(name, cell, trainEx.get(cell.taskId) ?? { positive: [], negative: [] }, instancesFor(cell, rng, pool, counts.seen, true, `${cell.taskId}-seen`)));
   }
   for (const cell of all.filter((c) => c.split !== 'train')) {
     byId.set(cell.taskId, cell);
     const rng = DataRng.derive(seed, cell.taskId);
     const ex = examplesFor(cell, rng, pool, counts, true);
-    heldOut.push(record(cell, ex, instancesFor(cell, rng, pool, counts.held, true, cell.taskId)));
+    heldOut.push(record(name, cell, ex, instancesFor(cell, rng, pool, counts.held, true, cell.taskId)));
   }
   const heldOutCombination = heldOut.filter((t) => t.splitName === 'heldout-combination');
   const heldOutFamily = heldOut.filter((t) => t.splitName === 'heldout-family');
-  const categories: CompositionalFamilyInfo[] = FAMILIES.map((f) => {
+  const categories: CompositionalFamilyInfo[] = spec.families.map((f) => {
     const mine = all.filter((c) => c.family === f);
     return {
       name: f.name,
@@ -251,7 +274,7 @@ export function generateCompositionalSuite(options: CompositionalSuiteOptions = 
     };
   });
   return {
-    name: COMPOSITIONAL_SUITE,
+    name,
     seed,
     tasks: [...train, ...heldOutCombination, ...heldOutFamily],
     train,
