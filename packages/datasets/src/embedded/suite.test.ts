@@ -185,6 +185,6 @@ describe("embeddedSuite({ name: 'lexical-v1' })", () => {
     expect(() => embeddedSuite({ name: 'lexical-v1', trainInstances: 0 })).toThrow(/trainInstances/);
     expect(() => embeddedSuite({ name: 'lexical-v1', seed: 1.5 })).toThrow(/seed/);
     expect(() => embeddedSuite({ name: 'lexical-v1', seenEvalInstances: 4 })).toThrow(/seenEvalInstances/);
-    expect(() => embeddedSuite({ name: 'lexical-v2' as 'lexical-v1' })).toThrow(/embeddedSuite\.name: expected one of compositional-v1, lexical-v1/);
+    expect(() => embeddedSuite({ name: 'lexical-v2' as 'lexical-v1' })).toThrow(/embeddedSuite\.name: expected one of compositional-v2, compositional-v1, lexical-v1/);
   });
 });
