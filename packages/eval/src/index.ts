@@ -145,6 +145,9 @@ export {
   type SummaryMarkdownOptions,
 } from './summary.js';
 
+// controls: does a model read its instruction? (each task given another's, a fixed derangement)
+export { fixedDerangement } from './controls.js';
+
 // SNI's official evaluation script (references by id, tracks, missing predictions)
 export {
   evaluateSni,
