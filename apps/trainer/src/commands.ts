@@ -15,16 +15,16 @@ import type { GenerateInvocation, Invocation, RunCommand, RunInvocation } from '
 import type { CliIO } from './io.js';
 import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet, loadEvalModels, loadTeachers } from './models.js';
 import { expectedTimeLine } from './estimate.js';
-import { METHOD_LABELS, writeCurves } from './results.js';
+import { DEF_2POS, methodLabel, writeCurves } from './results.js';
 import { p3Eval } from './p3-eval.js';
-import { DEMO_PLAN, type ReportPlan, evalPlan, finishReport, loadAverage } from './report.js';
+import { type ReportPlan, demoPlan, evalPlan, finishReport, loadAverage, paperPlan } from './report.js';
 import { isP3Dir } from './real-data.js';
 import { Run } from './run.js';
 import { pretrainBase } from './stages/base.js';
 import { type EvalInputs, type HypernetEntry, evaluate } from './stages/evaluate.js';
 import { generate } from './stages/generate.js';
-import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, needsTeachers, pretrainHypernetStage } from './stages/hypernet.js';
-import { trainMultitask, trainTeachers } from './stages/teachers.js';
+import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, needsTeachers, paperVariants, pretrainHypernetStage, withNumPos } from './stages/hypernet.js';
+import { MULTITASK_DIR, trainMultitask, trainTeachers } from './stages/teachers.js';
 
 /** Selects the tfjs backend and says which one runs (and why the others did not). */
 async function selectBackend(backend: TagiConfig['backend'], io: CliIO): Promise<string> {
@@ -82,21 +82,35 @@ async function report(run: Run, facts: { backend: string; t0: number; load0: num
 
 /**
  * Pretraining and the finetuned variants of every hypernetwork seed (each seed's variants start from that
- * seed's pretrained weights). Every seed and variant distils from the same multitask model on the same
- * examples, so its logits are computed once for all of them (a shared teacher-logit cache).
+ * seed's pretrained weights). The variants of one prompt setting distil from the same teachers on the same
+ * examples, so their teacher logits are computed once for all seeds and variants (a teacher-logit cache per
+ * setting: the concatenated model's logits differ between Def and Def+2Pos).
  */
-async function trainHypernets(run: Run, base: BaseModel, data: TaskData, tok: Tok, variants: readonly HypernetVariant[], inputs: { multitask?: AdapterSet; teachers?: ReadonlyMap<string, AdapterSet> }): Promise<HypernetEntry[]> {
+async function trainHypernets(
+  run: Run,
+  base: BaseModel,
+  data: TaskData,
+  tok: Tok,
+  variants: readonly HypernetVariant[],
+  inputs: { multitask: (v: HypernetVariant) => AdapterSet | undefined; teachers?: ReadonlyMap<string, AdapterSet> },
+): Promise<HypernetEntry[]> {
   const out: HypernetEntry[] = [];
   const seeds = hypernetSeeds(run.config);
-  const teacherCache = new TeacherLogitCache();
+  const caches = new Map<number, TeacherLogitCache>();
+  const cacheOf = (v: HypernetVariant) => {
+    const key = v.numPos ?? run.config.prompt.numPos;
+    if (!caches.has(key)) caches.set(key, new TeacherLogitCache());
+    return caches.get(key) as TeacherLogitCache;
+  };
   try {
     for (const seed of seeds) {
       run.progress.info(`== (d) hypernetwork pretraining, seed ${seed} (${seeds.indexOf(seed) + 1}/${seeds.length})`);
       const pretrained = await pretrainHypernetStage(run, base, data, tok, seed);
       try {
         for (const v of variants) {
-          run.progress.info(`== (e) hypernetwork finetuning: ${METHOD_LABELS[v.id] ?? v.id} (λ_kl ${v.lambdaKl}, λ_ins ${v.lambdaIns}${v.fusion ? `, fusion ${v.fusion}` : ''}${v.pretrained ? '' : ', no pretraining'}), seed ${seed}`);
-          const fi = { ...(pretrained ? { pretrained } : {}), ...(inputs.multitask ? { multitask: inputs.multitask } : {}), ...(inputs.teachers ? { teachers: inputs.teachers } : {}), teacherCache };
+          run.progress.info(`== (e) hypernetwork finetuning: ${methodLabel(v.id)} (λ_kl ${v.lambdaKl}, λ_ins ${v.lambdaIns}${v.fusion ? `, fusion ${v.fusion}` : ''}${v.pretrained ? '' : ', no pretraining'}), seed ${seed}`);
+          const multitask = inputs.multitask(v);
+          const fi = { ...(pretrained ? { pretrained } : {}), ...(multitask ? { multitask } : {}), ...(inputs.teachers ? { teachers: inputs.teachers } : {}), teacherCache: cacheOf(v) };
           out.push({ method: v.id, seed, hn: await finetuneHypernetStage(run, v, base, data, tok, fi, seed) });
         }
       } finally {
@@ -107,7 +121,7 @@ async function trainHypernets(run: Run, base: BaseModel, data: TaskData, tok: To
     for (const h of out) h.hn.dispose();
     throw e;
   } finally {
-    teacherCache.dispose();
+    for (const c of caches.values()) c.dispose();
   }
   return out;
 }
@@ -129,18 +143,48 @@ type RunBody = (run: Run, backend: string, t0: number, load0: number[] | null) =
 const RUN_COMMANDS: Record<RunCommand, RunBody> = {
   async demo(run, backend, t0, load0) {
     const { data, tok, base, teachers, multitask } = await sharedStages(run);
-    const hypernets = await trainHypernets(run, base, data, tok, demoVariants(run.config), { multitask, ...(teachers ? { teachers } : {}) });
-    await report(run, { backend, t0, load0 }, data, tok, { model: base.model, multitask, hypernets }, DEMO_PLAN);
+    const hypernets = await trainHypernets(run, base, data, tok, demoVariants(run.config), { multitask: () => multitask, ...(teachers ? { teachers } : {}) });
+    await report(run, { backend, t0, load0 }, data, tok, { model: base.model, multitask, hypernets }, demoPlan(run.config));
   },
   async experiment(run, backend, t0, load0) {
     const { data, tok, base, teachers, multitask } = await sharedStages(run);
     const variants = ablationVariants(run.config);
-    const hypernets = await trainHypernets(run, base, data, tok, variants, { multitask, ...(teachers ? { teachers } : {}) });
+    const hypernets = await trainHypernets(run, base, data, tok, variants, { multitask: () => multitask, ...(teachers ? { teachers } : {}) });
     await report(run, { backend, t0, load0 }, data, tok, { model: base.model, multitask, hypernets }, {
       methods: [{ id: 'no-adapter' }, { id: 'multitask' }, ...variants.map((v) => ({ id: v.id }))],
       comparisons: [...variants.slice(1).map((v) => ({ a: v.id, b: 'tagi' })), { a: 'tagi', b: 'no-adapter' }],
       title: 'TAGI ablations (paper Table 4): each switch off against full TAGI (ROUGE-L / exact match ×100)',
     });
+  },
+  async 'experiment-paper'(run, backend, t0, load0) {
+    const c = run.config;
+    const { data, tok, base, teachers, multitask } = await sharedStages(run);
+    // the Def+2Pos setting: its own concatenated model (the prompt differs); the teachers read the input alone, shared
+    const c2 = withNumPos(c, 2);
+    const data2 = await loadTaskData(c2, (m) => run.progress.info(m));
+    run.progress.info('== (c) the instruction-concatenated multitask baseline, Def+2Pos');
+    const multitask2 = await trainMultitask(run, base.model, data2, tok, { stage: `multitask${DEF_2POS}`, dir: `${MULTITASK_DIR}${DEF_2POS}`, numPos: 2 });
+    const variants = paperVariants(c);
+    const hypernets = await trainHypernets(run, base, data, tok, variants, { multitask: (v) => (v.numPos === 2 ? multitask2 : multitask), ...(teachers ? { teachers } : {}) });
+    run.checkStop();
+    run.progress.info('== (f) evaluation: every method on every evaluation setting, Def then Def+2Pos');
+    await run.beginStage('eval', 0);
+    run.metrics.truncate('eval', 0);
+    const te = performance.now();
+    const twoPos = (h: HypernetEntry) => h.method.endsWith(DEF_2POS);
+    const def = await evaluate(run, data, tok, { model: base.model, multitask, hypernets: hypernets.filter((h) => !twoPos(h)) });
+    // the Def+2Pos rows are evaluated under their own ids' stems (so 'tagi' gets its controls), then renamed
+    const stem = (h: HypernetEntry) => ({ ...h, method: h.method.slice(0, -DEF_2POS.length) });
+    const two = await evaluate(run, data2, tok, { model: base.model, multitask: multitask2, hypernets: hypernets.filter(twoPos).map(stem) }, c2);
+    const suffixed = <T extends { method: string }>(r: T): T => ({ ...r, method: `${r.method}${DEF_2POS}` });
+    const references = new Set(data.references.map((r) => r.id));
+    const evaluation = {
+      records: [...def.records, ...two.records.filter((r) => !references.has(r.method)).map(suffixed)],
+      predictions: [...def.predictions, ...two.predictions.map(suffixed)],
+      costs: new Map([...def.costs, ...[...two.costs].map(([m, cost]) => [`${m}${DEF_2POS}`, cost] as const)]),
+    };
+    await finishReport(run, { backend, t0, load0 }, data, evaluation, paperPlan(c), te);
+    for (const h of hypernets) h.hn.dispose();
   },
   async base(run) {
     const { data, tok } = await dataAndTokenizer(run);
@@ -192,7 +236,7 @@ async function runTraining(inv: RunInvocation): Promise<void> {
   const run = await Run.open(inv, runInputs(inv.command, inv.config));
   try {
     run.progress.info(`run dir: ${run.dir}${inv.resume ? ' (resuming)' : ''}`);
-    if (inv.command === 'experiment') inv.io.stdout.write(`${expectedTimeLine(inv.config)}\n`);
+    if (inv.command !== 'demo' && inv.command.startsWith('experiment')) inv.io.stdout.write(`${expectedTimeLine(inv.config, inv.command)}\n`);
     if (inv.queue !== undefined) await (await import('./queue/commands.js')).runQueued(inv.command, run, backend, t0, load0, inv.queue);
     else await RUN_COMMANDS[inv.command](run, backend, t0, load0);
   } catch (e) {

@@ -133,6 +133,12 @@ export const configSchema = z.strictObject({
      * peft adapter; preset tiny-peft).
      */
     fusion: z.enum(['concat', 'none', 'cross-attention']),
+    /**
+     * How the encoded instruction becomes the generator's input: 'mean' (masked mean over its tokens, one
+     * vector for every module) or 'queries' (each target module's learned query attends over the tokens, so a
+     * module can read the words that concern it).
+     */
+    pooling: z.enum(['mean', 'queries']),
     /** Modules that get a generated LoRA (peft target_modules). */
     targetModules: targetModules(),
     /** Stage 2: text split a|b|c; token lengths of the segments. */
@@ -175,6 +181,17 @@ export const configSchema = z.strictObject({
     splits: z.array(z.enum(['seen-train', 'seen-new', 'heldout'])).min(1),
     /** Training instances per task scored in 'seen-train'. */
     seenTrainInstancesPerTask: int(1),
+    /**
+     * How a generated adapter is served: 'merged' (W + s·B·A once per task, then the plain batched forward
+     * on the task's inputs — what the cost column should measure) or 'unmerged' (per-example LoRA factors,
+     * several tasks per batch). The outputs agree (logits within float rounding).
+     */
+    serving: z.enum(['merged', 'unmerged']),
+    /**
+     * Control rows that show whether TAGI reads its instruction: each task's adapter generated from another
+     * task's instruction of the same setting (a fixed derangement), and from an empty instruction.
+     */
+    controls: z.boolean(),
   }),
 });
 

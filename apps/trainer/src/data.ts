@@ -220,16 +220,24 @@ export function modelTokenizer(modelDir: string | undefined): Tok {
   return full;
 }
 
-/** A tokenizer over the ids the data uses (+ sentinels), for a base model trained from scratch. */
+/** Demonstrations the pruned vocabulary always covers: the paper's two settings, Def and Def+2Pos, run on one base. */
+const VOCAB_NUM_POS = 2;
+
+/**
+ * A tokenizer over the ids the data uses (+ sentinels), for a base model trained from scratch: the prompts
+ * with `numPos` demonstrations and those of Def+2Pos, so one base serves both of the paper's settings.
+ */
 export function prunedTokenizer(data: TaskData, numPos: number): PrunedTokenizer {
   const full = loadDefaultT5Tokenizer();
   const corpus: number[][] = [];
   for (const t of data.texts) corpus.push(full.encode(t));
   for (const t of [...data.train, ...data.heldOut]) {
-    corpus.push(full.encode(instructionText(t, numPos)));
-    // the concatenated prompt's template words ("Now complete the following example - Input: … Output:")
-    const first = t.instances[0];
-    if (first !== undefined) corpus.push(full.encode(tagiExamples({ ...t, instances: [first] }, { addDefinition: true, numPositive: numPos })[0]?.concatenated ?? ''));
+    for (const n of new Set([numPos, VOCAB_NUM_POS])) {
+      corpus.push(full.encode(instructionText(t, n)));
+      // the concatenated prompt's template words ("Now complete the following example - Input: … Output:")
+      const first = t.instances[0];
+      if (first !== undefined) corpus.push(full.encode(tagiExamples({ ...t, instances: [first] }, { addDefinition: true, numPositive: n })[0]?.concatenated ?? ''));
+    }
   }
   const map = buildVocabMap(corpus, { originalVocabSize: 32128, sentinels: SENTINELS });
   return new PrunedTokenizer(full, map);

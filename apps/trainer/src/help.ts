@@ -31,7 +31,7 @@ Usage: tagi <command> [options]
 
 Commands:
   demo       every stage below in one run dir, then the results table (the embedded task suite by default)
-  experiment ablations: TAGI with each of its parts switched off (paper Table 4), with CIs
+  experiment ablations | paper: TAGI's ablations (paper Table 4), or Tables 2 and 4 on Def and Def+2Pos, with CIs
   base       pretrain the small base T5 the demo uses when no --model is given
   teachers   stage 1: one LoRA teacher per task category + the instruction-concatenated multitask LoRA
   pretrain   stage 2: hypernetwork pretraining on text (a|b|c split)
@@ -57,15 +57,23 @@ ${TRAINING}
 ${DATA}
 
 ${RUN_OPTIONS}`,
-  experiment: `tagi experiment ablations — TAGI and its ablations (the paper's Table 4)
+  experiment: `tagi experiment ablations|paper — the paper's tables, with CIs
 
 Usage: tagi experiment ablations [--preset tiny|smoke] [--model HF_T5_DIR] [options]
+       tagi experiment paper [--preset tiny|smoke] [--model HF_T5_DIR] [options]
 
-The demo's shared stages (base, teachers, multitask), then for every hypernetwork seed: pretraining and five
-finetunings from it — TAGI, w/o hypernet pretraining (fresh weights), w/o L_kl (λ1 = 0), w/o L_ins (λ2 = 0),
-w/o fusion (fusion none) — and the evaluation of all of them on every setting, each ablation's paired
-difference to TAGI with a task-level bootstrap 95% CI. Prints its expected time before it starts (it runs
-longer than the demo). Writes results.json, results.md, metrics.jsonl and curves.svg into the run dir.
+ablations: the demo's shared stages (base, teachers, multitask), then for every hypernetwork seed: pretraining
+and five finetunings from it — TAGI, w/o hypernet pretraining (fresh weights), w/o L_kl (λ1 = 0), w/o L_ins
+(λ2 = 0), w/o fusion (fusion none) — and the evaluation of all of them on every setting, each ablation's
+paired difference to TAGI with a task-level bootstrap 95% CI.
+
+paper: Table 2 and Table 4 in one run. The shared stages, a second concatenated multitask model on "Def + 2
+positive examples" prompts, then for every hypernetwork seed TAGI, the CE-only hypernetwork (HINT-like) and
+the four ablations on Def, and TAGI and HINT-like on Def+2Pos; every method evaluated on its prompt setting,
+with TAGI's controls (another task's instruction, an empty one) and the paired differences of both tables.
+
+Both print their expected time before they start (they run longer than the demo) and write results.json,
+results.md, predictions.jsonl, metrics.jsonl and curves.svg into the run dir.
 
 Options: as tagi demo (--model DIR, --base.*, --teachers.*, --multitask.*, --hypernet.*, --distill.*, --eval.*)
 ${TRAINING}
@@ -109,7 +117,7 @@ Usage: tagi pretrain --model HF_T5_DIR [options]
 Splits each training document into segments a|b|c (the hypernetwork reads a, the T5 reads b and predicts c;
 lengths from hypernet.pretrain.segment-a/-b/-c) and trains with cross-entropy → <run-dir>/hypernet-pretrained.
 
-Options: --model DIR (required), --hypernet.{rank,alpha,hidden-dim,fusion,target-modules}, --hypernet.pretrain.*
+Options: --model DIR (required), --hypernet.{rank,alpha,hidden-dim,fusion,pooling,target-modules}, --hypernet.pretrain.*
 ${TRAINING}
 ${DATA}
 
@@ -125,7 +133,7 @@ teachers of --teachers-dir), → <run-dir>/hypernet-tagi, and the CE-only hypern
 --adapter is needed when the multitask model is a KD teacher, --teachers-dir when the task teachers are, or λ2 > 0.
 
 Options: --model DIR (required), --hypernet DIR, --adapter DIR, --teachers-dir DIR, --teachers.group-by,
-  --hypernet.{rank,alpha,hidden-dim,fusion,target-modules}, --hypernet.finetune.*, --distill.*
+  --hypernet.{rank,alpha,hidden-dim,fusion,pooling,target-modules}, --hypernet.finetune.*, --distill.*
 ${TRAINING}
 ${DATA}
 

@@ -34,7 +34,7 @@ export { Progress, formatDuration } from './progress.js';
 export { MetricsWriter, readMetrics } from './metrics.js';
 export type { MetricEvent } from './metrics.js';
 export { trainingCurvesSvg, seriesFromMetrics } from './plot.js';
-export { METHOD_LABELS, familyBreakdown, relativeCosts, resultsMarkdown, summarize, writeResults, readResults } from './results.js';
+export { METHOD_LABELS, methodLabel, familyBreakdown, relativeCosts, resultsMarkdown, summarize, writeResults, readResults } from './results.js';
 export type { FamilyBreakdown, RunFacts, RunResults } from './results.js';
 export { estimateRun, expectedTimeLine, REFERENCE_SECONDS } from './estimate.js';
 export type { TimeEstimate } from './estimate.js';

@@ -19,11 +19,11 @@ import { QUEUE_COMMANDS, type QueueTarget, WORKER_FLAGS, type WorkerInvocation, 
 
 export const COMMANDS = ['demo', 'experiment', 'base', 'teachers', 'pretrain', 'finetune', 'eval', 'generate', 'inspect', 'worker'] as const;
 /** The experiments of `tagi experiment NAME`. */
-export const EXPERIMENTS = ['ablations'] as const;
+export const EXPERIMENTS = ['ablations', 'paper'] as const;
 
 export type CommandName = (typeof COMMANDS)[number];
-/** Commands that write a run dir. */
-export type RunCommand = Exclude<CommandName, 'generate' | 'inspect' | 'worker'>;
+/** Commands that write a run dir ('experiment' is `tagi experiment ablations`, 'experiment-paper' `tagi experiment paper`). */
+export type RunCommand = Exclude<CommandName, 'generate' | 'inspect' | 'worker'> | 'experiment-paper';
 
 const camelToKebab = (k: string) => k.split('.').map((s) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join('.');
 
@@ -32,10 +32,11 @@ const camelToKebab = (k: string) => k.split('.').map((s) => s.replace(/[A-Z]/g, 
 const RUN_KEYS = ['runDir', 'name', 'backend', 'seed'];
 const TRAINING_KEYS = ['logEvery', 'checkpointEvery', 'optim.*'];
 const DATA_KEYS = ['data', 'prompt.*'];
-const HYPERNET_SHAPE = ['hypernet.rank', 'hypernet.alpha', 'hypernet.hiddenDim', 'hypernet.fusion', 'hypernet.targetModules'];
+const HYPERNET_SHAPE = ['hypernet.rank', 'hypernet.alpha', 'hypernet.hiddenDim', 'hypernet.fusion', 'hypernet.pooling', 'hypernet.targetModules'];
 const COMMAND_KEYS: Record<RunCommand, readonly string[]> = {
   demo: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'base.*', 'teachers.*', 'multitask.*', 'hypernet.*', 'distill.*', 'eval.*'],
   experiment: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'base.*', 'teachers.*', 'multitask.*', 'hypernet.*', 'distill.*', 'eval.*'],
+  'experiment-paper': [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'base.*', 'teachers.*', 'multitask.*', 'hypernet.*', 'distill.*', 'eval.*'],
   base: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'base.*'],
   teachers: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'teachers.*', 'multitask.*'],
   pretrain: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', ...HYPERNET_SHAPE, 'hypernet.pretrain.*', 'hypernet.seeds'],
@@ -138,21 +139,25 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
   } else if (args.positionals.length > 0) throw new CliError(`unexpected argument '${args.positionals[0]}' for 'tagi ${command}' (options are written --name=value)`);
   if (command === 'generate') return parseGenerate(args.flags, io, cwd);
   if (command === 'worker') return parseWorker(args.flags, io, (name) => unknownFlag(command, name));
+  return parseRun(command === 'experiment' && args.positionals[0] === 'paper' ? 'experiment-paper' : command, args.flags, io, cwd);
+}
 
+/** The invocation of a command that writes a run dir. */
+function parseRun(command: RunCommand, flags: readonly (readonly [string, string | true])[], io: CliIO, cwd: string): Invocation {
   let preset: string | undefined;
   let configFile: string | undefined;
   let resume = false;
   let queue: QueueTarget | undefined;
   let allowNonFinite = false;
   const overrides: [string, string][] = [];
-  for (const [name, value] of args.flags) {
+  for (const [name, value] of flags) {
     if (name === 'preset' || name === 'config') {
       if (value === true) throw new CliError(`--${name} needs a value`);
       if (name === 'preset') preset = value;
       else configFile = value;
       continue;
     }
-    if (name === 'queue' && QUEUE_COMMANDS.includes(command)) {
+    if (name === 'queue' && (QUEUE_COMMANDS as readonly string[]).includes(command)) {
       queue = parseQueueUrl(value);
       continue;
     }
@@ -167,7 +172,7 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
     }
     const key = FLAG_ALIASES[name] ?? kebabToCamel(name);
     const leaf = CONFIG_KEYS.get(key);
-    if (leaf === undefined || !keyAllowed(command, key)) throw unknownFlag(command, name);
+    if (leaf === undefined || !keyAllowed(command, key)) throw unknownFlag(command === 'experiment-paper' ? 'experiment' : command, name);
     if (value === true && leaf.kind !== 'boolean') throw new CliError(`--${name} needs a value (--${name}=VALUE)`);
     overrides.push([key, value === true ? 'true' : value]);
   }

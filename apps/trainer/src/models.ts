@@ -89,6 +89,7 @@ export function hypernetConfigFor(c: TagiConfig): Partial<HypernetConfig> {
     hiddenDim: c.hypernet.hiddenDim,
     moduleEmbeddingDim: Math.max(8, Math.min(64, Math.floor(c.hypernet.hiddenDim / 4))),
     fusion: c.hypernet.fusion,
+    pooling: c.hypernet.pooling,
     targets: c.hypernet.targetModules,
     maxInstructionLength: c.prompt.maxSourceLength,
   };

@@ -57,6 +57,7 @@ const tiny: TagiConfig = {
     alpha: 32,
     hiddenDim: 64,
     fusion: 'concat',
+    pooling: 'mean',
     targetModules: ATTENTION,
     pretrain: { steps: 50, batchSize: 32, lr: 1e-3, warmupSteps: 10, segmentA: 24, segmentB: 16, segmentC: 8 },
     finetune: { steps: 120, batchSize: 64, lr: 2e-3, warmupSteps: 20, tasksPerBatch: 8 },
@@ -64,7 +65,7 @@ const tiny: TagiConfig = {
   },
   distill: { temperature: 2, lambdaKl: 1, lambdaIns: 0.1, alignment: 'delta', klTeacher: 'multitask' },
   optim: { optimizer: 'adamw', weightDecay: 0, maxGradNorm: 1, schedule: 'constant' },
-  eval: { batchSize: 128, numBeams: 1, splits: ['seen-train', 'seen-new', 'heldout'], seenTrainInstancesPerTask: 8 },
+  eval: { batchSize: 128, numBeams: 1, splits: ['seen-train', 'seen-new', 'heldout'], seenTrainInstancesPerTask: 8, serving: 'merged', controls: true },
 };
 
 /**
@@ -108,7 +109,7 @@ const smoke: TagiConfig = {
     finetune: { steps: 3, batchSize: 4, lr: 1e-3, warmupSteps: 0, tasksPerBatch: 2 },
     seeds: 2,
   },
-  eval: { batchSize: 64, numBeams: 1, splits: ['seen-train', 'seen-new', 'heldout'], seenTrainInstancesPerTask: 1 },
+  eval: { batchSize: 64, numBeams: 1, splits: ['seen-train', 'seen-new', 'heldout'], seenTrainInstancesPerTask: 1, serving: 'unmerged', controls: true },
 };
 
 const lmAdaptCommon = {
@@ -122,7 +123,7 @@ const lmAdaptCommon = {
   multitask: { mode: 'lora', rank: 16, alpha: 32, targetModules: T5_TARGETS, train: { steps: 28350, batchSize: 8, lr: 5e-5, warmupSteps: 850 } },
   distill: { temperature: 3, lambdaKl: 1, lambdaIns: 1, alignment: 'delta', klTeacher: 'multitask' },
   optim: { optimizer: 'adamw', weightDecay: 0, maxGradNorm: 1, schedule: 'constant' },
-  eval: { batchSize: 8, numBeams: 1, splits: ['seen-train', 'heldout'], seenTrainInstancesPerTask: 10 },
+  eval: { batchSize: 8, numBeams: 1, splits: ['seen-train', 'heldout'], seenTrainInstancesPerTask: 10, serving: 'merged', controls: true },
 } as const satisfies Partial<TagiConfig>;
 
 const hypernetLmAdapt = (hiddenDim: number): TagiConfig['hypernet'] => ({
@@ -130,6 +131,7 @@ const hypernetLmAdapt = (hiddenDim: number): TagiConfig['hypernet'] => ({
   alpha: 32,
   hiddenDim,
   fusion: 'concat',
+  pooling: 'mean',
   targetModules: T5_TARGETS,
   pretrain: { steps: 10000, batchSize: 8, lr: 5e-5, warmupSteps: 300, segmentA: 512, segmentB: 256, segmentC: 128 },
   finetune: { steps: 28350, batchSize: 8, lr: 5e-5, warmupSteps: 850, tasksPerBatch: 1 },

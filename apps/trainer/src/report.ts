@@ -6,10 +6,10 @@ import type { ComparisonSpec } from '@tagi/eval';
 import type { TagiConfig } from './config.js';
 import type { TaskData } from './data.js';
 import { formatDuration } from './progress.js';
-import { type RunResults, familyBreakdown, relativeCosts, resultsMarkdown, summarize, writePredictions, writeResults } from './results.js';
+import { DEF_2POS, type RunResults, familyBreakdown, relativeCosts, resultsMarkdown, summarize, writePredictions, writeResults } from './results.js';
 import type { Run } from './run.js';
 import { commandLine } from './run-files.js';
-import type { Evaluation } from './stages/evaluate.js';
+import { EMPTY_INSTRUCTION, type Evaluation, WRONG_INSTRUCTION } from './stages/evaluate.js';
 import { hypernetSeeds } from './stages/hypernet.js';
 
 /** The 1, 5 and 15-minute load averages (null on Windows, where Node reports zeros). */
@@ -24,24 +24,64 @@ export interface ReportPlan {
   title: string;
 }
 
-export const DEMO_PLAN: ReportPlan = {
-  methods: [{ id: 'no-adapter' }, { id: 'multitask' }, { id: 'hint' }, { id: 'tagi' }],
-  comparisons: [
-    { a: 'tagi', b: 'no-adapter' },
-    { a: 'tagi', b: 'hint' },
-    { a: 'tagi', b: 'multitask' },
-  ],
-  title: 'TAGI on the evaluation settings (ROUGE-L / exact match ×100)',
-};
-
-/** The report of `tagi eval`: the base, then the rows of --adapter and --hypernet when given. */
-export function evalPlan(c: TagiConfig): ReportPlan {
+/** The control rows (config eval.controls) and TAGI's paired differences to them. */
+function controlsOf(c: TagiConfig): Pick<ReportPlan, 'methods' | 'comparisons'> {
+  if (!c.eval.controls) return { methods: [], comparisons: [] };
   return {
-    methods: [{ id: 'no-adapter' }, ...(c.adapter !== undefined ? [{ id: 'multitask' }] : []), ...(c.hypernetDir !== undefined ? [{ id: 'tagi' }] : [])],
+    methods: [{ id: WRONG_INSTRUCTION }, { id: EMPTY_INSTRUCTION }],
     comparisons: [
-      { a: 'tagi', b: 'no-adapter' },
-      { a: 'tagi', b: 'multitask' },
+      { a: 'tagi', b: WRONG_INSTRUCTION },
+      { a: 'tagi', b: EMPTY_INSTRUCTION },
     ],
+  };
+}
+
+/** The report of `tagi demo`: the paper's Table 2 rows, the controls, TAGI's paired differences to each. */
+export function demoPlan(c: TagiConfig): ReportPlan {
+  const controls = controlsOf(c);
+  return {
+    methods: [{ id: 'no-adapter' }, { id: 'multitask' }, { id: 'hint' }, { id: 'tagi' }, ...controls.methods],
+    comparisons: [{ a: 'tagi', b: 'no-adapter' }, { a: 'tagi', b: 'hint' }, { a: 'tagi', b: 'multitask' }, ...controls.comparisons],
+    title: 'TAGI on the evaluation settings (ROUGE-L / exact match ×100)',
+  };
+}
+
+/**
+ * The report of `tagi experiment paper`: the paper's Table 2 on both prompt settings (Def, Def+2Pos: no
+ * adapter, multitask, HINT-like, TAGI and its controls) and Table 4 on Def (TAGI's ablations), with the
+ * paired differences each table reads.
+ */
+export function paperPlan(c: TagiConfig): ReportPlan {
+  const controls = controlsOf(c);
+  const two = (id: string) => `${id}${DEF_2POS}`;
+  const ablations = ['tagi-no-pretrain', 'tagi-no-kl', 'tagi-no-ins', 'tagi-no-fusion'];
+  return {
+    methods: [
+      ...['no-adapter', 'multitask', 'hint', 'tagi', ...controls.methods.map((m) => m.id), ...ablations].map((id) => ({ id })),
+      ...['no-adapter', 'multitask', 'hint', 'tagi', ...controls.methods.map((m) => m.id)].map((id) => ({ id: two(id) })),
+    ],
+    comparisons: [
+      { a: 'tagi', b: 'hint' },
+      { a: 'tagi', b: 'multitask' },
+      { a: 'tagi', b: 'no-adapter' },
+      ...controls.comparisons,
+      ...ablations.map((a) => ({ a, b: 'tagi' })),
+      { a: two('tagi'), b: two('hint') },
+      { a: two('tagi'), b: two('multitask') },
+      { a: two('tagi'), b: two('no-adapter') },
+      ...controls.comparisons.map((x) => ({ a: two(x.a), b: two(x.b) })),
+      { a: two('tagi'), b: 'tagi' },
+    ],
+    title: "TAGI, the paper's Tables 2 (Def and Def+2Pos) and 4 (ablations, Def) (ROUGE-L / exact match ×100)",
+  };
+}
+
+/** The report of `tagi eval`: the base, then the rows of --adapter and --hypernet (and its controls) when given. */
+export function evalPlan(c: TagiConfig): ReportPlan {
+  const controls = c.hypernetDir !== undefined ? controlsOf(c) : { methods: [], comparisons: [] };
+  return {
+    methods: [{ id: 'no-adapter' }, ...(c.adapter !== undefined ? [{ id: 'multitask' }] : []), ...(c.hypernetDir !== undefined ? [{ id: 'tagi' }] : []), ...controls.methods],
+    comparisons: [{ a: 'tagi', b: 'no-adapter' }, { a: 'tagi', b: 'multitask' }, ...controls.comparisons],
     title: 'Evaluation (ROUGE-L / exact match ×100)',
   };
 }

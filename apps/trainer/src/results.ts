@@ -23,7 +23,18 @@ export const METHOD_LABELS: Readonly<Record<string, string>> = {
   'tagi-no-kl': 'TAGI w/o L_kl',
   'tagi-no-ins': 'TAGI w/o L_ins',
   'tagi-no-fusion': 'TAGI w/o fusion',
+  'tagi-wrong-instruction': "TAGI, another task's instruction (control)",
+  'tagi-empty-instruction': 'TAGI, empty instruction (control)',
 };
+
+/** Suffix of the method ids of the Def+2Pos setting in `tagi experiment paper` ('tagi-2pos', 'multitask-2pos', …). */
+export const DEF_2POS = '-2pos';
+
+/** A method row's label: METHOD_LABELS, with ", Def+2Pos" for the Def+2Pos setting's ids of `tagi experiment paper`. */
+export function methodLabel(id: string): string {
+  if (id.endsWith(DEF_2POS)) return `${methodLabel(id.slice(0, -DEF_2POS.length))}, Def+2Pos`;
+  return METHOD_LABELS[id] ?? id;
+}
 
 /** What a run records besides the scores (results.json `meta`). */
 export interface RunFacts {
@@ -83,9 +94,11 @@ export interface RunResults {
 
 /** Relative cost against the instruction-concatenated multitask model (the paper's ×1.00; the base reading the prompt when there is none). */
 export function relativeCosts(costs: ReadonlyMap<string, MethodCost>): RunFacts['cost'] {
-  const ref = costs.get('multitask') ?? costs.get('no-adapter');
   const out: RunFacts['cost'] = {};
   for (const [m, c] of costs) {
+    // each prompt setting against its own concatenated model (the Def+2Pos rows against the Def+2Pos one)
+    const suffix = m.endsWith(DEF_2POS) ? DEF_2POS : '';
+    const ref = costs.get(`multitask${suffix}`) ?? costs.get(`no-adapter${suffix}`);
     out[m] = {
       msPerInstance: c.msPerInstance,
       flopsPerInstance: c.flopsPerInstance,
@@ -108,7 +121,7 @@ export function summarize(
   const methods: MethodSpec[] = [
     ...o.methods.map((m) => ({
       id: m.id,
-      label: METHOD_LABELS[m.id] ?? m.id,
+      label: methodLabel(m.id),
       relativeFlops: o.cost[m.id]?.relativeFlops ?? null,
       relativeTime: o.cost[m.id]?.relativeTime ?? null,
       ...(!present.has(m.id) ? { reason: m.reason ?? 'not trained in this run' } : {}),
@@ -119,7 +132,7 @@ export function summarize(
     title: o.title,
     methods,
     columns: o.evalSets.map((s) => ({ key: s.split, label: SPLIT_LABELS[s.split], splits: [s.split] })),
-    comparisons: o.comparisons.filter((c) => present.has(c.a) && present.has(c.b)).map((c) => ({ ...c, label: c.label ?? `${METHOD_LABELS[c.a] ?? c.a} − ${METHOD_LABELS[c.b] ?? c.b}` })),
+    comparisons: o.comparisons.filter((c) => present.has(c.a) && present.has(c.b)).map((c) => ({ ...c, label: c.label ?? `${methodLabel(c.a)} − ${methodLabel(c.b)}` })),
     ...(o.notes ? { notes: o.notes } : {}),
   });
 }
@@ -143,7 +156,7 @@ export function resultsMarkdown(r: RunResults): string {
     '',
     '| Method | ms / instance | Rel. time | GFLOPs / instance (est.) | Rel. FLOPs |',
     '| :--- | ---: | ---: | ---: | ---: |',
-    ...Object.entries(fa.cost).map(([m, c]) => `| ${METHOD_LABELS[m] ?? m} | ${f(c.msPerInstance, 2)} | ×${f(c.relativeTime, 2)} | ${f(c.flopsPerInstance / 1e9, 4)} | ×${f(c.relativeFlops, 2)} |`),
+    ...Object.entries(fa.cost).map(([m, c]) => `| ${methodLabel(m)} | ${f(c.msPerInstance, 2)} | ×${f(c.relativeTime, 2)} | ${f(c.flopsPerInstance / 1e9, 4)} | ×${f(c.relativeFlops, 2)} |`),
     '',
     '**Stages** (wall time)',
     '',
@@ -165,7 +178,7 @@ function familyMarkdown(b: FamilyBreakdown | undefined): string[] {
     lines.push(
       `**ROUGE-L by family, ${SPLIT_LABELS[split as keyof typeof SPLIT_LABELS] ?? split}** (mean over the family's instances, seeds pooled; no CI)`,
       '',
-      `| Family | Instances | ${methods.map((m) => METHOD_LABELS[m] ?? m).join(' | ')} |`,
+      `| Family | Instances | ${methods.map((m) => methodLabel(m)).join(' | ')} |`,
       `| :--- | ---: | ${methods.map(() => '---:').join(' | ')} |`,
       ...Object.entries(fams)
         .sort(([a], [c]) => (a < c ? -1 : 1))

@@ -8,9 +8,9 @@ export const CONFIG_FILE = 'config.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const LOCK_FILE = '.tagi.lock';
 
-/** How a run command is typed (and resumed): `tagi experiment ablations`, `tagi demo`, … */
+/** How a run command is typed (and resumed): `tagi experiment ablations`, `tagi experiment paper`, `tagi demo`, … */
 export function commandLine(command: string): string {
-  return command === 'experiment' ? 'experiment ablations' : command;
+  return command === 'experiment' ? 'experiment ablations' : command === 'experiment-paper' ? 'experiment paper' : command;
 }
 
 /** Default run dir: runs/<name or preset-UTC timestamp>. */

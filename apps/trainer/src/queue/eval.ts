@@ -12,7 +12,7 @@ import { type EvalSet, type EvalSplit, type TaskData } from '../data.js';
 import { CliError } from '../errors.js';
 import { evalPlan, finishReport } from '../report.js';
 import { type Run, configHash } from '../run.js';
-import { type MethodPredictions, type PredictEnv, type SetPredictions, methodFlops, predictRows, scoreEvaluation, taskRows } from '../stages/evaluate.js';
+import { type MethodPredictions, type PredictEnv, type SetPredictions, methodFlops, predictRows, scoreEvaluation, taskRows, wrongInstructions } from '../stages/evaluate.js';
 import type { QueueTarget } from './cli.js';
 import { type RunContext, QueueJobError, evalModels } from './context.js';
 import { type JobSpec, closeQueue, enqueue, failedJobsError, openQueue, waitForJobs } from './enqueue.js';
@@ -29,11 +29,13 @@ const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 /** Predicts every model method of the run on one task of one evaluation setting. 'stopped': the worker is stopping. */
 export async function runEvalJob(ctx: RunContext, job: EvalJobData, h: JobHooks): Promise<EvalJobResult | 'stopped'> {
   const { config: c, data, tok, model } = ctx;
-  const task = data.evalSets.find((s) => s.split === job.split)?.tasks.find((t) => t.taskId === job.taskId);
+  const set = data.evalSets.find((s) => s.split === job.split);
+  const task = set?.tasks.find((t) => t.taskId === job.taskId);
   if (task === undefined) throw new QueueJobError(`evaluation task '${job.taskId}' (${job.split}) is not in the data of ${ctx.runDir} (--data=${c.data})`);
   const models = { model, ...(await evalModels(ctx)) };
   const rows = taskRows(task);
-  const total = Math.ceil(rows.length / c.eval.batchSize) * (1 + (models.multitask ? 1 : 0) + models.hypernets.length);
+  const controls = c.eval.controls ? 2 * models.hypernets.filter((h) => h.method === 'tagi').length : 0;
+  const total = Math.ceil(rows.length / c.eval.batchSize) * (1 + (models.multitask ? 1 : 0) + models.hypernets.length + controls);
   let done = 0;
   const env: PredictEnv = {
     config: c,
@@ -46,7 +48,8 @@ export async function runEvalJob(ctx: RunContext, job: EvalJobData, h: JobHooks)
   };
   let methods: MethodPredictions[];
   try {
-    methods = await predictRows(env, tok, models, rows);
+    // the wrong-instruction control draws from the whole setting, as the single process does
+    methods = await predictRows(env, tok, models, rows, undefined, set && set.tasks.length > 1 ? wrongInstructions(set, c.seed) : undefined);
   } catch (e) {
     if (e instanceof JobStopped) return 'stopped';
     throw e;

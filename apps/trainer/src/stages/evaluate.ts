@@ -16,16 +16,18 @@ import {
   costConfigFromHf,
   encoderFlops,
   exactMatch,
+  fixedDerangement,
   rougeL,
   type T5CostConfig,
 } from '@tagi/eval';
-import { type HyperNetwork, generateAdapters, generateWithTasks } from '@tagi/hypernet';
+import { type HyperNetwork, generateAdapter, generateAdapters, generateWithTasks, taskHook, taskPrefix } from '@tagi/hypernet';
+import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterSet } from '@tagi/lora';
-import { type T5ForConditionalGeneration, t5ConfigToJson } from '@tagi/t5-model';
-import type { Task } from '@tagi/datasets';
+import { type T5ForConditionalGeneration, generate as generateIds, t5ConfigToJson } from '@tagi/t5-model';
 import { collate, disposeBatch } from '@tagi/lora';
 import { type DataTask, type EvalSet, type TaskData, type Tok, SPLIT_LABELS } from '../data.js';
 import { InstructionInputs } from '../instruction.js';
+import { formatDuration } from '../progress.js';
 import type { Run } from '../run.js';
 
 /** A trained hypernetwork to evaluate: its method row and training seed. */
@@ -101,11 +103,28 @@ const STOPPED = 'during evaluation (it keeps no checkpoint: it runs again from i
 export interface PredictEnv {
   readonly config: Run['config'];
   yieldAndCheckStop(): Promise<void>;
+  /** Told after each batch how many of a method's instances are done (the single process prints progress with an ETA). */
+  progress?(method: string, done: number, total: number): void;
 }
 
-/** The PredictEnv of a run of the single process. */
+/** Seconds between two progress lines of one method. */
+const PROGRESS_EVERY_SECONDS = 10;
+
+/** The PredictEnv of a run of the single process: progress lines with an ETA at most every 10 s per method. */
 export function runEnv(run: Run): PredictEnv {
-  return { config: run.config, yieldAndCheckStop: () => run.yieldAndCheckStop(STOPPED) };
+  let current = { method: '', t0: 0, last: 0 };
+  return {
+    config: run.config,
+    yieldAndCheckStop: () => run.yieldAndCheckStop(STOPPED),
+    progress(method, done, total) {
+      const now = performance.now();
+      if (current.method !== method) current = { method, t0: now, last: now };
+      if (done >= total || now - current.last < PROGRESS_EVERY_SECONDS * 1000) return;
+      current.last = now;
+      const elapsed = (now - current.t0) / 1000;
+      run.progress.info(`  ${method}: ${done}/${total} instances, ${formatDuration(elapsed)} so far, ETA ${formatDuration((elapsed / done) * (total - done))}`);
+    },
+  };
 }
 
 /** One method's predictions over some rows (in row order) and the wall time they took. */
@@ -116,36 +135,108 @@ export interface MethodPredictions {
   readonly ms: number;
 }
 
-async function runConcatenated(env: PredictEnv, tok: Tok, inputs: InstructionInputs, model: T5ForConditionalGeneration, adapters: AdapterSet | undefined, rows: readonly Row[]): Promise<string[]> {
+async function runConcatenated(env: PredictEnv, method: string, tok: Tok, inputs: InstructionInputs, model: T5ForConditionalGeneration, adapters: AdapterSet | undefined, rows: readonly Row[]): Promise<string[]> {
   const c = env.config;
   const out: string[] = [];
-  for (let i = 0; i < rows.length; i += c.eval.batchSize) {
-    await env.yieldAndCheckStop();
-    const chunk = rows.slice(i, i + c.eval.batchSize);
-    const b = collate(chunk.map((r) => ({ input: inputs.concatenatedIds(r.task, r.input), target: [tok.eosTokenId] })), tok.padTokenId);
-    try {
-      const seqs = await model.generate(b.inputIds, b.attentionMask, { maxNewTokens: c.prompt.maxTargetLength, numBeams: c.eval.numBeams, ...(adapters ? { adapters: adapters.deltas } : {}) });
-      out.push(...decode(tok, seqs));
-    } finally {
-      disposeBatch(b);
+  // merged serving: the LoRA added into the weights once, the plain forward for every batch (restored exactly after)
+  const merged = adapters !== undefined && c.eval.serving === 'merged';
+  if (merged) adapters.merge(model, { restorable: true });
+  try {
+    for (let i = 0; i < rows.length; i += c.eval.batchSize) {
+      await env.yieldAndCheckStop();
+      const chunk = rows.slice(i, i + c.eval.batchSize);
+      const b = collate(chunk.map((r) => ({ input: inputs.concatenatedIds(r.task, r.input), target: [tok.eosTokenId] })), tok.padTokenId);
+      try {
+        const seqs = await model.generate(b.inputIds, b.attentionMask, { maxNewTokens: c.prompt.maxTargetLength, numBeams: c.eval.numBeams, ...(adapters && !merged ? { adapters: adapters.deltas } : {}) });
+        out.push(...decode(tok, seqs));
+      } finally {
+        disposeBatch(b);
+      }
+      env.progress?.(method, out.length, rows.length);
     }
+  } finally {
+    if (merged) adapters.unmerge(model);
   }
   return out;
 }
 
 /**
- * A hypernetwork's predictions: tasks are taken in groups whose instances fill about one batch; each
- * group's adapters are generated once (one instruction encoding and one generator pass for the group),
- * then its instances run in batches, every instance with its own task's adapter and fusion rows.
+ * The instruction ids a hypernetwork row's adapter is generated from for a task, prepared by `inputs` (the
+ * one instruction function, within the hypernetwork's length): the task's own (TAGI), another task's (the
+ * wrong-instruction control), or nothing but eos (the empty-instruction control).
  */
-async function runHypernet(env: PredictEnv, tok: Tok, hn: HyperNetwork, rows: readonly Row[]): Promise<string[]> {
+export type InstructionSource = (task: DataTask, inputs: InstructionInputs, eosTokenId: number) => readonly number[];
+
+const OWN_INSTRUCTION: InstructionSource = (task, inputs) => inputs.instructionIds(task);
+const NO_INSTRUCTION: InstructionSource = (_task, _inputs, eos) => [eos];
+
+/** The wrong-instruction control of a setting: each task is given the instruction of another task of the same setting (fixed derangement). */
+export function wrongInstructions(set: EvalSet, seed: number): InstructionSource {
+  const byId = new Map(set.tasks.map((t) => [t.taskId, t]));
+  const text = (id: string) => JSON.stringify((byId.get(id) as DataTask).definition);
+  const donor = fixedDerangement([...byId.keys()], seed, (a, b) => text(a) === text(b));
+  return (task, inputs) => inputs.instructionIds(byId.get(donor.get(task.taskId) as string) as DataTask);
+}
+
+/**
+ * Merged serving of a hypernetwork: task by task, the adapter is generated once from the instruction,
+ * merged into the base weights (W + s·B·A), and the task's inputs run through the plain batched forward
+ * (with the fusion's instruction states); the weights are restored exactly before the next task. The time
+ * it takes is what serving the method costs.
+ */
+async function runHypernetMerged(env: PredictEnv, method: string, tok: Tok, hn: HyperNetwork, inputs: InstructionInputs, rows: readonly Row[], instructionOf: InstructionSource): Promise<string[]> {
+  const c = env.config;
+  const byTask = new Map<string, number[]>();
+  rows.forEach((r, i) => byTask.set(r.task.taskId, [...(byTask.get(r.task.taskId) ?? []), i]));
+  const out = new Array<string>(rows.length);
+  let done = 0;
+  for (const members of byTask.values()) {
+    await env.yieldAndCheckStop();
+    const task = generateAdapter(hn, instructionOf((rows[members[0] as number] as Row).task, inputs, tok.eosTokenId));
+    task.adapter.merge(hn.base, { restorable: true });
+    try {
+      for (let i = 0; i < members.length; i += c.eval.batchSize) {
+        const chunk = members.slice(i, i + c.eval.batchSize);
+        const b = collate(chunk.map((m) => ({ input: inputs.studentInputIds((rows[m] as Row).task, (rows[m] as Row).input), target: [tok.eosTokenId] })), tok.padTokenId);
+        const encoderPrefix = taskPrefix(task, chunk.length);
+        const encoderLayerHook = taskHook(task);
+        try {
+          const { sequences } = await generateIds(hn.base, b.inputIds, b.attentionMask, { maxNewTokens: c.prompt.maxTargetLength, numBeams: c.eval.numBeams, encoderPrefix, encoderLayerHook });
+          decode(tok, sequences).forEach((p, k) => {
+            out[chunk[k] as number] = p;
+          });
+        } finally {
+          disposeBatch(b);
+          if (encoderPrefix) tf.dispose([encoderPrefix.states, encoderPrefix.mask]);
+        }
+      }
+    } finally {
+      task.adapter.unmerge(hn.base);
+      task.dispose();
+    }
+    done += members.length;
+    env.progress?.(method, done, rows.length);
+  }
+  return out;
+}
+
+/**
+ * A hypernetwork's predictions, served as config eval.serving says: 'merged' (runHypernetMerged) or
+ * 'unmerged': tasks taken in groups whose instances fill about one batch; each group's adapters are
+ * generated once (one instruction encoding and one generator pass for the group), then its instances run
+ * in batches, every instance with its own task's adapter and fusion rows. `instructionOf` picks the
+ * instruction each task's adapter is generated from (default: its own).
+ */
+async function runHypernet(env: PredictEnv, method: string, tok: Tok, hn: HyperNetwork, rows: readonly Row[], instructionOf: InstructionSource = OWN_INSTRUCTION): Promise<string[]> {
   const c = env.config;
   // the instruction as training prepared it, within this hypernetwork's instruction length
   const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength, hn.config.maxInstructionLength);
+  if (c.eval.serving === 'merged') return runHypernetMerged(env, method, tok, hn, inputs, rows, instructionOf);
   const byTask = new Map<string, number[]>();
   rows.forEach((r, i) => byTask.set(r.task.taskId, [...(byTask.get(r.task.taskId) ?? []), i]));
   const out = new Array<string>(rows.length);
   const taskIds = [...byTask.keys()];
+  let done = 0;
   for (let start = 0; start < taskIds.length; ) {
     await env.yieldAndCheckStop();
     const group: string[] = [];
@@ -156,7 +247,7 @@ async function runHypernet(env: PredictEnv, tok: Tok, hn: HyperNetwork, rows: re
       n += byTask.get(id)?.length ?? 0;
     }
     const taskOf = new Map(group.map((id, k) => [id, k]));
-    const adapters = generateAdapters(hn, group.map((id) => inputs.instructionIds(rows[(byTask.get(id) as number[])[0] as number]?.task as Task)));
+    const adapters = generateAdapters(hn, group.map((id) => instructionOf((rows[(byTask.get(id) as number[])[0] as number] as Row).task, inputs, tok.eosTokenId)));
     try {
       const members = group.flatMap((id) => byTask.get(id) as number[]);
       for (let i = 0; i < members.length; i += c.eval.batchSize) {
@@ -172,6 +263,8 @@ async function runHypernet(env: PredictEnv, tok: Tok, hn: HyperNetwork, rows: re
         decode(tok, seqs).forEach((p, k) => {
           out[chunk[k] as number] = p;
         });
+        done += chunk.length;
+        env.progress?.(method, done, rows.length);
       }
     } finally {
       adapters.dispose();
@@ -227,20 +320,32 @@ export async function predictRows(
   rows: readonly Row[],
   // the caller's, when it reports the truncations of several calls at once
   inputs = new InstructionInputs(tok, env.config.prompt.numPos, env.config.prompt.maxSourceLength),
+  /** The wrong-instruction control of the rows' setting (wrongInstructions); with config eval.controls, the control rows of every 'tagi' entry. */
+  wrong?: InstructionSource,
 ): Promise<MethodPredictions[]> {
   const out: MethodPredictions[] = [];
-  let t0 = performance.now();
-  out.push({ method: 'no-adapter', seed: null, predictions: await runConcatenated(env, tok, inputs, models.model, undefined, rows), ms: performance.now() - t0 });
-  if (models.multitask) {
-    t0 = performance.now();
-    out.push({ method: 'multitask', seed: null, predictions: await runConcatenated(env, tok, inputs, models.model, models.multitask, rows), ms: performance.now() - t0 });
-  }
+  const timed = async (method: string, seed: number | null, predict: () => Promise<string[]>) => {
+    const t0 = performance.now();
+    const predictions = await predict();
+    out.push({ method, seed, predictions, ms: performance.now() - t0 });
+  };
+  await timed('no-adapter', null, () => runConcatenated(env, 'no-adapter', tok, inputs, models.model, undefined, rows));
+  const multitask = models.multitask;
+  if (multitask) await timed('multitask', null, () => runConcatenated(env, 'multitask', tok, inputs, models.model, multitask, rows));
   for (const h of models.hypernets) {
-    t0 = performance.now();
-    out.push({ method: h.method, seed: h.seed, predictions: await runHypernet(env, tok, h.hn, rows), ms: performance.now() - t0 });
+    const label = `${h.method} (seed ${h.seed})`;
+    await timed(h.method, h.seed, () => runHypernet(env, label, tok, h.hn, rows));
+    if (h.method === 'tagi' && env.config.eval.controls && wrong !== undefined) {
+      await timed(WRONG_INSTRUCTION, h.seed, () => runHypernet(env, `${WRONG_INSTRUCTION} (seed ${h.seed})`, tok, h.hn, rows, wrong));
+      await timed(EMPTY_INSTRUCTION, h.seed, () => runHypernet(env, `${EMPTY_INSTRUCTION} (seed ${h.seed})`, tok, h.hn, rows, NO_INSTRUCTION));
+    }
   }
   return out;
 }
+
+/** Method ids of the control rows (config eval.controls). */
+export const WRONG_INSTRUCTION = 'tagi-wrong-instruction';
+export const EMPTY_INSTRUCTION = 'tagi-empty-instruction';
 
 /** The held-out rows of `data` (every setting's rows if it has no held-out setting): what costs are measured on. */
 function costRows(data: TaskData): Row[] {
@@ -318,15 +423,19 @@ export function scoreEvaluation(progress: Run['progress'], data: TaskData, predi
   return scorer.result();
 }
 
-/** Scores every method (and reference) on every evaluation setting of `data`; returns per-instance records and held-out costs. */
-export async function evaluate(run: Run, data: TaskData, tok: Tok, models: EvalInputs): Promise<Evaluation> {
-  const env = runEnv(run);
-  const inputs = new InstructionInputs(tok, run.config.prompt.numPos, run.config.prompt.maxSourceLength);
-  const scorer = evalScorer(run.progress, data, methodFlops(run.config, tok, data, models));
+/**
+ * Scores every method (and reference) on every evaluation setting of `data`; returns per-instance records and
+ * held-out costs. `config` (default the run's) decides the prompts, e.g. the Def+2Pos setting of an experiment.
+ */
+export async function evaluate(run: Run, data: TaskData, tok: Tok, models: EvalInputs, config = run.config): Promise<Evaluation> {
+  const env = { ...runEnv(run), config };
+  const inputs = new InstructionInputs(tok, config.prompt.numPos, config.prompt.maxSourceLength);
+  const scorer = evalScorer(run.progress, data, methodFlops(config, tok, data, models));
   for (const set of data.evalSets) {
     // announced before the (long) predictions, scored as soon as they are in
     announceSet(run.progress, set);
-    scorer.add({ set, methods: await predictRows(env, tok, models, rowsOf(set), inputs) }, true);
+    const wrong = set.tasks.length > 1 ? wrongInstructions(set, config.seed) : undefined;
+    scorer.add({ set, methods: await predictRows(env, tok, models, rowsOf(set), inputs, wrong) }, true);
   }
   const cut = inputs.summary();
   if (cut !== undefined) run.progress.info(`  warning: ${cut}`);

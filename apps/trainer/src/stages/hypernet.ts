@@ -12,6 +12,7 @@ import type { TaskData, Tok } from '../data.js';
 import { InstructionInputs } from '../instruction.js';
 import { loadCheckedHypernet, newHypernet, teacherDirName } from '../models.js';
 import type { Run } from '../run.js';
+import { DEF_2POS } from '../results.js';
 import { trainStage } from '../train.js';
 import { teacherGroup } from './teachers.js';
 
@@ -33,6 +34,28 @@ export interface HypernetVariant {
   readonly fusion?: FusionKind;
   /** Start from the pretrained (stage-2) weights. */
   readonly pretrained: boolean;
+  /** Positive demonstrations in the instruction when not the config's (the Def+2Pos setting of `tagi experiment paper`). */
+  readonly numPos?: number;
+}
+
+/** The config a variant trains (and is evaluated) with: the run's, with the variant's prompt setting. */
+export function withNumPos(c: TagiConfig, numPos: number | undefined): TagiConfig {
+  return numPos === undefined || numPos === c.prompt.numPos ? c : { ...c, prompt: { ...c.prompt, numPos } };
+}
+
+/**
+ * `tagi experiment paper`: the paper's Table 2 (TAGI and the CE-only hypernetwork, on "Def" and on
+ * "Def + 2 positive examples") and Table 4 (TAGI's ablations, on Def).
+ */
+export function paperVariants(c: TagiConfig): HypernetVariant[] {
+  const kl = c.distill.lambdaKl;
+  const ins = c.distill.lambdaIns;
+  return [
+    ...ablationVariants(c),
+    { id: 'hint', lambdaKl: 0, lambdaIns: 0, pretrained: true },
+    { id: `tagi${DEF_2POS}`, lambdaKl: kl, lambdaIns: ins, pretrained: true, numPos: 2 },
+    { id: `hint${DEF_2POS}`, lambdaKl: 0, lambdaIns: 0, pretrained: true, numPos: 2 },
+  ];
 }
 
 /** TAGI (the config's λ1, λ2) and the CE-only hypernetwork, both from the pretrained weights. */
@@ -156,7 +179,7 @@ export async function finetuneHypernetStage(run: Run, variant: HypernetVariant, 
   const stage = variantStage(variant.id, seed);
   if (run.isDone(stage)) return loadCheckedHypernet(run.path(stage), base.model);
   run.checkStop();
-  const c = run.config;
+  const c = withNumPos(run.config, variant.numPos);
   const f = c.hypernet.finetune;
   const { lambdaKl, lambdaIns } = variant;
   const from = variant.pretrained ? inputs.pretrained : undefined;

@@ -147,21 +147,26 @@ export async function trainTeachers(run: Run, model: T5ForConditionalGeneration,
   return out;
 }
 
-/** The multitask baseline: a LoRA on the frozen base, trained on the instruction-concatenated prompts. */
-export async function trainMultitask(run: Run, model: T5ForConditionalGeneration, data: TaskData, tok: Tok): Promise<AdapterSet> {
+/**
+ * The multitask baseline: a LoRA on the frozen base, trained on the instruction-concatenated prompts (with
+ * `numPos` demonstrations, default the config's, as stage `stage` into `dir`).
+ */
+export async function trainMultitask(run: Run, model: T5ForConditionalGeneration, data: TaskData, tok: Tok, o: { stage?: string; dir?: string; numPos?: number } = {}): Promise<AdapterSet> {
   const c = run.config;
+  const stage = o.stage ?? 'multitask';
+  const dir = o.dir ?? MULTITASK_DIR;
   run.checkStop();
-  if (run.isDone('multitask')) return loadCheckedAdapter(run.path(MULTITASK_DIR), model);
-  const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength);
+  if (run.isDone(stage)) return loadCheckedAdapter(run.path(dir), model);
+  const inputs = new InstructionInputs(tok, o.numPos ?? c.prompt.numPos, c.prompt.maxSourceLength);
   const examples = data.trainExamples.map((e) => ({ input: inputs.concatenatedIds(data.byId.get(e.taskId) as Task, e.studentInput), target: tok.encode(e.outputs[0] ?? '', { maxLength: c.prompt.maxTargetLength }) }));
   const cut = inputs.summary();
   if (cut !== undefined) run.progress.info(`warning: ${cut}`);
-  const objective = loraStageObjective(model, examples, tok, c.multitask, c.seed, 'multitask');
+  const objective = loraStageObjective(model, examples, tok, c.multitask, c.seed, stage);
   try {
     model.train();
-    const t = await trainStage(run, 'multitask', objective, c.multitask.train);
-    await saveAdapter(run.path(MULTITASK_DIR), objective.adapter);
-    await run.finishStage('multitask', { outputs: [{ role: 'multitask-adapter', kind: 'peft', path: MULTITASK_DIR }], seconds: t.seconds, ...(t.result.last ? { summary: { finalLoss: Number(t.result.last.loss.toPrecision(4)) } } : {}) });
+    const t = await trainStage(run, stage, objective, c.multitask.train);
+    await saveAdapter(run.path(dir), objective.adapter);
+    await run.finishStage(stage, { outputs: [{ role: 'multitask-adapter', kind: 'peft', path: dir }], seconds: t.seconds, ...(t.result.last ? { summary: { finalLoss: Number(t.result.last.loss.toPrecision(4)) } } : {}) });
     return objective.adapter;
   } catch (e) {
     objective.adapter.dispose();
