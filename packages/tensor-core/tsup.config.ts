@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/node.ts', 'src/testing.ts'],
+  entry: ['src/index.ts', 'src/node.ts', 'src/native-logs.ts', 'src/testing.ts'],
   format: ['esm', 'cjs'],
   // one shared chunk per module in CJS too, so entries (index, node, testing) share classes and state
   splitting: true,

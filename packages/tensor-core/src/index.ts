@@ -2,8 +2,8 @@
 // in '@tagi/tensor-core/testing'.
 
 // backend
-export { initBackend, backendReport, BackendError } from './backend.js';
-export type { BackendChoice, BackendAttempt, BackendReport, InitBackendOptions } from './backend.js';
+export { initBackend, backendReport, BackendError, explainNativeLoadError, gpuUnavailableReason, TFJS_NODE_GPU_NEEDS, TF_GPU_LIBRARIES } from './backend.js';
+export type { BackendChoice, BackendAttempt, BackendReport, InitBackendOptions, LibraryOpener } from './backend.js';
 export { registerWasmKernels } from './kernels/index.js';
 
 // module tree
