@@ -285,3 +285,41 @@ describe('offline (HF_HUB_OFFLINE=1): the cache alone', () => {
     await expect(resolvePretrained('google/t5-small-lm-adapt', { cacheDir })).rejects.toMatchObject({ file: 'model.safetensors or model.safetensors.index.json' });
   });
 });
+
+describe('the fixture Hub takes uploads as @huggingface/hub makes them', () => {
+  it('createRepo + uploadFiles (an LFS safetensors file and a regular JSON file), then the new commit downloads byte-identical', async () => {
+    const { HubApiError, createRepo, uploadFiles } = await import('@huggingface/hub');
+    const adapter = path.join(tiny, 'lora');
+    const hub = { hubUrl: server.url, accessToken: TOKEN };
+    await createRepo({ ...hub, repo: { type: 'model', name: 'someone/pushed-adapter' } });
+    // the Hub's answer to a second create is 409; without the token, 401
+    const again = await createRepo({ ...hub, repo: { type: 'model', name: 'someone/pushed-adapter' } }).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(HubApiError);
+    expect((again as InstanceType<typeof HubApiError>).statusCode).toBe(409);
+    const denied = await createRepo({ hubUrl: server.url, accessToken: 'hf_wrong', repo: { type: 'model', name: 'someone/other' } }).catch((e: unknown) => e);
+    expect((denied as InstanceType<typeof HubApiError>).statusCode).toBe(401);
+
+    const files = ['adapter_config.json', 'adapter_model.safetensors'].map((f) => ({ path: f, content: new Blob([fs.readFileSync(path.join(adapter, f))]) }));
+    const before = server.requests.length;
+    const out = await uploadFiles({ ...hub, repo: { type: 'model', name: 'someone/pushed-adapter' }, files, commitTitle: 'Add the adapter' });
+    expect(out?.commit.oid).toMatch(/^[0-9a-f]{40}$/);
+    const asked = server.requests.slice(before);
+    expect(asked).toContain('POST /api/models/someone/pushed-adapter/preupload/main');
+    expect(asked).toContain('POST /someone/pushed-adapter.git/info/lfs/objects/batch');
+    expect(asked.some((r) => r.startsWith('PUT /lfs-upload/'))).toBe(true);
+    expect(asked.at(-1)).toBe('POST /api/models/someone/pushed-adapter/commit/main');
+
+    const dir = await resolvePretrained('someone/pushed-adapter', { cacheDir: freshCache(), endpoint: server.url, files: PEFT_ADAPTER_FILES });
+    expect(dir).toMatch(new RegExp(`snapshots/${out?.commit.oid}$`));
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors']) expect(fs.readFileSync(path.join(dir, f)).equals(fs.readFileSync(path.join(adapter, f)))).toBe(true);
+    // the safetensors file is an LFS blob (named by its sha256 in the cache), the JSON a regular one
+    expect(fs.realpathSync(path.join(dir, 'adapter_model.safetensors'))).toMatch(new RegExp(`blobs/${sha256(path.join(adapter, 'adapter_model.safetensors'))}$`));
+    expect(fs.realpathSync(path.join(dir, 'adapter_config.json'))).toMatch(new RegExp(`blobs/${gitOid(path.join(adapter, 'adapter_config.json'))}$`));
+
+    // a second commit changes main; the first stays readable by its sha
+    const second = await uploadFiles({ ...hub, repo: { type: 'model', name: 'someone/pushed-adapter' }, files: [{ path: 'README.md', content: new Blob(['# pushed\n']) }] });
+    expect(second?.commit.oid).not.toBe(out?.commit.oid);
+    expect([...(server.files('someone/pushed-adapter')?.keys() ?? [])].sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
+    expect([...(server.files('someone/pushed-adapter', out?.commit.oid)?.keys() ?? [])].sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+  });
+});
