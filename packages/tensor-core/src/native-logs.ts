@@ -109,8 +109,9 @@ export function runQuietChild(opts: QuietRelaunchOptions = {}): Promise<{ code: 
 }
 
 /**
- * In the child of {@link runQuietChild}: when the launcher goes away without a signal (killed with SIGKILL, its
- * terminal gone), `onOrphaned` runs (a command stops as on SIGTERM). The channel does not keep the child alive.
+ * In the child of {@link runQuietChild}: when the launcher goes away without passing a signal on (killed with
+ * SIGKILL, or crashed), `onOrphaned` runs — usually the command dies the same way, so the pair behaves as the one
+ * process the user started. The channel does not keep the child alive.
  */
 export function followQuietLauncher(onOrphaned: () => void): void {
   if (process.env[QUIET_CHILD_ENV] === undefined || typeof process.send !== 'function') return;
