@@ -264,5 +264,6 @@ export async function runCommand(inv: Invocation): Promise<void> {
   if (inv.command === 'inspect') inv.io.stdout.write(inspectDir(inv.path));
   else if (inv.command === 'generate') await runGenerate(inv);
   else if (inv.command === 'worker') await (await import('./queue/worker.js')).runWorker(inv);
+  else if (inv.command === 'push') await (await import('./push.js')).push(inv);
   else await runTraining(inv);
 }

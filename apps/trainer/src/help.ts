@@ -12,6 +12,7 @@ const RUN_OPTIONS = `Run options (every command that writes a run dir):
                          but learning rates (--base.train.lr=…, …) and --optim.max-grad-norm, e.g. after a stage diverged
   --allow-non-finite     use model, adapter or hypernetwork weights holding NaN/Inf (with a warning) instead of refusing them
   --backend NAME         auto | tensorflow | wasm | cpu (default auto; the backend in use is printed)
+  --verbose              show TensorFlow's own start-up log lines (hidden by default; so is a TF_CPP_MIN_LOG_LEVEL you set)
   --seed N               seed of weights, data order and dropout
   --KEY=VALUE            a config key the command reads, dotted, e.g. --base.train.steps=200 (listed below)
   --help                 this text
@@ -39,7 +40,11 @@ Commands:
   eval       evaluate a base model (+ a hypernetwork and/or a multitask adapter) on held-out tasks
   generate   turn an instruction into a peft LoRA adapter dir with a trained hypernetwork
   inspect    summarise a model dir, adapter dir, hypernet dir or run dir
+  push       upload an adapter, a generated adapter or a hypernetwork to a Hugging Face Hub repo, with a model card
   worker     take 'teachers --queue' / 'eval --queue' jobs from a Redis queue (any number, any machine)
+
+--adapter, --hypernet and --model take a directory or a Hub id ORG/NAME[@REVISION] (downloaded once into the HF
+cache; HF_HUB_OFFLINE=1 reads the cache alone). --verbose (any command) shows TensorFlow's own log lines.
 
 Run 'tagi <command> --help' for the options of a command.`,
   demo: `tagi demo — the whole TAGI pipeline in one run dir
@@ -160,7 +165,34 @@ Encodes the instruction once (formatted as training formats a task definition; o
 cut with a warning, as in training), generates the LoRA weights and writes adapter_config.json +
 adapter_model.safetensors (loadable by Python peft) into --out, which must not exist or be empty. The base
 model is the one the hypernetwork was trained on (hypernet_config.json), or --model. No run dir is written.
-Weights holding NaN/Inf are refused, naming the file and tensor; --allow-non-finite uses them with a warning.`,
+--hypernet may be a Hub id ORG/NAME[@REVISION] ('tagi push' of a hypernetwork dir); its base model then comes
+from the repo (base-model/) or the Hub model it names, unless --model is given.
+Weights holding NaN/Inf are refused, naming the file and tensor; --allow-non-finite uses them with a warning.
+--verbose shows TensorFlow's own start-up log lines.`,
+  push: `tagi push — upload to a Hugging Face Hub model repo, with a model card
+
+Usage: tagi push DIR --repo ORG/NAME [--revision BRANCH] [--private] [--license ID] [--message TEXT] [--base-model ORG/NAME]
+
+DIR is a peft adapter dir (a teacher, the multitask adapter), a task-adapter export ('tagi generate', the
+playground's export) or a hypernetwork dir (hypernet_config.json). Its files go up unchanged in one commit, with
+a README.md model card: YAML metadata the Hub reads (base_model, library_name: peft for adapters, license,
+tags, pipeline_tag, the instruction and the hypernetwork it came from), how to use it, and the evaluation table
+of the run that made it when there is one (a DIR/README.md of your own is pushed instead of a card). A base model
+that is not on the Hub (one 'tagi base' trained) goes along under base-model/, so a pulled hypernetwork generates
+without --model; one that came from the Hub is named in base_model (or name it with --base-model).
+The repo is created when it does not exist (--private: private). Pull it back by id: --adapter=ORG/NAME,
+--hypernet=ORG/NAME[@REVISION].
+
+The token comes from HF_TOKEN or the token file 'huggingface-cli login' writes ($HF_HOME/token) and is never
+printed; HF_ENDPOINT selects another Hub.
+
+Options:
+  --repo ORG/NAME        the model repo (required)
+  --revision BRANCH      the branch to commit to (default main)
+  --private              create the repo private (an existing repo keeps its visibility)
+  --license ID           the card's license (default apache-2.0, the licence of T5 and of this code)
+  --message TEXT         the commit title
+  --base-model ORG/NAME  the Hub model the base is (recorded in the card; the local base is then not uploaded)`,
   worker: WORKER_HELP,
   inspect: `tagi inspect — summarise a directory
 

@@ -16,14 +16,15 @@ import { resolveConfig } from './resolve.js';
 import { CONFIG_FILE, commandLine, defaultRunDir, readRunConfig } from './run-files.js';
 import { didYouMean } from './suggest.js';
 import { QUEUE_COMMANDS, type QueueTarget, WORKER_FLAGS, type WorkerInvocation, parseQueueUrl, parseWorker } from './queue/cli.js';
+import { PUSH_FLAGS, type PushInvocation, parsePush } from './push.js';
 
-export const COMMANDS = ['demo', 'experiment', 'base', 'teachers', 'pretrain', 'finetune', 'eval', 'generate', 'inspect', 'worker'] as const;
+export const COMMANDS = ['demo', 'experiment', 'base', 'teachers', 'pretrain', 'finetune', 'eval', 'generate', 'inspect', 'push', 'worker'] as const;
 /** The experiments of `tagi experiment NAME`. */
 export const EXPERIMENTS = ['ablations', 'paper'] as const;
 
 export type CommandName = (typeof COMMANDS)[number];
 /** Commands that write a run dir ('experiment' is `tagi experiment ablations`, 'experiment-paper' `tagi experiment paper`). */
-export type RunCommand = Exclude<CommandName, 'generate' | 'inspect' | 'worker'> | 'experiment-paper';
+export type RunCommand = Exclude<CommandName, 'generate' | 'inspect' | 'push' | 'worker'> | 'experiment-paper';
 
 const camelToKebab = (k: string) => k.split('.').map((s) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join('.');
 
@@ -50,6 +51,15 @@ const GENERATE_FLAGS = ['help', 'hypernet', 'instruction', 'out', 'model', 'back
 const FLAG_ALIASES: Record<string, string> = { hypernet: 'hypernetDir' };
 const KEY_FLAGS: Record<string, string> = { hypernetDir: 'hypernet' };
 
+/**
+ * `--adapter` / `--hypernet`: an existing path, or a Hub id `org/name[@revision]` (always with an org, so a bare
+ * name that does not exist is reported as a missing dir, not looked up on the Hub).
+ */
+function resolveHubArg(cwd: string, value: string): string {
+  const at = value.indexOf('@');
+  return (at < 0 ? value : value.slice(0, at)).includes('/') ? resolveModelArg(cwd, value) : resolvePath(cwd, value);
+}
+
 function keyAllowed(command: RunCommand, key: string): boolean {
   return COMMAND_KEYS[command].some((p) => (p.endsWith('.*') ? key.startsWith(p.slice(0, -1)) : key === p));
 }
@@ -59,6 +69,7 @@ export function commandFlags(command: CommandName): string[] {
   if (command === 'inspect') return ['help'];
   if (command === 'generate') return GENERATE_FLAGS;
   if (command === 'worker') return WORKER_FLAGS;
+  if (command === 'push') return PUSH_FLAGS;
   return [...RUN_CONTROL, ...(QUEUE_COMMANDS.includes(command) ? ['queue'] : []), ...[...CONFIG_KEYS.keys()].filter((k) => keyAllowed(command, k)).map((k) => KEY_FLAGS[k] ?? camelToKebab(k))];
 }
 
@@ -90,6 +101,7 @@ export type Invocation =
       readonly io: CliIO;
     }
   | WorkerInvocation
+  | PushInvocation
   | {
       readonly command: RunCommand;
       readonly config: TagiConfig;
@@ -131,6 +143,7 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
     if (args.positionals.length !== 1) throw new CliError(args.positionals.length === 0 ? `'tagi inspect' needs a PATH argument\n\n${HELP['inspect']}` : `unexpected argument '${args.positionals[1]}' for 'tagi inspect'`);
     return { command, path: resolvePath(cwd, args.positionals[0] as string), io };
   }
+  if (command === 'push') return parsePush(args.positionals, args.flags, io, cwd, (name) => unknownFlag(command, name), HELP['push'] as string);
   if (command === 'experiment') {
     const [name, extra] = args.positionals;
     if (name === undefined) throw new CliError(`'tagi experiment' needs the experiment's name: ${EXPERIMENTS.join(', ')}\n\n${HELP['experiment']}`);
@@ -210,8 +223,9 @@ function parseRun(command: RunCommand, flags: readonly (readonly [string, string
       {
         ...config,
         ...(config.model !== undefined ? { model: resolveModelArg(cwd, config.model) } : {}),
-        ...(config.hypernetDir !== undefined ? { hypernetDir: abs(config.hypernetDir) } : {}),
-        ...(config.adapter !== undefined ? { adapter: abs(config.adapter) } : {}),
+        // a Hub id org/name[@revision] stays an id (resolved through the HF cache before the run starts: inputs.ts)
+        ...(config.hypernetDir !== undefined ? { hypernetDir: resolveHubArg(cwd, config.hypernetDir) } : {}),
+        ...(config.adapter !== undefined ? { adapter: resolveHubArg(cwd, config.adapter) } : {}),
         ...(config.teachersDir !== undefined ? { teachersDir: abs(config.teachersDir) } : {}),
         data: resolveDataArg(cwd, config.data),
       },
@@ -261,8 +275,8 @@ function checkRunInputs(command: RunCommand, c: TagiConfig): void {
   }
   if (c.model !== undefined && !isHubModel(c.model)) checkT5Dir(c.model); // a Hub id is resolved (once) before the run starts: inputs.ts
   checkDataFor(command, c.data);
-  if (c.hypernetDir !== undefined) checkDir('--hypernet', c.hypernetDir, 'hypernet_config.json', 'a hypernetwork dir (hypernet_config.json + hypernet.safetensors)');
-  if (c.adapter !== undefined) checkDir('--adapter', c.adapter, 'adapter_config.json', 'a peft adapter dir');
+  if (c.hypernetDir !== undefined && !isHubModel(c.hypernetDir)) checkDir('--hypernet', c.hypernetDir, 'hypernet_config.json', 'a hypernetwork dir (hypernet_config.json + hypernet.safetensors)');
+  if (c.adapter !== undefined && !isHubModel(c.adapter)) checkDir('--adapter', c.adapter, 'adapter_config.json', 'a peft adapter dir');
   if (c.teachersDir !== undefined) {
     if (!existsSync(c.teachersDir) || !statSync(c.teachersDir).isDirectory()) throw new CliError(`--teachers-dir: '${c.teachersDir}' is not a directory`);
     const any = readdirSync(c.teachersDir).some((n) => existsSync(path.join(c.teachersDir as string, n, 'adapter_config.json')));
@@ -299,8 +313,8 @@ function parseGenerate(flags: readonly (readonly [string, string | true])[], io:
   if (instruction.trim() === '') throw new CliError('--instruction: empty or whitespace only; give the task definition as text');
   const backend = got['backend'] ?? 'auto';
   if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) throw new CliError(`--backend: expected auto, tensorflow, wasm or cpu, got '${backend}'`);
-  const hypernetDir = resolvePath(cwd, got['hypernet'] as string);
-  checkDir('--hypernet', hypernetDir, 'hypernet_config.json', 'a hypernetwork dir (hypernet_config.json + hypernet.safetensors)');
+  const hypernetDir = resolveHubArg(cwd, got['hypernet'] as string); // a Hub id stays an id (inputs.ts resolves it)
+  if (!isHubModel(hypernetDir)) checkDir('--hypernet', hypernetDir, 'hypernet_config.json', 'a hypernetwork dir (hypernet_config.json + hypernet.safetensors)');
   const model = got['model'] === undefined ? undefined : resolveModelArg(cwd, got['model']);
   if (model !== undefined && !isHubModel(model)) checkT5Dir(model);
   const out = resolvePath(cwd, got['out'] as string);

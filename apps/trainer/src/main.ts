@@ -15,7 +15,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     }
     // the commands (and the model libraries they load) only once the invocation is known to be good
     const { setNonFiniteWeights } = await import('./models.js');
-    const allow = inv.command !== 'inspect' && inv.allowNonFinite === true;
+    const allow = 'allowNonFinite' in inv && inv.allowNonFinite === true;
     setNonFiniteWeights(allow ? { allow, warn: (m) => io.stderr.write(`tagi: warning: ${m}\n`) } : { allow });
     const { runCommand } = await import('./commands.js');
     await runCommand(await prepareInputs(inv)); // Hub ids resolved, vocabulary checked: before any run dir exists

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackendError, type LibraryOpener, TF_GPU_LIBRARIES, explainNativeLoadError, gpuUnavailableReason, initBackend, resetBackendStateForTests } from './backend.js';
+import { BackendError, type LibraryOpener, explainNativeLoadError, gpuUnavailableReason, initBackend, resetBackendStateForTests } from './backend.js';
 
 afterEach(() => resetBackendStateForTests());
 
