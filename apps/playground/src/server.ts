@@ -1,92 +1,22 @@
-// Entry point: `node apps/playground/dist/server.js [--port N] [--root DIR]...` (or `pnpm playground`).
-import path from 'node:path';
-import { startPlayground } from './app';
-import { CliArgsError, USAGE, isLoopback, parseArgs } from './cli-args';
-import { TagiEngine } from './engine';
-import { describeOsError } from './os-errors';
-import { checkDirFilesUnderRoots, realFileUnderRoots, resolveRoots, resolveUnderRoots } from './paths';
-import { listRunDirs } from './runs';
+// The `tagi-playground` bin (`npx @tagi/playground`, `node apps/playground/dist/server.js`, `pnpm playground`).
+// With a backend that may be native TensorFlow (auto, the default, or tensorflow) the server runs as a child of
+// this process with TensorFlow's C++ start-up lines filtered out of its stderr (@tagi/tensor-core/native-logs;
+// the library writes them to the process's file descriptor 2 when the first model loads), so the playground's
+// own lines are all a user sees; `--verbose` or the user's TF_CPP_MIN_LOG_LEVEL shows TensorFlow's lines.
+import { exitLikeChild, followQuietLauncher, runQuietChild, wantsQuietRelaunch } from '@tagi/tensor-core/native-logs';
 
-/** A fault of the user's setup (bad flag, busy port, unreadable dir): one line, exit 2, no stack. */
-class StartupError extends Error {}
+const given = process.argv.slice(2);
+const verbose = given.includes('--verbose');
+const argv = given.filter((a) => a !== '--verbose');
+if (verbose && process.env['TF_CPP_MIN_LOG_LEVEL'] === undefined) process.env['TF_CPP_MIN_LOG_LEVEL'] = '0'; // TensorFlow's own default: every line
+const backendAt = argv.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
+const backend = backendAt < 0 ? 'auto' : argv[backendAt]!.includes('=') ? argv[backendAt]!.slice('--backend='.length) : argv[backendAt + 1];
+const mayLoadTensorFlow = (backend === 'auto' || backend === 'tensorflow') && !argv.some((a) => a === '--help' || a === '-h');
 
-function fail(message: string): never {
-  throw new StartupError(message);
+if (mayLoadTensorFlow && wantsQuietRelaunch({ verbose })) {
+  exitLikeChild(await runQuietChild({ args: argv }));
+} else {
+  // a filtered child whose launcher was killed outright goes with it (its port is then free again)
+  followQuietLauncher(() => process.kill(process.pid, 'SIGKILL'));
+  (await import('./serve')).serve(argv);
 }
-
-// stdout only announces the URL. When its reader has gone (`tagi-playground | head -1`) the server keeps
-// serving and stops writing there, instead of dying on an unhandled EPIPE.
-let stdoutOpen = true;
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code !== 'EPIPE') throw e;
-  if (stdoutOpen) process.stderr.write('note: stdout was closed by its reader (a pipe); the playground keeps serving, messages go to stderr\n');
-  stdoutOpen = false;
-});
-const say = (line: string): void => {
-  if (stdoutOpen) process.stdout.write(`${line}\n`);
-};
-
-async function main(): Promise<void> {
-  let args;
-  try {
-    args = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    if (e instanceof CliArgsError) fail(e.message);
-    throw e;
-  }
-  if (args.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  const defaultRoot = path.resolve('runs');
-  const wanted = [...(args.noDefaultRoot ? [] : [defaultRoot]), ...args.roots];
-  const { roots, missing } = resolveRoots(wanted);
-  for (const m of missing) {
-    if (m === defaultRoot) process.stderr.write(`note: ${m} does not exist yet (run \`pnpm demo\` first, or pass --root DIR)\n`);
-    else fail(`--root ${m}: not an existing directory (create it, or pass a directory that holds run dirs)`);
-  }
-  if (!isLoopback(args.host)) {
-    process.stderr.write(`WARNING: binding ${args.host}: anyone who can reach this address can read the run dirs under the roots and use this machine's CPU. There is no authentication.\n`);
-  }
-  const engine = new TagiEngine({
-    maxNewTokens: args.maxNewTokens,
-    ...(args.backend ? { backend: args.backend } : {}),
-    allowNonFinite: args.allowNonFinite,
-    warn: (m) => process.stderr.write(`warning: ${m}\n`),
-    checkDir: (dir) => checkDirFilesUnderRoots(roots, dir),
-    resolveFile: (file) => realFileUnderRoots(roots, file),
-    resolveDir: (dir) => resolveUnderRoots(roots, dir),
-  });
-  let app;
-  try {
-    app = await startPlayground({ roots, engine, host: args.host, port: args.port, log: (l) => process.stderr.write(`${l}\n`) });
-  } catch (e) {
-    const os = describeOsError(e);
-    if (!os) throw e;
-    fail(os.message);
-  }
-  const runs = listRunDirs(roots.dirs);
-  say(`TAGI playground: ${app.url}`);
-  say(`roots: ${roots.dirs.join(', ') || '(none)'}`);
-  say(runs[0] ? `newest run: ${runs[0].dir}` : 'no run dir found under the roots yet');
-  const stop = (): void => {
-    engine.dispose();
-    void app.close().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
-
-main().catch((e: unknown) => {
-  if (e instanceof StartupError) {
-    process.stderr.write(`tagi-playground: ${e.message}\n`);
-    process.exit(2);
-  }
-  const os = describeOsError(e);
-  if (os) {
-    process.stderr.write(`tagi-playground: ${os.message}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`tagi-playground: internal error (a bug; please report it with this trace): ${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
-});
