@@ -2,12 +2,17 @@
 // Release rehearsal: the packages as users get them.
 //   1. A throwaway copy of the workspace (the repo is never changed): `changeset version`, then `pnpm -r publish` to a
 //      local Verdaccio started here (our @tagi/* packages live only there; everything else is proxied from npmjs).
-//   2. For every published package, in a fresh directory outside the workspace with only that registry configured:
-//      `npm i <package>` alone (install size recorded), the README's usage block (the first ```js block after the
-//      "## Usage" heading) run with plain `node` as an ES module, an ES-module TypeScript consumer and a CommonJS
-//      TypeScript consumer (the `npm init -y` default) type-checked with `module: node16`, and `require()` at run time.
-// Prints a table (and `--json FILE` writes it). Exit 1 when any check fails; exit 0 with "skipped" when the npm registry
-// cannot be reached (third-party dependencies come from it). Options: --only=lora,eval  --keep  --json FILE
+//   2. For every published library (packages/*), in a fresh directory outside the workspace with only that registry
+//      configured: `npm i <package>` alone (install size recorded), the README's usage block (the first ```js block
+//      after the "## Usage" heading) run with plain `node` as an ES module, an ES-module TypeScript consumer and a
+//      CommonJS TypeScript consumer (the `npm init -y` default) type-checked with `module: node16`, and `require()`.
+//   3. The apps (apps/*: @tagi/trainer, @tagi/playground), each from the registry into an empty directory: the
+//      published tarball (its size, the files the app needs at run time, no `workspace:` range left), `npm i`, then
+//      `npx @tagi/trainer demo --preset=smoke` (timed; it must finish with its results table, and no TensorFlow log
+//      line may appear in its output) and the playground started in the trainer's directory (it must find the run
+//      under ./runs) answering `GET /` with its page and one `POST /api/generate` on that run (each timed).
+// Prints tables (and `--json FILE` writes them). Exit 1 when any check fails; exit 0 with "skipped" when the npm
+// registry cannot be reached (third-party dependencies come from it). Options: --only=lora,trainer  --keep  --json FILE
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -56,10 +61,12 @@ function freePort() {
   });
 }
 
+const PUBLISHED_DIRS = ['packages', 'apps'];
+
 function copyWorkspace(dest) {
   // tracked files plus the built dist/ folders (what `files` publishes), without node_modules or VCS data
   const files = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root }).out.split('\0').filter(Boolean);
-  const dists = fs.readdirSync(path.join(root, 'packages')).map((p) => path.join('packages', p, 'dist')).filter((d) => fs.existsSync(path.join(root, d)));
+  const dists = PUBLISHED_DIRS.flatMap((top) => fs.readdirSync(path.join(root, top)).map((p) => path.join(top, p, 'dist'))).filter((d) => fs.existsSync(path.join(root, d)));
   for (const rel of files) {
     const src = path.join(root, rel);
     if (!fs.existsSync(src) || fs.statSync(src).isDirectory()) continue;
@@ -69,11 +76,14 @@ function copyWorkspace(dest) {
   for (const d of dists) fs.cpSync(path.join(root, d), path.join(dest, d), { recursive: true });
 }
 
+/** Every published package of the workspace: libraries (packages/*) and apps (apps/*). */
 function publishedPackages(dir) {
-  return fs
-    .readdirSync(path.join(dir, 'packages'))
-    .map((p) => ({ dir: path.join(dir, 'packages', p), pkg: JSON.parse(fs.readFileSync(path.join(dir, 'packages', p, 'package.json'), 'utf8')) }))
-    .filter((x) => !x.pkg.private);
+  return PUBLISHED_DIRS.flatMap((top) =>
+    fs
+      .readdirSync(path.join(dir, top))
+      .map((p) => ({ dir: path.join(dir, top, p), app: top === 'apps', pkg: JSON.parse(fs.readFileSync(path.join(dir, top, p, 'package.json'), 'utf8')) }))
+      .filter((x) => !x.pkg.private),
+  );
 }
 
 /** The first ```js block after a "## Usage" heading of a README, or undefined. */
@@ -203,13 +213,169 @@ function consumerCheck(work, url, { pkg, dir }) {
 }
 
 const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
+const seconds = (t0) => Math.round((performance.now() - t0) / 100) / 10;
+
+/** An empty consumer directory with only the local registry configured, and the environment its npm runs in. */
+function consumerDir(work, url, short) {
+  const cdir = path.join(work, 'consumers', short);
+  fs.mkdirSync(cdir, { recursive: true });
+  fs.writeFileSync(path.join(cdir, 'package.json'), JSON.stringify({ name: `consumer-${short}`, version: '1.0.0', private: true }, null, 2));
+  fs.writeFileSync(path.join(cdir, '.npmrc'), `registry=${url}\n`);
+  // as in consumerCheck: npm_config_registry beats the pnpm-exported public registry
+  const env = { npm_config_registry: url, npm_config_userconfig: path.join(cdir, '.npmrc'), npm_config_cache: path.join(work, 'npm-cache'), npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+  return { cdir, env };
+}
+
+/** The environment of a program a user runs: none of this process's TensorFlow or relaunch settings. */
+function userEnv(env) {
+  const e = { ...process.env, ...env };
+  for (const k of ['TF_CPP_MIN_LOG_LEVEL', 'TAGI_QUIET_CHILD', 'NODE_OPTIONS']) delete e[k];
+  return e;
+}
+
+/**
+ * The tarball as the registry serves it (`npm pack NAME@VERSION` downloads it): its size, that it holds `needs`,
+ * and that its package.json names every @tagi dependency by the version published with it (no `workspace:` left).
+ */
+function tarballCheck(work, env, pkg, needs, versions, problems) {
+  const tdir = path.join(work, 'tarballs', pkg.name.replace('@tagi/', ''));
+  fs.mkdirSync(tdir, { recursive: true });
+  const r = run('npm', ['pack', `${pkg.name}@${pkg.version}`, '--json'], { cwd: tdir, env, check: false });
+  if (!r.ok) {
+    problems.push(`npm pack ${pkg.name}@${pkg.version} failed: ${r.out.trim().split('\n').slice(-3).join(' | ')}`);
+    return {};
+  }
+  const info = JSON.parse(r.out.slice(r.out.indexOf('[')))[0];
+  const files = new Set(info.files.map((f) => f.path));
+  for (const n of needs) if (!files.has(n)) problems.push(`the tarball lacks ${n}`);
+  const manifest = JSON.parse(run('tar', ['-xzOf', path.join(tdir, info.filename), 'package/package.json']).out);
+  for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies']) {
+    for (const [dep, range] of Object.entries(manifest[field] ?? {})) {
+      if (String(range).startsWith('workspace:') || String(range).startsWith('catalog:')) problems.push(`${field}.${dep} is still '${range}' in the published package.json`);
+      else if (versions.has(dep) && range !== versions.get(dep)) problems.push(`${field}.${dep} is '${range}', not the version published with it (${versions.get(dep)})`);
+    }
+  }
+  for (const [bin, target] of Object.entries(manifest.bin ?? {})) if (!files.has(target.replace(/^\.\//, ''))) problems.push(`bin ${bin} → ${target} is not in the tarball`);
+  return { tarballBytes: info.size, unpackedBytes: info.unpackedSize, fileCount: info.entryCount ?? info.files.length };
+}
+
+/** TensorFlow's own log lines in a command's output (the filter of @tagi/tensor-core/native-logs, as built). */
+async function tensorflowLines(text) {
+  const { isTensorFlowInfoLine } = await import(path.join(root, 'packages', 'tensor-core', 'dist', 'native-logs.js'));
+  return text.split('\n').filter((l) => isTensorFlowInfoLine(l) || /absl::InitializeLog|oneDNN custom operations|cpu_feature_guard|dso_loader/.test(l));
+}
+
+/** @tagi/trainer from the registry into an empty directory, then `npx @tagi/trainer demo --preset=smoke` there. */
+async function trainerCheck(work, url, { pkg }, versions) {
+  const row = { package: pkg.name, version: pkg.version, install: false, problems: [] };
+  const { cdir, env } = consumerDir(work, url, 'trainer');
+  Object.assign(row, tarballCheck(work, env, pkg, ['package.json', 'README.md', 'LICENSE', 'dist/cli.js', 'dist/index.js'], versions, row.problems));
+  let t0 = performance.now();
+  const inst = run('npm', ['install', `${pkg.name}@${pkg.version}`], { cwd: cdir, env, check: false, timeout: 900_000 });
+  row.installSeconds = seconds(t0);
+  if (!inst.ok) {
+    row.problems.push(`npm install failed: ${inst.out.trim().split('\n').slice(-5).join(' | ')}`);
+    return row;
+  }
+  row.install = true;
+  row.installBytes = duBytes(path.join(cdir, 'node_modules'));
+  row.tfjsNode = fs.existsSync(path.join(cdir, 'node_modules', '@tensorflow', 'tfjs-node', 'lib', 'napi-v8', 'tfjs_binding.node')) ? 'installed' : 'not installed';
+  t0 = performance.now();
+  const demo = run('npx', [pkg.name, 'demo', '--preset=smoke'], { cwd: cdir, env: userEnv(env), check: false, timeout: 1_800_000 });
+  row.demoSeconds = seconds(t0);
+  row.backendLine = demo.out.split('\n').find((l) => l.startsWith('backend: ')) ?? '';
+  row.demo = demo.ok && /\| TAGI \|/.test(demo.out);
+  if (!row.demo) row.problems.push(`npx ${pkg.name} demo --preset=smoke ${demo.ok ? 'printed no results table' : 'failed'}: ${demo.out.trim().split('\n').slice(-6).join(' | ')}`);
+  if (!demo.out.startsWith('backend: ')) row.problems.push(`the demo's first line is not ours: ${JSON.stringify(demo.out.split('\n')[0])}`);
+  row.tensorflowLogLines = (await tensorflowLines(demo.out)).length;
+  if (row.tensorflowLogLines > 0) row.problems.push(`${row.tensorflowLogLines} TensorFlow log line(s) in the demo's output, e.g. ${(await tensorflowLines(demo.out))[0]}`);
+  const runs = path.join(cdir, 'runs');
+  row.runDir = fs.existsSync(runs) ? fs.readdirSync(runs).map((d) => path.join(runs, d)).find((d) => fs.existsSync(path.join(d, 'results.json'))) : undefined;
+  if (row.demo && row.runDir === undefined) row.problems.push(`no run with results.json under ${runs}`);
+  row.dir = cdir;
+  return row;
+}
+
+/**
+ * @tagi/playground from the registry into an empty directory, started (its bin) where the trainer's demo ran, so
+ * its default root ./runs holds that run: the URL printed, `GET /` the page, one `POST /api/generate` on the run.
+ */
+async function playgroundCheck(work, url, { pkg }, versions, trainer) {
+  const row = { package: pkg.name, version: pkg.version, install: false, problems: [] };
+  const { cdir, env } = consumerDir(work, url, 'playground');
+  Object.assign(
+    row,
+    tarballCheck(work, env, pkg, ['package.json', 'README.md', 'LICENSE', 'NOTICE', 'dist/server.js', 'dist/web/tagi-browser.js', 'public/index.html', 'public/app.js', 'public/style.css', 'public/in-page.html', 'public/in-page.js'], versions, row.problems),
+  );
+  let t0 = performance.now();
+  const inst = run('npm', ['install', `${pkg.name}@${pkg.version}`], { cwd: cdir, env, check: false, timeout: 900_000 });
+  row.installSeconds = seconds(t0);
+  if (!inst.ok) {
+    row.problems.push(`npm install failed: ${inst.out.trim().split('\n').slice(-5).join(' | ')}`);
+    return row;
+  }
+  row.install = true;
+  row.installBytes = duBytes(path.join(cdir, 'node_modules'));
+  if (trainer?.runDir === undefined) {
+    row.problems.push(`not started: it needs the run of ${trainer ? "@tagi/trainer's demo, which failed" : '@tagi/trainer (add trainer to --only)'}`);
+    return row;
+  }
+  t0 = performance.now();
+  const child = spawn(path.join(cdir, 'node_modules', '.bin', 'tagi-playground'), ['--port', '0'], { cwd: trainer.dir, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  try {
+    const started = await Promise.race([
+      new Promise((resolve) => {
+        const check = () => /newest run: .*\n/.test(out) && resolve(/TAGI playground: (http:\/\/\S+)/.exec(out)?.[1]);
+        child.stdout.on('data', check);
+        check();
+      }),
+      exited.then(() => undefined),
+      new Promise((resolve) => setTimeout(() => resolve(undefined), 120_000)),
+    ]);
+    row.startSeconds = seconds(t0);
+    if (started === undefined) {
+      row.problems.push(`it printed no URL within 120 s: ${`${out}${err}`.trim().split('\n').slice(-5).join(' | ')}`);
+      return row;
+    }
+    if (!out.includes(`newest run: ${trainer.runDir}`)) row.problems.push(`it did not find the demo's run under ./runs: ${out.trim().split('\n').join(' | ')}`);
+    t0 = performance.now();
+    const page = await fetch(started);
+    const html = await page.text();
+    row.getMs = Math.round(performance.now() - t0);
+    row.getStatus = page.status;
+    if (page.status !== 200 || !/<html/i.test(html)) row.problems.push(`GET / answered ${page.status} without the page`);
+    t0 = performance.now();
+    const gen = await fetch(new URL('api/generate', started), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dir: trainer.runDir, instruction: 'Return the last word of the input.' }) });
+    const body = await gen.json().catch(() => ({}));
+    row.generateSeconds = seconds(t0);
+    row.generateStatus = gen.status;
+    if (gen.status !== 200 || typeof body.id !== 'string' || !Array.isArray(body.instructionIds)) row.problems.push(`POST /api/generate answered ${gen.status}: ${JSON.stringify(body).slice(0, 300)}`);
+    row.backend = /"backend":"(\w+)"/.exec(JSON.stringify(await (await fetch(new URL('api/open', started), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dir: trainer.runDir }) })).json().catch(() => ({}))))?.[1];
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const end = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(undefined), 30_000))]);
+    if (end === undefined) {
+      child.kill('SIGKILL');
+      row.problems.push('it did not stop within 30 s of SIGTERM');
+    }
+  }
+  row.tensorflowLogLines = (await tensorflowLines(`${out}${err}`)).length;
+  if (row.tensorflowLogLines > 0) row.problems.push(`${row.tensorflowLogLines} TensorFlow log line(s) in its output`);
+  if (/internal error/.test(err)) row.problems.push(`internal error: ${err.trim().split('\n').slice(0, 3).join(' | ')}`);
+  return row;
+}
 
 async function main() {
   if (!(await registryReachable())) {
     log('skipped: https://registry.npmjs.org is not reachable (third-party dependencies are proxied from it)');
     return 0;
   }
-  const missing = fs.readdirSync(path.join(root, 'packages')).filter((p) => !fs.existsSync(path.join(root, 'packages', p, 'dist')));
+  const missing = PUBLISHED_DIRS.flatMap((top) => fs.readdirSync(path.join(root, top)).map((p) => path.join(top, p))).filter((d) => fs.existsSync(path.join(root, d, 'package.json')) && !fs.existsSync(path.join(root, d, 'dist')));
   if (missing.length > 0) throw new Error(`build first (pnpm build): no dist/ in ${missing.join(', ')}`);
   const started = performance.now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-release-'));
@@ -228,23 +394,52 @@ async function main() {
     const pub = run('npx', [...pnpm, '-r', 'publish', '--registry', verdaccio.url, '--no-git-checks'], { cwd: copy, env: { npm_config_userconfig: path.join(work, 'publish.npmrc') } });
     const published = pub.out.split('\n').filter((l) => /^\+ @tagi\//.test(l)).map((l) => l.slice(2).trim());
     log(`published ${published.join(', ')}`);
-    const pkgs = publishedPackages(copy).filter((p) => !only || only.has(p.pkg.name));
+    const all = publishedPackages(copy);
+    const versions = new Map(all.map((p) => [p.pkg.name, p.pkg.version]));
+    const pkgs = all.filter((p) => !only || only.has(p.pkg.name));
     const rows = [];
-    for (const p of pkgs) {
+    for (const p of pkgs.filter((x) => !x.app)) {
       log(`${p.pkg.name}: fresh install and checks …`);
       rows.push(consumerCheck(work, verdaccio.url, p));
     }
+    const appRows = [];
+    const trainerPkg = pkgs.find((p) => p.pkg.name === '@tagi/trainer');
+    const playgroundPkg = pkgs.find((p) => p.pkg.name === '@tagi/playground');
+    let trainer;
+    if (trainerPkg) {
+      log(`${trainerPkg.pkg.name}: tarball, install into an empty directory, npx ${trainerPkg.pkg.name} demo --preset=smoke …`);
+      trainer = await trainerCheck(work, verdaccio.url, trainerPkg, versions);
+      appRows.push(trainer);
+    }
+    if (playgroundPkg) {
+      log(`${playgroundPkg.pkg.name}: tarball, install into an empty directory, serve the demo's run: GET /, POST /api/generate …`);
+      appRows.push(await playgroundCheck(work, verdaccio.url, playgroundPkg, versions, trainer));
+    }
+    for (const p of pkgs.filter((x) => x.app && x !== trainerPkg && x !== playgroundPkg)) appRows.push({ package: p.pkg.name, version: p.pkg.version, problems: ['an app the rehearsal has no run check for'] });
     const lines = [
       '| package | version | install | installed size | packages | README usage | ESM types | CJS types | require() |',
       '|---|---|---|---:|---:|---|---|---|---|',
       ...rows.map((r) => `| ${r.package} | ${r.version} | ${r.install ? `ok (${r.installSeconds} s)` : 'FAILED'} | ${mb(r.installBytes)} | ${r.installedPackages} | ${r.usage}${r.usageSeconds !== undefined ? ` (${r.usageSeconds} s)` : ''} | ${r.typesEsm ? 'ok' : 'FAILED'} | ${r.typesCjs ? 'ok' : 'FAILED'} | ${r.require ? 'ok' : 'FAILED'} |`),
     ];
-    console.log(`\n${lines.join('\n')}\n`);
-    for (const r of rows) for (const pr of r.problems) console.log(`  ${r.package}: ${pr}`);
-    if (jsonOut) fs.writeFileSync(jsonOut, `${JSON.stringify({ published, rows }, null, 2)}\n`);
-    const failed = rows.filter((r) => r.problems.length > 0).length + (published.length < pkgs.length ? 1 : 0);
+    if (rows.length > 0) console.log(`\n${lines.join('\n')}\n`);
+    const kb = (b) => (b === undefined ? '–' : `${(b / 1e3).toFixed(0)} kB`);
+    const appRun = (r) =>
+      r.package === '@tagi/trainer'
+        ? `\`npx @tagi/trainer demo --preset=smoke\` ${r.demo ? 'ok' : 'FAILED'}${r.demoSeconds !== undefined ? ` (${r.demoSeconds} s)` : ''}; tfjs-node ${r.tfjsNode ?? '–'}; \`${r.backendLine ?? ''}\`; TensorFlow log lines: ${r.tensorflowLogLines ?? '–'}`
+        : r.package === '@tagi/playground'
+          ? `start ${r.startSeconds ?? '–'} s; \`GET /\` ${r.getStatus ?? '–'} (${r.getMs ?? '–'} ms); \`POST /api/generate\` ${r.generateStatus ?? '–'} (${r.generateSeconds ?? '–'} s, backend ${r.backend ?? '–'}); TensorFlow log lines: ${r.tensorflowLogLines ?? '–'}`
+          : '–';
+    const appLines = [
+      '| app | version | tarball | unpacked | files | install | installed size | run from the registry, in an empty directory |',
+      '|---|---|---:|---:|---:|---|---:|---|',
+      ...appRows.map((r) => `| ${r.package} | ${r.version} | ${kb(r.tarballBytes)} | ${kb(r.unpackedBytes)} | ${r.fileCount ?? '–'} | ${r.install ? `ok (${r.installSeconds} s)` : 'FAILED'} | ${r.installBytes !== undefined ? mb(r.installBytes) : '–'} | ${appRun(r)} |`),
+    ];
+    if (appRows.length > 0) console.log(`${appLines.join('\n')}\n`);
+    for (const r of [...rows, ...appRows]) for (const pr of r.problems) console.log(`  ${r.package}: ${pr}`);
+    if (jsonOut) fs.writeFileSync(jsonOut, `${JSON.stringify({ published, rows, apps: appRows }, null, 2)}\n`);
+    const failed = [...rows, ...appRows].filter((r) => r.problems.length > 0).length + (published.length < pkgs.length ? 1 : 0);
     const minutes = ((performance.now() - started) / 60_000).toFixed(1);
-    log(failed === 0 ? `all ${rows.length} packages install and run alone (${minutes} min)` : `${failed} package(s) with problems (${minutes} min)`);
+    log(failed === 0 ? `all ${rows.length} packages install and run alone, and ${appRows.length} apps run from the registry (${minutes} min)` : `${failed} package(s) with problems (${minutes} min)`);
     return failed === 0 ? 0 : 1;
   } finally {
     verdaccio?.child.kill();
