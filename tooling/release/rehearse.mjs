@@ -38,7 +38,7 @@ function run(cmd, argv, o = {}) {
   const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: o.timeout ?? 600_000, cwd: o.cwd, env: { ...process.env, ...o.env }, maxBuffer: 64 << 20 });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   if (o.check !== false && r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} (in ${o.cwd ?? process.cwd()}) failed with ${r.status ?? r.signal}:\n${out.slice(-3000)}`);
-  return { ok: r.status === 0, out };
+  return { ok: r.status === 0, out, stdout: r.stdout ?? '' };
 }
 
 async function registryReachable() {
@@ -245,10 +245,10 @@ function tarballCheck(work, env, pkg, needs, versions, problems) {
     problems.push(`npm pack ${pkg.name}@${pkg.version} failed: ${r.out.trim().split('\n').slice(-3).join(' | ')}`);
     return {};
   }
-  const info = JSON.parse(r.out.slice(r.out.indexOf('[')))[0];
+  const info = JSON.parse(r.stdout.slice(r.stdout.indexOf('[')))[0]; // stdout alone: npm may print notices on stderr
   const files = new Set(info.files.map((f) => f.path));
   for (const n of needs) if (!files.has(n)) problems.push(`the tarball lacks ${n}`);
-  const manifest = JSON.parse(run('tar', ['-xzOf', path.join(tdir, info.filename), 'package/package.json']).out);
+  const manifest = JSON.parse(run('tar', ['-xzOf', path.join(tdir, info.filename), 'package/package.json']).stdout);
   for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies']) {
     for (const [dep, range] of Object.entries(manifest[field] ?? {})) {
       if (String(range).startsWith('workspace:') || String(range).startsWith('catalog:')) problems.push(`${field}.${dep} is still '${range}' in the published package.json`);
