@@ -40,7 +40,14 @@ describe('tagi demo --preset smoke', () => {
     const { summary, meta } = summaryFromJson(JSON.parse(readFileSync(path.join(runDir, 'results.json'), 'utf8')));
     const facts = meta as unknown as RunFacts;
     const methods = summary.rows.filter((x) => x.kind === 'method');
-    expect(methods.map((m) => m.label)).toEqual(['No adapter', 'Instruction-concatenated multitask', 'Hypernet w/o distillation (HINT-like)', 'TAGI']);
+    expect(methods.map((m) => m.label)).toEqual([
+      'No adapter',
+      'Instruction-concatenated multitask',
+      'Hypernet w/o distillation (HINT-like)',
+      'TAGI',
+      "TAGI, another task's instruction (control)",
+      'TAGI, empty instruction (control)',
+    ]);
     expect(summary.rows.filter((x) => x.kind === 'reference').map((m) => m.method)).toEqual(['copy-input', 'majority', 'instruction-blind']);
     // one column per evaluation setting, holding exactly the data's tasks and instances
     const config = resolveConfig({ preset: 'smoke' });
@@ -56,7 +63,7 @@ describe('tagi demo --preset smoke', () => {
       expect(summary.rows.find((x) => x.method === 'copy-input')!.scores[set.split]!.rougeL!.estimate).toBeCloseTo(want, 9);
     }
     // the hypernetwork rows carry every seed; the others are trained once
-    expect(methods.map((m) => m.seeds)).toEqual([[], [], ['42', '43'], ['42', '43']]);
+    expect(methods.map((m) => m.seeds)).toEqual([[], [], ['42', '43'], ['42', '43'], ['42', '43'], ['42', '43']]);
     expect(facts.hypernetSeeds).toEqual([42, 43]);
     for (const m of methods) {
       for (const col of summary.columns) {
@@ -68,7 +75,13 @@ describe('tagi demo --preset smoke', () => {
         expect(sc.rougeL!.hi!).toBeGreaterThanOrEqual(sc.rougeL!.estimate);
       }
     }
-    expect(summary.differences.map((d) => [d.a, d.b])).toEqual([['tagi', 'no-adapter'], ['tagi', 'hint'], ['tagi', 'multitask']]);
+    expect(summary.differences.map((d) => [d.a, d.b])).toEqual([
+      ['tagi', 'no-adapter'],
+      ['tagi', 'hint'],
+      ['tagi', 'multitask'],
+      ['tagi', 'tagi-wrong-instruction'],
+      ['tagi', 'tagi-empty-instruction'],
+    ]);
     // the hypernet rows never re-read the instruction: fewer FLOPs per instance than concatenation
     expect(facts.cost['tagi']!.relativeFlops).toBeLessThan(1);
     expect(facts.cost['hint']!.relativeFlops).toBeLessThan(1);
@@ -112,7 +125,7 @@ describe('tagi demo --preset smoke', () => {
     expect(roles('teacher').length).toBeGreaterThan(5);
     for (const a of runArtifacts(runDir, state)) expect(existsSync(a.dir)).toBe(true);
     // finished stages leave no checkpoints, and the lock is gone
-    expect(readdirSync(runDir).sort()).toEqual(['base-model', 'config.json', 'curves.svg', 'hypernet-hint', 'hypernet-pretrained', 'hypernet-tagi', 'metrics.jsonl', 'multitask-adapter', 'results.json', 'results.md', 'teachers', 'trainer_state.json']);
+    expect(readdirSync(runDir).sort()).toEqual(['base-model', 'config.json', 'curves.svg', 'hypernet-hint', 'hypernet-pretrained', 'hypernet-tagi', 'metrics.jsonl', 'multitask-adapter', 'predictions.jsonl', 'results.json', 'results.md', 'teachers', 'trainer_state.json']);
   }, 900_000); // a few minutes on 2 shared cores
 
   it('inspect summarises the run, model, adapter and hypernet dirs', async () => {

@@ -166,9 +166,9 @@ describe.skipIf(!existsSync(path.join(SHARED_DATA, 'p3', 'superglue')) || !exist
     expect({ preset: lm.preset, src: lm.prompt.maxSourceLength, numPos: lm.prompt.numPos, lr: lm.hypernet.finetune.lr, rank: lm.hypernet.rank, teacherRank: lm.teachers.rank, t: lm.distill.temperature }).toEqual({
       preset: 't5-small-lm-adapt', src: 1024, numPos: 2, lr: 5e-5, rank: 32, teacherRank: 16, t: 3,
     });
-    // results v2: the demo's four trained method rows, every one evaluated (no reason for a missing row)
+    // results v2: the demo's four trained method rows and TAGI's two instruction controls, every one evaluated (no reason for a missing row)
     const lmRows = readResults(path.join(home, 'runs/lm'))!.summary.rows.filter((row) => row.kind === 'method');
-    expect(lmRows.map((row) => row.method)).toEqual(['no-adapter', 'multitask', 'hint', 'tagi']);
+    expect(lmRows.map((row) => row.method)).toEqual(['no-adapter', 'multitask', 'hint', 'tagi', 'tagi-wrong-instruction', 'tagi-empty-instruction']);
     for (const row of lmRows) expect(row.reason, row.method).toBeNull();
-  });
+  }, 900_000); // eleven commands, two of them demos of the smoke preset and one on the SNI sample
 });

@@ -33,6 +33,8 @@ const USER = 'tagi';
 const USER_PASS = 'acl/p@ss:7d0e';
 const SECRETS = [PASS, USER_PASS, encodeURIComponent(USER_PASS)];
 const SMOKE = ['--preset=smoke', '--backend=cpu'];
+/** Teachers in banks of two groups: several queue jobs (one per bank), each with its own checkpoints. */
+const SMOKE_BANKS = [...SMOKE, '--teachers.bank-size=2'];
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'tagi-queue-faults-'));
 const dir = (n: string) => path.join(root, n);
@@ -159,12 +161,12 @@ describe.skipIf(redisBin === undefined)('queue faults (real redis-server process
     expect(worker.output()).toContain(`waiting for jobs on ${maskedUser()}`);
     const runDir = dir('diverged');
     // lr 1e30: the LoRA weights after update 1 are ~1e30, so update 2's loss overflows (1e12 only saturates a LoRA's softmax)
-    const first = await tagi(['teachers', ...SMOKE, '--teachers.train.lr=1e30', `--model=${model}`, `--run-dir=${runDir}`, `--queue=${asUser()}`]);
+    const first = await tagi(['teachers', ...SMOKE_BANKS, '--teachers.train.lr=1e30', `--model=${model}`, `--run-dir=${runDir}`, `--queue=${asUser()}`]);
     expect(first.code, first.err).toBe(2);
-    const groups = Object.keys(readRunState(runDir)!.stages).filter((s) => s.startsWith('teachers/'));
-    expect(groups.length).toBeGreaterThan(3);
-    expect(first.err).toContain(`${groups.length} of ${groups.length} teachers jobs failed`);
-    for (const g of groups) {
+    const banks = Object.keys(readRunState(runDir)!.stages).filter((s) => s.startsWith('teachers/'));
+    expect(banks.length).toBeGreaterThan(1);
+    expect(first.err).toContain(`${banks.length} of ${banks.length} teachers jobs failed`);
+    for (const g of banks) {
       // smoke teachers: 2 updates, no checkpoint before the last, so nothing to continue from
       expect(first.err).toContain(
         `  ${g}: stage ${g} diverged at update 2/2: loss NaN, gradient norm NaN (lr 1e+30); the update was not applied and nothing of it saved, and the stage wrote no output; ` +
@@ -180,8 +182,11 @@ describe.skipIf(redisBin === undefined)('queue faults (real redis-server process
     const resumed = await tagi(['teachers', '--resume', `--run-dir=${runDir}`, '--teachers.train.lr=0.005', `--queue=${asUser()}`]);
     expect(resumed.code, resumed.err).toBe(0);
     expect(resumed.out).toContain('resuming with changed settings (config.json updated): teachers.train.lr 1e+30 → 0.005');
-    expect(readdirSync(path.join(runDir, 'teachers')).sort()).toEqual(groups.map((g) => g.slice('teachers/'.length)).sort());
-    expect(await expectFiniteWeights(path.join(runDir, 'teachers'))).toBe(groups.length);
+    // every bank wrote its groups' teachers (two per bank, the last bank may hold one)
+    const teachers = readdirSync(path.join(runDir, 'teachers'));
+    expect(teachers.length).toBeGreaterThan(banks.length);
+    expect(teachers.length).toBeLessThanOrEqual(2 * banks.length);
+    expect(await expectFiniteWeights(path.join(runDir, 'teachers'))).toBe(teachers.length);
     expect(JSON.parse(readFileSync(path.join(runDir, 'config.json'), 'utf8')).teachers.train.lr).toBe(0.005);
     expect(Object.values(readRunState(runDir)!.stages).every((s) => s.status === 'done')).toBe(true);
 
@@ -243,7 +248,7 @@ describe.skipIf(redisBin === undefined)('queue faults (real redis-server process
     await worker.waitFor(/waiting for jobs/);
     const runDir = dir('outage');
     // teachers long enough to be in the middle of one when Redis goes away
-    const enqueuer = start(['teachers', ...SMOKE, '--teachers.train.steps=400', `--model=${model}`, `--run-dir=${runDir}`, `--queue=${url}`], env);
+    const enqueuer = start(['teachers', ...SMOKE_BANKS, '--teachers.train.steps=400', `--model=${model}`, `--run-dir=${runDir}`, `--queue=${url}`], env);
     const checkpoints = path.join(runDir, 'checkpoints', 'teachers');
     const saved = () => (existsSync(checkpoints) ? readdirSync(checkpoints).flatMap((g) => readdirSync(path.join(checkpoints, g)).filter((n) => n.startsWith('step-')).map((n) => path.join(checkpoints, g, n))) : []);
     const end = Date.now() + 120_000;

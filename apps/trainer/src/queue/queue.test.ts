@@ -220,7 +220,7 @@ describe.skipIf(redisBin === undefined)('teachers and eval on a BullMQ queue (re
     };
     const single = numbers('eval-single');
     expect(numbers('eval-queued')).toEqual(single);
-    expect(single.summary.rows.filter((row) => row.kind === 'method').map((row) => row.method)).toEqual(['no-adapter', 'multitask', 'tagi']);
+    expect(single.summary.rows.filter((row) => row.kind === 'method').map((row) => row.method)).toEqual(['no-adapter', 'multitask', 'tagi', 'tagi-wrong-instruction', 'tagi-empty-instruction']);
     // every evaluation setting the config asks for was scored (a column per setting, each with scores)
     expect(single.summary.columns.length).toBeGreaterThan(1);
     for (const col of single.summary.columns) expect(single.summary.rows[0]?.scores[col.key]?.rougeL, col.key).not.toBeNull();
