@@ -173,6 +173,51 @@ describe.each(testBackends())('layers on %s', (backend) => {
     norm.dispose();
   });
 
+  it('RMSNorm on [batch, len, dim]: its own gradient equals the formula\'s chain and finite differences; leak-free', () => {
+    const rng = new Rng(16);
+    const norm = new RMSNorm(5, 1e-6);
+    tf.tidy(() => norm.weight.assign(tf.tensor1d([0.5, 1, 1.5, -2, 0.25])));
+    const x = randn(rng, [2, 3, 5], 1.5);
+    const r = randn(rng, [2, 3, 5]);
+    const formula = (xx: tf.Tensor, ww: tf.Tensor) => tf.mul(ww, tf.mul(xx, tf.rsqrt(tf.add(tf.mean(tf.square(xx), -1, true), 1e-6))));
+    expectNoLeak(() =>
+      tf.tidy(() => {
+        // the forward is the formula's ops in the formula's order: bit-identical
+        expect(Array.from(norm.forward(x).dataSync())).toEqual(Array.from(formula(x, norm.weight).dataSync()));
+        const { grads } = tf.variableGrads(() => tf.sum(tf.mul(norm.forward(x), r)) as tf.Scalar, [norm.weight]);
+        const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(formula(xx, ww), r)))([x, norm.weight]);
+        expectClose(grads[norm.weight.name] as tf.Tensor, gw as tf.Tensor, { atol: 1e-5, rtol: 1e-5 });
+        const [ours] = tf.grads((xx: tf.Tensor) => tf.sum(tf.mul(norm.forward(xx), r)))([x]);
+        expectClose(ours as tf.Tensor, gx as tf.Tensor, { atol: 1e-5, rtol: 1e-5 });
+      }),
+    );
+    expectNoLeak(() => checkGradients((xx) => tf.mul(norm.forward(xx as tf.Tensor), r), [x]));
+    // a frozen weight: the input still gets its gradient, the weight none (and nothing leaks)
+    norm.setTrainable(false);
+    expectNoLeak(() =>
+      tf.tidy(() => {
+        const [g] = tf.grads((xx: tf.Tensor) => tf.sum(tf.mul(norm.forward(xx), r)))([x]);
+        expect(g?.shape).toEqual([2, 3, 5]);
+      }),
+    );
+    tf.dispose([x, r]);
+    norm.dispose();
+  });
+
+  it('low-rank deltas: the scaling may multiply B or the product, the result is the same', () => {
+    const rng = new Rng(17);
+    const lin = new Linear(6, 5, { rng, bias: false });
+    // one position per example: the product [3, 1, 5] is smaller than B [3, 5, 4]; eight: larger
+    for (const len of [1, 8]) {
+      const x = randn(rng, [3, len, 6]);
+      const A = randn(rng, [3, 4, 6]);
+      const B = randn(rng, [3, 5, 4]);
+      expectNoLeak(() => tf.tidy(() => expectClose(lin.forward(x, { A, B, scaling: 0.3 }), mergedReference(x, lin, A, B, 0.3), { atol: 1e-4 })));
+      tf.dispose([x, A, B]);
+    }
+    lin.dispose();
+  });
+
   it('dropout: identity in eval, inverted scaling and the right drop rate in training, reproducible with an rng', () => {
     const x = tf.ones([100, 100]);
     expectNoLeak(() =>

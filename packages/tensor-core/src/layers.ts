@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Module } from './module.js';
 import { Rng } from './rng.js';
 import { type Initializer, kaimingUniformInit, normalInit, onesInit, uniformInit } from './init.js';
-import { bmm, linear } from './linear.js';
+import { bmm, lazyGradOp, linear } from './linear.js';
 
 /**
  * A low-rank weight update supplied at call time: ΔW = scaling·B·A. This is the one way LoRA and
@@ -94,8 +94,10 @@ export function lowRankForward(x: tf.Tensor, delta: LowRankDelta, inFeatures: nu
           `${at}: expected A [r, ${inFeatures}] and B [${outFeatures}, r], got A ${shapeStr(A.shape)}, B ${shapeStr(B.shape)}`,
         );
       }
+      // scaling·B [out, r] instead of scaling × the product [..., out]: a kernel pass over far fewer elements
+      // (the same product rounded in another order; identical when the scaling is a power of two, as alpha = 2r)
       const xa = linear(x, A); // [..., r]
-      return tf.mul(linear(xa, B), scaling); // [..., out]
+      return linear(xa, scaling === 1 ? B : tf.mul(B, scaling)); // [..., out]
     }
     if (A.rank === 3 && B.rank === 3) {
       const [batch, r] = A.shape as [number, number, number];
@@ -108,10 +110,13 @@ export function lowRankForward(x: tf.Tensor, delta: LowRankDelta, inFeatures: nu
         throw new RangeError(`${at}: per-example delta for batch ${batch} needs x [${batch}, ..., ${inFeatures}], got ${shapeStr(x.shape)}`);
       }
       const lead = x.shape.slice(0, -1);
-      const x3 = tf.reshape(x, [batch, -1, inFeatures]); // [batch, L, in]
+      const x3 = x.rank === 3 ? x : tf.reshape(x, [batch, -1, inFeatures]); // [batch, L, in]
       const xa = bmm(x3, A, false, true); // [batch, L, r]
-      const y3 = bmm(xa, B, false, true); // [batch, L, out]
-      return tf.mul(tf.reshape(y3, [...lead, outFeatures]), scaling); // [..., out]
+      // the scaling multiplies the smaller of B [batch, out, r] and the product [batch, L, out] (as above)
+      const scaleB = scaling !== 1 && B.size < xa.shape[1] * batch * outFeatures;
+      const y3 = bmm(xa, scaleB ? tf.mul(B, scaling) : B, false, true); // [batch, L, out]
+      const y = x.rank === 3 ? y3 : tf.reshape(y3, [...lead, outFeatures]); // [..., out]
+      return scaling === 1 || scaleB ? y : tf.mul(y, scaling);
     }
     throw new RangeError(
       `${at}: A and B must both be 2-D (shared) or both 3-D (per example), got A ${shapeStr(A.shape)}, B ${shapeStr(B.shape)}`,
@@ -173,12 +178,37 @@ export class RMSNorm extends Module {
     if (x.shape[x.rank - 1] !== this.dim) {
       throw new RangeError(`RMSNorm.forward: x must be [..., ${this.dim}], got ${shapeStr(x.shape)}`);
     }
-    return tf.tidy(() => {
-      const x32 = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
-      const variance = tf.mean(tf.square(x32), -1, true); // [..., 1]
-      return tf.mul(this.weight, tf.mul(x32, tf.rsqrt(tf.add(variance, this.eps)))); // [..., dim]
-    });
+    return tf.tidy(() => rmsNorm(x.dtype === 'float32' ? x : tf.cast(x, 'float32'), this.weight, this.eps));
   }
+}
+
+/**
+ * weight · x / sqrt(mean(x²) + eps) over the last axis (the forward ops of the plain formula, so values are
+ * bit-identical to it) with its gradient beside it. With x̂ = x·r, r = (mean(x²) + eps)^-½ and g = dy·weight:
+ * dx = r·(g − x̂·mean(g·x̂)), dweight = Σ dy·x̂ over the leading axes. tfjs's generic chain through square,
+ * mean, rsqrt and two broadcasting products costs about twice the activation-sized kernels (a ones-fill, the
+ * mean's division, casts, the sums of every broadcast product); the weight's gradient is computed only when
+ * the tape asks for it (a frozen norm under LoRA or a hypernetwork gets none).
+ */
+function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor {
+  return lazyGradOp(
+    [x, weight],
+    (save) => {
+      const r = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)); // [..., 1]
+      const xhat = tf.mul(x, r); // [..., dim]
+      save([xhat, r, weight]);
+      return tf.mul(weight, xhat); // [..., dim]
+    },
+    [
+      (dy, [xhat, r, w]) =>
+        tf.tidy(() => {
+          const g = tf.mul(dy, w as tf.Tensor); // [..., dim]
+          const c = tf.mean(tf.mul(g, xhat as tf.Tensor), -1, true); // [..., 1]
+          return tf.mul(tf.sub(g, tf.mul(xhat as tf.Tensor, c)), r as tf.Tensor); // [..., dim]
+        }),
+      (dy, [xhat]) => tf.tidy(() => tf.sum(tf.mul(dy, xhat as tf.Tensor), [...Array(dy.rank - 1).keys()])), // [dim]
+    ],
+  );
 }
 
 /**

@@ -195,7 +195,8 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
   }
   return tf.tidy(() => {
     const lead = x.shape.slice(0, -1);
-    const x2 = tf.reshape(x, [-1, inF]) as tf.Tensor2D; // [n, in]
+    // a reshape is a kernel of its own on tfjs-node (with a shape tensor uploaded): none for a 2-D x
+    const x2 = (x.rank === 2 ? x : tf.reshape(x, [-1, inF])) as tf.Tensor2D; // [n, in]
     let y2: tf.Tensor2D; // [n, out]
     if (plainTfjs()) {
       const y = tf.matMul(x2, weight as tf.Tensor2D, false, true) as tf.Tensor2D;
@@ -203,7 +204,7 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
     } else {
       y2 = bias === undefined ? linearNoBias(x2, weight as tf.Tensor2D) : linearBias(x2, weight as tf.Tensor2D, bias as tf.Tensor1D);
     }
-    return tf.reshape(y2, [...lead, out]); // [..., out]
+    return x.rank === 2 ? y2 : tf.reshape(y2, [...lead, out]); // [..., out]
   });
 }
 
