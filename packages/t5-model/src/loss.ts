@@ -25,13 +25,19 @@ export function labelLogProbs(logits: tf.Tensor3D, labels: tf.Tensor2D): { logp:
  */
 export function crossEntropy(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Scalar {
   const [b, t, v] = logits.shape;
+  return tf.tidy(() => crossEntropyRows(tf.reshape(logits, [b * t, v]), labels));
+}
+
+/** `crossEntropy` on logits as rows [batch·tgtLen, vocab] (what the model computes) and labels [batch, tgtLen]. @internal */
+export function crossEntropyRows(logits: tf.Tensor, labels: tf.Tensor2D): tf.Scalar {
+  const [n, v] = logits.shape as [number, number];
   const ce = tf.customGrad(((flat: tf.Tensor2D, ids: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const valid = tf.cast(tf.notEqual(ids, IGNORE_INDEX), 'float32'); // [batch·tgtLen]
     const safe = tf.where(tf.notEqual(ids, IGNORE_INDEX), ids, tf.zerosLike(ids)); // [batch·tgtLen]
     const count = tf.maximum(tf.sum(valid), 1); // scalar
     const lsm = tf.logSoftmax(flat); // [batch·tgtLen, vocab]
-    const flatIdx = tf.add(tf.mul(tf.range(0, b * t, 1, 'int32'), tf.scalar(v, 'int32')), safe); // [batch·tgtLen]
-    const picked = tf.gather(tf.reshape(lsm, [b * t * v]), flatIdx); // [batch·tgtLen]
+    const flatIdx = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(v, 'int32')), safe); // [batch·tgtLen]
+    const picked = tf.gather(tf.reshape(lsm, [n * v]), flatIdx); // [batch·tgtLen]
     save([lsm, safe, valid, count]);
     return {
       value: tf.div(tf.neg(tf.sum(tf.mul(picked, valid))), count) as tf.Scalar,
@@ -40,9 +46,9 @@ export function crossEntropy(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Scala
         const scale = tf.div(tf.mul(sValid, dy), sCount); // [batch·tgtLen]
         // int32 one-hot, then cast: tfjs-backend-wasm 4.22's OneHot writes int bits into a float32 output
         const diff = tf.sub(tf.exp(sLsm), tf.cast(tf.oneHot(sSafe, v), 'float32')); // [batch·tgtLen, vocab]
-        return [tf.mul(diff, tf.reshape(scale, [b * t, 1])), tf.zerosLike(sSafe)];
+        return [tf.mul(diff, tf.reshape(scale, [n, 1])), tf.zerosLike(sSafe)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D, ids: tf.Tensor1D) => tf.Scalar;
-  return tf.tidy(() => ce(tf.reshape(logits, [b * t, v]) as tf.Tensor2D, tf.reshape(labels, [b * t]) as tf.Tensor1D));
+  return tf.tidy(() => ce(logits as tf.Tensor2D, tf.reshape(labels, [n]) as tf.Tensor1D));
 }

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Embedding, Linear, Module, RMSNorm, Rng, dropout, lowRankForward, type DeltaMap, type LowRankDelta } from '@tagi/tensor-core';
 import type { T5Activation, T5Config } from './config.js';
 import { IGNORE_INDEX } from './collator.js';
-import { crossEntropy } from './loss.js';
+import { crossEntropyRows } from './loss.js';
 import { bmm, constLinear, freezeWeights, frozenGather, linear2d, recording, releaseFrozen } from './ops.js';
 import { generate as runGenerate, scoreTargets as runScore, type GenerateOptions, type ScoreArgs, type ScoreResult } from './generate.js';
 import {
@@ -48,12 +48,27 @@ function constant(w: tf.Variable): boolean {
   return !w.trainable || !recording();
 }
 
-function applyLinear(layer: Linear, x: tf.Tensor, adapters: Adapters): tf.Tensor {
+// Inside the stacks hidden states are rows [batch·len, dModel] (example i's positions consecutive), so a
+// linear layer is one 2-D product: on tfjs-node every reshape is a kernel of its own (with a shape tensor
+// uploaded), and a 3-D activation would need two per linear layer. Attention reshapes to heads itself.
+
+/** x [n, in] → [n, out] with the layer's weight and its delta, if any; `batch` rows of examples for per-example deltas. */
+function applyLinear(layer: Linear, x: tf.Tensor, adapters: Adapters, batch: number): tf.Tensor {
   const delta = adapters?.get(layer.path);
-  if (layer.bias || !constant(layer.weight)) return layer.forward(x, delta); // tensor-core's fast linear with weight gradients
-  const y = constLinear(x, layer.weight); // [..., out]
+  // tensor-core's fast linear with weight gradients, or the fastest product when the weight needs none
+  const y = layer.bias || !constant(layer.weight) ? layer.forward(x) : constLinear(x, layer.weight); // [n, out]
   if (!delta) return y;
-  return tf.tidy(() => tf.add(y, lowRankForward(x, delta, layer.inFeatures, layer.outFeatures, layer.path)));
+  return tf.tidy(() => tf.add(y, lowRankRows(x, delta, batch, layer)));
+}
+
+/** scaling·(x·Aᵀ)·Bᵀ for rows x [n, in]; per-example factors see x as [batch, n/batch, in]. */
+function lowRankRows(x: tf.Tensor, delta: LowRankDelta, batch: number, layer: Linear): tf.Tensor {
+  const { inFeatures: inF, outFeatures: outF, path } = layer;
+  if (delta.A.rank !== 3) return lowRankForward(x, delta, inF, outF, path); // [n, out]
+  const n = x.shape[0] as number;
+  if (n % batch !== 0) throw new T5InputError(`${path}: ${n} rows are not a whole number of examples of a per-example delta for batch ${batch}`);
+  const y = lowRankForward(tf.reshape(x, [batch, n / batch, inF]), delta, inF, outF, path); // [batch, len, out]
+  return tf.reshape(y, [n, outF]); // [n, out]
 }
 
 /** x [n, in] · Wᵀ for any weight variable (fastest path when it needs no gradient). */
@@ -61,8 +76,10 @@ function project(x: tf.Tensor2D, w: tf.Variable): tf.Tensor2D {
   return (constant(w) ? constLinear(x, w) : linear2d(x, w)) as tf.Tensor2D;
 }
 
-function embed(table: Embedding, ids: tf.Tensor): tf.Tensor {
-  return constant(table.weight) ? frozenGather(table.weight, ids) : table.forward(ids);
+/** Rows of embeddings [n, dModel] for ids of any shape (n = ids.size). */
+function embedRows(table: Embedding, ids: tf.Tensor): tf.Tensor {
+  const flat = tf.reshape(ids, [-1]); // [n]
+  return constant(table.weight) ? frozenGather(table.weight, flat) : table.forward(flat); // [n, dModel]
 }
 
 /** Dropout in training mode; in eval mode the input itself (no copy: every op counts in a decoding step). */
@@ -132,6 +149,32 @@ function activation(name: T5Activation, x: tf.Tensor): tf.Tensor {
   }
 }
 
+/**
+ * The gated tanh-GELU of T5 v1.1 / LM-adapt, gelu(a)·b, as one op with its gradient beside it. The value uses
+ * 0.5·(1 + tanh(z)) = sigmoid(2z): gelu(a) = a·sigmoid(2·√(2/π)·(a + 0.044715·a³)), 7 activation-sized kernels
+ * where the tanh form and a separate product take 10; the backward pass takes 10 where tfjs's chain through
+ * geluTanh and the product took about 22 (casts, the recomputed tanh, each product's two gradients).
+ * With s = sigmoid(2z) and g = a·s: d/da = dy·b·(s + g·(1 − s)·2√(2/π)·(1 + 3·0.044715·a²)), d/db = dy·g.
+ * @internal exported for its tests
+ */
+export const gatedGeluTanh = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  const a2 = tf.square(a);
+  const s = tf.sigmoid(tf.mul(a, tf.add(tf.mul(a2, 2 * GELU_C * 0.044715), 2 * GELU_C))); // sigmoid(2z)
+  const g = tf.mul(a, s); // gelu(a)
+  save([a2, b, s, g]);
+  return {
+    value: tf.mul(g, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa2, sb, ss, sg] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      return tf.tidy(() => {
+        const dz = tf.add(tf.mul(sa2, 6 * GELU_C * 0.044715), 2 * GELU_C); // d(2z)/da
+        const dgelu = tf.add(ss, tf.mul(tf.mul(sg, tf.sub(1, ss)), dz));
+        return [tf.mul(tf.mul(dy, sb), dgelu), tf.mul(dy, sg)];
+      });
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
 /** `DenseReluDense`: wo(act(wi x)) or, gated, wo(act(wi_0 x) · wi_1 x). */
 export class T5DenseActDense extends Module {
   readonly wi?: Linear;
@@ -154,13 +197,17 @@ export class T5DenseActDense extends Module {
     this.wo = this.registerModule('wo', new Linear(config.dFf, config.dModel, { bias: false, rng, init: normal(f * config.dFf ** -0.5) }));
   }
 
-  forward(x: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
+  /** x [batch·len, dModel] → [batch·len, dModel]; `batch` for per-example deltas. */
+  forward(x: tf.Tensor, adapters: Adapters, rng: Rng | undefined, batch: number): tf.Tensor {
     const c = this.config;
-    let h: tf.Tensor; // [batch, seq, dFf]
-    if (this.wi0 && this.wi1) h = tf.mul(activation(c.denseActFn, applyLinear(this.wi0, x, adapters)), applyLinear(this.wi1, x, adapters));
-    else h = activation(c.denseActFn, applyLinear(this.wi as Linear, x, adapters));
+    let h: tf.Tensor; // [batch·len, dFf]
+    if (this.wi0 && this.wi1) {
+      const gate = applyLinear(this.wi0, x, adapters, batch);
+      const lin = applyLinear(this.wi1, x, adapters, batch);
+      h = c.denseActFn === 'gelu_new' || c.denseActFn === 'gelu_pytorch_tanh' ? gatedGeluTanh(gate, lin) : tf.mul(activation(c.denseActFn, gate), lin);
+    } else h = activation(c.denseActFn, applyLinear(this.wi as Linear, x, adapters, batch));
     h = drop(h, c.dropoutRate, this.training, rng);
-    return applyLinear(this.wo, h, adapters); // [batch, seq, dModel]
+    return applyLinear(this.wo, h, adapters, batch); // [batch·len, dModel]
   }
 }
 
@@ -177,10 +224,11 @@ export class T5LayerFF extends Module {
     this.layer_norm = this.registerModule('layer_norm', new RMSNorm(config.dModel, config.layerNormEpsilon));
   }
 
-  forward(x: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
+  /** x [batch·len, dModel] → [batch·len, dModel]. */
+  forward(x: tf.Tensor, adapters: Adapters, rng: Rng | undefined, batch: number): tf.Tensor {
     // one tidy per sub-layer: intermediates are freed as the stack proceeds (the tape keeps what gradients need)
     return tf.tidy(() => {
-      const y = this.DenseReluDense.forward(this.layer_norm.forward(x), adapters, rng);
+      const y = this.DenseReluDense.forward(this.layer_norm.forward(x), adapters, rng, batch);
       return tf.add(x, drop(y, this.config.dropoutRate, this.training, rng));
     });
   }
@@ -212,16 +260,34 @@ export function relativePositionBucket(relative: number, bidirectional: boolean,
   return ret + Math.min(large, nb - 1);
 }
 
-/** One-hot [qLen·kLen, numBuckets] of the bucket of every (query, key) pair; query positions start at qOffset. */
-function bucketOneHot(qLen: number, kLen: number, qOffset: number, bidirectional: boolean, numBuckets: number, maxDistance: number): tf.Tensor2D {
-  const data = new Float32Array(qLen * kLen * numBuckets);
-  for (let i = 0; i < qLen; i++) {
-    for (let j = 0; j < kLen; j++) {
-      const b = relativePositionBucket(j - (i + qOffset), bidirectional, numBuckets, maxDistance);
-      data[(i * kLen + j) * numBuckets + b] = 1;
-    }
+// Bucket one-hots and causal masks depend only on shapes: their host arrays are kept per shape (a training
+// run meets a handful of lengths), so a forward pass uploads them instead of recomputing s² buckets in JS.
+// Host arrays, not tensors: a cached tensor would outlive tidy scopes and leak checks, and be tied to a backend.
+const SHAPE_CACHE_ENTRIES = 64;
+const shapeArrays = new Map<string, Float32Array>();
+function shapeArray(key: string, make: () => Float32Array): Float32Array {
+  let a = shapeArrays.get(key);
+  if (a === undefined) {
+    a = make();
+    if (shapeArrays.size >= SHAPE_CACHE_ENTRIES) shapeArrays.delete(shapeArrays.keys().next().value as string);
+    shapeArrays.set(key, a);
   }
-  return tf.tensor2d(data, [qLen * kLen, numBuckets]);
+  return a;
+}
+
+/** One-hot [numBuckets, qLen·kLen] of the bucket of every (query, key) pair; query positions start at qOffset. */
+function bucketOneHot(qLen: number, kLen: number, qOffset: number, bidirectional: boolean, numBuckets: number, maxDistance: number): tf.Tensor2D {
+  const data = shapeArray(`buckets ${qLen} ${kLen} ${qOffset} ${bidirectional} ${numBuckets} ${maxDistance}`, () => {
+    const d = new Float32Array(numBuckets * qLen * kLen);
+    for (let i = 0; i < qLen; i++) {
+      for (let j = 0; j < kLen; j++) {
+        const b = relativePositionBucket(j - (i + qOffset), bidirectional, numBuckets, maxDistance);
+        d[b * qLen * kLen + i * kLen + j] = 1;
+      }
+    }
+    return d;
+  });
+  return tf.tensor2d(data, [numBuckets, qLen * kLen]);
 }
 
 /** `SelfAttention` / `EncDecAttention`: q, k, v, o and (block 0 only) `relative_attention_bias`. */
@@ -262,38 +328,39 @@ export class T5Attention extends Module {
     if (!emb) throw new Error(`${this.path}: only block 0 owns relative_attention_bias`);
     return tf.tidy(() => {
       const onehot = bucketOneHot(qLen, kLen, qOffset, !this.isDecoder, c.relativeAttentionNumBuckets, c.relativeAttentionMaxDistance);
-      const values = tf.matMul(onehot, emb.weight); // [qLen·kLen, heads] (one-hot product instead of a gather: its gradient is a plain product too)
-      return tf.transpose(tf.reshape(values, [1, qLen, kLen, c.numHeads]), [0, 3, 1, 2]) as tf.Tensor4D; // [1, heads, qLen, kLen]
+      // weightᵀ·one-hot: the heads come out leading, so no transpose (one-hot product instead of a gather: its gradient is a plain product too)
+      const values = tf.matMul(emb.weight, onehot, true, false); // [heads, qLen·kLen]
+      return tf.reshape(values, [1, c.numHeads, qLen, kLen]) as tf.Tensor4D; // [1, heads, qLen, kLen]
     });
   }
 
-  /** [batch, len, heads·dKv] → [batch, heads, len, dKv] */
-  private split(x: tf.Tensor): tf.Tensor4D {
-    const [b, s] = x.shape as [number, number, number];
+  /** Rows [batch·len, heads·dKv] → [batch, heads, len, dKv] */
+  private split(x: tf.Tensor, batch: number): tf.Tensor4D {
+    const len = (x.shape[0] as number) / batch;
     const { numHeads: h, dKv } = this.config;
-    if (s === 1) return tf.reshape(x, [b, h, 1, dKv]); // one position (a decoding step): same memory order, no transpose
-    return tf.transpose(tf.reshape(x, [b, s, h, dKv]), [0, 2, 1, 3]) as tf.Tensor4D;
+    if (len === 1) return tf.reshape(x, [batch, h, 1, dKv]); // one position (a decoding step): same memory order, no transpose
+    return tf.transpose(tf.reshape(x, [batch, len, h, dKv]), [0, 2, 1, 3]) as tf.Tensor4D;
   }
 
-  /** Keys and values of a source [batch, len, dModel] (cross-attention caches these once). */
-  projectKV(source: tf.Tensor, adapters: Adapters): KV {
-    return { k: this.split(applyLinear(this.k, source, adapters)), v: this.split(applyLinear(this.v, source, adapters)) };
+  /** Keys and values of source rows [batch·len, dModel] (cross-attention caches these once). */
+  projectKV(source: tf.Tensor, batch: number, adapters: Adapters): KV {
+    return { k: this.split(applyLinear(this.k, source, adapters, batch), batch), v: this.split(applyLinear(this.v, source, adapters, batch), batch) };
   }
 
   /**
-   * hidden [batch, qLen, dModel]; keys/values from `kv` (already projected); `bias` [1|batch, heads, qLen, kLen]
+   * hidden rows [batch·qLen, dModel]; keys/values from `kv` (already projected); `bias` [1|batch, heads, qLen, kLen]
    * holds position bias plus mask. T5 does not scale scores by 1/sqrt(dKv) (folded into the init).
    */
-  attend(hidden: tf.Tensor, kv: KV, bias: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
-    const [b, qLen] = hidden.shape as [number, number, number];
-    const q = this.split(applyLinear(this.q, hidden, adapters)); // [batch, heads, qLen, dKv]
+  attend(hidden: tf.Tensor, batch: number, kv: KV, bias: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
+    const rows = hidden.shape[0] as number;
+    const q = this.split(applyLinear(this.q, hidden, adapters, batch), batch); // [batch, heads, qLen, dKv]
     const scores = tf.add(bmm(q, kv.k, false, true), bias); // [batch, heads, qLen, kLen]
     let weights = tf.softmax(scores); // [batch, heads, qLen, kLen]
     weights = drop(weights, this.config.dropoutRate, this.training, rng);
     const ctx = bmm(weights, kv.v, false, false); // [batch, heads, qLen, dKv]
-    const heads = qLen === 1 ? ctx : tf.transpose(ctx, [0, 2, 1, 3]); // [batch, qLen, heads, dKv] (one query: same memory order)
-    const merged = tf.reshape(heads, [b, qLen, this.inner]); // [batch, qLen, heads·dKv]
-    return applyLinear(this.o, merged, adapters); // [batch, qLen, dModel]
+    const heads = rows === batch ? ctx : tf.transpose(ctx, [0, 2, 1, 3]); // [batch, qLen, heads, dKv] (one query: same memory order)
+    const merged = tf.reshape(heads, [rows, this.inner]); // [batch·qLen, heads·dKv]
+    return applyLinear(this.o, merged, adapters, batch); // [batch·qLen, dModel]
   }
 }
 
@@ -312,13 +379,13 @@ export class T5LayerSelfAttention extends Module {
     this.layer_norm = this.registerModule('layer_norm', new RMSNorm(config.dModel, config.layerNormEpsilon));
   }
 
-  /** With `cache`, the new keys/values are appended to it and the grown cache is returned. */
-  forward(x: tf.Tensor, bias: tf.Tensor, adapters: Adapters, rng?: Rng, cache?: KV): { out: tf.Tensor; kv: KV } {
+  /** x [batch·len, dModel]. With `cache`, the new keys/values are appended to it and the grown cache is returned. */
+  forward(x: tf.Tensor, batch: number, bias: tf.Tensor, adapters: Adapters, rng?: Rng, cache?: KV): { out: tf.Tensor; kv: KV } {
     return tf.tidy((): tf.TensorContainer => {
       const normed = this.layer_norm.forward(x);
-      let kv = this.SelfAttention.projectKV(normed, adapters);
+      let kv = this.SelfAttention.projectKV(normed, batch, adapters);
       if (cache) kv = { k: tf.concat([cache.k, kv.k], 2) as tf.Tensor4D, v: tf.concat([cache.v, kv.v], 2) as tf.Tensor4D }; // [batch, heads, past+qLen, dKv]
-      const y = this.SelfAttention.attend(normed, kv, bias, adapters, rng);
+      const y = this.SelfAttention.attend(normed, batch, kv, bias, adapters, rng);
       return { out: tf.add(x, drop(y, this.config.dropoutRate, this.training, rng)), kv: { k: kv.k, v: kv.v } };
     }) as unknown as { out: tf.Tensor; kv: KV };
   }
@@ -337,9 +404,10 @@ export class T5LayerCrossAttention extends Module {
     this.layer_norm = this.registerModule('layer_norm', new RMSNorm(config.dModel, config.layerNormEpsilon));
   }
 
-  forward(x: tf.Tensor, kv: KV, mask: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
+  /** x [batch·len, dModel] → [batch·len, dModel]. */
+  forward(x: tf.Tensor, batch: number, kv: KV, mask: tf.Tensor, adapters: Adapters, rng?: Rng): tf.Tensor {
     return tf.tidy(() => {
-      const y = this.EncDecAttention.attend(this.layer_norm.forward(x), kv, mask, adapters, rng);
+      const y = this.EncDecAttention.attend(this.layer_norm.forward(x), batch, kv, mask, adapters, rng);
       return tf.add(x, drop(y, this.config.dropoutRate, this.training, rng));
     });
   }
@@ -350,6 +418,8 @@ export class T5LayerCrossAttention extends Module {
 
 /** What one block reads besides its input: attention biases, deltas, dropout randomness, caches. */
 export interface BlockContext {
+  /** Examples in the batch: the block's hidden states are their rows [batch·len, dModel]. */
+  batch: number;
   /** Self-attention position bias plus padding/causal mask [1|batch, heads, qLen, kLen]. */
   selfBias: tf.Tensor;
   adapters: Adapters;
@@ -374,15 +444,15 @@ export class T5Block extends Module {
     this.ff = layers.add(new T5LayerFF(config, rng));
   }
 
-  /** hidden [batch, len, dModel] → [batch, len, dModel], with this block's (grown) self-attention keys/values. */
+  /** hidden [batch·len, dModel] → [batch·len, dModel], with this block's (grown) self-attention keys/values. */
   forward(hidden: tf.Tensor, ctx: BlockContext): { hidden: tf.Tensor; kv: KV } {
-    const self = this.selfAttn.forward(hidden, ctx.selfBias, ctx.adapters, ctx.rng, ctx.cache);
+    const self = this.selfAttn.forward(hidden, ctx.batch, ctx.selfBias, ctx.adapters, ctx.rng, ctx.cache);
     let x = self.out;
     if (this.crossAttn) {
       if (!ctx.cross) throw new T5InputError(`${this.path}: a decoder block needs the cross-attention context`);
-      x = this.crossAttn.forward(x, ctx.cross.kv, ctx.cross.mask, ctx.adapters, ctx.rng);
+      x = this.crossAttn.forward(x, ctx.batch, ctx.cross.kv, ctx.cross.mask, ctx.adapters, ctx.rng);
     }
-    return { hidden: this.ff.forward(x, ctx.adapters, ctx.rng), kv: self.kv };
+    return { hidden: this.ff.forward(x, ctx.adapters, ctx.rng, ctx.batch), kv: self.kv };
   }
 }
 
@@ -421,28 +491,29 @@ export class T5Stack extends Module {
   encode(ids: tf.Tensor, mask: tf.Tensor, adapters: Adapters, rng?: Rng, hook?: EncoderLayerHook): tf.Tensor3D {
     const c = this.config;
     const [b, s] = ids.shape as [number, number];
-    const floatMask = hook ? (tf.cast(mask, 'float32') as tf.Tensor2D) : undefined;
-    let x = drop(embed(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch, srcLen, dModel]
-    const pad = tf.mul(tf.sub(1, tf.reshape(tf.cast(mask, 'float32'), [b, 1, 1, s])), MASKED); // [batch, 1, 1, srcLen]
-    const selfBias = tf.add(this.biasModule().computeBias(s, s), pad); // [batch, heads, srcLen, srcLen]
+    const floatMask = tf.cast(mask, 'float32') as tf.Tensor2D; // [batch, srcLen]
+    let x = drop(embedRows(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch·srcLen, dModel]
+    const selfBias = tf.add(this.biasModule().computeBias(s, s), additiveMask(floatMask)); // [batch, heads, srcLen, srcLen]
     this.blocks.forEach((block, i) => {
-      x = block.forward(x, { selfBias, adapters, rng }).hidden;
+      x = block.forward(x, { batch: b, selfBias, adapters, rng }).hidden;
       if (hook) {
-        const y = hook(i, x as tf.Tensor3D, floatMask as tf.Tensor2D);
+        const y = hook(i, tf.reshape(x, [b, s, c.dModel]) as tf.Tensor3D, floatMask);
         if (y.rank !== 3 || y.shape[0] !== b || y.shape[1] !== s || y.shape[2] !== c.dModel) {
           throw new T5InputError(`encoderLayerHook: layer ${i} must return [${b}, ${s}, ${c.dModel}], got [${y.shape.join(', ')}]`);
         }
-        x = y;
+        x = tf.reshape(y, [b * s, c.dModel]);
       }
     });
-    return drop(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng) as tf.Tensor3D;
+    const out = drop(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng); // [batch·srcLen, dModel]
+    return tf.reshape(out, [b, s, c.dModel]) as tf.Tensor3D;
   }
 
   /** Cross-attention keys/values of every decoder block for encoder states [batch, srcLen, dModel]. */
   crossContext(states: tf.Tensor, mask: tf.Tensor, adapters: Adapters): CrossContext {
     const [b, s] = mask.shape as [number, number];
-    const additive = tf.mul(tf.sub(1, tf.reshape(tf.cast(mask, 'float32'), [b, 1, 1, s])), MASKED) as tf.Tensor4D; // [batch, 1, 1, srcLen]
-    return { kv: this.blocks.map((bl) => (bl.crossAttn as T5LayerCrossAttention).EncDecAttention.projectKV(states, adapters)), mask: additive };
+    const rows = tf.reshape(states, [b * s, this.config.dModel]); // [batch·srcLen, dModel]
+    const additive = additiveMask(tf.cast(mask, 'float32')); // [batch, 1, 1, srcLen]
+    return { kv: this.blocks.map((bl) => (bl.crossAttn as T5LayerCrossAttention).EncDecAttention.projectKV(rows, b, adapters)), mask: additive };
   }
 
   /** Decoder self-attention bias for queries 0..len-1 against keys 0..len-1: position bias + causal mask [1, heads, len, len]. */
@@ -457,10 +528,17 @@ export class T5Stack extends Module {
    * slices it from one table per call.
    */
   decode(ids: tf.Tensor, cross: CrossContext, adapters: Adapters, rng?: Rng, cache?: KV[], selfBias?: tf.Tensor): DecoderOutput {
+    const [b, t] = ids.shape as [number, number];
+    const out = this.decodeRows(ids, cross, adapters, rng, cache, selfBias);
+    return { hidden: tf.reshape(out.hidden, [b, t, this.config.dModel]) as tf.Tensor3D, cache: out.cache };
+  }
+
+  /** `decode` with the hidden states as rows [batch·tgtLen, dModel] (what the LM head and the loss read). @internal */
+  decodeRows(ids: tf.Tensor, cross: CrossContext, adapters: Adapters, rng?: Rng, cache?: KV[], selfBias?: tf.Tensor): { hidden: tf.Tensor2D; cache: KV[] } {
     const c = this.config;
-    const tLen = ids.shape[1] as number;
+    const [b, tLen] = ids.shape as [number, number];
     const past = cache?.[0]?.k.shape[2] ?? 0;
-    let x = drop(embed(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch, tgtLen, dModel]
+    let x = drop(embedRows(this.embedTokens, ids), c.dropoutRate, this.training, rng); // [batch·tgtLen, dModel]
     const kLen = past + tLen;
     let bias = selfBias;
     if (!bias) {
@@ -469,17 +547,26 @@ export class T5Stack extends Module {
     }
     const newCache: KV[] = [];
     this.blocks.forEach((block, i) => {
-      const r = block.forward(x, { selfBias: bias, adapters, rng, cross: { kv: cross.kv[i] as KV, mask: cross.mask }, cache: cache?.[i] });
+      const r = block.forward(x, { batch: b, selfBias: bias, adapters, rng, cross: { kv: cross.kv[i] as KV, mask: cross.mask }, cache: cache?.[i] });
       newCache.push(r.kv);
       x = r.hidden;
     });
-    return { hidden: drop(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng) as tf.Tensor3D, cache: newCache };
+    return { hidden: drop(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng) as tf.Tensor2D, cache: newCache };
   }
 }
 
+/** Additive mask [batch, 1, 1, len] from a float 0/1 mask [batch, len]: 0 where 1, MASKED where 0. */
+function additiveMask(mask: tf.Tensor): tf.Tensor4D {
+  const [b, s] = mask.shape as [number, number];
+  return tf.reshape(tf.mul(tf.sub(1, mask), MASKED), [b, 1, 1, s]) as tf.Tensor4D;
+}
+
 function causalMask(qLen: number, kLen: number, past: number): tf.Tensor4D {
-  const data = new Float32Array(qLen * kLen);
-  for (let i = 0; i < qLen; i++) for (let j = past + i + 1; j < kLen; j++) data[i * kLen + j] = MASKED;
+  const data = shapeArray(`causal ${qLen} ${kLen} ${past}`, () => {
+    const d = new Float32Array(qLen * kLen);
+    for (let i = 0; i < qLen; i++) for (let j = past + i + 1; j < kLen; j++) d[i * kLen + j] = MASKED;
+    return d;
+  });
   return tf.tensor4d(data, [1, 1, qLen, kLen]);
 }
 
@@ -586,11 +673,16 @@ export class T5ForConditionalGeneration extends Module implements Seq2SeqLM {
    */
   lmHead(hidden: tf.Tensor3D, adapters?: DeltaMap): tf.Tensor3D {
     const [b, t, d] = hidden.shape;
+    return tf.tidy(() => tf.reshape(this.lmHeadRows(tf.reshape(hidden, [b * t, d]), b, adapters), [b, t, this.config.vocabSize]) as tf.Tensor3D); // [batch, tgtLen, vocab]
+  }
+
+  /** `lmHead` on rows [batch·tgtLen, dModel] → [batch·tgtLen, vocab]. */
+  private lmHeadRows(hidden: tf.Tensor, batch: number, adapters: DeltaMap | undefined): tf.Tensor2D {
+    const d = this.config.dModel;
     return tf.tidy(() => {
-      const x = this.config.scaleDecoderOutputs ? tf.mul(hidden, d ** -0.5) : hidden; // [batch, tgtLen, dModel]
-      if (this.lm_head) return applyLinear(this.lm_head, x, adapters) as tf.Tensor3D;
-      const flat = tf.reshape(x, [b * t, d]) as tf.Tensor2D; // [batch·tgtLen, dModel]
-      return tf.reshape(project(flat, this.shared.weight), [b, t, this.config.vocabSize]) as tf.Tensor3D; // [batch, tgtLen, vocab]
+      const x = this.config.scaleDecoderOutputs ? tf.mul(hidden, d ** -0.5) : hidden; // [batch·tgtLen, dModel]
+      if (this.lm_head) return applyLinear(this.lm_head, x, adapters, batch) as tf.Tensor2D;
+      return project(x as tf.Tensor2D, this.shared.weight); // [batch·tgtLen, vocab]
     });
   }
 
@@ -617,9 +709,11 @@ export class T5ForConditionalGeneration extends Module implements Seq2SeqLM {
     const out = tf.tidy(() => {
       const decIds = args.decoderInputIds ?? shiftRightTensor(labels as tf.Tensor2D, this.config.decoderStartTokenId, this.config.padTokenId);
       const cross = this.crossContext(encoderLastHiddenState, attentionMask, adapters, encoderPrefix);
-      const { hidden } = this.decoder.decode(decIds, cross, adapters, rng);
-      const logits = this.lmHead(hidden, adapters);
-      const loss = labels ? crossEntropy(logits, labels) : undefined;
+      const [b, t] = decIds.shape;
+      const { hidden } = this.decoder.decodeRows(decIds, cross, adapters, rng); // [batch·tgtLen, dModel]
+      const rows = this.lmHeadRows(hidden, b, adapters); // [batch·tgtLen, vocab]
+      const logits = tf.reshape(rows, [b, t, this.config.vocabSize]) as tf.Tensor3D; // [batch, tgtLen, vocab]
+      const loss = labels ? crossEntropyRows(rows, labels) : undefined;
       return loss ? { logits, loss } : { logits };
     });
     return { ...out, encoderLastHiddenState };
