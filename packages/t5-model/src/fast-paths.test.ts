@@ -1,6 +1,7 @@
 // The model's shortcuts against the plain formulas they replace: the position bias from cached bucket one-hots
-// (equal to a lookup of HF's buckets, on every call), the fused gated tanh-GELU (value and gradient), and a
-// whole forward with per-example deltas on rows (equal to the same model fed one example at a time).
+// (equal to a lookup of HF's buckets, on every call), the fused gated tanh-GELU (value and gradient), a
+// whole forward with per-example deltas on rows (equal to the same model fed one example at a time), and
+// per-group deltas (equal to the same deltas expanded to every example, in forward, gradient and beam search).
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type LowRankDelta } from '@tagi/tensor-core';
@@ -83,6 +84,39 @@ describe.each(testBackends())('fast paths on %s', (backend) => {
       }),
     );
     tf.dispose([ids, mask, labels, ...A.values(), ...B.values()]);
+    model.dispose();
+  });
+
+  it('per-group deltas (one per task of consecutive examples) equal the deltas expanded per example, beam search too', async () => {
+    const model = createRandomT5(config, 4).freezeBase();
+    const ids = tf.tensor2d([[3, 4, 5, 1], [7, 8, 1, 0], [9, 5, 1, 0], [6, 1, 0, 0]], undefined, 'int32');
+    const mask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 0, 0]], undefined, 'int32');
+    const labels = tf.tensor2d([[6, 7, 1], [9, 1, -100], [4, 1, -100], [8, 8, 1]], undefined, 'int32');
+    const targets = model.namedModules().filter(([p]) => /(SelfAttention|EncDecAttention)\.(q|v)$/.test(p));
+    const grouped = new Map<string, LowRankDelta>();
+    targets.forEach(([p, m], k) => {
+      const { inFeatures, outFeatures } = m as unknown as { inFeatures: number; outFeatures: number };
+      grouped.set(p, { A: tf.variable(tf.randomNormal([2, 3, inFeatures], 0, 0.3, 'float32', 30 + k)), B: tf.variable(tf.randomNormal([2, outFeatures, 3], 0, 0.3, 'float32', 60 + k)), scaling: 1.5 });
+    });
+    const vars = [...grouped.values()].flatMap((d) => [d.A as tf.Variable, d.B as tf.Variable]);
+    const rowsOf = tf.tensor1d([0, 0, 1, 1], 'int32'); // examples 0, 1 → group 0; 2, 3 → group 1
+    const expanded = () => new Map([...grouped].map(([p, d]) => [p, { A: tf.gather(d.A, rowsOf), B: tf.gather(d.B, rowsOf), scaling: d.scaling }]));
+    expectNoLeak(() =>
+      tf.tidy(() => {
+        const a = tf.variableGrads(() => model.forward({ inputIds: ids, attentionMask: mask, labels, adapters: grouped }).loss as tf.Scalar, vars);
+        const b = tf.variableGrads(() => model.forward({ inputIds: ids, attentionMask: mask, labels, adapters: expanded() }).loss as tf.Scalar, vars);
+        expectClose(a.value, b.value, { atol: 1e-6, rtol: 1e-6 });
+        for (const v of vars) expectClose(a.grads[v.name] as tf.Tensor, b.grads[v.name] as tf.Tensor, { atol: 1e-6, rtol: 1e-4, label: v.name });
+      }),
+    );
+    const before = tf.memory().numTensors;
+    const exp = expanded();
+    for (const numBeams of [1, 3]) {
+      expect(await model.generate(ids as tf.Tensor2D, mask as tf.Tensor2D, { maxNewTokens: 5, numBeams, adapters: grouped })).toEqual(await model.generate(ids as tf.Tensor2D, mask as tf.Tensor2D, { maxNewTokens: 5, numBeams, adapters: exp }));
+    }
+    for (const d of exp.values()) tf.dispose([d.A, d.B]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([ids, mask, labels, rowsOf, ...vars]);
     model.dispose();
   });
 });

@@ -39,15 +39,19 @@ function repeatRows(t: tf.Tensor, n: number): tf.Tensor {
   const b = t.shape[0] as number;
   const idx = new Int32Array(b * n);
   for (let i = 0; i < b * n; i++) idx[i] = Math.floor(i / n);
-  return tf.gather(t, tf.tensor1d(idx, 'int32'), 0);
+  return tf.tidy(() => tf.gather(t, tf.tensor1d(idx, 'int32'), 0)); // tidy: the index tensor goes too (callers outside a scope leaked it)
 }
 
-function expandAdapters(adapters: DeltaMap | undefined, n: number): { map: DeltaMap | undefined; owned: tf.Tensor[] } {
+/**
+ * Deltas for every row repeated n times: per-example factors are repeated with their rows; per-group ones
+ * (fewer groups than examples) stay as they are, since repeating rows keeps each group's rows consecutive.
+ */
+function expandAdapters(adapters: DeltaMap | undefined, n: number, batch: number): { map: DeltaMap | undefined; owned: tf.Tensor[] } {
   if (!adapters || n === 1) return { map: adapters, owned: [] };
   const owned: tf.Tensor[] = [];
   const map = new Map<string, LowRankDelta>();
   for (const [k, d] of adapters) {
-    if (d.A.rank === 3) {
+    if (d.A.rank === 3 && d.A.shape[0] === batch) {
       const A = repeatRows(d.A, n);
       const B = repeatRows(d.B, n);
       owned.push(A, B);
@@ -75,7 +79,7 @@ interface Prepared {
  * decoder's position bias once for all steps (each step slices its row instead of recomputing it).
  */
 function prepare(model: Seq2SeqLM, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D | undefined, opts: GenerateOptions, n: number, steps: number): Prepared {
-  const { map, owned } = expandAdapters(opts.adapters, n);
+  const { map, owned } = expandAdapters(opts.adapters, n, inputIds.shape[0]);
   try {
     const cross = tf.tidy(() => {
       const enc = model.encode(inputIds, attentionMask, opts.adapters, undefined, opts.encoderLayerHook);

@@ -61,13 +61,17 @@ function applyLinear(layer: Linear, x: tf.Tensor, adapters: Adapters, batch: num
   return tf.tidy(() => tf.add(y, lowRankRows(x, delta, batch, layer)));
 }
 
-/** scaling·(x·Aᵀ)·Bᵀ for rows x [n, in]; per-example factors see x as [batch, n/batch, in]. */
+/**
+ * scaling·(x·Aᵀ)·Bᵀ for rows x [n, in] of `batch` examples. Per-example factors [batch, r, in] (or per group of
+ * consecutive examples, [groups, r, in]) see x as [groups, n/groups, in]: a group's rows are consecutive.
+ */
 function lowRankRows(x: tf.Tensor, delta: LowRankDelta, batch: number, layer: Linear): tf.Tensor {
   const { inFeatures: inF, outFeatures: outF, path } = layer;
   if (delta.A.rank !== 3) return lowRankForward(x, delta, inF, outF, path); // [n, out]
   const n = x.shape[0] as number;
-  if (n % batch !== 0) throw new T5InputError(`${path}: ${n} rows are not a whole number of examples of a per-example delta for batch ${batch}`);
-  const y = lowRankForward(tf.reshape(x, [batch, n / batch, inF]), delta, inF, outF, path); // [batch, len, out]
+  const groups = delta.A.shape[0] as number;
+  if (batch % groups !== 0) throw new T5InputError(`${path}: a per-example delta for batch ${groups} needs a batch of a multiple of ${groups} examples, got ${batch}`);
+  const y = lowRankForward(tf.reshape(x, [groups, n / groups, inF]), delta, inF, outF, path); // [groups, rows, out]
   return tf.reshape(y, [n, outF]); // [n, out]
 }
 

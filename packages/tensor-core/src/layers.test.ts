@@ -89,6 +89,26 @@ describe.each(testBackends())('layers on %s', (backend) => {
     lin.dispose();
   });
 
+  it('Linear with per-group deltas: consecutive groups of examples share A[g], B[g] (as the expanded per-example delta)', () => {
+    const rng = new Rng(18);
+    const lin = new Linear(6, 5, { rng, bias: false });
+    const x = randn(rng, [4, 3, 6]);
+    const A = randn(rng, [2, 2, 6]);
+    const B = randn(rng, [2, 5, 2]);
+    const expand = (t: tf.Tensor) => tf.gather(t, tf.tensor1d([0, 0, 1, 1], 'int32')); // examples 0, 1 → group 0; 2, 3 → group 1
+    expectNoLeak(() =>
+      tf.tidy(() => {
+        const want = lin.forward(x, { A: expand(A), B: expand(B), scaling: 0.5 });
+        expectClose(lin.forward(x, { A, B, scaling: 0.5 }), want, { atol: 1e-5 });
+        // any x [batch, ..., in] gives the same
+        expectClose(lin.forward(tf.reshape(x, [4, 3, 1, 6]), { A, B, scaling: 0.5 }), tf.reshape(want, [4, 3, 1, 5]), { atol: 1e-5 });
+      }),
+    );
+    expectNoLeak(() => checkGradients((a, b) => lin.forward(x, { A: a as tf.Tensor, B: b as tf.Tensor, scaling: 0.5 }), [A, B]));
+    tf.dispose([x, A, B]);
+    lin.dispose();
+  });
+
   it('Linear rejects deltas of the wrong shape, naming the module path and shapes', () => {
     const lin = new Linear(6, 5);
     const x = tf.zeros([2, 6]);

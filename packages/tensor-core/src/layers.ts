@@ -8,7 +8,10 @@ import { bmm, lazyGradOp, linear } from './linear.js';
 /**
  * A low-rank weight update supplied at call time: ΔW = scaling·B·A. This is the one way LoRA and
  * generated adapters enter a model. Shared: A `[r, in]`, B `[out, r]`; per example:
- * A `[batch, r, in]`, B `[batch, out, r]` (row i of the batch uses its own A[i], B[i]).
+ * A `[batch, r, in]`, B `[batch, out, r]` (row i of the batch uses its own A[i], B[i]). More generally
+ * per group of consecutive examples: A `[groups, r, in]`, B `[groups, out, r]` with `groups` dividing the
+ * batch, example i using A[⌊i / (batch / groups)⌋] (a batch sorted by task runs each task's adapter once,
+ * without expanding it to every example; groups = batch is per example).
  */
 export interface LowRankDelta {
   A: tf.Tensor;
@@ -100,22 +103,23 @@ export function lowRankForward(x: tf.Tensor, delta: LowRankDelta, inFeatures: nu
       return linear(xa, scaling === 1 ? B : tf.mul(B, scaling)); // [..., out]
     }
     if (A.rank === 3 && B.rank === 3) {
-      const [batch, r] = A.shape as [number, number, number];
-      if (A.shape[2] !== inFeatures || B.shape[0] !== batch || B.shape[1] !== outFeatures || B.shape[2] !== r) {
+      const [groups, r] = A.shape as [number, number, number];
+      if (A.shape[2] !== inFeatures || B.shape[0] !== groups || B.shape[1] !== outFeatures || B.shape[2] !== r) {
         throw new RangeError(
           `${at}: expected A [batch, r, ${inFeatures}] and B [batch, ${outFeatures}, r], got A ${shapeStr(A.shape)}, B ${shapeStr(B.shape)}`,
         );
       }
-      if (x.rank < 2 || x.shape[0] !== batch) {
-        throw new RangeError(`${at}: per-example delta for batch ${batch} needs x [${batch}, ..., ${inFeatures}], got ${shapeStr(x.shape)}`);
+      if (x.rank < 2 || (x.shape[0] as number) % groups !== 0) {
+        throw new RangeError(`${at}: per-example delta for batch ${groups} needs x [${groups}, ..., ${inFeatures}], got ${shapeStr(x.shape)} (or a batch of a multiple of ${groups} examples, in consecutive groups)`);
       }
       const lead = x.shape.slice(0, -1);
-      const x3 = x.rank === 3 ? x : tf.reshape(x, [batch, -1, inFeatures]); // [batch, L, in]
-      const xa = bmm(x3, A, false, true); // [batch, L, r]
-      // the scaling multiplies the smaller of B [batch, out, r] and the product [batch, L, out] (as above)
-      const scaleB = scaling !== 1 && B.size < xa.shape[1] * batch * outFeatures;
-      const y3 = bmm(xa, scaleB ? tf.mul(B, scaling) : B, false, true); // [batch, L, out]
-      const y = x.rank === 3 ? y3 : tf.reshape(y3, [...lead, outFeatures]); // [..., out]
+      // the rows of one group are consecutive: [groups, rows of the group, in]
+      const x3 = x.rank === 3 && x.shape[0] === groups ? x : tf.reshape(x, [groups, -1, inFeatures]); // [groups, L, in]
+      const xa = bmm(x3, A, false, true); // [groups, L, r]
+      // the scaling multiplies the smaller of B [groups, out, r] and the product [groups, L, out] (as above)
+      const scaleB = scaling !== 1 && B.size < xa.shape[1] * groups * outFeatures;
+      const y3 = bmm(xa, scaleB ? tf.mul(B, scaling) : B, false, true); // [groups, L, out]
+      const y = x3 === x ? y3 : tf.reshape(y3, [...lead, outFeatures]); // [..., out]
       return scaling === 1 || scaleB ? y : tf.mul(y, scaling);
     }
     throw new RangeError(
