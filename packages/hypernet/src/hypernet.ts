@@ -75,6 +75,13 @@ class HeadGroup extends Module {
   }
 }
 
+/** A head's output as one tensor per module: `x` reshaped to `[n, ...]`, then split along the first axis. */
+function unstackModules(x: tf.Tensor, shape: number[]): tf.Tensor[] {
+  // one module: a reshape (tfjs's Unpack gradient hands a single-output Unpack its dy as a tensor, not a list, and fails)
+  if (shape[0] === 1) return [tf.reshape(x, shape.slice(1))];
+  return tf.unstack(tf.reshape(x, shape));
+}
+
 /** Learned per-target tensors (module embeddings, pooling queries) held as named parameters. */
 class TargetParams extends Module {
   readonly module_embeddings: tf.Variable; // [modules, E]
@@ -258,28 +265,26 @@ export class HyperNetwork extends Module {
       const pooled = this.pool(enc); // [rows, d] | [rows, modules, d]
       const he = this.embed_proj.forward(this.targets.module_embeddings); // [modules, H]
       const hp = this.input_proj.forward(pooled); // [rows, H] | [rows, modules, H]
-      const hp3 = hp.rank === 2 ? tf.expandDims(hp, 1) : hp; // [rows, 1|modules, H]
-      const h = tf.relu(tf.add(hp3, tf.expandDims(he, 0))); // [rows, modules, H]
+      // module-major: row j·rows + i is (module j, instruction row i), so each module's rows are one
+      // contiguous block of the heads' output and one unstack hands out every module's factors
+      const hpm = hp.rank === 2 ? tf.expandDims(hp, 0) : tf.transpose(hp, [1, 0, 2]); // [1|modules, rows, H]
+      const h = tf.relu(tf.add(hpm, tf.expandDims(he, 1))); // [modules, rows, H]
       const modules = this.targetModules.length;
       const result: tf.Tensor[] = [];
       let start = 0;
       for (let g = 0; g < this.heads.length; g++) {
         const n = this.groupSizes[g] as number;
         const head = this.heads.at(g);
-        const hSlice = n === modules ? h : tf.slice(h, [0, start, 0], [rows, n, c.hiddenDim]); // [rows, n, H]
-        const hg = tf.reshape(hSlice, [rows * n, c.hiddenDim]); // [rows·n, H], row i·n + j = (row i, module j)
-        const a = head.a_head.forward(hg); // [rows·n, r·in]
-        const b = head.b_head.forward(hg); // [rows·n, out·r]
-        // One gather per module picks its rows. Not split/unstack: on wasm those copy the whole input
-        // once per output (tfjs-backend-wasm's Slice reads its input through readSync), which made the
-        // 48 modules of t5-small cost 48 copies of every head output; Gather is a native kernel and its
-        // gradient (UnsortedSegmentSum) is one scatter per module.
-        for (let j = 0; j < n; j++) {
-          const idx = tf.tensor1d(Array.from({ length: rows }, (_, i) => i * n + j), 'int32'); // [rows]
-          const shapeA = opts.shared ? [r, head.inFeatures] : [rows, r, head.inFeatures];
-          const shapeB = opts.shared ? [head.outFeatures, r] : [rows, head.outFeatures, r];
-          result.push(tf.reshape(tf.gather(a, idx), shapeA), tf.reshape(tf.gather(b, idx), shapeB));
-        }
+        const hSlice = n === modules ? h : tf.slice(h, [start, 0, 0], [n, rows, c.hiddenDim]); // [n, rows, H]
+        const hg = tf.reshape(hSlice, [n * rows, c.hiddenDim]); // [n·rows, H]
+        // One unstack per head (its gradient is one stack), not a gather per module: on tfjs-node every
+        // kernel counts (48 gathers and their 48 scatter-adds for the 24 modules of the tiny model), and
+        // wasm's Unpack reads its input in place (tensor-core's kernel)
+        const shapeA = opts.shared ? [n, r, head.inFeatures] : [n, rows, r, head.inFeatures];
+        const shapeB = opts.shared ? [n, head.outFeatures, r] : [n, rows, head.outFeatures, r];
+        const as = unstackModules(head.a_head.forward(hg), shapeA); // n × [r, in] | [rows, r, in]
+        const bs = unstackModules(head.b_head.forward(hg), shapeB); // n × [out, r] | [rows, out, r]
+        for (let j = 0; j < n; j++) result.push(as[j] as tf.Tensor, bs[j] as tf.Tensor);
         start += n;
       }
       return result;

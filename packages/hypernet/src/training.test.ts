@@ -3,16 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdamW, type DeltaMap, Rng, type StepRecord, fit } from '@tagi/tensor-core';
+import { AdamW, type DeltaMap, type LowRankDelta, Rng, type StepRecord, fit } from '@tagi/tensor-core';
 import { DirCheckpointStore } from '@tagi/tensor-core/node';
 import { tinyT5, useCpu } from './__fixtures__/tiny.js';
-import { DistillInputError } from '@tagi/distill';
+import { DistillInputError, parameterAlignmentLoss } from '@tagi/distill';
 import { BatchIdError } from '@tagi/t5-model';
 import { DEFAULT_SPLIT_LENGTHS, padIds, padLabels, splitDocument } from './batching.js';
 import type { FusionKind } from './config.js';
 import { HypernetInputError } from './errors.js';
 import { HyperNetwork, disposeDeltas } from './hypernet.js';
-import { type FinetuneTask, TeacherLogitCache, type TeacherOptions, finetuneHypernet, finetuneObjective, pretrainHypernet, pretrainObjective, trainableParameters } from './training.js';
+import { type FinetuneTask, TeacherLogitCache, type TeacherOptions, alignmentLoss, finetuneHypernet, finetuneObjective, pretrainHypernet, pretrainObjective, trainableParameters } from './training.js';
 
 let base: ReturnType<typeof tinyT5>;
 let dir: string;
@@ -310,5 +310,42 @@ describe('objectives', () => {
       expect(x.gradNorm).toBeGreaterThan(0);
     }
     hn.dispose();
+  });
+});
+
+describe('alignment loss with modules stacked by shape', () => {
+  it('equals distill\'s module-by-module loss, value and gradients (shared and per-task factors, two shapes, both modes)', () => {
+    // modules 0-2: [out 6, in 4]; module 3: [out 5, in 7]; generated rank 3 with scaling 2, teacher rank 2 with scaling 0.5
+    const shapes = [[6, 4], [6, 4], [6, 4], [5, 7]] as const;
+    for (const tasksDim of [undefined, 3]) {
+      const lead = tasksDim === undefined ? [] : [tasksDim];
+      const vars: tf.Variable[] = [];
+      const generated = new Map<string, LowRankDelta>();
+      const teacher = new Map<string, LowRankDelta>();
+      shapes.forEach(([out, inF], k) => {
+        const A = tf.variable(tf.randomNormal([...lead, 3, inF], 0, 1, 'float32', k + 1));
+        const B = tf.variable(tf.randomNormal([...lead, out, 3], 0, 1, 'float32', k + 11));
+        vars.push(A, B);
+        generated.set(`m${k}`, { A, B, scaling: 2 });
+        teacher.set(`m${k}`, { A: tf.randomNormal([...lead, 2, inF], 0, 1, 'float32', k + 21), B: tf.randomNormal([...lead, out, 2], 0, 1, 'float32', k + 31), scaling: 0.5 });
+      });
+      for (const mode of ['delta', 'factors'] as const) {
+        // factors mode needs equal ranks: compare the generated side with itself shifted
+        const other = mode === 'delta' ? teacher : new Map([...generated].map(([k, d]) => [k, { A: tf.add(d.A, 0.1), B: tf.sub(d.B, 0.2), scaling: d.scaling }]));
+        tf.tidy(() => {
+          const a = tf.variableGrads(() => alignmentLoss(generated, other, mode), vars);
+          const b = tf.variableGrads(() => parameterAlignmentLoss(generated, other, { mode }), vars);
+          expect(a.value.dataSync()[0]).toBeCloseTo(b.value.dataSync()[0] as number, 5);
+          for (const v of vars) {
+            const ga = a.grads[v.name]!.dataSync();
+            const gb = b.grads[v.name]!.dataSync();
+            ga.forEach((x, i) => expect(Math.abs(x - (gb[i] as number))).toBeLessThan(1e-5 + 1e-4 * Math.abs(gb[i] as number)));
+          }
+        });
+        if (mode === 'factors') for (const d of other.values()) tf.dispose([d.A, d.B]);
+      }
+      tf.dispose(vars);
+      for (const d of teacher.values()) tf.dispose([d.A, d.B]);
+    }
   });
 });

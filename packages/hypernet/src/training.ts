@@ -5,7 +5,7 @@
 // gradients (frozen instruction encodings, teacher logits) is computed in `batch()`, outside the tape;
 // `loss()` runs inside it and reads nothing back to the host.
 import * as tf from '@tensorflow/tfjs-core';
-import { type DeltaMap, type FitOptions, type FitResult, type Objective, type StepContext, Rng, fit } from '@tagi/tensor-core';
+import { type DeltaMap, type FitOptions, type FitResult, type LowRankDelta, type Objective, type StepContext, Rng, fit } from '@tagi/tensor-core';
 import { type TagiLossConfig, checkLabelIds, distillKl, maskedCrossEntropy, parameterAlignmentLoss, resolveTagiLossConfig } from '@tagi/distill';
 import { checkIdRows, shiftRightTensor } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel } from './base-model.js';
@@ -401,6 +401,44 @@ function checkFinetune(o: FinetuneObjectiveOptions, tasks: readonly FinetuneTask
   }
 }
 
+/** Whether example i belongs to task ⌊i / (batch / tasks)⌋: equal consecutive groups, the order `batch()` builds. */
+function inTaskOrder(taskOfExample: readonly number[], tasks: number): boolean {
+  const per = taskOfExample.length / tasks;
+  return Number.isInteger(per) && taskOfExample.every((t, i) => t === Math.floor(i / per));
+}
+
+/**
+ * distill's parameter-alignment loss (the mean over the teacher's modules of a per-module error) with the
+ * modules of one shape stacked along the batch axis, one call per shape: the per-module terms are means over
+ * equally many rows, so the mean over the stacked rows is their mean, and the 24 modules of the tiny model
+ * cost the kernels of one (about 90 kernels per module and call before). Modules whose factors cannot be
+ * stacked (shared on one side and per task on the other) and missing modules go to distill module by module.
+ * @internal exported for its tests
+ */
+export function alignmentLoss(generated: DeltaMap, teacher: DeltaMap, mode: TagiLossConfig['alignment']): tf.Scalar {
+  const shapes = new Map<string, string[]>();
+  for (const [path, t] of teacher) {
+    const g = generated.get(path);
+    if (g === undefined || g.A.rank !== t.A.rank) return parameterAlignmentLoss(generated, teacher, { mode });
+    const key = [g.A.shape, g.B.shape, t.A.shape, t.B.shape, g.scaling, t.scaling].map(String).join(' ');
+    shapes.set(key, [...(shapes.get(key) ?? []), path]);
+  }
+  if (shapes.size === teacher.size) return parameterAlignmentLoss(generated, teacher, { mode });
+  // shared factors [r, in] stack to [modules, r, in]; per-task ones [tasks, r, in] concatenate to [modules·tasks, r, in]
+  const stacked = (side: DeltaMap, paths: readonly string[]): DeltaMap => {
+    const ds = paths.map((p) => side.get(p) as LowRankDelta);
+    const join = (xs: tf.Tensor[]) => (xs[0]?.rank === 2 ? tf.stack(xs) : tf.concat(xs, 0));
+    return new Map([['stacked', { A: join(ds.map((d) => d.A)), B: join(ds.map((d) => d.B)), scaling: (ds[0] as LowRankDelta).scaling }]]);
+  };
+  return tf.tidy(() => {
+    const parts = [...shapes.values()].map((paths) => {
+      const loss = parameterAlignmentLoss(stacked(generated, paths), stacked(teacher, paths), { mode });
+      return shapes.size === 1 ? loss : tf.mul(loss, paths.length / teacher.size);
+    });
+    return (parts.length === 1 ? parts[0] : tf.addN(parts)) as tf.Scalar;
+  });
+}
+
 /** The `[tasks, ...]` stack of the tasks' LoRA teachers (one row per task of the batch), outside the tape. */
 function stackTeachers(tasks: readonly FinetuneTask[]): DeltaMap {
   const first = tasks[0]?.teacherAdapters as DeltaMap;
@@ -485,7 +523,9 @@ export function finetuneObjective(o: FinetuneObjectiveOptions): FinetuneObjectiv
       const several = b.tasks.length > 1;
       // one adapter per task; with one task it is shared by the micro-batch, else each example takes its task's
       const generated = hn.generate(enc, { shared: !several });
-      const deltas = several ? HyperNetwork.selectRows(generated, b.taskOfExample) : generated;
+      // the batch holds each task's examples consecutively (see batch()): per-task factors apply to their
+      // group as they are, without a per-example copy of every module's factors
+      const deltas = several && !inTaskOrder(b.taskOfExample, b.tasks.length) ? HyperNetwork.selectRows(generated, b.taskOfExample) : generated;
       const { logits } = studentForward(hn, b.input.ids, b.input.mask, b.labels, deltas, enc, several ? b.taskOfExample : undefined);
       const ce = maskedCrossEntropy(logits, b.labels, { ignoreIndex: lossCfg.ignoreIndex });
       const terms: Record<string, tf.Scalar> = { ce };
@@ -497,7 +537,7 @@ export function finetuneObjective(o: FinetuneObjectiveOptions): FinetuneObjectiv
         loss = tf.add(loss, tf.mul(kl, lossCfg.lambdaKl));
       }
       if (lossCfg.lambdaIns > 0) {
-        const ins = parameterAlignmentLoss(generated, b.teacherAdapters ?? (b.task.teacherAdapters as DeltaMap), { mode: lossCfg.alignment });
+        const ins = alignmentLoss(generated, b.teacherAdapters ?? (b.task.teacherAdapters as DeltaMap), lossCfg.alignment);
         terms['ins'] = ins;
         loss = tf.add(loss, tf.mul(ins, lossCfg.lambdaIns));
       }
