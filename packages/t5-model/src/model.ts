@@ -2,7 +2,7 @@
 // norm → feed-forward → attention → block → stack → conditional-generation model.
 // Attribute names are the checkpoint format (`encoder.block.0.layer.0.SelfAttention.q.weight`).
 import * as tf from '@tensorflow/tfjs-core';
-import { Embedding, Linear, Module, RMSNorm, Rng, dropout, lowRankForward, type DeltaMap, type LowRankDelta } from '@tagi/tensor-core';
+import { Embedding, Linear, Module, RMSNorm, Rng, dropout, fastMatMul, lowRankForward, type DeltaMap, type LowRankDelta } from '@tagi/tensor-core';
 import type { T5Activation, T5Config } from './config.js';
 import { IGNORE_INDEX } from './collator.js';
 import { crossEntropyRows } from './loss.js';
@@ -333,7 +333,7 @@ export class T5Attention extends Module {
     return tf.tidy(() => {
       const onehot = bucketOneHot(qLen, kLen, qOffset, !this.isDecoder, c.relativeAttentionNumBuckets, c.relativeAttentionMaxDistance);
       // weightᵀ·one-hot: the heads come out leading, so no transpose (one-hot product instead of a gather: its gradient is a plain product too)
-      const values = tf.matMul(emb.weight, onehot, true, false); // [heads, qLen·kLen]
+      const values = fastMatMul(emb.weight, onehot, true, false); // [heads, qLen·kLen]
       return tf.reshape(values, [1, c.numHeads, qLen, kLen]) as tf.Tensor4D; // [1, heads, qLen, kLen]
     });
   }

@@ -1,7 +1,7 @@
 // Shape adapters over tensor-core's fast products (plain 2-D matMul with explicit-transpose gradients
 // on wasm), so the model's attention stays on the fast path.
 import * as tf from '@tensorflow/tfjs-core';
-import { bmm as bmm3, linear } from '@tagi/tensor-core';
+import { bmm as bmm3, fastMatMul, linear } from '@tagi/tensor-core';
 
 /** x [n, in] · weightᵀ, weight [out, in] → [n, out]. */
 export function linear2d(x: tf.Tensor, weight: tf.Tensor): tf.Tensor2D {
@@ -23,8 +23,8 @@ export function recording(): boolean {
 
 /** Batched product over leading axes: a [..., m, k] · b [..., k, n] (transposes as flagged) → [..., m, n]. */
 export function bmm(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
-  // tfjs-core's own BatchMatMul gradient is right for equal batch axes (no broadcasting here)
-  if (onTensorflow()) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, transposeA, transposeB);
+  // any rank on tensorflow (equal batch axes, no broadcasting here), with its fastest product op for the size
+  if (onTensorflow()) return fastMatMul(a, b, transposeA, transposeB);
   const lead = a.shape.slice(0, -2);
   const batch = lead.reduce((p, q) => p * q, 1);
   const a3 = tf.reshape(a, [batch, a.shape[a.rank - 2] as number, a.shape[a.rank - 1] as number]);
@@ -99,11 +99,12 @@ export function constLinear(x: tf.Tensor, w: tf.Variable): tf.Tensor {
   // tfjs-node: a 2-D x, or one position per row (a decoding step, [batch, 1, in]), goes straight to BatchMatMul;
   // longer sequences are flattened first, because a broadcast product over [8, 64, 512] ran 2× slower
   // (CPU time) than the same rows as one [512, 512] product
-  if (onTensorflow() && (x.rank === 2 || x.shape[x.rank - 2] === 1)) return tf.matMul(x as tf.Tensor3D, w as unknown as tf.Tensor3D, false, true); // [..., out]
+  if (onTensorflow() && x.rank === 2) return fastMatMul(x, w, false, true); // [n, out]
+  if (onTensorflow() && x.shape[x.rank - 2] === 1) return tf.matMul(x as tf.Tensor3D, w as unknown as tf.Tensor3D, false, true); // [..., 1, out] (a broadcast weight)
   const wt = onTensorflow() ? undefined : frozenTranspose(w);
   return tf.tidy(() => {
     const x2 = tf.reshape(x, [-1, inF]) as tf.Tensor2D; // [n, in]
-    const y2 = onTensorflow() ? tf.matMul(x2, w as unknown as tf.Tensor2D, false, true) : wt ? frozenLinear2d(x2, w, wt) : linear(x2, w); // [n, out]
+    const y2 = onTensorflow() ? fastMatMul(x2, w, false, true) : wt ? frozenLinear2d(x2, w, wt) : linear(x2, w); // [n, out]
     return tf.reshape(y2, [...x.shape.slice(0, -1), out]); // [..., out]
   });
 }

@@ -16,6 +16,7 @@ export type { LowRankDelta, DeltaMap, LinearOptions, EmbeddingOptions } from './
 
 // fast products (custom gradients that keep wasm on its plain 2-D kernel)
 export { linear, matmul, bmm } from './linear.js';
+export { fastMatMul } from './native-product.js';
 
 // randomness and initialisers
 export { Rng } from './rng.js';

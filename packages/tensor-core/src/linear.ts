@@ -5,6 +5,7 @@
 // On other backends the transposes are passed as flags, which those kernels handle natively.
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureGradients } from './gradients.js';
+import { fastMatMul } from './native-product.js';
 
 ensureGradients();
 
@@ -75,7 +76,7 @@ export function lazyGradOp(inputs: tf.Tensor[], forward: (save: tf.GradSaveFunc)
 
 /** a' · b' with a' = tA ? aᵀ : a (2-D). On wasm: explicit transposes and a plain product. */
 function mm(a: tf.Tensor2D, b: tf.Tensor2D, tA: boolean, tB: boolean): tf.Tensor2D {
-  if (!onWasm()) return tf.matMul(a, b, tA, tB) as tf.Tensor2D;
+  if (!onWasm()) return fastMatMul(a, b, tA, tB) as tf.Tensor2D;
   const a2 = tA ? tf.transpose(a) : a;
   const b2 = tB ? tf.transpose(b) : b;
   const y = tf.matMul(a2, b2) as tf.Tensor2D;
@@ -133,7 +134,7 @@ export function matmul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transpose
       `matmul: inner dimensions differ: a ${shapeStr(a)}${transposeA ? 'ᵀ' : ''} · b ${shapeStr(b)}${transposeB ? 'ᵀ' : ''}`,
     );
   }
-  if (plainTfjs()) return tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB);
+  if (plainTfjs()) return fastMatMul(a, b, transposeA, transposeB) as tf.Tensor2D;
   const product = matmulVariants[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)] as Product;
   return product(a, b) as tf.Tensor2D;
 }
@@ -199,7 +200,7 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
     const x2 = (x.rank === 2 ? x : tf.reshape(x, [-1, inF])) as tf.Tensor2D; // [n, in]
     let y2: tf.Tensor2D; // [n, out]
     if (plainTfjs()) {
-      const y = tf.matMul(x2, weight as tf.Tensor2D, false, true) as tf.Tensor2D;
+      const y = fastMatMul(x2, weight, false, true) as tf.Tensor2D;
       y2 = bias === undefined ? y : (tf.add(y, bias) as tf.Tensor2D);
     } else {
       y2 = bias === undefined ? linearNoBias(x2, weight as tf.Tensor2D) : linearBias(x2, weight as tf.Tensor2D, bias as tf.Tensor1D);
@@ -252,7 +253,7 @@ export function withBmmStrategy<T>(strategy: BmmStrategy, fn: () => T): T {
 
 /** Batched product with the transposes materialised, so the kernels see non-transposed operands. */
 function bmmRaw(a: tf.Tensor3D, b: tf.Tensor3D, tA: boolean, tB: boolean): tf.Tensor3D {
-  if (!onWasm()) return tf.matMul(a, b, tA, tB);
+  if (!onWasm()) return fastMatMul(a, b, tA, tB) as tf.Tensor3D;
   return tf.tidy(() => {
     if (!tA && tB && a.shape[1] === 1) {
       // One row against a transposed operand (a cached decoding step's scores against every key): a
@@ -293,7 +294,7 @@ export function bmm(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB =
       `bmm: inner dimensions differ: a ${shapeStr(a)}${transposeA ? 'ᵀ' : ''} · b ${shapeStr(b)}${transposeB ? 'ᵀ' : ''}`,
     );
   }
-  if (plainTfjs()) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, transposeA, transposeB);
+  if (plainTfjs()) return fastMatMul(a, b, transposeA, transposeB) as tf.Tensor3D;
   const product = bmmVariants[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)] as Product;
   return product(a, b) as tf.Tensor3D;
 }
