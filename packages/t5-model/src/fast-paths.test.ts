@@ -1,13 +1,15 @@
 // The model's shortcuts against the plain formulas they replace: the position bias from cached bucket one-hots
 // (equal to a lookup of HF's buckets, on every call), the fused gated tanh-GELU (value and gradient), a
 // whole forward with per-example deltas on rows (equal to the same model fed one example at a time), and
-// per-group deltas (equal to the same deltas expanded to every example, in forward, gradient and beam search).
+// per-group deltas (equal to the same deltas expanded to every example, in forward, gradient and beam search),
+// and a shared delta merged into its frozen weight (equal to the separate low-rank product, gradients too).
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type LowRankDelta } from '@tagi/tensor-core';
 import { checkGradients, expectClose, expectNoLeak, testBackends, useBackend } from '@tagi/tensor-core/testing';
 import { makeT5Config } from './config.js';
 import { createRandomT5, gatedGeluTanh, relativePositionBucket } from './model.js';
+import { mergeDeltaIsCheaper, mergedDeltaLinear } from './ops.js';
 
 const config = makeT5Config({ vocabSize: 40, dModel: 16, dKv: 4, numHeads: 4, dFf: 24, numLayers: 2, numDecoderLayers: 2, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0 });
 
@@ -85,6 +87,26 @@ describe.each(testBackends())('fast paths on %s', (backend) => {
     );
     tf.dispose([ids, mask, labels, ...A.values(), ...B.values()]);
     model.dispose();
+  });
+
+  it('a shared delta merged into its weight: x·(W + s·B·A)ᵀ equals x·Wᵀ + s·(x·Aᵀ)·Bᵀ, and its factors\' gradients (finite differences)', () => {
+    const x = tf.randomNormal([6, 5], 0, 1, 'float32', 1);
+    const w = tf.randomNormal([4, 5], 0, 1, 'float32', 2);
+    const A = tf.randomNormal([3, 5], 0, 1, 'float32', 3);
+    const B = tf.randomNormal([4, 3], 0, 1, 'float32', 4);
+    expectNoLeak(() =>
+      tf.tidy(() => {
+        const separate = tf.add(tf.matMul(x, w, false, true), tf.mul(tf.matMul(tf.matMul(x, A, false, true), B, false, true), 0.7));
+        expectClose(mergedDeltaLinear(x, w, A, B, 0.7), separate, { atol: 1e-5, rtol: 1e-5 });
+      }),
+    );
+    expectNoLeak(() => checkGradients((a, b, xx) => mergedDeltaLinear(xx as tf.Tensor, w, a as tf.Tensor, b as tf.Tensor, 0.7), [A, B, x]));
+    tf.dispose([x, w, A, B]);
+    // the cost rule: merge in the tiny T5 (64 × 64, r 16, training and decoding), never in t5-small's training (512 × 512, r 8) or decoding steps
+    expect(mergeDeltaIsCheaper(2496, 64, 64, 16, true)).toBe(true);
+    expect(mergeDeltaIsCheaper(128, 64, 64, 8, false)).toBe(true);
+    expect(mergeDeltaIsCheaper(2048, 512, 512, 8, true)).toBe(false);
+    expect(mergeDeltaIsCheaper(8, 512, 512, 8, false)).toBe(false);
   });
 
   it('per-group deltas (one per task of consecutive examples) equal the deltas expanded per example, beam search too', async () => {

@@ -6,7 +6,7 @@ import { Embedding, Linear, Module, RMSNorm, Rng, dropout, fastMatMul, lowRankFo
 import type { T5Activation, T5Config } from './config.js';
 import { IGNORE_INDEX } from './collator.js';
 import { crossEntropyRows } from './loss.js';
-import { bmm, constLinear, freezeWeights, frozenGather, linear2d, recording, releaseFrozen } from './ops.js';
+import { bmm, constLinear, freezeWeights, frozenGather, linear2d, mergeDeltaIsCheaper, mergedDeltaLinear, onTensorflow, recording, releaseFrozen } from './ops.js';
 import { generate as runGenerate, scoreTargets as runScore, type GenerateOptions, type ScoreArgs, type ScoreResult } from './generate.js';
 import {
   T5InputError,
@@ -55,8 +55,12 @@ function constant(w: tf.Variable): boolean {
 /** x [n, in] → [n, out] with the layer's weight and its delta, if any; `batch` rows of examples for per-example deltas. */
 function applyLinear(layer: Linear, x: tf.Tensor, adapters: Adapters, batch: number): tf.Tensor {
   const delta = adapters?.get(layer.path);
+  const fixed = !layer.bias && constant(layer.weight);
+  if (delta && fixed && delta.A.rank === 2 && onTensorflow() && mergeDeltaIsCheaper(x.shape[0] as number, layer.inFeatures, layer.outFeatures, delta.A.shape[0] as number, recording())) {
+    return mergedDeltaLinear(x, layer.weight, delta.A, delta.B, delta.scaling); // [n, out]: one product with W + s·B·A
+  }
   // tensor-core's fast linear with weight gradients, or the fastest product when the weight needs none
-  const y = layer.bias || !constant(layer.weight) ? layer.forward(x) : constLinear(x, layer.weight); // [n, out]
+  const y = fixed ? constLinear(x, layer.weight) : layer.forward(x); // [n, out]
   if (!delta) return y;
   return tf.tidy(() => tf.add(y, lowRankRows(x, delta, batch, layer)));
 }

@@ -12,7 +12,7 @@ export function linear2d(x: tf.Tensor, weight: tf.Tensor): tf.Tensor2D {
 // product, while its BatchMatMulV2 takes any rank and broadcasts a 2-D weight. A decoding step made of
 // one-token products is dominated by such per-op costs there (measured: 289 of a step's 829 kernels
 // were reshapes), so on `tensorflow` products run on the tensors as they are.
-function onTensorflow(): boolean {
+export function onTensorflow(): boolean {
   return tf.getBackend() === 'tensorflow';
 }
 
@@ -117,3 +117,30 @@ export function frozenGather(weight: tf.Tensor, ids: tf.Tensor): tf.Tensor {
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(ids) as tf.Tensor;
 }
+
+// ---------------------------------------------------------------------------------------------
+// A shared low-rank delta merged into its frozen weight. x·(W + s·B·A)ᵀ is one product where x·Wᵀ + s·(x·Aᵀ)·Bᵀ
+// is three, an activation-sized add, and in the backward pass four thin products and another add; what merging
+// costs is the weight-sized work (B·A) and, under a tape, dΔW = dyᵀ·x (n·in·out multiply-adds), from which the
+// factors' gradients are weight-sized products. Worth it when that is cheaper: in the tiny T5 (64 × 64, r 16)
+// always; in t5-small (512 × 512, r 8) never.
+
+/** Multiply-adds that one activation-sized elementwise pass costs on tfjs-node (measured: ≈0.38 ns per element
+ *  for a product of two [2496, 128] tensors against ≈0.025 ns per multiply-add of a [2496, 64]·[64, 64] product). */
+const ELEMENTWISE_MACS = 16;
+
+/** Whether `x [n, in]`·(W + s·B·A)ᵀ beats the separate low-rank product for W [out, in] and a rank-r delta. */
+export function mergeDeltaIsCheaper(n: number, inF: number, outF: number, r: number, withGradients: boolean): boolean {
+  const merged = (withGradients ? 3 : 1) * r * inF * outF + (withGradients ? n * inF * outF : 0);
+  const separate = (withGradients ? 3 : 1) * n * r * (inF + outF) + (withGradients ? 2 : 1) * ELEMENTWISE_MACS * n * outF;
+  return merged < separate;
+}
+
+/** x [n, in] · (W + scaling·B·A)ᵀ for a frozen W [out, in] and shared factors A [r, in], B [out, r] (gradients reach A and B). */
+export function mergedDeltaLinear(x: tf.Tensor, w: tf.Tensor, A: tf.Tensor, B: tf.Tensor, scaling: number): tf.Tensor {
+  return tf.tidy(() => {
+    const delta = fastMatMul(scaling === 1 ? B : tf.mul(B, scaling), A); // [out, in]
+    return fastMatMul(x, tf.add(w, delta), false, true); // [n, out]
+  });
+}
+
