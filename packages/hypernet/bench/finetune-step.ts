@@ -5,8 +5,8 @@
 // objective's `loss` under tf.variableGrads over the hypernetwork's parameters (batch 64 = 8 tasks × 8
 // examples, student input ≈8 tokens, instruction ≈21 tokens). Batches are built before timing (the
 // teacher forward lives in `batch()`, outside the tape, and is cached per example after its first use).
-// Prints ms per step (median and spread over timed steps after a warm-up), kernels per step (tf.profile;
-// load-independent) and the load average. The base model's own rows: packages/t5-model/bench/tiny-steps.ts.
+// Prints wall and process CPU ms per step (medians and spread over timed steps after a warm-up; CPU time is
+// the steadier figure on a loaded machine), kernels per step (tf.profile; load-independent) and the load average. The base model's own rows: packages/t5-model/bench/tiny-steps.ts.
 //
 //   npx tsx --tsconfig tsconfig.json bench/finetune-step.ts [--backend tensorflow|wasm|cpu] [--steps 12] [--warmup 3] [--profile] [--json [FILE]]
 import fs from 'node:fs';
@@ -114,10 +114,14 @@ for (const b of batches.slice(0, WARMUP)) step(b);
 const before = tf.memory().numTensors;
 const loadBefore = os.loadavg()[0] as number;
 const times: number[] = [];
+const cpu: number[] = [];
 for (const b of batches.slice(WARMUP)) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   step(b);
   times.push(performance.now() - t0);
+  const c = process.cpuUsage(c0);
+  cpu.push((c.user + c.system) / 1000);
 }
 const leaked = tf.memory().numTensors - before;
 const p = await tf.profile(() => step(kernelBatch));
@@ -127,9 +131,9 @@ for (const k of p.kernels as unknown as { name: string }[]) {
   kernels.set(k.name, (kernels.get(k.name) ?? 0) + 1);
 }
 const total = [...kernels.values()].reduce((s, n) => s + n, 0);
-const result = { median: median(times), min: Math.min(...times), max: Math.max(...times), kernels: total, load: { before: loadBefore, after: os.loadavg()[0] as number }, leaked };
+const result = { median: median(times), min: Math.min(...times), max: Math.max(...times), cpuMedian: median(cpu), cpuMin: Math.min(...cpu), cpuMax: Math.max(...cpu), kernels: total, load: { before: loadBefore, after: os.loadavg()[0] as number }, leaked };
 console.log(
-  `  hypernet-ft   ${result.median.toFixed(1).padStart(7)} ms/step (${result.min.toFixed(1)}–${result.max.toFixed(1)})  ${String(total).padStart(5)} kernels/step  load ${result.load.before.toFixed(2)}→${result.load.after.toFixed(2)}${leaked ? `  LEAK ${leaked} tensors/${STEPS} steps` : ''}`,
+  `  hypernet-ft   ${result.median.toFixed(1).padStart(7)} ms/step (${result.min.toFixed(1)}–${result.max.toFixed(1)})  cpu ${result.cpuMedian.toFixed(1).padStart(6)} ms (${result.cpuMin.toFixed(1)}–${result.cpuMax.toFixed(1)})  ${String(total).padStart(5)} kernels/step  load ${result.load.before.toFixed(2)}→${result.load.after.toFixed(2)}${leaked ? `  LEAK ${leaked} tensors/${STEPS} steps` : ''}`,
 );
 if (PROFILE) for (const [k, n] of [...kernels].sort((a, b) => b[1] - a[1])) console.log(`      ${k.padEnd(22)} ${String(n).padStart(5)}`);
 if (jsonFlag !== undefined) {

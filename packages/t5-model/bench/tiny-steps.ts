@@ -1,7 +1,8 @@
 // Training-step cost of the `tiny` T5 that `tagi demo` trains (d_model 64, d_kv 16, 4 heads, d_ff 128
-// gated-gelu, 2+2 layers, ≈265 pruned ids, 16 buckets / max distance 64 as the preset). At this size a step
-// is bound by per-kernel overhead, not FLOPs, so every row prints the kernels per step (tf.profile; load-
-// independent) beside the wall time (median and spread over timed steps after a warm-up) and the load.
+// gated-gelu, 2+2 layers, ≈265 pruned ids, 16 buckets / max distance 64 as the preset). At this size much of
+// a step is per-kernel cost, so every row prints the kernels per step (tf.profile; load-independent) beside
+// the wall time and the process CPU time per step (medians and spread over timed steps after a warm-up; CPU
+// time is the steadier figure on a loaded machine) and the 1-minute load average before → after.
 //
 // Rows (random weights: cost does not depend on them):
 //   full        full fine-tuning: forward with labels, gradients of every parameter (batch 64, src ≈39, tgt 2)
@@ -221,6 +222,7 @@ interface RowResult {
   row: Row;
   label: string;
   msPerStep: { median: number; min: number; max: number; all: number[] };
+  cpuMsPerStep: { median: number; min: number; max: number };
   kernels: number;
   top?: { kernel: string; count: number; ms: number }[];
   load: { before: number; after: number };
@@ -238,10 +240,14 @@ for (const row of ROWS) {
     const before = tf.memory().numTensors;
     const loadBefore = load1();
     const times: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < STEPS; i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await w.run();
       times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
     }
     const leaked = tf.memory().numTensors - before;
     const kernels = await kernelsOf(w);
@@ -250,6 +256,7 @@ for (const row of ROWS) {
       row,
       label: w.label,
       msPerStep: { median: median(times), min: Math.min(...times), max: Math.max(...times), all: times.map((t) => Math.round(t * 10) / 10) },
+      cpuMsPerStep: { median: median(cpu), min: Math.min(...cpu), max: Math.max(...cpu) },
       kernels: total,
       ...(PROFILE ? { top: [...kernels].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.count - a.count) } : {}),
       load: { before: loadBefore, after: load1() },
@@ -257,8 +264,9 @@ for (const row of ROWS) {
     };
     results.push(res);
     const m = res.msPerStep;
+    const c = res.cpuMsPerStep;
     console.log(
-      `  ${row.padEnd(12)} ${m.median.toFixed(1).padStart(7)} ms/step (${m.min.toFixed(1)}–${m.max.toFixed(1)})  ${String(total).padStart(5)} kernels/step  load ${res.load.before.toFixed(2)}→${res.load.after.toFixed(2)}${leaked ? `  LEAK ${leaked} tensors/${STEPS} steps` : ''}  ${w.label}`,
+      `  ${row.padEnd(12)} ${m.median.toFixed(1).padStart(7)} ms/step (${m.min.toFixed(1)}–${m.max.toFixed(1)})  cpu ${c.median.toFixed(1).padStart(6)} ms (${c.min.toFixed(1)}–${c.max.toFixed(1)})  ${String(total).padStart(5)} kernels/step  load ${res.load.before.toFixed(2)}→${res.load.after.toFixed(2)}${leaked ? `  LEAK ${leaked} tensors/${STEPS} steps` : ''}  ${w.label}`,
     );
     if (res.top) for (const k of res.top) console.log(`      ${k.kernel.padEnd(22)} ${String(k.count).padStart(5)} ${k.ms.toFixed(1).padStart(8)} ms (profiled)`);
   } finally {
