@@ -5,7 +5,8 @@
 // is full of such products (a decoder over 2 target positions, a decoding step, LoRA factors). TensorFlow's
 // plain MatMul runs the same 2-D product in ≈20 µs and is as fast as BatchMatMulV2 on large ones; for batched
 // products BatchMatMulV3 (not taken over by oneDNN) is up to 7× faster below ~10⁶ multiply-adds and up to 3×
-// slower above. Measured interleaved, 25th percentile of repetitions (µs; multiply-adds in brackets):
+// slower above. Measured interleaved (bench/native-products.ts), 25th percentile of repetitions (µs;
+// multiply-adds in brackets):
 //   [128,64]·[64,64]ᵀ                     MatMul 19   BatchMatMulV2 95
 //   [2496,64]·[64,64]ᵀ                    MatMul 262  BatchMatMulV2 260
 //   [2496,64]ᵀ·[2496,64]                  MatMul 213  BatchMatMulV2 236
