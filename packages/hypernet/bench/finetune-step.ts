@@ -46,7 +46,7 @@ const config = makeT5Config({
   numLayers: 2,
   numDecoderLayers: 2,
   feedForwardProj: 'gated-gelu',
-  relativeAttentionNumBuckets: 16,
+  relativeAttentionNumBuckets: 32,
   relativeAttentionMaxDistance: 64,
   dropoutRate: 0,
   tieWordEmbeddings: false,

@@ -1,5 +1,5 @@
 // Training-step cost of the `tiny` T5 that `tagi demo` trains (d_model 64, d_kv 16, 4 heads, d_ff 128
-// gated-gelu, 2+2 layers, ≈265 pruned ids, 16 buckets / max distance 64 as the preset). At this size much of
+// gated-gelu, 2+2 layers, ≈265 pruned ids, 32 buckets / max distance 64 as the preset). At this size much of
 // a step is per-kernel cost, so every row prints the kernels per step (tf.profile; load-independent) beside
 // the wall time and the process CPU time per step (medians and spread over timed steps after a warm-up; CPU
 // time is the steadier figure on a loaded machine) and the 1-minute load average before → after.
@@ -8,7 +8,8 @@
 //   full        full fine-tuning: forward with labels, gradients of every parameter (batch 64, src ≈39, tgt 2)
 //   lora        frozen base + shared rank-16 LoRA on q, k, v, o (loraObjective's forward), gradients of the factors
 //   per-example frozen base + per-example rank-8 factors on q, k, v, o gathered from a [groups, r, in] bank (as
-//               @tagi/lora's AdapterBank.select), gradients of the bank (batch 256)
+//               @tagi/lora's AdapterBank.select), gradients of the bank (166 groups as the
+//               preset's teachers, batch 256)
 //   generate    greedy generation with the KV cache, batch 128, 4 new tokens, frozen base
 // The hypernetwork finetuning step has its own bench: packages/hypernet/bench/finetune-step.ts.
 //
@@ -57,7 +58,7 @@ const config = makeT5Config({
   numLayers: 2,
   numDecoderLayers: 2,
   feedForwardProj: 'gated-gelu',
-  relativeAttentionNumBuckets: 16,
+  relativeAttentionNumBuckets: 32,
   relativeAttentionMaxDistance: 64,
   dropoutRate: 0,
   tieWordEmbeddings: false,
@@ -155,7 +156,7 @@ function perExampleLora(): Workload {
   const model = createRandomT5(config, 0).train();
   model.freezeBase();
   const batch = 256;
-  const groups = 16;
+  const groups = 166; // the preset's teachers: one per training task of compositional-v2, in one bank
   const r = 8;
   const b = batchOf(batch, 39, 2, 3);
   const bank: { path: string; A: tf.Variable; B: tf.Variable }[] = [];
