@@ -11,17 +11,27 @@ import { ablationVariants, paperVariants } from './stages/hypernet.js';
  * A teacher update is one update of a bank (all teachers at once); finetuning is the mean of a TAGI update
  * (which also runs the KD teacher on uncached examples) and a CE-only one. wasm is about 3× slower.
  */
+// Measured by `tagi demo --seed=1234` (tiny preset, compositional-v2, 2026-12-07, load average 1.1–1.5): stage
+// seconds / updates; evalInstance = evaluation seconds / (model passes × instances per pass); data = building the
+// suite, tokenizing and pruning the vocabulary.
 export const REFERENCE_SECONDS = {
-  base: 0.17,
-  teacher: 0.22,
-  multitask: 0.15,
-  pretrain: 0.2,
-  finetune: 0.25,
-  evalInstance: 0.0012,
+  data: 170,
+  base: 0.116,
+  teacher: 0.18,
+  multitask: 0.09,
+  pretrain: 0.095,
+  finetune: 0.086,
+  evalInstance: 0.0016,
 } as const;
 
-/** Evaluated instances per model pass on the embedded suite's default sizes, by evaluation setting. */
-const EVAL_INSTANCES: Record<string, number> = { 'seen-new': 166 * 16, heldout: 153 * 32 + 16 * 24 };
+/** Evaluated instances per model pass on the embedded suite (compositional-v2: 166 seen tasks with 16 new instances, 153 + 16 held-out tasks with 32 and 24), by evaluation setting. */
+function evalInstances(c: TagiConfig, split: string): number {
+  const cap = (n: number) => Math.min(n, c.prompt.maxEvalInstancesPerTask);
+  if (split === 'seen-train') return 166 * Math.min(c.eval.seenTrainInstancesPerTask, c.prompt.maxInstancesPerTask);
+  if (split === 'seen-new') return 166 * cap(16);
+  if (split === 'heldout') return 153 * cap(32) + 16 * cap(24);
+  return 0;
+}
 
 export interface TimeEstimate {
   seconds: number;
@@ -36,8 +46,9 @@ export function estimateRun(c: TagiConfig, command: RunCommand): TimeEstimate {
   const multitasks = command === 'experiment-paper' ? 2 : 1;
   // model passes over the evaluation rows: no adapter and multitask per prompt setting, every hypernetwork, TAGI's two controls per seed
   const passes = 2 * multitasks + seeds * (variants + (c.eval.controls ? 2 * multitasks : 0));
-  const perPass = c.eval.splits.reduce((n, s) => n + (s === 'seen-train' ? 166 * c.eval.seenTrainInstancesPerTask : (EVAL_INSTANCES[s] ?? 0)), 0);
+  const perPass = c.eval.splits.reduce((n, s) => n + evalInstances(c, s), 0);
   const stages = [
+    { stage: 'data', updates: 1, per: r.data },
     ...(c.model === undefined ? [{ stage: 'base', updates: c.base.train.steps, per: r.base }] : []),
     ...(c.distill.lambdaIns > 0 || c.distill.klTeacher !== 'multitask' ? [{ stage: 'teachers', updates: c.teachers.train.steps, per: r.teacher }] : []),
     { stage: 'multitask', updates: multitasks * c.multitask.train.steps, per: r.multitask },

@@ -65,7 +65,7 @@ const tiny: TagiConfig = {
     targetModules: ATTENTION,
     pretrain: { steps: 50, batchSize: 32, lr: 1e-3, warmupSteps: 10, segmentA: 24, segmentB: 16, segmentC: 8 },
     finetune: { steps: 500, batchSize: 64, lr: 1e-3, warmupSteps: 20, tasksPerBatch: 8 },
-    seeds: 2,
+    seeds: 3,
   },
   // the KL targets are the per-task teachers' distributions (each example's own task teacher)
   distill: { temperature: 2, lambdaKl: 1, lambdaIns: 0.1, alignment: 'delta', klTeacher: 'teachers' },
