@@ -265,22 +265,32 @@ async function tensorflowLines(text) {
   return text.split('\n').filter((l) => isTensorFlowInfoLine(l) || /absl::InitializeLog|oneDNN custom operations|cpu_feature_guard|dso_loader/.test(l));
 }
 
-/** @tagi/trainer from the registry into an empty directory, then `npx @tagi/trainer demo --preset=smoke` there. */
-async function trainerCheck(work, url, { pkg }, versions) {
+/**
+ * An app's published tarball checked (`files` must be in it), then installed from the registry into an empty
+ * consumer directory `name`: the report row (install time and size, or why it failed) and that directory.
+ */
+function installApp(work, url, pkg, name, files, versions) {
   const row = { package: pkg.name, version: pkg.version, install: false, problems: [] };
-  const { cdir, env } = consumerDir(work, url, 'trainer');
-  Object.assign(row, tarballCheck(work, env, pkg, ['package.json', 'README.md', 'LICENSE', 'dist/cli.js', 'dist/index.js'], versions, row.problems));
-  let t0 = performance.now();
+  const { cdir, env } = consumerDir(work, url, name);
+  Object.assign(row, tarballCheck(work, env, pkg, files, versions, row.problems));
+  const t0 = performance.now();
   const inst = run('npm', ['install', `${pkg.name}@${pkg.version}`], { cwd: cdir, env, check: false, timeout: 900_000 });
   row.installSeconds = seconds(t0);
   if (!inst.ok) {
     row.problems.push(`npm install failed: ${inst.out.trim().split('\n').slice(-5).join(' | ')}`);
-    return row;
+    return { row, cdir, env };
   }
   row.install = true;
   row.installBytes = duBytes(path.join(cdir, 'node_modules'));
+  return { row, cdir, env };
+}
+
+/** @tagi/trainer from the registry into an empty directory, then `npx @tagi/trainer demo --preset=smoke` there. */
+async function trainerCheck(work, url, { pkg }, versions) {
+  const { row, cdir, env } = installApp(work, url, pkg, 'trainer', ['package.json', 'README.md', 'LICENSE', 'dist/cli.js', 'dist/index.js'], versions);
+  if (!row.install) return row;
   row.tfjsNode = fs.existsSync(path.join(cdir, 'node_modules', '@tensorflow', 'tfjs-node', 'lib', 'napi-v8', 'tfjs_binding.node')) ? 'installed' : 'not installed';
-  t0 = performance.now();
+  const t0 = performance.now();
   const demo = run('npx', [pkg.name, 'demo', '--preset=smoke'], { cwd: cdir, env: userEnv(env), check: false, timeout: 1_800_000 });
   row.demoSeconds = seconds(t0);
   row.backendLine = demo.out.split('\n').find((l) => l.startsWith('backend: ')) ?? '';
@@ -301,26 +311,14 @@ async function trainerCheck(work, url, { pkg }, versions) {
  * its default root ./runs holds that run: the URL printed, `GET /` the page, one `POST /api/generate` on the run.
  */
 async function playgroundCheck(work, url, { pkg }, versions, trainer) {
-  const row = { package: pkg.name, version: pkg.version, install: false, problems: [] };
-  const { cdir, env } = consumerDir(work, url, 'playground');
-  Object.assign(
-    row,
-    tarballCheck(work, env, pkg, ['package.json', 'README.md', 'LICENSE', 'NOTICE', 'dist/server.js', 'dist/web/tagi-browser.js', 'public/index.html', 'public/app.js', 'public/style.css', 'public/in-page.html', 'public/in-page.js'], versions, row.problems),
-  );
-  let t0 = performance.now();
-  const inst = run('npm', ['install', `${pkg.name}@${pkg.version}`], { cwd: cdir, env, check: false, timeout: 900_000 });
-  row.installSeconds = seconds(t0);
-  if (!inst.ok) {
-    row.problems.push(`npm install failed: ${inst.out.trim().split('\n').slice(-5).join(' | ')}`);
-    return row;
-  }
-  row.install = true;
-  row.installBytes = duBytes(path.join(cdir, 'node_modules'));
+  const files = ['package.json', 'README.md', 'LICENSE', 'NOTICE', 'dist/server.js', 'dist/web/tagi-browser.js', 'public/index.html', 'public/app.js', 'public/style.css', 'public/in-page.html', 'public/in-page.js'];
+  const { row, cdir, env } = installApp(work, url, pkg, 'playground', files, versions);
+  if (!row.install) return row;
   if (trainer?.runDir === undefined) {
     row.problems.push(`not started: it needs the run of ${trainer ? "@tagi/trainer's demo, which failed" : '@tagi/trainer (add trainer to --only)'}`);
     return row;
   }
-  t0 = performance.now();
+  let t0 = performance.now();
   const child = spawn(path.join(cdir, 'node_modules', '.bin', 'tagi-playground'), ['--port', '0'], { cwd: trainer.dir, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
