@@ -26,6 +26,20 @@ describe.skipIf(!hasGolden)('T5Tokenizer vs HF T5TokenizerFast golden (../shared
     }
   });
 
+  it('gives the same ids the second time a text is encoded, whatever the caller did to the first result', () => {
+    const fresh = loadDefaultT5Tokenizer();
+    for (const r of rows) {
+      const first = fresh.encode(r.text, { addSpecialTokens: false });
+      first.push(999, 998);
+      first.reverse();
+      expect(fresh.encode(r.text, { addSpecialTokens: false }), `row ${r.id}`).toEqual(r.ids_no_special);
+      expect(fresh.encode(r.text), `row ${r.id}`).toEqual(r.ids);
+      const cut = fresh.encode(r.text, { maxLength: 3 });
+      expect(cut, `row ${r.id}`).toEqual([...r.ids_no_special.slice(0, 2), 1]);
+      expect(fresh.encode(r.text, { addSpecialTokens: false }), `row ${r.id}`).toEqual(r.ids_no_special);
+    }
+  });
+
   it('decodes like HF, with and without clean-up', () => {
     for (const r of rows) {
       expect(tok.decode(r.ids), `row ${r.id}`).toBe(r.decoded);
