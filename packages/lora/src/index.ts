@@ -14,8 +14,10 @@ export {
 } from './config.js';
 export type { LoraConfig, LoraConfigInit, TargetModules } from './config.js';
 
-// target matching and peft key names
-export { matchTargets, matchesTarget, linearModules, peftKey, parsePeftKey, targetModulesRegex, TargetMatchError } from './targets.js';
+// the target language (peft's target_modules, plus regex list entries; documented in target-modules.ts)
+export { matchesTarget, targetModulesRegex, isTargetPattern, targetPatternError } from './target-modules.js';
+// target matching on a model and peft key names
+export { matchTargets, linearModules, peftKey, parsePeftKey, TargetMatchError } from './targets.js';
 export type { LinearTarget, MatchOptions } from './targets.js';
 
 // adapter sets

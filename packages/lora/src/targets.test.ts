@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '@tagi/tensor-core/testing';
 import { type T5ForConditionalGeneration, createRandomT5, makeT5Config } from '@tagi/t5-model';
-import type { TargetModules } from './config.js';
+import { LoraConfigError, type TargetModules, loraConfig, parseLoraConfig, stringifyLoraConfig } from './config.js';
+import { isTargetPattern, targetPatternError } from './target-modules.js';
 import { TargetMatchError, linearModules, matchTargets, matchesTarget, targetModulesRegex } from './targets.js';
 
 const tiny = (feedForwardProj: 'gated-gelu' | 'relu', tieWordEmbeddings: boolean): T5ForConditionalGeneration =>
@@ -81,5 +82,63 @@ describe('target_modules values in use select what they selected before', () => 
   it("a regex that is not a full match of any path selects nothing, as a string and as a list entry (the issue's `SelfAttention\\.(q|v)`)", () => {
     expect(() => matchTargets(gated, 'SelfAttention\\.(q|v)')).toThrow(TargetMatchError);
     expect(() => matchTargets(gated, ['SelfAttention\\.(q|v)'])).toThrow(TargetMatchError);
+  });
+});
+
+// hypernet_config.json has held regex list entries; the one language reads them here, for every consumer
+const HYPERNET_DEFAULT_TARGETS = [
+  'encoder\\.block\\.\\d+\\.layer\\.0\\.SelfAttention\\.(q|v)',
+  'decoder\\.block\\.\\d+\\.layer\\.0\\.SelfAttention\\.(q|v)',
+  'decoder\\.block\\.\\d+\\.layer\\.1\\.EncDecAttention\\.(q|v)',
+];
+
+describe('regex list entries', () => {
+  let gated: T5ForConditionalGeneration;
+  beforeAll(async () => {
+    await useBackend('cpu');
+    gated = tiny('gated-gelu', false);
+  });
+  afterAll(() => gated.dispose());
+
+  it('an entry with regex syntax is a full-match regex; a dotted name is not', () => {
+    expect(['q', 'SelfAttention.q', 'wi_0', 'encoder.block.0', 'lm_head'].map(isTargetPattern)).toEqual([false, false, false, false, false]);
+    expect(['.*q', 'a\\.b', '(q|v)', 'q|v', 'q+', 'q?', '^q', 'q$', '[qv]', 'q{1}'].every(isTargetPattern)).toBe(true);
+    expect(matchTargets(gated, HYPERNET_DEFAULT_TARGETS).map((t) => t.path)).toEqual(attention(['q', 'v']));
+    // names and regex entries in one list: the union
+    expect(matchTargets(gated, ['lm_head', 'decoder\\.block\\.0\\.layer\\.1\\.EncDecAttention\\.v']).map((t) => t.path)).toEqual(['decoder.block.0.layer.1.EncDecAttention.v', 'lm_head']);
+    // an entry is anchored at both ends, as a string is
+    expect(matchesTarget('encoder.block.0.layer.0.SelfAttention.q', ['SelfAttention\\.q'])).toBe(false);
+    expect(matchesTarget('encoder.block.0.layer.0.SelfAttention.q', ['.*SelfAttention\\.q'])).toBe(true);
+  });
+
+  it('strict matching names an unmatched regex entry with whole paths as candidates', () => {
+    expect(() => matchTargets(gated, ['q', 'encoder\\.block\\.9\\..*'], { strict: true })).toThrow(/"encoder\\\\.block\\\\.9\\\\..\*" matches no Linear module; closest Linear module names: .*encoder\.block\.0\.layer\./);
+    expect(matchTargets(gated, ['q', 'encoder\\.block\\.9\\..*'])).toHaveLength(6);
+  });
+
+  it('targetModulesRegex: names grouped and sorted, then each regex entry in its order; selects the same', () => {
+    expect(targetModulesRegex(['v', 'q'])).toBe('(?:.*\\.)?(?:q|v)');
+    expect(targetModulesRegex(['v', 'a\\.b', 'q'])).toBe('(?:.*\\.)?(?:q|v)|(?:a\\.b)');
+    expect(targetModulesRegex(HYPERNET_DEFAULT_TARGETS)).toBe(HYPERNET_DEFAULT_TARGETS.map((p) => `(?:${p})`).join('|'));
+    for (const spec of [HYPERNET_DEFAULT_TARGETS, ['lm_head', 'wo', '.*EncDecAttention\\.(k|o)']]) {
+      expect(matchTargets(gated, targetModulesRegex(spec)).map((t) => t.path), JSON.stringify(spec)).toEqual(matchTargets(gated, spec).map((t) => t.path));
+    }
+  });
+
+  it('adapter_config.json: a list with regex entries is written as the one equivalent regex (Python peft reads list entries as names); a list of names stays a list', () => {
+    const mixed = loraConfig({ targetModules: ['q', 'decoder\\.block\\.0\\.layer\\.1\\.EncDecAttention\\.v'] });
+    expect(mixed.targetModules).toEqual(['decoder\\.block\\.0\\.layer\\.1\\.EncDecAttention\\.v', 'q']); // the runtime object keeps the list
+    const written = JSON.parse(stringifyLoraConfig(mixed)) as { target_modules: unknown };
+    expect(written.target_modules).toBe('(?:.*\\.)?(?:q)|(?:decoder\\.block\\.0\\.layer\\.1\\.EncDecAttention\\.v)');
+    expect(matchTargets(gated, parseLoraConfig(written).targetModules).map((t) => t.path)).toEqual(matchTargets(gated, mixed.targetModules).map((t) => t.path));
+    expect((JSON.parse(stringifyLoraConfig(loraConfig({ targetModules: ['v', 'q'] }))) as { target_modules: unknown }).target_modules).toEqual(['q', 'v']);
+  });
+
+  it('an invalid regex entry is a config error naming its index', () => {
+    expect(targetPatternError('(')).toMatch(/Invalid regular expression/);
+    expect(targetPatternError('.*\\.q')).toBeUndefined();
+    expect(() => parseLoraConfig({ target_modules: ['q', '('] })).toThrow(LoraConfigError);
+    expect(() => parseLoraConfig({ target_modules: ['q', '('] })).toThrow(/target_modules\.1: not a valid regular expression/);
+    expect(() => loraConfig({ targetModules: ['q', '('] })).toThrow(/targetModules\.1: not a valid regular expression/);
   });
 });
