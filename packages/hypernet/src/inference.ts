@@ -4,11 +4,11 @@
 // per-layer blocks reading them). The student never reads the instruction in its own input.
 import * as tf from '@tensorflow/tfjs-core';
 import type { DeltaMap, ModuleList } from '@tagi/tensor-core';
-import { type AdapterSet as AdapterSetT, AdapterSet, loraConfig } from '@tagi/lora';
+import { type AdapterSet as AdapterSetT, AdapterSet, loraConfig, targetModulesRegex } from '@tagi/lora';
 import { type EncoderLayerHook, type GenerateOptions, generate } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel, EncoderPrefixInput } from './base-model.js';
 import { padIds } from './batching.js';
-import { type FusionKind, targetsRegex } from './config.js';
+import type { FusionKind } from './config.js';
 import { HypernetInputError } from './errors.js';
 import { type CrossAttentionFusion, HyperNetwork, type InstructionEncoding, crossAttentionHook, disposeEncoding, selectEncodingRows } from './hypernet.js';
 
@@ -37,7 +37,7 @@ export function generatedLoraConfig(hn: HyperNetwork) {
   return loraConfig({
     r: hn.config.rank,
     loraAlpha: hn.config.loraAlpha,
-    targetModules: targetsRegex(hn.config.targets),
+    targetModules: targetModulesRegex(hn.config.targets),
     baseModelNameOrPath: hn.baseModelName ?? null,
     inferenceMode: true,
   });
