@@ -23,7 +23,14 @@ export interface HypernetConfig {
   readonly targets: TargetModules;
   /** Rank r of every generated adapter (paper: 32). */
   readonly rank: number;
-  /** LoRA alpha; scaling = alpha / r. Default = rank (scaling 1), so the generator's output scale is the adapter's. */
+  /**
+   * LoRA alpha; scaling = alpha / r. Default = rank (scaling 1), so the generator's output scale is the adapter's.
+   * The hypernetwork's own default, deliberately not @tagi/lora's `LORA_CONFIG_DEFAULTS.loraAlpha` (8): a
+   * generated adapter has no initialisation that alpha is tuned against (the generator learns the factors'
+   * scale), so alpha is only a constant factor on the generator's output, and alpha = r keeps it at 1 for any
+   * rank; peft's 8 at the paper's rank 32 would scale every generated ΔW by 1/4. It is the scaling of peft's
+   * default (8 / 8 = 1), followed across ranks.
+   */
   readonly loraAlpha: number;
   /** Hidden width of the generator MLP. */
   readonly hiddenDim: number;

@@ -37,6 +37,11 @@ export interface LoraConfig {
 /** T5's attention query and value projections: peft's default for `model_type` 't5'. */
 export const DEFAULT_T5_TARGETS: readonly string[] = ['q', 'v'];
 
+/**
+ * The one LoRA default of TAGI-TS, peft's `LoraConfig` defaults (r 8, alpha 8, dropout 0; targets: the
+ * model's default). `loraConfig()`, `parseLoraConfig` and the training objectives fall back to it; presets
+ * set their own values explicitly.
+ */
 export const LORA_CONFIG_DEFAULTS = {
   peftType: 'LORA',
   r: 8,

@@ -111,7 +111,7 @@ export interface LoraObjectiveOptions {
   readonly model: Seq2SeqModel;
   readonly examples: readonly TokenizedExample[];
   readonly padId: number;
-  /** The adapter to create (default: r 8, alpha 16 on T5's q, v). Ignored when `adapter` is given. */
+  /** The adapter to create (default: `loraConfig()`, peft's defaults: r 8, alpha 8, dropout 0 on T5's q, v). Ignored when `adapter` is given. */
   readonly config?: LoraConfig;
   /** Train this trainable adapter (e.g. `loadAdapter(dir, { trainable: true })`) instead of a fresh one. */
   readonly adapter?: AdapterSet;
@@ -144,7 +144,7 @@ export function loraObjective(o: LoraObjectiveOptions): LoraObjective {
   }
   if (o.examples.length === 0) throw new TeacherTrainingError('loraObjective: no training examples');
   const seed = o.seed ?? 0;
-  const adapter = o.adapter ?? AdapterSet.create(o.model, o.config ?? makeLoraConfig({ r: 8, loraAlpha: 16 }), { rng: new Rng(seed).fork('lora-init') });
+  const adapter = o.adapter ?? AdapterSet.create(o.model, o.config ?? makeLoraConfig(), { rng: new Rng(seed).fork('lora-init') });
   const microPerEpoch = Math.ceil(o.examples.length / batchSize);
   const orders = new Map<number, number[]>(); // epoch → example order (a few epochs are live at a time)
   const orderOf = (epoch: number): number[] => {
