@@ -1,10 +1,13 @@
 // What the LoRA objectives share with the rest of TAGI-TS: the one LoRA default (peft's, in
-// LORA_CONFIG_DEFAULTS) when no config is given.
+// LORA_CONFIG_DEFAULTS) when no config is given, and the tokens a batch counts for throughput
+// (source + target, as the hypernetwork's objectives count them).
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '@tagi/tensor-core/testing';
 import { type T5ForConditionalGeneration, createRandomT5, makeT5Config } from '@tagi/t5-model';
+import { loraBankObjective } from './bank.js';
 import { LORA_CONFIG_DEFAULTS, loraConfig } from './config.js';
-import { type TokenizedExample, loraObjective } from './teacher.js';
+import { type TokenizedExample, collate, disposeBatch, loraObjective, processedTokens } from './teacher.js';
 
 let model: T5ForConditionalGeneration;
 beforeAll(async () => {
@@ -30,5 +33,28 @@ describe('LoRA objectives', () => {
     } finally {
       o.adapter.dispose();
     }
+  });
+
+  it('count the tokens a batch makes the model process: source + target, padding excluded', () => {
+    const b = collate(examples, 0);
+    try {
+      expect(b.tokens).toBe(7); // target tokens: still the weight of the batch's mean loss
+      expect(b.inputTokens).toBe(9);
+      expect(processedTokens(b)).toBe(16);
+      expect(b.inputIds.shape).toEqual([3, 4]); // padding is not counted: 3 × 4 source positions hold 9 tokens
+    } finally {
+      disposeBatch(b);
+    }
+    const before = tf.memory().numTensors;
+    const single = loraObjective({ model, examples, padId: 0, config: loraConfig({ r: 2 }), batchSize: 3 });
+    const bank = loraBankObjective({ model, examples: examples.map((e, i) => ({ ...e, group: i % 2 })), groups: 2, padId: 0, config: loraConfig({ r: 2 }), batchSize: 3 });
+    for (const o of [single, bank] as const) {
+      const batch = o.batch({ step: 0, micro: 0 });
+      expect(o.tokens?.(batch as never)).toBe(16);
+      o.release?.(batch as never);
+    }
+    single.adapter.dispose();
+    bank.bank.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -47,13 +47,23 @@ export function tokenizeRecords(
   });
 }
 
-/** A collated batch: right-padded int32 tensors and the number of target tokens. */
+/** A collated batch: right-padded int32 tensors and its token counts (padding excluded). */
 export interface Seq2SeqBatch {
   readonly inputIds: tf.Tensor2D; // [batch, srcLen]
   readonly attentionMask: tf.Tensor2D; // [batch, srcLen]
   readonly labels: tf.Tensor2D; // [batch, tgtLen], -100 = not scored
-  /** Target tokens (labels ≠ -100). */
+  /** Target tokens (labels ≠ -100): the weight of this batch's mean loss. */
   readonly tokens: number;
+  /** Source tokens (attention mask 1). */
+  readonly inputTokens: number;
+}
+
+/**
+ * The tokens a batch makes the model process, source + target: what a throughput figure counts, for every
+ * objective (the hypernetwork's too), so "tok/s" means the same in every stage.
+ */
+export function processedTokens(b: Pick<Seq2SeqBatch, 'tokens' | 'inputTokens'>): number {
+  return b.inputTokens + b.tokens;
 }
 
 /** Right-padded int32 batch: pad id for inputs, -100 for labels. */
@@ -64,6 +74,7 @@ export function collate(examples: readonly TokenizedExample[], padId: number): S
   const mask = new Int32Array(examples.length * sLen);
   const labels = new Int32Array(examples.length * tLen).fill(-100);
   let tokens = 0;
+  let inputTokens = 0;
   examples.forEach((e, b) => {
     e.input.forEach((t, j) => {
       ids[b * sLen + j] = t;
@@ -73,12 +84,14 @@ export function collate(examples: readonly TokenizedExample[], padId: number): S
       labels[b * tLen + j] = t;
     });
     tokens += e.target.length;
+    inputTokens += e.input.length;
   });
   return {
     inputIds: tf.tensor2d(ids, [examples.length, sLen], 'int32'),
     attentionMask: tf.tensor2d(mask, [examples.length, sLen], 'int32'),
     labels: tf.tensor2d(labels, [examples.length, tLen], 'int32'),
     tokens,
+    inputTokens,
   };
 }
 
@@ -173,7 +186,7 @@ export function loraObjective(o: LoraObjectiveOptions): LoraObjective {
       const out = o.model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels, adapters: deltas, rng: rng.fork('model') });
       return { loss: out.loss as tf.Scalar };
     },
-    tokens: (b) => b.tokens,
+    tokens: processedTokens,
     release: disposeBatch,
   };
 }

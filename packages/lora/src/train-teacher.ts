@@ -17,7 +17,7 @@ export interface TeacherLogEntry {
   lr: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
-  /** Target tokens (labels ≠ -100) this step. */
+  /** Tokens processed this step: source + target, padding excluded (`processedTokens`). */
   tokens: number;
   evalLoss?: number;
 }
