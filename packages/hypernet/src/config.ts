@@ -50,7 +50,10 @@ export interface HypernetConfig {
   readonly aHeadInitStd: number;
   /** Standard deviation of the B-head weights; 0 (default) makes every generated ΔW exactly 0 at initialisation. */
   readonly bHeadInitStd: number;
-  /** Longest instruction (tokens) the helpers encode; longer ones are truncated with eos kept. */
+  /**
+   * Longest instruction (tokens, eos included) `generateAdapter`/`generateAdapters` accept; a longer one is an
+   * error naming both lengths. Instructions are cut once, by @tagi/datasets' `prepareInstruction` (eos kept).
+   */
   readonly maxInstructionLength: number;
 }
 
