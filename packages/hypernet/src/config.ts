@@ -1,5 +1,6 @@
 // The hypernetwork's configuration: a camelCase runtime object and the snake_case `hypernet_config.json`,
 // one parser and one writer between them (peft's pattern).
+import { type TargetModules, isTargetPattern, targetPatternError } from '@tagi/lora';
 import { HypernetConfigError } from './errors.js';
 
 /** How the pooled instruction vector is formed from the encoded instruction. */
@@ -11,17 +12,25 @@ export type EncoderKind = 'base' | 'separate';
 
 export interface HypernetConfig {
   /**
-   * The Linear layers that receive a generated adapter, in peft's `target_modules` language: a string is
-   * a regular expression matched against the whole module path (`'.*SelfAttention\\.(q|v)'`); a list holds
-   * module names, each selecting the paths equal to it or ending in `.<name>` (`['q', 'v']`). A list entry
-   * that is not a plain dotted name (it holds a regex character such as `\\`, `(`, `|`, `*`) is read as a
-   * full-match regex: the form hypernet_config.json files written before peft lists were accepted.
+   * The Linear layers that receive a generated adapter, in @tagi/lora's target language (peft's
+   * `target_modules`, defined in @tagi/lora's target-modules.ts): a string is a regular expression matched
+   * against the whole module path (`'.*SelfAttention\\.(q|v)'`); a list holds module names, each selecting
+   * the paths equal to it or ending in `.<name>` (`['q', 'v']`); a list entry holding regex syntax is a
+   * full-match regex (the form of {@link DEFAULT_TARGETS} and of hypernet_config.json files written before
+   * lists of names were accepted).
    * Default: `q` and `v` of encoder self-attention, decoder self-attention and decoder cross-attention (TAGI / HINT).
    */
-  readonly targets: string | readonly string[];
+  readonly targets: TargetModules;
   /** Rank r of every generated adapter (paper: 32). */
   readonly rank: number;
-  /** LoRA alpha; scaling = alpha / r. Default = rank (scaling 1), so the generator's output scale is the adapter's. */
+  /**
+   * LoRA alpha; scaling = alpha / r. Default = rank (scaling 1), so the generator's output scale is the adapter's.
+   * The hypernetwork's own default, deliberately not @tagi/lora's `LORA_CONFIG_DEFAULTS.loraAlpha` (8): a
+   * generated adapter has no initialisation that alpha is tuned against (the generator learns the factors'
+   * scale), so alpha is only a constant factor on the generator's output, and alpha = r keeps it at 1 for any
+   * rank; peft's 8 at the paper's rank 32 would scale every generated ΔW by 1/4. It is the scaling of peft's
+   * default (8 / 8 = 1), followed across ranks.
+   */
   readonly loraAlpha: number;
   /** Hidden width of the generator MLP. */
   readonly hiddenDim: number;
@@ -41,7 +50,10 @@ export interface HypernetConfig {
   readonly aHeadInitStd: number;
   /** Standard deviation of the B-head weights; 0 (default) makes every generated ΔW exactly 0 at initialisation. */
   readonly bHeadInitStd: number;
-  /** Longest instruction (tokens) the helpers encode; longer ones are truncated with eos kept. */
+  /**
+   * Longest instruction (tokens, eos included) `generateAdapter`/`generateAdapters` accept; a longer one is an
+   * error naming both lengths. Instructions are cut once, by @tagi/datasets' `prepareInstruction` (eos kept).
+   */
   readonly maxInstructionLength: number;
 }
 
@@ -110,40 +122,16 @@ export function resolveHypernetConfig(partial: Partial<HypernetConfig> = {}, sou
   } else {
     c.targets.forEach((p, i) => {
       if (typeof p !== 'string' || p.length === 0) problems.push(`targets.${i}: expected a non-empty string, got ${JSON.stringify(p)}`);
-      else if (!isModuleName(p)) checkRegex(p, `targets.${i}`, problems);
+      else if (isTargetPattern(p)) checkRegex(p, `targets.${i}`, problems);
     });
   }
   if (problems.length > 0) throw new HypernetConfigError(problems, source);
   return Object.freeze({ ...c, targets: typeof c.targets === 'string' ? c.targets : Object.freeze([...c.targets]) });
 }
 
-/** A plain dotted module name (`q`, `SelfAttention.q`): peft's list semantics (equal to the path or a suffix `.<name>`). */
-function isModuleName(entry: string): boolean {
-  return /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$/.test(entry);
-}
-
 function checkRegex(p: string, where: string, problems: string[]): void {
-  try {
-    new RegExp(`^(?:${p})$`);
-  } catch (e) {
-    problems.push(`${where}: invalid regular expression (${(e as Error).message})`);
-  }
-}
-
-/**
- * Whether `path` is a target of `targets` (a config's `targets`): a string is a full-match regex (peft); a
- * list entry is a module name (equal, or a suffix `.<name>`) or, when not a plain dotted name, a full-match regex.
- */
-export function matchesTargets(path: string, targets: string | readonly string[]): boolean {
-  if (typeof targets === 'string') return new RegExp(`^(?:${targets})$`).test(path);
-  return targets.some((t) => (isModuleName(t) ? path === t || path.endsWith(`.${t}`) : new RegExp(`^(?:${t})$`).test(path)));
-}
-
-/** The one full-match regex selecting exactly what `targets` selects (peft's string form; written into generated adapters' configs). */
-export function targetsRegex(targets: string | readonly string[]): string {
-  if (typeof targets === 'string') return targets;
-  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return targets.map((t) => (isModuleName(t) ? `(?:.*\\.)?${escape(t)}` : `(?:${t})`)).join('|');
+  const error = targetPatternError(p);
+  if (error !== undefined) problems.push(`${where}: invalid regular expression (${error})`);
 }
 
 /** Runtime config → the snake_case JSON fields (sorted keys). */

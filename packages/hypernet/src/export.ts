@@ -35,7 +35,7 @@ export function peftReproducesTagi(fusion: FusionKind): boolean {
 export interface TaskAdapterMeta {
   /** The instruction text the adapter was generated from, as given by the caller. */
   readonly instruction: string;
-  /** Its token ids as the hypernetwork read them (after truncation). */
+  /** Its token ids as the hypernetwork read them. */
   readonly instructionIds: readonly number[];
   readonly fusion: FusionKind;
   /** Whether base + the peft files alone compute the TAGI student (fusion 'none'). */

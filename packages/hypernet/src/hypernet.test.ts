@@ -4,8 +4,8 @@ import { AdamW, Linear, fit } from '@tagi/tensor-core';
 import { expectClose, expectNoLeak, testBackends, useBackend } from '@tagi/tensor-core/testing';
 import { tinyT5, useCpu } from './__fixtures__/tiny.js';
 import { padIds } from './batching.js';
-import { matchesTarget } from '@tagi/lora';
-import { DEFAULT_TARGETS, hypernetConfigToJson, parseHypernetConfig, resolveHypernetConfig, targetsRegex } from './config.js';
+import { matchesTarget, targetModulesRegex } from '@tagi/lora';
+import { DEFAULT_TARGETS, hypernetConfigToJson, parseHypernetConfig, resolveHypernetConfig } from './config.js';
 import { HypernetConfigError } from './errors.js';
 import { HyperNetwork, disposeDeltas, disposeEncoding, maskedMeanPool, resolveTargets } from './hypernet.js';
 import { InstructionCache, finetuneHypernet, finetuneObjective } from './training.js';
@@ -57,7 +57,7 @@ describe('targets', () => {
       expect(hn.targetModules.map((t) => t.path).sort()).toEqual(want);
       hn.dispose();
       // the one regex written into generated adapters' peft configs selects the same modules
-      expect(paths.filter((p) => new RegExp(`^(?:${targetsRegex(spec)})$`).test(p)).sort(), JSON.stringify(spec)).toEqual(want);
+      expect(paths.filter((p) => new RegExp(`^(?:${targetModulesRegex(spec)})$`).test(p)).sort(), JSON.stringify(spec)).toEqual(want);
     }
     // a list entry that is not a plain dotted name stays a full-match regex (hypernet_config.json files written before)
     expect(resolveTargets(base, DEFAULT_TARGETS).length).toBe(12);

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type DeltaMap, type LowRankDelta, Linear, Module, ModuleList, RMSNorm, Rng, normalInit, uniformInit, zerosInit, bmm, matmul } from '@tagi/tensor-core';
 import { type EncoderLayerHook, T5Stack } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel } from './base-model.js';
-import { type HypernetConfig, matchesTargets, resolveHypernetConfig } from './config.js';
+import { type TargetModules, TargetMatchError, matchTargets } from '@tagi/lora';
+import { type HypernetConfig, resolveHypernetConfig } from './config.js';
 import { HypernetConfigError, HypernetInputError } from './errors.js';
 
 /** One Linear of the base model that receives a generated adapter. */
@@ -25,15 +26,19 @@ export interface InstructionEncoding {
   readonly mask: tf.Tensor2D;
 }
 
-/** Resolves config targets (peft `target_modules`: a regex string or a list of module names) against the base model's Linear layers (model order, grouped by shape). */
-export function resolveTargets(base: Module, targets: string | readonly string[]): TargetModule[] {
-  const found: { path: string; inFeatures: number; outFeatures: number }[] = [];
-  for (const [path, m] of base.namedModules()) {
-    if (m instanceof Linear && matchesTargets(path, targets)) found.push({ path, inFeatures: m.inFeatures, outFeatures: m.outFeatures });
-  }
-  if (found.length === 0) {
+/**
+ * The Linear layers of the base model that config targets select (@tagi/lora's target language, matched
+ * by @tagi/lora), in model order grouped by shape. Nothing selected is a {@link HypernetConfigError}.
+ */
+export function resolveTargets(base: Module, targets: TargetModules): TargetModule[] {
+  let found: { path: string; inFeatures: number; outFeatures: number }[];
+  try {
+    found = matchTargets(base, targets).map(({ path, inFeatures, outFeatures }) => ({ path, inFeatures, outFeatures }));
+  } catch (e) {
+    if (!(e instanceof TargetMatchError)) throw e;
     const shown = typeof targets === 'string' ? `/${targets}/` : targets.map((p) => JSON.stringify(p)).join(', ');
-    throw new HypernetConfigError([`targets: no Linear module of the base model matches ${shown}`]);
+    const near = e.candidates.length > 0 ? `; closest Linear module names: ${e.candidates.join(', ')}` : '';
+    throw new HypernetConfigError([`targets: no Linear module of the base model matches ${shown}${near}`]);
   }
   const shapes: string[] = [];
   const withGroup = found.map((t) => {

@@ -7,10 +7,8 @@ export {
   PEFT_ONLY_HYPERNET_CONFIG,
   TINY_HYPERNET_CONFIG,
   hypernetConfigToJson,
-  matchesTargets,
   parseHypernetConfig,
   resolveHypernetConfig,
-  targetsRegex,
 } from './config.js';
 export type { EncoderKind, FusionKind, HypernetConfig, PoolingKind } from './config.js';
 

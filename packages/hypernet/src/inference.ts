@@ -4,11 +4,11 @@
 // per-layer blocks reading them). The student never reads the instruction in its own input.
 import * as tf from '@tensorflow/tfjs-core';
 import type { DeltaMap, ModuleList } from '@tagi/tensor-core';
-import { type AdapterSet as AdapterSetT, AdapterSet, loraConfig } from '@tagi/lora';
+import { type AdapterSet as AdapterSetT, AdapterSet, loraConfig, targetModulesRegex } from '@tagi/lora';
 import { type EncoderLayerHook, type GenerateOptions, generate } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel, EncoderPrefixInput } from './base-model.js';
 import { padIds } from './batching.js';
-import { type FusionKind, targetsRegex } from './config.js';
+import type { FusionKind } from './config.js';
 import { HypernetInputError } from './errors.js';
 import { type CrossAttentionFusion, HyperNetwork, type InstructionEncoding, crossAttentionHook, disposeEncoding, selectEncodingRows } from './hypernet.js';
 
@@ -26,7 +26,7 @@ export interface TaskAdapter {
   readonly instruction: InstructionEncoding | undefined;
   /** `cross-attention` fusion: the per-layer blocks (the hypernetwork's own, or an export's). */
   readonly fusionLayers: ModuleList<CrossAttentionFusion> | undefined;
-  /** The instruction ids the adapter was generated from (after truncation to `maxInstructionLength`). */
+  /** The instruction ids the adapter was generated from (at most `maxInstructionLength`). */
   readonly instructionIds: readonly number[];
   /** Frees the adapter and the instruction states (and an export's own fusion blocks), never the hypernetwork's. */
   dispose(): void;
@@ -37,25 +37,35 @@ export function generatedLoraConfig(hn: HyperNetwork) {
   return loraConfig({
     r: hn.config.rank,
     loraAlpha: hn.config.loraAlpha,
-    targetModules: targetsRegex(hn.config.targets),
+    targetModules: targetModulesRegex(hn.config.targets),
     baseModelNameOrPath: hn.baseModelName ?? null,
     inferenceMode: true,
   });
 }
 
-/** At most `max` ids: the first `max − 1` and the last (eos), as the instruction encoder was trained on. */
-function truncateKeepingEos(ids: readonly number[], max: number): number[] {
-  return ids.length > max ? [...ids.slice(0, max - 1), ids[ids.length - 1] as number] : [...ids];
+/**
+ * The instruction ids as given, after checking they fit `maxInstructionLength`. Cutting is not done here:
+ * the one cut policy is @tagi/datasets' `prepareInstruction` (the trainer and the playground cut there, and
+ * train on what it gives), so a longer instruction is a caller's mistake, not something to cut a second way.
+ */
+function checkInstructionLength(ids: readonly number[], max: number, argument: string): number[] {
+  if (ids.length === 0) throw new HypernetInputError(argument, 'a non-empty id list', '[]');
+  if (ids.length > max) {
+    throw new HypernetInputError(
+      argument,
+      `at most ${max} ids (the hypernetwork's maxInstructionLength; cut instructions with @tagi/datasets' prepareInstruction, as training does)`,
+      `${ids.length} ids`,
+    );
+  }
+  return [...ids];
 }
 
 /**
- * Encodes one instruction (token ids with eos, truncated to `maxInstructionLength` keeping eos) and
- * generates its adapter. Leak-free apart from the returned object (call `dispose()`).
+ * Encodes one instruction (token ids with eos, at most `maxInstructionLength` of them: a longer one is a
+ * {@link HypernetInputError}) and generates its adapter. Leak-free apart from the returned object (call `dispose()`).
  */
 export function generateAdapter(hn: HyperNetwork, instructionIds: readonly number[]): TaskAdapter {
-  if (instructionIds.length === 0) throw new HypernetInputError('instructionIds', 'a non-empty id list', '[]');
-  const max = hn.config.maxInstructionLength;
-  const ids = truncateKeepingEos(instructionIds, max);
+  const ids = checkInstructionLength(instructionIds, hn.config.maxInstructionLength, 'instructionIds');
   const { ids: t, mask } = padIds([ids], hn.base.config.padTokenId, { vocabSize: hn.base.config.vocabSize, argument: 'instructionIds' });
   const enc = hn.encodeInstructions(t, mask);
   tf.dispose([t, mask]);
@@ -146,14 +156,10 @@ export interface TaskAdapterBatch {
   dispose(): void;
 }
 
-/** Encodes `instructions` (id lists with eos, each truncated to `maxInstructionLength` keeping eos) in one batch and generates one adapter row per task. */
+/** Encodes `instructions` (id lists with eos, each at most `maxInstructionLength` long, as `generateAdapter`) in one batch and generates one adapter row per task. */
 export function generateAdapters(hn: HyperNetwork, instructions: readonly (readonly number[])[]): TaskAdapterBatch {
   if (instructions.length === 0) throw new HypernetInputError('instructions', 'at least one instruction', 'none');
-  const max = hn.config.maxInstructionLength;
-  const rows = instructions.map((ids, i) => {
-    if (ids.length === 0) throw new HypernetInputError(`instructions[${i}]`, 'a non-empty id list', '[]');
-    return truncateKeepingEos(ids, max);
-  });
+  const rows = instructions.map((ids, i) => checkInstructionLength(ids, hn.config.maxInstructionLength, `instructions[${i}]`));
   const { ids, mask } = padIds(rows, hn.base.config.padTokenId, { vocabSize: hn.base.config.vocabSize, argument: 'instructions' });
   const enc = hn.encodeInstructions(ids, mask);
   tf.dispose([ids, mask]);

@@ -148,6 +148,7 @@ export function pretrainObjective(o: PretrainObjectiveOptions): Objective<Pretra
       const ce = maskedCrossEntropy(logits, b.labels);
       return { loss: ce, terms: { ce } };
     },
+    // T5 input (b) + target (c), padding excluded: what @tagi/lora's objectives count (`processedTokens`)
     tokens: (b) => b.examples.reduce((s, e) => s + e.input.length + e.target.length, 0),
     release(b) {
       tf.dispose([b.instruction.ids, b.instruction.mask, b.input.ids, b.input.mask, b.labels]);
@@ -543,6 +544,7 @@ export function finetuneObjective(o: FinetuneObjectiveOptions): FinetuneObjectiv
       }
       return { loss, terms };
     },
+    // student input + target, padding excluded: what @tagi/lora's objectives count (`processedTokens`)
     tokens: (b) => b.examples.reduce((s, e) => s + e.inputIds.length + e.labelIds.length, 0),
     release(b) {
       tf.dispose([b.input.ids, b.input.mask, b.labels, ...b.teacherLogits]);

@@ -9,7 +9,7 @@ import { type DeltaMap, type LowRankDelta, type Module, type Objective, Rng, typ
 import { AdapterSet } from './adapter-set.js';
 import { type LoraConfig, loraScaling } from './config.js';
 import { type LinearTarget, matchTargets, peftKey } from './targets.js';
-import { type Seq2SeqBatch, type Seq2SeqModel, TeacherTrainingError, type TokenizedExample, collate, disposeBatch } from './teacher.js';
+import { type Seq2SeqBatch, type Seq2SeqModel, TeacherTrainingError, type TokenizedExample, collate, disposeBatch, processedTokens } from './teacher.js';
 
 interface BankFactors {
   readonly A: tf.Variable; // [groups, r, in]
@@ -189,7 +189,7 @@ export function loraBankObjective(o: LoraBankObjectiveOptions): LoraBankObjectiv
       const out = o.model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels, adapters: bank.select(b.groupOfExample) });
       return { loss: out.loss as tf.Scalar };
     },
-    tokens: (b) => b.tokens,
+    tokens: processedTokens,
     release: disposeBatch,
   };
 }

@@ -2,8 +2,9 @@
 // snake_case JSON object that peft reads and writes, and a camelCase readonly runtime object. One
 // parser and one writer convert between them; every problem is reported as `dot.path: message`.
 
-/** Which modules receive adapters: a regex matched against the FULL module path, or a list of names. */
-export type TargetModules = string | readonly string[];
+import { type TargetModules, isTargetPattern, targetModulesRegex, targetPatternError } from './target-modules.js';
+
+export type { TargetModules } from './target-modules.js';
 
 /** The camelCase runtime form of peft's `LoraConfig`. */
 export interface LoraConfig {
@@ -15,7 +16,7 @@ export interface LoraConfig {
   readonly loraAlpha: number;
   /** Dropout on the adapter branch's input, training only. */
   readonly loraDropout: number;
-  /** Regex (full match on the module path) or list (exact name or dotted suffix); null = model default. */
+  /** Regex (full match on the module path) or list (exact name or dotted suffix; an entry with regex syntax is a full-match regex; see target-modules.ts); null = model default. */
   readonly targetModules: TargetModules | null;
   /** Only 'none' is supported (no bias parameters are trained). */
   readonly bias: 'none';
@@ -36,6 +37,11 @@ export interface LoraConfig {
 /** T5's attention query and value projections: peft's default for `model_type` 't5'. */
 export const DEFAULT_T5_TARGETS: readonly string[] = ['q', 'v'];
 
+/**
+ * The one LoRA default of TAGI-TS, peft's `LoraConfig` defaults (r 8, alpha 8, dropout 0; targets: the
+ * model's default). `loraConfig()`, `parseLoraConfig` and the training objectives fall back to it; presets
+ * set their own values explicitly.
+ */
 export const LORA_CONFIG_DEFAULTS = {
   peftType: 'LORA',
   r: 8,
@@ -106,11 +112,8 @@ function checkTargets(t: unknown, problems: string[], where: string): TargetModu
   if (t === null || t === undefined) return null;
   if (typeof t === 'string') {
     if (t.length === 0) problems.push(`${where}: must not be an empty string`);
-    try {
-      new RegExp(t);
-    } catch (e) {
-      problems.push(`${where}: not a valid regular expression (${(e as Error).message})`);
-    }
+    const error = targetPatternError(t);
+    if (error !== undefined) problems.push(`${where}: not a valid regular expression (${error})`);
     return t;
   }
   if (Array.isArray(t)) {
@@ -120,6 +123,10 @@ function checkTargets(t: unknown, problems: string[], where: string): TargetModu
       return null;
     }
     if (t.length === 0) problems.push(`${where}: must list at least one module name`);
+    (t as string[]).forEach((x, i) => {
+      const error = isTargetPattern(x) ? targetPatternError(x) : undefined;
+      if (error !== undefined) problems.push(`${where}.${i}: not a valid regular expression (${error})`);
+    });
     // peft stores a set: order carries no meaning and duplicates collapse.
     return [...new Set(t as string[])].sort();
   }
@@ -186,7 +193,7 @@ export type LoraConfigInit = Partial<Omit<LoraConfig, 'peftType' | 'extra'>> & {
 
 /** Builds a validated runtime config from camelCase options and the defaults. */
 export function loraConfig(init: LoraConfigInit = {}): LoraConfig {
-  const json = loraConfigToJson({ ...LORA_CONFIG_DEFAULTS, ...init, peftType: 'LORA', extra: init.extra ?? {} } as LoraConfig);
+  const json = configJson({ ...LORA_CONFIG_DEFAULTS, ...init, peftType: 'LORA', extra: init.extra ?? {} } as LoraConfig, false);
   try {
     return parseLoraConfig(json, 'loraConfig');
   } catch (e) {
@@ -197,15 +204,25 @@ export function loraConfig(init: LoraConfigInit = {}): LoraConfig {
   }
 }
 
-/** The JSON object peft writes for `config` (snake_case; unknown keys from `extra` included). */
+/**
+ * The JSON object peft writes for `config` (snake_case; unknown keys from `extra` included). A
+ * `target_modules` list with regex entries is written as the one equivalent regex, which Python peft reads
+ * the same way.
+ */
 export function loraConfigToJson(config: LoraConfig): Record<string, unknown> {
+  return configJson(config, true);
+}
+
+/** snake_case fields of `config`; `forPeft` rewrites a target list with regex entries as one regex (for files). */
+function configJson(config: LoraConfig, forPeft: boolean): Record<string, unknown> {
   const t = config.targetModules;
   const known: Record<string, unknown> = {
     peft_type: config.peftType,
     r: config.r,
     lora_alpha: config.loraAlpha,
     lora_dropout: config.loraDropout,
-    target_modules: t === null ? null : typeof t === 'string' ? t : [...t].sort(),
+    // (not for files: the caller's order, so that a problem's index is the caller's; the parser sorts)
+    target_modules: t === null ? null : typeof t === 'string' ? t : !forPeft ? [...t] : t.some(isTargetPattern) ? targetModulesRegex(t) : [...t].sort(),
     bias: config.bias,
     fan_in_fan_out: config.fanInFanOut,
     use_rslora: config.useRslora,

@@ -14,8 +14,10 @@ export {
 } from './config.js';
 export type { LoraConfig, LoraConfigInit, TargetModules } from './config.js';
 
-// target matching and peft key names
-export { matchTargets, matchesTarget, linearModules, peftKey, parsePeftKey, targetModulesRegex, TargetMatchError } from './targets.js';
+// the target language (peft's target_modules, plus regex list entries; documented in target-modules.ts)
+export { matchesTarget, targetModulesRegex, isTargetPattern, targetPatternError } from './target-modules.js';
+// target matching on a model and peft key names
+export { matchTargets, linearModules, peftKey, parsePeftKey, TargetMatchError } from './targets.js';
 export type { LinearTarget, MatchOptions } from './targets.js';
 
 // adapter sets
@@ -24,7 +26,7 @@ export type { LoraFactors, ModuleStats, CreateOptions, FromTensorsOptions } from
 
 
 // stage-1 training as an objective for tensor-core's fit (teachers and the multitask baseline)
-export { loraObjective, collate, disposeBatch, evalLoss, tokenizeRecords, TeacherTrainingError } from './teacher.js';
+export { loraObjective, collate, disposeBatch, evalLoss, processedTokens, tokenizeRecords, TeacherTrainingError } from './teacher.js';
 export type { LoraObjective, LoraObjectiveOptions, RecordTokenizer, Seq2SeqBatch, Seq2SeqModel, TokenizedExample } from './teacher.js';
 // many adapters (one per task or category) trained at once, each example with its group's factors
 export { AdapterBank, loraBankObjective } from './bank.js';

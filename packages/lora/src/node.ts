@@ -6,5 +6,5 @@ export type { LoadAdapterOptions, SaveAdapterOptions } from './peft-files.js';
 export { trainLoraTeacher } from './train-teacher.js';
 export type { TeacherLogEntry, TeacherResult, TrainLoraTeacherOptions } from './train-teacher.js';
 // browser-safe pieces, re-exported for callers that import everything from here
-export { collate, evalLoss, loraObjective, TeacherTrainingError } from './teacher.js';
+export { collate, evalLoss, loraObjective, processedTokens, TeacherTrainingError } from './teacher.js';
 export type { LoraObjective, LoraObjectiveOptions, RecordTokenizer, Seq2SeqBatch, Seq2SeqModel, TokenizedExample } from './teacher.js';

@@ -1,8 +1,12 @@
-// peft's target matching. A string is a regular expression that must match the WHOLE module path
-// (Python's re.fullmatch); a list entry matches a path that equals it or ends with `.<entry>`.
-// Only Linear modules can carry a LoRA here (T5's q/k/v/o, wi/wi_0/wi_1/wo, lm_head).
+// Target matching on a model: the Linear modules a `target_modules` value selects (the language itself,
+// peft's plus regex list entries, is defined and documented in target-modules.ts), with errors that name
+// close candidates; and peft's tensor key names. Only Linear modules can carry a LoRA here (T5's q/k/v/o,
+// wi/wi_0/wi_1/wo, lm_head).
 import { Linear, type Module } from '@tagi/tensor-core';
-import { DEFAULT_T5_TARGETS, type TargetModules } from './config.js';
+import { DEFAULT_T5_TARGETS } from './config.js';
+import { type TargetModules, isTargetPattern, matchesTarget } from './target-modules.js';
+
+export { matchesTarget, targetModulesRegex } from './target-modules.js';
 
 /** A Linear module that can carry an adapter: its path and weight shape `[out, in]`. */
 export interface LinearTarget {
@@ -34,16 +38,6 @@ export function linearModules(model: Module): LinearTarget[] {
     if (m instanceof Linear) out.push({ path, inFeatures: m.inFeatures, outFeatures: m.outFeatures, module: m });
   }
   return out;
-}
-
-function fullMatchRegex(pattern: string): RegExp {
-  return new RegExp(`^(?:${pattern})$`);
-}
-
-/** Does one module path match `targets` (peft's rule)? */
-export function matchesTarget(path: string, targets: TargetModules): boolean {
-  if (typeof targets === 'string') return fullMatchRegex(targets).test(path);
-  return targets.some((t) => path === t || path.endsWith(`.${t}`));
 }
 
 function levenshtein(a: string, b: string): number {
@@ -88,22 +82,12 @@ export function matchTargets(model: Module | readonly LinearTarget[], targets: T
   }
   const unmatched = spec.filter((t) => !linears.some((l) => matchesTarget(l.path, [t])));
   if (hits.length === 0 || (opts.strict === true && unmatched.length > 0)) {
-    const cands = [...new Set(unmatched.flatMap((u) => closest(u, leafNames, 3)))];
+    // a name is compared with the last path components, a regex entry with whole paths
+    const paths = linears.map((l) => l.path);
+    const cands = [...new Set(unmatched.flatMap((u) => closest(u, isTargetPattern(u) ? paths : leafNames, 3)))];
     throw new TargetMatchError(spec, unmatched, cands);
   }
   return hits;
-}
-
-/**
- * The one regular expression (matched against the whole path, as peft matches a string) that selects
- * exactly what `targets` selects: a string is returned as is; a list of names becomes
- * `(?:.*\.)?(?:name1|name2)`, peft's "equal to or ending in `.<name>`". For consumers whose setting is a
- * regex (the hypernetwork's target patterns) — the same language, not a reshaping.
- */
-export function targetModulesRegex(targets: TargetModules): string {
-  if (typeof targets === 'string') return targets;
-  const escaped = [...targets].sort().map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return `(?:.*\\.)?(?:${escaped.join('|')})`;
 }
 
 // ---- peft key names ----

@@ -47,13 +47,23 @@ export function tokenizeRecords(
   });
 }
 
-/** A collated batch: right-padded int32 tensors and the number of target tokens. */
+/** A collated batch: right-padded int32 tensors and its token counts (padding excluded). */
 export interface Seq2SeqBatch {
   readonly inputIds: tf.Tensor2D; // [batch, srcLen]
   readonly attentionMask: tf.Tensor2D; // [batch, srcLen]
   readonly labels: tf.Tensor2D; // [batch, tgtLen], -100 = not scored
-  /** Target tokens (labels ≠ -100). */
+  /** Target tokens (labels ≠ -100): the weight of this batch's mean loss. */
   readonly tokens: number;
+  /** Source tokens (attention mask 1). */
+  readonly inputTokens: number;
+}
+
+/**
+ * The tokens a batch makes the model process, source + target: what a throughput figure counts, for every
+ * objective (the hypernetwork's too), so "tok/s" means the same in every stage.
+ */
+export function processedTokens(b: Pick<Seq2SeqBatch, 'tokens' | 'inputTokens'>): number {
+  return b.inputTokens + b.tokens;
 }
 
 /** Right-padded int32 batch: pad id for inputs, -100 for labels. */
@@ -64,6 +74,7 @@ export function collate(examples: readonly TokenizedExample[], padId: number): S
   const mask = new Int32Array(examples.length * sLen);
   const labels = new Int32Array(examples.length * tLen).fill(-100);
   let tokens = 0;
+  let inputTokens = 0;
   examples.forEach((e, b) => {
     e.input.forEach((t, j) => {
       ids[b * sLen + j] = t;
@@ -73,12 +84,14 @@ export function collate(examples: readonly TokenizedExample[], padId: number): S
       labels[b * tLen + j] = t;
     });
     tokens += e.target.length;
+    inputTokens += e.input.length;
   });
   return {
     inputIds: tf.tensor2d(ids, [examples.length, sLen], 'int32'),
     attentionMask: tf.tensor2d(mask, [examples.length, sLen], 'int32'),
     labels: tf.tensor2d(labels, [examples.length, tLen], 'int32'),
     tokens,
+    inputTokens,
   };
 }
 
@@ -111,7 +124,7 @@ export interface LoraObjectiveOptions {
   readonly model: Seq2SeqModel;
   readonly examples: readonly TokenizedExample[];
   readonly padId: number;
-  /** The adapter to create (default: r 8, alpha 16 on T5's q, v). Ignored when `adapter` is given. */
+  /** The adapter to create (default: `loraConfig()`, peft's defaults: r 8, alpha 8, dropout 0 on T5's q, v). Ignored when `adapter` is given. */
   readonly config?: LoraConfig;
   /** Train this trainable adapter (e.g. `loadAdapter(dir, { trainable: true })`) instead of a fresh one. */
   readonly adapter?: AdapterSet;
@@ -144,7 +157,7 @@ export function loraObjective(o: LoraObjectiveOptions): LoraObjective {
   }
   if (o.examples.length === 0) throw new TeacherTrainingError('loraObjective: no training examples');
   const seed = o.seed ?? 0;
-  const adapter = o.adapter ?? AdapterSet.create(o.model, o.config ?? makeLoraConfig({ r: 8, loraAlpha: 16 }), { rng: new Rng(seed).fork('lora-init') });
+  const adapter = o.adapter ?? AdapterSet.create(o.model, o.config ?? makeLoraConfig(), { rng: new Rng(seed).fork('lora-init') });
   const microPerEpoch = Math.ceil(o.examples.length / batchSize);
   const orders = new Map<number, number[]>(); // epoch → example order (a few epochs are live at a time)
   const orderOf = (epoch: number): number[] => {
@@ -173,7 +186,7 @@ export function loraObjective(o: LoraObjectiveOptions): LoraObjective {
       const out = o.model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels, adapters: deltas, rng: rng.fork('model') });
       return { loss: out.loss as tf.Scalar };
     },
-    tokens: (b) => b.tokens,
+    tokens: processedTokens,
     release: disposeBatch,
   };
 }

@@ -17,7 +17,7 @@ export interface TeacherLogEntry {
   lr: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
-  /** Target tokens (labels ≠ -100) this step. */
+  /** Tokens processed this step: source + target, padding excluded (`processedTokens`). */
   tokens: number;
   evalLoss?: number;
 }
@@ -31,7 +31,7 @@ export interface TrainLoraTeacherOptions {
   examples?: readonly TokenizedExample[];
   evalRecords?: readonly { input: string; output: string }[];
   evalExamples?: readonly TokenizedExample[];
-  /** Default: r 8, alpha 16 on T5's q, v. */
+  /** Default: `loraConfig()`, peft's defaults (r 8, alpha 8, dropout 0 on T5's q, v). */
   loraConfig?: LoraConfig;
   /** Optimiser steps; default `epochs` × steps per epoch. */
   steps?: number;

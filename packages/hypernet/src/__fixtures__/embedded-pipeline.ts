@@ -1,6 +1,6 @@
 // The embedded-suite pipeline shared by the end-to-end test and experiments/embedded.ts: tokenised TAGI
-// examples over a pruned T5 vocabulary, a tiny random T5, stage-1 LoRA teachers (@tagi/lora's
-// trainLoraTeacher), and local metrics (exact match as SNI normalises it).
+// examples over a pruned T5 vocabulary, a tiny random T5, and stage-1 LoRA teachers (@tagi/lora's
+// trainLoraTeacher). Metrics are @tagi/eval's (experiments/embedded.ts imports them).
 import * as tf from '@tensorflow/tfjs-core';
 import { type EmbeddedSuite, type EmbeddedTask, PROMPT_SETTINGS, embeddedSuite, suiteTexts, tagiExamples } from '@tagi/datasets';
 import { type AdapterSet, loraConfig } from '@tagi/lora';
@@ -116,21 +116,6 @@ export async function trainLora(base: T5ForConditionalGeneration, tasks: readonl
     seed: o.seed ?? 0,
   });
   return { adapter: res.adapter, losses: res.log.map((l: { loss: number }) => l.loss) };
-}
-
-/** SNI's normalisation for exact match: lowercase, drop punctuation and articles, squeeze spaces. */
-export function normalizeAnswer(s: string): string {
-  return s
-    .toLowerCase()
-    .replace(/[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g, '')
-    .replace(/\b(a|an|the)\b/g, ' ')
-    .split(/\s+/)
-    .filter((w) => w !== '')
-    .join(' ');
-}
-
-export function exactMatch(prediction: string, references: readonly string[]): number {
-  return references.some((r) => normalizeAnswer(r) === normalizeAnswer(prediction)) ? 100 : 0;
 }
 
 /**
