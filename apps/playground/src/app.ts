@@ -74,8 +74,23 @@ const STATIC_TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-// wasm needs 'wasm-unsafe-eval' to be compiled; nothing else is loaded from anywhere but this server
-const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data:; style-src 'self' 'unsafe-inline'";
+// wasm needs 'wasm-unsafe-eval' to be compiled; nothing else is loaded from anywhere but this server.
+// blob: for scripts and workers: tfjs's threaded wasm starts its threads as workers from blob: URLs that
+// import the backend's own code from another blob (@tensorflow/tfjs-backend-wasm's locateFile and
+// mainScriptUrlOrBlob); a blob URL can only be made by script already running in this page.
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' blob:; worker-src 'self' blob:; img-src 'self' data:; style-src 'self' 'unsafe-inline'";
+
+/**
+ * Cross-origin isolation, on every response: with COOP same-origin and COEP require-corp the page is
+ * `crossOriginIsolated`, which gives it SharedArrayBuffer and so tfjs's threaded SIMD wasm build (one
+ * worker per core instead of one core). CORP same-origin says the files may be loaded by this origin
+ * only, which is what an isolated page requires of every subresource (the wasm binaries, the bundles).
+ */
+export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+};
 
 /**
  * Streams a file (size known up front). A read error before the headers is a JSON error; after them, or
@@ -307,6 +322,7 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
   };
 
   const server = http.createServer((req, res) => {
+    for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (allowedHosts && !allowedHosts.has((req.headers.host ?? '').toLowerCase())) {
       sendError(res, new HttpError(421, 'MisdirectedRequest', `Host ${JSON.stringify(req.headers.host ?? '')} is not this playground (open it as http://127.0.0.1 or localhost)`));
