@@ -33,8 +33,10 @@ export interface PlaygroundOptions {
   readonly maxBodyBytes?: number;
   readonly maxInputs?: number;
   readonly maxInputChars?: number;
-  /** Directory with index.html, app.js, style.css. */
+  /** Directory with index.html, in-page.html, style.css. */
   readonly publicDir?: string;
+  /** Directory of the built pages' scripts, app.js and in-page.js (tsup.page.config.ts). */
+  readonly pageDir?: string;
   /** Directory of the in-page runner bundle. */
   readonly webDir?: string;
   readonly log?: (line: string) => void;
@@ -51,6 +53,9 @@ const moduleDir = path.dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_PUBLIC_DIR = path.resolve(moduleDir, '..', 'public');
 /** The in-page runner bundle (tsup.web.config.ts); the same path from src/ (tests) and dist/ (built). */
 export const DEFAULT_WEB_DIR = path.resolve(moduleDir, '..', 'dist', 'web');
+/** The pages' scripts built from src/page/ (tsup.page.config.ts); the same path from src/ and dist/. */
+export const DEFAULT_PAGE_DIR = path.resolve(moduleDir, '..', 'dist', 'page');
+const PAGE_SCRIPTS = ['app.js', 'in-page.js'];
 const WEB_BUNDLE = 'tagi-browser.js';
 
 /** The tfjs wasm binaries, served to the page as tfjs-backend-wasm asks for them (`setWasmPaths('/wasm/')`). */
@@ -127,9 +132,11 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
   const publicDir = opts.publicDir ?? DEFAULT_PUBLIC_DIR;
   const log = opts.log ?? (() => {});
   const webDir = opts.webDir ?? DEFAULT_WEB_DIR;
+  const pageDir = opts.pageDir ?? DEFAULT_PAGE_DIR;
   // URL path -> file, fixed at start: no request path ever reaches the file system
   const staticFiles = new Map<string, string>();
   for (const name of fs.readdirSync(publicDir)) if (STATIC_TYPES[path.extname(name)]) staticFiles.set(`/${name}`, path.join(publicDir, name));
+  for (const name of PAGE_SCRIPTS.flatMap((n) => [n, `${n}.map`])) staticFiles.set(`/${name}`, path.join(pageDir, name));
   for (const name of [WEB_BUNDLE, `${WEB_BUNDLE}.map`]) staticFiles.set(`/web/${name}`, path.join(webDir, name));
   for (const [url, file] of wasmFiles()) staticFiles.set(url, file);
   for (const name of ['tokenizer.json', 'tokenizer_config.json']) staticFiles.set(`/t5-tokenizer/${name}`, path.join(DEFAULT_TOKENIZER_DIR, name));
@@ -363,6 +370,9 @@ export function startPlayground(opts: PlaygroundOptions): Promise<RunningPlaygro
       if (!file) throw new HttpError(404, 'NotFound', `no file ${url.pathname}`);
       if (url.pathname.startsWith('/web/') && !fs.existsSync(file)) {
         throw new HttpError(404, 'NotFound', `${file} is missing: the in-page runner is not built (run \`pnpm --filter @tagi/playground build\`)`);
+      }
+      if (path.dirname(file) === pageDir && !fs.existsSync(file)) {
+        throw new HttpError(404, 'NotFound', `${file} is missing: the page is not built (run \`pnpm --filter @tagi/playground build\`)`);
       }
       sendFile(req, res, file, STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream', 'no-cache');
     } catch (err) {
