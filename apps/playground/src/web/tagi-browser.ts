@@ -202,11 +202,14 @@ export interface LoadOptions {
   readonly threads?: number;
 }
 
-/** The threads a page can give the wasm backend: its cores when it is cross-origin isolated, else one. */
+/** tfjs's threaded wasm build starts 8 workers and never uses more (PTHREAD_POOL_SIZE, backend.cc's cap). */
+export const MAX_WASM_THREADS = 8;
+
+/** The threads a page can give the wasm backend: its cores (at most 8) when it is cross-origin isolated, else one. */
 export function availableThreads(): number {
   const isolated = typeof crossOriginIsolated === 'boolean' && crossOriginIsolated;
   const cores = typeof navigator === 'undefined' ? 1 : navigator.hardwareConcurrency || 1;
-  return isolated ? cores : 1;
+  return isolated ? Math.min(cores, MAX_WASM_THREADS) : 1;
 }
 
 /** A description of the wasm runtime for the page: '2 threads, cross-origin isolated'. */
