@@ -41,6 +41,8 @@ interface PageRun {
   ms: number;
   generateMs: number;
   tokens: number[][];
+  /** One teacher-forced forward along the greedy tokens (the adapter cached). */
+  forwardMs: number;
 }
 
 /** A page with the run's TAGI loaded by the standalone in-page runner, `threads` threads (undefined: every core). */
@@ -56,12 +58,22 @@ async function openRunner(page: Page, base: string, run: string, threads?: numbe
   }));
 }
 
-function runInPage(page: Page, instr: string): Promise<PageRun> {
+/**
+ * Generates the adapter and decodes greedily in the page, then one teacher-forced forward along the
+ * greedy tokens (`runner.logits`: a few large products instead of many small steps, to tell the size of
+ * the ops from the number of them).
+ */
+async function runInPage(page: Page, instr: string): Promise<PageRun> {
+  await page.bringToFront(); // the page that runs is the visible one (a background tab may be given less)
   return page.evaluate(
     async ({ instr, inputs }) => {
-      const { runner } = (window as unknown as { tagiInPage: { runner: { run(i: string, x: string[]): Promise<PageRun> } } }).tagiInPage;
+      const { runner } = (
+        window as unknown as { tagiInPage: { runner: { run(i: string, x: string[]): Promise<PageRun>; logits(i: string, x: string[], d: number[][]): Promise<{ shape: number[] }> } } }
+      ).tagiInPage;
       const r = await runner.run(instr, inputs);
-      return { ms: r.ms, generateMs: r.generateMs, tokens: r.tokens };
+      const start = performance.now();
+      await runner.logits(instr, inputs, r.tokens);
+      return { ms: r.ms, generateMs: r.generateMs, tokens: r.tokens, forwardMs: performance.now() - start };
     },
     { instr, inputs },
   );
@@ -93,7 +105,7 @@ async function main(): Promise<void> {
     const one = await openRunner(pageOne, server.url, run, 1);
     say(`page: crossOriginIsolated ${all.isolated}, navigator.hardwareConcurrency ${all.cores}; wasm threads ${all.threads} (default) and ${one.threads} (?threads=1)`);
     say(`in-page load, ${all.threads} threads: ${all.status}\nin-page load, 1 thread: ${one.status}`);
-    const t = { serverGen: [] as number[], serverRun: [] as number[], oneGen: [] as number[], oneRun: [] as number[], allGen: [] as number[], allRun: [] as number[] };
+    const t = { serverGen: [] as number[], serverRun: [] as number[], oneGen: [] as number[], oneRun: [] as number[], oneFwd: [] as number[], allGen: [] as number[], allRun: [] as number[], allFwd: [] as number[] };
     for (let i = 0; i <= REPEATS; i++) {
       // a fresh instruction each time, with different ids (the page reuses the adapter of identical ids,
       // and a pruned vocabulary maps unknown words to one id: so words of the instruction itself), so each
@@ -121,6 +133,8 @@ async function main(): Promise<void> {
       t.serverRun.push(tagi.ms);
       t.oneGen.push(pOne.generateMs);
       t.oneRun.push(pOne.ms);
+      t.oneFwd.push(pOne.forwardMs);
+      t.allFwd.push(pAll.forwardMs);
       t.allGen.push(pAll.generateMs);
       t.allRun.push(pAll.ms);
     }
@@ -136,8 +150,9 @@ async function main(): Promise<void> {
       medianMs: {
         generate: { server: median(t.serverGen), page1: median(t.oneGen), pageN: median(t.allGen) },
         decode: { server: median(t.serverRun), page1: median(t.oneRun), pageN: median(t.allRun) },
+        forward: { page1: median(t.oneFwd), pageN: median(t.allFwd) },
       },
-      speedupThreads: { generate: median(t.oneGen) / median(t.allGen), decode: median(t.oneRun) / median(t.allRun) },
+      speedupThreads: { generate: median(t.oneGen) / median(t.allGen), decode: median(t.oneRun) / median(t.allRun), forward: median(t.oneFwd) / median(t.allFwd) },
       loadAverage: { start: loadAtStart, end: loadAtEnd, oneMinuteDuring: { min: Math.min(...loads), max: Math.max(...loads) } },
       cores: os.cpus().length,
     };
@@ -152,6 +167,7 @@ async function main(): Promise<void> {
     say(`| step | Node server (wasm, 1 thread) | page, 1 thread | page, ${n} threads | speed-up ${n} threads / 1 | page 1 thread / server |\n|---|---|---|---|---|---|`);
     say(row('generate the adapter (once per instruction)', t.serverGen, t.oneGen, t.allGen));
     say(row(`decode ${inputs.length} inputs, ${NEW_TOKENS} new tokens each`, t.serverRun, t.oneRun, t.allRun));
+    say(`| one teacher-forced forward along those tokens (page only) | — | ${median(t.oneFwd).toFixed(0)} | ${median(t.allFwd).toFixed(0)} | ×${(median(t.oneFwd) / median(t.allFwd)).toFixed(2)} | — |`);
     say(`\nload average at end: ${loadAtEnd.join(', ')}; 1-minute load during the repetitions ${figures.loadAverage.oneMinuteDuring.min.toFixed(2)}–${figures.loadAverage.oneMinuteDuring.max.toFixed(2)} on ${os.cpus().length} cores shared with other engineers' processes: threads compete with them, so the speed-up is a loaded machine's`);
   } finally {
     await browser.close();
