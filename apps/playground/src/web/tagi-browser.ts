@@ -6,6 +6,7 @@
 // and models run by the same model-runner.ts the Node server uses, so the two can be compared output
 // for output.
 import * as tf from '@tensorflow/tfjs-core';
+import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend, parseSafetensors } from '@tagi/tensor-core';
 import { PrunedTokenizer, T5ForConditionalGeneration, T5Tokenizer, TIED_ALIAS_KEYS, TIED_LM_HEAD_KEY, VocabMap, parseT5Config } from '@tagi/t5-model';
 import { type HyperNetwork, type TaskAdapter, restoreHypernet } from '@tagi/hypernet';
@@ -133,6 +134,8 @@ export class InPageTagi {
     private readonly tokenizer: TextTokenizer,
     /** The tfjs backend it runs on ('wasm'). */
     readonly backend: string,
+    /** The wasm build's threads (XNNPACK's pool): > 1 only in a cross-origin isolated page. */
+    readonly threads: number,
     /** Fetching, parsing and building the models, milliseconds. */
     readonly loadMs: number,
     /** Bytes fetched for the checkpoint files. */
@@ -190,14 +193,62 @@ export class InPageTagi {
 /** Reports loading steps to the page ("fetching model.safetensors (1.2 MB)", …). */
 export type ProgressListener = (message: string) => void;
 
+export interface LoadOptions {
+  /**
+   * Threads of the wasm backend; default: every core the browser reports (navigator.hardwareConcurrency).
+   * More than one needs a cross-origin isolated page (SharedArrayBuffer): tfjs then loads its threaded
+   * SIMD build, otherwise its one-thread SIMD build whatever this says. Fixed once the backend starts.
+   */
+  readonly threads?: number;
+}
+
+/** tfjs's threaded wasm build starts 8 workers and never uses more (PTHREAD_POOL_SIZE, backend.cc's cap). */
+export const MAX_WASM_THREADS = 8;
+
+/** The threads a page can give the wasm backend: its cores (at most 8) when it is cross-origin isolated, else one. */
+export function availableThreads(): number {
+  const isolated = typeof crossOriginIsolated === 'boolean' && crossOriginIsolated;
+  const cores = typeof navigator === 'undefined' ? 1 : navigator.hardwareConcurrency || 1;
+  return isolated ? Math.min(cores, MAX_WASM_THREADS) : 1;
+}
+
+/** A description of the wasm runtime for the page: '2 threads, cross-origin isolated'. */
+export function describeThreads(threads: number): string {
+  const isolated = typeof crossOriginIsolated === 'boolean' && crossOriginIsolated;
+  return `${threads} thread${threads === 1 ? '' : 's'}, ${isolated ? 'cross-origin isolated' : 'not cross-origin isolated (one thread only)'}`;
+}
+
 /**
- * Initialises tfjs's wasm backend (binaries from `description.wasmPath`), fetches the checkpoint files
- * and builds the base T5, its tokenizer and the hypernet, checked as strictly as the Node loaders do.
+ * Runs `start` (the wasm backend's start) while the page reports at least 2 × `threads` cores. tfjs's wasm
+ * build caps its pool at navigator.hardwareConcurrency / 2, assuming two hardware threads per core
+ * (tfjs-backend-wasm src/cc/backend.cc, read once when the module starts), so on a machine without SMT —
+ * this one: 2 cores, 1 thread per core — it would run one thread whatever setThreadsCount asks. The
+ * browser's own value is back as soon as the backend has started.
  */
-export async function loadInPage(description: InPageDescription, onProgress: ProgressListener = () => {}): Promise<InPageTagi> {
+async function reportingCoresFor<T>(threads: number, start: () => Promise<T>): Promise<T> {
+  if (typeof navigator === 'undefined' || threads <= 1) return start();
+  const own = Object.getOwnPropertyDescriptor(navigator, 'hardwareConcurrency');
+  Object.defineProperty(navigator, 'hardwareConcurrency', { value: Math.max(2 * threads, navigator.hardwareConcurrency), configurable: true });
+  try {
+    return await start();
+  } finally {
+    if (own) Object.defineProperty(navigator, 'hardwareConcurrency', own);
+    else delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
+  }
+}
+
+/**
+ * Initialises tfjs's wasm backend (binaries from `description.wasmPath`, `options.threads` threads),
+ * fetches the checkpoint files and builds the base T5, its tokenizer and the hypernet, checked as
+ * strictly as the Node loaders do.
+ */
+export async function loadInPage(description: InPageDescription, onProgress: ProgressListener = () => {}, options: LoadOptions = {}): Promise<InPageTagi> {
   const start = performance.now();
+  const threads = options.threads ?? availableThreads();
+  if (!Number.isInteger(threads) || threads < 1) throw new InPageError('threads', `expected a whole number ≥ 1, got ${threads}`);
   onProgress('starting the wasm backend');
-  const report = await initBackend({ backend: 'wasm', wasmPaths: description.wasmPath });
+  setThreadsCount(threads);
+  const report = await reportingCoresFor(threads, () => initBackend({ backend: 'wasm', wasmPaths: description.wasmPath }));
   const { base: b, hypernet: h } = description;
   let bytes = 0;
   const getBytes = async (url: string): Promise<Uint8Array> => {
@@ -235,5 +286,5 @@ export async function loadInPage(description: InPageDescription, onProgress: Pro
     throw e;
   }
   onProgress('ready');
-  return new InPageTagi(description, base, hn, tokenizer, report.backend, performance.now() - start, bytes);
+  return new InPageTagi(description, base, hn, tokenizer, report.backend, getThreadsCount(), performance.now() - start, bytes);
 }
