@@ -8,6 +8,7 @@ import { errorText, showError, showWarnings } from './feedback';
 import { generate, instructionRequest, instructionText } from './generation';
 import { loadRunner } from './runner-bundle';
 import { state } from './state';
+import { chooseTeacher } from './teacher-choice';
 
 const MODEL_NAMES: Readonly<Record<string, string>> = {
   tagi: 'TAGI (generated adapter, input only)',
@@ -49,10 +50,14 @@ export function pickExample(): void {
   if (!ex) return;
   state.example = ex;
   textareaEl('instruction').value = ex.instruction;
-  // the stage-1 teacher of the example's category, by the name trainer_state.json gives it
+  // the stage-1 teacher to compare with: the task's own, its category's, or the nearest training task's (a held-out task has none of its own)
   const peft = selectEl('peft-select');
-  const teacher = Array.from(peft.options).find((o) => ex.category && o.getAttribute('data-role') === 'teacher' && o.getAttribute('data-name') === ex.category);
+  const teachers = Array.from(peft.options)
+    .filter((o) => o.getAttribute('data-role') === 'teacher')
+    .map((o) => ({ name: o.getAttribute('data-name') ?? '', value: o.value }));
+  const teacher = chooseTeacher(ex.task, ex.category, teachers);
   if (teacher) peft.value = teacher.value;
+  peft.title = teacher === undefined ? '' : teacher.why === 'nearest' ? `no teacher of ${ex.task} (held out): the nearest training task's, ${teacher.name}` : `the teacher of ${teacher.why === 'own' ? 'this task' : 'its category'}`;
   textareaEl('inputs').value = ex.inputs.join('\n');
   // expected outputs by input line: lines the user keeps are scored, lines they type are not
   state.expected = new Map(ex.inputs.map((x, i) => [x, ex.references?.[i] ?? []]));
