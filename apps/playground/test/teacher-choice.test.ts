@@ -25,6 +25,9 @@ describe('chooseTeacher (the Try tab\'s teacher for an example)', () => {
 
   it('never crosses categories, and gives none when nothing fits', () => {
     expect(chooseTeacher('cmp_neighbor_map_x', 'neighbor_map', perTask)).toBeUndefined();
+    // 'neighbor' is a word of the category word_neighbor, not that category
+    expect(chooseTeacher('cmp_neighbor_first_x', 'neighbor', [opt('cmp_word_neighbor_first_x')])).toBeUndefined();
+    expect(chooseTeacher('cmp_word_neighbor_last_x', 'word_neighbor', [opt('cmp_word_neighbor_first_x')])?.why).toBe('nearest');
     expect(chooseTeacher('task_1', undefined, perTask)).toBeUndefined();
     expect(chooseTeacher('anything', 'class_map', [])).toBeUndefined();
     // with the categories known, a name that merely contains the category does not count

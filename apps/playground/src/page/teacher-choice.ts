@@ -17,6 +17,14 @@ export interface TeacherChoice {
 
 const parts = (id: string): string[] => id.split(/[_\-.\s]+/).filter((p) => p.length > 0);
 
+/** Whether a task id names `category` as its leading words (after one prefix word at most, e.g. `cmp_class_map_…`). */
+function namesCategory(id: string, category: string): boolean {
+  const p = parts(id);
+  const c = parts(category);
+  const at = (o: number) => c.length > 0 && c.every((w, i) => p[o + i] === w);
+  return at(0) || at(1);
+}
+
 /** Words two task ids share, counted once each. */
 function shared(a: string, b: string): number {
   const mine = new Set(parts(a));
@@ -38,7 +46,7 @@ export function chooseTeacher(task: string, category: string | undefined, teache
   let bestScore = 0;
   for (const t of teachers) {
     const c = categoryOf(t.name);
-    const sameCategory = c !== undefined ? c === category : t.name.includes(category);
+    const sameCategory = c !== undefined ? c === category : namesCategory(t.name, category);
     if (!sameCategory) continue;
     const s = shared(task, t.name);
     if (s > bestScore) {
