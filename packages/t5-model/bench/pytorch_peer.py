@@ -34,6 +34,7 @@ ap.add_argument("--heads", type=int, default=6)
 ap.add_argument("--layers", type=int, default=8)
 ap.add_argument("--vocab", type=int, default=32128)
 ap.add_argument("--only-train", action="store_true")
+ap.add_argument("--recompute", action="store_true", help="transformers' gradient checkpointing (per block) in training")
 a = ap.parse_args()
 
 torch.manual_seed(0)
@@ -58,6 +59,9 @@ def train():
     global lora, opt
     if lora is None:
         # a copy: peft wraps in place, and forward/generation must keep running the plain model
+        if a.recompute:
+            # per-block recomputation in the backward pass (non-reentrant: the frozen embeddings' outputs need no grad)
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         lora = peft.get_peft_model(model if a.only_train else copy.deepcopy(model), peft.LoraConfig(r=a.rank, lora_alpha=16, target_modules=["q", "v"], lora_dropout=0.0))
         opt = torch.optim.AdamW([p for p in lora.parameters() if p.requires_grad], lr=1e-4)
     lora.train()

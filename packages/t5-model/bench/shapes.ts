@@ -6,7 +6,8 @@ export const SHAPES = {
 } as const;
 export type ShapeName = keyof typeof SHAPES;
 export type Shape = (typeof SHAPES)[ShapeName];
-export const ROWS = ['forward', 'train', 'gen16', 'gen64'] as const;
+/** `train-recompute`: the training step with per-block activation recomputation on both sides. */
+export const ROWS = ['forward', 'train', 'train-recompute', 'gen16', 'gen64'] as const;
 export type Row = (typeof ROWS)[number];
 /** LoRA rank on q and v, both sides. */
 export const RANK = 8;

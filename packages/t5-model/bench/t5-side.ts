@@ -54,6 +54,7 @@ interface Ours {
 function setUp(backend: TestBackend): Ours {
   const model: T5ForConditionalGeneration = createRandomT5(config, 0).eval();
   model.freezeBase(); // the TAGI setting: the base is frozen, only low-rank deltas train
+  if (ROW === 'train-recompute') model.setRecomputeBlocks(true);
   const inputIds = tf.tensor2d(randomIds(shape.batch, shape.src, 1), undefined, 'int32');
   const attentionMask = tf.onesLike(inputIds) as tf.Tensor2D;
   const labels = tf.tensor2d(randomIds(shape.batch, shape.tgt, 2), undefined, 'int32');
@@ -220,8 +221,8 @@ const n = ROW === 'gen16' ? 16 : 64;
 const variants: Variant[] =
   ROW === 'forward'
     ? [{ label: 'forward', tokens: fwdTokens, run: () => ours.forward() }]
-    : ROW === 'train'
-      ? [{ label: 'LoRA train step', tokens: fwdTokens, run: () => ours.train() }]
+    : ROW === 'train' || ROW === 'train-recompute'
+      ? [{ label: ROW === 'train' ? 'LoRA train step' : 'LoRA step, recomputed', tokens: fwdTokens, run: () => ours.train() }]
       : [
           // warm-ups of 2 new tokens set up every kernel (a 64-token no-cache run on wasm takes minutes)
           { label: `generate ${n}, cache`, tokens: shape.batch * n, run: () => ours.gen(n, true), warm: () => ours.gen(2, true) },
@@ -231,7 +232,7 @@ const measured: PhaseVariant[] = variants.map((v) => ({ label: v.label, tokens: 
 for (const v of variants) await (v.warm ?? v.run)();
 for (let r = 0; r < RUNS; r++) for (const [i, v] of variants.entries()) measured[i]!.seconds.push(await seconds(v.run));
 let tensorPeakMB: number | undefined;
-if (ROW === 'train') {
+if (ROW === 'train' || ROW === 'train-recompute') {
   // tfjs's own account of the step: the most tensor bytes alive at once (after the timed runs, so the
   // profiler's bookkeeping costs no time there)
   const info = await tf.profile(() => ours.train());

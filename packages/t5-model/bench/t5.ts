@@ -1,6 +1,7 @@
 // `pnpm bench`: a T5 with random weights on each available backend, against the same model in PyTorch +
 // transformers + peft (bench/pytorch_peer.py) when that stack is importable. Rows: forward, a LoRA training
-// step (frozen base, rank-8 deltas on q and v, AdamW), and greedy generation with and without the KV cache at
+// step (frozen base, rank-8 deltas on q and v, AdamW), the same step with per-block activation recomputation on
+// both sides (`train-recompute`: ours `setRecomputeBlocks`, transformers' gradient checkpointing), and greedy generation with and without the KV cache at
 // 16 and 64 new tokens.
 //
 // Protocol: the two sides never share the machine. Each measurement is a *phase*: a fresh process of one side
@@ -13,7 +14,7 @@
 // each side's peak RSS the peak of that row (the training step's peak is the one compared).
 //
 //   npx tsx bench/t5.ts [--shape t5-small-lm-adapt|small] [--backends tensorflow,wasm] [--reps 3]
-//                       [--rows forward,train,gen16,gen64] [--no-peer] [--json [FILE]] [--profile]
+//                       [--rows forward,train,train-recompute,gen16,gen64] [--no-peer] [--json [FILE]] [--profile]
 //                       [--interference]
 // Env: TAGI_BENCH_PYTHON (a python with torch, transformers and peft; default /work/venv/bin/python if it
 // exists, else python3), TAGI_BENCH_MICRO (training micro-batch; default: whole batch, 2 on wasm).
@@ -102,7 +103,8 @@ let peerInfo: { threads: number; versions: string } | undefined;
 function startPeer(row: Row, opts: { hold?: boolean } = {}): Running {
   const args = [path.join(here, 'pytorch_peer.py'), '--batch', String(shape.batch), '--src', String(shape.src), '--tgt', String(shape.tgt), '--rank', String(RANK)];
   args.push('--d-model', String(shape.dModel), '--d-kv', String(shape.dKv), '--d-ff', String(shape.dFf), '--heads', String(shape.numHeads), '--layers', String(shape.layers), '--vocab', String(shape.vocab));
-  if (row === 'train') args.push('--only-train');
+  if (row === 'train' || row === 'train-recompute') args.push('--only-train');
+  if (row === 'train-recompute') args.push('--recompute');
   const child = spawn(defaultPython(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stderr.on('data', () => undefined); // transformers' warnings: not ours to print
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -121,8 +123,8 @@ function startPeer(row: Row, opts: { hold?: boolean } = {}): Running {
   const variants: { label: string; tokens: number; req: Record<string, unknown>; warm: Record<string, unknown> }[] =
     row === 'forward'
       ? [{ label: 'forward', tokens: fwdTokens, req: { row: 'forward' }, warm: { row: 'forward' } }]
-      : row === 'train'
-        ? [{ label: 'LoRA train step', tokens: fwdTokens, req: { row: 'train' }, warm: { row: 'train' } }]
+      : row === 'train' || row === 'train-recompute'
+        ? [{ label: row === 'train' ? 'LoRA train step' : 'LoRA step, recomputed', tokens: fwdTokens, req: { row: 'train' }, warm: { row: 'train' } }]
         : [true, false].map((cache) => ({
             label: `generate ${n}, ${cache ? 'cache' : 'no cache'}`,
             tokens: shape.batch * n,
@@ -234,7 +236,7 @@ async function measureRow(backend: string, row: Row, withPeer: boolean): Promise
     load: loads,
     seconds: (performance.now() - t0) / 1000,
   };
-  if (row === 'train') {
+  if (row === 'train' || row === 'train-recompute') {
     res.tensorPeakMB = stats(ours.map((p) => p.tensorPeakMB as number));
     res.micro = ours[0]?.micro as number;
   }
