@@ -6,7 +6,7 @@
 //   npx tsx bench/t5-side.ts --backend tensorflow --row train [--shape small] [--runs 1] [--profile]
 // Env: TAGI_BENCH_MICRO (training micro-batch; default: whole batch, 2 on wasm at the t5-small shape).
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamW, type LowRankDelta } from '@tagi/tensor-core';
+import { AdamW, leanVariableGrads, type LowRankDelta } from '@tagi/tensor-core';
 import { useBackend, type TestBackend } from '@tagi/tensor-core/testing';
 import { createRandomT5, makeT5Config, type T5ForConditionalGeneration } from '../src/index.js';
 import { flag, RANK, ROWS, SHAPES, str, type PhaseResult, type PhaseVariant, type Row, type ShapeName } from './shapes.js';
@@ -88,7 +88,7 @@ function setUp(backend: TestBackend): Ours {
     train() {
       let acc: tf.Tensor[] | undefined;
       for (const sl of slices) {
-        const { value, grads } = tf.variableGrads(() => model.forward({ ...sl, adapters }).loss!, vars);
+        const { value, grads } = leanVariableGrads(() => model.forward({ ...sl, adapters }).loss!, vars); // as fit differentiates
         value.dispose();
         const g = vars.map((v) => grads[v.name] as tf.Tensor);
         if (!acc) acc = g;

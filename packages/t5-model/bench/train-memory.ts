@@ -2,9 +2,10 @@
 // bytes at the step's peak, the forward's share (what the tape keeps alive until the backward ends), and the
 // kernels that created the bytes alive at the peak, grouped by kernel name with their output shapes.
 //
-//   npx tsx bench/train-memory.ts [--shape t5-small-lm-adapt|small] [--backend tensorflow] [--micro N] [--recompute]
+//   npx tsx bench/train-memory.ts [--shape t5-small-lm-adapt|small] [--backend tensorflow] [--micro N] [--recompute] [--tfjs-grads]
+// (--tfjs-grads: tf.variableGrads, which keeps every saved tensor and gradient to the end of the backward)
 import * as tf from '@tensorflow/tfjs-core';
-import type { LowRankDelta } from '@tagi/tensor-core';
+import { leanVariableGrads, type LowRankDelta } from '@tagi/tensor-core';
 import { useBackend, type TestBackend } from '@tagi/tensor-core/testing';
 import { createRandomT5, makeT5Config } from '../src/index.js';
 import { flag, RANK, SHAPES, str, type ShapeName } from './shapes.js';
@@ -36,7 +37,8 @@ const base = tf.memory().numBytes;
 const fwdPeak = (await tf.profile(() => tf.tidy(() => void model.forward({ inputIds, attentionMask, labels, adapters }).loss!.dataSync()))).peakBytes;
 const rssAfterForward = process.resourceUsage().maxRSS / 1024;
 const step = await tf.profile(() => {
-  const { value, grads } = tf.variableGrads(() => model.forward({ inputIds, attentionMask, labels, adapters }).loss!, vars);
+  const f = () => model.forward({ inputIds, attentionMask, labels, adapters }).loss!;
+  const { value, grads } = flag('tfjs-grads') !== undefined ? tf.variableGrads(f, vars) : leanVariableGrads(f, vars);
   tf.dispose([value, ...Object.values(grads)]);
 });
 console.log(`${shapeName}, batch ${micro}: weights and inputs ${MB(base)} MB`);

@@ -7,6 +7,7 @@
 // '@tagi/tensor-core/node').
 import * as tf from '@tensorflow/tfjs-core';
 import { findNonFinite } from './finite.js';
+import { leanVariableGrads } from './lean-grads.js';
 import { type GradMap, type OptimizerState, clipByGlobalNorm } from './optim.js';
 
 /** The optimiser `fit` drives; tensor-core's AdamW and Adafactor satisfy it. */
@@ -400,7 +401,8 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
           try {
             let kept: Record<string, tf.Scalar> = {};
             // the share scales the loss inside the tape, so the gradients come out scaled with it
-            const { value, grads } = tf.variableGrads(() => {
+            // tfjs's gradients, freeing each op's saved tensors and output gradients as the backward goes
+            const { value, grads } = leanVariableGrads(() => {
               const out = o.loss(b, ctx);
               kept = {};
               for (const [k, t] of Object.entries(out.terms ?? {})) kept[k] = tf.keep(weight === 1 ? t : tf.mul(t, weight));
