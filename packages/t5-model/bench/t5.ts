@@ -1,209 +1,180 @@
 // `pnpm bench`: a T5 with random weights on each available backend, against the same model in PyTorch +
 // transformers + peft (bench/pytorch_peer.py) when that stack is importable. Rows: forward, a LoRA training
-// step (frozen base, rank-8 deltas on q and v, AdamW), and greedy generation with and without the KV cache at
-// 16 and 64 new tokens. Repetitions are interleaved (ours, PyTorch, ours, PyTorch, …; cache and no-cache
-// alternate too), so both sides see the same machine load; each row prints the median and the spread
-// (min–max) of tokens/s, the per-repetition ratio ours/PyTorch, and the load average around it.
+// step (frozen base, rank-8 deltas on q and v, AdamW), the same step with per-block activation recomputation on
+// both sides (`train-recompute`: ours `setRecomputeBlocks`, transformers' gradient checkpointing), and greedy generation with and without the KV cache at
+// 16 and 64 new tokens.
+//
+// Protocol: the two sides never share the machine. Each measurement is a *phase*: a fresh process of one side
+// (ours: bench/t5-side.ts on one backend; the peer: bench/pytorch_peer.py) builds the model, runs one row (a
+// warm-up, then one timed run of each variant), reports its tokens/s and its peak RSS, and exits before the
+// other side's phase starts; phases alternate ours, PyTorch, ours, PyTorch, … (A B A B), so both sides see the
+// same drift of the machine, and each repetition gives one ratio. This driver loads no tensor library itself.
+// Why: with a long-lived peer beside a tfjs-node process, PyTorch ran 3× slower than alone in the same run
+// (`--interference` measures what an idle process of one side costs the other). A phase per row also makes
+// each side's peak RSS the peak of that row (the training step's peak is the one compared).
 //
 //   npx tsx bench/t5.ts [--shape t5-small-lm-adapt|small] [--backends tensorflow,wasm] [--reps 3]
-//                       [--rows forward,train,gen16,gen64] [--no-peer] [--json [FILE]] [--profile]
+//                       [--rows forward,train,train-recompute,gen16,gen64] [--no-peer] [--json [FILE]] [--profile]
+//                       [--interference]
 // Env: TAGI_BENCH_PYTHON (a python with torch, transformers and peft; default /work/venv/bin/python if it
 // exists, else python3), TAGI_BENCH_MICRO (training micro-batch; default: whole batch, 2 on wasm).
 //
-// Shapes: `t5-small-lm-adapt` (default; d_model 512, 8+8 layers, 6 heads, d_kv 64, d_ff 1024, gated-gelu,
-// vocab 32,128; batch 8, 256 input / 64 target tokens) and `small` (d_model 128, 2+2 layers; batch 4,
-// 64 / 16 tokens) for quick runs. Tokens/s counts batch × (input + target) for forward and training and
-// generated tokens for generation (encoding included, every row makes exactly N tokens).
-import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+// Tokens/s counts batch × (input + target) for forward and training and generated tokens for generation
+// (encoding included, every row makes exactly N tokens).
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
-import { AdamW, type LowRankDelta } from '@tagi/tensor-core';
-import { useBackend, type TestBackend } from '@tagi/tensor-core/testing';
-import { createRandomT5, makeT5Config, type T5ForConditionalGeneration } from '../src/index.js';
+import { flag, RANK, ROWS as ALL_ROWS, SHAPES, str, type PhaseResult, type Row, type ShapeName } from './shapes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-// ---------------------------------------------------------------------------------------------
-// options
-
-function flag(name: string): string | true | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return undefined;
-  const next = process.argv[i + 1];
-  return next === undefined || next.startsWith('--') ? true : next;
-}
-const str = (name: string, def: string): string => {
-  const v = flag(name);
-  return typeof v === 'string' ? v : def;
-};
-
-const SHAPES = {
-  't5-small-lm-adapt': { dModel: 512, dKv: 64, numHeads: 6, dFf: 1024, layers: 8, vocab: 32128, batch: 8, src: 256, tgt: 64 },
-  small: { dModel: 128, dKv: 32, numHeads: 4, dFf: 256, layers: 2, vocab: 32128, batch: 4, src: 64, tgt: 16 },
-} as const;
-type ShapeName = keyof typeof SHAPES;
 const shapeName = str('shape', 't5-small-lm-adapt') as ShapeName;
 const shape = SHAPES[shapeName];
 if (!shape) throw new Error(`--shape: expected one of ${Object.keys(SHAPES).join(', ')}, got '${shapeName}'`);
 const REPS = Number(str('reps', '3'));
 if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`--reps: expected an integer >= 1, got '${str('reps', '')}'`);
-const ROWS = str('rows', 'forward,train,gen16,gen64').split(',').map((s) => s.trim());
-for (const r of ROWS) if (!['forward', 'train', 'gen16', 'gen64'].includes(r)) throw new Error(`--rows: unknown row '${r}' (forward, train, gen16, gen64)`);
-const BACKENDS = str('backends', 'tensorflow,wasm').split(',').map((s) => s.trim()) as TestBackend[];
+const ROWS = str('rows', ALL_ROWS.join(',')).split(',').map((s) => s.trim()) as Row[];
+for (const r of ROWS) if (!ALL_ROWS.includes(r)) throw new Error(`--rows: unknown row '${r}' (${ALL_ROWS.join(', ')})`);
+const BACKENDS = str('backends', 'tensorflow,wasm').split(',').map((s) => s.trim());
 const jsonFlag = flag('json');
 const PROFILE = flag('profile') !== undefined;
-const RANK = 8;
-
-const config = makeT5Config({
-  vocabSize: shape.vocab,
-  dModel: shape.dModel,
-  dKv: shape.dKv,
-  numHeads: shape.numHeads,
-  dFf: shape.dFf,
-  numLayers: shape.layers,
-  numDecoderLayers: shape.layers,
-  feedForwardProj: 'gated-gelu',
-  tieWordEmbeddings: false,
-  dropoutRate: 0,
-});
+const INTERFERENCE = flag('interference') !== undefined;
 
 // ---------------------------------------------------------------------------------------------
-// the PyTorch peer (a long-lived process, so repetitions interleave without reloading)
+// phases
 
-interface Peer {
-  run(req: Record<string, unknown>): Promise<number>;
-  info: { threads: number; versions: string };
-  close(): void;
+/** A running phase process: its result once it has run its row; `close()` lets it exit. */
+interface Running {
+  result: Promise<PhaseResult>;
+  pid: number;
+  close(): Promise<void>;
+}
+
+/** Our side, one row on one backend. `hold`: after reporting, the process stays (idle) until closed. */
+function startOurs(backend: string, row: Row, opts: { hold?: boolean; profile?: boolean } = {}): Running {
+  const args = [...process.execArgv, path.join(here, 't5-side.ts'), '--backend', backend, '--row', row, '--shape', shapeName];
+  if (opts.hold) args.push('--hold');
+  if (opts.profile) args.push('--profile');
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const errTail: string[] = [];
+  child.stderr.on('data', (d: Buffer) => {
+    errTail.push(...d.toString().split('\n').filter((l) => l.trim() !== ''));
+    errTail.splice(0, Math.max(0, errTail.length - 20));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const result = new Promise<PhaseResult>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith('{"variants"')) resolve(JSON.parse(line) as PhaseResult);
+      else if (opts.profile) console.log(line);
+    });
+    void exited.then((code) => reject(new Error(`our ${backend} phase (${row}) exited with ${code}: ${errTail.filter((l) => /Error|error/.test(l)).slice(-1)[0] ?? errTail.slice(-1)[0] ?? ''}`)));
+  });
+  return {
+    result,
+    pid: child.pid as number,
+    async close() {
+      child.stdin.end();
+      await exited;
+    },
+  };
 }
 
 function defaultPython(): string {
   return process.env['TAGI_BENCH_PYTHON'] ?? (fs.existsSync('/work/venv/bin/python') ? '/work/venv/bin/python' : 'python3');
 }
 
-async function startPeer(): Promise<Peer | string> {
+/** Why the peer cannot run, or undefined when it can. */
+function peerProblem(): string | undefined {
   const py = defaultPython();
   try {
     execFileSync(py, ['-c', 'import torch, transformers, peft'], { stdio: 'ignore' });
+    return undefined;
   } catch {
-    return `'${py} -c "import torch, transformers, peft"' failed (set TAGI_BENCH_PYTHON)`;
+    return `'${py} -c "import torch, transformers, peft"' failed (set TAGI_BENCH_PYTHON to a python with them)`;
   }
+}
+
+let peerInfo: { threads: number; versions: string } | undefined;
+
+/** The PyTorch peer, one row. `hold`: after reporting, the process stays (idle) until closed. */
+function startPeer(row: Row, opts: { hold?: boolean } = {}): Running {
   const args = [path.join(here, 'pytorch_peer.py'), '--batch', String(shape.batch), '--src', String(shape.src), '--tgt', String(shape.tgt), '--rank', String(RANK)];
   args.push('--d-model', String(shape.dModel), '--d-kv', String(shape.dKv), '--d-ff', String(shape.dFf), '--heads', String(shape.numHeads), '--layers', String(shape.layers), '--vocab', String(shape.vocab));
-  const child: ChildProcessWithoutNullStreams = spawn(py, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  if (row === 'train' || row === 'train-recompute') args.push('--only-train');
+  if (row === 'train-recompute') args.push('--recompute');
+  const child = spawn(defaultPython(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stderr.on('data', () => undefined); // transformers' warnings: not ours to print
-  const lines = readline.createInterface({ input: child.stdout });
-  const queue: { resolve: (line: string) => void; reject: (e: Error) => void }[] = [];
-  lines.on('line', (line) => queue.shift()?.resolve(line));
-  child.on('exit', (code) => {
-    for (const w of queue.splice(0)) w.reject(new Error(`PyTorch peer exited (${code})`));
-  });
-  const next = () => new Promise<string>((resolve, reject) => queue.push({ resolve, reject }));
-  const hello = JSON.parse(await next()) as { ready: boolean; threads: number; versions: string };
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const queue: ((line: string) => void)[] = [];
+  readline.createInterface({ input: child.stdout }).on('line', (line) => queue.shift()?.(line));
+  const next = () =>
+    Promise.race([new Promise<string>((resolve) => queue.push(resolve)), exited.then((code) => Promise.reject(new Error(`PyTorch peer exited (${code})`)))]);
+  const ask = async (req: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    child.stdin.write(`${JSON.stringify(req)}\n`);
+    const res = JSON.parse(await next()) as Record<string, unknown>;
+    if (res['error'] !== undefined) throw new Error(`PyTorch peer: ${String(res['error'])}`);
+    return res;
+  };
+  const n = row === 'gen16' ? 16 : 64;
+  const fwdTokens = shape.batch * (shape.src + shape.tgt);
+  const variants: { label: string; tokens: number; req: Record<string, unknown>; warm: Record<string, unknown> }[] =
+    row === 'forward'
+      ? [{ label: 'forward', tokens: fwdTokens, req: { row: 'forward' }, warm: { row: 'forward' } }]
+      : row === 'train' || row === 'train-recompute'
+        ? [{ label: row === 'train' ? 'LoRA train step' : 'LoRA step, recomputed', tokens: fwdTokens, req: { row: 'train' }, warm: { row: 'train' } }]
+        : [true, false].map((cache) => ({
+            label: `generate ${n}, ${cache ? 'cache' : 'no cache'}`,
+            tokens: shape.batch * n,
+            req: { row: 'gen', new_tokens: n, cache },
+            warm: { row: 'gen', new_tokens: 2, cache },
+          }));
+  const result = (async (): Promise<PhaseResult> => {
+    const hello = JSON.parse(await next()) as { threads: number; versions: string };
+    peerInfo = { threads: hello.threads, versions: hello.versions };
+    for (const v of variants) await ask(v.warm);
+    const seconds: number[][] = [];
+    for (const v of variants) seconds.push([(await ask(v.req))['seconds'] as number]);
+    const rss = (await ask({ row: 'rss' }))['peak_rss_mb'] as number;
+    if (!opts.hold) child.stdin.end();
+    return { variants: variants.map((v, i) => ({ label: v.label, tokens: v.tokens, seconds: seconds[i] as number[] })), peakRssMB: rss };
+  })();
   return {
-    info: hello,
-    async run(req) {
-      child.stdin.write(`${JSON.stringify(req)}\n`);
-      const res = JSON.parse(await next()) as { seconds?: number; error?: string };
-      if (res.seconds === undefined) throw new Error(`PyTorch peer: ${res.error ?? 'no timing'}`);
-      return res.seconds;
-    },
-    close() {
+    result,
+    pid: child.pid as number,
+    async close() {
       child.stdin.end();
+      await exited;
     },
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// our side
-
-function randomIds(rows: number, cols: number, seed: number): number[][] {
-  let s = seed;
-  const next = () => ((s = (s * 1103515245 + 12345) % 2147483648), s);
-  return Array.from({ length: rows }, () => [...Array.from({ length: cols - 1 }, () => 3 + (next() % 32000)), 1]);
-}
-
-interface Ours {
-  forward(): void;
-  train(): void;
-  gen(newTokens: number, useCache: boolean): Promise<void>;
-  micro: number;
-  dispose(): void;
-}
-
-function setUp(backend: TestBackend): Ours {
-  const model: T5ForConditionalGeneration = createRandomT5(config, 0).eval();
-  model.freezeBase(); // the TAGI setting: the base is frozen, only low-rank deltas train
-  const inputIds = tf.tensor2d(randomIds(shape.batch, shape.src, 1), undefined, 'int32');
-  const attentionMask = tf.onesLike(inputIds) as tf.Tensor2D;
-  const labels = tf.tensor2d(randomIds(shape.batch, shape.tgt, 2), undefined, 'int32');
-  // peft-style rank-8 deltas on q and v of every attention module (B starts at zero as in LoRA)
-  const inner = config.numHeads * config.dKv;
-  const named: [string, tf.Variable][] = [];
-  const adapters = new Map<string, LowRankDelta>();
-  for (const [p] of model.namedModules()) {
-    if (!/(SelfAttention|EncDecAttention)\.(q|v)$/.test(p)) continue;
-    const A = tf.variable(tf.randomNormal([RANK, config.dModel], 0, 0.02));
-    const B = tf.variable(tf.zeros([inner, RANK]));
-    named.push([`${p}.lora_A`, A], [`${p}.lora_B`, B]);
-    adapters.set(p, { A, B, scaling: 16 / RANK });
+async function runPhase(r: Running): Promise<PhaseResult> {
+  try {
+    return await r.result;
+  } finally {
+    await r.close();
   }
-  const opt = new AdamW(named, { lr: 1e-4 });
-  // One optimizer step over the whole batch. On wasm the tape of a t5-small batch of 8 does not fit wasm32's
-  // 4 GB heap (measured: it aborts in the allocator), so the step accumulates gradients over micro-batches
-  // (same tokens, same update).
-  const micro = Number(process.env['TAGI_BENCH_MICRO'] ?? (backend === 'wasm' && shapeName === 't5-small-lm-adapt' ? 2 : shape.batch));
-  const slices = Array.from({ length: shape.batch / micro }, (_, i) => ({
-    inputIds: tf.slice(inputIds, [i * micro, 0], [micro, shape.src]) as tf.Tensor2D,
-    attentionMask: tf.slice(attentionMask, [i * micro, 0], [micro, shape.src]) as tf.Tensor2D,
-    labels: tf.slice(labels, [i * micro, 0], [micro, shape.tgt]) as tf.Tensor2D,
-  }));
-  const vars = named.map(([, v]) => v);
-  return {
-    micro,
-    forward() {
-      tf.tidy(() => model.forward({ inputIds, attentionMask, labels }).loss!.dataSync());
-    },
-    train() {
-      let acc: tf.Tensor[] | undefined;
-      for (const sl of slices) {
-        const { value, grads } = tf.variableGrads(() => model.forward({ ...sl, adapters }).loss!, vars);
-        value.dispose();
-        const g = vars.map((v) => grads[v.name] as tf.Tensor);
-        if (!acc) acc = g;
-        else {
-          const sum = acc.map((a, i) => tf.add(a, g[i] as tf.Tensor));
-          tf.dispose([...acc, ...g]);
-          acc = sum;
-        }
-      }
-      const grads = new Map(named.map(([n], i) => [n, slices.length === 1 ? (acc![i] as tf.Tensor) : tf.div(acc![i] as tf.Tensor, slices.length)]));
-      opt.step(grads);
-      tf.dispose([...acc!, ...grads.values()]);
-      // the step is done when its result is on the host (tfjs-node runs eagerly; this makes it explicit)
-      (vars[vars.length - 1] as tf.Variable).dataSync();
-    },
-    async gen(newTokens, useCache) {
-      // eos -1: no row finishes early, every row makes exactly newTokens tokens
-      await model.generate(inputIds, attentionMask, { maxNewTokens: newTokens, eosTokenId: -1, useCache });
-    },
-    dispose() {
-      for (const sl of slices) tf.dispose([sl.inputIds, sl.attentionMask, sl.labels]);
-      opt.dispose();
-      tf.dispose([inputIds, attentionMask, labels, ...vars]);
-      model.dispose();
-    },
-  };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // fields after the command: state is [0], utime [11], stime [12], in clock ticks (100 per second here)
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
-// measurement
+// statistics and printing
 
 interface Stats {
-  tokPerS: number[];
+  values: number[];
   median: number;
   min: number;
   max: number;
@@ -213,226 +184,198 @@ const median = (xs: number[]): number => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
-const stats = (xs: number[]): Stats => ({ tokPerS: xs, median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+const stats = (xs: number[]): Stats => ({ values: xs, median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+const fmt = (x: number) => x.toFixed(1);
+const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+const span = (s: Stats, digits = 1) => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 
-interface Variant {
+interface VariantResult {
   label: string;
-  tokens: number;
-  ours: () => Promise<void> | void;
-  peer?: Record<string, unknown>;
-  /** A shorter run that sets up the same kernels (generation: 2 new tokens), default: the run itself. */
-  warmOurs?: () => Promise<void> | void;
-  warmPeer?: Record<string, unknown>;
+  ours: Stats;
+  peer?: Stats;
+  ratio?: Stats;
 }
 interface RowResult {
-  row: string;
-  variants: { label: string; ours: Stats; peer?: Stats; ratio?: Stats }[];
-  /** gen rows: per-repetition ours(cache)/ours(no cache) and the same for the peer. */
+  row: Row;
+  variants: VariantResult[];
+  /** gen rows: per-phase ours(cache)/ours(no cache), and the same for the peer. */
   cacheSpeedup?: { ours: Stats; peer?: Stats };
-  load: { before: number[]; after: number[] };
+  peakRssMB: { ours: Stats; peer?: Stats };
+  /** Train row: tfjs's largest live tensor bytes during a step. */
+  tensorPeakMB?: Stats;
+  micro?: number;
+  /** 1-minute load average before each phase (ours, peer alternating). */
+  load: number[];
   seconds: number;
 }
 
-async function seconds(fn: () => Promise<void> | void): Promise<number> {
+async function measureRow(backend: string, row: Row, withPeer: boolean): Promise<RowResult> {
   const t0 = performance.now();
-  await fn();
-  return (performance.now() - t0) / 1000;
-}
-
-async function measureRow(row: string, variants: Variant[], peer: Peer | undefined): Promise<RowResult> {
-  const t0 = performance.now();
-  const before = os.loadavg();
-  // warm-up of every variant on both sides (kernel setup, allocation)
-  for (const v of variants) {
-    await (v.warmOurs ?? v.ours)();
-    if (peer && v.peer) await peer.run(v.warmPeer ?? v.peer);
-  }
-  const ours = variants.map(() => [] as number[]);
-  const theirs = variants.map(() => [] as number[]);
+  const ours: PhaseResult[] = [];
+  const peer: PhaseResult[] = [];
+  const loads: number[] = [];
   for (let r = 0; r < REPS; r++) {
-    for (const [i, v] of variants.entries()) {
-      ours[i]!.push(v.tokens / (await seconds(v.ours)));
-      if (peer && v.peer) theirs[i]!.push(v.tokens / (await peer.run(v.peer)));
+    loads.push(os.loadavg()[0] as number);
+    ours.push(await runPhase(startOurs(backend, row)));
+    if (withPeer) {
+      loads.push(os.loadavg()[0] as number);
+      peer.push(await runPhase(startPeer(row)));
     }
   }
-  const result: RowResult = {
+  const tokPerS = (ps: PhaseResult[], i: number) => ps.map((p) => (p.variants[i]?.tokens as number) / (p.variants[i]?.seconds[0] as number));
+  const variants = (ours[0] as PhaseResult).variants.map((v, i): VariantResult => {
+    const o = tokPerS(ours, i);
+    if (!withPeer) return { label: v.label, ours: stats(o) };
+    const p = tokPerS(peer, i);
+    return { label: v.label, ours: stats(o), peer: stats(p), ratio: stats(o.map((x, j) => x / (p[j] as number))) };
+  });
+  const res: RowResult = {
     row,
-    variants: variants.map((v, i) => {
-      const o = stats(ours[i]!);
-      if (!theirs[i]!.length) return { label: v.label, ours: o };
-      return { label: v.label, ours: o, peer: stats(theirs[i]!), ratio: stats(ours[i]!.map((x, j) => x / theirs[i]![j]!)) };
-    }),
-    load: { before, after: os.loadavg() },
+    variants,
+    peakRssMB: { ours: stats(ours.map((p) => p.peakRssMB)), ...(withPeer ? { peer: stats(peer.map((p) => p.peakRssMB)) } : {}) },
+    load: loads,
     seconds: (performance.now() - t0) / 1000,
   };
-  if (variants.length === 2 && row.startsWith('gen')) {
-    const speed = (xs: number[][]) => stats(xs[0]!.map((x, j) => x / xs[1]![j]!));
-    result.cacheSpeedup = { ours: speed(ours), ...(theirs[0]!.length ? { peer: speed(theirs) } : {}) };
+  if (row === 'train' || row === 'train-recompute') {
+    res.tensorPeakMB = stats(ours.map((p) => p.tensorPeakMB as number));
+    res.micro = ours[0]?.micro as number;
   }
-  return result;
+  if (row.startsWith('gen')) {
+    const speed = (ps: PhaseResult[]) => stats(tokPerS(ps, 0).map((x, j) => x / (tokPerS(ps, 1)[j] as number)));
+    res.cacheSpeedup = { ours: speed(ours), ...(withPeer ? { peer: speed(peer) } : {}) };
+  }
+  return res;
+}
+
+function printRow(r: RowResult): void {
+  for (const v of r.variants) {
+    const o = span(v.ours).padEnd(28);
+    const p = (v.peer ? span(v.peer) : '–').padEnd(28);
+    const q = (v.ratio ? `×${span(v.ratio, 2)}` : '–').padEnd(20);
+    console.log(`  ${v.label.padEnd(22)} ${o} ${p} ${q}`);
+  }
+  if (r.cacheSpeedup) {
+    const s = r.cacheSpeedup;
+    console.log(`  ${''.padEnd(22)} cache speed-up: ours ×${span(s.ours, 2)}${s.peer ? `, PyTorch ×${span(s.peer, 2)}` : ''}`);
+  }
+  const rss = r.peakRssMB;
+  const tensors = r.tensorPeakMB ? `; tfjs tensors at the step's peak ${fmt(r.tensorPeakMB.median)} MB` : '';
+  const ratio = rss.peer ? ` (ours/PyTorch ×${(rss.ours.median / rss.peer.median).toFixed(2)})` : '';
+  console.log(`  ${''.padEnd(22)} peak RSS MB: ours ${span(rss.ours, 0)}${rss.peer ? `, PyTorch ${span(rss.peer, 0)}` : ''}${ratio}${tensors}; load before each phase ${r.load.map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 // ---------------------------------------------------------------------------------------------
-// --profile: where the time of a forward pass and of one cached decoding step goes, kernel by kernel
-// (tf.profile's per-kernel times; profiling adds overhead, so read them as shares, not as speeds)
+// --interference: does an idle process of one side slow the other? Each side's row alone, then beside an
+// idle process of the other side that has just run the same row (its thread pools and memory as they are
+// after work), alternating; with the CPU seconds the idle process used meanwhile.
 
-interface KernelRow {
-  kernel: string;
-  count: number;
-  ms: number;
-  /** BatchMatMul only: achieved GFLOP/s over its calls. */
-  gflops?: number;
-}
-interface Profile {
-  /** wallMs: the same work timed without the profiler. */
-  forward: { kernels: number; ms: number; wallMs: number; top: KernelRow[] };
-  decodeStep: { kernels: number; ms: number; wallMs: number; top: KernelRow[] };
+interface Interference {
+  row: Row;
+  backend: string;
+  /** tokens/s of the measured side: alone and beside the idle other side, per repetition. */
+  peer: { alone: Stats; besideIdleOurs: Stats; idleCpuSeconds: Stats };
+  ours: { alone: Stats; besideIdlePeer: Stats; idleCpuSeconds: Stats };
+  load: number[];
 }
 
-function groupKernels(kernels: { name: string; kernelTimeMs: unknown; inputShapes: unknown[] }[]): Map<string, { count: number; ms: number; flop: number }> {
-  const m = new Map<string, { count: number; ms: number; flop: number }>();
-  for (const k of kernels) {
-    if (k.name === 'unnamed scope' || k.name.endsWith('__op')) continue; // scopes nest kernels that are listed themselves
-    const e = m.get(k.name) ?? { count: 0, ms: 0, flop: 0 };
-    e.count++;
-    e.ms += Number(k.kernelTimeMs) || 0;
-    if (k.name === 'BatchMatMul') {
-      const [a, b] = k.inputShapes as number[][];
-      // 2·m·k·n = 2·|a|·n; the product's flags are not recorded, so n is b's dimension that a does not share
-      // (b's last unless it equals a's last, i.e. b is used transposed)
-      if (a && b) e.flop += 2 * a.reduce((x, y) => x * y, 1) * ((b.at(-1) === a.at(-1) ? b.at(-2) : b.at(-1)) as number);
+async function interference(backend: string, row: Row): Promise<Interference> {
+  const tps = (p: PhaseResult) => (p.variants[0]?.tokens as number) / (p.variants[0]?.seconds[0] as number);
+  const beside = async (idle: Running, measure: () => Running): Promise<[number, number]> => {
+    try {
+      await idle.result;
+      const before = cpuSeconds(idle.pid) ?? Number.NaN;
+      const res = await runPhase(measure());
+      return [tps(res), (cpuSeconds(idle.pid) ?? Number.NaN) - before];
+    } finally {
+      await idle.close();
     }
-    m.set(k.name, e);
-  }
-  return m;
-}
-
-function topRows(m: Map<string, { count: number; ms: number; flop: number }>, scale = 1): KernelRow[] {
-  return [...m]
-    .map(([kernel, e]) => ({ kernel, count: e.count / scale, ms: e.ms / scale, ...(e.flop ? { gflops: e.flop / 1e9 / (e.ms / 1e3) } : {}) }))
-    .sort((a, b) => b.ms - a.ms)
-    .slice(0, 10);
-}
-
-async function profile(ours: Ours): Promise<Profile> {
-  const f = await tf.profile(() => ours.forward());
-  const fwd = groupKernels(f.kernels as never);
-  // one cached step = (9 new tokens − 1 new token) / 8: the encoder and set-up cancel
-  const [short, long] = [1, 9];
-  const walls: number[] = [];
-  for (let r = 0; r < 3; r++) walls.push(((await seconds(() => ours.gen(long, true))) - (await seconds(() => ours.gen(short, true)))) / (long - short));
-  const a = groupKernels((await tf.profile(async () => ours.gen(short, true))).kernels as never);
-  const b = groupKernels((await tf.profile(async () => ours.gen(long, true))).kernels as never);
-  const step = new Map([...b].map(([k, e]) => {
-    const s0 = a.get(k) ?? { count: 0, ms: 0, flop: 0 };
-    return [k, { count: e.count - s0.count, ms: e.ms - s0.ms, flop: e.flop - s0.flop }] as const;
-  }));
-  const n = long - short;
-  const total = (m: Map<string, { count: number; ms: number }>, scale = 1) => ({
-    kernels: [...m.values()].reduce((x, e) => x + e.count, 0) / scale,
-    ms: [...m.values()].reduce((x, e) => x + e.ms, 0) / scale,
-  });
-  return {
-    forward: { ...total(fwd), wallMs: 1e3 * (await seconds(() => ours.forward())), top: topRows(fwd) },
-    decodeStep: { ...total(step, n), wallMs: 1e3 * median(walls), top: topRows(step, n) },
   };
-}
-
-function printProfile(p: Profile): void {
-  for (const [what, part] of [['forward', p.forward], ['one cached decoding step', p.decodeStep]] as const) {
-    console.log(`  profile, ${what}: ${Math.round(part.kernels)} kernels, ${part.ms.toFixed(1)} ms of kernel time under the profiler; ${part.wallMs.toFixed(1)} ms wall without it`);
-    for (const r of part.top) {
-      const g = r.gflops !== undefined ? `  ${r.gflops.toFixed(1)} GFLOP/s` : '';
-      console.log(`    ${r.kernel.padEnd(18)} ${String(Math.round(r.count)).padStart(6)} calls ${r.ms.toFixed(1).padStart(9)} ms ${((100 * r.ms) / part.ms).toFixed(0).padStart(4)}%${g}`);
-    }
+  const acc = { pa: [] as number[], pb: [] as number[], pc: [] as number[], oa: [] as number[], ob: [] as number[], oc: [] as number[] };
+  const loads: number[] = [];
+  for (let r = 0; r < REPS; r++) {
+    loads.push(os.loadavg()[0] as number);
+    acc.pa.push(tps(await runPhase(startPeer(row))));
+    const [p, pc] = await beside(startOurs(backend, row, { hold: true }), () => startPeer(row));
+    acc.pb.push(p);
+    acc.pc.push(pc);
+    acc.oa.push(tps(await runPhase(startOurs(backend, row))));
+    const [o, oc] = await beside(startPeer(row, { hold: true }), () => startOurs(backend, row));
+    acc.ob.push(o);
+    acc.oc.push(oc);
   }
+  return {
+    row,
+    backend,
+    peer: { alone: stats(acc.pa), besideIdleOurs: stats(acc.pb), idleCpuSeconds: stats(acc.pc) },
+    ours: { alone: stats(acc.oa), besideIdlePeer: stats(acc.ob), idleCpuSeconds: stats(acc.oc) },
+    load: loads,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // main
 
-const fmt = (x: number) => x.toFixed(1);
-const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
 console.log(
-  `t5 bench (${shapeName}): d_model ${shape.dModel}, ${shape.layers}+${shape.layers} layers, ${shape.numHeads} heads, d_kv ${shape.dKv}, d_ff ${shape.dFf}, gated-gelu, vocab ${shape.vocab}; batch ${shape.batch}, src ${shape.src}, tgt ${shape.tgt}; ${REPS} interleaved repetitions after a warm-up`,
+  `t5 bench (${shapeName}): d_model ${shape.dModel}, ${shape.layers}+${shape.layers} layers, ${shape.numHeads} heads, d_kv ${shape.dKv}, d_ff ${shape.dFf}, gated-gelu, vocab ${shape.vocab}; batch ${shape.batch}, src ${shape.src}, tgt ${shape.tgt}`,
 );
+console.log(`${REPS} repetitions; each is a phase of ours then a phase of PyTorch, one process each, never both alive`);
 console.log(`load average at start: ${load(os.loadavg())} (${os.cpus().length} cpus)`);
 
-let peer: Peer | undefined;
+let withPeer = false;
 if (flag('no-peer') === undefined) {
-  const p = await startPeer();
-  if (typeof p === 'string') console.log(`PyTorch peer skipped: ${p}`);
-  else {
-    peer = p;
-    console.log(`PyTorch peer: ${p.info.versions}, ${p.info.threads} threads`);
-  }
+  const why = peerProblem();
+  if (why !== undefined) console.log(`PyTorch peer skipped: ${why}`);
+  else withPeer = true;
 }
 
-const report: { date: string; shape: string; dims: typeof shape; reps: number; peer?: Peer['info']; backends: Record<string, { micro: number; rows: RowResult[]; profile?: Profile } | { error: string }>; peakRssMB?: number } = {
-  date: new Date().toISOString(),
-  shape: shapeName,
-  dims: shape,
-  reps: REPS,
-  ...(peer ? { peer: peer.info } : {}),
-  backends: {},
-};
+const report: {
+  date: string;
+  shape: string;
+  dims: typeof shape;
+  reps: number;
+  protocol: string;
+  peer?: { threads: number; versions: string };
+  backends: Record<string, { rows: RowResult[]; interference?: Interference[] } | { error: string }>;
+} = { date: new Date().toISOString(), shape: shapeName, dims: shape, reps: REPS, protocol: 'alternating single-row phases, one process each (A B A B)', backends: {} };
 
 for (const b of BACKENDS) {
-  try {
-    await useBackend(b);
-  } catch (e) {
-    console.log(`\n${b}: unavailable (${(e as Error).message.split('\n')[0]})`);
-    report.backends[b] = { error: (e as Error).message.split('\n')[0] as string };
-    continue;
-  }
-  const ours = setUp(b);
+  console.log(`\n${b}`);
   const rows: RowResult[] = [];
-  let prof: Profile | undefined;
-  const fwdTokens = shape.batch * (shape.src + shape.tgt);
-  console.log(`\n${b}${ours.micro < shape.batch ? ` (training step: ${shape.batch / ours.micro} micro-batches of ${ours.micro})` : ''}`);
-  console.log('  row                 ours tok/s (median, min–max)     PyTorch tok/s                  ours/PyTorch         load before → after');
-  const print = (r: RowResult) => {
-    for (const v of r.variants) {
-      const o = `${fmt(v.ours.median)} (${fmt(v.ours.min)}–${fmt(v.ours.max)})`.padEnd(32);
-      const p = v.peer ? `${fmt(v.peer.median)} (${fmt(v.peer.min)}–${fmt(v.peer.max)})`.padEnd(30) : '–'.padEnd(30);
-      const q = v.ratio ? `×${v.ratio.median.toFixed(2)} (${v.ratio.min.toFixed(2)}–${v.ratio.max.toFixed(2)})`.padEnd(20) : '–'.padEnd(20);
-      console.log(`  ${v.label.padEnd(18)}  ${o} ${p} ${q} ${load(r.load.before)} → ${load(r.load.after)}`);
-    }
-    if (r.cacheSpeedup) {
-      const s = r.cacheSpeedup;
-      console.log(`  ${''.padEnd(18)}  cache speed-up: ours ×${s.ours.median.toFixed(2)} (${s.ours.min.toFixed(2)}–${s.ours.max.toFixed(2)})${s.peer ? `, PyTorch ×${s.peer.median.toFixed(2)} (${s.peer.min.toFixed(2)}–${s.peer.max.toFixed(2)})` : ''}`);
-    }
-  };
   try {
     for (const row of ROWS) {
-      let r: RowResult;
-      if (row === 'forward') r = await measureRow(row, [{ label: 'forward', tokens: fwdTokens, ours: () => ours.forward(), peer: { row: 'forward' } }], peer);
-      else if (row === 'train') r = await measureRow(row, [{ label: 'LoRA train step', tokens: fwdTokens, ours: () => ours.train(), peer: { row: 'train' } }], peer);
-      else {
-        const n = row === 'gen16' ? 16 : 64;
-        r = await measureRow(
-          row,
-          [
-            // warm-ups of 2 new tokens set up every kernel (a 64-token no-cache run on wasm takes minutes)
-            { label: `generate ${n}, cache`, tokens: shape.batch * n, ours: () => ours.gen(n, true), peer: { row: 'gen', new_tokens: n, cache: true }, warmOurs: () => ours.gen(2, true), warmPeer: { row: 'gen', new_tokens: 2, cache: true } },
-            { label: `generate ${n}, no cache`, tokens: shape.batch * n, ours: () => ours.gen(n, false), peer: { row: 'gen', new_tokens: n, cache: false }, warmOurs: () => ours.gen(2, false), warmPeer: { row: 'gen', new_tokens: 2, cache: false } },
-          ],
-          peer,
-        );
+      const r = await measureRow(b, row, withPeer);
+      if (rows.length === 0) {
+        if (r.micro !== undefined && r.micro < shape.batch) console.log(`  (training step: ${shape.batch / r.micro} micro-batches of ${r.micro})`);
+        console.log(`  ${'row'.padEnd(22)} ${'ours tok/s, median (min–max)'.padEnd(28)} ${'PyTorch tok/s'.padEnd(28)} ours/PyTorch`);
+        if (peerInfo) console.log(`  (PyTorch peer: ${peerInfo.versions}, ${peerInfo.threads} threads)`);
       }
       rows.push(r);
-      print(r);
+      printRow(r);
     }
-    if (PROFILE) prof = await profile(ours);
-  } finally {
-    ours.dispose();
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0] as string;
+    console.log(`  unavailable or failed: ${msg}`);
+    report.backends[b] = { error: msg };
+    continue;
   }
-  if (prof) printProfile(prof);
-  report.backends[b] = { micro: ours.micro, rows, ...(prof ? { profile: prof } : {}) };
+  const entry: { rows: RowResult[]; interference?: Interference[] } = { rows };
+  if (INTERFERENCE && withPeer) {
+    entry.interference = [];
+    for (const row of ROWS.filter((r) => r === 'forward' || r === 'train')) {
+      const x = await interference(b, row);
+      entry.interference.push(x);
+      console.log(`  interference, ${row}: PyTorch alone ${span(x.peer.alone)} tok/s, beside an idle ${b} process ${span(x.peer.besideIdleOurs)} (the idle process used ${span(x.peer.idleCpuSeconds, 2)} CPU s meanwhile)`);
+      console.log(`  ${''.padEnd(row.length + 14)}ours alone ${span(x.ours.alone)} tok/s, beside an idle PyTorch process ${span(x.ours.besideIdlePeer)} (it used ${span(x.ours.idleCpuSeconds, 2)} CPU s); load ${x.load.map((l) => l.toFixed(2)).join(' ')}`);
+    }
+  }
+  if (PROFILE) {
+    console.log(`  --profile (${b}):`);
+    await runPhase(startOurs(b, 'gen16', { profile: true }));
+  }
+  report.backends[b] = entry;
 }
-peer?.close();
-report.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
-console.log(`\nload average at end: ${load(os.loadavg())}; peak RSS of this process ${report.peakRssMB} MB`);
+if (peerInfo) report.peer = peerInfo;
+console.log(`\nload average at end: ${load(os.loadavg())}`);
 if (jsonFlag !== undefined) {
   const text = `${JSON.stringify(report, null, 2)}\n`;
   if (jsonFlag === true) console.log(text);

@@ -48,7 +48,8 @@ export { T5InputError } from './types.js';
 export type { T5ForwardArgs, T5ForwardOutput, EncoderPrefix, EncoderLayerHook, KV, CrossContext, DecoderOutput, Seq2SeqLM } from './types.js';
 
 // losses
-export { crossEntropy, labelLogProbs } from './loss.js';
+export { crossEntropy, labelLogProbs, splitSeq2SeqBatch } from './loss.js';
+export type { Seq2SeqPart } from './loss.js';
 
 // generation and scoring
 export { generate, scoreTargets } from './generate.js';

@@ -52,3 +52,47 @@ export function crossEntropyRows(logits: tf.Tensor, labels: tf.Tensor2D): tf.Sca
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D, ids: tf.Tensor1D) => tf.Scalar;
   return tf.tidy(() => ce(logits as tf.Tensor2D, tf.reshape(labels, [n]) as tf.Tensor1D));
 }
+
+/** Consecutive rows of a seq2seq tensor batch and their share of the batch's `crossEntropy`. */
+export interface Seq2SeqPart {
+  /** First row of the batch in this part, and its number of rows. */
+  readonly start: number;
+  readonly rows: number;
+  readonly inputIds: tf.Tensor2D; // [rows, srcLen]
+  readonly attentionMask: tf.Tensor2D; // [rows, srcLen]
+  readonly labels: tf.Tensor2D; // [rows, tgtLen]
+  /** Scored labels (≠ -100) in the part. */
+  readonly tokens: number;
+  /** tokens / the batch's scored labels: Σ weight·crossEntropy(part) = crossEntropy(batch). */
+  readonly weight: number;
+}
+
+/**
+ * Cuts a seq2seq batch into consecutive parts of at most `size` rows, each with its share of the token-mean
+ * cross-entropy, for tensor-core `fit`'s `microBatchSize` (an objective's `split` maps the parts to its batch
+ * type). The parts own new tensors (free them with `tf.dispose`). Reads the labels back once to count the
+ * scored tokens: call it where batches are made, not inside a tape. A batch that scores no token (loss 0, whole
+ * or split) shares by rows.
+ */
+export function splitSeq2SeqBatch(batch: { readonly inputIds: tf.Tensor2D; readonly attentionMask: tf.Tensor2D; readonly labels: tf.Tensor2D }, size: number): Seq2SeqPart[] {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`splitSeq2SeqBatch: size must be an integer >= 1, got ${size}`);
+  const [n, tgtLen] = batch.labels.shape;
+  if (batch.inputIds.shape[0] !== n || batch.attentionMask.shape[0] !== n) {
+    throw new RangeError(`splitSeq2SeqBatch: inputIds, attentionMask and labels must have the same rows, got ${batch.inputIds.shape[0]}, ${batch.attentionMask.shape[0]}, ${n}`);
+  }
+  const labels = batch.labels.dataSync();
+  const scored = (from: number, rows: number) => {
+    let t = 0;
+    for (let i = from * tgtLen; i < (from + rows) * tgtLen; i++) if (labels[i] !== IGNORE_INDEX) t++;
+    return t;
+  };
+  const total = scored(0, n);
+  const parts: Seq2SeqPart[] = [];
+  for (let start = 0; start < n; start += size) {
+    const rows = Math.min(size, n - start);
+    const tokens = scored(start, rows);
+    const cut = (t: tf.Tensor2D) => tf.slice(t, [start, 0], [rows, -1]);
+    parts.push({ start, rows, inputIds: cut(batch.inputIds), attentionMask: cut(batch.attentionMask), labels: cut(batch.labels), tokens, weight: total > 0 ? tokens / total : rows / n });
+  }
+  return parts;
+}

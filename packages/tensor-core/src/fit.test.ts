@@ -161,6 +161,113 @@ describe.each(testBackends())('fit on %s', (backend) => {
     for (const [k, v] of snapshot(micro)) (a.get(k) as number[]).forEach((x, i) => expect(Math.abs(x - (v[i] as number))).toBeLessThan(2e-6));
   });
 
+  describe('microBatchSize', () => {
+    // a token-mean loss as a seq2seq CE is: rows carry 0–3 scored "tokens" (some none), the loss is
+    // Σ tokens·err / Σ tokens, so a part's share is its tokens over the batch's (not its rows over the batch's)
+    interface Masked {
+      x: tf.Tensor2D;
+      y: tf.Tensor2D;
+      tokens: number[];
+    }
+    const maskedRows = (step: number, micro: number, n: number) => {
+      const r = rows(step, micro, n);
+      const rng = new Rng(11).fork(`tokens-${step}-${micro}`);
+      return { ...r, tokens: r.x.map((_, i) => (i === 0 ? 3 : Math.floor(rng.next() * 4))) };
+    };
+    const toMasked = (r: { x: number[][]; y: number[][]; tokens: number[] }): Masked => ({ x: tf.tensor2d(r.x), y: tf.tensor2d(r.y), tokens: r.tokens });
+    const maskedLoss = (params: ReadonlyMap<string, tf.Variable>, b: Masked): tf.Scalar =>
+      tf.tidy(() => {
+        const w = params.get('lin.weight') as tf.Variable;
+        const bias = params.get('lin.bias') as tf.Variable;
+        const err = tf.sum(tf.square(tf.sub(tf.add(tf.matMul(b.x, w, false, true), bias), b.y)), 1); // [n]
+        const total = b.tokens.reduce((a, t) => a + t, 0);
+        return tf.div(tf.sum(tf.mul(err, tf.tensor1d(b.tokens))), Math.max(total, 1));
+      });
+    const splitMasked = (b: Masked, size: number) => {
+      const total = b.tokens.reduce((a, t) => a + t, 0);
+      const parts = [];
+      for (let i = 0; i < b.tokens.length; i += size) {
+        const n = Math.min(size, b.tokens.length - i);
+        const tokens = b.tokens.slice(i, i + n);
+        parts.push({ batch: { x: tf.slice(b.x, [i, 0], [n, -1]), y: tf.slice(b.y, [i, 0], [n, -1]), tokens }, weight: tokens.reduce((a, t) => a + t, 0) / total });
+      }
+      return parts;
+    };
+    const maskedOptions = (params: Map<string, tf.Variable>, opt: AdamW, extra: Partial<FitOptions<Masked>> = {}): FitOptions<Masked> => ({
+      name: 'masked',
+      params,
+      optimizer: opt,
+      steps: 4,
+      batch: ({ step, micro }) => toMasked(maskedRows(step, micro, 7)),
+      loss: (b) => ({ loss: maskedLoss(params, b), terms: { half: tf.mul(maskedLoss(params, b), 0.5) } }),
+      release: (b) => tf.dispose([b.x, b.y]),
+      split: splitMasked,
+      ...extra,
+    });
+
+    it.each([
+      [1, 1],
+      [3, 1],
+      [2, 2],
+      [7, 1],
+      [100, 2],
+    ])('parts of %i examples (gradAccum %i) give the whole batch’s updates, losses and terms', async (size, gradAccum) => {
+      const lr = constantSchedule(0.05, 1);
+      const whole = makeParams(5);
+      const wholeOpt = new AdamW(whole, { lr, weightDecay: 0.01 });
+      const split = makeParams(5);
+      const splitOpt = new AdamW(split, { lr, weightDecay: 0.01 });
+      cleanup.push(() => {
+        dispose(whole, wholeOpt);
+        dispose(split, splitOpt);
+      });
+      const a: StepRecord[] = [];
+      const b: StepRecord[] = [];
+      await fit(maskedOptions(whole, wholeOpt, { gradAccum, maxGradNorm: 0.8, onStep: (r) => void a.push(r) }));
+      const ctxs: unknown[] = [];
+      await fit(
+        maskedOptions(split, splitOpt, {
+          gradAccum,
+          maxGradNorm: 0.8,
+          microBatchSize: size,
+          loss: (bt, ctx) => (ctxs.push(ctx), { loss: maskedLoss(split, bt), terms: { half: tf.mul(maskedLoss(split, bt), 0.5) } }),
+          onStep: (r) => void b.push(r),
+        }),
+      );
+      const got = snapshot(split);
+      for (const [k, v] of snapshot(whole)) v.forEach((x, i) => expect(Math.abs(x - ((got.get(k) as number[])[i] as number))).toBeLessThan(1e-5));
+      a.forEach((r, i) => {
+        expect(Math.abs(r.loss - (b[i] as StepRecord).loss)).toBeLessThan(1e-5);
+        expect(Math.abs((r.terms['half'] as number) - ((b[i] as StepRecord).terms['half'] as number))).toBeLessThan(1e-5);
+        expect(Math.abs(r.gradNorm - (b[i] as StepRecord).gradNorm)).toBeLessThan(1e-5);
+      });
+      // the loss saw every part, each with its index
+      expect(ctxs.length).toBe(4 * gradAccum * Math.ceil(7 / size));
+      expect(ctxs[1]).toEqual(size >= 7 ? { step: gradAccum > 1 ? 0 : 1, micro: gradAccum > 1 ? 1 : 0, part: 0 } : { step: 0, micro: 0, part: 1 });
+    });
+
+    it('frees every part and leaks nothing', async () => {
+      const params = makeParams(6);
+      const opt = new AdamW(params, { lr: 0.01 });
+      cleanup.push(() => dispose(params, opt));
+      await fit(maskedOptions(params, opt, { steps: 1 })); // optimiser slots exist before the leak check
+      await expectNoLeak(() => fit(maskedOptions(params, opt, { microBatchSize: 2, gradAccum: 2, maxGradNorm: 0.1 })));
+    });
+
+    it('refuses a size without split, and shares that do not sum to 1', async () => {
+      const params = makeParams(6);
+      const opt = new AdamW(params, { lr: 0.01 });
+      cleanup.push(() => dispose(params, opt));
+      const { split: _, ...noSplit } = maskedOptions(params, opt);
+      await expect(fit({ ...noSplit, microBatchSize: 2 })).rejects.toThrow('microBatchSize needs split');
+      await expect(fit(maskedOptions(params, opt, { microBatchSize: 0 }))).rejects.toThrow('microBatchSize must be an integer >= 1');
+      const halves = (b: Masked, size: number) => splitMasked(b, size).map((p) => ({ ...p, weight: 0.5 }));
+      const before = tf.memory().numTensors;
+      await expect(fit(maskedOptions(params, opt, { microBatchSize: 2, split: halves }))).rejects.toThrow('sum to 1');
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  });
+
   it('resumes after a stop to the same weights as an uninterrupted run', async () => {
     const lr = constantSchedule(0.05, 2);
     const straight = makeParams(3);

@@ -7,6 +7,7 @@
 // '@tagi/tensor-core/node').
 import * as tf from '@tensorflow/tfjs-core';
 import { findNonFinite } from './finite.js';
+import { leanVariableGrads } from './lean-grads.js';
 import { type GradMap, type OptimizerState, clipByGlobalNorm } from './optim.js';
 
 /** The optimiser `fit` drives; tensor-core's AdamW and Adafactor satisfy it. */
@@ -27,6 +28,21 @@ export interface StepContext {
   readonly step: number;
   /** 0-based micro-batch within the update (gradient accumulation). */
   readonly micro: number;
+  /**
+   * 0-based part of the micro-batch when `microBatchSize` splits it (absent otherwise). A loss that draws
+   * dropout masks from the context should fork on it, or every part reuses the first part's masks.
+   */
+  readonly part?: number;
+}
+
+/**
+ * One part of a batch that `microBatchSize` splits, and its share of the batch's loss: the shares of a
+ * batch's parts sum to 1 and Σ weight·loss(part) = loss(batch). For a token-mean loss the share is the
+ * part's scored tokens over the batch's; for a per-example mean, its examples over the batch's.
+ */
+export interface BatchPart<B> {
+  readonly batch: B;
+  readonly weight: number;
 }
 
 /** What a loss function returns for one micro-batch; every tensor is owned by the loop. */
@@ -100,6 +116,8 @@ export interface Objective<B> {
   loss(batch: B, ctx: StepContext): LossOutput;
   tokens?(batch: B): number;
   release?(batch: B): void;
+  /** Splits a batch into parts of at most `size` examples with their loss shares (see FitOptions.microBatchSize). */
+  split?(batch: B, size: number): readonly BatchPart<B>[];
   /** Frees what the objective holds (caches, constant tensors), never the parameters. */
   dispose?(): void;
 }
@@ -115,6 +133,13 @@ export interface FitOptions<B> {
   /** Micro-batches per update; gradients are averaged over them. Default 1. */
   readonly gradAccum?: number;
   /**
+   * Examples per forward/backward pass, to bound memory: each micro-batch is cut by `split` into parts of at
+   * most this many examples, run one after the other, and their gradients (and logged loss and terms) summed
+   * with the parts' loss shares, so the update is the whole micro-batch's (up to float rounding) while the
+   * activations alive at once are one part's. Needs `split`. Absent: each micro-batch in one pass.
+   */
+  readonly microBatchSize?: number;
+  /**
    * The micro-batch for `ctx`. Must be a pure function of (ctx, the run's seed) so a resumed run sees the
    * batches an uninterrupted one sees.
    */
@@ -123,8 +148,14 @@ export interface FitOptions<B> {
   loss(batch: B, ctx: StepContext): LossOutput;
   /** Tokens of a batch, for throughput. */
   tokens?(batch: B): number;
-  /** Frees a batch after its micro-step. */
+  /** Frees a batch after its micro-step (and each part `split` made, after its pass). */
   release?(batch: B): void;
+  /**
+   * Cuts a batch into parts of at most `size` examples, each with its share of the batch's loss (shares sum
+   * to 1; Σ weight·loss(part) must equal loss(batch) for the update to be the whole batch's). A part may be
+   * the batch itself (weight 1); other parts are new batches that `release` frees.
+   */
+  split?(batch: B, size: number): readonly BatchPart<B>[];
   /** Clip the global gradient norm to this (PyTorch's clip_grad_norm_); 0 or absent: no clipping. */
   readonly maxGradNorm?: number;
   /** Run `evaluate` every this many updates and after the last. */
@@ -210,6 +241,8 @@ function checkOptions<B>(o: FitOptions<B>): void {
   };
   int(o.steps, 'steps', 0);
   int(o.gradAccum, 'gradAccum', 1);
+  int(o.microBatchSize, 'microBatchSize', 1);
+  if (o.microBatchSize !== undefined && o.split === undefined) throw new RangeError(`fit(${o.name}): microBatchSize needs split (how to cut a batch into parts, with their loss shares)`);
   int(o.evalEvery, 'evalEvery', 1);
   int(o.checkpointEvery, 'checkpointEvery', 1);
   if (o.maxGradNorm !== undefined && !(o.maxGradNorm >= 0)) throw new RangeError(`fit(${o.name}): maxGradNorm must be >= 0, got ${o.maxGradNorm}`);
@@ -265,14 +298,26 @@ function restoreState<B>(o: FitOptions<B>, c: Checkpoint): void {
   o.extraState?.restore(extra, (c.meta['extra'] ?? {}) as Record<string, unknown>);
 }
 
+/** `split`'s parts of one batch, checked: at least one, each share finite and >= 0, the shares summing to 1. */
+function splitChecked<B>(o: FitOptions<B>, batch: B, size: number): readonly BatchPart<B>[] {
+  const parts = (o.split as NonNullable<FitOptions<B>['split']>)(batch, size);
+  const total = parts.reduce((a, p) => a + p.weight, 0);
+  if (parts.length === 0 || parts.some((p) => !(p.weight >= 0) || !Number.isFinite(p.weight)) || Math.abs(total - 1) > 1e-6) {
+    for (const p of parts) if (p.batch !== batch) o.release?.(p.batch);
+    throw new RangeError(`fit(${o.name}): split must return parts whose loss shares are finite, >= 0 and sum to 1; got [${parts.map((p) => p.weight).join(', ')}]`);
+  }
+  return parts;
+}
+
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 /**
  * Runs `steps` optimiser updates (continuing from the newest checkpoint in `checkpoints` when there is
- * one). Per update: for each micro-batch, the loss and its gradients w.r.t. `params` (nothing else is
- * differentiated); gradients averaged; the global norm computed and clipped on the device; one host read
+ * one). Per update: for each micro-batch (and, with `microBatchSize`, each of its parts in turn, weighted by
+ * its loss share), the loss and its gradients w.r.t. `params` (nothing else is differentiated); gradients
+ * averaged over micro-batches; the global norm computed and clipped on the device; one host read
  * for the logged figures; the optimiser update; evaluation and a checkpoint when due.
  *
  * Divergence stops the run with a DivergenceError: a NaN or ±Inf loss, term or gradient norm (before its
@@ -340,34 +385,48 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
     let gradSum: tf.Tensor[] | undefined;
     // parameters the loss reached in some micro-batch; the others get no update (as PyTorch skips grad None)
     const touched = vars.map(() => false);
+    // every loss and term share-weighted (1 without microBatchSize); a term's mean is over the micro-batches it came from
     const lossParts: tf.Scalar[] = [];
     const termParts = new Map<string, tf.Scalar[]>();
+    const termMicros = new Map<string, number>();
     let tokens = 0;
     for (let micro = 0; micro < accum; micro++) {
-      const ctx: StepContext = { step, micro };
-      const batch = o.batch(ctx);
+      const batch = o.batch({ step, micro });
       try {
         if (o.tokens) tokens += o.tokens(batch);
-        let kept: Record<string, tf.Scalar> = {};
-        const { value, grads } = tf.variableGrads(() => {
-          const out = o.loss(batch, ctx);
-          kept = {};
-          for (const [k, t] of Object.entries(out.terms ?? {})) kept[k] = tf.keep(t);
-          return out.loss;
-        }, vars);
-        lossParts.push(value);
-        for (const [k, t] of Object.entries(kept)) {
-          const list = termParts.get(k) ?? [];
-          list.push(t);
-          termParts.set(k, list);
-        }
-        vars.forEach((v, i) => (touched[i] = touched[i] || grads[v.name] != null));
-        const ordered = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-        if (gradSum === undefined) gradSum = ordered;
-        else {
-          const prev = gradSum;
-          gradSum = prev.map((g, i) => tf.add(g, ordered[i] as tf.Tensor));
-          tf.dispose([...prev, ...ordered]);
+        const parts = o.microBatchSize === undefined ? [{ batch, weight: 1 }] : splitChecked(o, batch, o.microBatchSize);
+        const seen = new Set<string>();
+        for (const [part, { batch: b, weight }] of parts.entries()) {
+          const ctx: StepContext = o.microBatchSize === undefined ? { step, micro } : { step, micro, part };
+          try {
+            let kept: Record<string, tf.Scalar> = {};
+            // the share scales the loss inside the tape, so the gradients come out scaled with it
+            // tfjs's gradients, freeing each op's saved tensors and output gradients as the backward goes
+            const { value, grads } = leanVariableGrads(() => {
+              const out = o.loss(b, ctx);
+              kept = {};
+              for (const [k, t] of Object.entries(out.terms ?? {})) kept[k] = tf.keep(weight === 1 ? t : tf.mul(t, weight));
+              return weight === 1 ? out.loss : tf.mul(out.loss, weight);
+            }, vars);
+            lossParts.push(value);
+            for (const [k, t] of Object.entries(kept)) {
+              const list = termParts.get(k) ?? [];
+              list.push(t);
+              termParts.set(k, list);
+              if (!seen.has(k)) termMicros.set(k, (termMicros.get(k) ?? 0) + 1);
+              seen.add(k);
+            }
+            vars.forEach((v, i) => (touched[i] = touched[i] || grads[v.name] != null));
+            const ordered = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+            if (gradSum === undefined) gradSum = ordered;
+            else {
+              const prev = gradSum;
+              gradSum = prev.map((g, i) => tf.add(g, ordered[i] as tf.Tensor));
+              tf.dispose([...prev, ...ordered]);
+            }
+          } finally {
+            if (b !== batch) o.release?.(b);
+          }
         }
       } finally {
         o.release?.(batch);
@@ -386,12 +445,9 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
     const termNames = [...termParts.keys()];
     const figures = tf.tidy(() =>
       tf.stack([
-        tf.div(tf.addN(lossParts), lossParts.length),
+        tf.div(tf.addN(lossParts), accum),
         norm,
-        ...termNames.map((k) => {
-          const parts = termParts.get(k) as tf.Scalar[];
-          return tf.div(tf.addN(parts), parts.length);
-        }),
+        ...termNames.map((k) => tf.div(tf.addN(termParts.get(k) as tf.Scalar[]), termMicros.get(k) as number)),
       ]),
     );
     const values = await figures.data();

@@ -48,4 +48,6 @@ export type { NamedWeights } from './finite.js';
 
 // the one training loop, which stops when training diverges (checkpoint files: DirCheckpointStore in the node subpath)
 export { fit, FitStateError, DivergenceError, formatLr } from './fit.js';
-export type { Checkpoint, CheckpointStore, ExtraState, FitOptimizer, FitOptions, FitResult, LossOutput, Objective, StepContext, StepRecord } from './fit.js';
+export { recompute } from './recompute.js';
+export { leanVariableGrads } from './lean-grads.js';
+export type { BatchPart, Checkpoint, CheckpointStore, ExtraState, FitOptimizer, FitOptions, FitResult, LossOutput, Objective, StepContext, StepRecord } from './fit.js';
