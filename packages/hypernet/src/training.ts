@@ -59,15 +59,19 @@ function studentForward(hn: HyperNetwork, ids: tf.Tensor2D, mask: tf.Tensor2D, l
 }
 
 /** `fit`'s options other than the ones an objective supplies (for the convenience runners below). */
-export type StageFitOptions<B> = Omit<FitOptions<B>, 'name' | 'params' | 'batch' | 'loss' | 'tokens' | 'release'> & {
+// (not fit's `split`/`microBatchSize`: the hypernetwork objectives do not cut a batch into parts; pretraining's
+// own `split` option means the document's segment lengths)
+export type StageFitOptions<B> = Omit<FitOptions<B>, 'name' | 'params' | 'batch' | 'loss' | 'tokens' | 'release' | 'split' | 'microBatchSize'> & {
   /** Name of the stage in logs and errors (default `hypernet-pretrain` / `hypernet-finetune`). */
   readonly name?: string;
 };
 
 async function runObjective<B>(name: string, objective: Objective<B>, o: StageFitOptions<B>): Promise<FitResult> {
   try {
+    // pretraining's options carry `split` (segment lengths), which is not fit's `split`
+    const { split: _segmentLengths, ...fitOptions } = o as StageFitOptions<B> & { split?: unknown };
     return await fit<B>({
-      ...o,
+      ...fitOptions,
       name: o.name ?? name,
       params: objective.params,
       batch: (ctx) => objective.batch(ctx),

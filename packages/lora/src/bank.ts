@@ -9,7 +9,7 @@ import { type DeltaMap, type LowRankDelta, type Module, type Objective, Rng, typ
 import { AdapterSet } from './adapter-set.js';
 import { type LoraConfig, loraScaling } from './config.js';
 import { type LinearTarget, matchTargets, peftKey } from './targets.js';
-import { type Seq2SeqBatch, type Seq2SeqModel, TeacherTrainingError, type TokenizedExample, collate, disposeBatch, processedTokens } from './teacher.js';
+import { type Seq2SeqBatch, type Seq2SeqModel, TeacherTrainingError, type TokenizedExample, collate, disposeBatch, processedTokens, splitExamples } from './teacher.js';
 
 interface BankFactors {
   readonly A: tf.Variable; // [groups, r, in]
@@ -175,6 +175,7 @@ export function loraBankObjective(o: LoraBankObjectiveOptions): LoraBankObjectiv
     }
     return order;
   };
+  const examplesOf = new WeakMap<object, readonly GroupedExample[]>(); // for split
   return {
     bank,
     stepsPerEpoch: Math.max(1, Math.floor(microPerEpoch / gradAccum)),
@@ -183,7 +184,9 @@ export function loraBankObjective(o: LoraBankObjectiveOptions): LoraBankObjectiv
       const global = ctx.step * gradAccum + ctx.micro;
       const start = (global % microPerEpoch) * batchSize;
       const rows = orderOf(Math.floor(global / microPerEpoch)).slice(start, start + batchSize).map((i) => o.examples[i] as GroupedExample);
-      return { ...collate(rows, o.padId), groupOfExample: rows.map((e) => e.group) };
+      const b = { ...collate(rows, o.padId), groupOfExample: rows.map((e) => e.group) };
+      examplesOf.set(b, rows);
+      return b;
     },
     loss(b) {
       const out = o.model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels, adapters: bank.select(b.groupOfExample) });
@@ -191,5 +194,9 @@ export function loraBankObjective(o: LoraBankObjectiveOptions): LoraBankObjectiv
     },
     tokens: processedTokens,
     release: disposeBatch,
+    split: (b, size) => {
+      const rows = examplesOf.get(b) as readonly GroupedExample[];
+      return splitExamples(rows, o.padId, size).map((p) => ({ batch: { ...p.batch, groupOfExample: rows.slice(p.start, p.start + p.rows).map((e) => e.group) }, weight: p.weight }));
+    },
   };
 }

@@ -4,7 +4,7 @@
 // factors are parameters, so the backward pass computes no weight gradients for the base.
 // Browser-safe; `trainLoraTeacher` in '@tagi/lora/node' runs this objective with checkpoints.
 import * as tf from '@tensorflow/tfjs-core';
-import { type DeltaMap, type Module, type Objective, Rng, type StepContext } from '@tagi/tensor-core';
+import { type BatchPart, type DeltaMap, type Module, type Objective, Rng, type StepContext } from '@tagi/tensor-core';
 import { AdapterSet } from './adapter-set.js';
 import { type LoraConfig, loraConfig as makeLoraConfig } from './config.js';
 
@@ -99,6 +99,25 @@ export function disposeBatch(b: Seq2SeqBatch): void {
   tf.dispose([b.inputIds, b.attentionMask, b.labels]);
 }
 
+/**
+ * The examples of a batch in consecutive parts of at most `size`, each collated on its own (shorter padding)
+ * and weighted by its share of the batch's scored target tokens, so Σ weight·loss(part) = loss(batch) for a
+ * token-mean loss: tensor-core `fit`'s `split` for `microBatchSize`. A batch scoring no token shares by rows.
+ * `start`/`rows` locate each part (for per-row extras such as a bank's groups).
+ */
+export function splitExamples(examples: readonly TokenizedExample[], padId: number, size: number): (BatchPart<Seq2SeqBatch> & { readonly start: number; readonly rows: number })[] {
+  if (!Number.isInteger(size) || size < 1) throw new TeacherTrainingError(`microBatchSize must be an integer >= 1, got ${size}`);
+  const scored = (e: TokenizedExample) => e.target.length;
+  const total = examples.reduce((n, e) => n + scored(e), 0);
+  const parts: (BatchPart<Seq2SeqBatch> & { start: number; rows: number })[] = [];
+  for (let start = 0; start < examples.length; start += size) {
+    const rows = examples.slice(start, start + size);
+    const tokens = rows.reduce((n, e) => n + scored(e), 0);
+    parts.push({ batch: collate(rows, padId), weight: total > 0 ? tokens / total : rows.length / examples.length, start, rows: rows.length });
+  }
+  return parts;
+}
+
 /** Token-weighted mean loss of `model` + `adapter` over `examples` (eval mode, no dropout). */
 export function evalLoss(model: Seq2SeqModel, adapter: AdapterSet | undefined, examples: readonly TokenizedExample[], padId: number, batchSize = 8): number {
   const was = model.training;
@@ -169,7 +188,12 @@ export function loraObjective(o: LoraObjectiveOptions): LoraObjective {
     }
     return order;
   };
-  const dropoutRng = (ctx: StepContext) => new Rng(seed).fork(`step-${ctx.step}`).fork(`micro-${ctx.micro}`);
+  // a part of a split micro-batch draws its own masks (ctx.part); an unsplit one draws what it always did
+  const dropoutRng = (ctx: StepContext) => {
+    const micro = new Rng(seed).fork(`step-${ctx.step}`).fork(`micro-${ctx.micro}`);
+    return ctx.part === undefined ? micro : micro.fork(`part-${ctx.part}`);
+  };
+  const examplesOf = new WeakMap<Seq2SeqBatch, readonly TokenizedExample[]>(); // for split
   return {
     adapter,
     stepsPerEpoch: Math.max(1, Math.floor(microPerEpoch / gradAccum)),
@@ -177,8 +201,10 @@ export function loraObjective(o: LoraObjectiveOptions): LoraObjective {
     batch(ctx) {
       const global = ctx.step * gradAccum + ctx.micro;
       const start = (global % microPerEpoch) * batchSize;
-      const rows = orderOf(Math.floor(global / microPerEpoch)).slice(start, start + batchSize);
-      return collate(rows.map((i) => o.examples[i] as TokenizedExample), o.padId);
+      const rows = orderOf(Math.floor(global / microPerEpoch)).slice(start, start + batchSize).map((i) => o.examples[i] as TokenizedExample);
+      const b = collate(rows, o.padId);
+      examplesOf.set(b, rows);
+      return b;
     },
     loss(b, ctx) {
       const rng = dropoutRng(ctx);
@@ -188,5 +214,6 @@ export function loraObjective(o: LoraObjectiveOptions): LoraObjective {
     },
     tokens: processedTokens,
     release: disposeBatch,
+    split: (b, size) => splitExamples(examplesOf.get(b) as readonly TokenizedExample[], o.padId, size),
   };
 }
