@@ -17,16 +17,16 @@ import { type HubFixture, startHubFixture } from '@tagi/t5-model/testing';
 import { initBackend } from '@tagi/tensor-core';
 import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelTokenizer } from '../src/data.js';
-import { prepareInputs } from '../src/inputs.js';
+import { modelTokenizer } from '../src/data/tasks.js';
+import { prepareInputs } from '../src/cli/inputs.js';
 import { InstructionInputs } from '../src/instruction.js';
-import { parseInvocation } from '../src/invocation.js';
-import { main } from '../src/main.js';
-import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet } from '../src/models.js';
-import { loadP3EvalData, t5ChoiceScorer, templateInstruction, templateInstructions } from '../src/p3-eval.js';
-import { resolvePath } from '../src/paths.js';
-import { readRunConfig } from '../src/run-files.js';
-import { captureIO } from '../src/test-helpers.js';
+import { parseInvocation } from '../src/cli/invocation.js';
+import { main } from '../src/cli/main.js';
+import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet } from '../src/data/models.js';
+import { loadP3EvalData, t5ChoiceScorer, templateInstruction, templateInstructions } from '../src/stages/p3-eval.js';
+import { resolvePath } from '../src/common/paths.js';
+import { readRunConfig } from '../src/run/run-files.js';
+import { captureIO } from '../src/common/test-helpers.js';
 
 // the shared reference data beside the repository (../shared/data, see its README)
 const SHARED_DATA = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'data');

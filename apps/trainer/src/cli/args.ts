@@ -1,5 +1,5 @@
 // Command-line parsing without dependencies: `tagi <command> [positionals] [--flag[=value]]...`.
-import { CliError } from './errors.js';
+import { CliError } from '../common/errors.js';
 
 export interface ParsedArgs {
   readonly command: string | undefined;

@@ -6,7 +6,7 @@
 //   and its files are written; the exit code is the command's (0 on success).
 // - once `main` has returned, the process exits within a second even if a connection is left open.
 import { followQuietLauncher } from '@tagi/tensor-core/native-logs';
-import type { CliIO } from './io.js';
+import type { CliIO } from '../common/io.js';
 import { main } from './main.js';
 
 /** Runs `tagi` with these arguments in this process and exits with its code. */

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from './args.js';
-import { explainError, osErrorMessage } from './errors.js';
+import { explainError, osErrorMessage } from '../common/errors.js';
 import { commandFlags } from './invocation.js';
 import { main } from './main.js';
-import { captureIO } from './test-helpers.js';
+import { captureIO } from '../common/test-helpers.js';
 
 async function run(argv: string[], cwd?: string) {
   const io = { ...captureIO(), ...(cwd ? { cwd } : {}) };

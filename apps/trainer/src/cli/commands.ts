@@ -6,25 +6,25 @@ import { BackendError, initBackend } from '@tagi/tensor-core';
 import type { RunArtifact } from '@tagi/tensor-core/node';
 import { TeacherLogitCache } from '@tagi/hypernet';
 import type { AdapterSet } from '@tagi/lora';
-import type { TagiConfig } from './config.js';
-import { type TaskData, type Tok, loadTaskData, modelTokenizer, prunedTokenizer } from './data.js';
-import { readCorpus } from './corpus.js';
-import { CliError, InterruptedError } from './errors.js';
-import { inspectDir } from './inspect.js';
+import type { TagiConfig } from '../config/config.js';
+import { type TaskData, type Tok, loadTaskData, modelTokenizer, prunedTokenizer } from '../data/tasks.js';
+import { readCorpus } from '../data/corpus.js';
+import { CliError, InterruptedError } from '../common/errors.js';
+import { inspectDir } from '../run/inspect.js';
 import type { GenerateInvocation, Invocation, RunCommand, RunInvocation } from './invocation.js';
-import type { CliIO } from './io.js';
-import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet, loadEvalModels, loadTeachers } from './models.js';
+import type { CliIO } from '../common/io.js';
+import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet, loadEvalModels, loadTeachers } from '../data/models.js';
 import { expectedTimeLine } from './estimate.js';
-import { DEF_2POS, methodLabel, writeCurves } from './results.js';
-import { p3Eval } from './p3-eval.js';
-import { type ReportPlan, demoPlan, evalPlan, finishReport, loadAverage, paperPlan } from './report.js';
-import { isP3Dir } from './real-data.js';
-import { Run } from './run.js';
-import { pretrainBase } from './stages/base.js';
-import { type EvalInputs, type HypernetEntry, evaluate } from './stages/evaluate.js';
-import { generate } from './stages/generate.js';
-import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, needsTeachers, paperVariants, pretrainHypernetStage, withNumPos } from './stages/hypernet.js';
-import { MULTITASK_DIR, trainMultitask, trainTeachers } from './stages/teachers.js';
+import { DEF_2POS, methodLabel, writeCurves } from '../results/results.js';
+import { p3Eval } from '../stages/p3-eval.js';
+import { type ReportPlan, demoPlan, evalPlan, finishReport, loadAverage, paperPlan } from '../stages/report.js';
+import { isP3Dir } from '../data/sources.js';
+import { Run } from '../run/run.js';
+import { pretrainBase } from '../stages/base.js';
+import { type EvalInputs, type HypernetEntry, evaluate } from '../stages/evaluate.js';
+import { generate } from '../stages/generate.js';
+import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, needsTeachers, paperVariants, pretrainHypernetStage, withNumPos } from '../stages/hypernet.js';
+import { MULTITASK_DIR, trainMultitask, trainTeachers } from '../stages/teachers.js';
 
 /** Selects the tfjs backend and says which one runs (and why the others did not). */
 async function selectBackend(backend: TagiConfig['backend'], io: CliIO): Promise<string> {
@@ -237,7 +237,7 @@ async function runTraining(inv: RunInvocation): Promise<void> {
   try {
     run.progress.info(`run dir: ${run.dir}${inv.resume ? ' (resuming)' : ''}`);
     if (inv.command !== 'demo' && inv.command.startsWith('experiment')) inv.io.stdout.write(`${expectedTimeLine(inv.config, inv.command)}\n`);
-    if (inv.queue !== undefined) await (await import('./queue/commands.js')).runQueued(inv.command, run, backend, t0, load0, inv.queue);
+    if (inv.queue !== undefined) await (await import('../queue/commands.js')).runQueued(inv.command, run, backend, t0, load0, inv.queue);
     else await RUN_COMMANDS[inv.command](run, backend, t0, load0);
   } catch (e) {
     if (!(e instanceof InterruptedError)) run.discardIfUnstarted();
@@ -263,7 +263,7 @@ async function runGenerate(inv: GenerateInvocation): Promise<void> {
 export async function runCommand(inv: Invocation): Promise<void> {
   if (inv.command === 'inspect') inv.io.stdout.write(inspectDir(inv.path));
   else if (inv.command === 'generate') await runGenerate(inv);
-  else if (inv.command === 'worker') await (await import('./queue/worker.js')).runWorker(inv);
-  else if (inv.command === 'push') await (await import('./push.js')).push(inv);
+  else if (inv.command === 'worker') await (await import('../queue/worker.js')).runWorker(inv);
+  else if (inv.command === 'push') await (await import('../hub/push.js')).push(inv);
   else await runTraining(inv);
 }

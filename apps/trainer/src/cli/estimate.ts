@@ -1,9 +1,9 @@
 // The expected wall time of a run, printed before a long one starts (`tagi experiment ablations|paper`):
 // updates per stage × the seconds one update took on this project's reference machine, plus evaluation.
 // An estimate, not a promise: other processes on the cores stretch it (the run records its load average).
-import type { TagiConfig } from './config.js';
+import type { TagiConfig } from '../config/config.js';
 import type { RunCommand } from './invocation.js';
-import { ablationVariants, paperVariants } from './stages/hypernet.js';
+import { ablationVariants, paperVariants } from '../stages/hypernet.js';
 
 /**
  * Seconds per update (and per evaluated instance and model pass) measured on the reference machine: 2 quiet

@@ -1,6 +1,6 @@
 // Help texts, one per command. Each command lists the options it reads; any other option is refused.
-import { PRESET_NAMES } from './presets.js';
-import { QUEUE_OPTION, WORKER_HELP } from './queue/cli.js';
+import { PRESET_NAMES } from '../config/presets.js';
+import { QUEUE_OPTION, WORKER_HELP } from '../queue/cli.js';
 
 const RUN_OPTIONS = `Run options (every command that writes a run dir):
   --preset NAME          ${PRESET_NAMES.join(' | ')} (default: tiny)

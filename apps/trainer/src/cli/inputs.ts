@@ -8,12 +8,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HubError, PEFT_ADAPTER_FILES, T5_MODEL_FILES, resolvePretrained, type DownloadProgress, type RepoFiles } from '@tagi/t5-model/node';
-import { CliError } from './errors.js';
-import { checkT5Dir } from './inspect.js';
+import { CliError } from '../common/errors.js';
+import { checkT5Dir } from '../run/inspect.js';
 import type { Invocation } from './invocation.js';
-import type { CliIO } from './io.js';
-import { isHubModel } from './paths.js';
-import { BASE_MODEL_FOLDER, hubRefOfSnapshot } from './push.js';
+import type { CliIO } from '../common/io.js';
+import { isHubModel } from '../common/paths.js';
+import { BASE_MODEL_FOLDER, hubRefOfSnapshot } from '../hub/push.js';
 
 /** A peft adapter repo, with what a task-adapter export adds (`tagi generate`, the playground's export). */
 export const ADAPTER_REPO_FILES: RepoFiles = { ...PEFT_ADAPTER_FILES, optional: ['tagi_adapter.json', 'tagi_fusion.safetensors'] };
@@ -67,7 +67,7 @@ export async function checkModelVocab(dir: string, flag = '--model'): Promise<vo
   const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as { vocab_size?: unknown };
   const vocab = config.vocab_size;
   if (typeof vocab !== 'number') throw new CliError(`${flag}: '${dir}/config.json' has no numeric vocab_size`);
-  const { modelTokenizer } = await import('./data.js');
+  const { modelTokenizer } = await import('../data/tasks.js');
   const tok = modelTokenizer(dir);
   if (tok.vocabSize > vocab) {
     const which = existsSync(path.join(dir, 'pruned_vocab.json'))
@@ -87,7 +87,7 @@ export async function checkModelVocab(dir: string, flag = '--model'): Promise<vo
  * `tagi push` carried along (base-model/), or the Hub model whose HF-cache snapshot it was trained on elsewhere.
  */
 async function pulledHypernetBase(hypernetDir: string, io: CliIO): Promise<string | undefined> {
-  const { recordedBaseModel } = await import('./stages/generate.js');
+  const { recordedBaseModel } = await import('../stages/generate.js');
   const recorded = recordedBaseModel(hypernetDir);
   if (recorded !== undefined && existsSync(path.join(recorded, 'config.json'))) return undefined; // generate finds it
   const carried = path.join(hypernetDir, BASE_MODEL_FOLDER);
@@ -106,7 +106,7 @@ export async function prepareInputs(inv: Invocation): Promise<Invocation> {
     return { ...inv, hypernetDir, ...(model !== undefined ? { model } : {}) };
   }
   // a queue that cannot be reached or refuses the login: exit 2 now, before a run dir exists
-  if (inv.queue !== undefined) await (await import('./queue/jobs.js')).probeQueue(inv.queue);
+  if (inv.queue !== undefined) await (await import('../queue/jobs.js')).probeQueue(inv.queue);
   let config = inv.config;
   if (config.adapter !== undefined && isHubModel(config.adapter)) config = { ...config, adapter: await resolveModelId(config.adapter, inv.io, '--adapter', ADAPTER_REPO_FILES) };
   if (config.hypernetDir !== undefined && isHubModel(config.hypernetDir)) config = { ...config, hypernetDir: await resolveModelId(config.hypernetDir, inv.io, '--hypernet', HYPERNET_REPO_FILES) };

@@ -5,18 +5,18 @@ import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:f
 import path from 'node:path';
 import { readRunState } from '@tagi/tensor-core/node';
 import { parseArgs } from './args.js';
-import { CONFIG_KEYS, type JsonObject, type TagiConfig, coerceValue, kebabToCamel, resumeMayChange, setDotted, validateConfig } from './config.js';
-import { CliError } from './errors.js';
+import { CONFIG_KEYS, type JsonObject, type TagiConfig, coerceValue, kebabToCamel, resumeMayChange, setDotted, validateConfig } from '../config/config.js';
+import { CliError } from '../common/errors.js';
 import { HELP } from './help.js';
-import { checkT5Dir } from './inspect.js';
-import type { CliIO } from './io.js';
-import { isHubModel, resolveDataArg, resolveModelArg, resolvePath } from './paths.js';
-import { checkDataFor } from './real-data.js';
-import { resolveConfig } from './resolve.js';
-import { CONFIG_FILE, commandLine, defaultRunDir, readRunConfig } from './run-files.js';
-import { didYouMean } from './suggest.js';
-import { QUEUE_COMMANDS, type QueueTarget, WORKER_FLAGS, type WorkerInvocation, parseQueueUrl, parseWorker } from './queue/cli.js';
-import { PUSH_FLAGS, type PushInvocation, parsePush } from './push.js';
+import { checkT5Dir } from '../run/inspect.js';
+import type { CliIO } from '../common/io.js';
+import { isHubModel, resolveDataArg, resolveModelArg, resolvePath } from '../common/paths.js';
+import { checkDataFor } from '../data/sources.js';
+import { resolveConfig } from '../config/resolve.js';
+import { CONFIG_FILE, commandLine, defaultRunDir, readRunConfig } from '../run/run-files.js';
+import { didYouMean } from '../common/suggest.js';
+import { QUEUE_COMMANDS, type QueueTarget, WORKER_FLAGS, type WorkerInvocation, parseQueueUrl, parseWorker } from '../queue/cli.js';
+import { PUSH_FLAGS, type PushInvocation, parsePush } from '../hub/push.js';
 
 export const COMMANDS = ['demo', 'experiment', 'base', 'teachers', 'pretrain', 'finetune', 'eval', 'generate', 'inspect', 'push', 'worker'] as const;
 /** The experiments of `tagi experiment NAME`. */

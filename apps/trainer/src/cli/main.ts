@@ -1,9 +1,9 @@
 // `tagi` as a function: parse and check the invocation (nothing is loaded or created before that), run
 // the command, and turn any failure into one message on stderr and an exit code (errors.ts).
-import { explainError } from './errors.js';
+import { explainError } from '../common/errors.js';
 import { prepareInputs } from './inputs.js';
 import { parseInvocation } from './invocation.js';
-import type { CliIO } from './io.js';
+import type { CliIO } from '../common/io.js';
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
@@ -14,7 +14,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       return 0;
     }
     // the commands (and the model libraries they load) only once the invocation is known to be good
-    const { setNonFiniteWeights } = await import('./models.js');
+    const { setNonFiniteWeights } = await import('../data/models.js');
     const allow = 'allowNonFinite' in inv && inv.allowNonFinite === true;
     setNonFiniteWeights(allow ? { allow, warn: (m) => io.stderr.write(`tagi: warning: ${m}\n`) } : { allow });
     const { runCommand } = await import('./commands.js');

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_KEYS, coerceValue, kebabToCamel, stableJson, validateConfig } from './config.js';
-import { ConfigError, CliError } from './errors.js';
+import { ConfigError, CliError } from '../common/errors.js';
 import { PEFT_ONLY_HYPERNET_CONFIG } from '@tagi/hypernet';
 import { PRESETS, PRESET_NAMES } from './presets.js';
 import { resolveConfig } from './resolve.js';
-import { editDistance, suggest } from './suggest.js';
+import { editDistance, suggest } from '../common/suggest.js';
 
 describe('presets', () => {
   it.each(PRESET_NAMES)('%s is a valid config', (name) => {

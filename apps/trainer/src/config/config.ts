@@ -3,8 +3,8 @@
 // as `dot.path: message`, unknown keys with a "did you mean" suggestion. Presets and the resolution
 // preset → file → overrides are in resolve.ts.
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
-import { didYouMean } from './suggest.js';
+import { ConfigError } from '../common/errors.js';
+import { didYouMean } from '../common/suggest.js';
 
 const int = (min = 0) => z.number().int().min(min);
 const positive = () => z.number().positive();

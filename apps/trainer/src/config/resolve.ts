@@ -2,9 +2,9 @@
 // overrides (dotted keys), validated by the one schema of config.ts.
 import { readFileSync } from 'node:fs';
 import { ALL_PATHS, type JsonObject, type TagiConfig, coerceValue, deepMerge, isObject, setDotted, unknownKeys, validateConfig } from './config.js';
-import { CliError, ConfigError } from './errors.js';
+import { CliError, ConfigError } from '../common/errors.js';
 import { PRESETS, PRESET_NAMES } from './presets.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../common/suggest.js';
 
 export function presetConfig(name: string): JsonObject {
   const p = PRESETS[name];

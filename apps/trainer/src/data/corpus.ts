@@ -5,10 +5,10 @@
 // directory contributes its .jsonl and .txt files in name order.
 import { DatasetFieldError, DatasetParseError } from '@tagi/datasets';
 import { type TextCorpus, jsonlCorpus, plainTextCorpus } from '@tagi/datasets/node';
-import { type Tok, modelTokenizer } from './data.js';
-import { CliError } from './errors.js';
-import { classifyData } from './real-data.js';
-import type { Run } from './run.js';
+import { type Tok, modelTokenizer } from './tasks.js';
+import { CliError } from '../common/errors.js';
+import { classifyData } from './sources.js';
+import type { Run } from '../run/run.js';
 
 /** The tokenised documents of a corpus, each cut to `maxTokens` (stage 2 reads at most a+b+c tokens of a document at a time). */
 export async function corpusDocuments(files: readonly string[], tok: Tok, maxTokens: number): Promise<{ documents: number[][]; skipped: number }> {

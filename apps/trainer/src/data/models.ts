@@ -10,10 +10,10 @@ import type { AdapterSet } from '@tagi/lora';
 import { loadAdapter } from '@tagi/lora/node';
 import type { T5ForConditionalGeneration } from '@tagi/t5-model';
 import { loadT5 } from '@tagi/t5-model/node';
-import type { TagiConfig } from './config.js';
-import { CliError } from './errors.js';
-import { slug } from './run.js';
-import type { HypernetEntry } from './stages/evaluate.js';
+import type { TagiConfig } from '../config/config.js';
+import { CliError } from '../common/errors.js';
+import { slug } from '../run/run.js';
+import type { HypernetEntry } from '../stages/evaluate.js';
 
 /**
  * What a load does with weights holding NaN/Inf: refuse them (the default), or, with --allow-non-finite,

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_EMBEDDED_SUITE, EMBEDDED_SUITES, type EmbeddedSuiteName } from '@tagi/datasets';
-import { CliError } from './errors.js';
+import { CliError } from '../common/errors.js';
 
 export type DataKind =
   | { readonly kind: 'embedded'; readonly suite: EmbeddedSuiteName }

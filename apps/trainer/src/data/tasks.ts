@@ -7,10 +7,10 @@ import { type PrunedTokenizer as PrunedTokenizerT, type T5Tokenizer, PRUNED_VOCA
 import { loadDefaultT5Tokenizer, loadT5Tokenizer } from '@tagi/t5-model/node';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { TagiConfig } from './config.js';
-import { CliError } from './errors.js';
-import { classifyData } from './real-data.js';
-import { instructionText } from './instruction.js';
+import type { TagiConfig } from '../config/config.js';
+import { CliError } from '../common/errors.js';
+import { classifyData } from './sources.js';
+import { instructionText } from '../instruction.js';
 
 export type Tok = T5Tokenizer | PrunedTokenizerT;
 

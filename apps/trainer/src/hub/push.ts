@@ -10,10 +10,10 @@ import path from 'node:path';
 import { HubApiError, createRepo, uploadFiles } from '@huggingface/hub';
 import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
 import { T5_MODEL_FILES, hfToken, parseHubId } from '@tagi/t5-model/node';
-import { CliError } from './errors.js';
-import type { CliIO } from './io.js';
+import { CliError } from '../common/errors.js';
+import type { CliIO } from '../common/io.js';
 import { type ModelCardInput, type PushKind, evaluationExcerpt, modelCard } from './model-card.js';
-import { resolvePath } from './paths.js';
+import { resolvePath } from '../common/paths.js';
 
 export const PUSH_FLAGS = ['help', 'repo', 'revision', 'private', 'license', 'message', 'base-model'];
 

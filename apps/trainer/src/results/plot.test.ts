@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { MetricEvent } from './metrics.js';
+import type { MetricEvent } from '../run/metrics.js';
 import { seriesFromMetrics, trainingCurvesSvg } from './plot.js';
-import { Progress, formatDuration } from './progress.js';
+import { Progress, formatDuration } from '../run/progress.js';
 
 const ev = (stage: string, step: number, losses: Record<string, number>, event?: string): MetricEvent => ({
   stage,

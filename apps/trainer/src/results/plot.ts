@@ -1,6 +1,6 @@
 // Training curves as a self-contained SVG (no dependencies): one panel per stage, one line per loss
 // term, x = step, y = value (linear, per-panel range).
-import type { MetricEvent } from './metrics.js';
+import type { MetricEvent } from '../run/metrics.js';
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 

@@ -7,11 +7,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type ComparisonSpec, type MethodSpec, type ResultsSummary, type ScoreRecord, renderSummaryMarkdown, summarizeResults, summaryFromJson, summaryToJson } from '@tagi/eval';
 import { writeFileAtomic } from '@tagi/tensor-core/node';
-import { stableJson } from './config.js';
-import { type EvalSet, SPLIT_LABELS } from './data.js';
-import { readMetrics } from './metrics.js';
+import { stableJson } from '../config/config.js';
+import { type EvalSet, SPLIT_LABELS } from '../data/tasks.js';
+import { readMetrics } from '../run/metrics.js';
 import { trainingCurvesSvg } from './plot.js';
-import type { MethodCost, PredictionRecord } from './stages/evaluate.js';
+import type { MethodCost, PredictionRecord } from '../stages/evaluate.js';
 
 /** Row labels of the methods a run can train. */
 export const METHOD_LABELS: Readonly<Record<string, string>> = {

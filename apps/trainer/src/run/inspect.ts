@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, s
 import path from 'node:path';
 import { parseSafetensorsHeader } from '@tagi/tensor-core';
 import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
-import { CliError } from './errors.js';
+import { CliError } from '../common/errors.js';
 
 export type DirKind = 'run' | 'adapter' | 'hypernet' | 'model';
 

@@ -1,8 +1,8 @@
 // The fixed files of a run dir and the run's saved config (no heavy imports: argument checking uses them).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type TagiConfig, validateConfig } from './config.js';
-import { CliError } from './errors.js';
+import { type TagiConfig, validateConfig } from '../config/config.js';
+import { CliError } from '../common/errors.js';
 
 export const CONFIG_FILE = 'config.json';
 export const METRICS_FILE = 'metrics.jsonl';

@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, rmSync, rmdirSync, statSync, utimesSync, writeFi
 import path from 'node:path';
 import { formatLr } from '@tagi/tensor-core';
 import { type DirLock, type RunArtifact, type RunState, type StageState, acquireLock, readRunState, writeFileAtomic, writeRunState } from '@tagi/tensor-core/node';
-import { CONFIG_KEYS, type TagiConfig, resumeMayChange, stableJson } from './config.js';
-import { CliError, InterruptedError } from './errors.js';
-import type { RunCommand, RunInvocation } from './invocation.js';
+import { CONFIG_KEYS, type TagiConfig, resumeMayChange, stableJson } from '../config/config.js';
+import { CliError, InterruptedError } from '../common/errors.js';
+import type { RunCommand, RunInvocation } from '../cli/invocation.js';
 import { MetricsWriter } from './metrics.js';
 import { Progress } from './progress.js';
 import { CONFIG_FILE, LOCK_FILE, METRICS_FILE, commandLine, readRunConfig } from './run-files.js';

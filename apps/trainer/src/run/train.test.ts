@@ -10,12 +10,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Objective, Rng, initBackend } from '@tagi/tensor-core';
 import { readRunState } from '@tagi/tensor-core/node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CliError, InterruptedError } from './errors.js';
-import type { RunInvocation } from './invocation.js';
+import { CliError, InterruptedError } from '../common/errors.js';
+import type { RunInvocation } from '../cli/invocation.js';
 import { readMetrics } from './metrics.js';
-import { resolveConfig } from './resolve.js';
+import { resolveConfig } from '../config/resolve.js';
 import { Run } from './run.js';
-import { captureIO } from './test-helpers.js';
+import { captureIO } from '../common/test-helpers.js';
 import { trainStage } from './train.js';
 
 beforeAll(async () => {

@@ -5,9 +5,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { Adafactor, AdamW, DivergenceError, type FitResult, type Objective, type StepRecord, fit, formatLr, makeSchedule } from '@tagi/tensor-core';
 import { CheckpointError, DirCheckpointStore } from '@tagi/tensor-core/node';
-import type { TagiConfig, TrainSettings } from './config.js';
-import { CliError } from './errors.js';
-import { presetConfig } from './resolve.js';
+import type { TagiConfig, TrainSettings } from '../config/config.js';
+import { CliError } from '../common/errors.js';
+import { presetConfig } from '../config/resolve.js';
 import { type Run, slug } from './run.js';
 
 /** AdamW or Adafactor (config.optim) with linear warmup + the configured schedule. */

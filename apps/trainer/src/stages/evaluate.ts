@@ -25,10 +25,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterSet } from '@tagi/lora';
 import { type T5ForConditionalGeneration, generate as generateIds, t5ConfigToJson } from '@tagi/t5-model';
 import { collate, disposeBatch } from '@tagi/lora';
-import { type DataTask, type EvalSet, type TaskData, type Tok, SPLIT_LABELS } from '../data.js';
+import { type DataTask, type EvalSet, type TaskData, type Tok, SPLIT_LABELS } from '../data/tasks.js';
 import { InstructionInputs } from '../instruction.js';
-import { formatDuration } from '../progress.js';
-import type { Run } from '../run.js';
+import { formatDuration } from '../run/progress.js';
+import type { Run } from '../run/run.js';
 
 /** A trained hypernetwork to evaluate: its method row and training seed. */
 export interface HypernetEntry {

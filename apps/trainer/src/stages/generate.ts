@@ -9,11 +9,11 @@ import path from 'node:path';
 import { generateAdapter } from '@tagi/hypernet';
 import { writeTaskAdapter } from '@tagi/hypernet/node';
 import { acquireLock } from '@tagi/tensor-core/node';
-import { modelTokenizer } from '../data.js';
-import { CliError } from '../errors.js';
-import { checkT5Dir } from '../inspect.js';
+import { modelTokenizer } from '../data/tasks.js';
+import { CliError } from '../common/errors.js';
+import { checkT5Dir } from '../run/inspect.js';
 import { type TruncationReport, hypernetInstructionIds } from '../instruction.js';
-import { loadBaseModel, loadCheckedHypernet } from '../models.js';
+import { loadBaseModel, loadCheckedHypernet } from '../data/models.js';
 
 export interface GenerateOptions {
   readonly hypernetDir: string;

@@ -7,13 +7,13 @@ import { type FusionKind, type HyperNetwork, type TeacherLogitCache, type Finetu
 import { saveHypernet } from '@tagi/hypernet/node';
 import type { AdapterSet } from '@tagi/lora';
 import type { T5ForConditionalGeneration } from '@tagi/t5-model';
-import type { TagiConfig } from '../config.js';
-import type { TaskData, Tok } from '../data.js';
+import type { TagiConfig } from '../config/config.js';
+import type { TaskData, Tok } from '../data/tasks.js';
 import { InstructionInputs } from '../instruction.js';
-import { loadCheckedHypernet, newHypernet, teacherDirName } from '../models.js';
-import type { Run } from '../run.js';
-import { DEF_2POS } from '../results.js';
-import { trainStage } from '../train.js';
+import { loadCheckedHypernet, newHypernet, teacherDirName } from '../data/models.js';
+import type { Run } from '../run/run.js';
+import { DEF_2POS } from '../results/results.js';
+import { trainStage } from '../run/train.js';
 import { teacherGroup } from './teachers.js';
 
 /** Largest teacher-logit cache kept in memory during stage 3 (bytes). */

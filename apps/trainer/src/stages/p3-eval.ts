@@ -20,11 +20,11 @@ import { type HyperNetwork, type TaskAdapter, generateAdapter, taskForwardArgs }
 import { type AdapterSet, collate, disposeBatch } from '@tagi/lora';
 import type { EncoderLayerHook, T5ForConditionalGeneration } from '@tagi/t5-model';
 import type { DeltaMap } from '@tagi/tensor-core';
-import { type Tok, modelTokenizer } from './data.js';
-import { CliError } from './errors.js';
-import { InstructionInputs } from './instruction.js';
-import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet } from './models.js';
-import type { Run } from './run.js';
+import { type Tok, modelTokenizer } from '../data/tasks.js';
+import { CliError } from '../common/errors.js';
+import { InstructionInputs } from '../instruction.js';
+import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet } from '../data/models.js';
+import type { Run } from '../run/run.js';
 
 /** The P3 examples of a directory: every T0 held-out dataset whose file is there, rendered with T0's templates. */
 export interface P3EvalData {

@@ -3,14 +3,14 @@
 // the queue imports it without importing the command table (no file cycle).
 import os from 'node:os';
 import type { ComparisonSpec } from '@tagi/eval';
-import type { TagiConfig } from './config.js';
-import type { TaskData } from './data.js';
-import { formatDuration } from './progress.js';
-import { DEF_2POS, type RunResults, familyBreakdown, relativeCosts, resultsMarkdown, summarize, writePredictions, writeResults } from './results.js';
-import type { Run } from './run.js';
-import { commandLine } from './run-files.js';
-import { EMPTY_INSTRUCTION, type Evaluation, WRONG_INSTRUCTION } from './stages/evaluate.js';
-import { hypernetSeeds } from './stages/hypernet.js';
+import type { TagiConfig } from '../config/config.js';
+import type { TaskData } from '../data/tasks.js';
+import { formatDuration } from '../run/progress.js';
+import { DEF_2POS, type RunResults, familyBreakdown, relativeCosts, resultsMarkdown, summarize, writePredictions, writeResults } from '../results/results.js';
+import type { Run } from '../run/run.js';
+import { commandLine } from '../run/run-files.js';
+import { EMPTY_INSTRUCTION, type Evaluation, WRONG_INSTRUCTION } from './evaluate.js';
+import { hypernetSeeds } from './hypernet.js';
 
 /** The 1, 5 and 15-minute load averages (null on Windows, where Node reports zeros). */
 export function loadAverage(): number[] | null {

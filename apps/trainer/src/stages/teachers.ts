@@ -12,12 +12,12 @@ import type { Task } from '@tagi/datasets';
 import { type AdapterBank, type AdapterSet, type GroupedExample, type TokenizedExample, loraBankObjective, loraConfig, loraObjective } from '@tagi/lora';
 import { saveAdapter } from '@tagi/lora/node';
 import { type T5ForConditionalGeneration, checkIdRows } from '@tagi/t5-model';
-import type { TagiConfig, TrainSettings } from '../config.js';
-import type { TaskData, Tok } from '../data.js';
+import type { TagiConfig, TrainSettings } from '../config/config.js';
+import type { TaskData, Tok } from '../data/tasks.js';
 import { InstructionInputs } from '../instruction.js';
-import { loadCheckedAdapter, teacherDirName } from '../models.js';
-import type { Run } from '../run.js';
-import { trainStage } from '../train.js';
+import { loadCheckedAdapter, teacherDirName } from '../data/models.js';
+import type { Run } from '../run/run.js';
+import { trainStage } from '../run/train.js';
 
 export const TEACHERS_DIR = 'teachers';
 export const MULTITASK_DIR = 'multitask-adapter';
