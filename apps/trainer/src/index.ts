@@ -3,8 +3,10 @@
 
 // the CLI as a function, and its argument checking
 export { main } from './cli/main.js';
-export { parseInvocation, COMMANDS, commandFlags } from './cli/invocation.js';
-export type { CommandName, Invocation, RunCommand } from './cli/invocation.js';
+export { parseInvocation, commandFlags } from './cli/invocation.js';
+export type { Invocation } from './cli/invocation.js';
+export { COMMANDS } from './common/command-names.js';
+export type { CommandName, RunCommand } from './common/command-names.js';
 export type { CliIO } from './common/io.js';
 
 // configuration
@@ -35,10 +37,11 @@ export { MetricsWriter, readMetrics } from './run/metrics.js';
 export type { MetricEvent } from './run/metrics.js';
 export { trainingCurvesSvg, seriesFromMetrics } from './results/plot.js';
 export { METHOD_LABELS, methodLabel, familyBreakdown, relativeCosts, resultsMarkdown, summarize, writeResults, readResults } from './results/results.js';
-export type { FamilyBreakdown, RunFacts, RunResults } from './results/results.js';
+export type { FamilyBreakdown, MethodCost, RunFacts, RunResults } from './results/results.js';
 export { estimateRun, expectedTimeLine, REFERENCE_SECONDS } from './cli/estimate.js';
 export type { TimeEstimate } from './cli/estimate.js';
 export { evaluate } from './stages/evaluate.js';
-export type { EvalInputs, Evaluation, HypernetEntry, MethodCost } from './stages/evaluate.js';
+export type { EvalInputs, Evaluation } from './stages/evaluate.js';
+export type { HypernetEntry } from './data/models.js';
 export { ablationVariants, demoVariants, hypernetSeeds } from './stages/hypernet.js';
 export type { HypernetVariant } from './stages/hypernet.js';

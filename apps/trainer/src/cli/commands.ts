@@ -11,9 +11,10 @@ import { type TaskData, type Tok, loadTaskData, modelTokenizer, prunedTokenizer 
 import { readCorpus } from '../data/corpus.js';
 import { CliError, InterruptedError } from '../common/errors.js';
 import { inspectDir } from '../run/inspect.js';
-import type { GenerateInvocation, Invocation, RunCommand, RunInvocation } from './invocation.js';
+import type { RunCommand } from '../common/command-names.js';
+import type { GenerateInvocation, Invocation, RunInvocation } from './invocation.js';
 import type { CliIO } from '../common/io.js';
-import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet, loadEvalModels, loadTeachers } from '../data/models.js';
+import { type HypernetEntry, loadBaseModel, loadCheckedAdapter, loadCheckedHypernet, loadEvalModels, loadTeachers } from '../data/models.js';
 import { expectedTimeLine } from './estimate.js';
 import { DEF_2POS, methodLabel, writeCurves } from '../results/results.js';
 import { p3Eval } from '../stages/p3-eval.js';
@@ -21,7 +22,7 @@ import { type ReportPlan, demoPlan, evalPlan, finishReport, loadAverage, paperPl
 import { isP3Dir } from '../data/sources.js';
 import { Run } from '../run/run.js';
 import { pretrainBase } from '../stages/base.js';
-import { type EvalInputs, type HypernetEntry, evaluate } from '../stages/evaluate.js';
+import { type EvalInputs, evaluate } from '../stages/evaluate.js';
 import { generate } from '../stages/generate.js';
 import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, needsTeachers, paperVariants, pretrainHypernetStage, withNumPos } from '../stages/hypernet.js';
 import { MULTITASK_DIR, trainMultitask, trainTeachers } from '../stages/teachers.js';

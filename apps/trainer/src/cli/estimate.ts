@@ -2,7 +2,7 @@
 // updates per stage × the seconds one update took on this project's reference machine, plus evaluation.
 // An estimate, not a promise: other processes on the cores stretch it (the run records its load average).
 import type { TagiConfig } from '../config/config.js';
-import type { RunCommand } from './invocation.js';
+import type { RunCommand } from '../common/command-names.js';
 import { ablationVariants, paperVariants } from '../stages/hypernet.js';
 
 /**

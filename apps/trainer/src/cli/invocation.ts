@@ -6,6 +6,7 @@ import path from 'node:path';
 import { readRunState } from '@tagi/tensor-core/node';
 import { parseArgs } from './args.js';
 import { CONFIG_KEYS, type JsonObject, type TagiConfig, coerceValue, kebabToCamel, resumeMayChange, setDotted, validateConfig } from '../config/config.js';
+import { COMMANDS, type CommandName, EXPERIMENTS, type RunCommand } from '../common/command-names.js';
 import { CliError } from '../common/errors.js';
 import { HELP } from './help.js';
 import { checkT5Dir } from '../run/inspect.js';
@@ -17,14 +18,6 @@ import { CONFIG_FILE, commandLine, defaultRunDir, readRunConfig } from '../run/r
 import { didYouMean } from '../common/suggest.js';
 import { QUEUE_COMMANDS, type QueueTarget, WORKER_FLAGS, type WorkerInvocation, parseQueueUrl, parseWorker } from '../queue/cli.js';
 import { PUSH_FLAGS, type PushInvocation, parsePush } from '../hub/push.js';
-
-export const COMMANDS = ['demo', 'experiment', 'base', 'teachers', 'pretrain', 'finetune', 'eval', 'generate', 'inspect', 'push', 'worker'] as const;
-/** The experiments of `tagi experiment NAME`. */
-export const EXPERIMENTS = ['ablations', 'paper'] as const;
-
-export type CommandName = (typeof COMMANDS)[number];
-/** Commands that write a run dir ('experiment' is `tagi experiment ablations`, 'experiment-paper' `tagi experiment paper`). */
-export type RunCommand = Exclude<CommandName, 'generate' | 'inspect' | 'push' | 'worker'> | 'experiment-paper';
 
 const camelToKebab = (k: string) => k.split('.').map((s) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join('.');
 

@@ -13,7 +13,6 @@ import { loadT5 } from '@tagi/t5-model/node';
 import type { TagiConfig } from '../config/config.js';
 import { CliError } from '../common/errors.js';
 import { slug } from '../run/run.js';
-import type { HypernetEntry } from '../stages/evaluate.js';
 
 /**
  * What a load does with weights holding NaN/Inf: refuse them (the default), or, with --allow-non-finite,
@@ -118,6 +117,13 @@ export function newHypernet(c: TagiConfig, model: T5ForConditionalGeneration, mo
 
 /** Directory name of a teacher group. */
 export const teacherDirName = (group: string) => slug(group).replace(/\//g, '_');
+
+/** A trained hypernetwork to evaluate: its method row and training seed. */
+export interface HypernetEntry {
+  readonly method: string;
+  readonly seed: number;
+  readonly hn: HyperNetwork;
+}
 
 /** The adapter and hypernetworks `tagi eval` was given (--adapter, --hypernet). */
 export interface EvalModels {

@@ -11,7 +11,6 @@ import { stableJson } from '../config/config.js';
 import { type EvalSet, SPLIT_LABELS } from '../data/tasks.js';
 import { readMetrics } from '../run/metrics.js';
 import { trainingCurvesSvg } from './plot.js';
-import type { MethodCost, PredictionRecord } from '../stages/evaluate.js';
 
 /** Row labels of the methods a run can train. */
 export const METHOD_LABELS: Readonly<Record<string, string>> = {
@@ -93,6 +92,26 @@ export interface RunResults {
 }
 
 /** Relative cost against the instruction-concatenated multitask model (the paper's ×1.00; the base reading the prompt when there is none). */
+/** Inference cost of a method on the held-out settings: measured wall time and a FLOPs estimate per instance. */
+export interface MethodCost {
+  msPerInstance: number;
+  flopsPerInstance: number;
+  instances: number;
+}
+
+/** One scored prediction (a line of the run's predictions.jsonl): what a reader needs to see why a score is what it is. */
+export interface PredictionRecord {
+  readonly method: string;
+  readonly seed: number | null;
+  readonly split: string;
+  readonly taskId: string;
+  readonly instanceId: string;
+  readonly prediction: string;
+  readonly references: readonly string[];
+  readonly rougeL: number;
+  readonly exactMatch: number;
+}
+
 export function relativeCosts(costs: ReadonlyMap<string, MethodCost>): RunFacts['cost'] {
   const out: RunFacts['cost'] = {};
   for (const [m, c] of costs) {

@@ -7,8 +7,9 @@ import path from 'node:path';
 import { formatLr } from '@tagi/tensor-core';
 import { type DirLock, type RunArtifact, type RunState, type StageState, acquireLock, readRunState, writeFileAtomic, writeRunState } from '@tagi/tensor-core/node';
 import { CONFIG_KEYS, type TagiConfig, resumeMayChange, stableJson } from '../config/config.js';
+import type { RunCommand } from '../common/command-names.js';
 import { CliError, InterruptedError } from '../common/errors.js';
-import type { RunCommand, RunInvocation } from '../cli/invocation.js';
+import type { CliIO } from '../common/io.js';
 import { MetricsWriter } from './metrics.js';
 import { Progress } from './progress.js';
 import { CONFIG_FILE, LOCK_FILE, METRICS_FILE, commandLine, readRunConfig } from './run-files.js';
@@ -31,6 +32,15 @@ function configChanges(file: string, before: TagiConfig, after: TagiConfig): str
 /** A file-system-safe name for a stage or group ('teachers/a b' → 'teachers/a_b'). */
 export function slug(s: string): string {
   return s.replace(/[^A-Za-z0-9._/-]+/g, '_').replace(/\.\.+/g, '_');
+}
+
+/** What opening a run needs: a checked run invocation (cli/invocation.ts) is one. */
+export interface RunOpening {
+  readonly command: RunCommand;
+  readonly config: TagiConfig;
+  readonly runDir: string;
+  readonly resume: boolean;
+  readonly io: CliIO;
 }
 
 export class Run {
@@ -56,7 +66,7 @@ export class Run {
    * Creates the run dir (or reopens it with --resume) and takes its lock. A new run writes config.json,
    * an empty metrics.jsonl and trainer_state.json; if that fails, the directory it created is removed.
    */
-  static async open(inv: RunInvocation, inputs: readonly RunArtifact[]): Promise<Run> {
+  static async open(inv: RunOpening, inputs: readonly RunArtifact[]): Promise<Run> {
     const { runDir, config, command } = inv;
     const createdTop = mkdirSync(runDir, { recursive: true });
     const created = createdTop !== undefined;

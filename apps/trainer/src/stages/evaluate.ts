@@ -27,40 +27,15 @@ import { type T5ForConditionalGeneration, generate as generateIds, t5ConfigToJso
 import { collate, disposeBatch } from '@tagi/lora';
 import { type DataTask, type EvalSet, type TaskData, type Tok, SPLIT_LABELS } from '../data/tasks.js';
 import { InstructionInputs } from '../instruction.js';
+import type { HypernetEntry } from '../data/models.js';
+import type { MethodCost, PredictionRecord } from '../results/results.js';
 import { formatDuration } from '../run/progress.js';
 import type { Run } from '../run/run.js';
-
-/** A trained hypernetwork to evaluate: its method row and training seed. */
-export interface HypernetEntry {
-  readonly method: string;
-  readonly seed: number;
-  readonly hn: HyperNetwork;
-}
 
 export interface EvalInputs {
   model: T5ForConditionalGeneration;
   multitask?: AdapterSet;
   hypernets: readonly HypernetEntry[];
-}
-
-/** Inference cost of a method on the held-out settings: measured wall time and a FLOPs estimate per instance. */
-export interface MethodCost {
-  msPerInstance: number;
-  flopsPerInstance: number;
-  instances: number;
-}
-
-/** One scored prediction (a line of the run's predictions.jsonl): what a reader needs to see why a score is what it is. */
-export interface PredictionRecord {
-  readonly method: string;
-  readonly seed: number | null;
-  readonly split: string;
-  readonly taskId: string;
-  readonly instanceId: string;
-  readonly prediction: string;
-  readonly references: readonly string[];
-  readonly rougeL: number;
-  readonly exactMatch: number;
 }
 
 export interface Evaluation {
