@@ -19,9 +19,9 @@ export { PRESETS, PRESET_NAMES } from './config/presets.js';
 // errors (one error path: explainError gives the message and exit code of anything thrown)
 export { CliError, ConfigError, InterruptedError, explainError, osErrorMessage } from './common/errors.js';
 
-// the instruction → hypernetwork input call site
-export { InstructionInputs, hypernetInstructionIds, instructionText } from './instruction.js';
-export type { InstructionTokenizer, TruncationReport } from './instruction.js';
+// a run's instruction inputs (homed in @tagi/datasets, built from the config's `prompt` object; re-exported here)
+export { InstructionInputs, hypernetInstructionIds, instructionText } from '@tagi/datasets';
+export type { InstructionPrompt, InstructionTokenizer, TruncationReport } from '@tagi/datasets';
 
 // runs, stages, commands as functions
 export { Run, configHash } from './run/run.js';

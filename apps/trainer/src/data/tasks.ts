@@ -1,6 +1,6 @@
 // Stage 'data': the task suite (or SNI dir / registered dataset), the tokenizer and, for a base model
 // trained from scratch, the vocabulary pruned to the ids the data uses.
-import { type CompositionalSuite, type EmbeddedSuite, type EmbeddedTask, type PretrainingPair, type Task, type TagiExample, embeddedBaselines, embeddedSuite, tagiExamples } from '@tagi/datasets';
+import { type CompositionalSuite, type EmbeddedSuite, type EmbeddedTask, type PretrainingPair, type Task, type TagiExample, embeddedBaselines, embeddedSuite, instructionText, tagiExamples } from '@tagi/datasets';
 import { loadDataset } from '@tagi/datasets/node';
 import { statSync } from 'node:fs';
 import { type PrunedTokenizer as PrunedTokenizerT, type T5Tokenizer, PRUNED_VOCAB_FILE, PrunedTokenizer, VocabMap, buildVocabMap } from '@tagi/t5-model';
@@ -10,7 +10,6 @@ import path from 'node:path';
 import type { TagiConfig } from '../config/config.js';
 import { CliError } from '../common/errors.js';
 import { classifyData } from './sources.js';
-import { instructionText } from '../instruction.js';
 
 export type Tok = T5Tokenizer | PrunedTokenizerT;
 
@@ -50,7 +49,7 @@ export interface TaskData {
   source: string;
   /** Training tasks (instances capped at prompt.maxInstancesPerTask). */
   train: DataTask[];
-  /** TAGI views of each training instance: the student input and the concatenated prompt (the hypernetwork's instruction comes from instruction.ts). */
+  /** TAGI views of each training instance: the student input and the concatenated prompt (the hypernetwork's instruction comes from @tagi/datasets' InstructionInputs). */
   trainExamples: TagiExample[];
   /** The evaluation settings of config eval.splits the data has, in column order. */
   evalSets: EvalSet[];

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { type ChoiceExample, T0_HELD_OUT, choiceExamples, t0EvalTemplates } from '@tagi/datasets';
+import { type ChoiceExample, InstructionInputs, T0_HELD_OUT, choiceExamples, t0EvalTemplates } from '@tagi/datasets';
 import { loadP3Examples, loadPromptsourceTemplates, sharedP3File } from '@tagi/datasets/node';
 import { type ChoiceScore, type ChoiceScorer, type RankReport, type TemplateAccuracy, rankReport, renderRankMarkdown, summarizeRank } from '@tagi/eval';
 import { writeRankReport } from '@tagi/eval/node';
@@ -22,7 +22,6 @@ import type { EncoderLayerHook, T5ForConditionalGeneration } from '@tagi/t5-mode
 import type { DeltaMap } from '@tagi/tensor-core';
 import { type Tok, modelTokenizer } from '../data/tasks.js';
 import { CliError } from '../common/errors.js';
-import { InstructionInputs } from '../instruction.js';
 import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet } from '../data/models.js';
 import type { Run } from '../run/run.js';
 
@@ -209,7 +208,7 @@ export async function p3Eval(run: Run, dir: string): Promise<void> {
   const methods: { id: string; label: string; scorerFor: Parameters<typeof rankReportByTemplate>[1] }[] = [{ id: 'no-adapter', label: 'No adapter', scorerFor: async () => ({ scorer: t5ChoiceScorer(model, tok, scoring) }) }];
   if (multitask) methods.push({ id: 'multitask', label: 'Adapter (--adapter)', scorerFor: async () => ({ scorer: t5ChoiceScorer(model, tok, { ...scoring, extras: () => ({ adapters: multitask.deltas }) }) }) });
   if (hn) {
-    const inputs = new InstructionInputs(tok, 0, c.prompt.maxSourceLength, hn.config.maxInstructionLength);
+    const inputs = new InstructionInputs(tok, { ...c.prompt, numPos: 0, maxInstructionLength: hn.config.maxInstructionLength });
     methods.push({
       id: 'tagi',
       label: 'Hypernetwork (--hypernet)',
