@@ -23,6 +23,10 @@ export { CliError, ConfigError, InterruptedError, explainError, osErrorMessage }
 export { InstructionInputs, hypernetInstructionIds, instructionText } from '@tagi/datasets';
 export type { InstructionPrompt, InstructionTokenizer, TruncationReport } from '@tagi/datasets';
 
+// task data and the tokenizer a run uses
+export { loadTaskData, modelTokenizer } from './data/tasks.js';
+export type { TaskData, Tok } from './data/tasks.js';
+
 // runs, stages, commands as functions
 export { Run, configHash } from './run/run.js';
 export { CONFIG_FILE, METRICS_FILE, LOCK_FILE, defaultRunDir, readRunConfig } from './run/run-files.js';
