@@ -4,6 +4,12 @@
 // `import()` — since a reader follows each of them; imports of other packages are the dependency
 // direction's business (check-deps.mjs). Prints every cycle as a path and exits 1 if there is one.
 //
+// In the projects of FOLDER_CHECKED it also finds cycles between *folders* of src/: folder A depends on folder
+// B when a file of A imports a file of B, and a reader who opens A should never need a folder that needs A
+// again. Test files (*.test.*) are left out of the folder graph: nothing imports them, so they add no file
+// cycle, and a test beside the code it tests may drive the whole app (the queue tests run `main`) without
+// making its folder depend upward.
+//
 //   node tooling/scripts/check-cycles.mjs [ROOT]      (ROOT defaults to the repository)
 import fs from 'node:fs';
 import path from 'node:path';
@@ -138,8 +144,26 @@ function cycleIn(comp, graph) {
   return [...comp, comp[0]]; // unreachable for a strongly connected component
 }
 
-/** Every import cycle between the files of each package / app under `root`: [{ project, cycle: [rel files] }]. */
-export function findCycles(root) {
+/** Projects (relative to the repository) whose src/ folders must not depend on each other in a cycle. */
+export const FOLDER_CHECKED = ['apps/trainer'];
+
+/** The import graph between the files under `dirs` (absolute paths): Map<file, Set<file>>. */
+function importGraph(dirs) {
+  const files = dirs.flatMap((d) => listFiles(d));
+  const known = new Set(files);
+  const graph = new Map(files.map((f) => [f, new Set()]));
+  for (const f of files) {
+    for (const spec of importSpecifiers(fs.readFileSync(f, 'utf8'))) {
+      if (!spec.startsWith('.')) continue;
+      const target = resolveRelative(f, spec, known);
+      if (target !== undefined) graph.get(f).add(target);
+    }
+  }
+  return graph;
+}
+
+/** Every packages/* and apps/* directory under `root`. */
+function projectDirs(root) {
   const projects = [];
   for (const group of ['packages', 'apps']) {
     let names = [];
@@ -153,21 +177,55 @@ export function findCycles(root) {
       if (fs.statSync(dir).isDirectory()) projects.push(dir);
     }
   }
+  return projects;
+}
+
+/** Every import cycle between the files of each package / app under `root`: [{ project, cycle: [rel files] }]. */
+export function findCycles(root) {
   const found = [];
-  for (const dir of projects) {
-    const files = ['src', 'test'].flatMap((sub) => listFiles(path.join(dir, sub)));
-    const known = new Set(files);
-    const graph = new Map(files.map((f) => [f, new Set()]));
-    for (const f of files) {
-      for (const spec of importSpecifiers(fs.readFileSync(f, 'utf8'))) {
-        if (!spec.startsWith('.')) continue;
-        const target = resolveRelative(f, spec, known);
-        if (target !== undefined) graph.get(f).add(target);
+  for (const dir of projectDirs(root)) {
+    const graph = importGraph(['src', 'test'].map((sub) => path.join(dir, sub)));
+    for (const comp of cyclicComponents(graph)) {
+      const cycle = cycleIn(comp, graph);
+      found.push({ project: path.relative(root, dir), files: comp.map((f) => path.relative(dir, f)).sort(), cycle: cycle.map((f) => path.relative(dir, f)) });
+    }
+  }
+  return found;
+}
+
+const isTest = (f) => /\.test\.[^.]+$/.test(f);
+
+/**
+ * Every cycle between the folders of src/ in each project of `projects` (relative to `root`; those that do
+ * not exist are skipped): [{ project, cycle: ['src/queue/', 'src/stages/', …, 'src/queue/'], via: ['a.ts → b.ts', …] }],
+ * `via` naming one file import behind each step of the cycle.
+ */
+export function findFolderCycles(root, projects = FOLDER_CHECKED) {
+  const found = [];
+  for (const project of projects) {
+    const dir = path.join(root, project);
+    const src = path.join(dir, 'src');
+    if (!fs.existsSync(src)) continue;
+    const files = importGraph([src]);
+    const folderOf = (f) => `${path.relative(dir, path.dirname(f))}/`;
+    const graph = new Map();
+    const example = new Map(); // 'A\0B' → 'a.ts → b.ts' (the first import, in file order, from folder A into B)
+    for (const f of [...files.keys()].sort()) {
+      if (isTest(f)) continue;
+      if (!graph.has(folderOf(f))) graph.set(folderOf(f), new Set());
+      for (const t of [...files.get(f)].sort()) {
+        const [a, b] = [folderOf(f), folderOf(t)];
+        if (a === b) continue;
+        graph.get(a).add(b);
+        if (!graph.has(b)) graph.set(b, new Set());
+        const key = `${a}\0${b}`;
+        if (!example.has(key)) example.set(key, `${path.relative(dir, f)} → ${path.relative(dir, t)}`);
       }
     }
     for (const comp of cyclicComponents(graph)) {
       const cycle = cycleIn(comp, graph);
-      found.push({ project: path.relative(root, dir), files: comp.map((f) => path.relative(dir, f)).sort(), cycle: cycle.map((f) => path.relative(dir, f)) });
+      const via = cycle.slice(1).map((b, i) => example.get(`${cycle[i]}\0${b}`));
+      found.push({ project, folders: [...comp].sort(), cycle, via });
     }
   }
   return found;
@@ -177,6 +235,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const root = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..'));
   const cycles = findCycles(root);
   for (const c of cycles) console.error(`import cycle in ${c.project}: ${c.cycle.join(' → ')}${c.files.length > c.cycle.length - 1 ? ` (files in the cycle group: ${c.files.join(', ')})` : ''}`);
+  const folderCycles = findFolderCycles(root);
+  for (const c of folderCycles) console.error(`folder cycle in ${c.project}: ${c.cycle.join(' → ')} (through ${c.via.join('; ')})${c.folders.length > c.cycle.length - 1 ? ` (folders in the cycle group: ${c.folders.join(', ')})` : ''}`);
   console.log(cycles.length === 0 ? 'no import cycles between files' : `${cycles.length} import cycle group(s)`);
-  process.exit(cycles.length === 0 ? 0 : 1);
+  console.log(folderCycles.length === 0 ? `no import cycles between folders (${FOLDER_CHECKED.join(', ')})` : `${folderCycles.length} folder cycle group(s)`);
+  process.exit(cycles.length === 0 && folderCycles.length === 0 ? 0 : 1);
 }

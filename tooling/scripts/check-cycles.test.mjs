@@ -1,4 +1,5 @@
-// Tests of check-cycles.mjs on tiny generated workspaces (node --test), then the check on this repository.
+// Tests of check-cycles.mjs on tiny generated workspaces (node --test), then the checks on this repository
+// (file cycles everywhere, folder cycles in apps/trainer/src).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -6,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { findCycles, importSpecifiers } from './check-cycles.mjs';
+import { findCycles, findFolderCycles, importSpecifiers } from './check-cycles.mjs';
 
 const script = fileURLToPath(new URL('./check-cycles.mjs', import.meta.url));
 const repo = path.resolve(path.dirname(script), '..', '..');
@@ -75,6 +76,38 @@ test('a longer cycle is reported whole; an acyclic workspace passes', () => {
   assert.match(r.stdout.toString(), /no import cycles/);
 });
 
+test('finds cycles between folders of src/ (through type imports too), not counting tests, naming an import behind each step', () => {
+  const files = {
+    // src/ → queue/ → stages/ → src/ : no file cycle, but a folder cycle (the trainer's shape before issue 24)
+    'apps/t/src/index.ts': "export { q } from './queue/jobs.js';\n",
+    'apps/t/src/errors.ts': 'export class E extends Error {}\n',
+    'apps/t/src/queue/jobs.ts': "import { s } from '../stages/a.js';\nexport const q = s;\n",
+    'apps/t/src/stages/a.ts': "import type { E } from '../errors.js';\nexport const s = 1 as unknown as E;\n",
+    // a test may drive the whole app from anywhere: no folder edge
+    'apps/t/src/stages/a.test.ts': "import { q } from '../index.js';\n",
+  };
+  const root = workspace(files);
+  assert.deepEqual(findCycles(root), []);
+  const found = findFolderCycles(root, ['apps/t', 'apps/missing']);
+  assert.deepEqual(found.map((c) => [c.project, c.cycle, c.via]), [
+    ['apps/t', ['src/', 'src/queue/', 'src/stages/', 'src/'], ['src/index.ts → src/queue/jobs.ts', 'src/queue/jobs.ts → src/stages/a.ts', 'src/stages/a.ts → src/errors.ts']],
+  ]);
+  // errors.ts moved below both (a folder the others import downward): no cycle
+  const { 'apps/t/src/errors.ts': errors, ...rest } = files;
+  const fixed = workspace({ ...rest, 'apps/t/src/common/errors.ts': errors, 'apps/t/src/stages/a.ts': "import type { E } from '../common/errors.js';\nexport const s = 1 as unknown as E;\n" });
+  assert.deepEqual(findFolderCycles(fixed, ['apps/t']), []);
+  // the command line reports folder cycles of the projects it checks (apps/trainer) and fails
+  const trainerShaped = workspace(Object.fromEntries(Object.entries(files).map(([k, v]) => [k.replace('apps/t/', 'apps/trainer/'), v])));
+  const r = spawnSync(process.execPath, [script, trainerShaped]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr.toString(), /folder cycle in apps\/trainer: src\/ → src\/queue\/ → src\/stages\/ → src\/ \(through src\/index\.ts → src\/queue\/jobs\.ts; /);
+  assert.match(r.stdout.toString(), /no import cycles between files\n1 folder cycle group/);
+});
+
 test('this repository has no import cycles between files', () => {
   assert.deepEqual(findCycles(repo).map((c) => `${c.project}: ${c.cycle.join(' → ')}`), []);
+});
+
+test('apps/trainer/src has no import cycles between folders', () => {
+  assert.deepEqual(findFolderCycles(repo).map((c) => `${c.project}: ${c.cycle.join(' → ')} (through ${c.via.join('; ')})`), []);
 });

@@ -36,7 +36,7 @@ const step = (label, cmd, args, opts) => { if (!run(label, cmd, args, opts)) fai
 step('build', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'build']);
 step('typecheck', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'typecheck', '--concurrency=1']);
 step('dependency direction', process.execPath, ['tooling/scripts/check-deps.mjs']);
-step('import cycles between files (check-cycles.mjs, its tests, then this repository)', process.execPath, ['--test', 'tooling/scripts/check-cycles.test.mjs']);
+step('import cycles between files, and between the folders of apps/trainer/src (check-cycles.mjs, its tests, then this repository)', process.execPath, ['--test', 'tooling/scripts/check-cycles.test.mjs']);
 step('lint', pnpm[0], [...pnpm.slice(1), 'lint']);
 step('exports (publint)', pnpm[0], [...pnpm.slice(1), 'turbo', 'run', 'publint']);
 step('package hygiene (check-packages.mjs: files, LICENSE/NOTICE, engines, peers, imports)', process.execPath, ['tooling/scripts/check-packages.mjs']);

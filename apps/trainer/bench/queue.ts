@@ -15,9 +15,9 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { main } from '../src/main.js';
+import { main } from '../src/cli/main.js';
 import { findRedisServer, NO_REDIS_MESSAGE, startRedis } from '../src/queue/redis-harness.js';
-import { captureIO } from '../src/test-helpers.js';
+import { captureIO } from '../src/common/test-helpers.js';
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const steps = Number(arg('steps', '60'));

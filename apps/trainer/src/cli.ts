@@ -22,5 +22,5 @@ const loadsTensorFlow = command !== undefined && LOADS_TENSORFLOW.has(command) &
 if (loadsTensorFlow && wantsQuietRelaunch({ verbose })) {
   exitLikeChild(await runQuietChild({ args: argv }));
 } else {
-  await (await import('./cli-process.js')).runTagi(argv);
+  await (await import('./cli/cli-process.js')).runTagi(argv);
 }

@@ -10,17 +10,17 @@ import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { saveT5 } from '@tagi/t5-model/node';
 import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from './config.js';
-import { loadTaskData, modelTokenizer } from './data.js';
-import { main } from './main.js';
-import { readMetrics } from './metrics.js';
-import { loadBaseModel, loadCheckedHypernet } from './models.js';
-import { resolveConfig } from './resolve.js';
-import type { RunFacts } from './results.js';
+import { validateConfig } from './config/config.js';
+import { loadTaskData, modelTokenizer } from './data/tasks.js';
+import { main } from './cli/main.js';
+import { readMetrics } from './run/metrics.js';
+import { loadBaseModel, loadCheckedHypernet } from './data/models.js';
+import { resolveConfig } from './config/resolve.js';
+import type { RunFacts } from './results/results.js';
 import { rougeL, summaryFromJson } from '@tagi/eval';
 import { generate } from './stages/generate.js';
 import { finetuneTasks } from './stages/hypernet.js';
-import { captureIO } from './test-helpers.js';
+import { captureIO } from './common/test-helpers.js';
 
 async function run(argv: string[], opts: { signal?: AbortSignal; onOut?: (s: string) => void; cwd?: string } = {}) {
   const io = { ...captureIO(opts.signal, opts.onOut), ...(opts.cwd ? { cwd: opts.cwd } : {}) };

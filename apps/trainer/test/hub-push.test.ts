@@ -11,11 +11,11 @@ import { readTaskAdapter } from '@tagi/hypernet/node';
 import { type HubFixture, startHubFixture } from '@tagi/t5-model/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { modelTokenizer } from '../src/data.js';
-import { main } from '../src/main.js';
-import { cardMetadata, evaluationExcerpt, modelCard } from '../src/model-card.js';
-import { loadBaseModel } from '../src/models.js';
-import { captureIO } from '../src/test-helpers.js';
+import { modelTokenizer } from '../src/data/tasks.js';
+import { main } from '../src/cli/main.js';
+import { cardMetadata, evaluationExcerpt, modelCard } from '../src/hub/model-card.js';
+import { loadBaseModel } from '../src/data/models.js';
+import { captureIO } from '../src/common/test-helpers.js';
 
 const TOKEN = 'hf_fixtureWriteToken0123456789';
 const root = mkdtempSync(path.join(tmpdir(), 'tagi-hub-push-'));
@@ -135,7 +135,7 @@ describe('tagi push and pull by id (fixture Hub)', () => {
   });
 
   it('pulls the generated adapter by id (--adapter resolution, byte-identical files) and it writes the same text as the local one', async () => {
-    const { resolveModelId, ADAPTER_REPO_FILES } = await import('../src/inputs.js');
+    const { resolveModelId, ADAPTER_REPO_FILES } = await import('../src/cli/inputs.js');
     const dir = await resolveModelId('tagi-test/generated-adapter', captureIO(), '--adapter', ADAPTER_REPO_FILES);
     const local = path.join(root, 'local-adapter');
     for (const f of filesOf(local)) expect(same(path.join(dir, f), path.join(local, f)), f).toBe(true);

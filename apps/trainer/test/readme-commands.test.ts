@@ -13,11 +13,12 @@ import { type HubFixture, startHubFixture } from '@tagi/t5-model/testing';
 import { initBackend } from '@tagi/tensor-core';
 import { readRunState } from '@tagi/tensor-core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateConfig } from '../src/config.js';
-import { type CommandName, commandFlags } from '../src/invocation.js';
-import { main } from '../src/main.js';
-import { readResults } from '../src/results.js';
-import { captureIO } from '../src/test-helpers.js';
+import { validateConfig } from '../src/config/config.js';
+import { commandFlags } from '../src/cli/invocation.js';
+import type { CommandName } from '../src/common/command-names.js';
+import { main } from '../src/cli/main.js';
+import { readResults } from '../src/results/results.js';
+import { captureIO } from '../src/common/test-helpers.js';
 
 const README = path.resolve(import.meta.dirname, '..', 'README.md');
 // the shared reference data beside the repository (../shared/data, see its README)

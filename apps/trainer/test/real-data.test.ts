@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { InstructionInputs } from '@tagi/datasets';
 import { type RankReport, rankReport, rankReportToJson } from '@tagi/eval';
 import { generateAdapter, taskForwardArgs } from '@tagi/hypernet';
 import { AdapterSet, loraConfig } from '@tagi/lora';
@@ -17,16 +18,15 @@ import { type HubFixture, startHubFixture } from '@tagi/t5-model/testing';
 import { initBackend } from '@tagi/tensor-core';
 import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelTokenizer } from '../src/data.js';
-import { prepareInputs } from '../src/inputs.js';
-import { InstructionInputs } from '../src/instruction.js';
-import { parseInvocation } from '../src/invocation.js';
-import { main } from '../src/main.js';
-import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet } from '../src/models.js';
-import { loadP3EvalData, t5ChoiceScorer, templateInstruction, templateInstructions } from '../src/p3-eval.js';
-import { resolvePath } from '../src/paths.js';
-import { readRunConfig } from '../src/run-files.js';
-import { captureIO } from '../src/test-helpers.js';
+import { modelTokenizer } from '../src/data/tasks.js';
+import { prepareInputs } from '../src/cli/inputs.js';
+import { parseInvocation } from '../src/cli/invocation.js';
+import { main } from '../src/cli/main.js';
+import { loadBaseModel, loadCheckedAdapter, loadCheckedHypernet } from '../src/data/models.js';
+import { loadP3EvalData, t5ChoiceScorer, templateInstruction, templateInstructions } from '../src/stages/p3-eval.js';
+import { resolvePath } from '../src/common/paths.js';
+import { readRunConfig } from '../src/run/run-files.js';
+import { captureIO } from '../src/common/test-helpers.js';
 
 // the shared reference data beside the repository (../shared/data, see its README)
 const SHARED_DATA = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'data');
@@ -156,7 +156,7 @@ describe.skipIf(!haveShared)('tagi eval --data P3_DIR', () => {
     const tagi = JSON.parse(readFileSync(path.join(evalDir, 'rank_results-tagi.json'), 'utf8')) as { templates: { dataset: string; template: string; accuracy: Record<string, number> }[] };
     expect(tagi.templates).toHaveLength(direct.templates.length);
     const instructions = await templateInstructions(P3, data.datasets);
-    const inputs = new InstructionInputs(tok, 0, smoke.maxSourceLength, hn.config.maxInstructionLength);
+    const inputs = new InstructionInputs(tok, { numPos: 0, maxSourceLength: smoke.maxSourceLength, maxInstructionLength: hn.config.maxInstructionLength });
     const checked = tagi.templates.filter((x) => x.dataset === 'super_glue/cb' || x.dataset === 'super_glue/copa');
     expect(checked.length).toBeGreaterThan(8);
     for (const t of checked) {

@@ -14,7 +14,7 @@ import { readRunState, readSafetensors, writeSafetensors } from '@tagi/tensor-co
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { saveT5 } from '@tagi/t5-model/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readMetrics } from '../src/metrics.js';
+import { readMetrics } from '../src/run/metrics.js';
 
 const appDir = path.resolve(import.meta.dirname, '..');
 const tsx = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs')).href;

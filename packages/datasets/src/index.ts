@@ -36,6 +36,15 @@ export {
   type TokenEncoder,
   type TruncationReport,
 } from './instruction.js';
+// a run's instruction inputs, built from its config's `prompt` object: prepared once per task, one cut policy
+export {
+  InstructionInputs,
+  hypernetInstructionIds,
+  instructionText,
+  type InstructionInputsSource,
+  type InstructionPrompt,
+  type InstructionTokenizer,
+} from './instruction-inputs.js';
 
 // the embedded task suites ('compositional-v2', the default; 'compositional-v1'; 'lexical-v1')
 export {

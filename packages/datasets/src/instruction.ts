@@ -137,6 +137,100 @@ function withoutEos(ids: readonly number[], eos: number | null): number[] {
   return eos !== null && ids[ids.length - 1] === eos ? ids.slice(0, -1) : [...ids];
 }
 
+/** A task's parts an instruction is made of (free text becomes a task with one definition and no demonstrations). */
+type InstructionTask = Pick<Task, 'definition' | 'positiveExamples' | 'negativeExamples'> & { taskId?: string };
+
+/** The source as a task, checked: free text without its "Definition:" label, a task with the chosen definition present. */
+function instructionTask(source: InstructionSource, fmt: Required<InstructionFormat>): { task: InstructionTask; origin: 'task' | 'text' } {
+  if (typeof source === 'string') {
+    const text = source.replace(DEFINITION_LABEL, '');
+    if (text.trim() === '') throw new DatasetArgumentError('instruction', 'a non-empty instruction (the text of a task definition)', source);
+    if (fmt.definitionIndex !== 0) throw new DatasetArgumentError('format.definitionIndex', '0 for a free-text instruction (it is one definition)', fmt.definitionIndex);
+    return { task: { definition: [text], positiveExamples: [], negativeExamples: [] }, origin: 'text' };
+  }
+  if (source === null || typeof source !== 'object' || !Array.isArray(source.definition)) throw new DatasetArgumentError('source', 'a task (with a definition list) or an instruction string', source);
+  const where = `task${source.taskId === undefined ? '' : ` "${source.taskId}"`}.definition[${fmt.definitionIndex}]`;
+  const def = source.definition[fmt.definitionIndex];
+  if (def === undefined) throw new DatasetArgumentError('format.definitionIndex', `an index below ${source.definition.length} (${where} does not exist)`, fmt.definitionIndex);
+  if (typeof def !== 'string' || def.trim() === '') throw new DatasetArgumentError(where, 'a non-empty definition', def);
+  const task = { definition: source.definition, positiveExamples: source.positiveExamples ?? [], negativeExamples: source.negativeExamples ?? [], ...(source.taskId === undefined ? {} : { taskId: source.taskId }) };
+  return { task, origin: 'task' };
+}
+
+/** What the length policy works on: one instruction's texts, its tokenizer, and where its cuts are reported. */
+interface PolicyInputs {
+  readonly enc: TokenEncoder | undefined;
+  readonly eos: number | null;
+  /** "Definition: ….\n\n" */
+  readonly defText: string;
+  /** The first `p` positive and `n` negative demonstrations, formatted. */
+  readonly demoText: (p: number, n: number) => string;
+  readonly positives: number;
+  readonly negatives: number;
+  /** Records one cut (with the task id) and passes it to `onTruncate`. */
+  readonly report: (r: Omit<TruncationReport, 'taskId'>) => TruncationReport;
+}
+
+/** The demonstrations kept, the ids (with an encoder) and the cut, if any, of one text under the policy. */
+interface Fitted {
+  readonly p: number;
+  readonly n: number;
+  readonly ids?: number[];
+  readonly truncation?: TruncationReport;
+}
+
+/**
+ * The one length policy: with `tail` (a fixed text after the demonstrations, e.g. the task input)
+ * drop demonstrations from the end until encode(def + demos + tail) fits, then cut the definition.
+ */
+function fitToBudget(x: PolicyInputs, kind: 'instruction' | 'concatenated', max: number | undefined, tail: string): Fitted {
+  const { enc, eos, defText, demoText, positives, negatives } = x;
+  let p = positives;
+  let n = negatives;
+  if (enc === undefined) return { p, n };
+  const first = [...enc.encode(defText + demoText(p, n) + tail)];
+  // no budget: the whole text's ids, nothing cut (ids come with an encoder whether or not a budget is set)
+  if (max === undefined) return { p, n, ids: first };
+  let ids = first;
+  while (ids.length > max && p + n > 0) {
+    if (n > 0) n--;
+    else p--;
+    ids = [...enc.encode(defText + demoText(p, n) + tail)];
+  }
+  if (ids.length <= max) {
+    return p === positives && n === negatives
+      ? { p, n, ids }
+      : { p, n, ids, truncation: x.report({ text: kind, droppedPositive: positives - p, droppedNegative: negatives - n, definitionTokensCut: 0, inputTokensCut: 0, tokensBefore: first.length, tokensAfter: ids.length, maxTokens: max }) };
+  }
+  let cut: number[];
+  let definitionTokensCut: number;
+  let inputTokensCut = 0;
+  if (tail === '') {
+    cut = cutIds(ids, max, eos);
+    definitionTokensCut = ids.length - cut.length;
+  } else {
+    // Keep the whole tail (the instance input and eos); cut the definition's end.
+    const defIds = withoutEos([...enc.encode(defText)], eos);
+    const tailIds = [...enc.encode(tail)];
+    const room = max - tailIds.length;
+    if (room >= 0) {
+      cut = [...defIds.slice(0, room), ...tailIds];
+      definitionTokensCut = defIds.length - Math.min(room, defIds.length);
+    } else {
+      // The input alone does not fit: no definition, and the input is cut like a student input.
+      cut = cutIds(tailIds, max, eos);
+      definitionTokensCut = defIds.length;
+      inputTokensCut = tailIds.length - cut.length;
+    }
+  }
+  return {
+    p,
+    n,
+    ids: cut,
+    truncation: x.report({ text: kind, droppedPositive: positives - p, droppedNegative: negatives - n, definitionTokensCut, inputTokensCut, tokensBefore: first.length, tokensAfter: cut.length, maxTokens: max }),
+  };
+}
+
 /**
  * Prepare an instruction once (per task), then the inputs of each instance with `forInput`.
  *
@@ -157,23 +251,7 @@ export function prepareInstruction(source: InstructionSource, format: Instructio
   const enc = options.encoder;
   if (enc !== undefined && typeof enc.encode !== 'function') throw new DatasetArgumentError('encoder', 'an object with encode(text): number[]', enc);
 
-  let task: Pick<Task, 'definition' | 'positiveExamples' | 'negativeExamples'> & { taskId?: string };
-  let origin: 'task' | 'text';
-  if (typeof source === 'string') {
-    const text = source.replace(DEFINITION_LABEL, '');
-    if (text.trim() === '') throw new DatasetArgumentError('instruction', 'a non-empty instruction (the text of a task definition)', source);
-    if (fmt.definitionIndex !== 0) throw new DatasetArgumentError('format.definitionIndex', '0 for a free-text instruction (it is one definition)', fmt.definitionIndex);
-    task = { definition: [text], positiveExamples: [], negativeExamples: [] };
-    origin = 'text';
-  } else {
-    if (source === null || typeof source !== 'object' || !Array.isArray(source.definition)) throw new DatasetArgumentError('source', 'a task (with a definition list) or an instruction string', source);
-    const where = `task${source.taskId === undefined ? '' : ` "${source.taskId}"`}.definition[${fmt.definitionIndex}]`;
-    const def = source.definition[fmt.definitionIndex];
-    if (def === undefined) throw new DatasetArgumentError('format.definitionIndex', `an index below ${source.definition.length} (${where} does not exist)`, fmt.definitionIndex);
-    if (typeof def !== 'string' || def.trim() === '') throw new DatasetArgumentError(where, 'a non-empty definition', def);
-    task = { definition: source.definition, positiveExamples: source.positiveExamples ?? [], negativeExamples: source.negativeExamples ?? [], ...(source.taskId === undefined ? {} : { taskId: source.taskId }) };
-    origin = 'task';
-  }
+  const { task, origin } = instructionTask(source, fmt);
   const taskId = task.taskId;
   const definition = task.definition[fmt.definitionIndex] as string;
   const positives = task.positiveExamples.slice(0, fmt.numPositive);
@@ -187,59 +265,9 @@ export function prepareInstruction(source: InstructionSource, format: Instructio
     options.onTruncate?.(full);
     return full;
   };
+  const policy: PolicyInputs = { enc, eos, defText, demoText, positives: positives.length, negatives: negatives.length, report };
 
-  /**
-   * The one length policy: with `tail` (a fixed text after the demonstrations, e.g. the task input)
-   * drop demonstrations from the end until encode(def + demos + tail) fits, then cut the definition.
-   */
-  const fit = (kind: 'instruction' | 'concatenated', max: number | undefined, tail: string): { p: number; n: number; ids?: number[]; truncation?: TruncationReport } => {
-    let p = positives.length;
-    let n = negatives.length;
-    if (enc === undefined) return { p, n };
-    const first = [...enc.encode(defText + demoText(p, n) + tail)];
-    // no budget: the whole text's ids, nothing cut (ids come with an encoder whether or not a budget is set)
-    if (max === undefined) return { p, n, ids: first };
-    let ids = first;
-    while (ids.length > max && p + n > 0) {
-      if (n > 0) n--;
-      else p--;
-      ids = [...enc.encode(defText + demoText(p, n) + tail)];
-    }
-    if (ids.length <= max) {
-      return p === positives.length && n === negatives.length
-        ? { p, n, ids }
-        : { p, n, ids, truncation: report({ text: kind, droppedPositive: positives.length - p, droppedNegative: negatives.length - n, definitionTokensCut: 0, inputTokensCut: 0, tokensBefore: first.length, tokensAfter: ids.length, maxTokens: max }) };
-    }
-    let cut: number[];
-    let definitionTokensCut: number;
-    let inputTokensCut = 0;
-    if (tail === '') {
-      cut = cutIds(ids, max, eos);
-      definitionTokensCut = ids.length - cut.length;
-    } else {
-      // Keep the whole tail (the instance input and eos); cut the definition's end.
-      const defIds = withoutEos([...enc.encode(defText)], eos);
-      const tailIds = [...enc.encode(tail)];
-      const room = max - tailIds.length;
-      if (room >= 0) {
-        cut = [...defIds.slice(0, room), ...tailIds];
-        definitionTokensCut = defIds.length - Math.min(room, defIds.length);
-      } else {
-        // The input alone does not fit: no definition, and the input is cut like a student input.
-        cut = cutIds(tailIds, max, eos);
-        definitionTokensCut = defIds.length;
-        inputTokensCut = tailIds.length - cut.length;
-      }
-    }
-    return {
-      p,
-      n,
-      ids: cut,
-      truncation: report({ text: kind, droppedPositive: positives.length - p, droppedNegative: negatives.length - n, definitionTokensCut, inputTokensCut, tokensBefore: first.length, tokensAfter: cut.length, maxTokens: max }),
-    };
-  };
-
-  const ins = fit('instruction', maxInstruction, '');
+  const ins = fitToBudget(policy, 'instruction', maxInstruction, '');
   const instruction = defText + demoText(ins.p, ins.n);
   const promptFormat = { numPositive: fmt.numPositive, numNegative: fmt.numNegative, addExplanation: fmt.addExplanation, definitionIndex: fmt.definitionIndex };
   return {
@@ -257,7 +285,7 @@ export function prepareInstruction(source: InstructionSource, format: Instructio
     forInput(input: string): PreparedInput {
       if (typeof input !== 'string') throw new DatasetArgumentError('input', 'a string (the instance input)', input);
       const truncations: TruncationReport[] = [];
-      const concat = fit('concatenated', maxSource, formatTaskInput(input));
+      const concat = fitToBudget(policy, 'concatenated', maxSource, formatTaskInput(input));
       if (concat.truncation !== undefined) truncations.push(concat.truncation);
       // Without a cut, the prompt is exactly buildPrompt's (the golden Tk-Instruct string).
       const concatenated =

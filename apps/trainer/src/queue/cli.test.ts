@@ -6,8 +6,8 @@ import { mkdtempSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../main.js';
-import { captureIO } from '../test-helpers.js';
+import { main } from '../cli/main.js';
+import { captureIO } from '../common/test-helpers.js';
 import { QueueArgumentError, parseQueueUrl, redact } from './cli.js';
 import { freePort } from './redis-harness.js';
 

@@ -5,8 +5,8 @@
 // A password is never printed: `QueueTarget.url` (what messages and the commands printed back show) masks
 // it, and `redact` masks it in any text (a Redis error, say). It may come from $TAGI_QUEUE_PASSWORD instead
 // of the URL, which keeps it out of `ps` and shell history; the worker hands it to its child processes so.
-import { CliError } from '../errors.js';
-import type { CliIO } from '../io.js';
+import { CliError } from '../common/errors.js';
+import type { CliIO } from '../common/io.js';
 
 /** Where the queue lives: one Redis database, and how to log in to it. */
 export interface QueueTarget {

@@ -2,13 +2,13 @@
 // single-process commands do (commands.ts calls here instead of its own body), load the data (cheap),
 // and hand the per-task work to the queue. The multitask LoRA of `tagi teachers` is one job over every
 // task, so it trains here, after the teachers, as in the single process.
-import type { TaskData } from '../data.js';
-import { loadTaskData, modelTokenizer } from '../data.js';
-import { CliError } from '../errors.js';
-import { loadBaseModel } from '../models.js';
-import { isP3Dir } from '../real-data.js';
-import { writeCurves } from '../results.js';
-import type { Run } from '../run.js';
+import type { TaskData } from '../data/tasks.js';
+import { loadTaskData, modelTokenizer } from '../data/tasks.js';
+import { CliError } from '../common/errors.js';
+import { loadBaseModel } from '../data/models.js';
+import { isP3Dir } from '../data/sources.js';
+import { writeCurves } from '../results/results.js';
+import type { Run } from '../run/run.js';
 import { trainMultitask } from '../stages/teachers.js';
 import type { QueueTarget } from './cli.js';
 import { queueEval } from './eval.js';

@@ -6,11 +6,11 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { initBackend } from '@tagi/tensor-core';
 import type { T5ForConditionalGeneration } from '@tagi/t5-model';
-import type { TagiConfig } from '../config.js';
-import { type TaskData, type Tok, loadTaskData, modelTokenizer } from '../data.js';
-import { type EvalModels, loadBaseModel, loadEvalModels } from '../models.js';
-import { CONFIG_FILE, readRunConfig } from '../run-files.js';
-import { configHash } from '../run.js';
+import type { TagiConfig } from '../config/config.js';
+import { type TaskData, type Tok, loadTaskData, modelTokenizer } from '../data/tasks.js';
+import { type EvalModels, loadBaseModel, loadEvalModels } from '../data/models.js';
+import { CONFIG_FILE, readRunConfig } from '../run/run-files.js';
+import { configHash } from '../run/run.js';
 import type { JobData } from './jobs.js';
 
 /** A job that can never succeed as given (config edited, task absent): fails once, never retried. */

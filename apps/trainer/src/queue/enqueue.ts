@@ -3,8 +3,8 @@
 // does not stop the wait for the others; the command fails at the end, naming every failed job and its
 // error. Redis going away is waited out (the jobs live in Redis; workers reconnect too).
 import { Queue } from 'bullmq';
-import { CliError } from '../errors.js';
-import type { Run } from '../run.js';
+import { CliError } from '../common/errors.js';
+import type { Run } from '../run/run.js';
 import { type QueueTarget, REDIS_GRACE_SECONDS, redact } from './cli.js';
 import { JOB_OPTIONS, type JobData, type JobProgress, type JobResult, QUEUE_NAME, connection } from './jobs.js';
 

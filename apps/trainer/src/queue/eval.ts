@@ -8,10 +8,10 @@
 // A worker batches one task's instances, the single process a whole setting's: the batches differ, the
 // predictions do not (padding is masked; queue.test.ts checks the scores equal on the cpu backend).
 // Wall clock is the workers' measured time per method; FLOPs come from the workers (they need the models).
-import { type EvalSet, type EvalSplit, type TaskData } from '../data.js';
-import { CliError } from '../errors.js';
-import { evalPlan, finishReport } from '../report.js';
-import { type Run, configHash } from '../run.js';
+import { type EvalSet, type EvalSplit, type TaskData } from '../data/tasks.js';
+import { CliError } from '../common/errors.js';
+import { evalPlan, finishReport } from '../stages/report.js';
+import { type Run, configHash } from '../run/run.js';
 import { type MethodPredictions, type PredictEnv, type SetPredictions, methodFlops, predictRows, scoreEvaluation, taskRows, wrongInstructions } from '../stages/evaluate.js';
 import type { QueueTarget } from './cli.js';
 import { type RunContext, QueueJobError, evalModels } from './context.js';

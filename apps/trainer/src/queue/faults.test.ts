@@ -16,8 +16,8 @@ import { Redis } from 'ioredis';
 import { findNonFinite } from '@tagi/tensor-core';
 import { readRunState, readSafetensors } from '@tagi/tensor-core/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../main.js';
-import { captureIO } from '../test-helpers.js';
+import { main } from '../cli/main.js';
+import { captureIO } from '../common/test-helpers.js';
 import { REDIS_GRACE_SECONDS } from './cli.js';
 import { NO_REDIS_MESSAGE, type RedisServer, findRedisServer, startRedis } from './redis-harness.js';
 

@@ -6,11 +6,11 @@ import { realpathSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { ConnectionOptions } from 'bullmq';
-import { CONFIG_FILE } from '../run-files.js';
-import type { EvalSplit } from '../data.js';
+import { CONFIG_FILE } from '../run/run-files.js';
+import type { EvalSplit } from '../data/tasks.js';
 import type { MethodPredictions } from '../stages/evaluate.js';
-import { teacherDirName } from '../models.js';
-import { CliError } from '../errors.js';
+import { teacherDirName } from '../data/models.js';
+import { CliError } from '../common/errors.js';
 import { QUEUE_PASSWORD_ENV, type QueueTarget, redact } from './cli.js';
 
 /** One queue for every run on a Redis database: job ids carry the run, so runs never collide. */

@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { DelayedError, type Job, Worker } from 'bullmq';
-import { InterruptedError } from '../errors.js';
+import { InterruptedError } from '../common/errors.js';
 import { QUEUE_PASSWORD_ENV, REDIS_GRACE_SECONDS, type WorkerInvocation, redact } from './cli.js';
 import { type RunContext, contextFor, needsLoad } from './context.js';
 import { runEvalJob } from './eval.js';

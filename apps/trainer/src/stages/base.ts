@@ -15,14 +15,13 @@ import { type Objective, Rng } from '@tagi/tensor-core';
 import { type Seq2SeqBatch, collate, disposeBatch } from '@tagi/lora';
 import { type T5ForConditionalGeneration, PrunedTokenizer, checkIdRows, createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { saveT5 } from '@tagi/t5-model/node';
-import type { Task } from '@tagi/datasets';
-import type { TagiConfig } from '../config.js';
-import { SENTINELS, type TaskData, type Tok } from '../data.js';
-import { CliError } from '../errors.js';
-import { InstructionInputs } from '../instruction.js';
-import { loadBaseModel } from '../models.js';
-import type { Run } from '../run.js';
-import { trainStage } from '../train.js';
+import { InstructionInputs, type Task } from '@tagi/datasets';
+import type { TagiConfig } from '../config/config.js';
+import { SENTINELS, type TaskData, type Tok } from '../data/tasks.js';
+import { CliError } from '../common/errors.js';
+import { loadBaseModel } from '../data/models.js';
+import type { Run } from '../run/run.js';
+import { trainStage } from '../run/train.js';
 import { type IdPair, spanCorruption } from './batches.js';
 
 export const BASE_DIR = 'base-model';
@@ -45,7 +44,7 @@ export function baseObjective(model: T5ForConditionalGeneration, c: TagiConfig, 
   const maxTgt = c.prompt.maxTargetLength;
   // corpora, tokenised once
   const texts = data.pretrainingText.map((t) => tok.encode(t, { addSpecialTokens: false })).filter((ids) => ids.length >= 2);
-  const inputs = new InstructionInputs(tok, c.prompt.numPos, maxSrc);
+  const inputs = new InstructionInputs(tok, c.prompt);
   const tasks =
     b.objective === 'mixed' || b.objective === 'multitask'
       ? data.trainExamples.map((e) => ({ src: inputs.studentInputIds(data.byId.get(e.taskId) as Task, e.studentInput), tgt: tok.encode(e.outputs[0] ?? '', { maxLength: maxTgt }) }))

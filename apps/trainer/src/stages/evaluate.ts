@@ -7,7 +7,7 @@
 //   Instruction-concatenated multitask: base + multitask LoRA, the same prompt
 //   HINT-like / TAGI (and ablations):   base + generated adapter (+ fused instruction states), input only;
 //                                       each task's adapter generated once from its instruction ids
-//                                       (instruction.ts, as training), tasks batched together
+//                                       (InstructionInputs, as training), tasks batched together
 //   references (no model):              copy the input, the majority answer, the best instruction-blind rule
 import {
   type ScoreRecord,
@@ -20,47 +20,22 @@ import {
   rougeL,
   type T5CostConfig,
 } from '@tagi/eval';
+import { InstructionInputs } from '@tagi/datasets';
 import { type HyperNetwork, generateAdapter, generateAdapters, generateWithTasks, taskHook, taskPrefix } from '@tagi/hypernet';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterSet } from '@tagi/lora';
 import { type T5ForConditionalGeneration, generate as generateIds, t5ConfigToJson } from '@tagi/t5-model';
 import { collate, disposeBatch } from '@tagi/lora';
-import { type DataTask, type EvalSet, type TaskData, type Tok, SPLIT_LABELS } from '../data.js';
-import { InstructionInputs } from '../instruction.js';
-import { formatDuration } from '../progress.js';
-import type { Run } from '../run.js';
-
-/** A trained hypernetwork to evaluate: its method row and training seed. */
-export interface HypernetEntry {
-  readonly method: string;
-  readonly seed: number;
-  readonly hn: HyperNetwork;
-}
+import { type DataTask, type EvalSet, type TaskData, type Tok, SPLIT_LABELS } from '../data/tasks.js';
+import type { HypernetEntry } from '../data/models.js';
+import type { MethodCost, PredictionRecord } from '../results/results.js';
+import { formatDuration } from '../run/progress.js';
+import type { Run } from '../run/run.js';
 
 export interface EvalInputs {
   model: T5ForConditionalGeneration;
   multitask?: AdapterSet;
   hypernets: readonly HypernetEntry[];
-}
-
-/** Inference cost of a method on the held-out settings: measured wall time and a FLOPs estimate per instance. */
-export interface MethodCost {
-  msPerInstance: number;
-  flopsPerInstance: number;
-  instances: number;
-}
-
-/** One scored prediction (a line of the run's predictions.jsonl): what a reader needs to see why a score is what it is. */
-export interface PredictionRecord {
-  readonly method: string;
-  readonly seed: number | null;
-  readonly split: string;
-  readonly taskId: string;
-  readonly instanceId: string;
-  readonly prediction: string;
-  readonly references: readonly string[];
-  readonly rougeL: number;
-  readonly exactMatch: number;
 }
 
 export interface Evaluation {
@@ -230,7 +205,7 @@ async function runHypernetMerged(env: PredictEnv, method: string, tok: Tok, hn: 
 async function runHypernet(env: PredictEnv, method: string, tok: Tok, hn: HyperNetwork, rows: readonly Row[], instructionOf: InstructionSource = OWN_INSTRUCTION): Promise<string[]> {
   const c = env.config;
   // the instruction as training prepared it, within this hypernetwork's instruction length
-  const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength, hn.config.maxInstructionLength);
+  const inputs = new InstructionInputs(tok, { ...c.prompt, maxInstructionLength: hn.config.maxInstructionLength });
   if (c.eval.serving === 'merged') return runHypernetMerged(env, method, tok, hn, inputs, rows, instructionOf);
   const byTask = new Map<string, number[]>();
   rows.forEach((r, i) => byTask.set(r.task.taskId, [...(byTask.get(r.task.taskId) ?? []), i]));
@@ -277,7 +252,7 @@ const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b,
 
 /** FLOPs per held-out instance of every kind of method (@tagi/eval's cost model over the held-out prompts' mean lengths). */
 function flopsModel(c: Run['config'], tok: Tok, model: T5ForConditionalGeneration, heldRows: readonly Row[]) {
-  const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength);
+  const inputs = new InstructionInputs(tok, c.prompt);
   const cost: T5CostConfig = costConfigFromHf(t5ConfigToJson(model.config));
   const len = {
     concatenated: mean(heldRows.map((r) => inputs.concatenatedIds(r.task, r.input).length)),
@@ -319,7 +294,7 @@ export async function predictRows(
   models: EvalInputs,
   rows: readonly Row[],
   // the caller's, when it reports the truncations of several calls at once
-  inputs = new InstructionInputs(tok, env.config.prompt.numPos, env.config.prompt.maxSourceLength),
+  inputs = new InstructionInputs(tok, env.config.prompt),
   /** The wrong-instruction control of the rows' setting (wrongInstructions); with config eval.controls, the control rows of every 'tagi' entry. */
   wrong?: InstructionSource,
 ): Promise<MethodPredictions[]> {
@@ -429,7 +404,7 @@ export function scoreEvaluation(progress: Run['progress'], data: TaskData, predi
  */
 export async function evaluate(run: Run, data: TaskData, tok: Tok, models: EvalInputs, config = run.config): Promise<Evaluation> {
   const env = { ...runEnv(run), config };
-  const inputs = new InstructionInputs(tok, config.prompt.numPos, config.prompt.maxSourceLength);
+  const inputs = new InstructionInputs(tok, config.prompt);
   const scorer = evalScorer(run.progress, data, methodFlops(config, tok, data, models));
   for (const set of data.evalSets) {
     // announced before the (long) predictions, scored as soon as they are in

@@ -9,11 +9,11 @@ import path from 'node:path';
 import { generateAdapter } from '@tagi/hypernet';
 import { writeTaskAdapter } from '@tagi/hypernet/node';
 import { acquireLock } from '@tagi/tensor-core/node';
-import { modelTokenizer } from '../data.js';
-import { CliError } from '../errors.js';
-import { checkT5Dir } from '../inspect.js';
-import { type TruncationReport, hypernetInstructionIds } from '../instruction.js';
-import { loadBaseModel, loadCheckedHypernet } from '../models.js';
+import { modelTokenizer } from '../data/tasks.js';
+import { CliError } from '../common/errors.js';
+import { checkT5Dir } from '../run/inspect.js';
+import { type TruncationReport, hypernetInstructionIds } from '@tagi/datasets';
+import { loadBaseModel, loadCheckedHypernet } from '../data/models.js';
 
 export interface GenerateOptions {
   readonly hypernetDir: string;
@@ -60,7 +60,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const hn = await loadCheckedHypernet(o.hypernetDir, model);
   const tok = modelTokenizer(modelDir);
   // a user's text is a task definition: the same ids training computed for a task with this definition
-  const { ids, truncation } = hypernetInstructionIds(tok, o.instruction, 0, hn.config.maxInstructionLength);
+  const { ids, truncation } = hypernetInstructionIds(tok, o.instruction, { numPos: 0, maxInstructionLength: hn.config.maxInstructionLength });
   if (truncation) {
     o.warn?.(`the instruction is ${truncation.tokensBefore} tokens, more than the hypernetwork reads (max_instruction_length ${hn.config.maxInstructionLength}); it was cut to ${truncation.tokensAfter} tokens (eos kept), as training cuts its instructions`);
   }

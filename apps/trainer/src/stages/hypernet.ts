@@ -2,18 +2,18 @@
 // on a|b|c splits of the training tasks' documents; stage 3 finetunes on the training tasks: TAGI (L_ce +
 // λ1·KD from the instruction-concatenated multitask model + λ2·alignment with the task's LoRA teacher)
 // and the CE-only hypernetwork (HINT-like). The student reads the task input alone; each task's
-// instruction (instruction.ts: the same text and ids as evaluation and `tagi generate`) is encoded once.
+// instruction (@tagi/datasets' InstructionInputs: the same text and ids as evaluation and `tagi generate`) is encoded once.
+import { InstructionInputs } from '@tagi/datasets';
 import { type FusionKind, type HyperNetwork, type TeacherLogitCache, type FinetuneTask, finetuneObjective, pretrainObjective } from '@tagi/hypernet';
 import { saveHypernet } from '@tagi/hypernet/node';
 import type { AdapterSet } from '@tagi/lora';
 import type { T5ForConditionalGeneration } from '@tagi/t5-model';
-import type { TagiConfig } from '../config.js';
-import type { TaskData, Tok } from '../data.js';
-import { InstructionInputs } from '../instruction.js';
-import { loadCheckedHypernet, newHypernet, teacherDirName } from '../models.js';
-import type { Run } from '../run.js';
-import { DEF_2POS } from '../results.js';
-import { trainStage } from '../train.js';
+import type { TagiConfig } from '../config/config.js';
+import type { TaskData, Tok } from '../data/tasks.js';
+import { loadCheckedHypernet, newHypernet, teacherDirName } from '../data/models.js';
+import type { Run } from '../run/run.js';
+import { DEF_2POS } from '../results/results.js';
+import { trainStage } from '../run/train.js';
 import { teacherGroup } from './teachers.js';
 
 /** Largest teacher-logit cache kept in memory during stage 3 (bytes). */
@@ -151,11 +151,11 @@ export interface FinetuneInputs {
 }
 
 /**
- * The training tasks as stage 3 sees them: the hypernetwork's instruction ids (instruction.ts, the ids
+ * The training tasks as stage 3 sees them: the hypernetwork's instruction ids (InstructionInputs, the ids
  * `tagi generate` computes for the same definition), the student's input alone, the target, the
  * concatenated prompt for the KD teacher, and the task's alignment teacher.
  */
-export function finetuneTasks(c: TagiConfig, data: TaskData, tok: Tok, teachers: ReadonlyMap<string, AdapterSet> | undefined, inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength)): FinetuneTask[] {
+export function finetuneTasks(c: TagiConfig, data: TaskData, tok: Tok, teachers: ReadonlyMap<string, AdapterSet> | undefined, inputs = new InstructionInputs(tok, c.prompt)): FinetuneTask[] {
   const maxTgt = c.prompt.maxTargetLength;
   return data.train.map((task) => {
     const rows = data.trainExamples.filter((e) => e.taskId === task.taskId);
@@ -185,7 +185,7 @@ export async function finetuneHypernetStage(run: Run, variant: HypernetVariant, 
   const from = variant.pretrained ? inputs.pretrained : undefined;
   const hn = newHypernet(c, base.model, base.dir, from, seed, variant.fusion);
   // the instruction within this hypernetwork's own budget (a pretrained one's may differ from the config's): the ids evaluation and `tagi generate` give it
-  const prepared = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength, hn.config.maxInstructionLength);
+  const prepared = new InstructionInputs(tok, { ...c.prompt, maxInstructionLength: hn.config.maxInstructionLength });
   let objective: ReturnType<typeof finetuneObjective>;
   try {
     const sources = klSources(c);

@@ -8,16 +8,15 @@
 // exactly what TAGI's student sees (KD on the same input, and an adapter the generated one can be aligned
 // with). A category's teacher reads the instruction-concatenated prompt: the tasks of a category differ
 // only in their instruction (the released TAGI scripts train their teachers on Tk-Instruct prompts).
-import type { Task } from '@tagi/datasets';
+import { InstructionInputs, type Task } from '@tagi/datasets';
 import { type AdapterBank, type AdapterSet, type GroupedExample, type TokenizedExample, loraBankObjective, loraConfig, loraObjective } from '@tagi/lora';
 import { saveAdapter } from '@tagi/lora/node';
 import { type T5ForConditionalGeneration, checkIdRows } from '@tagi/t5-model';
-import type { TagiConfig, TrainSettings } from '../config.js';
-import type { TaskData, Tok } from '../data.js';
-import { InstructionInputs } from '../instruction.js';
-import { loadCheckedAdapter, teacherDirName } from '../models.js';
-import type { Run } from '../run.js';
-import { trainStage } from '../train.js';
+import type { TagiConfig, TrainSettings } from '../config/config.js';
+import type { TaskData, Tok } from '../data/tasks.js';
+import { loadCheckedAdapter, teacherDirName } from '../data/models.js';
+import type { Run } from '../run/run.js';
+import { trainStage } from '../run/train.js';
 
 export const TEACHERS_DIR = 'teachers';
 export const MULTITASK_DIR = 'multitask-adapter';
@@ -75,7 +74,7 @@ export const teacherDir = (group: string) => `${TEACHERS_DIR}/${teacherDirName(g
  */
 export function teacherBankObjective(model: T5ForConditionalGeneration, c: TagiConfig, data: TaskData, tok: Tok, bank: TeacherBank) {
   const index = new Map(bank.groups.map((g, i) => [g, i]));
-  const inputs = new InstructionInputs(tok, c.prompt.numPos, c.prompt.maxSourceLength);
+  const inputs = new InstructionInputs(tok, c.prompt);
   const examples: GroupedExample[] = [];
   for (const e of data.trainExamples) {
     const task = data.byId.get(e.taskId) as Task;
@@ -157,7 +156,7 @@ export async function trainMultitask(run: Run, model: T5ForConditionalGeneration
   const dir = o.dir ?? MULTITASK_DIR;
   run.checkStop();
   if (run.isDone(stage)) return loadCheckedAdapter(run.path(dir), model);
-  const inputs = new InstructionInputs(tok, o.numPos ?? c.prompt.numPos, c.prompt.maxSourceLength);
+  const inputs = new InstructionInputs(tok, { ...c.prompt, numPos: o.numPos ?? c.prompt.numPos });
   const examples = data.trainExamples.map((e) => ({ input: inputs.concatenatedIds(data.byId.get(e.taskId) as Task, e.studentInput), target: tok.encode(e.outputs[0] ?? '', { maxLength: c.prompt.maxTargetLength }) }));
   const cut = inputs.summary();
   if (cut !== undefined) run.progress.info(`warning: ${cut}`);

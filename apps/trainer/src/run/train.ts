@@ -1,0 +1,124 @@
+// Every training stage of the trainer goes through here: an objective (a library's loss + sampler) is
+// handed to tensor-core's `fit`, the one optimisation loop, with the run's optimiser, schedule, clipping,
+// checkpoints (DirCheckpointStore under <run>/checkpoints/<stage>/), progress and stop signal. A stage
+// that diverges (fit's DivergenceError) ends the command with exit 2 and a resume command with a lower lr.
+import type * as tf from '@tensorflow/tfjs-core';
+import { Adafactor, AdamW, DivergenceError, type FitResult, type Objective, type StepRecord, fit, formatLr, makeSchedule } from '@tagi/tensor-core';
+import { CheckpointError, DirCheckpointStore } from '@tagi/tensor-core/node';
+import type { TagiConfig, TrainSettings } from '../config/config.js';
+import { CliError } from '../common/errors.js';
+import { presetConfig } from '../config/resolve.js';
+import { type Run, slug } from './run.js';
+
+/** AdamW or Adafactor (config.optim) with linear warmup + the configured schedule. */
+export function makeOptimizer(params: ReadonlyMap<string, tf.Variable>, t: TrainSettings, o: TagiConfig['optim']): AdamW | Adafactor {
+  const lr = makeSchedule({ kind: o.schedule, lr: t.lr, warmupSteps: t.warmupSteps, totalSteps: Math.max(1, t.steps) });
+  return o.optimizer === 'adamw' ? new AdamW(params, { lr, weightDecay: o.weightDecay }) : new Adafactor(params, { lr });
+}
+
+/** The dotted config key of a settings object of `c` (found by identity: 'base.train', 'hypernet.pretrain'). */
+function settingsKey(node: unknown, target: object, prefix = ''): string | undefined {
+  if (node === target) return prefix;
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
+  for (const [k, v] of Object.entries(node)) {
+    const found = settingsKey(v, target, prefix ? `${prefix}.${k}` : k);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The message a diverged stage ends the command with: what was non-finite at which update and lr, what
+ * was kept, and the command that continues with a lower learning rate — the preset's when the run's is
+ * above it, else a tenth — plus clipping when it is off. `resumeAt`: the checkpoint a resume starts from
+ * (0: the stage's beginning).
+ */
+export function divergenceMessage(c: TagiConfig, e: DivergenceError, t: TrainSettings, resumeAt: number, resumeCommand: string): string {
+  const at = settingsKey(c, t);
+  const key = at === undefined ? undefined : `${at}.lr`;
+  let presetLr: number | undefined;
+  try {
+    const v = key === undefined ? undefined : key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], presetConfig(c.preset));
+    if (typeof v === 'number') presetLr = v;
+  } catch {
+    // a config whose preset this version does not know: no preset value to offer
+  }
+  const lower = presetLr !== undefined && presetLr < t.lr ? presetLr : t.lr / 10;
+  const which = presetLr !== undefined && presetLr < t.lr ? ` (the ${c.preset} preset's)` : ' (a tenth)';
+  const flag = key === undefined ? 'a lower lr for this stage' : `--${key}=${formatLr(lower)}`;
+  const clip = c.optim.maxGradNorm === 0 ? ' --optim.max-grad-norm=1' : '';
+  return (
+    `stage ${e.run} diverged at update ${e.step}/${e.totalSteps}: ${e.detail}${e.lr !== undefined ? ` (lr ${formatLr(e.lr)})` : ''}; ` +
+    `${e.applied ? 'its result was not saved' : 'the update was not applied and nothing of it saved'}, and the stage wrote no output` +
+    `${e.removedCheckpoint !== undefined ? `; the checkpoint of update ${e.removedCheckpoint} was removed (its weights give this whatever the lr)` : ''}; ` +
+    `${resumeAt > 0 ? `a resume continues from the checkpoint of update ${resumeAt}` : 'a resume starts the stage again'}. ` +
+    `Continue with a lower learning rate${key === undefined ? '' : which}: ${resumeCommand} ${flag}${clip}`
+  );
+}
+
+/** The newest checkpoint step of a store (0: none), where a resume of its stage starts. */
+export async function resumeStep(store: DirCheckpointStore): Promise<number> {
+  return (await store.list())[0]?.step ?? 0;
+}
+
+export interface StageTraining {
+  /** Checkpoint dir of the stage, relative to the run dir. */
+  readonly checkpoints: string;
+  readonly result: FitResult;
+  readonly seconds: number;
+}
+
+/**
+ * Trains `objective` for `t.steps` updates as stage `name` of `run` (continuing from the stage's newest
+ * usable checkpoint). On a stop (SIGINT/SIGTERM) `fit` saves a checkpoint and this throws the run's
+ * InterruptedError. The caller writes the stage's outputs, then `run.finishStage(name, ...)`.
+ */
+export async function trainStage<B>(run: Run, name: string, objective: Objective<B>, t: TrainSettings, label = name): Promise<StageTraining> {
+  const c = run.config;
+  const checkpoints = ['checkpoints', ...slug(name).split('/')].join('/');
+  const store = new DirCheckpointStore(run.path(checkpoints), {
+    onWarning: (m) => run.progress.info(`warning: ${m}`),
+    resumeCommand: run.resumeCommand,
+  });
+  await run.beginStage(name, t.steps, checkpoints);
+  const optimizer = makeOptimizer(objective.params, t, c.optim);
+  const t0 = performance.now();
+  let result: FitResult;
+  try {
+    result = await fit({
+      ...objective,
+      name,
+      optimizer,
+      steps: t.steps,
+      maxGradNorm: c.optim.maxGradNorm,
+      checkpoints: store,
+      ...(c.checkpointEvery > 0 ? { checkpointEvery: c.checkpointEvery } : {}),
+      signal: run.signal,
+      onStart: ({ resumedFrom }) => {
+        run.metrics.truncate(name, resumedFrom);
+        run.progress.startStage(name, t.steps, resumedFrom, label);
+      },
+      onStep: async (r: StepRecord) => {
+        run.progress.step({ step: r.step, losses: { loss: r.loss, ...r.terms, gradNorm: r.gradNorm }, lr: r.lr, tokens: r.tokens });
+        if (c.checkpointEvery > 0 && r.step % c.checkpointEvery === 0 && r.step < t.steps) await run.stageProgress(name, r.step);
+      },
+    });
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new CliError(`${e.message}${e.advice ? '' : `; to restart the stage: rm -rf '${store.dir}' && ${run.resumeCommand}`}`);
+    if (e instanceof DivergenceError) {
+      const at = await resumeStep(store);
+      await run.stageProgress(name, at);
+      throw new CliError(divergenceMessage(c, e, t, at, run.resumeCommand));
+    }
+    throw e;
+  } finally {
+    optimizer.dispose();
+  }
+  if (result.aborted) {
+    await run.stageProgress(name, result.step);
+    throw run.interrupted(`in stage ${name} at step ${result.step}/${t.steps}: checkpoint saved in ${store.dir}`);
+  }
+  const last = result.last;
+  run.progress.endStage(last ? `loss=${last.loss.toPrecision(4)}` : undefined);
+  return { checkpoints, result, seconds: (performance.now() - t0) / 1000 };
+}
