@@ -27,7 +27,6 @@ import { type SpawnedServer, repoRoot, spawnServer } from './spawn-server';
 
 // the trainer's own code (from source): what its hypernet stage feeds the training batch
 type TrainerLib = typeof import('../../trainer/src/index');
-type TrainerData = typeof import('../../trainer/src/data');
 
 let tmp: string;
 let runDir: string;
@@ -59,13 +58,12 @@ describe('train = serve: the playground reads an instruction as training and `ta
   it('gives the hypernetwork, the student and the concatenated models the ids of the training batch and of the CLI', async (ctx) => {
     if (unusable) ctx.skip(`no usable smoke run: ${unusable}`);
     const lib = (await import(path.join(trainerDir, 'src', 'index.ts'))) as TrainerLib;
-    const trainerData = (await import(path.join(trainerDir, 'src', 'data.ts'))) as TrainerData;
     const config = lib.validateConfig(JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')), 'config.json');
     const numPos = config.prompt.numPos;
-    const data = await trainerData.loadTaskData(config, () => {});
+    const data = await lib.loadTaskData(config, () => {});
     const baseDir = role('base-model');
     const hnDir = role('hypernet-tagi');
-    const tok = trainerData.modelTokenizer(baseDir);
+    const tok = lib.modelTokenizer(baseDir);
     await initBackend({ backend: 'cpu' });
     const model = await T5ForConditionalGeneration.fromPretrained(baseDir);
     const hn = await loadHypernet(hnDir, model);
@@ -81,7 +79,7 @@ describe('train = serve: the playground reads an instruction as training and `ta
     hn.dispose();
     model.dispose();
     // what the trainer's teachers and multitask stages read for an instance (its one instruction call site)
-    const trainerInputs = new lib.InstructionInputs(tok, numPos, config.prompt.maxSourceLength);
+    const trainerInputs = new lib.InstructionInputs(tok, config.prompt);
 
     const engine = new TagiEngine({ backend: 'cpu', maxNewTokens: 4 });
     try {

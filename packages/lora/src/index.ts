@@ -26,7 +26,7 @@ export type { LoraFactors, ModuleStats, CreateOptions, FromTensorsOptions } from
 
 
 // stage-1 training as an objective for tensor-core's fit (teachers and the multitask baseline)
-export { loraObjective, collate, disposeBatch, evalLoss, processedTokens, tokenizeRecords, TeacherTrainingError } from './teacher.js';
+export { loraObjective, collate, disposeBatch, evalLoss, processedTokens, splitExamples, tokenizeRecords, TeacherTrainingError } from './teacher.js';
 export type { LoraObjective, LoraObjectiveOptions, RecordTokenizer, Seq2SeqBatch, Seq2SeqModel, TokenizedExample } from './teacher.js';
 // many adapters (one per task or category) trained at once, each example with its group's factors
 export { AdapterBank, loraBankObjective } from './bank.js';

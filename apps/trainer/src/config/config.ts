@@ -25,6 +25,11 @@ const trainSchema = z.strictObject({
   lr: positive(),
   /** Linear warmup updates before the schedule. */
   warmupSteps: int(0),
+  /**
+   * Examples per forward/backward pass (gradient accumulation inside one update, to bound memory): the
+   * update is the whole batch's. Absent: the batch in one pass. LoRA and base-model stages only.
+   */
+  microBatchSize: int(1).optional(),
 });
 
 export const configSchema = z.strictObject({

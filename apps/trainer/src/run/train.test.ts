@@ -138,4 +138,31 @@ describe('a training stage', () => {
     expect(readFileSync(path.join(dir, 'trainer_state.json'), 'utf8')).toBe('{"format": "tagi-run",'); // nothing overwritten
     expect(existsSync(path.join(dir, '.tagi.lock'))).toBe(false); // the lock was released on every path
   });
+
+  it('trains in micro-batches when train.microBatchSize asks (the same update), and refuses it for a stage that cannot split', async () => {
+    const run1 = async (micro: number | undefined, split: boolean) => {
+      const inv = invocation(mkdtempSync(path.join(base, 'micro-')), false);
+      const run = await Run.open(inv, []);
+      const objective = toyObjective(3);
+      const rows = (b: { x: tf.Tensor2D; y: tf.Tensor2D }, size: number) =>
+        Array.from({ length: Math.ceil(b.x.shape[0] / size) }, (_, k) => {
+          const n = Math.min(size, b.x.shape[0] - k * size);
+          return { batch: { x: tf.slice(b.x, [k * size, 0], [n, -1]), y: tf.slice(b.y, [k * size, 0], [n, -1]) }, weight: n / b.x.shape[0] };
+        });
+      try {
+        await trainStage(run, 'toy', split ? { ...objective, split: rows } : objective, { ...STEPS, ...(micro !== undefined ? { microBatchSize: micro } : {}) });
+        return Array.from(objective.w.dataSync());
+      } finally {
+        run.close();
+        objective.w.dispose();
+      }
+    };
+    const whole = await run1(undefined, true);
+    const parts = await run1(3, true);
+    whole.forEach((w, i) => expect(Math.abs(w - (parts[i] as number))).toBeLessThan(1e-5));
+    expect(whole.some((w, i) => Math.abs(w - (new Rng(3).normalArray(4)[i] as number)) > 1e-2)).toBe(true); // trained
+    // a batch size the micro-batch covers is one pass (nothing to split)
+    expect(await run1(8, false)).toEqual(whole.map((w) => expect.closeTo(w, 6)));
+    await expect(run1(3, false)).rejects.toThrow(/micro-batch-size: stage toy trains its batch in one pass/);
+  });
 });

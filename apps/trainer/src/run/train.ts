@@ -80,6 +80,10 @@ export async function trainStage<B>(run: Run, name: string, objective: Objective
     onWarning: (m) => run.progress.info(`warning: ${m}`),
     resumeCommand: run.resumeCommand,
   });
+  const micro = t.microBatchSize !== undefined && t.microBatchSize < t.batchSize ? t.microBatchSize : undefined;
+  if (micro !== undefined && objective.split === undefined) {
+    throw new CliError(`--${settingsKey(c, t) ?? 'train'}.micro-batch-size: stage ${name} trains its batch in one pass (micro-batches are for the base model, LoRA teachers and the multitask model); remove the key`);
+  }
   await run.beginStage(name, t.steps, checkpoints);
   const optimizer = makeOptimizer(objective.params, t, c.optim);
   const t0 = performance.now();
@@ -91,6 +95,7 @@ export async function trainStage<B>(run: Run, name: string, objective: Objective
       optimizer,
       steps: t.steps,
       maxGradNorm: c.optim.maxGradNorm,
+      ...(micro !== undefined ? { microBatchSize: micro } : {}),
       checkpoints: store,
       ...(c.checkpointEvery > 0 ? { checkpointEvery: c.checkpointEvery } : {}),
       signal: run.signal,

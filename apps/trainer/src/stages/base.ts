@@ -12,7 +12,7 @@
 // pairs by input → output of training instances without their instructions.
 import type * as tf from '@tensorflow/tfjs-core';
 import { type Objective, Rng } from '@tagi/tensor-core';
-import { type Seq2SeqBatch, collate, disposeBatch } from '@tagi/lora';
+import { type Seq2SeqBatch, type TokenizedExample, collate, disposeBatch, processedTokens, splitExamples } from '@tagi/lora';
 import { type T5ForConditionalGeneration, PrunedTokenizer, checkIdRows, createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { saveT5 } from '@tagi/t5-model/node';
 import { InstructionInputs, type Task } from '@tagi/datasets';
@@ -65,18 +65,25 @@ export function baseObjective(model: T5ForConditionalGeneration, c: TagiConfig, 
     const p = spanCorruption(ids.slice(0, maxSrc - 1), rng, sentinels, tok.eosTokenId);
     return { src: p.src, tgt: p.tgt.slice(0, BASE_PAIR_TARGET_TOKENS) };
   };
+  const examplesOf = new WeakMap<Seq2SeqBatch, TokenizedExample[]>(); // for split (train.microBatchSize)
   return {
     params: new Map(model.namedParameters()),
     batch: ({ step }) => {
       const rng = root.fork(`step-${step}`);
-      return collate(Array.from({ length: b.train.batchSize }, () => pick(rng)).map((p) => ({ input: p.src, target: p.tgt })), tok.padTokenId);
+      const examples = Array.from({ length: b.train.batchSize }, () => pick(rng)).map((p) => ({ input: p.src, target: p.tgt }));
+      const batch = collate(examples, tok.padTokenId);
+      examplesOf.set(batch, examples);
+      return batch;
     },
-    loss: (batch, { step }) => {
-      const out = model.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, labels: batch.labels, rng: root.fork(`dropout-${step}`) });
+    loss: (batch, { step, part }) => {
+      // a part of a split batch draws its own dropout masks; an unsplit one what it always drew
+      const dropout = part === undefined ? root.fork(`dropout-${step}`) : root.fork(`dropout-${step}`).fork(`part-${part}`);
+      const out = model.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, labels: batch.labels, rng: dropout });
       return { loss: out.loss as tf.Scalar };
     },
-    tokens: (batch) => batch.tokens,
+    tokens: processedTokens,
     release: disposeBatch,
+    split: (batch, size) => splitExamples(examplesOf.get(batch) as TokenizedExample[], tok.padTokenId, size),
   };
 }
 
