@@ -6,7 +6,7 @@ import { BackendError, initBackend } from '@tagi/tensor-core';
 import type { RunArtifact } from '@tagi/tensor-core/node';
 import { TeacherLogitCache } from '@tagi/hypernet';
 import type { AdapterSet } from '@tagi/lora';
-import type { TagiConfig } from '../config/config.js';
+import { type TagiConfig, withNumPos } from '../config/config.js';
 import { type TaskData, type Tok, loadTaskData, modelTokenizer, prunedTokenizer } from '../data/tasks.js';
 import { readCorpus } from '../data/corpus.js';
 import { CliError, InterruptedError } from '../common/errors.js';
@@ -24,7 +24,7 @@ import { Run } from '../run/run.js';
 import { pretrainBase } from '../stages/base.js';
 import { type EvalInputs, evaluate } from '../stages/evaluate.js';
 import { generate } from '../stages/generate.js';
-import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, needsTeachers, paperVariants, pretrainHypernetStage, withNumPos } from '../stages/hypernet.js';
+import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, needsTeachers, paperVariants, pretrainHypernetStage } from '../stages/hypernet.js';
 import { MULTITASK_DIR, trainMultitask, trainTeachers } from '../stages/teachers.js';
 
 /** Selects the tfjs backend and says which one runs (and why the others did not). */

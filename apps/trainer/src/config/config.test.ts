@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_KEYS, coerceValue, kebabToCamel, stableJson, validateConfig } from './config.js';
+import { CONFIG_KEYS, coerceValue, kebabToCamel, stableJson, validateConfig, withNumPos } from './config.js';
+import { InstructionInputs, embeddedSuite } from '@tagi/datasets';
+import { loadDefaultT5Tokenizer } from '@tagi/t5-model/node';
 import { ConfigError, CliError } from '../common/errors.js';
 import { PEFT_ONLY_HYPERNET_CONFIG } from '@tagi/hypernet';
 import { PRESETS, PRESET_NAMES } from './presets.js';
@@ -144,5 +146,35 @@ describe('keys and suggestions', () => {
     expect(editDistance('kitten', 'sitting')).toBe(3);
     expect(suggest('tiyn', ['smoke', 'tiny'])).toEqual(['tiny']);
     expect(suggest('zzzzzz', ['smoke', 'tiny'])).toEqual([]);
+  });
+});
+
+describe('withNumPos (the Def+2Pos setting of tagi experiment paper)', () => {
+  it('grows the source budget with the demonstrations, never shrinks it, and is the config itself for its own setting', () => {
+    const tiny = resolveConfig({ preset: 'tiny', overrides: [] });
+    expect(withNumPos(tiny, undefined)).toBe(tiny);
+    expect(withNumPos(tiny, tiny.prompt.numPos)).toBe(tiny);
+    const two = withNumPos(tiny, 2);
+    expect(two.prompt).toEqual({ ...tiny.prompt, numPos: 2, maxSourceLength: tiny.prompt.maxSourceLength * 3 });
+    expect(tiny.prompt.numPos).toBe(0); // the run's config is not changed
+    const lm = resolveConfig({ preset: 't5-small-lm-adapt', overrides: [] });
+    expect(withNumPos(lm, 0).prompt.maxSourceLength).toBe(lm.prompt.maxSourceLength);
+  });
+
+  it("fits every Def+2Pos prompt of the embedded suite in the tiny preset's grown budget (no demonstration dropped)", () => {
+    const tiny = resolveConfig({ preset: 'tiny', overrides: [] });
+    const tok = loadDefaultT5Tokenizer();
+    const suite = embeddedSuite({ seed: 0 });
+    const tasks = [...suite.train.filter((_, i) => i % 8 === 0), ...suite.heldOut.filter((_, i) => i % 8 === 0)];
+    const fits = new InstructionInputs(tok, withNumPos(tiny, 2).prompt);
+    const cut = new InstructionInputs(tok, { ...tiny.prompt, numPos: 2 });
+    for (const task of tasks) {
+      for (const instance of task.instances.slice(0, 4)) {
+        fits.concatenatedIds(task, instance.input);
+        cut.concatenatedIds(task, instance.input);
+      }
+    }
+    expect(fits.summary()).toBeUndefined();
+    expect(cut.summary()).toMatch(/demonstrations dropped/); // what the 64-token budget did
   });
 });

@@ -378,3 +378,15 @@ export function stableJson(value: unknown): string {
   };
   return `${JSON.stringify(sort(value), null, 2)}\n`;
 }
+
+/**
+ * The config of a prompt setting with `numPos` demonstrations when not the config's (the Def+2Pos setting of
+ * `tagi experiment paper`): the source budget grows with the demonstrations, ×(1 + numPos)/(1 + the config's),
+ * so a preset sized for "Def" does not cut the added demonstrations away (the tiny preset's 64 tokens cut every
+ * Def+2Pos prompt of the embedded suite). The config itself when the setting is its own.
+ */
+export function withNumPos(c: TagiConfig, numPos: number | undefined): TagiConfig {
+  if (numPos === undefined || numPos === c.prompt.numPos) return c;
+  const maxSourceLength = Math.max(c.prompt.maxSourceLength, Math.ceil((c.prompt.maxSourceLength * (1 + numPos)) / (1 + c.prompt.numPos)));
+  return { ...c, prompt: { ...c.prompt, numPos, maxSourceLength } };
+}

@@ -8,7 +8,7 @@ import { type FusionKind, type HyperNetwork, type TeacherLogitCache, type Finetu
 import { saveHypernet } from '@tagi/hypernet/node';
 import type { AdapterSet } from '@tagi/lora';
 import type { T5ForConditionalGeneration } from '@tagi/t5-model';
-import type { TagiConfig } from '../config/config.js';
+import { type TagiConfig, withNumPos } from '../config/config.js';
 import type { TaskData, Tok } from '../data/tasks.js';
 import { loadCheckedHypernet, newHypernet, teacherDirName } from '../data/models.js';
 import type { Run } from '../run/run.js';
@@ -38,10 +38,6 @@ export interface HypernetVariant {
   readonly numPos?: number;
 }
 
-/** The config a variant trains (and is evaluated) with: the run's, with the variant's prompt setting. */
-export function withNumPos(c: TagiConfig, numPos: number | undefined): TagiConfig {
-  return numPos === undefined || numPos === c.prompt.numPos ? c : { ...c, prompt: { ...c.prompt, numPos } };
-}
 
 /**
  * `tagi experiment paper`: the paper's Table 2 (TAGI and the CE-only hypernetwork, on "Def" and on

@@ -12,7 +12,7 @@ import { InstructionInputs, type Task } from '@tagi/datasets';
 import { type AdapterBank, type AdapterSet, type GroupedExample, type TokenizedExample, loraBankObjective, loraConfig, loraObjective } from '@tagi/lora';
 import { saveAdapter } from '@tagi/lora/node';
 import { type T5ForConditionalGeneration, checkIdRows } from '@tagi/t5-model';
-import type { TagiConfig, TrainSettings } from '../config/config.js';
+import { type TagiConfig, type TrainSettings, withNumPos } from '../config/config.js';
 import type { TaskData, Tok } from '../data/tasks.js';
 import { loadCheckedAdapter, teacherDirName } from '../data/models.js';
 import type { Run } from '../run/run.js';
@@ -156,7 +156,7 @@ export async function trainMultitask(run: Run, model: T5ForConditionalGeneration
   const dir = o.dir ?? MULTITASK_DIR;
   run.checkStop();
   if (run.isDone(stage)) return loadCheckedAdapter(run.path(dir), model);
-  const inputs = new InstructionInputs(tok, { ...c.prompt, numPos: o.numPos ?? c.prompt.numPos });
+  const inputs = new InstructionInputs(tok, withNumPos(c, o.numPos).prompt);
   const examples = data.trainExamples.map((e) => ({ input: inputs.concatenatedIds(data.byId.get(e.taskId) as Task, e.studentInput), target: tok.encode(e.outputs[0] ?? '', { maxLength: c.prompt.maxTargetLength }) }));
   const cut = inputs.summary();
   if (cut !== undefined) run.progress.info(`warning: ${cut}`);
