@@ -10,10 +10,24 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: {
-        console: 'readonly', process: 'readonly', Buffer: 'readonly', URL: 'readonly', performance: 'readonly',
-        setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly',
-        TextEncoder: 'readonly', TextDecoder: 'readonly', fetch: 'readonly', document: 'readonly', window: 'readonly',
-        structuredClone: 'readonly', AbortController: 'readonly', queueMicrotask: 'readonly', globalThis: 'readonly',
+        console: 'readonly',
+        process: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        performance: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        fetch: 'readonly',
+        document: 'readonly',
+        window: 'readonly',
+        structuredClone: 'readonly',
+        AbortController: 'readonly',
+        queueMicrotask: 'readonly',
+        globalThis: 'readonly',
       },
     },
     rules: {

@@ -29,7 +29,14 @@ const opt = (name) => {
   const i = args.indexOf(a);
   return args[i + 1] && !args[i + 1].startsWith('--') ? args[i + 1] : true;
 };
-const only = typeof opt('only') === 'string' ? new Set(opt('only').split(',').map((s) => (s.startsWith('@tagi/') ? s : `@tagi/${s}`))) : undefined;
+const only =
+  typeof opt('only') === 'string'
+    ? new Set(
+        opt('only')
+          .split(',')
+          .map((s) => (s.startsWith('@tagi/') ? s : `@tagi/${s}`)),
+      )
+    : undefined;
 const keep = opt('keep') === true;
 const jsonOut = typeof opt('json') === 'string' ? path.resolve(opt('json')) : undefined;
 const log = (m) => console.log(`release-rehearsal: ${m}`);
@@ -37,7 +44,8 @@ const log = (m) => console.log(`release-rehearsal: ${m}`);
 function run(cmd, argv, o = {}) {
   const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: o.timeout ?? 600_000, cwd: o.cwd, env: { ...process.env, ...o.env }, maxBuffer: 64 << 20 });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  if (o.check !== false && r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} (in ${o.cwd ?? process.cwd()}) failed with ${r.status ?? r.signal}:\n${out.slice(-3000)}`);
+  if (o.check !== false && r.status !== 0)
+    throw new Error(`${cmd} ${argv.join(' ')} (in ${o.cwd ?? process.cwd()}) failed with ${r.status ?? r.signal}:\n${out.slice(-3000)}`);
   return { ok: r.status === 0, out, stdout: r.stdout ?? '' };
 }
 
@@ -66,7 +74,9 @@ const PUBLISHED_DIRS = ['packages', 'apps'];
 function copyWorkspace(dest) {
   // tracked files plus the built dist/ folders (what `files` publishes), without node_modules or VCS data
   const files = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root }).out.split('\0').filter(Boolean);
-  const dists = PUBLISHED_DIRS.flatMap((top) => fs.readdirSync(path.join(root, top)).map((p) => path.join(top, p, 'dist'))).filter((d) => fs.existsSync(path.join(root, d)));
+  const dists = PUBLISHED_DIRS.flatMap((top) => fs.readdirSync(path.join(root, top)).map((p) => path.join(top, p, 'dist'))).filter((d) =>
+    fs.existsSync(path.join(root, d)),
+  );
   for (const rel of files) {
     const src = path.join(root, rel);
     if (!fs.existsSync(src) || fs.statSync(src).isDirectory()) continue;
@@ -160,8 +170,26 @@ function consumerCheck(work, url, { pkg, dir }) {
   fs.writeFileSync(path.join(cdir, '.npmrc'), `registry=${url}\n`);
   // npm_config_registry too: under `pnpm run` (the test command) pnpm exports npm_config_registry=<public registry>, and
   // an environment setting beats the .npmrc file, so npm would ask the public registry for unpublished @tagi packages (404).
-  const env = { npm_config_registry: url, npm_config_userconfig: path.join(cdir, '.npmrc'), npm_config_cache: path.join(work, 'npm-cache'), npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
-  const row = { package: name, version: pkg.version, install: false, installBytes: 0, installedPackages: 0, usage: 'absent', typesEsm: false, typesCjs: false, require: false, problems: [] };
+  const env = {
+    npm_config_registry: url,
+    npm_config_userconfig: path.join(cdir, '.npmrc'),
+    npm_config_cache: path.join(work, 'npm-cache'),
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+  };
+  const row = {
+    package: name,
+    version: pkg.version,
+    install: false,
+    installBytes: 0,
+    installedPackages: 0,
+    usage: 'absent',
+    typesEsm: false,
+    typesCjs: false,
+    require: false,
+    problems: [],
+  };
   const t0 = performance.now();
   const inst = run('npm', ['install', `${name}@${pkg.version}`], { cwd: cdir, env, check: false, timeout: 900_000 });
   row.installSeconds = Math.round((performance.now() - t0) / 100) / 10;
@@ -208,7 +236,15 @@ function consumerCheck(work, url, { pkg, dir }) {
   if (!tc.ok) row.problems.push(`CommonJS TypeScript consumer: ${tc.out.trim().split('\n').slice(0, 3).join(' | ')}`);
   const rq = run(process.execPath, ['-e', subs.map((s) => `require(${JSON.stringify(s)});`).join('')], { cwd: cdir, check: false });
   row.require = rq.ok;
-  if (!rq.ok) row.problems.push(`require(): ${rq.out.trim().split('\n').find((l) => /Error/.test(l)) ?? rq.out.slice(-300)}`);
+  if (!rq.ok)
+    row.problems.push(
+      `require(): ${
+        rq.out
+          .trim()
+          .split('\n')
+          .find((l) => /Error/.test(l)) ?? rq.out.slice(-300)
+      }`,
+    );
   return row;
 }
 
@@ -222,7 +258,14 @@ function consumerDir(work, url, short) {
   fs.writeFileSync(path.join(cdir, 'package.json'), JSON.stringify({ name: `consumer-${short}`, version: '1.0.0', private: true }, null, 2));
   fs.writeFileSync(path.join(cdir, '.npmrc'), `registry=${url}\n`);
   // as in consumerCheck: npm_config_registry beats the pnpm-exported public registry
-  const env = { npm_config_registry: url, npm_config_userconfig: path.join(cdir, '.npmrc'), npm_config_cache: path.join(work, 'npm-cache'), npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+  const env = {
+    npm_config_registry: url,
+    npm_config_userconfig: path.join(cdir, '.npmrc'),
+    npm_config_cache: path.join(work, 'npm-cache'),
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+  };
   return { cdir, env };
 }
 
@@ -251,11 +294,14 @@ function tarballCheck(work, env, pkg, needs, versions, problems) {
   const manifest = JSON.parse(run('tar', ['-xzOf', path.join(tdir, info.filename), 'package/package.json']).stdout);
   for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies']) {
     for (const [dep, range] of Object.entries(manifest[field] ?? {})) {
-      if (String(range).startsWith('workspace:') || String(range).startsWith('catalog:')) problems.push(`${field}.${dep} is still '${range}' in the published package.json`);
-      else if (versions.has(dep) && range !== versions.get(dep)) problems.push(`${field}.${dep} is '${range}', not the version published with it (${versions.get(dep)})`);
+      if (String(range).startsWith('workspace:') || String(range).startsWith('catalog:'))
+        problems.push(`${field}.${dep} is still '${range}' in the published package.json`);
+      else if (versions.has(dep) && range !== versions.get(dep))
+        problems.push(`${field}.${dep} is '${range}', not the version published with it (${versions.get(dep)})`);
     }
   }
-  for (const [bin, target] of Object.entries(manifest.bin ?? {})) if (!files.has(target.replace(/^\.\//, ''))) problems.push(`bin ${bin} → ${target} is not in the tarball`);
+  for (const [bin, target] of Object.entries(manifest.bin ?? {}))
+    if (!files.has(target.replace(/^\.\//, ''))) problems.push(`bin ${bin} → ${target} is not in the tarball`);
   return { tarballBytes: info.size, unpackedBytes: info.unpackedSize, fileCount: info.entryCount ?? info.files.length };
 }
 
@@ -289,18 +335,29 @@ function installApp(work, url, pkg, name, files, versions) {
 async function trainerCheck(work, url, { pkg }, versions) {
   const { row, cdir, env } = installApp(work, url, pkg, 'trainer', ['package.json', 'README.md', 'LICENSE', 'dist/cli.js', 'dist/index.js'], versions);
   if (!row.install) return row;
-  row.tfjsNode = fs.existsSync(path.join(cdir, 'node_modules', '@tensorflow', 'tfjs-node', 'lib', 'napi-v8', 'tfjs_binding.node')) ? 'installed' : 'not installed';
+  row.tfjsNode = fs.existsSync(path.join(cdir, 'node_modules', '@tensorflow', 'tfjs-node', 'lib', 'napi-v8', 'tfjs_binding.node'))
+    ? 'installed'
+    : 'not installed';
   const t0 = performance.now();
   const demo = run('npx', [pkg.name, 'demo', '--preset=smoke'], { cwd: cdir, env: userEnv(env), check: false, timeout: 1_800_000 });
   row.demoSeconds = seconds(t0);
   row.backendLine = demo.out.split('\n').find((l) => l.startsWith('backend: ')) ?? '';
   row.demo = demo.ok && /\| TAGI \|/.test(demo.out);
-  if (!row.demo) row.problems.push(`npx ${pkg.name} demo --preset=smoke ${demo.ok ? 'printed no results table' : 'failed'}: ${demo.out.trim().split('\n').slice(-6).join(' | ')}`);
+  if (!row.demo)
+    row.problems.push(
+      `npx ${pkg.name} demo --preset=smoke ${demo.ok ? 'printed no results table' : 'failed'}: ${demo.out.trim().split('\n').slice(-6).join(' | ')}`,
+    );
   if (!demo.out.startsWith('backend: ')) row.problems.push(`the demo's first line is not ours: ${JSON.stringify(demo.out.split('\n')[0])}`);
   row.tensorflowLogLines = (await tensorflowLines(demo.out)).length;
-  if (row.tensorflowLogLines > 0) row.problems.push(`${row.tensorflowLogLines} TensorFlow log line(s) in the demo's output, e.g. ${(await tensorflowLines(demo.out))[0]}`);
+  if (row.tensorflowLogLines > 0)
+    row.problems.push(`${row.tensorflowLogLines} TensorFlow log line(s) in the demo's output, e.g. ${(await tensorflowLines(demo.out))[0]}`);
   const runs = path.join(cdir, 'runs');
-  row.runDir = fs.existsSync(runs) ? fs.readdirSync(runs).map((d) => path.join(runs, d)).find((d) => fs.existsSync(path.join(d, 'results.json'))) : undefined;
+  row.runDir = fs.existsSync(runs)
+    ? fs
+        .readdirSync(runs)
+        .map((d) => path.join(runs, d))
+        .find((d) => fs.existsSync(path.join(d, 'results.json')))
+    : undefined;
   if (row.demo && row.runDir === undefined) row.problems.push(`no run with results.json under ${runs}`);
   row.dir = cdir;
   return row;
@@ -311,7 +368,19 @@ async function trainerCheck(work, url, { pkg }, versions) {
  * its default root ./runs holds that run: the URL printed, `GET /` the page, one `POST /api/generate` on the run.
  */
 async function playgroundCheck(work, url, { pkg }, versions, trainer) {
-  const files = ['package.json', 'README.md', 'LICENSE', 'NOTICE', 'dist/server.js', 'dist/web/tagi-browser.js', 'public/index.html', 'public/app.js', 'public/style.css', 'public/in-page.html', 'public/in-page.js'];
+  const files = [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'NOTICE',
+    'dist/server.js',
+    'dist/web/tagi-browser.js',
+    'public/index.html',
+    'public/app.js',
+    'public/style.css',
+    'public/in-page.html',
+    'public/in-page.js',
+  ];
   const { row, cdir, env } = installApp(work, url, pkg, 'playground', files, versions);
   if (!row.install) return row;
   if (trainer?.runDir === undefined) {
@@ -319,7 +388,11 @@ async function playgroundCheck(work, url, { pkg }, versions, trainer) {
     return row;
   }
   let t0 = performance.now();
-  const child = spawn(path.join(cdir, 'node_modules', '.bin', 'tagi-playground'), ['--port', '0'], { cwd: trainer.dir, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(path.join(cdir, 'node_modules', '.bin', 'tagi-playground'), ['--port', '0'], {
+    cwd: trainer.dir,
+    env: userEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -348,12 +421,29 @@ async function playgroundCheck(work, url, { pkg }, versions, trainer) {
     row.getStatus = page.status;
     if (page.status !== 200 || !/<html/i.test(html)) row.problems.push(`GET / answered ${page.status} without the page`);
     t0 = performance.now();
-    const gen = await fetch(new URL('api/generate', started), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dir: trainer.runDir, instruction: 'Return the last word of the input.' }) });
+    const gen = await fetch(new URL('api/generate', started), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dir: trainer.runDir, instruction: 'Return the last word of the input.' }),
+    });
     const body = await gen.json().catch(() => ({}));
     row.generateSeconds = seconds(t0);
     row.generateStatus = gen.status;
-    if (gen.status !== 200 || typeof body.id !== 'string' || !Array.isArray(body.instructionIds)) row.problems.push(`POST /api/generate answered ${gen.status}: ${JSON.stringify(body).slice(0, 300)}`);
-    row.backend = /"backend":"(\w+)"/.exec(JSON.stringify(await (await fetch(new URL('api/open', started), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dir: trainer.runDir }) })).json().catch(() => ({}))))?.[1];
+    if (gen.status !== 200 || typeof body.id !== 'string' || !Array.isArray(body.instructionIds))
+      row.problems.push(`POST /api/generate answered ${gen.status}: ${JSON.stringify(body).slice(0, 300)}`);
+    row.backend = /"backend":"(\w+)"/.exec(
+      JSON.stringify(
+        await (
+          await fetch(new URL('api/open', started), {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ dir: trainer.runDir }),
+          })
+        )
+          .json()
+          .catch(() => ({})),
+      ),
+    )?.[1];
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const end = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(undefined), 30_000))]);
@@ -373,7 +463,9 @@ async function main() {
     log('skipped: https://registry.npmjs.org is not reachable (third-party dependencies are proxied from it)');
     return 0;
   }
-  const missing = PUBLISHED_DIRS.flatMap((top) => fs.readdirSync(path.join(root, top)).map((p) => path.join(top, p))).filter((d) => fs.existsSync(path.join(root, d, 'package.json')) && !fs.existsSync(path.join(root, d, 'dist')));
+  const missing = PUBLISHED_DIRS.flatMap((top) => fs.readdirSync(path.join(root, top)).map((p) => path.join(top, p))).filter(
+    (d) => fs.existsSync(path.join(root, d, 'package.json')) && !fs.existsSync(path.join(root, d, 'dist')),
+  );
   if (missing.length > 0) throw new Error(`build first (pnpm build): no dist/ in ${missing.join(', ')}`);
   const started = performance.now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-release-'));
@@ -389,8 +481,14 @@ async function main() {
     verdaccio = await startVerdaccio(work, port);
     log(`verdaccio at ${verdaccio.url}`);
     fs.writeFileSync(path.join(work, 'publish.npmrc'), `//127.0.0.1:${port}/:_authToken=rehearsal\n`);
-    const pub = run('npx', [...pnpm, '-r', 'publish', '--registry', verdaccio.url, '--no-git-checks'], { cwd: copy, env: { npm_config_userconfig: path.join(work, 'publish.npmrc') } });
-    const published = pub.out.split('\n').filter((l) => /^\+ @tagi\//.test(l)).map((l) => l.slice(2).trim());
+    const pub = run('npx', [...pnpm, '-r', 'publish', '--registry', verdaccio.url, '--no-git-checks'], {
+      cwd: copy,
+      env: { npm_config_userconfig: path.join(work, 'publish.npmrc') },
+    });
+    const published = pub.out
+      .split('\n')
+      .filter((l) => /^\+ @tagi\//.test(l))
+      .map((l) => l.slice(2).trim());
     log(`published ${published.join(', ')}`);
     const all = publishedPackages(copy);
     const versions = new Map(all.map((p) => [p.pkg.name, p.pkg.version]));
@@ -413,11 +511,15 @@ async function main() {
       log(`${playgroundPkg.pkg.name}: tarball, install into an empty directory, serve the demo's run: GET /, POST /api/generate …`);
       appRows.push(await playgroundCheck(work, verdaccio.url, playgroundPkg, versions, trainer));
     }
-    for (const p of pkgs.filter((x) => x.app && x !== trainerPkg && x !== playgroundPkg)) appRows.push({ package: p.pkg.name, version: p.pkg.version, problems: ['an app the rehearsal has no run check for'] });
+    for (const p of pkgs.filter((x) => x.app && x !== trainerPkg && x !== playgroundPkg))
+      appRows.push({ package: p.pkg.name, version: p.pkg.version, problems: ['an app the rehearsal has no run check for'] });
     const lines = [
       '| package | version | install | installed size | packages | README usage | ESM types | CJS types | require() |',
       '|---|---|---|---:|---:|---|---|---|---|',
-      ...rows.map((r) => `| ${r.package} | ${r.version} | ${r.install ? `ok (${r.installSeconds} s)` : 'FAILED'} | ${mb(r.installBytes)} | ${r.installedPackages} | ${r.usage}${r.usageSeconds !== undefined ? ` (${r.usageSeconds} s)` : ''} | ${r.typesEsm ? 'ok' : 'FAILED'} | ${r.typesCjs ? 'ok' : 'FAILED'} | ${r.require ? 'ok' : 'FAILED'} |`),
+      ...rows.map(
+        (r) =>
+          `| ${r.package} | ${r.version} | ${r.install ? `ok (${r.installSeconds} s)` : 'FAILED'} | ${mb(r.installBytes)} | ${r.installedPackages} | ${r.usage}${r.usageSeconds !== undefined ? ` (${r.usageSeconds} s)` : ''} | ${r.typesEsm ? 'ok' : 'FAILED'} | ${r.typesCjs ? 'ok' : 'FAILED'} | ${r.require ? 'ok' : 'FAILED'} |`,
+      ),
     ];
     if (rows.length > 0) console.log(`\n${lines.join('\n')}\n`);
     const kb = (b) => (b === undefined ? '–' : `${(b / 1e3).toFixed(0)} kB`);
@@ -430,14 +532,21 @@ async function main() {
     const appLines = [
       '| app | version | tarball | unpacked | files | install | installed size | run from the registry, in an empty directory |',
       '|---|---|---:|---:|---:|---|---:|---|',
-      ...appRows.map((r) => `| ${r.package} | ${r.version} | ${kb(r.tarballBytes)} | ${kb(r.unpackedBytes)} | ${r.fileCount ?? '–'} | ${r.install ? `ok (${r.installSeconds} s)` : 'FAILED'} | ${r.installBytes !== undefined ? mb(r.installBytes) : '–'} | ${appRun(r)} |`),
+      ...appRows.map(
+        (r) =>
+          `| ${r.package} | ${r.version} | ${kb(r.tarballBytes)} | ${kb(r.unpackedBytes)} | ${r.fileCount ?? '–'} | ${r.install ? `ok (${r.installSeconds} s)` : 'FAILED'} | ${r.installBytes !== undefined ? mb(r.installBytes) : '–'} | ${appRun(r)} |`,
+      ),
     ];
     if (appRows.length > 0) console.log(`${appLines.join('\n')}\n`);
     for (const r of [...rows, ...appRows]) for (const pr of r.problems) console.log(`  ${r.package}: ${pr}`);
     if (jsonOut) fs.writeFileSync(jsonOut, `${JSON.stringify({ published, rows, apps: appRows }, null, 2)}\n`);
     const failed = [...rows, ...appRows].filter((r) => r.problems.length > 0).length + (published.length < pkgs.length ? 1 : 0);
     const minutes = ((performance.now() - started) / 60_000).toFixed(1);
-    log(failed === 0 ? `all ${rows.length} packages install and run alone, and ${appRows.length} apps run from the registry (${minutes} min)` : `${failed} package(s) with problems (${minutes} min)`);
+    log(
+      failed === 0
+        ? `all ${rows.length} packages install and run alone, and ${appRows.length} apps run from the registry (${minutes} min)`
+        : `${failed} package(s) with problems (${minutes} min)`,
+    );
     return failed === 0 ? 0 : 1;
   } finally {
     verdaccio?.child.kill();

@@ -234,9 +234,15 @@ export function findFolderCycles(root, projects = FOLDER_CHECKED) {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const root = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..'));
   const cycles = findCycles(root);
-  for (const c of cycles) console.error(`import cycle in ${c.project}: ${c.cycle.join(' → ')}${c.files.length > c.cycle.length - 1 ? ` (files in the cycle group: ${c.files.join(', ')})` : ''}`);
+  for (const c of cycles)
+    console.error(
+      `import cycle in ${c.project}: ${c.cycle.join(' → ')}${c.files.length > c.cycle.length - 1 ? ` (files in the cycle group: ${c.files.join(', ')})` : ''}`,
+    );
   const folderCycles = findFolderCycles(root);
-  for (const c of folderCycles) console.error(`folder cycle in ${c.project}: ${c.cycle.join(' → ')} (through ${c.via.join('; ')})${c.folders.length > c.cycle.length - 1 ? ` (folders in the cycle group: ${c.folders.join(', ')})` : ''}`);
+  for (const c of folderCycles)
+    console.error(
+      `folder cycle in ${c.project}: ${c.cycle.join(' → ')} (through ${c.via.join('; ')})${c.folders.length > c.cycle.length - 1 ? ` (folders in the cycle group: ${c.folders.join(', ')})` : ''}`,
+    );
   console.log(cycles.length === 0 ? 'no import cycles between files' : `${cycles.length} import cycle group(s)`);
   console.log(folderCycles.length === 0 ? `no import cycles between folders (${FOLDER_CHECKED.join(', ')})` : `${folderCycles.length} folder cycle group(s)`);
   process.exit(cycles.length === 0 && folderCycles.length === 0 ? 0 : 1);

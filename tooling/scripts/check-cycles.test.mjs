@@ -89,25 +89,45 @@ test('finds cycles between folders of src/ (through type imports too), not count
   const root = workspace(files);
   assert.deepEqual(findCycles(root), []);
   const found = findFolderCycles(root, ['apps/t', 'apps/missing']);
-  assert.deepEqual(found.map((c) => [c.project, c.cycle, c.via]), [
-    ['apps/t', ['src/', 'src/queue/', 'src/stages/', 'src/'], ['src/index.ts → src/queue/jobs.ts', 'src/queue/jobs.ts → src/stages/a.ts', 'src/stages/a.ts → src/errors.ts']],
-  ]);
+  assert.deepEqual(
+    found.map((c) => [c.project, c.cycle, c.via]),
+    [
+      [
+        'apps/t',
+        ['src/', 'src/queue/', 'src/stages/', 'src/'],
+        ['src/index.ts → src/queue/jobs.ts', 'src/queue/jobs.ts → src/stages/a.ts', 'src/stages/a.ts → src/errors.ts'],
+      ],
+    ],
+  );
   // errors.ts moved below both (a folder the others import downward): no cycle
   const { 'apps/t/src/errors.ts': errors, ...rest } = files;
-  const fixed = workspace({ ...rest, 'apps/t/src/common/errors.ts': errors, 'apps/t/src/stages/a.ts': "import type { E } from '../common/errors.js';\nexport const s = 1 as unknown as E;\n" });
+  const fixed = workspace({
+    ...rest,
+    'apps/t/src/common/errors.ts': errors,
+    'apps/t/src/stages/a.ts': "import type { E } from '../common/errors.js';\nexport const s = 1 as unknown as E;\n",
+  });
   assert.deepEqual(findFolderCycles(fixed, ['apps/t']), []);
   // the command line reports folder cycles of the projects it checks (apps/trainer) and fails
   const trainerShaped = workspace(Object.fromEntries(Object.entries(files).map(([k, v]) => [k.replace('apps/t/', 'apps/trainer/'), v])));
   const r = spawnSync(process.execPath, [script, trainerShaped]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr.toString(), /folder cycle in apps\/trainer: src\/ → src\/queue\/ → src\/stages\/ → src\/ \(through src\/index\.ts → src\/queue\/jobs\.ts; /);
+  assert.match(
+    r.stderr.toString(),
+    /folder cycle in apps\/trainer: src\/ → src\/queue\/ → src\/stages\/ → src\/ \(through src\/index\.ts → src\/queue\/jobs\.ts; /,
+  );
   assert.match(r.stdout.toString(), /no import cycles between files\n1 folder cycle group/);
 });
 
 test('this repository has no import cycles between files', () => {
-  assert.deepEqual(findCycles(repo).map((c) => `${c.project}: ${c.cycle.join(' → ')}`), []);
+  assert.deepEqual(
+    findCycles(repo).map((c) => `${c.project}: ${c.cycle.join(' → ')}`),
+    [],
+  );
 });
 
 test('apps/trainer/src has no import cycles between folders', () => {
-  assert.deepEqual(findFolderCycles(repo).map((c) => `${c.project}: ${c.cycle.join(' → ')} (through ${c.via.join('; ')})`), []);
+  assert.deepEqual(
+    findFolderCycles(repo).map((c) => `${c.project}: ${c.cycle.join(' → ')} (through ${c.via.join('; ')})`),
+    [],
+  );
 });

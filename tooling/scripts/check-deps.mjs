@@ -28,7 +28,10 @@ function* walk(dir) {
   }
 }
 for (const pkg of fs.readdirSync(path.join(root, 'packages'))) {
-  if (!(pkg in allowed)) { problems.push(`packages/${pkg}: not in the dependency table of check-deps.mjs`); continue; }
+  if (!(pkg in allowed)) {
+    problems.push(`packages/${pkg}: not in the dependency table of check-deps.mjs`);
+    continue;
+  }
   const manifest = JSON.parse(fs.readFileSync(path.join(root, 'packages', pkg, 'package.json'), 'utf8'));
   for (const dep of Object.keys(manifest.dependencies ?? {})) {
     const m = /^@tagi\/(.+)$/.exec(dep);
@@ -45,13 +48,19 @@ for (const pkg of fs.readdirSync(path.join(root, 'packages'))) {
       else {
         const resolved = path.resolve(path.dirname(file), spec);
         const rel = path.relative(root, resolved).split(path.sep);
-        if (rel[0] === 'apps') { problems.push(`${path.relative(root, file)}: imports the app ${rel[1]}`); continue; }
+        if (rel[0] === 'apps') {
+          problems.push(`${path.relative(root, file)}: imports the app ${rel[1]}`);
+          continue;
+        }
         if (rel[0] === 'packages' && rel[1] !== pkg) target = rel[1];
         else continue;
         problems.push(`${path.relative(root, file)}: reaches into packages/${target} by a relative path; import @tagi/${target}`);
         continue;
       }
-      if (apps.includes(target)) { problems.push(`${path.relative(root, file)}: imports the app @tagi/${target}`); continue; }
+      if (apps.includes(target)) {
+        problems.push(`${path.relative(root, file)}: imports the app @tagi/${target}`);
+        continue;
+      }
       if (target === pkg) continue;
       const ok = allowed[pkg].includes(target) || (isTest && (allowedInTests[pkg] ?? []).includes(target));
       if (!ok) problems.push(`${path.relative(root, file)}: imports @tagi/${target}, which ${pkg} may not depend on`);

@@ -31,7 +31,12 @@ function* walk(dir) {
 /** Bare module specifiers imported by a built JS file (static imports/exports, dynamic import(), require()). */
 export function bareImports(code) {
   const out = new Set();
-  const patterns = [/\bfrom\s*["']([^"'./][^"']*)["']/g, /\bimport\s*["']([^"'./][^"']*)["']/g, /\bimport\(\s*["']([^"'./][^"']*)["']\s*\)/g, /\brequire\(\s*["']([^"'./][^"']*)["']\s*\)/g];
+  const patterns = [
+    /\bfrom\s*["']([^"'./][^"']*)["']/g,
+    /\bimport\s*["']([^"'./][^"']*)["']/g,
+    /\bimport\(\s*["']([^"'./][^"']*)["']\s*\)/g,
+    /\brequire\(\s*["']([^"'./][^"']*)["']\s*\)/g,
+  ];
   for (const re of patterns) for (const m of code.matchAll(re)) out.add(m[1]);
   return out;
 }
@@ -70,7 +75,8 @@ for (const name of fs.readdirSync(path.join(root, 'packages')).sort()) {
   if (!pkg.license) fail(id, 'no license field');
   if (!fs.existsSync(path.join(dir, 'LICENSE')) || !(pkg.files ?? []).includes('LICENSE')) fail(id, 'LICENSE file missing or not in files');
   const notices = shipped.filter((p) => path.basename(p) === 'NOTICE' && path.dirname(p) !== dir);
-  if (notices.length > 0 && !fs.existsSync(path.join(dir, 'NOTICE'))) fail(id, `bundles third-party data (${path.relative(dir, notices[0])}) but has no NOTICE at its root`);
+  if (notices.length > 0 && !fs.existsSync(path.join(dir, 'NOTICE')))
+    fail(id, `bundles third-party data (${path.relative(dir, notices[0])}) but has no NOTICE at its root`);
   if (!pkg.engines?.node) fail(id, 'engines.node is not set');
   for (const [peer, range] of Object.entries(pkg.peerDependencies ?? {})) {
     const built = catalog[peer];

@@ -18,7 +18,13 @@ export function tagiVitestConfig(overrides = {}) {
   const jsonDir = process.env.TAGI_VITEST_JSON;
   const name = path.basename(process.cwd());
   const reporters = jsonDir
-    ? ['default', ['json', { outputFile: path.join(jsonDir, `${name}${process.env.TAGI_TEST_BACKENDS ? '-' + process.env.TAGI_TEST_BACKENDS.replace(/\W+/g, '_') : ''}.json`) }]]
+    ? [
+        'default',
+        [
+          'json',
+          { outputFile: path.join(jsonDir, `${name}${process.env.TAGI_TEST_BACKENDS ? '-' + process.env.TAGI_TEST_BACKENDS.replace(/\W+/g, '_') : ''}.json`) },
+        ],
+      ]
     : ['default'];
   return defineConfig({
     ...overrides,

@@ -20,7 +20,12 @@ const SHAPE = process.env.TAGI_BENCH_SHAPE ?? 'tiny';
 const NEW_TOKENS = 8;
 const json = process.argv.includes('--json');
 const instruction = 'Definition: Output the fifth word of the input.';
-const inputs = ['window train gold dog rabbit mouse orange big blue', 'queen closed early five short six mouse yellow orange', 'ball eight woman late brother play juice', 'red cat'];
+const inputs = [
+  'window train gold dog rabbit mouse orange big blue',
+  'queen closed early five short six mouse yellow orange',
+  'ball eight woman late brother play juice',
+  'red cat',
+];
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -46,7 +51,12 @@ interface PageRun {
 }
 
 /** A page with the run's TAGI loaded by the standalone in-page runner, `threads` threads (undefined: every core). */
-async function openRunner(page: Page, base: string, run: string, threads?: number): Promise<{ isolated: boolean; cores: number; threads: number; status: string }> {
+async function openRunner(
+  page: Page,
+  base: string,
+  run: string,
+  threads?: number,
+): Promise<{ isolated: boolean; cores: number; threads: number; status: string }> {
   await page.goto(`${base}in-page.html?dir=${encodeURIComponent(run)}${threads === undefined ? '' : `&threads=${threads}`}`);
   await page.waitForSelector('body[data-ready="1"]', { timeout: 10 * 60_000 });
   if (!(await page.isHidden('#error'))) throw new Error(`in-page: ${await page.textContent('#error')}`);
@@ -68,7 +78,11 @@ async function runInPage(page: Page, instr: string): Promise<PageRun> {
   return page.evaluate(
     async ({ instr, inputs }) => {
       const { runner } = (
-        window as unknown as { tagiInPage: { runner: { run(i: string, x: string[]): Promise<PageRun>; logits(i: string, x: string[], d: number[][]): Promise<{ shape: number[] }> } } }
+        window as unknown as {
+          tagiInPage: {
+            runner: { run(i: string, x: string[]): Promise<PageRun>; logits(i: string, x: string[], d: number[][]): Promise<{ shape: number[] }> };
+          };
+        }
       ).tagiInPage;
       const r = await runner.run(instr, inputs);
       const start = performance.now();
@@ -97,22 +111,40 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg();
   const loads: number[] = [];
   try {
-    say(`run: ${run}${given ? '' : ` (synthetic, ${SHAPE} shape, random weights)`}\nload average at start: ${loadAtStart.join(', ')} (${os.cpus().length} cores, shared with other engineers' processes)`);
+    say(
+      `run: ${run}${given ? '' : ` (synthetic, ${SHAPE} shape, random weights)`}\nload average at start: ${loadAtStart.join(', ')} (${os.cpus().length} cores, shared with other engineers' processes)`,
+    );
     // two pages side by side, the same binary: every core, and one thread
     const pageAll = await browser.context.newPage();
     const pageOne = await browser.context.newPage();
     const all = await openRunner(pageAll, server.url, run);
     const one = await openRunner(pageOne, server.url, run, 1);
-    say(`page: crossOriginIsolated ${all.isolated}, navigator.hardwareConcurrency ${all.cores}; wasm threads ${all.threads} (default) and ${one.threads} (?threads=1)`);
+    say(
+      `page: crossOriginIsolated ${all.isolated}, navigator.hardwareConcurrency ${all.cores}; wasm threads ${all.threads} (default) and ${one.threads} (?threads=1)`,
+    );
     say(`in-page load, ${all.threads} threads: ${all.status}\nin-page load, 1 thread: ${one.status}`);
-    const t = { serverGen: [] as number[], serverRun: [] as number[], oneGen: [] as number[], oneRun: [] as number[], oneFwd: [] as number[], allGen: [] as number[], allRun: [] as number[], allFwd: [] as number[] };
+    const t = {
+      serverGen: [] as number[],
+      serverRun: [] as number[],
+      oneGen: [] as number[],
+      oneRun: [] as number[],
+      oneFwd: [] as number[],
+      allGen: [] as number[],
+      allRun: [] as number[],
+      allFwd: [] as number[],
+    };
     for (let i = 0; i <= REPEATS; i++) {
       // a fresh instruction each time, with different ids (the page reuses the adapter of identical ids,
       // and a pruned vocabulary maps unknown words to one id: so words of the instruction itself), so each
       // repetition generates its adapter on every side
       const instr = `${instruction}${' Output the word.'.repeat(i)}`;
       const a = await post<{ id: string; generateMs: number }>(`${server.url}api/generate`, { dir: run, instruction: instr });
-      const r = await post<{ results: { model: string; ms: number; tokens: number[][] }[] }>(`${server.url}api/run`, { dir: run, instruction: instr, inputs, adapterId: a.id });
+      const r = await post<{ results: { model: string; ms: number; tokens: number[][] }[] }>(`${server.url}api/run`, {
+        dir: run,
+        instruction: instr,
+        inputs,
+        adapterId: a.id,
+      });
       const tagi = r.results.find((x) => x.model === 'tagi')!;
       // alternate which page goes first, so neither always runs right after the server
       let pOne: PageRun;
@@ -124,7 +156,10 @@ async function main(): Promise<void> {
         pAll = await runInPage(pageAll, instr);
         pOne = await runInPage(pageOne, instr);
       }
-      for (const [name, p] of [['1 thread', pOne], [`${all.threads} threads`, pAll]] as const) {
+      for (const [name, p] of [
+        ['1 thread', pOne],
+        [`${all.threads} threads`, pAll],
+      ] as const) {
         if (JSON.stringify(p.tokens) !== JSON.stringify(tagi.tokens)) throw new Error(`repetition ${i}: the page's tokens (${name}) differ from the server's`);
       }
       loads.push(os.loadavg()[0]!);
@@ -152,7 +187,11 @@ async function main(): Promise<void> {
         decode: { server: median(t.serverRun), page1: median(t.oneRun), pageN: median(t.allRun) },
         forward: { page1: median(t.oneFwd), pageN: median(t.allFwd) },
       },
-      speedupThreads: { generate: median(t.oneGen) / median(t.allGen), decode: median(t.oneRun) / median(t.allRun), forward: median(t.oneFwd) / median(t.allFwd) },
+      speedupThreads: {
+        generate: median(t.oneGen) / median(t.allGen),
+        decode: median(t.oneRun) / median(t.allRun),
+        forward: median(t.oneFwd) / median(t.allFwd),
+      },
       loadAverage: { start: loadAtStart, end: loadAtEnd, oneMinuteDuring: { min: Math.min(...loads), max: Math.max(...loads) } },
       cores: os.cpus().length,
     };
@@ -164,11 +203,17 @@ async function main(): Promise<void> {
     const row = (what: string, s: number[], p1: number[], pn: number[]): string =>
       `| ${what} | ${median(s).toFixed(0)} | ${median(p1).toFixed(0)} | ${median(pn).toFixed(0)} | ×${(median(p1) / median(pn)).toFixed(2)} | ${(median(p1) / median(s)).toFixed(2)} |`;
     say(`\nmedians of ${REPEATS} interleaved repetitions after one warm-up (ms); identical greedy tokens every time, on every side\n`);
-    say(`| step | Node server (wasm, 1 thread) | page, 1 thread | page, ${n} threads | speed-up ${n} threads / 1 | page 1 thread / server |\n|---|---|---|---|---|---|`);
+    say(
+      `| step | Node server (wasm, 1 thread) | page, 1 thread | page, ${n} threads | speed-up ${n} threads / 1 | page 1 thread / server |\n|---|---|---|---|---|---|`,
+    );
     say(row('generate the adapter (once per instruction)', t.serverGen, t.oneGen, t.allGen));
     say(row(`decode ${inputs.length} inputs, ${NEW_TOKENS} new tokens each`, t.serverRun, t.oneRun, t.allRun));
-    say(`| one teacher-forced forward along those tokens (page only) | — | ${median(t.oneFwd).toFixed(0)} | ${median(t.allFwd).toFixed(0)} | ×${(median(t.oneFwd) / median(t.allFwd)).toFixed(2)} | — |`);
-    say(`\nload average at end: ${loadAtEnd.join(', ')}; 1-minute load during the repetitions ${figures.loadAverage.oneMinuteDuring.min.toFixed(2)}–${figures.loadAverage.oneMinuteDuring.max.toFixed(2)} on ${os.cpus().length} cores shared with other engineers' processes: threads compete with them, so the speed-up is a loaded machine's`);
+    say(
+      `| one teacher-forced forward along those tokens (page only) | — | ${median(t.oneFwd).toFixed(0)} | ${median(t.allFwd).toFixed(0)} | ×${(median(t.oneFwd) / median(t.allFwd)).toFixed(2)} | — |`,
+    );
+    say(
+      `\nload average at end: ${loadAtEnd.join(', ')}; 1-minute load during the repetitions ${figures.loadAverage.oneMinuteDuring.min.toFixed(2)}–${figures.loadAverage.oneMinuteDuring.max.toFixed(2)} on ${os.cpus().length} cores shared with other engineers' processes: threads compete with them, so the speed-up is a loaded machine's`,
+    );
   } finally {
     await browser.close();
     await server.stop();

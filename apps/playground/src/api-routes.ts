@@ -31,7 +31,15 @@ export interface ApiContext {
 type Route = (ctx: ApiContext, req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<void> | void;
 
 /** Checkpoint files the page may fetch by name from a dir under the roots (nothing else is served). */
-const MODEL_FILE_NAMES = new Set(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', PRUNED_VOCAB_FILE, HYPERNET_CONFIG_FILE, HYPERNET_WEIGHTS_FILE]);
+const MODEL_FILE_NAMES = new Set([
+  'config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  PRUNED_VOCAB_FILE,
+  HYPERNET_CONFIG_FILE,
+  HYPERNET_WEIGHTS_FILE,
+]);
 
 /** The playground's errors as HTTP errors; anything else as http.ts maps it. */
 export function toHttpError(err: unknown): HttpError {
@@ -60,7 +68,8 @@ function requireInputs(ctx: ApiContext, body: Record<string, unknown>): string[]
 function optionalReferences(ctx: ApiContext, body: Record<string, unknown>, count: number): (string[] | null)[] | undefined {
   const refs = body.references;
   if (refs === undefined || refs === null) return undefined;
-  if (!Array.isArray(refs) || refs.length !== count) throw new HttpError(400, 'BadRequest', `references: expected an array of ${count} entries (one per input), each null or a list of strings`);
+  if (!Array.isArray(refs) || refs.length !== count)
+    throw new HttpError(400, 'BadRequest', `references: expected an array of ${count} entries (one per input), each null or a list of strings`);
   return refs.map((r, i) => {
     if (r === null) return null;
     if (!Array.isArray(r) || r.length === 0 || r.length > 16 || !r.every((x) => typeof x === 'string' && x.length <= ctx.maxInputChars)) {
@@ -103,7 +112,11 @@ const listRuns: Route = ({ roots }, _req, res) => {
 const runDetails: Route = (ctx, _req, res, url) => {
   const dir = dirParam(ctx, url);
   const details = readRunDir(dir, (file) => realFileUnderRoots(ctx.roots, file));
-  sendJson(res, 200, { ...details, display: displayPath(ctx.roots, dir), artifacts: details.artifacts.map((a) => ({ ...a, display: displayPath(ctx.roots, a.dir) })) });
+  sendJson(res, 200, {
+    ...details,
+    display: displayPath(ctx.roots, dir),
+    artifacts: details.artifacts.map((a) => ({ ...a, display: displayPath(ctx.roots, a.dir) })),
+  });
 };
 
 const examples: Route = async (ctx, _req, res, url) => {
@@ -150,7 +163,12 @@ const logits: Route = async (ctx, req, res) => {
   }
   const out = await ctx.engine.logits(dir, request, adapterId, inputs, rows as number[][]);
   const bytes = Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength);
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'x-tagi-shape': out.shape.join(','), 'cache-control': 'no-store' });
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-length': bytes.length,
+    'x-tagi-shape': out.shape.join(','),
+    'cache-control': 'no-store',
+  });
   res.end(bytes);
 };
 
@@ -160,7 +178,10 @@ const inPage: Route = async (ctx, _req, res, url) => {
   const files = await ctx.engine.inPageFiles(dir);
   if (!files.available) return sendJson(res, 200, files);
   if (!fs.existsSync(path.join(ctx.webDir, WEB_BUNDLE))) {
-    return sendJson(res, 200, { available: false, reason: `the in-page runner is not built (${path.join(ctx.webDir, WEB_BUNDLE)} is missing): run \`pnpm --filter @tagi/playground build\`` });
+    return sendJson(res, 200, {
+      available: false,
+      reason: `the in-page runner is not built (${path.join(ctx.webDir, WEB_BUNDLE)} is missing): run \`pnpm --filter @tagi/playground build\``,
+    });
   }
   const { base, hypernet } = files;
   sendJson(res, 200, {
@@ -168,7 +189,13 @@ const inPage: Route = async (ctx, _req, res, url) => {
     dir,
     bundle: `/web/${WEB_BUNDLE}`,
     wasmPath: '/wasm/',
-    base: { config: fileUrl(base.config), weights: fileUrl(base.weights), tokenizer: fileUrl(base.tokenizer), tokenizerConfig: base.tokenizerConfig && fileUrl(base.tokenizerConfig), vocab: base.vocab && fileUrl(base.vocab) },
+    base: {
+      config: fileUrl(base.config),
+      weights: fileUrl(base.weights),
+      tokenizer: fileUrl(base.tokenizer),
+      tokenizerConfig: base.tokenizerConfig && fileUrl(base.tokenizerConfig),
+      vocab: base.vocab && fileUrl(base.vocab),
+    },
     hypernet: { config: fileUrl(hypernet.config), weights: fileUrl(hypernet.weights) },
     prompt: files.prompt,
     limits: files.limits,
@@ -178,7 +205,8 @@ const inPage: Route = async (ctx, _req, res, url) => {
 const modelFile: Route = (ctx, req, res, url) => {
   const dir = dirParam(ctx, url);
   const name = url.searchParams.get('name') ?? '';
-  if (!MODEL_FILE_NAMES.has(name)) throw new HttpError(404, 'NotFound', `name: expected one of ${[...MODEL_FILE_NAMES].join(', ')}, got ${JSON.stringify(name)}`);
+  if (!MODEL_FILE_NAMES.has(name))
+    throw new HttpError(404, 'NotFound', `name: expected one of ${[...MODEL_FILE_NAMES].join(', ')}, got ${JSON.stringify(name)}`);
   const file = path.join(dir, name);
   if (!fs.existsSync(file)) throw new HttpError(404, 'NotFound', `${file}: no such file`);
   sendFile(req, res, realFileUnderRoots(ctx.roots, file), name.endsWith('.json') ? STATIC_TYPES['.json']! : 'application/octet-stream', 'no-store');

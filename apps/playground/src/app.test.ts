@@ -30,7 +30,11 @@ describe('playground routes on a synthetic run', () => {
     return { status: res.status, body: (await res.json()) as Json };
   };
   const post = async (p: string, body: unknown): Promise<{ status: number; body: Json; res: Response }> => {
-    const res = await fetch(`${app.url}${p.replace(/^\//, '')}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${app.url}${p.replace(/^\//, '')}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const ct = res.headers.get('content-type') ?? '';
     return { status: res.status, res, body: ct.startsWith('application/json') ? ((await res.json()) as Json) : {} };
   };
@@ -90,7 +94,12 @@ describe('playground routes on a synthetic run', () => {
     const asTrained = prepareInstruction(task, { numPositive: 1 }, { encoder: tok, maxInstructionTokens: 128, maxSourceTokens: 512 });
     expect(ex.instruction).toBe(asTrained.instruction);
     expect(ex.instruction).toMatch(/Positive Example 1/);
-    expect(ex.source).toEqual({ taskId: task.taskId, definition: [task.definition[0]], positiveExamples: task.positiveExamples.slice(0, 1), negativeExamples: [] });
+    expect(ex.source).toEqual({
+      taskId: task.taskId,
+      definition: [task.definition[0]],
+      positiveExamples: task.positiveExamples.slice(0, 1),
+      negativeExamples: [],
+    });
     const fromTask = await post('/api/generate', { dir: run, instruction: ex.instruction, task: ex.task });
     expect(fromTask.status).toBe(200);
     expect(fromTask.body.task).toBe(ex.task);
@@ -113,12 +122,18 @@ describe('playground routes on a synthetic run', () => {
     const g = await post('/api/generate', { dir: run, instruction: long });
     expect(g.status).toBe(200);
     expect(g.body.instructionTokens).toBe(128); // the synthetic hypernet's max_instruction_length
-    expect(g.body.warnings).toEqual([expect.stringMatching(/^the instruction \(what the hypernetwork reads\): \d{4,} tokens, more than the 128 the run allows; \d+ tokens cut from the end of the definition \(eos kept\)/)]);
+    expect(g.body.warnings).toEqual([
+      expect.stringMatching(
+        /^the instruction \(what the hypernetwork reads\): \d{4,} tokens, more than the 128 the run allows; \d+ tokens cut from the end of the definition \(eos kept\)/,
+      ),
+    ]);
     const r = await post('/api/run', { dir: run, instruction: long, inputs: ['hello'], adapterId: g.body.id });
     expect(r.status).toBe(200);
     expect(r.body.warnings[0]).toBe(g.body.warnings[0]);
     // the concatenated prompt is cut too (to the input budget), its input kept whole
-    expect(r.body.warnings[1]).toMatch(/^the instruction \+ input 1 prompt .*more than the 512 the run allows; \d+ tokens cut from the end of the definition \(eos kept\)/);
+    expect(r.body.warnings[1]).toMatch(
+      /^the instruction \+ input 1 prompt .*more than the 512 the run allows; \d+ tokens cut from the end of the definition \(eos kept\)/,
+    );
     const tooBig = await post('/api/generate', { dir: run, instruction: 'x'.repeat(70 * 1024) });
     expect([tooBig.status, tooBig.body.error.type]).toEqual([413, 'BodyTooLarge']);
   });
@@ -138,7 +153,9 @@ describe('playground routes on a synthetic run', () => {
     const res = await fetch(`${app.url}api/export?adapter=${g.body.id}`);
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="tagi-adapter-${g.body.id}.zip"`);
     const entries = readZip(new Uint8Array(await res.arrayBuffer()));
-    expect(entries.map((e) => e.name)).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'tagi_adapter.json', 'tagi_fusion.safetensors'].map((n) => `tagi-adapter-${g.body.id}/${n}`));
+    expect(entries.map((e) => e.name)).toEqual(
+      ['adapter_config.json', 'adapter_model.safetensors', 'tagi_adapter.json', 'tagi_fusion.safetensors'].map((n) => `tagi-adapter-${g.body.id}/${n}`),
+    );
     const meta = JSON.parse(new TextDecoder().decode(entries[2]!.data));
     expect(meta).toMatchObject({ instruction: 'Say hi.', instruction_ids: g.body.instructionIds, fusion: g.body.fusion, peft_reproduces_tagi: false });
   });
@@ -155,12 +172,18 @@ describe('playground routes on a synthetic run', () => {
 
   it('tells the page the runner is not built when the bundle is missing, and why a dir cannot run', async () => {
     const missing = await get(`/api/in-page?dir=${encodeURIComponent(run)}`);
-    expect(missing.body).toEqual({ available: false, reason: expect.stringMatching(/the in-page runner is not built .*tagi-browser\.js is missing.*pnpm --filter @tagi\/playground build/) });
+    expect(missing.body).toEqual({
+      available: false,
+      reason: expect.stringMatching(/the in-page runner is not built .*tagi-browser\.js is missing.*pnpm --filter @tagi\/playground build/),
+    });
     const none = await get(`/api/in-page?dir=${encodeURIComponent(path.join(root, 'no-hypernet'))}`);
     expect(none.status).toBe(403); // its tokenizer.json points out of the root: refused before anything else
     fs.rmSync(path.join(root, 'no-hypernet', 'base-model', 'tokenizer.json'));
     const plain = await get(`/api/in-page?dir=${encodeURIComponent(path.join(root, 'no-hypernet'))}`);
-    expect(plain.body).toEqual({ available: false, reason: "TAGI: no hypernetwork in this run (no artefact with role 'hypernet-tagi', 'hypernet-hint', 'hypernet-pretrained' in trainer_state.json)" });
+    expect(plain.body).toEqual({
+      available: false,
+      reason: "TAGI: no hypernetwork in this run (no artefact with role 'hypernet-tagi', 'hypernet-hint', 'hypernet-pretrained' in trainer_state.json)",
+    });
   });
 
   it('gives the page URLs that serve exactly the checkpoint files the server loads', async () => {
@@ -191,7 +214,11 @@ describe('playground routes on a synthetic run', () => {
     expect([bundle.status, await bundle.text()]).toEqual([200, 'export {};\n']);
     const wasm = await fetch(new URL(`${body.wasmPath}tfjs-backend-wasm-simd.wasm`, app.url));
     expect(wasm.headers.get('content-type')).toBe('application/wasm');
-    expect(Buffer.from(await wasm.arrayBuffer()).subarray(0, 4).toString('latin1')).toBe('\0asm');
+    expect(
+      Buffer.from(await wasm.arrayBuffer())
+        .subarray(0, 4)
+        .toString('latin1'),
+    ).toBe('\0asm');
   });
 
   it('serves model files by name only, never a file symlinked out of the roots', async () => {

@@ -60,7 +60,14 @@ function serverContext(opts: PlaygroundOptions): ServerContext {
   const webDir = opts.webDir ?? DEFAULT_WEB_DIR;
   const dirs: StaticDirs = { publicDir: opts.publicDir ?? DEFAULT_PUBLIC_DIR, pageDir: opts.pageDir ?? DEFAULT_PAGE_DIR, webDir };
   return {
-    api: { roots: opts.roots, engine: opts.engine, maxBody: opts.maxBodyBytes ?? 64 * 1024, maxInputs: opts.maxInputs ?? 8, maxInputChars: opts.maxInputChars ?? 2000, webDir },
+    api: {
+      roots: opts.roots,
+      engine: opts.engine,
+      maxBody: opts.maxBodyBytes ?? 64 * 1024,
+      maxInputs: opts.maxInputs ?? 8,
+      maxInputChars: opts.maxInputChars ?? 2000,
+      webDir,
+    },
     dirs,
     files: staticFileTable(dirs),
     log: opts.log ?? (() => {}),
@@ -98,13 +105,27 @@ function foreignOrigin(req: http.IncomingMessage): string | undefined {
  */
 function admit(ctx: ServerContext, req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean {
   if (ctx.allowedHosts && !ctx.allowedHosts.has((req.headers.host ?? '').toLowerCase())) {
-    sendError(res, new HttpError(421, 'MisdirectedRequest', `Host ${JSON.stringify(req.headers.host ?? '')} is not this playground (open it as http://127.0.0.1 or localhost)`));
+    sendError(
+      res,
+      new HttpError(
+        421,
+        'MisdirectedRequest',
+        `Host ${JSON.stringify(req.headers.host ?? '')} is not this playground (open it as http://127.0.0.1 or localhost)`,
+      ),
+    );
     return false;
   }
   const foreign = url.pathname.startsWith('/api/') ? foreignOrigin(req) : undefined;
   if (foreign !== undefined) {
     ctx.log(`${req.method} ${url.pathname} -> 403: from ${foreign}`);
-    sendError(res, new HttpError(403, 'ForeignOrigin', `${req.method} ${url.pathname} from ${foreign}: the playground's API answers its own page only (open http://${req.headers.host ?? 'this server'}/)`));
+    sendError(
+      res,
+      new HttpError(
+        403,
+        'ForeignOrigin',
+        `${req.method} ${url.pathname} from ${foreign}: the playground's API answers its own page only (open http://${req.headers.host ?? 'this server'}/)`,
+      ),
+    );
     req.resume();
     return false;
   }
@@ -147,7 +168,8 @@ function listen(ctx: ServerContext, server: http.Server, host: string, port: num
     server.listen(port, host, () => {
       server.off('error', reject);
       const bound = (server.address() as AddressInfo).port;
-      if (isLoopbackHost(host)) ctx.allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]', ...(host.includes(':') ? [`[${host}]`] : [host])].map((h) => `${h}:${bound}`));
+      if (isLoopbackHost(host))
+        ctx.allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]', ...(host.includes(':') ? [`[${host}]`] : [host])].map((h) => `${h}:${bound}`));
       const shownHost = host.includes(':') ? `[${host}]` : host;
       resolve({
         url: `http://${shownHost}:${bound}/`,

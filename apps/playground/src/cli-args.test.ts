@@ -3,7 +3,16 @@ import { CliArgsError, editDistance, isLoopback, parseArgs, suggestFlag } from '
 
 describe('parseArgs', () => {
   it('defaults to loopback, port 5178, no extra roots', () => {
-    expect(parseArgs([])).toEqual({ host: '127.0.0.1', port: 5178, roots: [], noDefaultRoot: false, maxNewTokens: 32, backend: undefined, allowNonFinite: false, help: false });
+    expect(parseArgs([])).toEqual({
+      host: '127.0.0.1',
+      port: 5178,
+      roots: [],
+      noDefaultRoot: false,
+      maxNewTokens: 32,
+      backend: undefined,
+      allowNonFinite: false,
+      help: false,
+    });
   });
   it('reads repeatable --root, --port 0 and --flag=value forms', () => {
     const a = parseArgs(['--root', 'a', '--root=b', '--port=0', '--host', '::1', '--max-new-tokens=8', '--backend=cpu', '--allow-non-finite']);
@@ -17,7 +26,10 @@ describe('parseArgs', () => {
     [['--what'], /unknown argument "--what"/],
     [['--allow-non-finite=yes'], /--allow-non-finite takes no value/],
     // the playground's own instruction limit is gone: the run's budget and training's cut apply
-    [['--max-instruction-tokens', '64'], /^--max-instruction-tokens was removed: an instruction now gets the run's own token budget .*cut with a warning, as training cuts it; drop the flag$/],
+    [
+      ['--max-instruction-tokens', '64'],
+      /^--max-instruction-tokens was removed: an instruction now gets the run's own token budget .*cut with a warning, as training cuts it; drop the flag$/,
+    ],
     [['--max-instruction-tokens=64'], /^--max-instruction-tokens was removed/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseArgs(argv as string[])).toThrow(CliArgsError);

@@ -101,7 +101,8 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
   let help = false;
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min || n > max) throw new CliArgsError(`${flag}: expected an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    if (v === undefined || !Number.isInteger(n) || n < min || n > max)
+      throw new CliArgsError(`${flag}: expected an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -142,7 +143,8 @@ export function parseArgs(argv: readonly string[]): PlaygroundArgs {
         break;
       case '--backend': {
         const v = value();
-        if (!v || !['auto', 'tensorflow', 'wasm', 'cpu'].includes(v)) throw new CliArgsError(`--backend: expected auto | tensorflow | wasm | cpu, got ${JSON.stringify(v)}`);
+        if (!v || !['auto', 'tensorflow', 'wasm', 'cpu'].includes(v))
+          throw new CliArgsError(`--backend: expected auto | tensorflow | wasm | cpu, got ${JSON.stringify(v)}`);
         backend = v;
         break;
       }

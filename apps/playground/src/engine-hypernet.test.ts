@@ -29,7 +29,19 @@ describe('TagiEngine with a hypernet checkpoint', () => {
     run = path.join(tmp, 'run');
     fs.mkdirSync(run);
     fs.writeFileSync(path.join(run, 'metrics.jsonl'), '{"step":1,"loss":1}\n');
-    const base = createRandomT5(makeT5Config({ vocabSize: 32128, dModel: 16, dKv: 4, numHeads: 2, dFf: 16, numLayers: 1, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16 }), 5);
+    const base = createRandomT5(
+      makeT5Config({
+        vocabSize: 32128,
+        dModel: 16,
+        dKv: 4,
+        numHeads: 2,
+        dFf: 16,
+        numLayers: 1,
+        relativeAttentionNumBuckets: 8,
+        relativeAttentionMaxDistance: 16,
+      }),
+      5,
+    );
     await saveT5(base, path.join(run, 'base'));
     base.dispose();
     // the hypernet must sit on the saved-and-reloaded base (its checkpoint records a weights fingerprint)
@@ -74,7 +86,11 @@ describe('TagiEngine with a hypernet checkpoint', () => {
     expect(a.instructionIds).toHaveLength(64);
     expect(a.instructionIds.at(-1)).toBe(tok.eosTokenId);
     expect(a.truncation).toEqual(expected.truncation);
-    expect(a.warnings).toEqual([expect.stringMatching(/^the instruction \(what the hypernetwork reads\): \d+ tokens, more than the 64 the run allows; \d+ tokens cut from the end of the definition \(eos kept\), as training cuts its texts — 64 tokens used$/)]);
+    expect(a.warnings).toEqual([
+      expect.stringMatching(
+        /^the instruction \(what the hypernetwork reads\): \d+ tokens, more than the 64 the run allows; \d+ tokens cut from the end of the definition \(eos kept\), as training cuts its texts — 64 tokens used$/,
+      ),
+    ]);
     const short = await engine.generate(run, { instruction: 'Say yes.' });
     expect(short.warnings).toEqual([]);
     expect(short.truncation).toBeUndefined();
@@ -85,10 +101,14 @@ describe('TagiEngine with a hypernet checkpoint', () => {
     const run3 = path.join(tmp, 'run-3pos');
     fs.mkdirSync(run3);
     fs.writeFileSync(path.join(run3, 'config.json'), JSON.stringify({ prompt: { numPos: 3, maxSourceLength: 48 } }));
-    await writeDoneRunState(run3, [], [
-      { role: 'base-model', kind: 't5', path: path.join(run, 'base') },
-      { role: 'hypernet-tagi', kind: 'hypernet', path: path.join(run, 'hypernet') },
-    ]);
+    await writeDoneRunState(
+      run3,
+      [],
+      [
+        { role: 'base-model', kind: 't5', path: path.join(run, 'base') },
+        { role: 'hypernet-tagi', kind: 'hypernet', path: path.join(run, 'hypernet') },
+      ],
+    );
     const ex = (await engine.examples({ numPositive: 3 }))[0]!;
     const task = embeddedSuite().tasks.find((t) => t.taskId === ex.task)!;
     const tok = loadT5Tokenizer(DEFAULT_TOKENIZER_DIR);
@@ -97,7 +117,9 @@ describe('TagiEngine with a hypernet checkpoint', () => {
     const a = await engine.generate(run3, { instruction: ex.instruction, task: ex.task });
     expect(a.task).toBe(ex.task);
     expect(a.instructionIds).toEqual([...asTrained.instructionIds!]);
-    expect(a.warnings).toEqual([expect.stringMatching(/^the instruction .*: \d+ tokens, more than the 64 the run allows; \d demonstrations? dropped from the end/)]);
+    expect(a.warnings).toEqual([
+      expect.stringMatching(/^the instruction .*: \d+ tokens, more than the 64 the run allows; \d demonstrations? dropped from the end/),
+    ]);
     // the same text as free text would be cut inside a demonstration instead: not what training read
     const typed = prepareInstruction(ex.instruction, {}, { encoder: tok, maxInstructionTokens: 64 });
     expect(a.instructionIds).not.toEqual([...typed.instructionIds!]);
@@ -154,7 +176,14 @@ describe('TagiEngine with a hypernet checkpoint', () => {
     // the files `tagi generate` writes: the peft pair, tagi_adapter.json and (concat fusion) tagi_fusion.safetensors
     expect(fs.readdirSync(dir).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'tagi_adapter.json', 'tagi_fusion.safetensors']);
     const meta = JSON.parse(fs.readFileSync(path.join(dir, 'tagi_adapter.json'), 'utf8'));
-    expect(meta).toMatchObject({ format: 'tagi-adapter', format_version: 1, fusion: 'concat', peft_reproduces_tagi: false, instruction: 'Write the word backwards.', instruction_ids: a.instructionIds });
+    expect(meta).toMatchObject({
+      format: 'tagi-adapter',
+      format_version: 1,
+      fusion: 'concat',
+      peft_reproduces_tagi: false,
+      instruction: 'Write the word backwards.',
+      instruction_ids: a.instructionIds,
+    });
     expect(meta.hypernet.name).toBe(path.join(run, 'hypernet'));
     expect(meta.hypernet.weights_sha256).toMatch(/^[0-9a-f]{64}$/);
     // the peft layout, read straight from the bytes (not through @tagi/lora): an 8-byte little-endian

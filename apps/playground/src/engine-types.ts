@@ -146,7 +146,14 @@ export type InPageFiles =
   | { readonly available: false; readonly reason: string }
   | {
       readonly available: true;
-      readonly base: { readonly dir: string; readonly config: string; readonly weights: string; readonly tokenizer: string; readonly tokenizerConfig: string | null; readonly vocab: string | null };
+      readonly base: {
+        readonly dir: string;
+        readonly config: string;
+        readonly weights: string;
+        readonly tokenizer: string;
+        readonly tokenizerConfig: string | null;
+        readonly vocab: string | null;
+      };
       readonly hypernet: { readonly dir: string; readonly config: string; readonly weights: string };
       readonly prompt: RunPrompt;
       readonly limits: RunLimits;

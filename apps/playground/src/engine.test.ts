@@ -19,7 +19,19 @@ describe('TagiEngine on an HF T5 dir', () => {
     dir = path.join(tmp, 'tiny-t5');
     engine = new TagiEngine({ backend: 'cpu', maxNewTokens: 6 });
     await initBackend({ backend: 'cpu' });
-    const model = createRandomT5(makeT5Config({ vocabSize: 32128, dModel: 16, dKv: 4, numHeads: 2, dFf: 16, numLayers: 1, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16 }), 11);
+    const model = createRandomT5(
+      makeT5Config({
+        vocabSize: 32128,
+        dModel: 16,
+        dKv: 4,
+        numHeads: 2,
+        dFf: 16,
+        numLayers: 1,
+        relativeAttentionNumBuckets: 8,
+        relativeAttentionMaxDistance: 16,
+      }),
+      11,
+    );
     await saveT5(model, dir);
     model.dispose();
   });
@@ -64,7 +76,14 @@ describe('TagiEngine on an HF T5 dir', () => {
     fs.cpSync(dir, path.join(run, 'base-model'), { recursive: true });
     fs.writeFileSync(path.join(run, 'metrics.jsonl'), '{"step":1,"loss":2}\n');
     // the layout tagi wrote before run state version 2: outputs by key, no roles
-    fs.writeFileSync(path.join(run, 'trainer_state.json'), JSON.stringify({ version: 1, configHash: 'x', stages: { base: { status: 'done', step: 4, totalSteps: 4, outputs: { model: path.join(run, 'base-model') } } } }));
+    fs.writeFileSync(
+      path.join(run, 'trainer_state.json'),
+      JSON.stringify({
+        version: 1,
+        configHash: 'x',
+        stages: { base: { status: 'done', step: 4, totalSteps: 4, outputs: { model: path.join(run, 'base-model') } } },
+      }),
+    );
     const info = await engine.open(run);
     expect(info.runState).toMatch(/trainer_state\.json: format: written by an older tagi \(run-state version 1, no roles\); start a new run/);
     for (const m of ['base', 'tagi', 'concat'] as const) {
@@ -116,7 +135,9 @@ describe('TagiEngine on an HF T5 dir', () => {
       expect(ids.studentIds[0]!.at(-1)).toBe(1);
       expect(ids.concatenatedIds[0]).toHaveLength(12);
       expect(ids.warnings).toEqual([
-        expect.stringMatching(/^the instruction \+ input 1 prompt .*: \d+ tokens, more than the 12 the run allows; \d+ tokens cut from the end of the definition, \d+ tokens cut from the end of the input \(eos kept\)/),
+        expect.stringMatching(
+          /^the instruction \+ input 1 prompt .*: \d+ tokens, more than the 12 the run allows; \d+ tokens cut from the end of the definition, \d+ tokens cut from the end of the input \(eos kept\)/,
+        ),
         expect.stringMatching(/^input 1 \(what TAGI's student reads\): \d+ tokens, more than the 12 the run allows; \d+ tokens cut from the end of the input/),
       ]);
     } finally {

@@ -11,7 +11,15 @@ import { PRUNED_VOCAB_FILE, PrunedTokenizer, parseT5Config, T5ConfigError } from
 import { DEFAULT_TOKENIZER_DIR, T5ForConditionalGeneration, loadDefaultT5Tokenizer, loadT5Tokenizer, loadVocabMap } from '@tagi/t5-model/node';
 import { DatasetArgumentError, type Task, embeddedSuite, prepareInstruction, tagiExamples } from '@tagi/datasets';
 import type { AdapterSet } from '@tagi/lora';
-import { HYPERNET_CONFIG_FILE, HYPERNET_WEIGHTS_FILE, type HyperNetwork, type TaskAdapter, parseHypernetConfig, peftReproducesTagi, taskAdapterFiles } from '@tagi/hypernet';
+import {
+  HYPERNET_CONFIG_FILE,
+  HYPERNET_WEIGHTS_FILE,
+  type HyperNetwork,
+  type TaskAdapter,
+  parseHypernetConfig,
+  peftReproducesTagi,
+  taskAdapterFiles,
+} from '@tagi/hypernet';
 import { loadHypernet } from '@tagi/hypernet/node';
 import { ADAPTER_WEIGHTS_FILE, loadAdapter } from '@tagi/lora/node';
 import { type ResolvedArtifact, shardedFile } from '@tagi/tensor-core/node';
@@ -140,7 +148,10 @@ function readHypernetInfo(dir: string, resolveFile: FileResolver): { info: Hyper
   const json = readJson(resolveFile(file), file) as { hypernet?: unknown };
   try {
     const { config } = parseHypernetConfig(json.hypernet, file);
-    return { info: { fusion: config.fusion, peftReproducesTagi: peftReproducesTagi(config.fusion), rank: config.rank }, maxInstructionTokens: config.maxInstructionLength };
+    return {
+      info: { fusion: config.fusion, peftReproducesTagi: peftReproducesTagi(config.fusion), rank: config.rank },
+      maxInstructionTokens: config.maxInstructionLength,
+    };
   } catch (e) {
     throw new CheckpointError(dir, (e as Error).message);
   }
@@ -191,13 +202,18 @@ export class TagiEngine implements PlaygroundEngine {
   private slot(arts: readonly ResolvedArtifact[], roles: readonly string[], kinds: readonly string[], missing: string): ModelSlot {
     const a = artifactByRole(arts, roles);
     if (!a) return unavailable(missing);
-    if (!kinds.includes(a.kind)) return unavailable(`trainer_state.json records '${a.role}' as a ${a.kind} dir (${a.dir}); this column needs ${kinds.join(' or ')}`);
+    if (!kinds.includes(a.kind))
+      return unavailable(`trainer_state.json records '${a.role}' as a ${a.kind} dir (${a.dir}); this column needs ${kinds.join(' or ')}`);
     let dir: string;
     try {
       dir = this.resolveDir(a.dir);
     } catch (e) {
       if (e instanceof PathAccessError) {
-        return unavailable(e.status === 404 ? `'${a.role}' ${a.dir}: recorded in trainer_state.json but missing` : `'${a.role}' ${a.dir} lies outside the playground roots (start it with --root ${path.dirname(a.dir)} to open it)`);
+        return unavailable(
+          e.status === 404
+            ? `'${a.role}' ${a.dir}: recorded in trainer_state.json but missing`
+            : `'${a.role}' ${a.dir} lies outside the playground roots (start it with --root ${path.dirname(a.dir)} to open it)`,
+        );
       }
       throw e;
     }
@@ -210,11 +226,18 @@ export class TagiEngine implements PlaygroundEngine {
   private async makePlan(dir: string): Promise<ModelPlan> {
     const run = isRunDir(dir);
     if (!run && checkpointKind(dir) !== 't5') {
-      throw new CheckpointError(dir, 'neither a run dir (trainer_state.json, metrics.jsonl, results.json or results.md) nor an HF T5 dir (config.json + model.safetensors)');
+      throw new CheckpointError(
+        dir,
+        'neither a run dir (trainer_state.json, metrics.jsonl, results.json or results.md) nor an HF T5 dir (config.json + model.safetensors)',
+      );
     }
     let models: Record<ModelName, ModelSlot>;
     let runState: string | undefined;
-    let settings: { numPositive: number; maxSourceTokens: number | undefined; fromConfig: boolean } = { numPositive: 0, maxSourceTokens: undefined, fromConfig: false };
+    let settings: { numPositive: number; maxSourceTokens: number | undefined; fromConfig: boolean } = {
+      numPositive: 0,
+      maxSourceTokens: undefined,
+      fromConfig: false,
+    };
     if (!run) {
       // an HF T5 dir on its own: only the no-adapter column
       this.opts.checkDir?.(dir);
@@ -231,13 +254,16 @@ export class TagiEngine implements PlaygroundEngine {
       settings = readRunPrompt(dir, this.resolveFile);
       const running = runningStages(arts.state);
       const missing = (what: string, roles: readonly string[]): string =>
-        arts.problem ?? `no ${what} in this run (no artefact with role ${roles.map((r) => `'${r}'`).join(', ')} in trainer_state.json)${running.length > 0 ? `; still running: ${running.join(', ')}` : ''}`;
+        arts.problem ??
+        `no ${what} in this run (no artefact with role ${roles.map((r) => `'${r}'`).join(', ')} in trainer_state.json)${running.length > 0 ? `; still running: ${running.join(', ')}` : ''}`;
       const base = this.slot(arts.artifacts, ['base-model'], ['t5'], missing('base model', ['base-model']));
       const needsBase = (s: ModelSlot): ModelSlot => (base.available ? s : unavailable(`no base model: ${base.reason ?? 'unavailable'}`));
       models = {
         base,
         tagi: needsBase(this.slot(arts.artifacts, HYPERNET_ROLES, ['hypernet'], missing('hypernetwork', HYPERNET_ROLES))),
-        concat: needsBase(this.slot(arts.artifacts, ['multitask-adapter'], ['peft', 't5'], missing('instruction-concatenated baseline', ['multitask-adapter']))),
+        concat: needsBase(
+          this.slot(arts.artifacts, ['multitask-adapter'], ['peft', 't5'], missing('instruction-concatenated baseline', ['multitask-adapter'])),
+        ),
       };
     }
     let hypernet: HypernetInfo | undefined;
@@ -262,7 +288,16 @@ export class TagiEngine implements PlaygroundEngine {
     const tokenizer = baseDir ? await tokenizerFor(baseDir) : loadDefaultT5Tokenizer();
     const backend = baseDir ? await this.initBackend() : undefined;
     return {
-      info: { dir, kind: run ? 'run' : 't5', models, where: 'node-server', prompt, ...(hypernet ? { hypernet } : {}), ...(runState ? { runState } : {}), ...(backend ? { backend } : {}) },
+      info: {
+        dir,
+        kind: run ? 'run' : 't5',
+        models,
+        where: 'node-server',
+        prompt,
+        ...(hypernet ? { hypernet } : {}),
+        ...(runState ? { runState } : {}),
+        ...(backend ? { backend } : {}),
+      },
       tokenizer,
     };
   }
@@ -352,7 +387,13 @@ export class TagiEngine implements PlaygroundEngine {
     const plan = await this.plan(dir);
     const { run, taskId } = this.prepared(plan, req);
     const ids = prepareInputs(run, inputs);
-    return { ...(taskId ? { task: taskId } : {}), instructionIds: run.instructionIds, studentIds: ids.studentIds, concatenatedIds: ids.concatenatedIds, warnings: runWarnings(run, ids) };
+    return {
+      ...(taskId ? { task: taskId } : {}),
+      instructionIds: run.instructionIds,
+      studentIds: ids.studentIds,
+      concatenatedIds: ids.concatenatedIds,
+      warnings: runWarnings(run, ids),
+    };
   }
 
   /** Loads (once) a hypernet checkpoint on the base model it was trained on. */
@@ -425,7 +466,8 @@ export class TagiEngine implements PlaygroundEngine {
   private adapterFor(id: string, dir: string, instruction: string, taskId: string | undefined): StoredAdapter {
     const stored = this.adapter(id);
     if (stored.dir !== dir) throw new HttpError(409, 'AdapterMismatch', `adapter ${id} was generated for ${stored.dir}, not ${dir}`);
-    if (stored.instruction !== instruction || stored.taskId !== taskId) throw new HttpError(409, 'AdapterMismatch', `adapter ${id} was generated from another instruction; generate it again`);
+    if (stored.instruction !== instruction || stored.taskId !== taskId)
+      throw new HttpError(409, 'AdapterMismatch', `adapter ${id} was generated from another instruction; generate it again`);
     return stored;
   }
 
@@ -438,7 +480,16 @@ export class TagiEngine implements PlaygroundEngine {
     const hn = await rethrow(this.hypernet(slot.dir, base));
     const { task, ms: generateMs } = await generateTaskAdapter(hn, run.instructionIds);
     const id = `a${this.nextAdapter++}`;
-    this.storeAdapter({ id, dir, instruction: req.instruction, ...(taskId ? { taskId } : {}), prepared: run, task, hypernetDir: slot.dir, baseDir: baseSlot.dir });
+    this.storeAdapter({
+      id,
+      dir,
+      instruction: req.instruction,
+      ...(taskId ? { taskId } : {}),
+      prepared: run,
+      task,
+      hypernetDir: slot.dir,
+      baseDir: baseSlot.dir,
+    });
     return {
       id,
       dir,
@@ -501,7 +552,8 @@ export class TagiEngine implements PlaygroundEngine {
     const { base, tagi } = info.models;
     if (!tagi.available || !tagi.dir || !base.dir) return { available: false, reason: `TAGI: ${tagi.reason ?? 'unavailable'}` };
     const weights = path.join(base.dir, 'model.safetensors');
-    if (!fs.existsSync(weights)) return { available: false, reason: `${base.dir}: sharded weights (model.safetensors.index.json); the in-page runner reads a single model.safetensors` };
+    if (!fs.existsSync(weights))
+      return { available: false, reason: `${base.dir}: sharded weights (model.safetensors.index.json); the in-page runner reads a single model.safetensors` };
     return {
       available: true,
       base: { dir: base.dir, config: path.join(base.dir, 'config.json'), weights, ...tokenizerFiles(base.dir) },
@@ -514,7 +566,8 @@ export class TagiEngine implements PlaygroundEngine {
   async logits(dir: string, req: InstructionRequest, adapterId: string, inputs: string[], decoderIds: number[][]): Promise<Logits> {
     const plan = await this.plan(dir);
     const { base: baseSlot, tagi: tagiSlot } = plan.info.models;
-    if (!tagiSlot.available || !tagiSlot.dir || !baseSlot.dir) throw new HttpError(503, 'ModelUnavailable', `TAGI hypernet: ${tagiSlot.reason ?? 'unavailable'}`);
+    if (!tagiSlot.available || !tagiSlot.dir || !baseSlot.dir)
+      throw new HttpError(503, 'ModelUnavailable', `TAGI hypernet: ${tagiSlot.reason ?? 'unavailable'}`);
     const { run, taskId } = this.prepared(plan, req);
     const stored = this.adapterFor(adapterId, dir, req.instruction, taskId);
     const base = await rethrow(this.t5(baseSlot.dir));
@@ -522,7 +575,8 @@ export class TagiEngine implements PlaygroundEngine {
     const vocab = base.model.config.vocabSize;
     for (const [i, row] of decoderIds.entries()) {
       row.forEach((id, j) => {
-        if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new HttpError(400, 'BadRequest', `decoderIds.${i}.${j}: expected a token id in [0, ${vocab}), got ${JSON.stringify(id)}`);
+        if (!Number.isInteger(id) || id < 0 || id >= vocab)
+          throw new HttpError(400, 'BadRequest', `decoderIds.${i}.${j}: expected a token id in [0, ${vocab}), got ${JSON.stringify(id)}`);
       });
     }
     return tagiLogits(hn, stored.task, prepareInputs(run, inputs).studentIds, decoderIds);
@@ -560,7 +614,12 @@ export class TagiEngine implements PlaygroundEngine {
         inputs: rows.map((r) => r.studentInput),
         references: rows.map((r) => [...r.outputs]),
         // what its instruction is made of, for the in-page runner's own prepareInstruction call
-        source: { taskId: task.taskId, definition: task.definition.slice(0, 1), positiveExamples: task.positiveExamples.slice(0, numPositive), negativeExamples: [] },
+        source: {
+          taskId: task.taskId,
+          definition: task.definition.slice(0, 1),
+          positiveExamples: task.positiveExamples.slice(0, numPositive),
+          negativeExamples: [],
+        },
       };
     });
   }
@@ -583,11 +642,13 @@ function diffAdapters(a: AdapterSet, b: AdapterSet, what: string): AdapterDiffMo
   const paths = a.paths.filter((p) => b.paths.includes(p));
   if (paths.length === 0) throw new HttpError(409, 'AdapterMismatch', `${what} share no module`);
   return paths.map((module) => {
-    const [diffNorm, na, nb, dot] = tf.tidy(() => {
-      const da = a.deltaWeight(module); // [out, in]
-      const db = b.deltaWeight(module); // [out, in]
-      return tf.stack([tf.norm(tf.sub(da, db)), tf.norm(da), tf.norm(db), tf.sum(tf.mul(da, db))]);
-    }).dataSync() as unknown as [number, number, number, number];
+    const [diffNorm, na, nb, dot] = tf
+      .tidy(() => {
+        const da = a.deltaWeight(module); // [out, in]
+        const db = b.deltaWeight(module); // [out, in]
+        return tf.stack([tf.norm(tf.sub(da, db)), tf.norm(da), tf.norm(db), tf.sum(tf.mul(da, db))]);
+      })
+      .dataSync() as unknown as [number, number, number, number];
     const big = Math.max(na, nb);
     return { module, diffNorm, relative: big > 0 ? diffNorm / big : 0, cosine: na > 0 && nb > 0 ? dot / (na * nb) : 0 };
   });

@@ -43,16 +43,37 @@ export async function generateTaskAdapter(hn: HyperNetwork, instructionIds: read
 }
 
 /** TAGI: the frozen base with the task's generated adapter (and instruction fusion) reads the bare inputs' ids. */
-export async function runTagi(hn: HyperNetwork, task: TaskAdapter, tokenizer: TextTokenizer, inputIds: readonly (readonly number[])[], limits: RunLimits): Promise<GeneratedTexts> {
+export async function runTagi(
+  hn: HyperNetwork,
+  task: TaskAdapter,
+  tokenizer: TextTokenizer,
+  inputIds: readonly (readonly number[])[],
+  limits: RunLimits,
+): Promise<GeneratedTexts> {
   const start = performance.now();
-  const tokens = await generateWithTask(hn, task, inputIds.map((r) => [...r]), { maxNewTokens: limits.maxNewTokens });
+  const tokens = await generateWithTask(
+    hn,
+    task,
+    inputIds.map((r) => [...r]),
+    { maxNewTokens: limits.maxNewTokens },
+  );
   return { outputs: decodeOutputs(tokenizer, tokens), tokens, ms: performance.now() - start };
 }
 
 /** A T5 (optionally with fixed adapters) reading the given id rows whole, greedy. */
-export async function runPlain(model: T5ForConditionalGeneration, tokenizer: TextTokenizer, rows: readonly (readonly number[])[], limits: RunLimits, adapters?: DeltaMap): Promise<GeneratedTexts> {
+export async function runPlain(
+  model: T5ForConditionalGeneration,
+  tokenizer: TextTokenizer,
+  rows: readonly (readonly number[])[],
+  limits: RunLimits,
+  adapters?: DeltaMap,
+): Promise<GeneratedTexts> {
   const start = performance.now();
-  const batch = padBatch(rows.map((r) => [...r]), tokenizer.padTokenId, Math.max(...rows.map((r) => r.length)));
+  const batch = padBatch(
+    rows.map((r) => [...r]),
+    tokenizer.padTokenId,
+    Math.max(...rows.map((r) => r.length)),
+  );
   const ids = tf.tensor2d(batch.inputIds, [rows.length, batch.inputIds[0]!.length], 'int32'); // [batch, srcLen]
   const mask = tf.tensor2d(batch.attentionMask, [rows.length, batch.attentionMask[0]!.length], 'int32'); // [batch, srcLen]
   try {
@@ -81,9 +102,21 @@ export function tagiLogits(hn: HyperNetwork, task: TaskAdapter, rows: readonly (
   const srcLen = Math.max(...rows.map((r) => r.length));
   const tgtLen = Math.max(1, ...decoderIds.map((r) => r.length));
   const logits = tf.tidy(() => {
-    const ids = tf.tensor2d(rows.map((r) => [...r, ...new Array<number>(srcLen - r.length).fill(pad)]), [rows.length, srcLen], 'int32'); // [batch, srcLen]
-    const mask = tf.tensor2d(rows.map((r) => [...r.map(() => 1), ...new Array<number>(srcLen - r.length).fill(0)]), [rows.length, srcLen], 'float32'); // [batch, srcLen]
-    const dec = tf.tensor2d(decoderIds.map((r) => [...r, ...new Array<number>(tgtLen - r.length).fill(pad)]), [rows.length, tgtLen], 'int32'); // [batch, tgtLen]
+    const ids = tf.tensor2d(
+      rows.map((r) => [...r, ...new Array<number>(srcLen - r.length).fill(pad)]),
+      [rows.length, srcLen],
+      'int32',
+    ); // [batch, srcLen]
+    const mask = tf.tensor2d(
+      rows.map((r) => [...r.map(() => 1), ...new Array<number>(srcLen - r.length).fill(0)]),
+      [rows.length, srcLen],
+      'float32',
+    ); // [batch, srcLen]
+    const dec = tf.tensor2d(
+      decoderIds.map((r) => [...r, ...new Array<number>(tgtLen - r.length).fill(pad)]),
+      [rows.length, tgtLen],
+      'int32',
+    ); // [batch, tgtLen]
     const prefix = hn.config.fusion === 'concat' ? taskPrefix(task, rows.length) : undefined;
     const hook = task.instruction ? fusionHook(hn, task.instruction) : undefined;
     return hn.base.forward({

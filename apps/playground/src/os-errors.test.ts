@@ -55,7 +55,9 @@ describe('describeOsError on errors the OS really raises', () => {
     await new Promise<void>((r) => a.close(() => r()));
     const d = describeOsError(err);
     expect(d?.code).toBe('EADDRINUSE');
-    expect(d?.message).toBe(`port ${port} on 127.0.0.1 is already in use (another playground or server?): stop that process, or pass --port with a free port (--port 0 picks one)`);
+    expect(d?.message).toBe(
+      `port ${port} on 127.0.0.1 is already in use (another playground or server?): stop that process, or pass --port with a free port (--port 0 picks one)`,
+    );
   });
 
   // ENOSPC and EPIPE cannot be provoked on demand here; these errors have the shape Node gives them

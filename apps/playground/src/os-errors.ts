@@ -58,8 +58,14 @@ const TABLE: Record<string, { status: number; text: (what: string, e: ErrnoLike)
     status: 500,
     text: (w) => `${w} is already in use (another playground or server?): stop that process, or pass --port with a free port (--port 0 picks one)`,
   },
-  EADDRNOTAVAIL: { status: 500, text: (w, e) => `--host ${e.address ?? w}: not an address of this machine (pass --host 127.0.0.1, or an address this machine has)` },
-  ENOTFOUND: { status: 500, text: (w, e) => `--host ${(e as { hostname?: string }).hostname ?? w}: host name not found (pass --host 127.0.0.1 or an IP address)` },
+  EADDRNOTAVAIL: {
+    status: 500,
+    text: (w, e) => `--host ${e.address ?? w}: not an address of this machine (pass --host 127.0.0.1, or an address this machine has)`,
+  },
+  ENOTFOUND: {
+    status: 500,
+    text: (w, e) => `--host ${(e as { hostname?: string }).hostname ?? w}: host name not found (pass --host 127.0.0.1 or an IP address)`,
+  },
 };
 
 /** Names the thing an error is about: its path, or for a socket its address and port. */
@@ -80,7 +86,11 @@ export function describeOsError(e: unknown): OsErrorDescription | undefined {
   const what = subject(err);
   // listening on a port below 1024 without the privilege is EACCES on a socket, not on a file
   if ((err.code === 'EACCES' || err.code === 'EPERM') && err.syscall === 'listen') {
-    return { code: err.code, status: 500, message: `${what}: not allowed to listen there (ports below 1024 need privileges): pass --port 5178, or another port from 1024 up` };
+    return {
+      code: err.code,
+      status: 500,
+      message: `${what}: not allowed to listen there (ports below 1024 need privileges): pass --port 5178, or another port from 1024 up`,
+    };
   }
   const row = TABLE[err.code];
   if (!row) return { code: err.code, status: 500, message: `${what}: ${err.syscall ?? 'system call'} failed with ${err.code}` };

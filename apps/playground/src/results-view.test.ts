@@ -12,8 +12,14 @@ const records = ['a', 'b', 'c', 'd'].flatMap((task, t) =>
   ]),
 );
 const summary = summarizeResults(records, {
-  methods: [{ id: 'concat', label: 'Instruction-concatenated multitask' }, { id: 'tagi', label: 'TAGI', relativeFlops: 0.4 }],
-  columns: [{ key: 'seen', label: 'seen tasks', splits: ['seen'] }, { key: 'heldout', label: 'held-out tasks', splits: ['heldout'] }],
+  methods: [
+    { id: 'concat', label: 'Instruction-concatenated multitask' },
+    { id: 'tagi', label: 'TAGI', relativeFlops: 0.4 },
+  ],
+  columns: [
+    { key: 'seen', label: 'seen tasks', splits: ['seen'] },
+    { key: 'heldout', label: 'held-out tasks', splits: ['heldout'] },
+  ],
   comparisons: [{ a: 'tagi', b: 'concat' }],
   resamples: 200,
 });
@@ -24,7 +30,10 @@ describe('resultsView', () => {
     expect(view.kind).toBe('summary');
     if (view.kind !== 'summary') return;
     expect(view.at).toBe('');
-    expect(view.summary.columns.map((c) => [c.key, c.tasks])).toEqual([['seen', 4], ['heldout', 4]]);
+    expect(view.summary.columns.map((c) => [c.key, c.tasks])).toEqual([
+      ['seen', 4],
+      ['heldout', 4],
+    ]);
     // what summarizeResults computed, through the JSON file and back
     expect(view.summary.rows).toEqual(summary.rows);
     expect(view.summary.differences).toEqual(summary.differences);
@@ -43,7 +52,10 @@ describe('resultsView', () => {
   it('reads version 1 as a table', () => {
     const table = { columns: [{ key: 'rl', label: 'ROUGE-L' }], rows: [{ method: 'TAGI', scores: { rl: 12.5 }, relativeFlops: 0.39 }] };
     const view = resultsView(resultsToJson(table));
-    expect(view).toEqual({ kind: 'table', table: { columns: table.columns, rows: [{ method: 'TAGI', scores: { rl: 12.5 }, relativeFlops: 0.39, relativeTime: null }], notes: [] } });
+    expect(view).toEqual({
+      kind: 'table',
+      table: { columns: table.columns, rows: [{ method: 'TAGI', scores: { rl: 12.5 }, relativeFlops: 0.39, relativeTime: null }], notes: [] },
+    });
   });
 
   it("shows a trainer's own rows as they are", () => {
@@ -55,8 +67,14 @@ describe('resultsView', () => {
   it('reports a file that claims a version and breaks it, naming the field', () => {
     const broken = summaryToJson(summary) as { rows: { scores: Record<string, { rouge_l: { estimate: unknown } }> }[] };
     broken.rows[0]!.scores['seen']!.rouge_l.estimate = 'high';
-    expect(resultsView(broken, 'run/results.json')).toEqual({ kind: 'invalid', message: expect.stringMatching(/^run\/results\.json: .*rows\[0\]\.scores\.seen\.rouge_l\.estimate/) });
-    expect(resultsView({ format: 'tagi-results', version: 3 })).toEqual({ kind: 'invalid', message: expect.stringMatching(/version 3; this playground reads versions 1 and 2/) });
+    expect(resultsView(broken, 'run/results.json')).toEqual({
+      kind: 'invalid',
+      message: expect.stringMatching(/^run\/results\.json: .*rows\[0\]\.scores\.seen\.rouge_l\.estimate/),
+    });
+    expect(resultsView({ format: 'tagi-results', version: 3 })).toEqual({
+      kind: 'invalid',
+      message: expect.stringMatching(/version 3; this playground reads versions 1 and 2/),
+    });
     expect(resultsView({ hello: 'world' })).toMatchObject({ kind: 'invalid' });
     expect(resultsView(undefined)).toEqual({ kind: 'none' });
   });

@@ -27,7 +27,10 @@ function fromTagiResults(json: Record<string, unknown>, at: string, file: string
   } catch (e) {
     return { kind: 'invalid', message: `${file}${at ? ` (${at})` : ''}: ${(e as Error).message}` };
   }
-  return { kind: 'invalid', message: `${file}${at ? ` (${at})` : ''}: format 'tagi-results' version ${JSON.stringify(json['version'])}; this playground reads versions 1 and 2` };
+  return {
+    kind: 'invalid',
+    message: `${file}${at ? ` (${at})` : ''}: format 'tagi-results' version ${JSON.stringify(json['version'])}; this playground reads versions 1 and 2`,
+  };
 }
 
 /** How to show a parsed results.json (undefined: there is none). */

@@ -41,7 +41,10 @@ export interface RunArtifacts {
 export function readRunArtifacts(dir: string, resolve: FileResolver): RunArtifacts {
   const file = path.join(dir, RUN_STATE_FILE);
   if (!fs.existsSync(file)) {
-    return { problem: `no ${RUN_STATE_FILE}: the playground finds a run's models by role in that file, which tagi writes (run \`tagi demo\`, or open an HF T5 dir on its own)`, artifacts: [] };
+    return {
+      problem: `no ${RUN_STATE_FILE}: the playground finds a run's models by role in that file, which tagi writes (run \`tagi demo\`, or open an HF T5 dir on its own)`,
+      artifacts: [],
+    };
   }
   resolve(file);
   let state: RunState | undefined;
@@ -100,12 +103,14 @@ export function readRunPrompt(dir: string, resolve: FileResolver): RunPromptSett
   }
   const prompt = json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as { prompt?: unknown }).prompt : undefined;
   if (prompt === undefined) return none;
-  if (prompt === null || typeof prompt !== 'object' || Array.isArray(prompt)) throw new RunConfigError(file, `prompt: expected an object, got ${JSON.stringify(prompt)}`);
+  if (prompt === null || typeof prompt !== 'object' || Array.isArray(prompt))
+    throw new RunConfigError(file, `prompt: expected an object, got ${JSON.stringify(prompt)}`);
   const p = prompt as { numPos?: unknown; maxSourceLength?: unknown };
   const int = (key: 'numPos' | 'maxSourceLength', min: number): number | undefined => {
     const v = p[key];
     if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RunConfigError(file, `prompt.${key}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+      throw new RunConfigError(file, `prompt.${key}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
     return v;
   };
   return { numPositive: int('numPos', 0) ?? 0, maxSourceTokens: int('maxSourceLength', 2), fromConfig: true };

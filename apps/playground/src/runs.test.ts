@@ -16,7 +16,11 @@ describe('parseMetricsJsonl', () => {
   it("flattens one nested level (the trainer's losses) keeping the inner names", () => {
     const line = '{"stage":"base","step":1,"totalSteps":4,"losses":{"loss":12.9,"gradNorm":10.1,"step":7},"lr":0,"time":"2026-11-24T08:31:34.479Z"}';
     expect(parseMetricsJsonl(line)).toEqual([
-      { line: 1, values: { step: 1, totalSteps: 4, loss: 12.9, gradNorm: 10.1, 'losses.step': 7, lr: 0 }, labels: { stage: 'base', time: '2026-11-24T08:31:34.479Z' } },
+      {
+        line: 1,
+        values: { step: 1, totalSteps: 4, loss: 12.9, gradNorm: 10.1, 'losses.step': 7, lr: 0 },
+        labels: { stage: 'base', time: '2026-11-24T08:31:34.479Z' },
+      },
     ]);
   });
   it('names the bad line, but tolerates a half-written last line', () => {
@@ -55,10 +59,14 @@ describe('run dirs', () => {
     // without a run state nothing is guessed, however the dirs are named
     expect(readRunDir(young).artifacts).toEqual([]);
     expect(readRunDir(young).runState).toMatch(/no trainer_state\.json/);
-    await writeDoneRunState(young, [
-      { role: 'hypernet-tagi', kind: 'hypernet', path: 'checkpoints/hypernet' },
-      { role: 'teacher', kind: 'peft', path: 'checkpoints/teachers/task-a', name: 'task-a' },
-    ], [{ role: 'base-model', kind: 't5', path: path.join(root, 'demo-old', 'checkpoints', 'base') }]);
+    await writeDoneRunState(
+      young,
+      [
+        { role: 'hypernet-tagi', kind: 'hypernet', path: 'checkpoints/hypernet' },
+        { role: 'teacher', kind: 'peft', path: 'checkpoints/teachers/task-a', name: 'task-a' },
+      ],
+      [{ role: 'base-model', kind: 't5', path: path.join(root, 'demo-old', 'checkpoints', 'base') }],
+    );
     const details = readRunDir(young);
     expect(details.runState).toBeUndefined();
     expect(details.artifacts.map((a) => [a.role, a.kind, a.name, path.relative(root, a.dir)])).toEqual([
@@ -78,7 +86,17 @@ describe('run dirs', () => {
     expect(details.metrics).toHaveLength(1);
     expect(details.artifacts).toEqual([]);
     expect(details.runState).toMatch(/trainer_state\.json: format: written by an older tagi \(run-state version 1, no roles\)/);
-    fs.writeFileSync(path.join(old, 'trainer_state.json'), JSON.stringify({ format: 'tagi-run', version: 2, command: 'demo', configHash: 'x', inputs: [], stages: { base: { status: 'finished', step: 1, totalSteps: 1 } } }));
+    fs.writeFileSync(
+      path.join(old, 'trainer_state.json'),
+      JSON.stringify({
+        format: 'tagi-run',
+        version: 2,
+        command: 'demo',
+        configHash: 'x',
+        inputs: [],
+        stages: { base: { status: 'finished', step: 1, totalSteps: 1 } },
+      }),
+    );
     expect(readRunDir(old).runState).toMatch(/stages\.base\.status: expected 'running' or 'done', got "finished"/);
   });
 

@@ -63,7 +63,8 @@ function exists(p: string): boolean {
 export function checkpointKind(dir: string): CheckpointKind | undefined {
   if (exists(path.join(dir, 'hypernet_config.json'))) return 'hypernet';
   if (exists(path.join(dir, 'adapter_config.json'))) return 'peft';
-  if (exists(path.join(dir, 'config.json')) && (exists(path.join(dir, 'model.safetensors')) || exists(path.join(dir, 'model.safetensors.index.json')))) return 't5';
+  if (exists(path.join(dir, 'config.json')) && (exists(path.join(dir, 'model.safetensors')) || exists(path.join(dir, 'model.safetensors.index.json'))))
+    return 't5';
   return undefined;
 }
 
@@ -78,7 +79,11 @@ export function listRunDirs(roots: readonly string[], depth = 3): RunSummary[] {
     if (isRunDir(dir)) {
       const real = fs.realpathSync(dir);
       // lstat: a marker symlinked out of the roots must not reveal anything of its target, not even a time
-      const mtimeMs = Math.max(...RUN_MARKERS.map((m) => path.join(dir, m)).filter(exists).map((p) => fs.lstatSync(p).mtimeMs));
+      const mtimeMs = Math.max(
+        ...RUN_MARKERS.map((m) => path.join(dir, m))
+          .filter(exists)
+          .map((p) => fs.lstatSync(p).mtimeMs),
+      );
       found.set(real, { dir: real, name: path.basename(real), mtimeMs });
     }
     if (left === 0) return;
@@ -194,7 +199,14 @@ export function readRunDir(dir: string, resolve?: FileResolver): RunDetails {
     results,
     resultsView: resultsView(results, path.join(dir, 'results.json')),
     resultsMarkdown: readTextIfPresent(path.join(dir, 'results.md'), confine),
-    artifacts: arts.artifacts.map((a) => ({ role: a.role, kind: a.kind, ...(a.name === undefined ? {} : { name: a.name }), dir: a.dir, path: a.path, ...(a.stage === undefined ? {} : { stage: a.stage }) })),
+    artifacts: arts.artifacts.map((a) => ({
+      role: a.role,
+      kind: a.kind,
+      ...(a.name === undefined ? {} : { name: a.name }),
+      dir: a.dir,
+      path: a.path,
+      ...(a.stage === undefined ? {} : { stage: a.stage }),
+    })),
     ...(arts.problem ? { runState: arts.problem } : {}),
   };
 }

@@ -42,11 +42,16 @@ async function main(argv: readonly string[]): Promise<void> {
   const wanted = [...(args.noDefaultRoot ? [] : [defaultRoot]), ...args.roots];
   const { roots, missing } = resolveRoots(wanted);
   for (const m of missing) {
-    if (m === defaultRoot) process.stderr.write(`note: ${m} does not exist yet (run \`npx @tagi/trainer demo\` here first — \`pnpm demo\` in the repository —, or pass --root DIR)\n`);
+    if (m === defaultRoot)
+      process.stderr.write(
+        `note: ${m} does not exist yet (run \`npx @tagi/trainer demo\` here first — \`pnpm demo\` in the repository —, or pass --root DIR)\n`,
+      );
     else fail(`--root ${m}: not an existing directory (create it, or pass a directory that holds run dirs)`);
   }
   if (!isLoopback(args.host)) {
-    process.stderr.write(`WARNING: binding ${args.host}: anyone who can reach this address can read the run dirs under the roots and use this machine's CPU. There is no authentication.\n`);
+    process.stderr.write(
+      `WARNING: binding ${args.host}: anyone who can reach this address can read the run dirs under the roots and use this machine's CPU. There is no authentication.\n`,
+    );
   }
   const engine = new TagiEngine({
     maxNewTokens: args.maxNewTokens,

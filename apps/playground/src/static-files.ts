@@ -88,7 +88,13 @@ export function sendFile(req: http.IncomingMessage, res: http.ServerResponse, fi
   const stream = fs.createReadStream(file);
   stream.once('error', (e) => (res.headersSent ? res.destroy() : sendError(res, e)));
   stream.once('open', () => {
-    res.writeHead(200, { 'content-type': type, 'content-length': size, 'cache-control': cache, 'x-content-type-options': 'nosniff', 'content-security-policy': CSP });
+    res.writeHead(200, {
+      'content-type': type,
+      'content-length': size,
+      'cache-control': cache,
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': CSP,
+    });
     if (req.method === 'HEAD') {
       stream.destroy();
       res.end();

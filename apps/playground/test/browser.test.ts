@@ -20,8 +20,14 @@ const summary = summarizeResults(
     ]),
   ),
   {
-    methods: [{ id: 'concat', label: 'Instruction-concatenated multitask' }, { id: 'tagi', label: 'TAGI', relativeFlops: 0.4 }],
-    columns: [{ key: 'seen', label: 'seen tasks', splits: ['seen'] }, { key: 'heldout', label: 'held-out tasks', splits: ['heldout'] }],
+    methods: [
+      { id: 'concat', label: 'Instruction-concatenated multitask' },
+      { id: 'tagi', label: 'TAGI', relativeFlops: 0.4 },
+    ],
+    columns: [
+      { key: 'seen', label: 'seen tasks', splits: ['seen'] },
+      { key: 'heldout', label: 'held-out tasks', splits: ['heldout'] },
+    ],
     comparisons: [{ a: 'tagi', b: 'concat', label: 'TAGI − concatenated' }],
     resamples: 500,
   },
@@ -97,7 +103,9 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a synthetic run dir (ne
     }
     const diff = summary.differences[0]!.scores['heldout']!.rougeL!;
     // the same cell as results.md prints it (renderSummaryMarkdown), bold marks aside
-    const mdRow = renderSummaryMarkdown(summary).split('\n').find((l) => l.startsWith('| TAGI − concatenated |'))!;
+    const mdRow = renderSummaryMarkdown(summary)
+      .split('\n')
+      .find((l) => l.startsWith('| TAGI − concatenated |'))!;
     const heldOutCell = mdRow.slice(2, -2).split(' | ')[2]!;
     expect(await page.textContent('table.results-diff[data-metric="rougeL"] tr[data-a="tagi"] td[data-column="heldout"]')).toBe(heldOutCell);
     expect(heldOutCell).toMatch(new RegExp(`^\\+${ci(diff).replace(/[[\].]/g, '\\$&')}, p [<=] `));
@@ -165,7 +173,9 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a synthetic run dir (ne
     await page.click('#generate');
     await page.waitForSelector('#warnings:not([hidden])');
     expect(await page.isHidden('#error')).toBe(true);
-    expect(await page.textContent('#warnings')).toMatch(/the instruction \(what the hypernetwork reads\): \d+ tokens, more than the 128 the run allows; \d+ tokens cut from the end of the definition \(eos kept\), as training cuts its texts/);
+    expect(await page.textContent('#warnings')).toMatch(
+      /the instruction \(what the hypernetwork reads\): \d+ tokens, more than the 128 the run allows; \d+ tokens cut from the end of the definition \(eos kept\), as training cuts its texts/,
+    );
     expect(await page.textContent('#adapter-info')).toMatch(/instruction 128 tokens/);
     await shot(page, 'warning-too-long');
 

@@ -28,7 +28,13 @@ const LAUNCH_ARGS = [
 export async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   // a fresh profile every time: launchPersistentContext passes it as --user-data-dir
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS, acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: LAUNCH_ARGS,
+    acceptDownloads: true,
+    viewport: { width: 1280, height: 900 },
+  });
   return {
     context,
     async close() {
@@ -44,7 +50,6 @@ export async function shot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
-
 
 /** Builds dist/web/tagi-browser.js with the app's own bundler config (what `pnpm build` ships). */
 export function buildInPageBundle(): void {

@@ -52,18 +52,20 @@ describe.skipIf(!hasChromium)('TAGI in the page (Chromium, tfjs wasm) against th
 
   it('generates the adapter in the page; greedy tokens equal the server, logits within float tolerance', async () => {
     const adapter = await postJson<{ id: string }>(`${server.url}api/generate`, { dir: run, instruction });
-    const served = (await postJson<{ results: RunResult[] }>(`${server.url}api/run`, { dir: run, instruction, inputs, adapterId: adapter.id })).results.find((r) => r.model === 'tagi')!;
+    const served = (await postJson<{ results: RunResult[] }>(`${server.url}api/run`, { dir: run, instruction, inputs, adapterId: adapter.id })).results.find(
+      (r) => r.model === 'tagi',
+    )!;
     expect(served.tokens).toHaveLength(inputs.length);
 
     await page.goto(`${server.url}in-page.html?dir=${encodeURIComponent(run)}`);
     await page.waitForSelector('body[data-ready="1"]');
-    expect(await page.isHidden('#error'), await page.textContent('#error') ?? '').toBe(true);
+    expect(await page.isHidden('#error'), (await page.textContent('#error')) ?? '').toBe(true);
     expect(await page.textContent('#status')).toMatch(/fetched \d+\.\d MB and built the models in \d+ ms \(tfjs backend: wasm\)/);
     await page.fill('#instruction', instruction);
     await page.fill('#inputs', inputs.join('\n'));
     await page.click('#run');
     await page.waitForSelector('body[data-runs="1"]');
-    expect(await page.isHidden('#error'), await page.textContent('#error') ?? '').toBe(true);
+    expect(await page.isHidden('#error'), (await page.textContent('#error')) ?? '').toBe(true);
     const pageTokens = (await page.locator('td.tokens').allTextContents()).map((t) => JSON.parse(t) as number[]);
     const pageOutputs = await page.locator('td.output').allTextContents();
     expect(pageTokens).toEqual(served.tokens);
@@ -74,9 +76,15 @@ describe.skipIf(!hasChromium)('TAGI in the page (Chromium, tfjs wasm) against th
     // logits along the greedy tokens, computed in the page and fetched from the server, compared in the page
     const cmp = await page.evaluate(
       async ({ dir, instruction, inputs, adapterId, decoderIds }) => {
-        const { runner } = (window as unknown as { tagiInPage: { runner: { logits(i: string, x: string[], d: number[][]): Promise<{ data: Float32Array; shape: number[] }> } } }).tagiInPage;
+        const { runner } = (
+          window as unknown as { tagiInPage: { runner: { logits(i: string, x: string[], d: number[][]): Promise<{ data: Float32Array; shape: number[] }> } } }
+        ).tagiInPage;
         const own = await runner.logits(instruction, inputs, decoderIds);
-        const res = await fetch('/api/logits', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dir, instruction, inputs, adapterId, decoderIds }) });
+        const res = await fetch('/api/logits', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ dir, instruction, inputs, adapterId, decoderIds }),
+        });
         const shape = (res.headers.get('x-tagi-shape') ?? '').split(',').map(Number);
         const server = new Float32Array(await res.arrayBuffer());
         let maxDiff = 0;
@@ -111,16 +119,26 @@ describe.skipIf(!hasChromium)('TAGI in the page (Chromium, tfjs wasm) against th
 
     // the page prepares instructions as the server does (the same instruction.ts, the run's prompt settings
     // sent by /api/in-page): a suite task with the run's demonstrations, and an over-long text cut the same way
-    const ex = ((await (await fetch(`${server.url}api/examples?dir=${encodeURIComponent(run)}`)).json()) as { examples: { task: string; instruction: string; source: unknown }[] }).examples[0]!;
+    const ex = (
+      (await (await fetch(`${server.url}api/examples?dir=${encodeURIComponent(run)}`)).json()) as {
+        examples: { task: string; instruction: string; source: unknown }[];
+      }
+    ).examples[0]!;
     const long = `Repeat the input. ${'Then repeat it again. '.repeat(200)}`;
     const fromServer = await Promise.all([
-      postJson<{ instructionIds: number[]; task?: string; warnings: string[] }>(`${server.url}api/generate`, { dir: run, instruction: ex.instruction, task: ex.task }),
+      postJson<{ instructionIds: number[]; task?: string; warnings: string[] }>(`${server.url}api/generate`, {
+        dir: run,
+        instruction: ex.instruction,
+        task: ex.task,
+      }),
       postJson<{ instructionIds: number[]; warnings: string[] }>(`${server.url}api/generate`, { dir: run, instruction: long }),
     ]);
     expect(fromServer[0].task).toBe(ex.task);
     const inPage = await page.evaluate(
       ({ ex, long }) => {
-        const { runner } = (window as unknown as { tagiInPage: { runner: { prepare(s: unknown): { instructionIds: number[]; prepared: { origin: string } } } } }).tagiInPage;
+        const { runner } = (
+          window as unknown as { tagiInPage: { runner: { prepare(s: unknown): { instructionIds: number[]; prepared: { origin: string } } } } }
+        ).tagiInPage;
         const task = runner.prepare({ instruction: ex.instruction, task: ex.source });
         return { task: task.instructionIds, origin: task.prepared.origin, long: runner.prepare(long).instructionIds };
       },
@@ -139,15 +157,19 @@ describe.skipIf(!hasChromium)('TAGI in the page (Chromium, tfjs wasm) against th
     await page.check('#in-page');
     await page.click('#run');
     await page.waitForSelector('th[data-model="tagi-page"]');
-    expect(await page.isHidden('#error'), await page.textContent('#error') ?? '').toBe(true);
+    expect(await page.isHidden('#error'), (await page.textContent('#error')) ?? '').toBe(true);
     expect(await page.textContent('th[data-model="tagi"] .time')).toMatch(/^\d+ ms \(\+ \d+ ms once for the adapter\) in the Node server$/);
-    expect(await page.textContent('th[data-model="tagi-page"] .time')).toMatch(/^\d+ ms \(\+ \d+ ms for the adapter\) in this browser · same tokens as the server$/);
+    expect(await page.textContent('th[data-model="tagi-page"] .time')).toMatch(
+      /^\d+ ms \(\+ \d+ ms for the adapter\) in this browser · same tokens as the server$/,
+    );
     expect(await page.textContent('#in-page-status')).toMatch(/loaded \d+\.\d MB and built the models in \d+ ms \(tfjs backend: wasm\)/);
     const servedAnswers = await page.locator('td.output[data-model="tagi"] .answer').allTextContents();
     const inPage = await page.locator('td.output[data-model="tagi-page"] .answer').allTextContents();
     expect(inPage).toEqual(servedAnswers);
     // the in-page answers are scored in the page with the same metrics as the server's
-    const scores = await page.locator('td.output[data-model="tagi-page"] .score').evaluateAll((els) => els.map((e) => [Number(e.getAttribute('data-em')), Number(e.getAttribute('data-rouge'))]));
+    const scores = await page
+      .locator('td.output[data-model="tagi-page"] .score')
+      .evaluateAll((els) => els.map((e) => [Number(e.getAttribute('data-em')), Number(e.getAttribute('data-rouge'))]));
     const expected = await page.locator('td.expected').allTextContents();
     expect(scores).toHaveLength(inPage.length);
     inPage.forEach((out, i) => {

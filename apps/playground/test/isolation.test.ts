@@ -12,7 +12,11 @@ import { buildInPageBundle, hasChromium, launchChromium } from './chromium';
 import { type SpawnedServer, spawnServer } from './spawn-server';
 import { writeSyntheticRun } from './synthetic-run';
 
-const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin' };
+const ISOLATION = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+};
 
 interface PageRuntime {
   isolated: boolean;
@@ -28,10 +32,17 @@ async function runInPage(page: Page, base: string, run: string, threads?: number
   await page.waitForSelector('body[data-ready="1"]');
   expect(await page.isHidden('#error'), (await page.textContent('#error')) ?? '').toBe(true);
   return page.evaluate(async () => {
-    const handle = (window as unknown as { tagiInPage: { runner: { threads: number; run(i: string, x: string[]): Promise<{ tokens: number[][] }> } } }).tagiInPage;
+    const handle = (window as unknown as { tagiInPage: { runner: { threads: number; run(i: string, x: string[]): Promise<{ tokens: number[][] }> } } })
+      .tagiInPage;
     const { tokens } = await handle.runner.run('Write the word backwards.', ['apple', 'a longer input with several words']);
     // hardwareConcurrency read after the load: the browser's own value again (the runner reports more only while the backend starts)
-    return { isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency, threads: handle.runner.threads, status: document.getElementById('status')?.textContent ?? '', tokens };
+    return {
+      isolated: crossOriginIsolated,
+      cores: navigator.hardwareConcurrency,
+      threads: handle.runner.threads,
+      status: document.getElementById('status')?.textContent ?? '',
+      tokens,
+    };
   });
 }
 
@@ -53,7 +64,18 @@ describe('cross-origin isolation', () => {
   });
 
   it('sends COOP, COEP and CORP with the pages, their scripts, the wasm binaries, the runner bundle, the API and errors', async () => {
-    const paths = ['/', '/in-page.html', '/app.js', '/in-page.js', '/style.css', '/wasm/tfjs-backend-wasm-threaded-simd.wasm', '/wasm/tfjs-backend-wasm-simd.wasm', '/api/health', '/api/runs', '/no-such-file'];
+    const paths = [
+      '/',
+      '/in-page.html',
+      '/app.js',
+      '/in-page.js',
+      '/style.css',
+      '/wasm/tfjs-backend-wasm-threaded-simd.wasm',
+      '/wasm/tfjs-backend-wasm-simd.wasm',
+      '/api/health',
+      '/api/runs',
+      '/no-such-file',
+    ];
     if (hasChromium) paths.push('/web/tagi-browser.js');
     for (const p of paths) {
       const res = await fetch(new URL(p, server.url));

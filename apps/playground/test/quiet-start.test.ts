@@ -12,7 +12,8 @@ import { writeSyntheticRun } from './synthetic-run.js';
 
 const bin = path.join(appDir, 'dist', 'server.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-pg-quiet-'));
-const tensorflowHere = spawnSync(process.execPath, ['-e', "require('@tensorflow/tfjs-node')"], { cwd: appDir, encoding: 'utf8', timeout: 120_000 }).status === 0;
+const tensorflowHere =
+  spawnSync(process.execPath, ['-e', "require('@tensorflow/tfjs-node')"], { cwd: appDir, encoding: 'utf8', timeout: 120_000 }).status === 0;
 beforeAll(async () => writeSyntheticRun(path.join(tmp, 'run')), 120_000);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -21,7 +22,10 @@ async function serveOnce(extra: string[]): Promise<{ out: string; backend: strin
   const env = { ...process.env };
   delete env['TF_CPP_MIN_LOG_LEVEL'];
   delete env['TAGI_QUIET_CHILD'];
-  const child: ChildProcess = spawn(process.execPath, [bin, '--root', tmp, '--no-default-root', '--port', '0', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [bin, '--root', tmp, '--no-default-root', '--port', '0', ...extra], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -37,7 +41,11 @@ async function serveOnce(extra: string[]): Promise<{ out: string; backend: strin
         }
       });
     });
-    const r = await fetch(new URL('api/open', url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dir: path.join(tmp, 'run') }) });
+    const r = await fetch(new URL('api/open', url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dir: path.join(tmp, 'run') }),
+    });
     const info = (await r.json()) as { backend?: string };
     expect(r.status).toBe(200);
     return { out, backend: info.backend };

@@ -90,7 +90,10 @@ describe('reliability: files leaving the served root', () => {
     const sharded = path.join(run('shard-escape'), 'base-model');
     fs.mkdirSync(sharded, { recursive: true });
     fs.writeFileSync(path.join(sharded, 'config.json'), tinyConfig);
-    fs.writeFileSync(path.join(sharded, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'shared.weight': '../../../outside/model.safetensors' } }));
+    fs.writeFileSync(
+      path.join(sharded, 'model.safetensors.index.json'),
+      JSON.stringify({ weight_map: { 'shared.weight': '../../../outside/model.safetensors' } }),
+    );
     await writeDoneRunState(path.join(root, 'shard-escape'), [{ role: 'base-model', kind: 't5', path: 'base-model' }]);
     // the run state itself symlinked out, and a run state naming an artefact dir outside the root
     fs.symlinkSync(path.join(outside, 'secret.json'), path.join(run('link-state'), 'trainer_state.json'));
@@ -180,7 +183,9 @@ describe('reliability: files leaving the served root', () => {
   it('does not open an artefact dir that the run state places outside the root: the model is unavailable, saying why', async () => {
     const r = await post(`${server.url}api/open`, { dir: 'state-escape' });
     expect(r.status).toBe(200);
-    expect(r.body.models).toMatchObject({ base: { available: false, reason: expect.stringMatching(/^'base-model' .*outside lies outside the playground roots \(start it with --root /) } });
+    expect(r.body.models).toMatchObject({
+      base: { available: false, reason: expect.stringMatching(/^'base-model' .*outside lies outside the playground roots \(start it with --root /) },
+    });
     expect(r.text).not.toContain(SECRET);
   });
 
@@ -331,7 +336,10 @@ describe('reliability: start-up faults are one line and exit 2', () => {
   it('EPIPE: when the reader of stdout goes away the server keeps serving and does not crash', async () => {
     const port = await freePort();
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', '--no-default-root', '--port', String(port)], { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', '--no-default-root', '--port', String(port)], {
+      cwd: appDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     // `| head -0`: the pipe's read end is closed before the server prints its URL
@@ -340,7 +348,9 @@ describe('reliability: start-up faults are one line and exit 2', () => {
       let health: { ok?: boolean } | undefined;
       for (let i = 0; i < 300 && !health; i++) {
         if (child.exitCode !== null) break;
-        health = await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.json() as Promise<{ ok: boolean }>).catch(() => undefined);
+        health = await fetch(`http://127.0.0.1:${port}/api/health`)
+          .then((r) => r.json() as Promise<{ ok: boolean }>)
+          .catch(() => undefined);
         if (!health) await new Promise((r) => setTimeout(r, 200));
       }
       expect(health).toEqual({ ok: true });
@@ -365,11 +375,20 @@ function request(url: string, method: string, headers: Record<string, string>, b
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const text = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers: { ...(text ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
-      let data = '';
-      res.on('data', (d) => (data += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) as ApiBody }));
-    });
+    const req = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: `${u.pathname}${u.search}`,
+        method,
+        headers: { ...(text ? { 'content-type': 'application/json' } : {}), ...headers },
+      },
+      (res) => {
+        let data = '';
+        res.on('data', (d) => (data += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) as ApiBody }));
+      },
+    );
     req.on('error', reject);
     req.end(text);
   });
@@ -397,7 +416,10 @@ describe('reliability: requests from other origins, weights holding NaN', () => 
     tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-pg-origin-')));
     await writeSyntheticRun(path.join(tmp, 'good'));
     // the same run with a NaN in the base model, and one with a NaN in the hypernetwork
-    for (const [name, file] of [['nan-base', 'base-model/model.safetensors'], ['nan-hypernet', 'hypernet/hypernet.safetensors']] as const) {
+    for (const [name, file] of [
+      ['nan-base', 'base-model/model.safetensors'],
+      ['nan-hypernet', 'hypernet/hypernet.safetensors'],
+    ] as const) {
       fs.cpSync(path.join(tmp, 'good'), path.join(tmp, name), { recursive: true });
       keys[name] = await poison(path.join(tmp, name, file));
     }
@@ -412,7 +434,10 @@ describe('reliability: requests from other origins, weights holding NaN', () => 
     const u = new URL(server.url);
     const foreign = await request(`${server.url}api/generate`, 'POST', { origin: 'http://evil.example.com' }, generate('good'));
     expect(foreign.status).toBe(403);
-    expect(foreign.body.error).toEqual({ type: 'ForeignOrigin', message: `POST /api/generate from http://evil.example.com: the playground's API answers its own page only (open http://${u.host}/)` });
+    expect(foreign.body.error).toEqual({
+      type: 'ForeignOrigin',
+      message: `POST /api/generate from http://evil.example.com: the playground's API answers its own page only (open http://${u.host}/)`,
+    });
     // another port of this machine (a notebook server, say) and an opaque origin are other origins too
     for (const origin of [`http://localhost:${Number(u.port) + 1}`, 'null', `http://${u.host}.evil.example.com`]) {
       expect((await request(`${server.url}api/open`, 'POST', { origin }, { dir: 'good' })).status, origin).toBe(403);
@@ -421,7 +446,9 @@ describe('reliability: requests from other origins, weights holding NaN', () => 
     expect((await request(`${server.url}api/runs`, 'GET', { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
     expect((await request(`${server.url}api/runs`, 'GET', { 'sec-fetch-site': 'same-site' })).status).toBe(403);
     // a rebound DNS name is still answered 421 first
-    expect((await request(`${server.url}api/generate`, 'POST', { host: `evil.example.com:${u.port}`, origin: 'http://evil.example.com' }, generate('good'))).status).toBe(421);
+    expect(
+      (await request(`${server.url}api/generate`, 'POST', { host: `evil.example.com:${u.port}`, origin: 'http://evil.example.com' }, generate('good'))).status,
+    ).toBe(421);
     // the page itself: the browser names this origin (localhost works as well as 127.0.0.1)
     const own = await request(`${server.url}api/generate`, 'POST', { origin: `http://${u.host}`, 'sec-fetch-site': 'same-origin' }, generate('good'));
     expect(own.status, JSON.stringify(own.body)).toBe(200);
@@ -446,14 +473,18 @@ describe('reliability: requests from other origins, weights holding NaN', () => 
     const hn = await post(`${server.url}api/generate`, generate('nan-hypernet'));
     expect(hn.status).toBe(422);
     const hnFile = path.join(tmp, 'nan-hypernet', 'hypernet', 'hypernet.safetensors');
-    expect(hn.body.error.message).toContain(`cannot load the hypernet checkpoint: ${hnFile}: tensor '${keys['nan-hypernet']}' holds non-finite values (NaN: 1, ±Inf: 0)`);
+    expect(hn.body.error.message).toContain(
+      `cannot load the hypernet checkpoint: ${hnFile}: tensor '${keys['nan-hypernet']}' holds non-finite values (NaN: 1, ±Inf: 0)`,
+    );
     expect((await getJson(`${server.url}api/health`)).body).toEqual({ ok: true });
 
     const lenient = await spawnServer(['--root', tmp, '--backend', 'cpu', '--allow-non-finite']);
     try {
       const r = await post(`${lenient.url}api/generate`, generate('nan-hypernet'));
       expect(r.status, JSON.stringify(r.body)).toBe(200);
-      expect(lenient.output()).toContain(`warning: ${hnFile}: tensor '${keys['nan-hypernet']}' holds non-finite values (NaN: 1, ±Inf: 0): corrupt or diverged weights; used anyway (--allow-non-finite)`);
+      expect(lenient.output()).toContain(
+        `warning: ${hnFile}: tensor '${keys['nan-hypernet']}' holds non-finite values (NaN: 1, ±Inf: 0): corrupt or diverged weights; used anyway (--allow-non-finite)`,
+      );
     } finally {
       await lenient.stop();
     }

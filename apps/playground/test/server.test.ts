@@ -87,10 +87,12 @@ describe('playground server hardening', () => {
     // a raw request path with '..' that fetch would normalise
     const status = await new Promise<number>((resolve, reject) => {
       const u = new URL(server.url);
-      http.get({ host: u.hostname, port: u.port, path: '/../../../etc/passwd' }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', reject);
+      http
+        .get({ host: u.hostname, port: u.port, path: '/../../../etc/passwd' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
     });
     expect(status).toBe(404);
     await alive();
@@ -104,10 +106,19 @@ describe('playground server hardening', () => {
     // a body streamed without content-length is cut too
     const status = await new Promise<number>((resolve, reject) => {
       const u = new URL(server.url);
-      const req = http.request({ host: u.hostname, port: u.port, path: '/api/generate', method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = http.request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: '/api/generate',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' || (e as NodeJS.ErrnoException).code === 'EPIPE' ? resolve(-1) : reject(e)));
       for (let i = 0; i < 40; i++) req.write('x'.repeat(4096));
       req.end();
@@ -120,7 +131,9 @@ describe('playground server hardening', () => {
     const r = await post(`${server.url}api/generate`, { dir: 'run-1', instruction: 'Translate every word of the sentence into French.' });
     expect(r.status).toBe(503);
     expect(r.body.error.type).toBe('ModelUnavailable');
-    expect(r.body.error.message).toMatch(/^TAGI hypernet: no hypernetwork in this run \(no artefact with role 'hypernet-tagi', 'hypernet-hint', 'hypernet-pretrained' in trainer_state\.json\)/);
+    expect(r.body.error.message).toMatch(
+      /^TAGI hypernet: no hypernetwork in this run \(no artefact with role 'hypernet-tagi', 'hypernet-hint', 'hypernet-pretrained' in trainer_state\.json\)/,
+    );
     await alive();
   });
 
@@ -185,7 +198,9 @@ describe('playground server hardening', () => {
 
 describe('playground CLI', () => {
   it('rejects a --root that does not exist and bad flags', async () => {
-    await expect(spawnServer(['--root', path.join(os.tmpdir(), 'definitely-missing-root-xyz')], { timeoutMs: 30_000 })).rejects.toThrow(/--root .*not an existing directory/);
+    await expect(spawnServer(['--root', path.join(os.tmpdir(), 'definitely-missing-root-xyz')], { timeoutMs: 30_000 })).rejects.toThrow(
+      /--root .*not an existing directory/,
+    );
     await expect(spawnServer(['--port', 'abc'], { timeoutMs: 30_000 })).rejects.toThrow(/--port: expected an integer/);
   });
 });

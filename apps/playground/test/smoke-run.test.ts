@@ -36,13 +36,15 @@ beforeAll(() => {
   tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tagi-pg-smoke-')));
   const given = process.env.TAGI_PLAYGROUND_RUN;
   runDir = given ? fs.realpathSync(given) : path.join(tmp, 'runs', 'smoke');
-  unusable = given ? undefined : runSmokeDemo(runDir, [
-    '--prompt.num-pos=0',
-    // teachers per category, so a held-out task has one to compare with on the Adapter page (the default's
-    // per-task teachers exist for training tasks only); the KL then comes from the multitask model
-    '--teachers.group-by=category',
-    '--distill.kl-teacher=multitask',
-  ]);
+  unusable = given
+    ? undefined
+    : runSmokeDemo(runDir, [
+        '--prompt.num-pos=0',
+        // teachers per category, so a held-out task has one to compare with on the Adapter page (the default's
+        // per-task teachers exist for training tasks only); the KL then comes from the multitask model
+        '--teachers.group-by=category',
+        '--distill.kl-teacher=multitask',
+      ]);
 }, 20 * 60_000);
 afterAll(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -55,87 +57,104 @@ const role = (r: string): string => {
 };
 
 describe('train = serve: the playground reads an instruction as training and `tagi generate` did', () => {
-  it('gives the hypernetwork, the student and the concatenated models the ids of the training batch and of the CLI', async (ctx) => {
-    if (unusable) ctx.skip(`no usable smoke run: ${unusable}`);
-    const lib = (await import(path.join(trainerDir, 'src', 'index.ts'))) as TrainerLib;
-    const config = lib.validateConfig(JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')), 'config.json');
-    const numPos = config.prompt.numPos;
-    const data = await lib.loadTaskData(config, () => {});
-    const baseDir = role('base-model');
-    const hnDir = role('hypernet-tagi');
-    const tok = lib.modelTokenizer(baseDir);
-    await initBackend({ backend: 'cpu' });
-    const model = await T5ForConditionalGeneration.fromPretrained(baseDir);
-    const hn = await loadHypernet(hnDir, model);
-    // the ids of training batches, per task: the trainer's finetune tasks through @tagi/hypernet's objective
-    const objective = finetuneObjective({ hypernet: hn, tasks: lib.finetuneTasks(config, data, tok, undefined), batchSize: 2, loss: { lambdaKl: 0 } });
-    const trained = new Map<string, readonly number[]>();
-    for (let step = 0; trained.size < 3; step++) {
-      const b = objective.batch({ step, micro: 0 });
-      trained.set(b.task.taskId, [...b.task.instructionIds]);
-      objective.release?.(b);
-    }
-    objective.dispose();
-    hn.dispose();
-    model.dispose();
-    // what the trainer's teachers and multitask stages read for an instance (its one instruction call site)
-    const trainerInputs = new lib.InstructionInputs(tok, config.prompt);
-
-    const engine = new TagiEngine({ backend: 'cpu', maxNewTokens: 4 });
-    try {
-      const info = await engine.open(runDir);
-      expect(info.prompt).toEqual({ numPositive: numPos, maxSourceTokens: config.prompt.maxSourceLength, maxInstructionTokens: expect.any(Number), from: 'config.json' });
-      expect(info.models.tagi).toMatchObject({ available: true, dir: hnDir, role: 'hypernet-tagi' });
-      let cliChecked = false;
-      for (const [taskId, trainIds] of trained) {
-        const task = data.byId.get(taskId)!;
-        // the task as the suite example offers it, formatted with the run's demonstrations
-        const asTask = await engine.generate(runDir, { instruction: prepareInstruction(task, { numPositive: numPos }).instruction, task: taskId });
-        expect(asTask.task, taskId).toBe(taskId);
-        expect(asTask.instructionIds, taskId).toEqual(trainIds);
-        // the definition typed by a user, with or without its label: a training instruction when the run is "Def"
-        const definition = task.definition[0]!;
-        for (const typed of [definition, `Definition: ${definition}`]) {
-          const g = await engine.generate(runDir, { instruction: typed });
-          if (numPos === 0) expect(g.instructionIds, `${taskId}: ${typed}`).toEqual(trainIds);
-          expect(g.warnings).toEqual([]);
-        }
-        // an instance: the student reads its input alone, the concatenated models the Tk-Instruct prompt
-        const input = task.instances[0]!.input;
-        const ids = await engine.prepare(runDir, { instruction: prepareInstruction(task, { numPositive: numPos }).instruction, task: taskId }, [input]);
-        expect(ids.studentIds, taskId).toEqual([trainerInputs.studentInputIds(task, input)]);
-        expect(ids.concatenatedIds, taskId).toEqual([trainerInputs.concatenatedIds(task, input)]);
-
-        if (cliChecked) continue;
-        cliChecked = true;
-        // `tagi generate` with the same typed definition: the same ids, and the same files the playground exports
-        const out = path.join(tmp, 'generated');
-        const cli = runTrainer(['generate', '--backend=cpu', `--hypernet=${hnDir}`, `--instruction=${definition}`, `--out=${out}`], 5 * 60_000);
-        expect(cli.status, cli.stderr).toBe(0);
-        const meta = JSON.parse(fs.readFileSync(path.join(out, 'tagi_adapter.json'), 'utf8')) as { instruction_ids: number[] };
-        const served = await engine.generate(runDir, { instruction: definition });
-        expect(served.instructionIds).toEqual(meta.instruction_ids);
-        if (numPos === 0) expect(meta.instruction_ids).toEqual(trainIds);
-        const exp = await engine.exportAdapter(served.id);
-        expect(exp.files.map((f) => f.name)).toEqual(fs.readdirSync(out).sort());
-        for (const f of exp.files) expect(Buffer.from(f.data).equals(fs.readFileSync(path.join(out, f.name))), f.name).toBe(true);
-
-        // an instruction longer than the hypernetwork reads: both cut it to the same ids, both warn
-        const long = `${definition} ${'Keep every word of the input in its original order. '.repeat(40)}`;
-        const longOut = path.join(tmp, 'generated-long');
-        const cliLong = runTrainer(['generate', '--backend=cpu', `--hypernet=${hnDir}`, `--instruction=${long}`, `--out=${longOut}`], 5 * 60_000);
-        expect(cliLong.status, cliLong.stderr).toBe(0);
-        expect(cliLong.stderr).toMatch(/more than the hypernetwork reads \(max_instruction_length (\d+)\); it was cut to \1 tokens/);
-        const servedLong = await engine.generate(runDir, { instruction: long });
-        expect(servedLong.instructionIds).toEqual((JSON.parse(fs.readFileSync(path.join(longOut, 'tagi_adapter.json'), 'utf8')) as { instruction_ids: number[] }).instruction_ids);
-        expect(servedLong.instructionIds).toHaveLength(info.prompt.maxInstructionTokens);
-        expect(servedLong.warnings).toEqual([expect.stringMatching(new RegExp(`^the instruction \\(what the hypernetwork reads\\): ${servedLong.truncation!.tokensBefore} tokens, more than the ${info.prompt.maxInstructionTokens} the run allows`))]);
+  it(
+    'gives the hypernetwork, the student and the concatenated models the ids of the training batch and of the CLI',
+    async (ctx) => {
+      if (unusable) ctx.skip(`no usable smoke run: ${unusable}`);
+      const lib = (await import(path.join(trainerDir, 'src', 'index.ts'))) as TrainerLib;
+      const config = lib.validateConfig(JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')), 'config.json');
+      const numPos = config.prompt.numPos;
+      const data = await lib.loadTaskData(config, () => {});
+      const baseDir = role('base-model');
+      const hnDir = role('hypernet-tagi');
+      const tok = lib.modelTokenizer(baseDir);
+      await initBackend({ backend: 'cpu' });
+      const model = await T5ForConditionalGeneration.fromPretrained(baseDir);
+      const hn = await loadHypernet(hnDir, model);
+      // the ids of training batches, per task: the trainer's finetune tasks through @tagi/hypernet's objective
+      const objective = finetuneObjective({ hypernet: hn, tasks: lib.finetuneTasks(config, data, tok, undefined), batchSize: 2, loss: { lambdaKl: 0 } });
+      const trained = new Map<string, readonly number[]>();
+      for (let step = 0; trained.size < 3; step++) {
+        const b = objective.batch({ step, micro: 0 });
+        trained.set(b.task.taskId, [...b.task.instructionIds]);
+        objective.release?.(b);
       }
-      expect(cliChecked).toBe(true);
-    } finally {
-      engine.dispose();
-    }
-  }, 15 * 60_000);
+      objective.dispose();
+      hn.dispose();
+      model.dispose();
+      // what the trainer's teachers and multitask stages read for an instance (its one instruction call site)
+      const trainerInputs = new lib.InstructionInputs(tok, config.prompt);
+
+      const engine = new TagiEngine({ backend: 'cpu', maxNewTokens: 4 });
+      try {
+        const info = await engine.open(runDir);
+        expect(info.prompt).toEqual({
+          numPositive: numPos,
+          maxSourceTokens: config.prompt.maxSourceLength,
+          maxInstructionTokens: expect.any(Number),
+          from: 'config.json',
+        });
+        expect(info.models.tagi).toMatchObject({ available: true, dir: hnDir, role: 'hypernet-tagi' });
+        let cliChecked = false;
+        for (const [taskId, trainIds] of trained) {
+          const task = data.byId.get(taskId)!;
+          // the task as the suite example offers it, formatted with the run's demonstrations
+          const asTask = await engine.generate(runDir, { instruction: prepareInstruction(task, { numPositive: numPos }).instruction, task: taskId });
+          expect(asTask.task, taskId).toBe(taskId);
+          expect(asTask.instructionIds, taskId).toEqual(trainIds);
+          // the definition typed by a user, with or without its label: a training instruction when the run is "Def"
+          const definition = task.definition[0]!;
+          for (const typed of [definition, `Definition: ${definition}`]) {
+            const g = await engine.generate(runDir, { instruction: typed });
+            if (numPos === 0) expect(g.instructionIds, `${taskId}: ${typed}`).toEqual(trainIds);
+            expect(g.warnings).toEqual([]);
+          }
+          // an instance: the student reads its input alone, the concatenated models the Tk-Instruct prompt
+          const input = task.instances[0]!.input;
+          const ids = await engine.prepare(runDir, { instruction: prepareInstruction(task, { numPositive: numPos }).instruction, task: taskId }, [input]);
+          expect(ids.studentIds, taskId).toEqual([trainerInputs.studentInputIds(task, input)]);
+          expect(ids.concatenatedIds, taskId).toEqual([trainerInputs.concatenatedIds(task, input)]);
+
+          if (cliChecked) continue;
+          cliChecked = true;
+          // `tagi generate` with the same typed definition: the same ids, and the same files the playground exports
+          const out = path.join(tmp, 'generated');
+          const cli = runTrainer(['generate', '--backend=cpu', `--hypernet=${hnDir}`, `--instruction=${definition}`, `--out=${out}`], 5 * 60_000);
+          expect(cli.status, cli.stderr).toBe(0);
+          const meta = JSON.parse(fs.readFileSync(path.join(out, 'tagi_adapter.json'), 'utf8')) as { instruction_ids: number[] };
+          const served = await engine.generate(runDir, { instruction: definition });
+          expect(served.instructionIds).toEqual(meta.instruction_ids);
+          if (numPos === 0) expect(meta.instruction_ids).toEqual(trainIds);
+          const exp = await engine.exportAdapter(served.id);
+          expect(exp.files.map((f) => f.name)).toEqual(fs.readdirSync(out).sort());
+          for (const f of exp.files) expect(Buffer.from(f.data).equals(fs.readFileSync(path.join(out, f.name))), f.name).toBe(true);
+
+          // an instruction longer than the hypernetwork reads: both cut it to the same ids, both warn
+          const long = `${definition} ${'Keep every word of the input in its original order. '.repeat(40)}`;
+          const longOut = path.join(tmp, 'generated-long');
+          const cliLong = runTrainer(['generate', '--backend=cpu', `--hypernet=${hnDir}`, `--instruction=${long}`, `--out=${longOut}`], 5 * 60_000);
+          expect(cliLong.status, cliLong.stderr).toBe(0);
+          expect(cliLong.stderr).toMatch(/more than the hypernetwork reads \(max_instruction_length (\d+)\); it was cut to \1 tokens/);
+          const servedLong = await engine.generate(runDir, { instruction: long });
+          expect(servedLong.instructionIds).toEqual(
+            (JSON.parse(fs.readFileSync(path.join(longOut, 'tagi_adapter.json'), 'utf8')) as { instruction_ids: number[] }).instruction_ids,
+          );
+          expect(servedLong.instructionIds).toHaveLength(info.prompt.maxInstructionTokens);
+          expect(servedLong.warnings).toEqual([
+            expect.stringMatching(
+              new RegExp(
+                `^the instruction \\(what the hypernetwork reads\\): ${servedLong.truncation!.tokensBefore} tokens, more than the ${info.prompt.maxInstructionTokens} the run allows`,
+              ),
+            ),
+          ]);
+        }
+        expect(cliChecked).toBe(true);
+      } finally {
+        engine.dispose();
+      }
+    },
+    15 * 60_000,
+  );
 });
 
 describe.skipIf(!hasChromium)(`playground in Chromium on a tagi demo --preset=smoke run (needs ${CHROMIUM})`, () => {
@@ -178,7 +197,11 @@ describe.skipIf(!hasChromium)(`playground in Chromium on a tagi demo --preset=sm
     await page.click('.tab[data-page="try"]');
     // a held-out task of a category that has a stage-1 teacher in this run (compared on the Adapter page)
     const teachers = runArtifacts(runDir, readRunState(runDir)!, 'teacher').map((t) => t.name ?? '');
-    const index = await page.$eval('#example-select', (el, names) => Array.from((el as HTMLSelectElement).options).findIndex((o) => names.some((n) => o.textContent?.endsWith(`(${n})`))), teachers);
+    const index = await page.$eval(
+      '#example-select',
+      (el, names) => Array.from((el as HTMLSelectElement).options).findIndex((o) => names.some((n) => o.textContent?.endsWith(`(${n})`))),
+      teachers,
+    );
     expect(index).toBeGreaterThan(0);
     await page.selectOption('#example-select', { index });
     const instruction = await page.inputValue('#instruction');

@@ -11,7 +11,12 @@ const trainerCli = path.join(trainerDir, 'src', 'cli.ts');
 
 /** Runs the trainer's CLI from source; its exit code and output. */
 export function runTrainer(args: readonly string[], timeoutMs = 15 * 60_000): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: trainerDir, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, CI: 'true' } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: trainerDir,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, CI: 'true' },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -17,7 +17,9 @@ import { T5ForConditionalGeneration, saveT5 } from '@tagi/t5-model/node';
 
 /** trainer_state.json of a finished run whose stages wrote `outputs` (one stage each). */
 export async function writeDoneRunState(run: string, outputs: readonly RunArtifact[], inputs: readonly RunArtifact[] = []): Promise<void> {
-  const stages = Object.fromEntries(outputs.map((a) => [`${a.role}${a.name ? `/${a.name}` : ''}`, { status: 'done' as const, step: 1, totalSteps: 1, outputs: [a] }]));
+  const stages = Object.fromEntries(
+    outputs.map((a) => [`${a.role}${a.name ? `/${a.name}` : ''}`, { status: 'done' as const, step: 1, totalSteps: 1, outputs: [a] }]),
+  );
   await writeRunState(run, { format: 'tagi-run', version: 2, command: 'demo', configHash: 'synthetic', inputs, stages });
 }
 
@@ -31,7 +33,19 @@ export interface SyntheticShape {
 
 /** The t5-small-lm-adapt shape (T5 v1.1: gated-gelu, untied head, 8 + 8 layers) with the default hypernet: the bench's "small". */
 export const T5_SMALL_SHAPE: SyntheticShape = {
-  t5: { vocabSize: 32128, dModel: 512, dKv: 64, numHeads: 6, dFf: 1024, numLayers: 8, numDecoderLayers: 8, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, relativeAttentionNumBuckets: 32, relativeAttentionMaxDistance: 128 },
+  t5: {
+    vocabSize: 32128,
+    dModel: 512,
+    dKv: 64,
+    numHeads: 6,
+    dFf: 1024,
+    numLayers: 8,
+    numDecoderLayers: 8,
+    feedForwardProj: 'gated-gelu',
+    tieWordEmbeddings: false,
+    relativeAttentionNumBuckets: 32,
+    relativeAttentionMaxDistance: 128,
+  },
   hypernet: {},
   hypernetStd: 0.02,
 };
@@ -40,17 +54,39 @@ export async function writeSyntheticRun(run: string, shape: SyntheticShape = {})
   await initBackend({ backend: 'cpu' });
   fs.mkdirSync(run, { recursive: true });
   const lines: string[] = [];
-  for (const [stage, steps, start] of [['base', 8, 6], ['hypernet-finetune', 6, 3]] as const) {
+  for (const [stage, steps, start] of [
+    ['base', 8, 6],
+    ['hypernet-finetune', 6, 3],
+  ] as const) {
     for (let step = 1; step <= steps; step++) lines.push(JSON.stringify({ stage, step, loss: start / step, lr: 1e-3 }));
   }
   fs.writeFileSync(path.join(run, 'metrics.jsonl'), `${lines.join('\n')}\n`);
   fs.writeFileSync(path.join(run, 'config.json'), JSON.stringify({ preset: 'synthetic', prompt: { numPos: 1 } }));
   fs.writeFileSync(
     path.join(run, 'results.json'),
-    JSON.stringify({ rows: [{ method: 'No adapter', rougeL: 1.5, exactMatch: 0 }, { method: 'TAGI', rougeL: 2.5, exactMatch: 1 }] }),
+    JSON.stringify({
+      rows: [
+        { method: 'No adapter', rougeL: 1.5, exactMatch: 0 },
+        { method: 'TAGI', rougeL: 2.5, exactMatch: 1 },
+      ],
+    }),
   );
   fs.writeFileSync(path.join(run, 'results.md'), '| method | ROUGE-L |\n|---|---|\n| No adapter | 1.5 |\n| TAGI | 2.5 |\n');
-  const base = createRandomT5(makeT5Config(shape.t5 ?? { vocabSize: 32128, dModel: 16, dKv: 4, numHeads: 2, dFf: 16, numLayers: 1, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16 }), 5);
+  const base = createRandomT5(
+    makeT5Config(
+      shape.t5 ?? {
+        vocabSize: 32128,
+        dModel: 16,
+        dKv: 4,
+        numHeads: 2,
+        dFf: 16,
+        numLayers: 1,
+        relativeAttentionNumBuckets: 8,
+        relativeAttentionMaxDistance: 16,
+      },
+    ),
+    5,
+  );
   await saveT5(base, path.join(run, 'base-model'));
   base.dispose();
   const reloaded = await T5ForConditionalGeneration.fromPretrained(path.join(run, 'base-model'));

@@ -3,8 +3,13 @@ import { chooseTeacher } from '../src/page/teacher-choice.js';
 
 const opt = (name: string) => ({ name, value: `/runs/r/teachers/${name}` });
 
-describe('chooseTeacher (the Try tab\'s teacher for an example)', () => {
-  const perTask = ['cmp_class_map_first_itself_direction', 'cmp_class_map_first_opposite_direction', 'cmp_word_question_last_itself_time', 'cmp_class_map_last_itself_person'].map(opt);
+describe("chooseTeacher (the Try tab's teacher for an example)", () => {
+  const perTask = [
+    'cmp_class_map_first_itself_direction',
+    'cmp_class_map_first_opposite_direction',
+    'cmp_word_question_last_itself_time',
+    'cmp_class_map_last_itself_person',
+  ].map(opt);
 
   it("takes the example's own task teacher when the run has one", () => {
     expect(chooseTeacher('cmp_word_question_last_itself_time', 'word_question', perTask)).toEqual({ ...opt('cmp_word_question_last_itself_time'), why: 'own' });
@@ -20,7 +25,9 @@ describe('chooseTeacher (the Try tab\'s teacher for an example)', () => {
     expect(c?.why).toBe('nearest');
     // shares class, map, itself, direction with the first; class, map, last, itself with the fourth: the first wins the tie by order
     expect(c?.name).toBe('cmp_class_map_first_itself_direction');
-    expect(chooseTeacher('cmp_class_map_last_itself_person', 'class_map', perTask.slice(0, 3).concat(opt('cmp_class_map_last_itself_persons')))?.name).toBe('cmp_class_map_last_itself_persons');
+    expect(chooseTeacher('cmp_class_map_last_itself_person', 'class_map', perTask.slice(0, 3).concat(opt('cmp_class_map_last_itself_persons')))?.name).toBe(
+      'cmp_class_map_last_itself_persons',
+    );
   });
 
   it('never crosses categories, and gives none when nothing fits', () => {

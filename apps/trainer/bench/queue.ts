@@ -31,10 +31,16 @@ function cpuSeconds(pid: number | undefined): number {
   const file = `/proc/${pid}/stat`;
   if (pid === undefined || !existsSync(file)) return 0;
   // fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks (100/s on Linux)
-  const fields = readFileSync(file, 'utf8').slice(readFileSync(file, 'utf8').lastIndexOf(')') + 2).split(' ');
+  const fields = readFileSync(file, 'utf8')
+    .slice(readFileSync(file, 'utf8').lastIndexOf(')') + 2)
+    .split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 async function tagi(argv: string[]): Promise<void> {
   const io = captureIO();
@@ -71,7 +77,15 @@ const redis = await startRedis(bin);
 try {
   console.log(`cpus ${os.cpus().length}, node ${process.version}, backend ${backend}, ${steps} steps per teacher, load average (1/5/15 min) ${load()}`);
   await tagi(['base', '--preset=smoke', `--backend=${backend}`, `--run-dir=${path.join(root, 'base')}`]);
-  const teachers = (run: string) => ['teachers', '--preset=smoke', `--backend=${backend}`, `--teachers.train.steps=${steps}`, '--multitask.train.steps=1', `--model=${path.join(root, 'base', 'base-model')}`, `--run-dir=${path.join(root, run)}`];
+  const teachers = (run: string) => [
+    'teachers',
+    '--preset=smoke',
+    `--backend=${backend}`,
+    `--teachers.train.steps=${steps}`,
+    '--multitask.train.steps=1',
+    `--model=${path.join(root, 'base', 'base-model')}`,
+    `--run-dir=${path.join(root, run)}`,
+  ];
   const rows: { mode: string; seconds: number; cpu: number }[] = [];
   for (let r = 0; r < repeats; r++) {
     for (const mode of ['single process', '1 worker', '2 workers'] as const) {
@@ -88,11 +102,15 @@ try {
       const cpu = (here.user + here.system) / 1e6 + children.reduce((s, c, i) => s + cpuSeconds(c.pid) - (w0[i] ?? 0), 0);
       await stopWorkers(children);
       rows.push({ mode, seconds, cpu });
-      console.log(`repeat ${r + 1}: ${mode.padEnd(14)} ${seconds.toFixed(1).padStart(6)} s wall, ${cpu.toFixed(1).padStart(6)} s CPU   load before ${before}, after ${load()}`);
+      console.log(
+        `repeat ${r + 1}: ${mode.padEnd(14)} ${seconds.toFixed(1).padStart(6)} s wall, ${cpu.toFixed(1).padStart(6)} s CPU   load before ${before}, after ${load()}`,
+      );
     }
   }
   const mean = (m: string, k: 'seconds' | 'cpu' = 'seconds') => rows.filter((x) => x.mode === m).reduce((s, x) => s + x[k], 0) / repeats;
-  console.log(`mean: single ${mean('single process').toFixed(1)} s, 1 worker ${mean('1 worker').toFixed(1)} s, 2 workers ${mean('2 workers').toFixed(1)} s; speed-up 2 vs 1 worker ×${(mean('1 worker') / mean('2 workers')).toFixed(2)}; CPU s per wall s: ${['single process', '1 worker', '2 workers'].map((m) => (mean(m, 'cpu') / mean(m)).toFixed(2)).join(' / ')}`);
+  console.log(
+    `mean: single ${mean('single process').toFixed(1)} s, 1 worker ${mean('1 worker').toFixed(1)} s, 2 workers ${mean('2 workers').toFixed(1)} s; speed-up 2 vs 1 worker ×${(mean('1 worker') / mean('2 workers')).toFixed(2)}; CPU s per wall s: ${['single process', '1 worker', '2 workers'].map((m) => (mean(m, 'cpu') / mean(m)).toFixed(2)).join(' / ')}`,
+  );
 } finally {
   await redis.stop();
   rmSync(root, { recursive: true, force: true });

@@ -28,18 +28,39 @@ const instances = Number(arg('instances', '32'));
 const batch = Number(arg('batch', '16'));
 const newTokens = Number(arg('new', '8'));
 const rounds = Number(arg('rounds', '2'));
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 const report = await initBackend({ backend: backend as 'tensorflow' });
 console.log(`backend: ${report.backend}; load average before: ${load()}`);
-console.log(`t5-small-lm-adapt shape (random weights), instruction ${insLen} tokens, input ${inLen}, ${instances} instances, batch ${batch}, ${newTokens} new tokens (greedy)`);
+console.log(
+  `t5-small-lm-adapt shape (random weights), instruction ${insLen} tokens, input ${inLen}, ${instances} instances, batch ${batch}, ${newTokens} new tokens (greedy)`,
+);
 
-const config = makeT5Config({ vocabSize: 32128, dModel: 512, dKv: 64, numHeads: 6, dFf: 1024, numLayers: 8, numDecoderLayers: 8, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0 });
+const config = makeT5Config({
+  vocabSize: 32128,
+  dModel: 512,
+  dKv: 64,
+  numHeads: 6,
+  dFf: 1024,
+  numLayers: 8,
+  numDecoderLayers: 8,
+  feedForwardProj: 'gated-gelu',
+  tieWordEmbeddings: false,
+  dropoutRate: 0,
+});
 const model = createRandomT5(config, 1);
 model.eval();
 model.setTrainable(false);
 // the LM-adapt presets' hypernetwork: rank 32 on q and v, concat fusion
-const hn = new HyperNetwork(model, { rank: 32, loraAlpha: 32, hiddenDim: 256, moduleEmbeddingDim: 64, fusion: 'concat', targets: ['q', 'v'], maxInstructionLength: insLen, bHeadInitStd: 0.01 }, { seed: 2 });
+const hn = new HyperNetwork(
+  model,
+  { rank: 32, loraAlpha: 32, hiddenDim: 256, moduleEmbeddingDim: 64, fusion: 'concat', targets: ['q', 'v'], maxInstructionLength: insLen, bHeadInitStd: 0.01 },
+  { seed: 2 },
+);
 
 const ids = (n: number, seed: number) => Array.from({ length: n }, (_, i) => 3 + ((i * 7919 + seed * 104729) % 30000));
 const instruction = [...ids(insLen - 1, 0), 1];
@@ -59,7 +80,11 @@ async function decodeBatches(rows: number[][], prefixOf: (n: number) => ReturnTy
 }
 
 const methods: Record<string, () => Promise<void>> = {
-  concatenation: () => decodeBatches(inputs.map((x) => [...instruction.slice(0, -1), ...x]), () => undefined),
+  concatenation: () =>
+    decodeBatches(
+      inputs.map((x) => [...instruction.slice(0, -1), ...x]),
+      () => undefined,
+    ),
   'tagi-merged': async () => {
     const task = generateAdapter(hn, instruction);
     task.adapter.merge(model, { restorable: true });
@@ -102,7 +127,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const ref = median(times['concatenation'] as number[]);
 console.log('| method | ms / instance (median of rounds) | rounds | Rel. time |');
 console.log('|---|---:|---|---:|');
-for (const [name, xs] of Object.entries(times)) console.log(`| ${name} | ${median(xs).toFixed(1)} | ${xs.map((x) => x.toFixed(1)).join(', ')} | ×${(median(xs) / ref).toFixed(2)} |`);
+for (const [name, xs] of Object.entries(times))
+  console.log(`| ${name} | ${median(xs).toFixed(1)} | ${xs.map((x) => x.toFixed(1)).join(', ')} | ×${(median(xs) / ref).toFixed(2)} |`);
 console.log(`load average after: ${load()}`);
 hn.dispose();
 model.dispose();

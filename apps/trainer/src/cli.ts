@@ -17,7 +17,8 @@ const command = argv.find((a) => !a.startsWith('-'));
 // --backend=wasm|cpu never loads libtensorflow (a --config file that sets one still relaunches: harmless)
 const backendAt = argv.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
 const backend = backendAt < 0 ? 'auto' : argv[backendAt]!.includes('=') ? argv[backendAt]!.slice('--backend='.length) : argv[backendAt + 1];
-const loadsTensorFlow = command !== undefined && LOADS_TENSORFLOW.has(command) && backend !== 'wasm' && backend !== 'cpu' && !argv.some((a) => a === '--help' || a === '-h');
+const loadsTensorFlow =
+  command !== undefined && LOADS_TENSORFLOW.has(command) && backend !== 'wasm' && backend !== 'cpu' && !argv.some((a) => a === '--help' || a === '-h');
 
 if (loadsTensorFlow && wantsQuietRelaunch({ verbose })) {
   exitLikeChild(await runQuietChild({ args: argv }));

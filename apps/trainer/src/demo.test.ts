@@ -87,7 +87,9 @@ describe('tagi demo --preset smoke', () => {
     expect(facts.cost['hint']!.relativeFlops).toBeLessThan(1);
     expect(facts.cost['multitask']!.relativeFlops).toBe(1);
     // wall time per stage, in the order the stages ran, and the load the run shared the cores with
-    expect(facts.stages.map((x) => x.id.split('/')[0])).toEqual(expect.arrayContaining(['base', 'teachers', 'multitask', 'hypernet-pretrained', 'hypernet-tagi', 'hypernet-hint', 'eval']));
+    expect(facts.stages.map((x) => x.id.split('/')[0])).toEqual(
+      expect.arrayContaining(['base', 'teachers', 'multitask', 'hypernet-pretrained', 'hypernet-tagi', 'hypernet-hint', 'eval']),
+    );
     for (const x of facts.stages) expect(x.seconds).toBeGreaterThan(0);
     expect(facts.wallClockSeconds).toBeGreaterThan(facts.stages.reduce((a, x) => a + (x.seconds ?? 0), 0) - 1e-6);
     expect(facts.backend).toBe('cpu');
@@ -125,13 +127,29 @@ describe('tagi demo --preset smoke', () => {
     expect(roles('teacher').length).toBeGreaterThan(5);
     for (const a of runArtifacts(runDir, state)) expect(existsSync(a.dir)).toBe(true);
     // finished stages leave no checkpoints, and the lock is gone
-    expect(readdirSync(runDir).sort()).toEqual(['base-model', 'config.json', 'curves.svg', 'hypernet-hint', 'hypernet-pretrained', 'hypernet-tagi', 'metrics.jsonl', 'multitask-adapter', 'predictions.jsonl', 'results.json', 'results.md', 'teachers', 'trainer_state.json']);
+    expect(readdirSync(runDir).sort()).toEqual([
+      'base-model',
+      'config.json',
+      'curves.svg',
+      'hypernet-hint',
+      'hypernet-pretrained',
+      'hypernet-tagi',
+      'metrics.jsonl',
+      'multitask-adapter',
+      'predictions.jsonl',
+      'results.json',
+      'results.md',
+      'teachers',
+      'trainer_state.json',
+    ]);
   }, 900_000); // a few minutes on 2 shared cores
 
   it('inspect summarises the run, model, adapter and hypernet dirs', async () => {
     let r = await run(['inspect', runDir]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/run dir .* \(tagi demo\)[\s\S]*hypernet-tagi\/seed-42\s+done[\s\S]*artefacts:[\s\S]*hypernet-tagi seed-42\s+hypernet\s+hypernet-tagi\/seed-42/);
+    expect(r.out).toMatch(
+      /run dir .* \(tagi demo\)[\s\S]*hypernet-tagi\/seed-42\s+done[\s\S]*artefacts:[\s\S]*hypernet-tagi seed-42\s+hypernet\s+hypernet-tagi\/seed-42/,
+    );
     r = await run(['inspect', path.join(runDir, 'base-model')]);
     expect(r.out).toMatch(/T5 model dir[\s\S]*d_model: 16[\s\S]*pruned_vocab\.json: \d+ of 32128 ids kept/);
     r = await run(['inspect', path.join(runDir, 'multitask-adapter')]);
@@ -142,7 +160,16 @@ describe('tagi demo --preset smoke', () => {
 
   it('generate writes a peft adapter from the hypernetwork alone: its base from the checkpoint, no run dir', async () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'tagi-gen-'));
-    const r = await run(['generate', '--backend=cpu', `--hypernet=${path.join(runDir, 'hypernet-tagi', 'seed-42')}`, '--instruction=Definition: Return the last word of the input.', '--out=adapters/last-word'], { cwd });
+    const r = await run(
+      [
+        'generate',
+        '--backend=cpu',
+        `--hypernet=${path.join(runDir, 'hypernet-tagi', 'seed-42')}`,
+        '--instruction=Definition: Return the last word of the input.',
+        '--out=adapters/last-word',
+      ],
+      { cwd },
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/wrote peft adapter .*adapters\/last-word .*base model .*demo\/base-model/);
@@ -153,9 +180,15 @@ describe('tagi demo --preset smoke', () => {
     expect(readdirSync(path.join(cwd, 'adapters'))).toEqual(['last-word']);
   });
 
-  it("feeds the hypernetwork the same ids at generate time as the training batch had for the task", async () => {
+  it('feeds the hypernetwork the same ids at generate time as the training batch had for the task', async () => {
     // a run that trains with the definition alone ("Def"): a user's instruction is a definition
-    const config = resolveConfig({ preset: 'smoke', overrides: [['prompt.numPos', '0'], ['backend', 'cpu']] });
+    const config = resolveConfig({
+      preset: 'smoke',
+      overrides: [
+        ['prompt.numPos', '0'],
+        ['backend', 'cpu'],
+      ],
+    });
     const data = await loadTaskData(config, () => {});
     const modelDir = path.join(runDir, 'base-model');
     const tok = modelTokenizer(modelDir);
@@ -171,7 +204,11 @@ describe('tagi demo --preset smoke', () => {
     for (const [taskId, trainIds] of seen) {
       const task = data.train.find((t) => t.taskId === taskId)!;
       for (const typed of [task.definition[0]!, `Definition: ${task.definition[0]}`]) {
-        const g = await generate({ hypernetDir: path.join(runDir, 'hypernet-tagi', 'seed-42'), instruction: typed, out: path.join(base, `gen-${taskId}-${typed.length}`) });
+        const g = await generate({
+          hypernetDir: path.join(runDir, 'hypernet-tagi', 'seed-42'),
+          instruction: typed,
+          out: path.join(base, `gen-${taskId}-${typed.length}`),
+        });
         expect(g.instructionIds, taskId).toEqual(trainIds);
       }
     }
@@ -184,7 +221,14 @@ describe('tagi demo --preset smoke', () => {
     const other = path.join(base, 'other-t5');
     // the T5 vocabulary: a model the tokenizer fits (a smaller vocab is refused before the hypernet is read)
     await saveT5(createRandomT5(makeT5Config({ vocabSize: 32128, dModel: 8, dKv: 4, numHeads: 2, dFf: 16, numLayers: 1, numDecoderLayers: 1 }), 1), other);
-    const r = await run(['eval', '--backend=cpu', `--model=${other}`, `--hypernet=${path.join(runDir, 'hypernet-tagi', 'seed-42')}`, `--run-dir=${path.join(base, 'eval-other')}`, '--preset=smoke']);
+    const r = await run([
+      'eval',
+      '--backend=cpu',
+      `--model=${other}`,
+      `--hypernet=${path.join(runDir, 'hypernet-tagi', 'seed-42')}`,
+      `--run-dir=${path.join(base, 'eval-other')}`,
+      '--preset=smoke',
+    ]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/trained on a different base model/);
   });
@@ -193,7 +237,14 @@ describe('tagi demo --preset smoke', () => {
 const shared = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'shared');
 describe.skipIf(!existsSync(path.join(shared, 'data', 'sni', 'tasks')))('real SNI data (../shared/data/sni; skipped when absent)', () => {
   it('eval --data=<SNI dir> scores the test-split tasks present', async () => {
-    const r = await run(['eval', '--preset=smoke', '--backend=cpu', `--data=${path.join(shared, 'data', 'sni')}`, `--model=${path.join(runDir, 'base-model')}`, `--run-dir=${path.join(base, 'sni-eval')}`]);
+    const r = await run([
+      'eval',
+      '--preset=smoke',
+      '--backend=cpu',
+      `--data=${path.join(shared, 'data', 'sni')}`,
+      `--model=${path.join(runDir, 'base-model')}`,
+      `--run-dir=${path.join(base, 'sni-eval')}`,
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/3 training tasks .* heldout 6 tasks/);
@@ -226,7 +277,13 @@ describe('resume', () => {
     expect(second.err).toBe('');
     expect(second.code).toBe(0);
     expect(second.out).toMatch(/\[base\] resuming at step 3\/6/);
-    expect(readFileSync(path.join(part, 'base-model', 'model.safetensors')).equals(readFileSync(path.join(full, 'base-model', 'model.safetensors')))).toBe(true);
-    expect(readMetrics(path.join(part, 'metrics.jsonl')).filter((e) => e.stage === 'base' && e.event === undefined).map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(readFileSync(path.join(part, 'base-model', 'model.safetensors')).equals(readFileSync(path.join(full, 'base-model', 'model.safetensors')))).toBe(
+      true,
+    );
+    expect(
+      readMetrics(path.join(part, 'metrics.jsonl'))
+        .filter((e) => e.stage === 'base' && e.event === undefined)
+        .map((e) => e.step),
+    ).toEqual([1, 2, 3, 4, 5, 6]);
   }, 300_000);
 });

@@ -67,12 +67,16 @@ describe('merged serving of a generated adapter', () => {
         'int32',
       );
       const plain = tf.tidy(() => model.forward({ inputIds: ids, attentionMask: mask, labels }).logits.arraySync() as number[][][]);
-      const unmerged = tf.tidy(() => model.forward({ inputIds: ids, attentionMask: mask, labels, ...taskForwardArgs(task, 2) }).logits.arraySync() as number[][][]);
+      const unmerged = tf.tidy(
+        () => model.forward({ inputIds: ids, attentionMask: mask, labels, ...taskForwardArgs(task, 2) }).logits.arraySync() as number[][][],
+      );
       task.adapter.merge(model, { restorable: true });
       const merged = tf.tidy(() => {
         const prefix = taskPrefix(task, 2);
         const hook = taskHook(task);
-        return model.forward({ inputIds: ids, attentionMask: mask, labels, ...(prefix ? { encoderPrefix: prefix } : {}), ...(hook ? { encoderLayerHook: hook } : {}) }).logits.arraySync() as number[][][];
+        return model
+          .forward({ inputIds: ids, attentionMask: mask, labels, ...(prefix ? { encoderPrefix: prefix } : {}), ...(hook ? { encoderLayerHook: hook } : {}) })
+          .logits.arraySync() as number[][][];
       });
       task.adapter.unmerge(model);
       const maxDiff = (a: number[][][], b: number[][][]) => Math.max(...a.flat(2).map((x, i) => Math.abs(x - (b.flat(2)[i] as number))));

@@ -38,13 +38,22 @@ function frontMatter(card: string): Record<string, unknown> {
   expect(m, 'the card starts with YAML front matter').not.toBeNull();
   return parseYaml(m![1]!) as Record<string, unknown>;
 }
-const filesOf = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith('.')).sort();
+const filesOf = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => !f.startsWith('.'))
+    .sort();
 const same = (a: string, b: string) => readFileSync(a).equals(readFileSync(b));
 
 beforeAll(async () => {
   const d = await tagi(['demo', '--preset=smoke', '--backend=cpu', `--run-dir=${runDir}`]);
   expect(d.code, d.err).toBe(0);
-  const g = await tagi(['generate', '--backend=cpu', `--hypernet=${path.join(runDir, 'hypernet-tagi', 'seed-42')}`, `--instruction=${instruction}`, `--out=${path.join(root, 'local-adapter')}`]);
+  const g = await tagi([
+    'generate',
+    '--backend=cpu',
+    `--hypernet=${path.join(runDir, 'hypernet-tagi', 'seed-42')}`,
+    `--instruction=${instruction}`,
+    `--out=${path.join(root, 'local-adapter')}`,
+  ]);
   expect(g.code, g.err).toBe(0);
   hub = await startHubFixture({}, { token: TOKEN });
   Object.assign(process.env, { HF_ENDPOINT: hub.url, HF_TOKEN: TOKEN, HF_HOME: path.join(root, 'hf-home'), HF_HUB_CACHE: path.join(root, 'empty-cache') });
@@ -64,7 +73,9 @@ describe('tagi push and pull by id (fixture Hub)', () => {
     const a = await tagi(['push', path.join(root, 'local-adapter'), '--repo=tagi-test/generated-adapter']);
     expect(a.code, a.err).toBe(0);
     expect(a.out).toMatch(/^pushing task-adapter .* \(9 files, [\d.]+ MB; base model .*base-model under base-model\/\)$/m);
-    expect(a.out).toMatch(/^pushed http:\/\/127\.0\.0\.1:\d+\/tagi-test\/generated-adapter \(commit [0-9a-f]{40}\); use it with --adapter=tagi-test\/generated-adapter/m);
+    expect(a.out).toMatch(
+      /^pushed http:\/\/127\.0\.0\.1:\d+\/tagi-test\/generated-adapter \(commit [0-9a-f]{40}\); use it with --adapter=tagi-test\/generated-adapter/m,
+    );
     const m = await tagi(['push', path.join(runDir, 'multitask-adapter'), '--repo=tagi-test/multitask', '--license=mit']);
     expect(m.code, m.err).toBe(0);
     const h = await tagi(['push', hn, '--repo=tagi-test/hypernet', '--private']);
@@ -77,9 +88,13 @@ describe('tagi push and pull by id (fixture Hub)', () => {
 
     // the repo holds the dir's files unchanged, the base model under base-model/, and the card
     const adapterRepo = hub.files('tagi-test/generated-adapter')!;
-    expect([...adapterRepo.keys()].filter((f) => !f.startsWith('base-model/')).sort()).toEqual([...filesOf(path.join(root, 'local-adapter')), 'README.md'].sort());
-    for (const f of filesOf(path.join(root, 'local-adapter'))) expect(adapterRepo.get(f)!.equals(readFileSync(path.join(root, 'local-adapter', f))), f).toBe(true);
-    for (const f of filesOf(path.join(runDir, 'base-model'))) expect(adapterRepo.get(`base-model/${f}`)!.equals(readFileSync(path.join(runDir, 'base-model', f))), f).toBe(true);
+    expect([...adapterRepo.keys()].filter((f) => !f.startsWith('base-model/')).sort()).toEqual(
+      [...filesOf(path.join(root, 'local-adapter')), 'README.md'].sort(),
+    );
+    for (const f of filesOf(path.join(root, 'local-adapter')))
+      expect(adapterRepo.get(f)!.equals(readFileSync(path.join(root, 'local-adapter', f))), f).toBe(true);
+    for (const f of filesOf(path.join(runDir, 'base-model')))
+      expect(adapterRepo.get(`base-model/${f}`)!.equals(readFileSync(path.join(runDir, 'base-model', f))), f).toBe(true);
 
     const adapterCard = adapterRepo.get('README.md')!.toString('utf8');
     const am = frontMatter(adapterCard);
@@ -111,7 +126,13 @@ describe('tagi push and pull by id (fixture Hub)', () => {
     const moved = path.join(root, 'base-model-elsewhere');
     renameSync(base, moved);
     try {
-      const g = await tagi(['generate', '--backend=cpu', '--hypernet=tagi-test/hypernet', `--instruction=${instruction}`, `--out=${path.join(root, 'pulled-adapter')}`]);
+      const g = await tagi([
+        'generate',
+        '--backend=cpu',
+        '--hypernet=tagi-test/hypernet',
+        `--instruction=${instruction}`,
+        `--out=${path.join(root, 'pulled-adapter')}`,
+      ]);
       expect(g.code, g.err).toBe(0);
       expect(g.out).toMatch(/base model .*models--tagi-test--hypernet\/snapshots\/[0-9a-f]{40}\/base-model\)/);
     } finally {
@@ -129,7 +150,8 @@ describe('tagi push and pull by id (fixture Hub)', () => {
     const pulled = path.join(root, 'pulled-adapter');
     expect(filesOf(pulled)).toEqual(filesOf(local));
     for (const f of ['adapter_model.safetensors', 'tagi_fusion.safetensors']) expect(same(path.join(pulled, f), path.join(local, f)), f).toBe(true);
-    const meta = (d: string) => JSON.parse(readFileSync(path.join(d, 'tagi_adapter.json'), 'utf8')) as { instruction_ids: number[]; hypernet: { weights_sha256: string } };
+    const meta = (d: string) =>
+      JSON.parse(readFileSync(path.join(d, 'tagi_adapter.json'), 'utf8')) as { instruction_ids: number[]; hypernet: { weights_sha256: string } };
     expect(meta(pulled).instruction_ids).toEqual(meta(local).instruction_ids);
     expect(meta(pulled).hypernet.weights_sha256).toBe(meta(local).hypernet.weights_sha256);
   });
@@ -159,12 +181,17 @@ describe('tagi push and pull by id (fixture Hub)', () => {
 
   it('tagi eval --adapter=ORG/NAME scores what the local multitask adapter scores', async () => {
     const base = path.join(runDir, 'base-model');
-    const ev = (adapter: string, dir: string) => tagi(['eval', '--preset=smoke', '--backend=cpu', `--model=${base}`, `--adapter=${adapter}`, `--run-dir=${path.join(root, dir)}`]);
+    const ev = (adapter: string, dir: string) =>
+      tagi(['eval', '--preset=smoke', '--backend=cpu', `--model=${base}`, `--adapter=${adapter}`, `--run-dir=${path.join(root, dir)}`]);
     const pulled = await ev('tagi-test/multitask', 'eval-pulled');
     expect(pulled.code, pulled.err).toBe(0);
     const local = await ev(path.join(runDir, 'multitask-adapter'), 'eval-local');
     expect(local.code, local.err).toBe(0);
-    const rows = (d: string) => (JSON.parse(readFileSync(path.join(root, d, 'results.json'), 'utf8')) as { rows: { method: string; scores: unknown }[] }).rows.map((r) => [r.method, r.scores]);
+    const rows = (d: string) =>
+      (JSON.parse(readFileSync(path.join(root, d, 'results.json'), 'utf8')) as { rows: { method: string; scores: unknown }[] }).rows.map((r) => [
+        r.method,
+        r.scores,
+      ]);
     expect(rows('eval-pulled')).toEqual(rows('eval-local'));
     expect(rows('eval-local').map(([m]) => m)).toContain('multitask');
   });
@@ -189,7 +216,13 @@ describe('tagi push and pull by id (fixture Hub)', () => {
     expect(notModel.err).toMatch(/has no adapter_config\.json .* nor hypernet_config\.json/);
     const badRepo = await tagi(['push', path.join(runDir, 'multitask-adapter'), '--repo=no-org']);
     expect(badRepo.err).toMatch(/--repo: 'no-org' is not a Hub repo id ORG\/NAME/);
-    const missing = await tagi(['eval', '--preset=smoke', `--model=${path.join(runDir, 'base-model')}`, '--adapter=tagi-test/does-not-exist', `--run-dir=${path.join(root, 'eval-x')}`]);
+    const missing = await tagi([
+      'eval',
+      '--preset=smoke',
+      `--model=${path.join(runDir, 'base-model')}`,
+      '--adapter=tagi-test/does-not-exist',
+      `--run-dir=${path.join(root, 'eval-x')}`,
+    ]);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/^tagi: --adapter=tagi-test\/does-not-exist: tagi-test\/does-not-exist: no such repo on the Hub/);
     expect(existsSync(path.join(root, 'eval-x'))).toBe(false);
@@ -199,7 +232,16 @@ describe('tagi push and pull by id (fixture Hub)', () => {
 describe('model cards', () => {
   it('front matter parses as YAML whatever the instruction holds, with base_model for a Hub base', () => {
     const tricky = 'Answer "yes" or "no": is the input\'s first word — in lower case — a colour? #1: not a comment\n---\nkey: value';
-    const card = modelCard({ kind: 'task-adapter', repo: 'org/x', license: 'apache-2.0', baseModelId: 'google/t5-small-lm-adapt', instruction: tricky, hypernet: { name: 'org/hn@abc' }, lora: { rank: 8, alpha: 16, targets: ['q', 'v'], fusion: 'none' }, files: ['adapter_config.json'] });
+    const card = modelCard({
+      kind: 'task-adapter',
+      repo: 'org/x',
+      license: 'apache-2.0',
+      baseModelId: 'google/t5-small-lm-adapt',
+      instruction: tricky,
+      hypernet: { name: 'org/hn@abc' },
+      lora: { rank: 8, alpha: 16, targets: ['q', 'v'], fusion: 'none' },
+      files: ['adapter_config.json'],
+    });
     const fm = frontMatter(card);
     expect(fm).toEqual({
       base_model: 'google/t5-small-lm-adapt',
@@ -211,12 +253,13 @@ describe('model cards', () => {
       instruction: tricky,
       hypernetwork: 'org/hn@abc',
     });
-    expect(card).toContain("PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained(\"google/t5-small-lm-adapt\"), \"org/x\")");
+    expect(card).toContain('PeftModel.from_pretrained(AutoModelForSeq2SeqLM.from_pretrained("google/t5-small-lm-adapt"), "org/x")');
     expect(cardMetadata({ kind: 'hypernet', repo: 'org/h', license: 'mit', files: [] })).not.toMatch(/library_name/);
   });
 
   it('the evaluation excerpt keeps the run line and the score tables, not the paired differences', () => {
-    const md = 'Run: `tagi demo`.\n\n### TAGI on the settings\n\n| Method | x |\n| --- | --- |\n| TAGI | 1 |\n\n**Paired differences, ROUGE-L**: …\n\n| a | b |\n';
+    const md =
+      'Run: `tagi demo`.\n\n### TAGI on the settings\n\n| Method | x |\n| --- | --- |\n| TAGI | 1 |\n\n**Paired differences, ROUGE-L**: …\n\n| a | b |\n';
     expect(evaluationExcerpt(md)).toBe('Run: `tagi demo`.\n\n### TAGI on the settings\n\n| Method | x |\n| --- | --- |\n| TAGI | 1 |');
   });
 });

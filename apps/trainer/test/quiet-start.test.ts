@@ -20,7 +20,8 @@ function tagi(args: string[], env: NodeJS.ProcessEnv = {}) {
   return { code: r.status, out: r.stdout, err: r.stderr, lines: `${r.stdout}\n${r.stderr}`.split('\n') };
 }
 const tfLines = (lines: string[]) => lines.filter((l) => isTensorFlowInfoLine(l) || /absl::|oneDNN|cpu_feature_guard|dso_loader/.test(l));
-const tensorflowHere = spawnSync(process.execPath, ['-e', "require('@tensorflow/tfjs-node')"], { cwd: path.dirname(bin), encoding: 'utf8', timeout: 120_000 }).status === 0;
+const tensorflowHere =
+  spawnSync(process.execPath, ['-e', "require('@tensorflow/tfjs-node')"], { cwd: path.dirname(bin), encoding: 'utf8', timeout: 120_000 }).status === 0;
 
 describe('a quiet start (the built tagi bin)', () => {
   it('tagi demo --preset=smoke: no TensorFlow log line anywhere in its output, and the first line is ours', () => {

@@ -105,7 +105,11 @@ beforeAll(async () => {
   mkdirSync(path.join(home, 'data'));
   symlinkSync(path.join(SHARED_DATA, 'p3'), path.join(home, 'data', 'p3'));
   symlinkSync(path.join(SHARED_DATA, 'sni'), path.join(home, 'data', 'natural-instructions'));
-  const docs = ['Hypernetworks write adapter weights from a task instruction.', 'Return the last word of the input.', 'A frozen model reads the task input alone.'];
+  const docs = [
+    'Hypernetworks write adapter weights from a task instruction.',
+    'Return the last word of the input.',
+    'A frozen model reads the task input alone.',
+  ];
   writeFileSync(path.join(home, 'corpus.jsonl'), `${docs.map((text) => JSON.stringify({ text })).join('\n')}\n`);
   // what the README's Hub id names, in miniature: the real T5 vocabulary, random weights
   const lmAdapt = path.join(home, 'fixture-t5-small-lm-adapt');
@@ -125,7 +129,13 @@ afterAll(async () => {
 // the examples read the shared samples (../shared/data); where they are absent this suite is skipped, visibly
 describe.skipIf(!existsSync(path.join(SHARED_DATA, 'p3', 'superglue')) || !existsSync(path.join(SHARED_DATA, 'sni', 'tasks')))('README examples', () => {
   it('parses shell lines as a shell would', () => {
-    expect(shellWords(`tagi generate --instruction="Return the last word." --out='a b' x\\ y  # comment`)).toEqual(['tagi', 'generate', '--instruction=Return the last word.', '--out=a b', 'x y']);
+    expect(shellWords(`tagi generate --instruction="Return the last word." --out='a b' x\\ y  # comment`)).toEqual([
+      'tagi',
+      'generate',
+      '--instruction=Return the last word.',
+      '--out=a b',
+      'x y',
+    ]);
   });
 
   it('every `tagi …` line of the Examples block runs (exit 0) and does what its comment says', async () => {
@@ -164,8 +174,22 @@ describe.skipIf(!existsSync(path.join(SHARED_DATA, 'p3', 'superglue')) || !exist
     const lm = validateConfig(JSON.parse(readFileSync(path.join(home, 'runs/lm/config.json'), 'utf8')), 'config.json');
     expect(lm.model).toMatch(/hf-cache\/models--google--t5-small-lm-adapt\/snapshots\/abcdef0123456789abcdef0123456789abcdef01$/);
     expect(lm.data).toBe(path.join(home, 'data/natural-instructions'));
-    expect({ preset: lm.preset, src: lm.prompt.maxSourceLength, numPos: lm.prompt.numPos, lr: lm.hypernet.finetune.lr, rank: lm.hypernet.rank, teacherRank: lm.teachers.rank, t: lm.distill.temperature }).toEqual({
-      preset: 't5-small-lm-adapt', src: 1024, numPos: 2, lr: 5e-5, rank: 32, teacherRank: 16, t: 3,
+    expect({
+      preset: lm.preset,
+      src: lm.prompt.maxSourceLength,
+      numPos: lm.prompt.numPos,
+      lr: lm.hypernet.finetune.lr,
+      rank: lm.hypernet.rank,
+      teacherRank: lm.teachers.rank,
+      t: lm.distill.temperature,
+    }).toEqual({
+      preset: 't5-small-lm-adapt',
+      src: 1024,
+      numPos: 2,
+      lr: 5e-5,
+      rank: 32,
+      teacherRank: 16,
+      t: 3,
     });
     // results v2: the demo's four trained method rows and TAGI's two instruction controls, every one evaluated (no reason for a missing row)
     const lmRows = readResults(path.join(home, 'runs/lm'))!.summary.rows.filter((row) => row.kind === 'method');

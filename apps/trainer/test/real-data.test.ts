@@ -74,7 +74,11 @@ describe('tagi pretrain --data (a text corpus)', () => {
   it('pretrains the hypernetwork on a directory of .jsonl and .txt documents', async () => {
     const corpus = path.join(tmp, 'corpus');
     mkdirSync(corpus);
-    const docs = ['Hypernetworks write adapter weights from a task instruction.', 'A frozen T5 reads the task input alone.', 'Distillation aligns the student with its teacher.'];
+    const docs = [
+      'Hypernetworks write adapter weights from a task instruction.',
+      'A frozen T5 reads the task input alone.',
+      'Distillation aligns the student with its teacher.',
+    ];
     writeFileSync(path.join(corpus, 'a.jsonl'), `${docs.map((text, i) => JSON.stringify({ text, url: `u${i}` })).join('\n')}\n`);
     writeFileSync(path.join(corpus, 'b.txt'), 'First paragraph of plain text,\nspanning two lines.\n\nSecond paragraph of plain text.\n');
     writeFileSync(path.join(corpus, 'notes.md'), 'not read');
@@ -123,13 +127,36 @@ describe.skipIf(!haveShared)('tagi eval --data P3_DIR', () => {
   const evalDir = path.join(tmp, 'p3');
   it('reports rank-classification accuracy per dataset and template, equal to a direct rankReport with the same scorer', async () => {
     const hypernet = path.join(preDir, 'hypernet-pretrained', 'seed-42'); // the preset's first hypernetwork seed
-    const r = await run(['eval', '--preset=smoke', '--backend=wasm', `--model=${t5Dir}`, `--hypernet=${hypernet}`, `--adapter=${adapterDir}`, `--data=${P3}`, '--prompt.max-eval-instances-per-task=1', `--run-dir=${evalDir}`]);
+    const r = await run([
+      'eval',
+      '--preset=smoke',
+      '--backend=wasm',
+      `--model=${t5Dir}`,
+      `--hypernet=${hypernet}`,
+      `--adapter=${adapterDir}`,
+      `--data=${P3}`,
+      '--prompt.max-eval-instances-per-task=1',
+      `--run-dir=${evalDir}`,
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/data: P3 .*super_glue\/rte, super_glue\/cb, anli_r1, anli_r2, anli_r3, super_glue\/copa, super_glue\/wsc\.fixed, super_glue\/wic \(≤ 1 rows each/);
+    expect(r.out).toMatch(
+      /data: P3 .*super_glue\/rte, super_glue\/cb, anli_r1, anli_r2, anli_r3, super_glue\/copa, super_glue\/wsc\.fixed, super_glue\/wic \(≤ 1 rows each/,
+    );
     expect(r.out).toMatch(/\| super_glue\/cb \| GPT-3 style \| 1 \| \d+\.\d \| \d+\.\d \|/);
     expect(r.out).toMatch(/No adapter: average over datasets of the median over templates: \d+\.\d \(mean scoring\), \d+\.\d \(sum scoring\)/);
-    expect(readdirSync(evalDir).filter((f) => f.startsWith('rank_results')).sort()).toEqual(['rank_results-multitask.json', 'rank_results-multitask.md', 'rank_results-tagi.json', 'rank_results-tagi.md', 'rank_results.json', 'rank_results.md']);
+    expect(
+      readdirSync(evalDir)
+        .filter((f) => f.startsWith('rank_results'))
+        .sort(),
+    ).toEqual([
+      'rank_results-multitask.json',
+      'rank_results-multitask.md',
+      'rank_results-tagi.json',
+      'rank_results-tagi.md',
+      'rank_results.json',
+      'rank_results.md',
+    ]);
 
     // the reference: the same examples and scorer, straight through @tagi/eval's rankReport
     // the scoring settings of the run's own (resolved smoke) config, as p3-eval.ts takes them
@@ -147,13 +174,17 @@ describe.skipIf(!haveShared)('tagi eval --data P3_DIR', () => {
     // --adapter: the same, with the adapter's deltas in every forward
     const adapter = await loadCheckedAdapter(adapterDir, model);
     const withAdapter = await rankReport(data.examples as never, t5ChoiceScorer(model, tok, { ...smoke, extras: () => ({ adapters: adapter.deltas }) }));
-    expect(stripMeta(path.join(evalDir, 'rank_results-multitask.json'))).toEqual(JSON.parse(JSON.stringify({ ...rankReportToJson(withAdapter), meta: undefined })));
+    expect(stripMeta(path.join(evalDir, 'rank_results-multitask.json'))).toEqual(
+      JSON.parse(JSON.stringify({ ...rankReportToJson(withAdapter), meta: undefined })),
+    );
     expect(withAdapter.templates.map((t) => t.accuracy)).not.toEqual(direct.templates.map((t) => t.accuracy)); // the adapter is not a no-op here
     adapter.dispose();
 
     // the hypernetwork row: per template, an adapter generated from the template's text
     const hn = await loadCheckedHypernet(hypernet, model);
-    const tagi = JSON.parse(readFileSync(path.join(evalDir, 'rank_results-tagi.json'), 'utf8')) as { templates: { dataset: string; template: string; accuracy: Record<string, number> }[] };
+    const tagi = JSON.parse(readFileSync(path.join(evalDir, 'rank_results-tagi.json'), 'utf8')) as {
+      templates: { dataset: string; template: string; accuracy: Record<string, number> }[];
+    };
     expect(tagi.templates).toHaveLength(direct.templates.length);
     const instructions = await templateInstructions(P3, data.datasets);
     const inputs = new InstructionInputs(tok, { numPos: 0, maxSourceLength: smoke.maxSourceLength, maxInstructionLength: hn.config.maxInstructionLength });
@@ -186,7 +217,15 @@ describe.skipIf(!haveShared)('--model', () => {
     Object.assign(process.env, { HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache });
     delete process.env['HF_HUB_OFFLINE'];
     const runDir = path.join(tmp, 'p3-hub');
-    const r = await run(['eval', '--preset=smoke', '--backend=wasm', '--model=tagi/tiny-t5-vocab', `--data=${P3}`, '--prompt.max-eval-instances-per-task=1', `--run-dir=${runDir}`]);
+    const r = await run([
+      'eval',
+      '--preset=smoke',
+      '--backend=wasm',
+      '--model=tagi/tiny-t5-vocab',
+      `--data=${P3}`,
+      '--prompt.max-eval-instances-per-task=1',
+      `--run-dir=${runDir}`,
+    ]);
     expect(r.code).toBe(0);
     expect(r.err).toContain('tagi: downloaded tagi/tiny-t5-vocab: model.safetensors');
     const snapshot = path.join(cache, 'models--tagi--tiny-t5-vocab', 'snapshots', COMMIT);
@@ -195,7 +234,17 @@ describe.skipIf(!haveShared)('--model', () => {
     expect(readRunState(runDir)!.inputs).toEqual([{ role: 'base-model', kind: 't5', path: snapshot }]);
     expect(stripMeta(path.join(runDir, 'rank_results.json'))).toEqual(stripMeta(path.join(tmp, 'p3', 'rank_results.json')));
     // generate's --model takes the id too (served from the cache now): the hypernet accepts it as the base it was trained on
-    const g = await run(['generate', `--hypernet=${path.join(preDir, 'hypernet-pretrained', 'seed-42')}`, '--model=tagi/tiny-t5-vocab', '--instruction=Return the last word.', '--out=~/adapter-from-id', '--backend=wasm'], '/');
+    const g = await run(
+      [
+        'generate',
+        `--hypernet=${path.join(preDir, 'hypernet-pretrained', 'seed-42')}`,
+        '--model=tagi/tiny-t5-vocab',
+        '--instruction=Return the last word.',
+        '--out=~/adapter-from-id',
+        '--backend=wasm',
+      ],
+      '/',
+    );
     expect(g.code, g.err).toBe(0);
     expect(existsSync(path.join(tmp, 'adapter-from-id', 'adapter_config.json'))).toBe(true);
 

@@ -89,14 +89,19 @@ async function poisoned(from: string, to: string, file: string): Promise<string>
 }
 /** Every weight in the safetensors files under `dir` is finite. */
 async function expectFinite(dir: string): Promise<void> {
-  for (const f of readdirSync(dir, { recursive: true }).map(String).filter((n) => n.endsWith('.safetensors'))) {
+  for (const f of readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((n) => n.endsWith('.safetensors'))) {
     const { tensors } = await readSafetensors(path.join(dir, f));
     expect(findNonFinite(tensors), f).toBeUndefined();
     tf.dispose([...tensors.values()]);
   }
 }
 const bytes = (f: string) => readFileSync(f);
-const loggedSteps = (runDir: string, stage: string) => readMetrics(path.join(runDir, 'metrics.jsonl')).filter((e) => e.stage === stage && e.event === undefined).map((e) => e.step);
+const loggedSteps = (runDir: string, stage: string) =>
+  readMetrics(path.join(runDir, 'metrics.jsonl'))
+    .filter((e) => e.stage === stage && e.event === undefined)
+    .map((e) => e.step);
 /** The one-line message of a user-facing failure: no stack trace, no "internal error". */
 function oneLine(e: Exit): string {
   expect(e.err).not.toMatch(/internal error|\n\s+at /);
@@ -150,7 +155,9 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
     const as = process.getuid?.() === 0 ? { uid: 65534 } : {};
     let r = await tagi(['generate', `--hypernet=${hypernet}`, '--instruction=Return the last word.', `--out=${path.join(ro, 'adapter')}`, '--backend=cpu'], as);
     expect(r.code).toBe(2);
-    expect(oneLine(r)).toBe(`tagi: cannot access '${ro}': permission denied (EACCES); choose a location you can write (--run-dir / --out) or fix its permissions`);
+    expect(oneLine(r)).toBe(
+      `tagi: cannot access '${ro}': permission denied (EACCES); choose a location you can write (--run-dir / --out) or fix its permissions`,
+    );
     r = await tagi(['base', ...SMOKE, `--run-dir=${path.join(ro, 'runs', 'r1')}`], as);
     expect(r.code).toBe(2);
     expect(oneLine(r)).toMatch(new RegExp(`^tagi: cannot access '${ro}': permission denied \\(EACCES\\); choose a location you can write`));
@@ -163,13 +170,28 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
     symlinkSync('/dev/full', path.join(runDir, 'metrics.jsonl')); // every write to it fails with ENOSPC
     const r = await tagi(['base', ...SMOKE, `--run-dir=${runDir}`]);
     expect(r.code).toBe(2);
-    expect(oneLine(r)).toBe(`tagi: cannot write '${path.join(runDir, 'metrics.jsonl')}': no space left on the device (ENOSPC); free some space (a run continues with --resume), or choose another --run-dir / --out`);
+    expect(oneLine(r)).toBe(
+      `tagi: cannot write '${path.join(runDir, 'metrics.jsonl')}': no space left on the device (ENOSPC); free some space (a run continues with --resume), or choose another --run-dir / --out`,
+    );
   });
 
   it('generate … | head -1: exit 0 and the adapter is written (EPIPE on stdout is not an error)', async () => {
     const out = path.join(root, 'piped-adapter');
-    const cmd = [process.execPath, '--import', tsx, path.join(appDir, 'src', 'cli.ts'), 'generate', `--hypernet=${hypernet}`, "'--instruction=Return the last word.'", `--out=${out}`, '--backend=cpu'].join(' ');
-    const r = spawnSync('bash', ['-c', `${cmd} | head -1; echo "tagi exit \${PIPESTATUS[0]}" >&2`], { cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: path.join(appDir, 'tsconfig.json') } });
+    const cmd = [
+      process.execPath,
+      '--import',
+      tsx,
+      path.join(appDir, 'src', 'cli.ts'),
+      'generate',
+      `--hypernet=${hypernet}`,
+      "'--instruction=Return the last word.'",
+      `--out=${out}`,
+      '--backend=cpu',
+    ].join(' ');
+    const r = spawnSync('bash', ['-c', `${cmd} | head -1; echo "tagi exit \${PIPESTATUS[0]}" >&2`], {
+      cwd: root,
+      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(appDir, 'tsconfig.json') },
+    });
     expect(r.stdout.toString()).toMatch(/^backend: cpu/);
     expect(r.stderr.toString()).toMatch(/tagi exit 0\n$/);
     expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'tagi_adapter.json', 'tagi_fusion.safetensors']);
@@ -177,13 +199,17 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
 
   it('3 concurrent generate into one --out: exactly one writes, the others refuse clearly; the adapter is whole', async () => {
     const out = path.join(root, 'contended');
-    const runs = await Promise.all([0, 1, 2].map(() => tagi(['generate', `--hypernet=${hypernet}`, '--instruction=Return the last word.', `--out=${out}`, '--backend=cpu'])));
+    const runs = await Promise.all(
+      [0, 1, 2].map(() => tagi(['generate', `--hypernet=${hypernet}`, '--instruction=Return the last word.', `--out=${out}`, '--backend=cpu'])),
+    );
     const won = runs.filter((r) => r.code === 0);
     expect(won).toHaveLength(1);
     expect(won[0]?.out).toMatch(/wrote peft adapter/);
     for (const r of runs.filter((x) => x.code !== 0)) {
       expect(r.code).toBe(2);
-      expect(oneLine(r)).toMatch(/in use by pid \d+ \('tagi generate'|exists and is not empty; nothing was overwritten|appeared meanwhile and is not empty; nothing was overwritten/);
+      expect(oneLine(r)).toMatch(
+        /in use by pid \d+ \('tagi generate'|exists and is not empty; nothing was overwritten|appeared meanwhile and is not empty; nothing was overwritten/,
+      );
     }
     expect(readdirSync(out).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'tagi_adapter.json', 'tagi_fusion.safetensors']);
     expect(JSON.parse(readFileSync(path.join(out, 'adapter_config.json'), 'utf8')).peft_type).toBe('LORA');
@@ -204,9 +230,17 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
     expect(existsSync(path.join(root, 'no-instruction'))).toBe(false);
 
     const long = path.join(root, 'long');
-    r = await tagi(['generate', `--hypernet=${hypernet}`, `--instruction=${'Return the last word of the input. '.repeat(2900)}`, `--out=${long}`, '--backend=cpu']);
+    r = await tagi([
+      'generate',
+      `--hypernet=${hypernet}`,
+      `--instruction=${'Return the last word of the input. '.repeat(2900)}`,
+      `--out=${long}`,
+      '--backend=cpu',
+    ]);
     expect(r.code, r.err).toBe(0);
-    expect(r.err).toMatch(/^tagi: warning: the instruction is \d{5,} tokens, more than the hypernetwork reads \(max_instruction_length 96\); it was cut to 96 tokens/);
+    expect(r.err).toMatch(
+      /^tagi: warning: the instruction is \d{5,} tokens, more than the hypernetwork reads \(max_instruction_length 96\); it was cut to 96 tokens/,
+    );
     expect(existsSync(path.join(long, 'adapter_model.safetensors'))).toBe(true);
   });
 
@@ -297,7 +331,11 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
       `tagi: stage base diverged at update ${at + 2}/12: loss NaN, gradient norm NaN (lr 1e+12); the update was not applied and nothing of it saved, and the stage wrote no output; ` +
         `${removed}a resume continues from the checkpoint of update ${at}. Continue with a lower learning rate (the smoke preset's): tagi base --resume --run-dir=${runDir} --base.train.lr=0.003`,
     );
-    expect(readdirSync(path.join(runDir, 'checkpoints', 'base')).sort().at(-1)).toBe(`step-${String(at).padStart(6, '0')}`);
+    expect(
+      readdirSync(path.join(runDir, 'checkpoints', 'base'))
+        .sort()
+        .at(-1),
+    ).toBe(`step-${String(at).padStart(6, '0')}`);
     await expectFinite(path.join(runDir, 'checkpoints'));
     const done = await tagi(['base', '--resume', `--run-dir=${runDir}`, '--base.train.lr=0.003']);
     expect(done.code, done.err).toBe(0);
@@ -312,7 +350,9 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
     p.child.kill('SIGINT');
     const r = await p.done;
     expect(r.code).toBe(130);
-    expect(r.err).toMatch(/interrupted during evaluation \(it keeps no checkpoint: it runs again from its beginning\); continue with: tagi eval --resume --run-dir=/);
+    expect(r.err).toMatch(
+      /interrupted during evaluation \(it keeps no checkpoint: it runs again from its beginning\); continue with: tagi eval --resume --run-dir=/,
+    );
     expect(existsSync(path.join(runDir, 'results.json'))).toBe(false);
   });
 
@@ -331,7 +371,10 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
     expect(advice).not.toBeNull();
     // run it as printed (`tagi` is the CLI from source here)
     const cli = `${process.execPath} --import ${tsx} ${path.join(appDir, 'src', 'cli.ts')}`;
-    const followed = spawnSync('bash', ['-c', advice![1]!.replace(/&& tagi /, `&& ${cli} `)], { cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: path.join(appDir, 'tsconfig.json') } });
+    const followed = spawnSync('bash', ['-c', advice![1]!.replace(/&& tagi /, `&& ${cli} `)], {
+      cwd: root,
+      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(appDir, 'tsconfig.json') },
+    });
     expect(followed.status, followed.stderr.toString()).toBe(0);
     expect(followed.stdout.toString()).toMatch(/\[base\] 8 steps/); // the stage started again from step 0
     expect(existsSync(path.join(runDir, 'base-model', 'model.safetensors'))).toBe(true);
@@ -359,7 +402,9 @@ describe('tagi reliability (spawned processes, real signals and concurrency)', (
       expect(winner.code, winner.err).toBe(0);
       expect(winner.out).toMatch(/\[base\] resuming at step 10\/40/); // the stale lock of the killed process was taken over
       expect(loser.code).toBe(2);
-      expect(oneLine(loser)).toMatch(new RegExp(`^tagi: ${path.join(runDir, '.tagi.lock')}: in use by pid \\d+ \\('tagi base --resume', since .*\\); wait for it to finish$`));
+      expect(oneLine(loser)).toMatch(
+        new RegExp(`^tagi: ${path.join(runDir, '.tagi.lock')}: in use by pid \\d+ \\('tagi base --resume', since .*\\); wait for it to finish$`),
+      );
       expect(bytes(path.join(runDir, 'base-model', 'model.safetensors')).equals(reference)).toBe(true);
       expect(loggedSteps(runDir, 'base')).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
       expect(existsSync(path.join(runDir, '.tagi.lock'))).toBe(false);

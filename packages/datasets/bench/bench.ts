@@ -44,12 +44,18 @@ async function main(): Promise<void> {
       }
     }
     const secs = (performance.now() - t0) / 1000;
-    console.log(`jsonlCorpus: ${(size / MB).toFixed(0)} MB, ${docs} documents, ${(chars / 1e6).toFixed(0)}M chars in ${secs.toFixed(1)} s = ${(size / MB / secs).toFixed(0)} MB/s`);
+    console.log(
+      `jsonlCorpus: ${(size / MB).toFixed(0)} MB, ${docs} documents, ${(chars / 1e6).toFixed(0)}M chars in ${secs.toFixed(1)} s = ${(size / MB / secs).toFixed(0)} MB/s`,
+    );
     console.log(`  peak heap growth ${(peakHeap / MB).toFixed(1)} MB, peak RSS growth ${(peakRss / MB).toFixed(1)} MB (file ${(size / MB).toFixed(0)} MB)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   for (const name of EMBEDDED_SUITES) {
     const t1 = performance.now();
     const suite = embeddedSuite({ name, seed: 0 });

@@ -3,7 +3,14 @@
 // Run: npx tsx examples/quickstart.ts
 import { embeddedSuite, loadDataset, prepareInstruction } from '../src/index.js';
 
-export async function quickstart(): Promise<{ heldOutTask: string; instruction: string; studentInput: string; concatenated: string; output: string; registryTasks: number }> {
+export async function quickstart(): Promise<{
+  heldOutTask: string;
+  instruction: string;
+  studentInput: string;
+  concatenated: string;
+  output: string;
+  registryTasks: number;
+}> {
   const suite = embeddedSuite({ seed: 0 });
   const task = suite.heldOutCombination[0];
   const inst = task?.instances[0];
@@ -23,5 +30,7 @@ export async function quickstart(): Promise<{ heldOutTask: string; instruction: 
 
 if (process.argv[1]?.endsWith('quickstart.ts') === true) {
   const r = await quickstart();
-  console.log(`held-out task ${r.heldOutTask}\n--- hypernetwork reads ---\n${r.instruction}--- student reads ---\n${r.studentInput}\n--- instruction-concatenated model reads ---\n${r.concatenated}\n--- expected ---\n${r.output}\n(${r.registryTasks} training tasks via loadDataset('compositional-v1'))`);
+  console.log(
+    `held-out task ${r.heldOutTask}\n--- hypernetwork reads ---\n${r.instruction}--- student reads ---\n${r.studentInput}\n--- instruction-concatenated model reads ---\n${r.concatenated}\n--- expected ---\n${r.output}\n(${r.registryTasks} training tasks via loadDataset('compositional-v1'))`,
+  );
 }

@@ -14,7 +14,9 @@ console.log(
     `${suite.heldOut.length} held-out tasks (${nInst(suite.heldOut)} instances)`,
 );
 const b = embeddedBaselines(suite);
-console.log(`majority output: "${b.majority.output}"; best single instruction-blind rule: ${b.instructionBlind.rule} (train EM ${(100 * b.instructionBlind.trainScore).toFixed(1)})`);
+console.log(
+  `majority output: "${b.majority.output}"; best single instruction-blind rule: ${b.instructionBlind.rule} (train EM ${(100 * b.instructionBlind.trainScore).toFixed(1)})`,
+);
 const rows = baselineTable(suite);
 const splits = [...new Set(rows.map((r) => r.split))];
 console.log(`| baseline | ${splits.map((s) => `${s} ROUGE-L / EM`).join(' | ')} |`);
@@ -26,4 +28,11 @@ for (const baseline of [...new Set(rows.map((r) => r.baseline))]) {
   });
   console.log(`| ${baseline} | ${cells.join(' | ')} |`);
 }
-console.log(`(tasks / instances per split: ${splits.map((s) => { const r = rows.find((x) => x.split === s); return `${s} ${r?.tasks ?? 0} / ${r?.instances ?? 0}`; }).join(', ')})`);
+console.log(
+  `(tasks / instances per split: ${splits
+    .map((s) => {
+      const r = rows.find((x) => x.split === s);
+      return `${s} ${r?.tasks ?? 0} / ${r?.instances ?? 0}`;
+    })
+    .join(', ')})`,
+);

@@ -15,10 +15,11 @@ const tok = new Tokenizer(
 );
 const suite = embeddedSuite();
 const words = new Set<string>();
-for (const t of suite.tasks)
-  for (const inst of t.instances) for (const s of [inst.input, ...inst.outputs]) for (const w of s.split(' ')) words.add(w);
+for (const t of suite.tasks) for (const inst of t.instances) for (const s of [inst.input, ...inst.outputs]) for (const w of s.split(' ')) words.add(w);
 const multi = [...words].filter((w) => tok.tokenize(w).length !== 1);
-console.log(`${words.size} distinct input/output words; multi-piece: ${multi.length === 0 ? 'none' : multi.map((w) => `${w}=${tok.tokenize(w).join('|')}`).join(' ')}`);
+console.log(
+  `${words.size} distinct input/output words; multi-piece: ${multi.length === 0 ? 'none' : multi.map((w) => `${w}=${tok.tokenize(w).join('|')}`).join(' ')}`,
+);
 const ids = new Set<number>();
 for (const s of suiteTexts(suite)) for (const id of tok.encode(s).ids) ids.add(id);
 console.log(`pruned vocabulary of the whole suite (definitions, examples, instances): ${ids.size} token ids`);

@@ -86,15 +86,7 @@ export {
   type EmbeddedBaselines,
   type Predictor,
 } from './embedded/baselines.js';
-export {
-  CLASS_NAMES,
-  RELATIONS,
-  WORD_CLASSES,
-  classOf,
-  inputVocabulary,
-  type Relation,
-  type WordClass,
-} from './embedded/lexicon.js';
+export { CLASS_NAMES, RELATIONS, WORD_CLASSES, classOf, inputVocabulary, type Relation, type WordClass } from './embedded/lexicon.js';
 
 // JSON helpers with file/line errors
 export { parseJsonText, parseJsonl } from './json.js';
@@ -114,14 +106,7 @@ export {
 } from './sni.js';
 
 // P3 / promptsource (rendering, field mapping, choice examples); file IO in '@tagi/datasets/node'
-export {
-  parsePromptsourceYaml,
-  renderAnswerChoices,
-  renderTemplate,
-  type PromptTemplate,
-  type RenderOptions,
-  type RenderedPrompt,
-} from './promptsource.js';
+export { parsePromptsourceYaml, renderAnswerChoices, renderTemplate, type PromptTemplate, type RenderOptions, type RenderedPrompt } from './promptsource.js';
 export { T0_HELD_OUT, choiceExamples, t0EvalTemplates, toHfExample, type HfExample, type P3Dataset, type RowSource } from './p3.js';
 
 // dataset registry (file-based datasets are added by '@tagi/datasets/node')

@@ -12,10 +12,13 @@ function wordTokenizer(): InstructionTokenizer & { calls: number } {
     calls: 0,
     encode(text: string): number[] {
       tok.calls++;
-      const ids = text.split(/\s+/).filter(Boolean).map((w) => {
-        if (!vocab.has(w)) vocab.set(w, vocab.size + 10);
-        return vocab.get(w) as number;
-      });
+      const ids = text
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((w) => {
+          if (!vocab.has(w)) vocab.set(w, vocab.size + 10);
+          return vocab.get(w) as number;
+        });
       return [...ids, 1];
     },
   };

@@ -47,13 +47,16 @@ export class InstructionInputs {
     private readonly tok: InstructionTokenizer,
     prompt: InstructionPrompt,
   ) {
-    if (tok === null || typeof tok !== 'object' || typeof tok.encode !== 'function') throw new DatasetArgumentError('tok', 'a tokenizer with encode(text): number[]', tok);
+    if (tok === null || typeof tok !== 'object' || typeof tok.encode !== 'function')
+      throw new DatasetArgumentError('tok', 'a tokenizer with encode(text): number[]', tok);
     checkCount('tok.eosTokenId', tok.eosTokenId, 0);
-    if (prompt === null || typeof prompt !== 'object') throw new DatasetArgumentError('prompt', 'an object { numPos, maxSourceLength, maxInstructionLength? }', prompt);
+    if (prompt === null || typeof prompt !== 'object')
+      throw new DatasetArgumentError('prompt', 'an object { numPos, maxSourceLength, maxInstructionLength? }', prompt);
     this.numPos = checkCount('prompt.numPos', prompt.numPos, 0);
     // room for a token and eos, as prepareInstruction's budgets
     this.maxSourceLength = checkCount('prompt.maxSourceLength', prompt.maxSourceLength, 2);
-    this.maxInstructionLength = prompt.maxInstructionLength === undefined ? this.maxSourceLength : checkCount('prompt.maxInstructionLength', prompt.maxInstructionLength, 2);
+    this.maxInstructionLength =
+      prompt.maxInstructionLength === undefined ? this.maxSourceLength : checkCount('prompt.maxInstructionLength', prompt.maxInstructionLength, 2);
   }
 
   /** The prepared instruction of a task, or of a user's free text (a definition): computed once, then cached. */
@@ -64,7 +67,13 @@ export class InstructionInputs {
       p = prepareInstruction(
         source,
         { numPositive: this.numPos },
-        { encoder: this.tok, eosTokenId: this.tok.eosTokenId, maxInstructionTokens: this.maxInstructionLength, maxSourceTokens: this.maxSourceLength, onTruncate: (r) => this.truncations.push(r) },
+        {
+          encoder: this.tok,
+          eosTokenId: this.tok.eosTokenId,
+          maxInstructionTokens: this.maxInstructionLength,
+          maxSourceTokens: this.maxSourceLength,
+          onTruncate: (r) => this.truncations.push(r),
+        },
       );
       this.prepared.set(key, p);
     }
@@ -112,7 +121,11 @@ export function hypernetInstructionIds(
   source: InstructionInputsSource,
   prompt: { readonly numPos: number; readonly maxInstructionLength: number },
 ): { ids: number[]; truncation?: TruncationReport } {
-  const inputs = new InstructionInputs(tok, { numPos: prompt.numPos, maxSourceLength: prompt.maxInstructionLength, maxInstructionLength: prompt.maxInstructionLength });
+  const inputs = new InstructionInputs(tok, {
+    numPos: prompt.numPos,
+    maxSourceLength: prompt.maxInstructionLength,
+    maxInstructionLength: prompt.maxInstructionLength,
+  });
   const ids = inputs.instructionIds(source);
   const truncation = inputs.truncations[0];
   return { ids, ...(truncation ? { truncation } : {}) };

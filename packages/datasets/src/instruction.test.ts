@@ -11,14 +11,17 @@ function wordEncoder(): TokenEncoder & { vocab: Map<string, number> } {
   return {
     vocab,
     encode(text: string): number[] {
-      const ids = text.split(/\s+/).filter(Boolean).map((w) => {
-        let id = vocab.get(w);
-        if (id === undefined) {
-          id = vocab.size + 10;
-          vocab.set(w, id);
-        }
-        return id;
-      });
+      const ids = text
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((w) => {
+          let id = vocab.get(w);
+          if (id === undefined) {
+            id = vocab.size + 10;
+            vocab.set(w, id);
+          }
+          return id;
+        });
       return [...ids, 1];
     },
   };
@@ -64,7 +67,11 @@ describe('prepareInstruction: texts', () => {
   it('treats free text exactly as a definition, without doubling a typed "Definition:" label', () => {
     const enc = wordEncoder();
     const fromTask = prepareInstruction(task, 'Def', { encoder: enc, maxInstructionTokens: 64, maxSourceTokens: 64 });
-    for (const typed of ['Write the second word of the input', 'Definition: Write the second word of the input', '  definition:Write the second word of the input  ']) {
+    for (const typed of [
+      'Write the second word of the input',
+      'Definition: Write the second word of the input',
+      '  definition:Write the second word of the input  ',
+    ]) {
       const fromText = prepareInstruction(typed, 'Def', { encoder: enc, maxInstructionTokens: 64, maxSourceTokens: 64 });
       expect(fromText.origin).toBe('text');
       expect(fromText.instruction, typed).toBe(fromTask.instruction);
@@ -93,7 +100,9 @@ describe('prepareInstruction: texts', () => {
     expect(() => prepareInstruction(task, { numPositive: -1 })).toThrow(/format\.numPositive: expected a non-negative integer/);
     expect(() => prepareInstruction(task, { numNegative: 1.5 })).toThrow(/format\.numNegative/);
     expect(() => prepareInstruction(task, 'Def+9Pos' as 'Def')).toThrow(/^format: expected a format object or one of Def, Def\+2Pos/);
-    expect(() => prepareInstruction(task, 'Def', { encoder: wordEncoder(), maxInstructionTokens: 1 })).toThrow(/maxInstructionTokens: expected an integer >= 2/);
+    expect(() => prepareInstruction(task, 'Def', { encoder: wordEncoder(), maxInstructionTokens: 1 })).toThrow(
+      /maxInstructionTokens: expected an integer >= 2/,
+    );
     expect(() => prepareInstruction(task).forInput(3 as unknown as string)).toThrow(/^input: expected a string/);
     expect(resolveInstructionFormat('Def+2Pos+2Neg+explanation')).toEqual({ numPositive: 2, numNegative: 2, addExplanation: true, definitionIndex: 0 });
   });
@@ -141,7 +150,15 @@ describe('prepareInstruction: one truncation policy over token ids', () => {
     const a = prepareInstruction(task, fmt, { encoder: enc, maxInstructionTokens: count(enc, withoutLastNeg), onTruncate: (r) => seen.push(r) });
     expect(a.instruction).toBe(withoutLastNeg);
     expect([a.numPositive, a.numNegative]).toEqual([3, 1]);
-    expect(a.truncation).toMatchObject({ text: 'instruction', taskId: 't1', droppedPositive: 0, droppedNegative: 1, definitionTokensCut: 0, tokensBefore: count(enc, full), tokensAfter: count(enc, withoutLastNeg) });
+    expect(a.truncation).toMatchObject({
+      text: 'instruction',
+      taskId: 't1',
+      droppedPositive: 0,
+      droppedNegative: 1,
+      definitionTokensCut: 0,
+      tokensBefore: count(enc, full),
+      tokensAfter: count(enc, withoutLastNeg),
+    });
     expect(seen).toEqual([a.truncation]);
     const b = prepareInstruction(task, fmt, { encoder: enc, maxInstructionTokens: count(enc, twoPos) });
     expect(b.instruction).toBe(twoPos);
@@ -172,7 +189,9 @@ describe('prepareInstruction: one truncation policy over token ids', () => {
     const p = prepareInstruction(task, fmt, { encoder: enc, maxSourceTokens: tailIds.length + 2, onTruncate: (r) => seen.push(r) });
     const x = p.forInput(input);
     expect(x.concatenatedIds).toEqual([...defIds.slice(0, 2), ...tailIds]);
-    expect(x.truncations).toEqual([expect.objectContaining({ text: 'concatenated', droppedPositive: 3, droppedNegative: 2, definitionTokensCut: defIds.length - 2, inputTokensCut: 0 })]);
+    expect(x.truncations).toEqual([
+      expect.objectContaining({ text: 'concatenated', droppedPositive: 3, droppedNegative: 2, definitionTokensCut: defIds.length - 2, inputTokensCut: 0 }),
+    ]);
     expect(seen).toEqual(x.truncations);
     // the instruction had no budget: untouched
     expect(p.truncation).toBeUndefined();
@@ -188,7 +207,10 @@ describe('prepareInstruction: one truncation policy over token ids', () => {
     expect(x.concatenatedIds).toHaveLength(8);
     expect(x.concatenatedIds?.[7]).toBe(1);
     const kinds = x.truncations.map((r) => [r.text, r.inputTokensCut > 0]);
-    expect(kinds).toEqual([['concatenated', true], ['input', true]]);
+    expect(kinds).toEqual([
+      ['concatenated', true],
+      ['input', true],
+    ]);
     expect(x.truncations[1]).toMatchObject({ inputTokensCut: 31 - 8, tokensBefore: 31, tokensAfter: 8 });
   });
 

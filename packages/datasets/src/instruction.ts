@@ -23,7 +23,7 @@ export interface InstructionFormat {
 export type InstructionFormatSpec = InstructionFormat | PromptSetting;
 
 /** What an instruction comes from: a task (definitions + demonstrations), or free text typed by a user. */
-export type InstructionSource = Pick<Task, 'definition'> & Partial<Pick<Task, 'taskId' | 'positiveExamples' | 'negativeExamples'>> | string;
+export type InstructionSource = (Pick<Task, 'definition'> & Partial<Pick<Task, 'taskId' | 'positiveExamples' | 'negativeExamples'>>) | string;
 
 /** Anything that turns text into token ids, eos included (T5Tokenizer and PrunedTokenizer of @tagi/t5-model). */
 export interface TokenEncoder {
@@ -105,7 +105,8 @@ const DEFINITION_LABEL = /^\s*definition\s*:\s*/i;
 export function resolveInstructionFormat(spec: InstructionFormatSpec = {}): Required<InstructionFormat> {
   let f: InstructionFormat;
   if (typeof spec === 'string') {
-    if (!Object.hasOwn(PROMPT_SETTINGS, spec)) throw new DatasetArgumentError('format', `a format object or one of ${Object.keys(PROMPT_SETTINGS).join(', ')}`, spec);
+    if (!Object.hasOwn(PROMPT_SETTINGS, spec))
+      throw new DatasetArgumentError('format', `a format object or one of ${Object.keys(PROMPT_SETTINGS).join(', ')}`, spec);
     f = PROMPT_SETTINGS[spec];
   } else {
     f = spec;
@@ -145,15 +146,23 @@ function instructionTask(source: InstructionSource, fmt: Required<InstructionFor
   if (typeof source === 'string') {
     const text = source.replace(DEFINITION_LABEL, '');
     if (text.trim() === '') throw new DatasetArgumentError('instruction', 'a non-empty instruction (the text of a task definition)', source);
-    if (fmt.definitionIndex !== 0) throw new DatasetArgumentError('format.definitionIndex', '0 for a free-text instruction (it is one definition)', fmt.definitionIndex);
+    if (fmt.definitionIndex !== 0)
+      throw new DatasetArgumentError('format.definitionIndex', '0 for a free-text instruction (it is one definition)', fmt.definitionIndex);
     return { task: { definition: [text], positiveExamples: [], negativeExamples: [] }, origin: 'text' };
   }
-  if (source === null || typeof source !== 'object' || !Array.isArray(source.definition)) throw new DatasetArgumentError('source', 'a task (with a definition list) or an instruction string', source);
+  if (source === null || typeof source !== 'object' || !Array.isArray(source.definition))
+    throw new DatasetArgumentError('source', 'a task (with a definition list) or an instruction string', source);
   const where = `task${source.taskId === undefined ? '' : ` "${source.taskId}"`}.definition[${fmt.definitionIndex}]`;
   const def = source.definition[fmt.definitionIndex];
-  if (def === undefined) throw new DatasetArgumentError('format.definitionIndex', `an index below ${source.definition.length} (${where} does not exist)`, fmt.definitionIndex);
+  if (def === undefined)
+    throw new DatasetArgumentError('format.definitionIndex', `an index below ${source.definition.length} (${where} does not exist)`, fmt.definitionIndex);
   if (typeof def !== 'string' || def.trim() === '') throw new DatasetArgumentError(where, 'a non-empty definition', def);
-  const task = { definition: source.definition, positiveExamples: source.positiveExamples ?? [], negativeExamples: source.negativeExamples ?? [], ...(source.taskId === undefined ? {} : { taskId: source.taskId }) };
+  const task = {
+    definition: source.definition,
+    positiveExamples: source.positiveExamples ?? [],
+    negativeExamples: source.negativeExamples ?? [],
+    ...(source.taskId === undefined ? {} : { taskId: source.taskId }),
+  };
   return { task, origin: 'task' };
 }
 
@@ -200,7 +209,21 @@ function fitToBudget(x: PolicyInputs, kind: 'instruction' | 'concatenated', max:
   if (ids.length <= max) {
     return p === positives && n === negatives
       ? { p, n, ids }
-      : { p, n, ids, truncation: x.report({ text: kind, droppedPositive: positives - p, droppedNegative: negatives - n, definitionTokensCut: 0, inputTokensCut: 0, tokensBefore: first.length, tokensAfter: ids.length, maxTokens: max }) };
+      : {
+          p,
+          n,
+          ids,
+          truncation: x.report({
+            text: kind,
+            droppedPositive: positives - p,
+            droppedNegative: negatives - n,
+            definitionTokensCut: 0,
+            inputTokensCut: 0,
+            tokensBefore: first.length,
+            tokensAfter: ids.length,
+            maxTokens: max,
+          }),
+        };
   }
   let cut: number[];
   let definitionTokensCut: number;
@@ -227,7 +250,16 @@ function fitToBudget(x: PolicyInputs, kind: 'instruction' | 'concatenated', max:
     p,
     n,
     ids: cut,
-    truncation: x.report({ text: kind, droppedPositive: positives - p, droppedNegative: negatives - n, definitionTokensCut, inputTokensCut, tokensBefore: first.length, tokensAfter: cut.length, maxTokens: max }),
+    truncation: x.report({
+      text: kind,
+      droppedPositive: positives - p,
+      droppedNegative: negatives - n,
+      definitionTokensCut,
+      inputTokensCut,
+      tokensBefore: first.length,
+      tokensAfter: cut.length,
+      maxTokens: max,
+    }),
   };
 }
 
@@ -243,7 +275,11 @@ function fitToBudget(x: PolicyInputs, kind: 'instruction' | 'concatenated', max:
  *   whole instance input). The student input is cut from its end, keeping eos. Every cut is reported.
  * - An empty or whitespace-only instruction is a `DatasetArgumentError` naming where it came from.
  */
-export function prepareInstruction(source: InstructionSource, format: InstructionFormatSpec = {}, options: PrepareInstructionOptions = {}): PreparedInstruction {
+export function prepareInstruction(
+  source: InstructionSource,
+  format: InstructionFormatSpec = {},
+  options: PrepareInstructionOptions = {},
+): PreparedInstruction {
   const fmt = resolveInstructionFormat(format);
   const eos = options.eosTokenId === undefined ? 1 : options.eosTokenId;
   const maxInstruction = checkBudget('maxInstructionTokens', options.maxInstructionTokens, eos);
@@ -258,8 +294,14 @@ export function prepareInstruction(source: InstructionSource, format: Instructio
   const negatives = task.negativeExamples.slice(0, fmt.numNegative);
   const defText = formatDefinition(definition);
   const demoText = (p: number, n: number): string =>
-    positives.slice(0, p).map((e: TaskExample, i) => formatExample(e, 'Positive', i, fmt.addExplanation)).join('') +
-    negatives.slice(0, n).map((e: TaskExample, i) => formatExample(e, 'Negative', i, fmt.addExplanation)).join('');
+    positives
+      .slice(0, p)
+      .map((e: TaskExample, i) => formatExample(e, 'Positive', i, fmt.addExplanation))
+      .join('') +
+    negatives
+      .slice(0, n)
+      .map((e: TaskExample, i) => formatExample(e, 'Negative', i, fmt.addExplanation))
+      .join('');
   const report = (r: Omit<TruncationReport, 'taskId'>): TruncationReport => {
     const full: TruncationReport = { ...r, ...(taskId === undefined ? {} : { taskId }) };
     options.onTruncate?.(full);
@@ -297,7 +339,18 @@ export function prepareInstruction(source: InstructionSource, format: Instructio
         const ids = [...enc.encode(input)];
         studentInputIds = maxSource === undefined ? ids : cutIds(ids, maxSource, eos);
         if (maxSource !== undefined && studentInputIds.length < ids.length) {
-          truncations.push(report({ text: 'input', droppedPositive: 0, droppedNegative: 0, definitionTokensCut: 0, inputTokensCut: ids.length - studentInputIds.length, tokensBefore: ids.length, tokensAfter: studentInputIds.length, maxTokens: maxSource }));
+          truncations.push(
+            report({
+              text: 'input',
+              droppedPositive: 0,
+              droppedNegative: 0,
+              definitionTokensCut: 0,
+              inputTokensCut: ids.length - studentInputIds.length,
+              tokensBefore: ids.length,
+              tokensAfter: studentInputIds.length,
+              maxTokens: maxSource,
+            }),
+          );
         }
       }
       return {
@@ -335,7 +388,12 @@ export function tagiExamples(task: Task, format: TagiExampleOptions | PromptSett
     // A prompt without its definition is not an instruction the hypernetwork could be given.
     if (addDefinition === false) throw new DatasetArgumentError('options.addDefinition', 'true or absent (the definition is the instruction)', addDefinition);
     const legacy = Object.keys(rest).filter((k) => !['numPositive', 'numNegative', 'addExplanation', 'definitionIndex'].includes(k));
-    if (legacy.length > 0) throw new DatasetArgumentError(`options.${legacy[0] as string}`, 'no such option (tagiExamples takes numPositive, numNegative, addExplanation, definitionIndex)', (rest as Record<string, unknown>)[legacy[0] as string]);
+    if (legacy.length > 0)
+      throw new DatasetArgumentError(
+        `options.${legacy[0] as string}`,
+        'no such option (tagiExamples takes numPositive, numNegative, addExplanation, definitionIndex)',
+        (rest as Record<string, unknown>)[legacy[0] as string],
+      );
     spec = rest;
   }
   const prepared = prepareInstruction(task, spec);

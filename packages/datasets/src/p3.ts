@@ -60,39 +60,67 @@ export function toHfExample(dataset: P3Dataset, row: Record<string, unknown>, sr
       return { premise: s('premise'), hypothesis: s('hypothesis'), idx: n('idx'), label: optionalLabel(row, RTE_LABELS, src) };
     case 'super_glue/copa':
       return {
-        premise: s('premise'), choice1: s('choice1'), choice2: s('choice2'), question: s('question'),
-        idx: n('idx'), label: optionalLabel(row, undefined, src),
+        premise: s('premise'),
+        choice1: s('choice1'),
+        choice2: s('choice2'),
+        question: s('question'),
+        idx: n('idx'),
+        label: optionalLabel(row, undefined, src),
       };
     case 'super_glue/wic':
       return {
-        word: s('word'), sentence1: s('sentence1'), sentence2: s('sentence2'),
-        start1: n('start1'), start2: n('start2'), end1: n('end1'), end2: n('end2'),
-        idx: n('idx'), label: optionalLabel(row, undefined, src),
+        word: s('word'),
+        sentence1: s('sentence1'),
+        sentence2: s('sentence2'),
+        start1: n('start1'),
+        start2: n('start2'),
+        end1: n('end1'),
+        end2: n('end2'),
+        idx: n('idx'),
+        label: optionalLabel(row, undefined, src),
       };
     case 'super_glue/wsc.fixed': {
       const t = row.target;
-      if (t === null || typeof t !== 'object') throw new DatasetFieldError(src.file, 'target', 'an object with span1_index, span2_index, span1_text, span2_text', src.line);
+      if (t === null || typeof t !== 'object')
+        throw new DatasetFieldError(src.file, 'target', 'an object with span1_index, span2_index, span1_text, span2_text', src.line);
       const target = t as Record<string, unknown>;
       const tn = (k: string) => field(target, k, 'number', { ...src, file: src.file }) as number;
       const ts = (k: string) => field(target, k, 'string', src) as string;
       return {
-        text: s('text'), span1_index: tn('span1_index'), span2_index: tn('span2_index'),
-        span1_text: ts('span1_text'), span2_text: ts('span2_text'), idx: n('idx'), label: optionalLabel(row, undefined, src),
+        text: s('text'),
+        span1_index: tn('span1_index'),
+        span2_index: tn('span2_index'),
+        span1_text: ts('span1_text'),
+        span2_text: ts('span2_text'),
+        idx: n('idx'),
+        label: optionalLabel(row, undefined, src),
       };
     }
     case 'anli':
       return {
-        uid: s('uid'), premise: s('premise'), hypothesis: s('hypothesis'),
-        label: optionalLabel(row, undefined, src), reason: typeof row.reason === 'string' ? row.reason : '',
+        uid: s('uid'),
+        premise: s('premise'),
+        hypothesis: s('hypothesis'),
+        label: optionalLabel(row, undefined, src),
+        reason: typeof row.reason === 'string' ? row.reason : '',
       };
     case 'hellaswag': {
       const endings = row.endings;
-      if (!Array.isArray(endings) || !endings.every((e) => typeof e === 'string')) throw new DatasetFieldError(src.file, 'endings', 'a list of strings', src.line);
+      if (!Array.isArray(endings) || !endings.every((e) => typeof e === 'string'))
+        throw new DatasetFieldError(src.file, 'endings', 'a list of strings', src.line);
       // HF's hellaswag stores the label as a string ("" when unlabelled); the templates cast it with |int.
       const label = row.label === undefined || row.label === null || row.label === '' ? '' : String(row.label);
       return {
-        ind: row.ind ?? null, activity_label: s('activity_label'), ctx_a: s('ctx_a'), ctx_b: s('ctx_b'), ctx: s('ctx'),
-        endings, source_id: row.source_id ?? '', split: row.split ?? '', split_type: row.split_type ?? '', label,
+        ind: row.ind ?? null,
+        activity_label: s('activity_label'),
+        ctx_a: s('ctx_a'),
+        ctx_b: s('ctx_b'),
+        ctx: s('ctx'),
+        endings,
+        source_id: row.source_id ?? '',
+        split: row.split ?? '',
+        split_type: row.split_type ?? '',
+        label,
       };
     }
     case 'winogrande/winogrande_xl':
@@ -102,9 +130,12 @@ export function toHfExample(dataset: P3Dataset, row: Record<string, unknown>, sr
       if (typeof row.input_sentence_1 === 'string') {
         return {
           story_id: s('story_id'),
-          input_sentence_1: s('input_sentence_1'), input_sentence_2: s('input_sentence_2'),
-          input_sentence_3: s('input_sentence_3'), input_sentence_4: s('input_sentence_4'),
-          sentence_quiz1: s('sentence_quiz1'), sentence_quiz2: s('sentence_quiz2'),
+          input_sentence_1: s('input_sentence_1'),
+          input_sentence_2: s('input_sentence_2'),
+          input_sentence_3: s('input_sentence_3'),
+          input_sentence_4: s('input_sentence_4'),
+          sentence_quiz1: s('sentence_quiz1'),
+          sentence_quiz2: s('sentence_quiz2'),
           answer_right_ending: typeof row.answer_right_ending === 'number' ? row.answer_right_ending : -1,
         };
       }
@@ -113,9 +144,12 @@ export function toHfExample(dataset: P3Dataset, row: Record<string, unknown>, sr
       const ans = row.AnswerRightEnding;
       return {
         story_id: s('InputStoryid'),
-        input_sentence_1: s('InputSentence1'), input_sentence_2: s('InputSentence2'),
-        input_sentence_3: s('InputSentence3'), input_sentence_4: s('InputSentence4'),
-        sentence_quiz1: s('RandomFifthSentenceQuiz1'), sentence_quiz2: s('RandomFifthSentenceQuiz2'),
+        input_sentence_1: s('InputSentence1'),
+        input_sentence_2: s('InputSentence2'),
+        input_sentence_3: s('InputSentence3'),
+        input_sentence_4: s('InputSentence4'),
+        sentence_quiz1: s('RandomFifthSentenceQuiz1'),
+        sentence_quiz2: s('RandomFifthSentenceQuiz2'),
         answer_right_ending: ans === undefined || ans === '' ? -1 : Number(ans),
       };
     }

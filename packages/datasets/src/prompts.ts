@@ -68,12 +68,7 @@ export function formatDefinition(definition: string): string {
 }
 
 /** " Positive Example 1 -\nInput: ….\n Output: ….\n[ Explanation: ….\n]\n" */
-export function formatExample(
-  example: TaskExample,
-  kind: 'Positive' | 'Negative',
-  index: number,
-  addExplanation: boolean,
-): string {
+export function formatExample(example: TaskExample, kind: 'Positive' | 'Negative', index: number, addExplanation: boolean): string {
   let s = ` ${kind} Example ${index + 1} -\n`;
   s = `${endWithPunctuation(`${s}Input: ${pyStrip(example.input)}`)}\n`;
   s = `${endWithPunctuation(`${s} Output: ${pyStrip(example.output)}`)}\n`;
@@ -101,14 +96,11 @@ export function buildPrompt(task: Task, input: string, options: PromptOptions = 
   if (addDefinition) {
     const text = task.definition[definitionIndex];
     if (text === undefined) {
-      throw new RangeError(
-        `buildPrompt: task "${task.taskId}" has ${task.definition.length} definitions, definitionIndex ${definitionIndex}`,
-      );
+      throw new RangeError(`buildPrompt: task "${task.taskId}" has ${task.definition.length} definitions, definitionIndex ${definitionIndex}`);
     }
     definition = formatDefinition(text);
   }
-  const fits = (candidate: string): boolean =>
-    countTokens === undefined || countTokens(candidate) <= maxSourceLength;
+  const fits = (candidate: string): boolean => countTokens === undefined || countTokens(candidate) <= maxSourceLength;
   const positives: string[] = [];
   for (const [i, ex] of task.positiveExamples.slice(0, numPositive).entries()) {
     const s = formatExample(ex, 'Positive', i, addExplanation);

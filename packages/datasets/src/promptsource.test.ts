@@ -8,13 +8,19 @@ import { parsePromptsourceYaml, renderTemplate, type PromptTemplate } from './pr
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'p3');
 const tpl = (jinja: string, answerChoices?: string): PromptTemplate => ({
-  id: 'id-1', name: 'fixture template', jinja, dataset: 'fixture', ...(answerChoices === undefined ? {} : { answerChoices }),
+  id: 'id-1',
+  name: 'fixture template',
+  jinja,
+  dataset: 'fixture',
+  ...(answerChoices === undefined ? {} : { answerChoices }),
 });
 
 describe('renderTemplate', () => {
   it('splits on |||, strips parts and renders answer choices as a template', () => {
     const r = renderTemplate(tpl('{{premise}} True or {{ "false" }}?  |||  {{ answer_choices[label] }} ', '{{ yes }} ||| No'), {
-      premise: 'Sky is blue.', label: 0, yes: 'Yes',
+      premise: 'Sky is blue.',
+      label: 0,
+      yes: 'Yes',
     });
     expect(r).toEqual({ input: 'Sky is blue. True or false?', target: 'Yes', answerChoices: ['Yes', 'No'], applicable: true });
   });
@@ -61,7 +67,17 @@ describe('promptsource YAML', () => {
     const { dataset, templates } = parsePromptsourceYaml(yaml, 'demo.yaml');
     expect(dataset).toBe('demo/sub');
     expect(templates).toEqual([
-      { id: 'abc', name: 'first', jinja: '{{q}} ||| {{answer_choices[label]}}', dataset: 'demo/sub', answerChoices: 'Yes ||| No', originalTask: true, choicesInPrompt: false, metrics: ['Accuracy'], reference: '' },
+      {
+        id: 'abc',
+        name: 'first',
+        jinja: '{{q}} ||| {{answer_choices[label]}}',
+        dataset: 'demo/sub',
+        answerChoices: 'Yes ||| No',
+        originalTask: true,
+        choicesInPrompt: false,
+        metrics: ['Accuracy'],
+        reference: '',
+      },
     ]);
     expect(() => parsePromptsourceYaml('dataset: d\ntemplates:\n  a: !Template\n    name: x\n', 'bad.yaml')).toThrow(/bad\.yaml: field "templates\.a\.jinja"/);
     expect(() => parsePromptsourceYaml('dataset: [unclosed', 'broken.yaml')).toThrow(DatasetParseError);

@@ -96,9 +96,7 @@ class PromptInterpreter extends BaseInterpreter {
   }
 }
 // The library does not export its value classes; a rendered program's result is a StringValue.
-const StringValueCtor = (new Interpreter(new Environment()).run(parse(tokenize('x'))) as object).constructor as new (
-  v: string,
-) => Runtime;
+const StringValueCtor = (new Interpreter(new Environment()).run(parse(tokenize('x'))) as object).constructor as new (v: string) => Runtime;
 function pyStr(v: Runtime): string {
   if (v.type === 'BooleanValue') return v.value === true ? 'True' : 'False';
   if (v.type === 'NullValue' || v.type === 'UndefinedValue') return 'None';
@@ -134,7 +132,15 @@ function compile(source: string, templateName: string): unknown {
 function renderSource(source: string, vars: Record<string, unknown>, templateName: string, rng: DataRng): string {
   const program = compile(source, templateName);
   const env = new Environment();
-  for (const [k, v] of [['false', false], ['true', true], ['none', null], ['True', true], ['False', false], ['None', null]] as const) env.set(k, v);
+  for (const [k, v] of [
+    ['false', false],
+    ['true', true],
+    ['none', null],
+    ['True', true],
+    ['False', false],
+    ['None', null],
+  ] as const)
+    env.set(k, v);
   env.set('range', pyRange);
   for (const [k, v] of Object.entries(vars)) if (v !== undefined) env.set(k, v);
   const interp = new PromptInterpreter(env, templateName, new Set(Object.keys(vars)), rng);
@@ -165,11 +171,7 @@ export interface RenderOptions {
 }
 
 /** The answer choices of a template for an example (undefined when the template has none). */
-export function renderAnswerChoices(
-  template: PromptTemplate,
-  example: Readonly<Record<string, unknown>>,
-  options: RenderOptions = {},
-): string[] | undefined {
+export function renderAnswerChoices(template: PromptTemplate, example: Readonly<Record<string, unknown>>, options: RenderOptions = {}): string[] | undefined {
   if (template.answerChoices === undefined) return undefined;
   const rng = DataRng.derive(options.seed ?? 0, `${template.id}/choices`);
   const text = renderSource(template.answerChoices, protect(example, false), `${template.dataset}/${template.name} (answer_choices)`, rng);
@@ -177,11 +179,7 @@ export function renderAnswerChoices(
 }
 
 /** Apply a template to an example (HF field names), like promptsource's Template.apply. */
-export function renderTemplate(
-  template: PromptTemplate,
-  example: Readonly<Record<string, unknown>>,
-  options: RenderOptions = {},
-): RenderedPrompt {
+export function renderTemplate(template: PromptTemplate, example: Readonly<Record<string, unknown>>, options: RenderOptions = {}): RenderedPrompt {
   const answerChoices = renderAnswerChoices(template, example, options);
   const vars = protect(example, options.truncate ?? true);
   if (answerChoices !== undefined) vars.answer_choices = answerChoices;

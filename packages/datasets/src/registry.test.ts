@@ -36,7 +36,9 @@ describe('dataset registry', () => {
     expect(viaEmbedded.tasks).toEqual(lexical.tasks);
     expect(lexical.seenEval).toBeUndefined();
     expect(lexical.pretrainingPairs).toBeUndefined();
-    await expect(loadDataset('embedded', { name: 'lexical-v9' })).rejects.toThrow(/embedded\.name: expected one of compositional-v2, compositional-v1, lexical-v1/);
+    await expect(loadDataset('embedded', { name: 'lexical-v9' })).rejects.toThrow(
+      /embedded\.name: expected one of compositional-v2, compositional-v1, lexical-v1/,
+    );
   });
 
   it('rejects unknown names, unknown options and mistyped options, naming them', async () => {

@@ -37,7 +37,8 @@ const loaders = new Map<string, DatasetLoader>();
 /** Register a loader under `name` (lower-case, digits, "-", "_", "/"). Re-registering needs `replace`. */
 export function registerDataset(name: string, loader: DatasetLoader, opts: { replace?: boolean } = {}): void {
   if (!/^[a-z0-9][a-z0-9_/-]*$/.test(name)) throw new DatasetArgumentError('name', 'lower-case letters, digits, "-", "_" or "/"', name);
-  if (loaders.has(name) && opts.replace !== true) throw new DatasetArgumentError('name', `a name not yet registered (pass { replace: true } to override)`, name);
+  if (loaders.has(name) && opts.replace !== true)
+    throw new DatasetArgumentError('name', `a name not yet registered (pass { replace: true } to override)`, name);
   loaders.set(name, loader);
 }
 
@@ -53,7 +54,11 @@ export function getDatasetLoader(name: string): DatasetLoader | undefined {
 export async function loadDataset(name: string, options: DatasetOptions = {}): Promise<LoadedDataset> {
   const loader = loaders.get(name);
   if (loader === undefined) {
-    throw new DatasetArgumentError('name', `a registered dataset (${[...loaders.keys()].sort().join(', ')}${name === 'sni' || name.startsWith('p3') || name.startsWith('text') ? "; file-based datasets are registered by '@tagi/datasets/node'" : ''})`, name);
+    throw new DatasetArgumentError(
+      'name',
+      `a registered dataset (${[...loaders.keys()].sort().join(', ')}${name === 'sni' || name.startsWith('p3') || name.startsWith('text') ? "; file-based datasets are registered by '@tagi/datasets/node'" : ''})`,
+      name,
+    );
   }
   for (const k of Object.keys(options)) {
     if (!(k in loader.options)) throw new DatasetArgumentError(`${name}.${k}`, `one of the options ${Object.keys(loader.options).join(', ')}`, options[k]);
@@ -88,7 +93,8 @@ const EMBEDDED_OPTIONS = {
 } as const;
 
 function loadEmbedded(registryName: string, name: EmbeddedSuiteName, options: DatasetOptions): LoadedDataset {
-  const num = (key: string, fallback?: number): number | undefined => (options[key] === undefined && fallback === undefined ? undefined : optNumber(registryName, options, key, fallback));
+  const num = (key: string, fallback?: number): number | undefined =>
+    options[key] === undefined && fallback === undefined ? undefined : optNumber(registryName, options, key, fallback);
   const suite = embeddedSuite({
     name,
     seed: num('seed', 0),
@@ -115,7 +121,8 @@ registerDataset('embedded', {
   },
 });
 registerDataset('compositional-v2', {
-  description: 'the compositional embedded suite (operation x argument task families, 153 held-out combinations and a held-out family, seen-task evaluation instances, base-pretraining text)',
+  description:
+    'the compositional embedded suite (operation x argument task families, 153 held-out combinations and a held-out family, seen-task evaluation instances, base-pretraining text)',
   options: EMBEDDED_OPTIONS,
   async load(options) {
     return loadEmbedded('compositional-v2', 'compositional-v2', options);

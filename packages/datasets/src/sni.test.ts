@@ -22,10 +22,7 @@ describe('SNI task parsing', () => {
     expect(ids[2]).toBe(`${ids[0]}-2`); // same content twice: distinct, still stable
     expect(new Set(ids).size).toBe(3);
     // Stable: re-parsing a reordered file keeps an instance's id.
-    const reordered = parseSniTask(
-      { Definition: 'd', Instances: [{ input: 'Coal is black', output: ['black', 'dark'] }] },
-      { taskId: 'task900_old_style' },
-    );
+    const reordered = parseSniTask({ Definition: 'd', Instances: [{ input: 'Coal is black', output: ['black', 'dark'] }] }, { taskId: 'task900_old_style' });
     expect(reordered.instances[0]?.id).toBe(ids[1]);
     expect(t.extra).toEqual({ Contributors: ['fixture'] });
     // The collator appends the missing final period to the bare-string definition.
@@ -47,9 +44,7 @@ describe('SNI task parsing', () => {
     expect(() => parseSniTask({ Instances: [] }, { file: 'f.json' })).toThrow(/f\.json: field "Definition"/);
     expect(() => parseSniTask({ Definition: ['d'] }, { file: 'f.json' })).toThrow(/field "Instances"/);
     expect(() => parseSniTask({ Definition: ['d'], Instances: [{ output: ['x'] }] }, { file: 'f.json' })).toThrow(DatasetFieldError);
-    expect(() => parseSniTask({ Definition: ['d'], Instances: [{ input: 'x', output: 3 }] }, { file: 'f.json' })).toThrow(
-      /Instances\[0\]\.output/,
-    );
+    expect(() => parseSniTask({ Definition: ['d'], Instances: [{ input: 'x', output: 3 }] }, { file: 'f.json' })).toThrow(/Instances\[0\]\.output/);
   });
 
   it('reads split files and reports (not drops) missing task files', async () => {
@@ -94,7 +89,11 @@ describe('SNI instance selection', () => {
     expect(sampleInstances(task, 1000, 7).length).toBe(250);
   });
   it('groups tasks by category', () => {
-    const g = groupByCategory([{ ...task, category: 'B' }, { ...task, taskId: 't2', category: 'A' }, { ...task, taskId: 't3', category: 'B' }]);
+    const g = groupByCategory([
+      { ...task, category: 'B' },
+      { ...task, taskId: 't2', category: 'A' },
+      { ...task, taskId: 't3', category: 'B' },
+    ]);
     expect([...g.keys()]).toEqual(['A', 'B']);
     expect(g.get('B')?.length).toBe(2);
   });

@@ -8,8 +8,17 @@ import type { Task, TaskExample, TaskInstance } from './types.js';
 
 /** SNI keys this loader interprets; any other key is kept in `Task.extra`. */
 const KNOWN_KEYS = new Set([
-  'Definition', 'Positive Examples', 'Negative Examples', 'Instances', 'Categories', 'Instance License',
-  'Source', 'Domains', 'Input_language', 'Output_language', 'Instruction_language',
+  'Definition',
+  'Positive Examples',
+  'Negative Examples',
+  'Instances',
+  'Categories',
+  'Instance License',
+  'Source',
+  'Domains',
+  'Input_language',
+  'Output_language',
+  'Instruction_language',
 ]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -50,7 +59,9 @@ function idPrefix(taskId: string): string {
  * position), so truncating or reordering a file keeps ids; duplicates get a "-2", "-3" suffix.
  */
 export function deriveInstanceId(taskId: string, input: string, outputs: readonly string[]): string {
-  const h = hashString(`${input}\u0000${outputs.join('\u0001')}`).toString(16).padStart(8, '0');
+  const h = hashString(`${input}\u0000${outputs.join('\u0001')}`)
+    .toString(16)
+    .padStart(8, '0');
   return `${idPrefix(taskId)}-derived-${h}`;
 }
 
@@ -172,7 +183,10 @@ export function sampleInstances(task: Task, max: number, seed = 42): TaskInstanc
   if (!Number.isInteger(max) || max < 0) throw new RangeError(`sampleInstances: max must be a non-negative integer, got ${max}`);
   if (task.instances.length <= max) return task.instances.slice();
   const rng = DataRng.derive(seed, task.taskId);
-  const keep = rng.shuffle(task.instances.map((_, i) => i)).slice(0, max).sort((a, b) => a - b);
+  const keep = rng
+    .shuffle(task.instances.map((_, i) => i))
+    .slice(0, max)
+    .sort((a, b) => a - b);
   return keep.map((i) => task.instances[i] as TaskInstance);
 }
 

@@ -9,11 +9,16 @@ import { SKIP_MESSAGE, hasShared, sharedDir } from './shared.js';
 
 describe.skipIf(!hasShared)(`prepareInstruction with the T5 tokenizer (${hasShared ? 'present' : SKIP_MESSAGE})`, () => {
   const dir = path.join(sharedDir, 'data', 't5-tokenizer');
-  const tok = hasShared ? new Tokenizer(JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')), JSON.parse(readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8'))) : undefined;
+  const tok = hasShared
+    ? new Tokenizer(
+        JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')),
+        JSON.parse(readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')),
+      )
+    : undefined;
   const encoder: TokenEncoder = { encode: (t) => (tok as Tokenizer).encode(t).ids };
   const suite = compositionalSuite();
 
-  it('appends eos (id 1), as @tagi/t5-model\'s encode does', () => {
+  it("appends eos (id 1), as @tagi/t5-model's encode does", () => {
     expect(encoder.encode('red cat').at(-1)).toBe(1);
   });
 

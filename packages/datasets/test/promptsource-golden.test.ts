@@ -27,7 +27,12 @@ describe.skipIf(!hasShared)(`promptsource against ../shared (${hasShared ? 'pres
   const golden = path.join(sharedDir, 'golden', 'promptsource');
   const templatesRoot = path.join(sharedDir, 'data', 'p3', 'promptsource', 'templates');
   const rows = hasShared ? (parseJsonl(readFileSync(path.join(golden, 'rendered.jsonl'), 'utf8'), 'rendered.jsonl') as Row[]) : [];
-  const goldenTemplates = hasShared ? (JSON.parse(readFileSync(path.join(golden, 'templates.json'), 'utf8')) as Record<string, { jinja: string; answer_choices_expr: string | null; name: string }>) : {};
+  const goldenTemplates = hasShared
+    ? (JSON.parse(readFileSync(path.join(golden, 'templates.json'), 'utf8')) as Record<
+        string,
+        { jinja: string; answer_choices_expr: string | null; name: string }
+      >)
+    : {};
   const datasets = [...new Set(rows.map((r) => r.promptsource_dataset))];
   const templates = new Map<string, PromptTemplate>();
   for (const d of datasets) for (const t of await loadPromptsourceTemplates(templatesRoot, d)) templates.set(t.id, t);
@@ -44,7 +49,9 @@ describe.skipIf(!hasShared)(`promptsource against ../shared (${hasShared ? 'pres
 
   it('selects the same T0 evaluation templates as the golden set (original-task templates with choices)', async () => {
     for (const d of datasets) {
-      const mine = t0EvalTemplates(await loadPromptsourceTemplates(templatesRoot, d)).map((t) => t.id).sort();
+      const mine = t0EvalTemplates(await loadPromptsourceTemplates(templatesRoot, d))
+        .map((t) => t.id)
+        .sort();
       const theirs = [...new Set(rows.filter((r) => r.promptsource_dataset === d).map((r) => r.template_id))].sort();
       expect(mine, d).toEqual(theirs);
     }
@@ -87,8 +94,14 @@ describe.skipIf(!hasShared)(`promptsource against ../shared (${hasShared ? 'pres
   it('loads ANLI rounds 1-3 and the SuperGLUE validation files', async () => {
     const p3 = path.join(sharedDir, 'data', 'p3');
     const sizes: [P3Dataset, number, (1 | 2 | 3)?][] = [
-      ['super_glue/cb', 56], ['super_glue/copa', 100], ['super_glue/rte', 277], ['super_glue/wic', 638], ['super_glue/wsc.fixed', 104],
-      ['anli', 1000, 1], ['anli', 1000, 2], ['anli', 1198, 3],
+      ['super_glue/cb', 56],
+      ['super_glue/copa', 100],
+      ['super_glue/rte', 277],
+      ['super_glue/wic', 638],
+      ['super_glue/wsc.fixed', 104],
+      ['anli', 1000, 1],
+      ['anli', 1000, 2],
+      ['anli', 1198, 3],
     ];
     for (const [d, n, round] of sizes) {
       const ex = await loadP3Examples(d, sharedP3File(p3, d, round === undefined ? {} : { round }));

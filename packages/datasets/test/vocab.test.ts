@@ -9,13 +9,20 @@ import { SKIP_MESSAGE, hasShared, sharedDir } from './shared.js';
 
 describe.skipIf(!hasShared)(`embedded suites vs the T5 tokenizer (${hasShared ? 'present' : SKIP_MESSAGE})`, () => {
   const dir = path.join(sharedDir, 'data', 't5-tokenizer');
-  const tok = hasShared ? new Tokenizer(JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')), JSON.parse(readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8'))) : undefined;
+  const tok = hasShared
+    ? new Tokenizer(
+        JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')),
+        JSON.parse(readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')),
+      )
+    : undefined;
 
   it.each(EMBEDDED_SUITES)('%s uses only single-piece words in inputs and outputs, and a small pruned vocabulary', (name) => {
     if (tok === undefined) throw new Error('no tokenizer');
     const suite = embeddedSuite({ name });
     const words = new Set<string>();
-    for (const t of suite.tasks) for (const i of [...t.instances, ...t.positiveExamples.map((e) => ({ input: e.input, outputs: [e.output] }))]) for (const s of [i.input, ...i.outputs]) for (const w of s.split(' ')) words.add(w);
+    for (const t of suite.tasks)
+      for (const i of [...t.instances, ...t.positiveExamples.map((e) => ({ input: e.input, outputs: [e.output] }))])
+        for (const s of [i.input, ...i.outputs]) for (const w of s.split(' ')) words.add(w);
     const multi = [...words].filter((w) => tok.tokenize(w).length !== 1);
     expect(multi).toEqual([]);
     const ids = new Set<number>();

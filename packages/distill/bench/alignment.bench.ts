@@ -10,7 +10,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   const report = await initBackend({ backend: (process.env['BENCH_BACKEND'] as 'wasm' | 'cpu' | 'tensorflow' | undefined) ?? 'auto' });
   const rng = new Rng(0);
-  const rand = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * 0.05), shape);
+  const rand = (shape: number[]) =>
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * 0.05),
+      shape,
+    );
   const modules = Array.from({ length: 48 }, (_, i) => `m${i}`);
   const gen = new Map(modules.map((m) => [m, { A: tf.variable(rand([32, 512])), B: tf.variable(rand([384, 32])), scaling: 1 }]));
   const teacher = new Map(modules.map((m) => [m, { A: rand([8, 512]), B: rand([384, 8]), scaling: 2 }]));

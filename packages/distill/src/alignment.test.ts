@@ -18,7 +18,14 @@ function values(n: number, seed: number): number[] {
     return s / 2147483648 - 0.5;
   });
 }
-const rand = (shape: number[], seed: number): tf.Tensor => tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed), shape);
+const rand = (shape: number[], seed: number): tf.Tensor =>
+  tf.tensor(
+    values(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
 const delta = (A: tf.Tensor, B: tf.Tensor, scaling: number): LowRankDelta => ({ A, B, scaling });
 const num = (t: tf.Scalar): number => {
   const v = t.dataSync()[0] as number;
@@ -62,8 +69,14 @@ describe('parameterAlignmentLoss', () => {
     const B = rand([4, 2], 5);
     const teacher = new Map([[Q, delta(A, B, 2)]]);
     // B·R, R⁻¹·A with R = [[2, 1], [0, 0.5]] (R⁻¹ = [[0.5, −1], [0, 2]]) gives the same ΔW
-    const R = tf.tensor2d([[2, 1], [0, 0.5]]);
-    const Rinv = tf.tensor2d([[0.5, -1], [0, 2]]);
+    const R = tf.tensor2d([
+      [2, 1],
+      [0, 0.5],
+    ]);
+    const Rinv = tf.tensor2d([
+      [0.5, -1],
+      [0, 2],
+    ]);
     const refact = new Map([[Q, delta(tf.matMul(Rinv, A), tf.matMul(B, R), 2)]]);
     expect(num(parameterAlignmentLoss(refact, teacher))).toBeCloseTo(0, 5);
     // rank 4 with two zero components and a different alpha/r: same ΔW (scaling 1 vs 2 → B doubled)
@@ -93,7 +106,12 @@ describe('parameterAlignmentLoss', () => {
       const dq = tf.mean(tf.squaredDifference(tf.mul(tf.matMul(g.get(Q)!.B, g.get(Q)!.A), 0.5), tf.mul(tf.matMul(t.get(Q)!.B, t.get(Q)!.A), 4)));
       const tv = tf.matMul(t.get(V)!.B, t.get(V)!.A);
       const per = [0, 1, 2, 3].map((b) =>
-        tf.mean(tf.squaredDifference(tf.mul(tf.matMul(tf.squeeze(tf.slice(g.get(V)!.B, [b, 0, 0], [1, 5, 3]), [0]), tf.squeeze(tf.slice(g.get(V)!.A, [b, 0, 0], [1, 3, 8]), [0])), 2), tv)),
+        tf.mean(
+          tf.squaredDifference(
+            tf.mul(tf.matMul(tf.squeeze(tf.slice(g.get(V)!.B, [b, 0, 0], [1, 5, 3]), [0]), tf.squeeze(tf.slice(g.get(V)!.A, [b, 0, 0], [1, 3, 8]), [0])), 2),
+            tv,
+          ),
+        ),
       );
       return (dq.dataSync()[0] as number) / 2 + (tf.mean(tf.stack(per)).dataSync()[0] as number) / 2;
     });
@@ -119,12 +137,21 @@ describe('parameterAlignmentLoss', () => {
 
   it('names missing modules and mismatched shapes', () => {
     tf.engine().startScope();
-    const t = new Map([[Q, delta(rand([2, 3], 1), rand([4, 2], 2), 1)], [V, delta(rand([2, 3], 3), rand([4, 2], 4), 1)]]);
+    const t = new Map([
+      [Q, delta(rand([2, 3], 1), rand([4, 2], 2), 1)],
+      [V, delta(rand([2, 3], 3), rand([4, 2], 4), 1)],
+    ]);
     const onlyQ = new Map([[Q, delta(rand([2, 3], 5), rand([4, 2], 6), 1)]]);
     expect(() => parameterAlignmentLoss(onlyQ, t)).toThrow(new RegExp(`missing: ${V.replace(/\./g, '\\.')}`));
-    const wrongOut = new Map([[Q, delta(rand([2, 3], 5), rand([5, 2], 6), 1)], [V, delta(rand([2, 3], 3), rand([4, 2], 4), 1)]]);
+    const wrongOut = new Map([
+      [Q, delta(rand([2, 3], 5), rand([5, 2], 6), 1)],
+      [V, delta(rand([2, 3], 3), rand([4, 2], 4), 1)],
+    ]);
     expect(() => parameterAlignmentLoss(wrongOut, t)).toThrow(DistillInputError);
-    const badB = new Map([[Q, delta(rand([2, 3], 5), rand([4, 3], 6), 1)], [V, delta(rand([2, 3], 3), rand([4, 2], 4), 1)]]);
+    const badB = new Map([
+      [Q, delta(rand([2, 3], 5), rand([4, 3], 6), 1)],
+      [V, delta(rand([2, 3], 3), rand([4, 2], 4), 1)],
+    ]);
     expect(() => parameterAlignmentLoss(badB, t)).toThrow(/generated\['encoder.block.0.layer.0.SelfAttention.q'\].B/);
     tf.engine().endScope();
   });

@@ -41,11 +41,7 @@ export interface ParameterAlignmentOptions {
  *
  * @returns a scalar; the caller owns it
  */
-export function parameterAlignmentLoss(
-  generated: DeltaMap,
-  teacher: DeltaMap,
-  opts: ParameterAlignmentOptions = {},
-): tf.Scalar {
+export function parameterAlignmentLoss(generated: DeltaMap, teacher: DeltaMap, opts: ParameterAlignmentOptions = {}): tf.Scalar {
   const mode = opts.mode ?? 'delta';
   if (mode !== 'factors' && mode !== 'delta') throw new DistillInputError('mode', "'factors' or 'delta'", String(mode));
   const method = opts.deltaMethod ?? 'gram';
@@ -70,9 +66,13 @@ export function parameterAlignmentLoss(
 /** Shapes of one delta: `[batch | null, out, r, in]`. */
 function checkDelta(d: LowRankDelta, where: string): { batch: number | null; out: number; r: number; inF: number } {
   const { A, B, scaling } = d;
-  if (!(Number.isFinite(scaling))) throw new DistillInputError(`${where}.scaling`, 'a finite number', String(scaling));
+  if (!Number.isFinite(scaling)) throw new DistillInputError(`${where}.scaling`, 'a finite number', String(scaling));
   if (A.rank !== B.rank || (A.rank !== 2 && A.rank !== 3)) {
-    throw new DistillInputError(`${where}.A`, 'A [r, in] with B [out, r], or A [batch, r, in] with B [batch, out, r]', `A ${shapeString(A.shape)}, B ${shapeString(B.shape)}`);
+    throw new DistillInputError(
+      `${where}.A`,
+      'A [r, in] with B [out, r], or A [batch, r, in] with B [batch, out, r]',
+      `A ${shapeString(A.shape)}, B ${shapeString(B.shape)}`,
+    );
   }
   const batch = A.rank === 3 ? (A.shape[0] as number) : null;
   const [r, inF] = A.shape.slice(-2) as [number, number];
@@ -99,7 +99,11 @@ function factorMse(g: LowRankDelta, t: LowRankDelta, name: string): tf.Scalar {
   const gb = g.B.shape.slice(-2);
   const tb = t.B.shape.slice(-2);
   if (ga[0] !== ta[0] || ga[1] !== ta[1]) {
-    throw new DistillInputError(`generated['${name}'].A`, `[r, in] = ${shapeString(ta)} like teacher A (factors mode needs equal ranks; use mode 'delta' otherwise)`, shapeString(ga));
+    throw new DistillInputError(
+      `generated['${name}'].A`,
+      `[r, in] = ${shapeString(ta)} like teacher A (factors mode needs equal ranks; use mode 'delta' otherwise)`,
+      shapeString(ga),
+    );
   }
   if (gb[0] !== tb[0] || gb[1] !== tb[1]) {
     throw new DistillInputError(`generated['${name}'].B`, `[out, r] = ${shapeString(tb)} like teacher B`, shapeString(gb));

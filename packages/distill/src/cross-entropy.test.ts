@@ -26,8 +26,16 @@ function referenceCe(logits: number[][][], labels: number[][], ignore = -100): n
 
 describe('maskedCrossEntropy', () => {
   const logits = [
-    [[1, 2, 3], [0, 0, 0], [5, -5, 0]],
-    [[0.5, -1, 2], [3, 3, -2], [1, 1, 1]],
+    [
+      [1, 2, 3],
+      [0, 0, 0],
+      [5, -5, 0],
+    ],
+    [
+      [0.5, -1, 2],
+      [3, 3, -2],
+      [1, 1, 1],
+    ],
   ];
   const labels = [
     [2, 0, -100],

@@ -36,7 +36,11 @@ export function checkLabelIds(ids: ArrayLike<number>, seq: number, vocab: number
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i] as number;
     if (id !== ignoreIndex && !(Number.isInteger(id) && id >= 0 && id < vocab)) {
-      throw new DistillInputError(`${opts.argument ?? 'labels'}[${Math.floor(i / seq)}, ${i % seq}]`, `a token id in [0, ${vocab}) or the ignore index ${ignoreIndex}`, String(id));
+      throw new DistillInputError(
+        `${opts.argument ?? 'labels'}[${Math.floor(i / seq)}, ${i % seq}]`,
+        `a token id in [0, ${vocab}) or the ignore index ${ignoreIndex}`,
+        String(id),
+      );
     }
   }
 }
@@ -50,11 +54,7 @@ export function checkLabelIds(ids: ArrayLike<number>, seq: number, vocab: number
  * @param labels `[batch, seq]` int32; `-100` (or `ignoreIndex`) marks positions to skip
  * @returns a scalar; the caller owns it
  */
-export function maskedCrossEntropy(
-  logits: tf.Tensor,
-  labels: tf.Tensor,
-  opts: MaskedCrossEntropyOptions = {},
-): tf.Scalar {
+export function maskedCrossEntropy(logits: tf.Tensor, labels: tf.Tensor, opts: MaskedCrossEntropyOptions = {}): tf.Scalar {
   const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
   const mask = labelMask(logits, labels, ignoreIndex);
   const vocab = logits.shape[2] as number;

@@ -28,12 +28,7 @@ export interface DistillKlOptions {
  *
  * @returns a scalar (0 when no token is scored); the caller owns it
  */
-export function distillKl(
-  studentLogits: tf.Tensor,
-  teacherLogits: tf.Tensor,
-  labels: tf.Tensor | null,
-  opts: DistillKlOptions = {},
-): tf.Scalar {
+export function distillKl(studentLogits: tf.Tensor, teacherLogits: tf.Tensor, labels: tf.Tensor | null, opts: DistillKlOptions = {}): tf.Scalar {
   const temperature = opts.temperature ?? 2;
   expectPositive(temperature, 'temperature');
   expectRank(studentLogits, 3, 'studentLogits', '[batch, seq, vocab]');

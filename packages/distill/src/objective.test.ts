@@ -12,8 +12,20 @@ beforeAll(useCpuBackend);
 const Q = 'encoder.block.0.layer.0.SelfAttention.q';
 
 describe('tagiLoss', () => {
-  const student = [[[1, 2, 3], [0, 0, 0], [5, -5, 0]]];
-  const teacher = [[[0, 1, 4], [2, 0, 1], [1, 1, 1]]];
+  const student = [
+    [
+      [1, 2, 3],
+      [0, 0, 0],
+      [5, -5, 0],
+    ],
+  ];
+  const teacher = [
+    [
+      [0, 1, 4],
+      [2, 0, 1],
+      [1, 1, 1],
+    ],
+  ];
   const labels = [[2, 0, -100]];
 
   it('is L_ce + λ1·L_kl + λ2·L_ins and reports every term', () => {

@@ -93,10 +93,7 @@ export function tagiLoss(inputs: TagiLossInputs, config: Partial<TagiLossConfig>
           ignoreIndex: c.ignoreIndex,
         })
       : null;
-  const ins =
-    c.lambdaIns > 0
-      ? parameterAlignmentLoss(inputs.generated as DeltaMap, inputs.teacherAdapters as DeltaMap, { mode: c.alignment })
-      : null;
+  const ins = c.lambdaIns > 0 ? parameterAlignmentLoss(inputs.generated as DeltaMap, inputs.teacherAdapters as DeltaMap, { mode: c.alignment }) : null;
   const loss = tf.tidy(() => {
     let total: tf.Tensor = ce;
     if (kl) total = tf.add(total, tf.mul(kl, c.lambdaKl));

@@ -42,7 +42,9 @@ function time(label: string, fn: () => unknown, repeats = 5): void {
     ms.push(performance.now() - t0);
   }
   ms.sort((a, b) => a - b);
-  console.log(`${label}: median ${(ms[ms.length >> 1] as number).toFixed(0)} ms (min ${(ms[0] as number).toFixed(0)}, max ${(ms[ms.length - 1] as number).toFixed(0)}) over ${repeats} runs`);
+  console.log(
+    `${label}: median ${(ms[ms.length >> 1] as number).toFixed(0)} ms (min ${(ms[0] as number).toFixed(0)}, max ${(ms[ms.length - 1] as number).toFixed(0)}) over ${repeats} runs`,
+  );
 }
 
 const seeded = (id: string) => ({ id, seeds: [1, 2, 3] });
@@ -52,7 +54,12 @@ const comparisons = [
   { a: 'd', b: 'b' },
   { a: 'd', b: 'c' },
 ];
-console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}; ${os.cpus().length} CPUs; Node ${process.version}`);
+console.log(
+  `load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')}; ${os.cpus().length} CPUs; Node ${process.version}`,
+);
 time('core: 10k resamples × 66 tasks × 4 methods × 3 seeds, 1 column, ROUGE-L, 3 differences', () =>
   summarizeResults(core, { metrics: ['rougeL'], comparisons, resamples: 10_000 }),
 );
@@ -68,6 +75,18 @@ const demoMethods = [
 ];
 const demo = records({ 'seen-train': 60, 'seen-new': 60, heldout: 66, family: 20 }, demoMethods, 10);
 time(`demo: ${demo.length.toLocaleString('en-US')} records, 4 columns × 2 metrics × 6 methods, 3 differences, 10k resamples`, () =>
-  summarizeResults(demo, { comparisons: [{ a: 'tagi', b: 'no-adapter' }, { a: 'tagi', b: 'hint' }, { a: 'tagi', b: 'multitask' }], resamples: 10_000 }),
+  summarizeResults(demo, {
+    comparisons: [
+      { a: 'tagi', b: 'no-adapter' },
+      { a: 'tagi', b: 'hint' },
+      { a: 'tagi', b: 'multitask' },
+    ],
+    resamples: 10_000,
+  }),
 );
-console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}`);
+console.log(
+  `load average after: ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')}`,
+);

@@ -13,7 +13,12 @@ const rng = new BootstrapRng(7, 'coverage-population');
 const uniform = () => (rng.nextUint32() + 0.5) / 4294967296;
 const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 
-console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}; ${DATASETS} datasets × ${RESAMPLES} resamples each`);
+console.log(
+  `load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')}; ${DATASETS} datasets × ${RESAMPLES} resamples each`,
+);
 const t0 = performance.now();
 for (const [kind, truth, draw] of [
   ['normal N(50, 15²)', 50, () => 50 + 15 * normal()],
@@ -33,7 +38,13 @@ for (const [kind, truth, draw] of [
     console.log(`tasks only, ${kind}, ${tasks} tasks: percentile ${pct(covered.percentile)}, bca ${pct(covered.bca)}`);
   }
 }
-for (const [seedSd, seeds] of [[0, 3], [1, 3], [2, 3], [5, 3], [5, 5]] as const) {
+for (const [seedSd, seeds] of [
+  [0, 3],
+  [1, 3],
+  [2, 3],
+  [5, 3],
+  [5, 5],
+] as const) {
   let covered = 0;
   for (let r = 0; r < DATASETS; r++) {
     const task = Array.from({ length: 30 }, () => 10 * normal());
@@ -44,6 +55,13 @@ for (const [seedSd, seeds] of [[0, 3], [1, 3], [2, 3], [5, 3], [5, 5]] as const)
     const ci = bootstrapCI(m, { resamples: RESAMPLES, seed: r });
     if (ci.lo <= 50 && 50 <= ci.hi) covered++;
   }
-  console.log(`seeds × tasks, 30 tasks, ${seeds} seeds, seed sd ${seedSd} (task-level se ${(10 / Math.sqrt(30)).toFixed(2)}, seed-level se ${(seedSd / Math.sqrt(seeds)).toFixed(2)}): percentile ${((100 * covered) / DATASETS).toFixed(1)}%`);
+  console.log(
+    `seeds × tasks, 30 tasks, ${seeds} seeds, seed sd ${seedSd} (task-level se ${(10 / Math.sqrt(30)).toFixed(2)}, seed-level se ${(seedSd / Math.sqrt(seeds)).toFixed(2)}): percentile ${((100 * covered) / DATASETS).toFixed(1)}%`,
+  );
 }
-console.log(`${((performance.now() - t0) / 1000).toFixed(0)} s; load average after ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}`);
+console.log(
+  `${((performance.now() - t0) / 1000).toFixed(0)} s; load average after ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')}`,
+);

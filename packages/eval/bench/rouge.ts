@@ -17,7 +17,33 @@ function rand(): number {
 }
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
 
-const stems = ['connect', 'general', 'relat', 'happy', 'study', 'run', 'hope', 'organ', 'electric', 'adjust', 'condition', 'motor', 'sense', 'nation', 'formal', 'agree', 'the', 'a', 'of', 'cat', 'dog', 'answer', 'question', 'title', 'fox'];
+const stems = [
+  'connect',
+  'general',
+  'relat',
+  'happy',
+  'study',
+  'run',
+  'hope',
+  'organ',
+  'electric',
+  'adjust',
+  'condition',
+  'motor',
+  'sense',
+  'nation',
+  'formal',
+  'agree',
+  'the',
+  'a',
+  'of',
+  'cat',
+  'dog',
+  'answer',
+  'question',
+  'title',
+  'fox',
+];
 const suffixes = ['', '', 's', 'ed', 'ing', 'ation', 'ness', 'ly', 'ity', 'ive', 'ful', 'izer', 'alism'];
 const vocabulary = Array.from({ length: 2000 }, () => pick(stems) + pick(suffixes));
 const punctuation = ['', '', '', ',', '.', '!', '?', "'s"];

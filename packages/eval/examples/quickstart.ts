@@ -28,11 +28,7 @@ export async function quickstart(): Promise<string> {
   //    this stand-in returns fixed log-likelihoods (sum over target tokens, token count).
   const scorer: ChoiceScorer = (inputs, choices) =>
     inputs.map((_, i) => (choices[i] ?? []).map((c) => (c === 'yes' ? { sum: -0.4, tokens: 2 } : { sum: -2.3, tokens: 2 })));
-  const rank = await rankClassify(
-    [{ input: 'Is the sky blue?', choices: ['yes', 'no'], label: 0 }],
-    scorer,
-    { normalization: 'mean' },
-  );
+  const rank = await rankClassify([{ input: 'Is the sky blue?', choices: ['yes', 'no'], label: 0 }], scorer, { normalization: 'mean' });
 
   // 3. Cost: T5-base LM-adapt shape; 120-token instruction, 60-token inputs, 8-token outputs, 100 instances
   const t5Base: T5CostConfig = { dModel: 768, dKv: 64, dFf: 2048, numLayers: 12, numHeads: 12, vocabSize: 32128, gated: true };
@@ -41,7 +37,10 @@ export async function quickstart(): Promise<string> {
   const cost = compareInstructionCost(t5Base, lengths, { hypernetFlops, instances: 100, fusion: true });
 
   const table = renderMarkdownTable({
-    columns: [{ key: 'rougeL', label: 'ROUGE-L' }, { key: 'em', label: 'EM' }],
+    columns: [
+      { key: 'rougeL', label: 'ROUGE-L' },
+      { key: 'em', label: 'EM' },
+    ],
     rows: [
       { method: 'Instruction-concatenated', scores: { rougeL: overall.rougeL, em: overall.exactMatch }, relativeFlops: 1 },
       { method: 'Adapter (TAGI)', scores: { rougeL: overall.rougeL, em: overall.exactMatch }, relativeFlops: cost.relative },
@@ -61,8 +60,14 @@ export async function quickstart(): Promise<string> {
     }
   }
   const summary = summarizeResults(records, {
-    methods: [{ id: 'no-adapter', label: 'No adapter' }, { id: 'tagi', label: 'TAGI', relativeFlops: cost.relative }],
-    columns: [{ key: 'seen', label: 'Seen tasks, new instances', splits: ['seen-new'] }, { key: 'heldout', label: 'Held-out tasks', splits: ['heldout'] }],
+    methods: [
+      { id: 'no-adapter', label: 'No adapter' },
+      { id: 'tagi', label: 'TAGI', relativeFlops: cost.relative },
+    ],
+    columns: [
+      { key: 'seen', label: 'Seen tasks, new instances', splits: ['seen-new'] },
+      { key: 'heldout', label: 'Held-out tasks', splits: ['heldout'] },
+    ],
     comparisons: [{ a: 'tagi', b: 'no-adapter' }],
     resamples: 2000,
   });

@@ -62,7 +62,10 @@ describe('bootstrapCI', () => {
       // average over a few datasets so one lucky draw does not decide
       let w = 0;
       for (let k = 0; k < 8; k++) {
-        const ci = bootstrapCI(Array.from({ length: n }, () => 30 + 15 * normal()), { seed: k, resamples: 2000 });
+        const ci = bootstrapCI(
+          Array.from({ length: n }, () => 30 + 15 * normal()),
+          { seed: k, resamples: 2000 },
+        );
         w += ci.hi - ci.lo;
       }
       return w / 8;
@@ -145,7 +148,11 @@ describe('pairedBootstrap', () => {
     expect([d.estimate, d.lo, d.hi, d.pValue]).toEqual([0, 0, 0, 1]);
     // identical seeded methods paired by seed: the same
     const seeded = [a, a.map((v) => v + 1), a.map((v) => v - 2)];
-    const bySeed = pairedBootstrap(seeded, seeded.map((r) => [...r]), { seedPairing: 'by-seed', resamples: 1000 });
+    const bySeed = pairedBootstrap(
+      seeded,
+      seeded.map((r) => [...r]),
+      { seedPairing: 'by-seed', resamples: 1000 },
+    );
     expect([bySeed.lo, bySeed.hi, bySeed.pValue]).toEqual([0, 0, 1]);
     // ... but resampled independently the seed draws differ, so the interval has width
     const independent = pairedBootstrap(seeded, seeded, { resamples: 1000 });
@@ -161,11 +168,19 @@ describe('pairedBootstrap', () => {
   });
 
   it('a constant improvement on every task: zero-width interval and p = 0', () => {
-    const d = pairedBootstrap(a.map((v) => v + 5), a);
+    const d = pairedBootstrap(
+      a.map((v) => v + 5),
+      a,
+    );
     expect(d.estimate).toBeCloseTo(5, 12);
     expect(d.hi - d.lo).toBeLessThan(1e-9);
     expect(d.pValue).toBe(0);
-    expect(pairedBootstrap(a, a.map((v) => v + 5)).pValue).toBe(1);
+    expect(
+      pairedBootstrap(
+        a,
+        a.map((v) => v + 5),
+      ).pValue,
+    ).toBe(1);
   });
 
   it('pairing removes the shared task variance: much narrower than the two separate intervals', () => {
@@ -181,7 +196,11 @@ describe('pairedBootstrap', () => {
     let sum = 0;
     for (let k = 0; k < 40; k++) {
       // two methods with the same task effects and independent noise: no true difference
-      sum += pairedBootstrap(a.map((v) => v + 4 * normal()), a.map((v) => v + 4 * normal()), { seed: k, resamples: 500 }).pValue;
+      sum += pairedBootstrap(
+        a.map((v) => v + 4 * normal()),
+        a.map((v) => v + 4 * normal()),
+        { seed: k, resamples: 500 },
+      ).pValue;
     }
     // p is uniform on [0, 1] under the null, so the mean of 40 is ½ ± 0.05 (1 sd)
     expect(sum / 40).toBeGreaterThan(0.33);

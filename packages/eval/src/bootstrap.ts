@@ -200,12 +200,7 @@ export function seededIndexSource(seed: number, label: string, tasks: number): I
  * @internal The bootstrap distribution of every matrix's statistic under the SAME task resamples
  * (so differences of two distributions are paired by task). Matrices with one seed draw no seed indices.
  */
-export function bootstrapDistributions(
-  matrices: readonly ScoreMatrix[],
-  weights: readonly number[],
-  resamples: number,
-  source: IndexSource,
-): Float64Array[] {
+export function bootstrapDistributions(matrices: readonly ScoreMatrix[], weights: readonly number[], resamples: number, source: IndexSource): Float64Array[] {
   const T = weights.length;
   const taskIdx = new Int32Array(T);
   const out = matrices.map(() => new Float64Array(resamples));
@@ -323,12 +318,7 @@ export function intervalFrom(
 }
 
 /** @internal Summary of one matrix's bootstrap distribution. */
-export function scoreInterval(
-  m: readonly (readonly number[])[],
-  weights: readonly number[],
-  dist: Float64Array,
-  opts: ResolvedBootstrap,
-): ScoreInterval {
+export function scoreInterval(m: readonly (readonly number[])[], weights: readonly number[], dist: Float64Array, opts: ResolvedBootstrap): ScoreInterval {
   const seedMeans = seedMeansOf(m, weights);
   const estimate = mean(seedMeans);
   const jack = opts.interval === 'bca' ? jackknife(m, weights) : undefined;

@@ -23,7 +23,10 @@ describe('fixedDerangement', () => {
 
   it('never hands a task an instruction identical to its own', () => {
     // tasks 0-2 share one instruction text, 3-4 another, the rest are unique
-    const text = (id: string) => { const i = Number(id.slice(5)); return i < 3 ? 'x' : i < 5 ? 'y' : id; };
+    const text = (id: string) => {
+      const i = Number(id.slice(5));
+      return i < 3 ? 'x' : i < 5 ? 'y' : id;
+    };
     const d = fixedDerangement(ids(12), 0, (a, b) => text(a) === text(b));
     for (const [a, b] of d) expect(text(b), `${a} got ${b}`).not.toBe(text(a));
     // all identical: impossible, said so

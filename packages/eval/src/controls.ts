@@ -32,5 +32,10 @@ export function fixedDerangement(ids: readonly string[], seed = 0, same?: (a: st
       if (same === undefined || [...out].every(([a, b]) => !same(a, b))) return out;
     }
   }
-  throw new EvalInputError('fixedDerangement', 'ids', 'tasks whose instructions differ enough to be swapped (no derangement found that gives every task an instruction other than its own)', `${n} tasks`);
+  throw new EvalInputError(
+    'fixedDerangement',
+    'ids',
+    'tasks whose instructions differ enough to be swapped (no derangement found that gives every task an instruction other than its own)',
+    `${n} tasks`,
+  );
 }

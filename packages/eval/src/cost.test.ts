@@ -57,7 +57,13 @@ describe('t5ForwardFlops', () => {
   it('agrees with an op-by-op count over many shapes, gated and not, with a fusion prefix', () => {
     for (const gated of [false, true]) {
       const c = { ...tiny, gated, numLayers: 3 };
-      for (const [E, T, P] of [[1, 1, 0], [5, 3, 0], [7, 4, 6], [16, 9, 11], [0, 2, 3]] as const) {
+      for (const [E, T, P] of [
+        [1, 1, 0],
+        [5, 3, 0],
+        [7, 4, 6],
+        [16, 9, 11],
+        [0, 2, 3],
+      ] as const) {
         expect(t5ForwardFlops(c, { encoderLength: E, targetLength: T, prefixLength: P }).total).toBe(bruteForce(c, E, T, P));
         expect(encoderFlops(c, E)).toBe(t5ForwardFlops(c, { encoderLength: E, targetLength: 0, lmHead: false }).total);
       }

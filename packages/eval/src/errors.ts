@@ -42,11 +42,7 @@ export function expectReferences(fn: string, argument: string, value: unknown): 
 
 /** @internal */
 export function expectFiniteNumber(fn: string, argument: string, value: unknown, opts: { min?: number; integer?: boolean } = {}): asserts value is number {
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (opts.min === undefined || value >= opts.min) &&
-    (!opts.integer || Number.isInteger(value));
+  const ok = typeof value === 'number' && Number.isFinite(value) && (opts.min === undefined || value >= opts.min) && (!opts.integer || Number.isInteger(value));
   if (!ok) {
     const what = `${opts.integer ? 'an integer' : 'a finite number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}`;
     throw new EvalInputError(fn, argument, what, value);

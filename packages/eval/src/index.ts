@@ -98,15 +98,7 @@ export {
   type AdapterCost,
   type CostComparison,
 } from './cost.js';
-export {
-  timeIt,
-  measureRelativeCost,
-  Stopwatch,
-  type Clock,
-  type TimingStats,
-  type TimeOptions,
-  type RelativeCost,
-} from './timer.js';
+export { timeIt, measureRelativeCost, Stopwatch, type Clock, type TimingStats, type TimeOptions, type RelativeCost } from './timer.js';
 
 // reports (pure; file output in '@tagi/eval/node')
 export {
@@ -149,10 +141,4 @@ export {
 export { fixedDerangement } from './controls.js';
 
 // SNI's official evaluation script (references by id, tracks, missing predictions)
-export {
-  evaluateSni,
-  sniResultKeys,
-  type SniReference,
-  type SniTrackResult,
-  type SniEvaluationOptions,
-} from './sni.js';
+export { evaluateSni, sniResultKeys, type SniReference, type SniTrackResult, type SniEvaluationOptions } from './sni.js';

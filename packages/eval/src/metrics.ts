@@ -34,12 +34,7 @@ function checkLengths(fn: string, predictions: unknown, references: unknown, gro
     throw new EvalInputError(fn, 'references', 'an array of reference lists (string[][])', references);
   }
   if (predictions.length !== references.length) {
-    throw new EvalInputError(
-      fn,
-      'references',
-      `one reference list per prediction (${predictions.length} predictions)`,
-      references,
-    );
+    throw new EvalInputError(fn, 'references', `one reference list per prediction (${predictions.length} predictions)`, references);
   }
   if (groups !== undefined) {
     if (!Array.isArray(groups) || groups.length !== predictions.length) {
@@ -52,11 +47,7 @@ function checkLengths(fn: string, predictions: unknown, references: unknown, gro
 }
 
 /** SNI `compute_metrics(predictions, references)`: micro-averaged exact match, ROUGE-1 and ROUGE-L. */
-export function computeMetrics(
-  predictions: readonly string[],
-  references: readonly (readonly string[])[],
-  opts: ComputeMetricsOptions = {},
-): Metrics {
+export function computeMetrics(predictions: readonly string[], references: readonly (readonly string[])[], opts: ComputeMetricsOptions = {}): Metrics {
   checkLengths('computeMetrics', predictions, references);
   return sumToMetrics(
     predictions.map((p, i) => rawScores('computeMetrics', p, references[i] as readonly string[], opts, i)),
@@ -100,12 +91,7 @@ export function computeGroupedMetrics(
   return groupRaw('computeGroupedMetrics', raw, groups, opts);
 }
 
-function groupRaw(
-  fn: string,
-  raw: readonly RawScores[],
-  groups: readonly string[],
-  opts: ComputeMetricsOptions,
-): Map<string, Metrics> {
+function groupRaw(fn: string, raw: readonly RawScores[], groups: readonly string[], opts: ComputeMetricsOptions): Map<string, Metrics> {
   const byGroup = new Map<string, RawScores[]>();
   raw.forEach((scores, i) => {
     const group = groups[i];

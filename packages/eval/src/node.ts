@@ -4,13 +4,7 @@ import path from 'node:path';
 import { EvalInputError } from './errors.js';
 import { renderMarkdownTable, resultsFromJson, stringifyResults, type MarkdownOptions, type ResultsTable } from './report.js';
 import { renderRankMarkdown, stringifyRankReport, type RankMarkdownOptions, type RankReport } from './rank-report.js';
-import {
-  renderSummaryMarkdown,
-  stringifySummary,
-  summaryFromJson,
-  type ResultsSummary,
-  type SummaryMarkdownOptions,
-} from './summary.js';
+import { renderSummaryMarkdown, stringifySummary, summaryFromJson, type ResultsSummary, type SummaryMarkdownOptions } from './summary.js';
 
 /** Writes `text` to `file` atomically: a temp file in the same directory, then rename. */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
@@ -84,7 +78,8 @@ export async function writeRankReport(
 ): Promise<{ json: string; markdown: string }> {
   if (typeof dir !== 'string' || dir.length === 0) throw new EvalInputError('writeRankReport', 'dir', 'a directory path', dir);
   const base = opts.basename ?? 'rank_results';
-  if (typeof base !== 'string' || !/^[\w.-]+$/.test(base)) throw new EvalInputError('writeRankReport', 'opts.basename', 'a file name without directories', base);
+  if (typeof base !== 'string' || !/^[\w.-]+$/.test(base))
+    throw new EvalInputError('writeRankReport', 'opts.basename', 'a file name without directories', base);
   const json = stringifyRankReport(report, opts.meta ?? {});
   const md = renderRankMarkdown(report, opts.markdown ?? {});
   await fs.mkdir(dir, { recursive: true });

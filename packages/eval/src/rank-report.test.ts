@@ -13,16 +13,29 @@ const scorer: ChoiceScorer = (inputs, choices) =>
   inputs.map((_, i) => (choices[i] ?? []).map((c) => (c.startsWith('long') ? { sum: -3, tokens: 3 } : { sum: -2, tokens: 1 })));
 
 function ex(dataset: string, template: string, gold: 'long' | 'short' | 'none', k: number): TemplatedRankExample {
-  return { input: `${dataset}/${template}/${k}`, choices: ['short answer', 'long answer'], label: gold === 'none' ? -1 : gold === 'long' ? 1 : 0, dataset, template };
+  return {
+    input: `${dataset}/${template}/${k}`,
+    choices: ['short answer', 'long answer'],
+    label: gold === 'none' ? -1 : gold === 'long' ? 1 : 0,
+    dataset,
+    template,
+  };
 }
 
 // rte: t1 4 examples (3 long-gold, 1 short-gold), t2 2 examples (both short-gold), t3 2 (long, short)
 // cb:  t1 2 examples (long-gold) + 1 unlabelled
 const examples: TemplatedRankExample[] = [
-  ex('rte', 't1', 'long', 0), ex('rte', 't1', 'long', 1), ex('rte', 't1', 'long', 2), ex('rte', 't1', 'short', 3),
-  ex('rte', 't2', 'short', 0), ex('rte', 't2', 'short', 1),
-  ex('cb', 't1', 'long', 0), ex('cb', 't1', 'none', 1), ex('cb', 't1', 'long', 2),
-  ex('rte', 't3', 'long', 0), ex('rte', 't3', 'short', 1),
+  ex('rte', 't1', 'long', 0),
+  ex('rte', 't1', 'long', 1),
+  ex('rte', 't1', 'long', 2),
+  ex('rte', 't1', 'short', 3),
+  ex('rte', 't2', 'short', 0),
+  ex('rte', 't2', 'short', 1),
+  ex('cb', 't1', 'long', 0),
+  ex('cb', 't1', 'none', 1),
+  ex('cb', 't1', 'long', 2),
+  ex('rte', 't3', 'long', 0),
+  ex('rte', 't3', 'short', 1),
 ];
 
 describe('rankReport', () => {
@@ -45,7 +58,12 @@ describe('rankReport', () => {
       expect(t.count).toBe(group.length);
     }
     // by hand: rte t1 mean 75 / sum 25; t2 mean 0 / sum 100; t3 50 / 50; cb t1 100 / 0
-    expect(report.templates.map((t) => [t.accuracy.mean, t.accuracy.sum])).toEqual([[75, 25], [0, 100], [50, 50], [100, 0]]);
+    expect(report.templates.map((t) => [t.accuracy.mean, t.accuracy.sum])).toEqual([
+      [75, 25],
+      [0, 100],
+      [50, 50],
+      [100, 0],
+    ]);
     const rte = report.datasets[0]!;
     expect(rte).toMatchObject({ dataset: 'rte', templates: 3, count: 8, median: { mean: 50, sum: 50 } });
     expect(rte.mean.mean).toBeCloseTo(125 / 3, 12);

@@ -89,7 +89,8 @@ export async function rankReport(examples: readonly TemplatedRankExample[], scor
   examples.forEach((e, i) => {
     if (e === null || typeof e !== 'object') throw new EvalInputError(fn, `examples[${i}]`, 'an object', e);
     if (typeof e.dataset !== 'string' || e.dataset.length === 0) throw new EvalInputError(fn, `examples[${i}].dataset`, 'a non-empty dataset name', e.dataset);
-    if (typeof e.template !== 'string' || e.template.length === 0) throw new EvalInputError(fn, `examples[${i}].template`, 'a non-empty template name', e.template);
+    if (typeof e.template !== 'string' || e.template.length === 0)
+      throw new EvalInputError(fn, `examples[${i}].template`, 'a non-empty template name', e.template);
     if (!Array.isArray(e.choices) || e.choices.length === 0) throw new EvalInputError(fn, `examples[${i}].choices`, 'a non-empty array of strings', e.choices);
     if (e.label === -1) {
       unlabelled++;
@@ -99,7 +100,11 @@ export async function rankReport(examples: readonly TemplatedRankExample[], scor
     labelled.push({ example: e, label: checkLabel(fn, `examples[${i}].label`, e.label, e.choices.length) });
   });
   if (labelled.length === 0) throw new EvalInputError(fn, 'examples', 'at least one labelled example (label -1 means unlabelled)', examples);
-  const scores = await scoreChoices(labelled.map((l) => l.example), scorer, { batchSize: opts.batchSize, fn });
+  const scores = await scoreChoices(
+    labelled.map((l) => l.example),
+    scorer,
+    { batchSize: opts.batchSize, fn },
+  );
 
   // group by dataset, then template, in first-seen order
   const groups = new Map<string, Map<string, number[]>>();
@@ -114,7 +119,14 @@ export async function rankReport(examples: readonly TemplatedRankExample[], scor
   for (const [dataset, byTemplate] of groups) {
     for (const [template, idx] of byTemplate) {
       const accuracy = Object.fromEntries(
-        normalizations.map((n) => [n, rankAccuracy(idx.map((i) => scores[i] as never), idx.map((i) => (labelled[i] as { label: readonly number[] }).label), n).accuracy]),
+        normalizations.map((n) => [
+          n,
+          rankAccuracy(
+            idx.map((i) => scores[i] as never),
+            idx.map((i) => (labelled[i] as { label: readonly number[] }).label),
+            n,
+          ).accuracy,
+        ]),
       );
       templates.push({ dataset, template, count: idx.length, accuracy });
     }
@@ -158,7 +170,12 @@ export function summarizeRank(results: readonly TemplateAccuracy[], opts: { norm
   }));
   return {
     normalizations,
-    templates: results.map((r) => ({ dataset: r.dataset, template: r.template, count: r.count, accuracy: Object.fromEntries(normalizations.map((n) => [n, r.accuracy[n] as number])) })),
+    templates: results.map((r) => ({
+      dataset: r.dataset,
+      template: r.template,
+      count: r.count,
+      accuracy: Object.fromEntries(normalizations.map((n) => [n, r.accuracy[n] as number])),
+    })),
     datasets,
     average: {
       mean: Object.fromEntries(normalizations.map((n) => [n, average(datasets.map((d) => d.mean[n] as number))])),
@@ -195,15 +212,29 @@ export function renderRankMarkdown(report: RankReport, opts: RankMarkdownOptions
   const norms = report.normalizations;
   const lines = [`### ${escapeCell(opts.title ?? 'Rank classification accuracy (%)')}`, ''];
   const head = ['Dataset', 'Templates', 'Examples', ...norms.map((n) => `Median (${NORM_LABEL[n]})`), ...norms.map((n) => `Mean (${NORM_LABEL[n]})`)];
-  lines.push(`| ${head.join(' | ')} |`, `| :--- | ${head.slice(1).map(() => '---:').join(' | ')} |`);
+  lines.push(
+    `| ${head.join(' | ')} |`,
+    `| :--- | ${head
+      .slice(1)
+      .map(() => '---:')
+      .join(' | ')} |`,
+  );
   for (const d of report.datasets) {
-    lines.push(`| ${[escapeCell(d.dataset), String(d.templates), String(d.count), ...norms.map((n) => f(d.median[n])), ...norms.map((n) => f(d.mean[n]))].join(' | ')} |`);
+    lines.push(
+      `| ${[escapeCell(d.dataset), String(d.templates), String(d.count), ...norms.map((n) => f(d.median[n])), ...norms.map((n) => f(d.mean[n]))].join(' | ')} |`,
+    );
   }
   if (report.datasets.length > 1) {
-    lines.push(`| ${[`**Average over ${report.datasets.length} datasets**`, '', '', ...norms.map((n) => `**${f(report.average.median[n])}**`), ...norms.map((n) => `**${f(report.average.mean[n])}**`)].join(' | ')} |`);
+    lines.push(
+      `| ${[`**Average over ${report.datasets.length} datasets**`, '', '', ...norms.map((n) => `**${f(report.average.median[n])}**`), ...norms.map((n) => `**${f(report.average.mean[n])}**`)].join(' | ')} |`,
+    );
   }
   if (opts.templates ?? true) {
-    lines.push('', `| Dataset | Template | Examples | ${norms.map((n) => `Acc. (${NORM_LABEL[n]})`).join(' | ')} |`, `| :--- | :--- | ---: | ${norms.map(() => '---:').join(' | ')} |`);
+    lines.push(
+      '',
+      `| Dataset | Template | Examples | ${norms.map((n) => `Acc. (${NORM_LABEL[n]})`).join(' | ')} |`,
+      `| :--- | :--- | ---: | ${norms.map(() => '---:').join(' | ')} |`,
+    );
     for (const t of report.templates) {
       lines.push(`| ${[escapeCell(t.dataset), escapeCell(t.template), String(t.count), ...norms.map((n) => f(t.accuracy[n]))].join(' | ')} |`);
     }
@@ -211,10 +242,12 @@ export function renderRankMarkdown(report: RankReport, opts: RankMarkdownOptions
   lines.push(
     '',
     "- Prediction: the answer choice with the highest score, ties to the first. 'mean log-lik.' divides a choice's summed target log-likelihood by its token count (TAGI); 'sum log-lik.' does not (T0 / t5x rank classification).",
-    '- Median and mean over a dataset\'s templates (T0 reports the median over prompts); the average row is the plain mean over datasets.',
+    "- Median and mean over a dataset's templates (T0 reports the median over prompts); the average row is the plain mean over datasets.",
   );
   if (report.skipped.unlabelled > 0) {
-    const by = Object.entries(report.skipped.byDataset).map(([d, n]) => `${d}: ${n}`).join(', ');
+    const by = Object.entries(report.skipped.byDataset)
+      .map(([d, n]) => `${d}: ${n}`)
+      .join(', ');
     lines.push(`- Skipped ${report.skipped.unlabelled} unlabelled example(s) (${by}).`);
   }
   return `${lines.join('\n')}\n`;

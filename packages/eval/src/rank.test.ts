@@ -19,13 +19,48 @@ describe('pickChoice', () => {
 
   it('breaks ties towards the first maximal choice (argmax)', () => {
     // means: -4/2 = -2, -2/1 = -2, -9/3 = -3 -> tie between 0 and 1
-    expect(pickChoice([{ sum: -4, tokens: 2 }, { sum: -2, tokens: 1 }, { sum: -9, tokens: 3 }], 'mean')).toBe(0);
+    expect(
+      pickChoice(
+        [
+          { sum: -4, tokens: 2 },
+          { sum: -2, tokens: 1 },
+          { sum: -9, tokens: 3 },
+        ],
+        'mean',
+      ),
+    ).toBe(0);
     // sums: -5, -2, -2 -> tie between 1 and 2
-    expect(pickChoice([{ sum: -5, tokens: 1 }, { sum: -2, tokens: 1 }, { sum: -2, tokens: 4 }], 'sum')).toBe(1);
+    expect(
+      pickChoice(
+        [
+          { sum: -5, tokens: 1 },
+          { sum: -2, tokens: 1 },
+          { sum: -2, tokens: 4 },
+        ],
+        'sum',
+      ),
+    ).toBe(1);
     // the same sums under mean: -5, -2, -0.5 -> 2
-    expect(pickChoice([{ sum: -5, tokens: 1 }, { sum: -2, tokens: 1 }, { sum: -2, tokens: 4 }], 'mean')).toBe(2);
+    expect(
+      pickChoice(
+        [
+          { sum: -5, tokens: 1 },
+          { sum: -2, tokens: 1 },
+          { sum: -2, tokens: 4 },
+        ],
+        'mean',
+      ),
+    ).toBe(2);
     // all -Infinity: the first
-    expect(pickChoice([{ sum: -Infinity, tokens: 1 }, { sum: -Infinity, tokens: 2 }], 'sum')).toBe(0);
+    expect(
+      pickChoice(
+        [
+          { sum: -Infinity, tokens: 1 },
+          { sum: -Infinity, tokens: 2 },
+        ],
+        'sum',
+      ),
+    ).toBe(0);
   });
 
   it('rejects NaN, zero-token means and empty lists with named arguments', () => {
@@ -73,9 +108,7 @@ describe('rankAccuracy / rankClassify', () => {
 
   it('checks the scorer output shape and the labels', async () => {
     await expect(rankClassify(examples, () => [])).rejects.toThrow(/scorer result/);
-    await expect(
-      rankClassify([{ input: 'q', choices: ['a'], label: 1 }], scorer),
-    ).rejects.toThrow(/examples\[0\]\.label/);
+    await expect(rankClassify([{ input: 'q', choices: ['a'], label: 1 }], scorer)).rejects.toThrow(/examples\[0\]\.label/);
     expect(() => rankAccuracy([[short]], [])).toThrow(/labels/);
   });
 });

@@ -131,11 +131,7 @@ export function rankAccuracy(
 }
 
 /** Rank classification with an injected scorer, in batches. */
-export async function rankClassify(
-  examples: readonly RankExample[],
-  scorer: ChoiceScorer,
-  opts: RankOptions = {},
-): Promise<RankResult> {
+export async function rankClassify(examples: readonly RankExample[], scorer: ChoiceScorer, opts: RankOptions = {}): Promise<RankResult> {
   const normalization = opts.normalization ?? 'mean';
   if (normalization !== 'mean' && normalization !== 'sum') {
     throw new EvalInputError('rankClassify', 'opts.normalization', "'mean' or 'sum'", normalization);

@@ -4,16 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  computeMetrics,
-  exactMatch,
-  normalizeAnswer,
-  porterStem,
-  rouge1,
-  rougeL,
-  rougeLPair,
-  rougeTokenize,
-} from './index.js';
+import { computeMetrics, exactMatch, normalizeAnswer, porterStem, rouge1, rougeL, rougeLPair, rougeTokenize } from './index.js';
 
 interface GoldenCase {
   id: number;
@@ -79,7 +70,11 @@ describe('golden rouge cases (SNI compute_metrics + rouge_score + NLTK 3.8)', ()
       const texts = [c.prediction, ...c.references];
       const tokenLists = [c.tokens_prediction, ...c.tokens_references];
       texts.forEach((text, t) => {
-        const pieces = text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').split(' ').filter(Boolean);
+        const pieces = text
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, ' ')
+          .split(' ')
+          .filter(Boolean);
         const golden = tokenLists[t] as string[];
         expect(pieces.length).toBe(golden.length);
         pieces.forEach((piece, k) => {

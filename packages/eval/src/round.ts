@@ -18,12 +18,7 @@ export function pythonRound(x: number, digits: number): number {
   // without that test a non-tie such as 0.00015 (really 1.4999...e-4) would be taken for a tie.
   const scale = 10 ** digits;
   const twice = Math.round(a * 2 * scale);
-  if (
-    Number.isSafeInteger(twice) &&
-    twice % 2 === 1 &&
-    twice % 5 ** digits === 0 &&
-    twice / (2 * scale) === a
-  ) {
+  if (Number.isSafeInteger(twice) && twice % 2 === 1 && twice % 5 ** digits === 0 && twice / (2 * scale) === a) {
     const down = (twice - 1) / 2;
     const up = (twice + 1) / 2;
     const even = down % 2 === 0 ? down : up;

@@ -46,7 +46,11 @@ export function evaluateSni(
   const fn = 'evaluateSni';
   if (!Array.isArray(references)) throw new EvalInputError(fn, 'references', 'an array of SNI reference records', references);
   const lookup = (id: string): string | undefined =>
-    predictions instanceof Map ? predictions.get(id) : Object.prototype.hasOwnProperty.call(predictions, id) ? (predictions as Record<string, string>)[id] : undefined;
+    predictions instanceof Map
+      ? predictions.get(id)
+      : Object.prototype.hasOwnProperty.call(predictions, id)
+        ? (predictions as Record<string, string>)[id]
+        : undefined;
   const seen = new Set<string>();
   references.forEach((r, i) => {
     if (r === null || typeof r !== 'object') throw new EvalInputError(fn, `references[${i}]`, 'an object', r);

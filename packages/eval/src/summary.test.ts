@@ -90,10 +90,27 @@ describe('summarizeResults', () => {
           continue;
         }
         const seeds = [...new Set(mine.map((r) => r.seed ?? null))];
-        const expected = seeds.reduce<number>((s, seed) => s + pooledMean(mine.filter((r) => (r.seed ?? null) === seed), 'rougeL'), 0) / seeds.length;
+        const expected =
+          seeds.reduce<number>(
+            (s, seed) =>
+              s +
+              pooledMean(
+                mine.filter((r) => (r.seed ?? null) === seed),
+                'rougeL',
+              ),
+            0,
+          ) / seeds.length;
         expect(cell!.estimate).toBeCloseTo(expected, 9);
         expect(row.scores[col.key]?.exactMatch?.estimate).toBeCloseTo(
-          seeds.reduce<number>((s, seed) => s + pooledMean(mine.filter((r) => (r.seed ?? null) === seed), 'exactMatch'), 0) / seeds.length,
+          seeds.reduce<number>(
+            (s, seed) =>
+              s +
+              pooledMean(
+                mine.filter((r) => (r.seed ?? null) === seed),
+                'exactMatch',
+              ),
+            0,
+          ) / seeds.length,
           9,
         );
         expect(cell!.lo!).toBeLessThanOrEqual(cell!.estimate);
@@ -152,7 +169,10 @@ describe('summarizeResults', () => {
   });
 
   it('a method’s interval does not depend on which other methods are summarised with it', () => {
-    const alone = summarizeResults(records.filter((r) => r.method === 'tagi'), { ...options, methods: [{ id: 'tagi', label: 'TAGI' }], comparisons: [] });
+    const alone = summarizeResults(
+      records.filter((r) => r.method === 'tagi'),
+      { ...options, methods: [{ id: 'tagi', label: 'TAGI' }], comparisons: [] },
+    );
     expect(alone.rows[0]!.scores).toEqual(summary.rows.find((r) => r.method === 'tagi')!.scores);
   });
 
@@ -176,11 +196,23 @@ describe('summarizeResults', () => {
   });
 
   it('task weighting gives the mean of task means', () => {
-    const s = summarizeResults(records.filter((r) => r.method === 'no-adapter'), { weighting: 'task', resamples: 200 });
+    const s = summarizeResults(
+      records.filter((r) => r.method === 'no-adapter'),
+      { weighting: 'task', resamples: 200 },
+    );
     const col = s.columns.find((c) => c.key === 'heldout-combination')!;
     const mine = records.filter((r) => r.method === 'no-adapter' && r.split === 'heldout-combination');
     const tasks = [...new Set(mine.map((r) => r.taskId))];
-    const expected = tasks.reduce((acc, t) => acc + pooledMean(mine.filter((r) => r.taskId === t), 'rougeL'), 0) / tasks.length;
+    const expected =
+      tasks.reduce(
+        (acc, t) =>
+          acc +
+          pooledMean(
+            mine.filter((r) => r.taskId === t),
+            'rougeL',
+          ),
+        0,
+      ) / tasks.length;
     expect(s.rows[0]!.scores[col.key]!.rougeL!.estimate).toBeCloseTo(expected, 10);
   });
 
@@ -247,11 +279,14 @@ describe('renderSummaryMarkdown', () => {
   });
 
   it('a p-value of 0 prints as below the resolution 1/B, rounded up', () => {
-    const s = summarizeResults(records.filter((r) => r.method === 'tagi' || r.method === 'no-adapter'), {
-      comparisons: [{ a: 'tagi', b: 'no-adapter' }],
-      metrics: ['rougeL'],
-      resamples: 3000,
-    });
+    const s = summarizeResults(
+      records.filter((r) => r.method === 'tagi' || r.method === 'no-adapter'),
+      {
+        comparisons: [{ a: 'tagi', b: 'no-adapter' }],
+        metrics: ['rougeL'],
+        resamples: 3000,
+      },
+    );
     expect(s.differences[0]!.scores['heldout-combination']!.rougeL!.pValue).toBe(0);
     expect(renderSummaryMarkdown(s)).toContain('p < 0.00034 |');
   });
@@ -271,7 +306,10 @@ describe('results.json version 2', () => {
     const json = JSON.parse(text);
     expect(json.format).toBe('tagi-results');
     expect(json.version).toBe(2);
-    expect(json.rows[3].scores.heldout.rouge_l.half_width).toBeCloseTo((json.rows[3].scores.heldout.rouge_l.hi - json.rows[3].scores.heldout.rouge_l.lo) / 2, 12);
+    expect(json.rows[3].scores.heldout.rouge_l.half_width).toBeCloseTo(
+      (json.rows[3].scores.heldout.rouge_l.hi - json.rows[3].scores.heldout.rouge_l.lo) / 2,
+      12,
+    );
     const back = summaryFromJson(json);
     expect(back.meta).toEqual({ preset: 'demo' });
     expect(stringifySummary(back.summary, back.meta)).toBe(text);

@@ -295,12 +295,14 @@ export function summarizeResults(records: readonly ScoreRecord[], opts: SummaryO
   });
   const columnSplits = new Set(columnSpecs.flatMap((c) => c.splits));
   for (const s of splitOrder) {
-    if (!columnSplits.has(s)) throw new EvalInputError(FN, 'opts.columns', `a column for every split in the records (split '${s}' has none)`, `${columnSpecs.length} columns`);
+    if (!columnSplits.has(s))
+      throw new EvalInputError(FN, 'opts.columns', `a column for every split in the records (split '${s}' has none)`, `${columnSpecs.length} columns`);
   }
 
   const comparisons = (opts.comparisons ?? []).map((c, i) => {
     for (const side of ['a', 'b'] as const) {
-      if (!specIds.has(c?.[side])) throw new EvalInputError(FN, `opts.comparisons[${i}].${side}`, `one of the method ids (${[...specIds].join(', ')})`, c?.[side]);
+      if (!specIds.has(c?.[side]))
+        throw new EvalInputError(FN, `opts.comparisons[${i}].${side}`, `one of the method ids (${[...specIds].join(', ')})`, c?.[side]);
     }
     if (c.a === c.b) throw new EvalInputError(FN, `opts.comparisons[${i}].b`, 'a method other than a', c.b);
     return c;
@@ -346,9 +348,12 @@ export function summarizeResults(records: readonly ScoreRecord[], opts: SummaryO
           const c = counts.get(task);
           if (c === undefined) counts.set(task, cell.count);
           else if (c !== cell.count) {
-            throw new EvalInputError(FN, 'records',
+            throw new EvalInputError(
+              FN,
+              'records',
               `the same instances of task '${task}' in column '${col.key}' for every method and seed (${c} before method '${id}'${seed ? ` seed ${seed}` : ''}, which has)`,
-              cell.count);
+              cell.count,
+            );
           }
         }
       }
@@ -358,9 +363,12 @@ export function summarizeResults(records: readonly ScoreRecord[], opts: SummaryO
       for (const [seed, byTask] of bySeed) {
         const missing = tasks.filter((t) => !byTask.has(t));
         if (missing.length > 0) {
-          throw new EvalInputError(FN, 'records',
+          throw new EvalInputError(
+            FN,
+            'records',
             `method '${id}'${seed ? ` seed ${seed}` : ''} to cover every task of column '${col.key}' or none (missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`,
-            `${tasks.length - missing.length} of ${tasks.length} tasks`);
+            `${tasks.length - missing.length} of ${tasks.length} tasks`,
+          );
         }
       }
     }
@@ -377,10 +385,12 @@ export function summarizeResults(records: readonly ScoreRecord[], opts: SummaryO
         const seeds = seedsOf(id);
         const order = seeds.length > 0 ? seeds : [''];
         return {
-          scores: order.map((seed) => tasks.map((t) => {
-            const cell = (bySeed.get(seed) as Map<string, Cell>).get(t) as Cell;
-            return (cell.sums[k] as number) / cell.count;
-          })),
+          scores: order.map((seed) =>
+            tasks.map((t) => {
+              const cell = (bySeed.get(seed) as Map<string, Cell>).get(t) as Cell;
+              return (cell.sums[k] as number) / cell.count;
+            }),
+          ),
           seedStream: seedPairing === 'by-seed' ? `seeds:${order.join('\u0000')}` : `method:${id}`,
         };
       });
@@ -582,7 +592,9 @@ export function renderSummaryMarkdown(summary: ResultsSummary, opts: SummaryMark
       const cells = [rowLabel(r), r.seeds.join(', ')];
       for (const c of summary.columns) {
         const s = r.scores[c.key]?.[metric];
-        cells.push(s ? `${s.seedMeans.map((x: { readonly mean: number }) => num(x.mean)).join(' / ')}${s.seedSd === null ? '' : ` (sd ${num(s.seedSd)})`}` : '–');
+        cells.push(
+          s ? `${s.seedMeans.map((x: { readonly mean: number }) => num(x.mean)).join(' / ')}${s.seedSd === null ? '' : ` (sd ${num(s.seedSd)})`}` : '–',
+        );
       }
       lines.push(`| ${cells.join(' | ')} |`);
     }
@@ -601,10 +613,10 @@ function methodNotes(summary: ResultsSummary): string[] {
   const pct = `${Math.round(c.level * 1000) / 10}%`;
   const notes = [
     c.weighting === 'instance'
-      ? '- Scores: mean over a column\'s instances (SNI\'s convention; tasks weigh by their instance count), ×100; with several seeds, the mean over seeds.'
+      ? "- Scores: mean over a column's instances (SNI's convention; tasks weigh by their instance count), ×100; with several seeds, the mean over seeds."
       : '- Scores: mean of per-task means (every task weighs the same), ×100; with several seeds, the mean over seeds.',
     `- CIs: ${pct} ${c.interval === 'bca' ? 'BCa' : 'percentile'} intervals from ${c.resamples.toLocaleString('en-US')} bootstrap resamples of tasks (seed ${c.seed}); ` +
-      'a task\'s instances stay together. Methods with several seeds also resample seeds, independently of tasks (crossed bootstrap).',
+      "a task's instances stay together. Methods with several seeds also resample seeds, independently of tasks (crossed bootstrap).",
   ];
   if (summary.differences.length > 0) {
     notes.push(
@@ -655,7 +667,11 @@ function differenceToJson(d: SummaryDifference | null | undefined): unknown {
   return { estimate: d.estimate, lo: d.lo, hi: d.hi, standard_error: d.standardError, p_value: d.pValue, tasks: d.tasks };
 }
 
-function metricsToJson<T>(cells: Readonly<Partial<Record<SummaryMetric, T | null>>> | undefined, metrics: readonly SummaryMetric[], f: (x: T | null | undefined) => unknown) {
+function metricsToJson<T>(
+  cells: Readonly<Partial<Record<SummaryMetric, T | null>>> | undefined,
+  metrics: readonly SummaryMetric[],
+  f: (x: T | null | undefined) => unknown,
+) {
   return Object.fromEntries(metrics.map((m) => [METRIC_JSON[m], f(cells?.[m])]));
 }
 
@@ -759,11 +775,16 @@ export function summaryFromJson(json: unknown): { summary: ResultsSummary; meta:
     return Object.fromEntries(
       columns.map((col) => {
         const byMetric = obj(scores[col.key], `${at}.${col.key}`);
-        return [col.key, Object.fromEntries(metrics.map((m) => {
-          const cell = byMetric[METRIC_JSON[m]];
-          const where = `${at}.${col.key}.${METRIC_JSON[m]}`;
-          return [m, cell === null || cell === undefined ? null : f(obj(cell, where), where)];
-        }))];
+        return [
+          col.key,
+          Object.fromEntries(
+            metrics.map((m) => {
+              const cell = byMetric[METRIC_JSON[m]];
+              const where = `${at}.${col.key}.${METRIC_JSON[m]}`;
+              return [m, cell === null || cell === undefined ? null : f(obj(cell, where), where)];
+            }),
+          ),
+        ];
       }),
     );
   };

@@ -71,11 +71,7 @@ export interface RelativeCost {
  * instruction-concatenated model on the same instances). Runs alternate so drift in machine load
  * affects both sides alike; the ratio uses medians.
  */
-export async function measureRelativeCost(
-  baseline: () => unknown,
-  candidate: () => unknown,
-  opts: TimeOptions = {},
-): Promise<RelativeCost> {
+export async function measureRelativeCost(baseline: () => unknown, candidate: () => unknown, opts: TimeOptions = {}): Promise<RelativeCost> {
   if (typeof baseline !== 'function') throw new EvalInputError('measureRelativeCost', 'baseline', 'a function', baseline);
   if (typeof candidate !== 'function') throw new EvalInputError('measureRelativeCost', 'candidate', 'a function', candidate);
   const { repeats, warmup, clock } = readOptions('measureRelativeCost', opts);

@@ -58,7 +58,11 @@ const config = makeT5Config({
 await useBackend(BACKEND);
 const base = createRandomT5(config, 0).eval();
 base.freezeBase();
-const hn = new HyperNetwork(base, { rank: 16, loraAlpha: 32, hiddenDim: 64, moduleEmbeddingDim: 16, fusion: 'concat', targets: ['q', 'k', 'v', 'o'], maxInstructionLength: 64 }, { seed: 1 });
+const hn = new HyperNetwork(
+  base,
+  { rank: 16, loraAlpha: 32, hiddenDim: 64, moduleEmbeddingDim: 16, fusion: 'concat', targets: ['q', 'k', 'v', 'o'], maxInstructionLength: 64 },
+  { seed: 1 },
+);
 const rng = new Rng(7);
 const word = () => 3 + Math.floor(rng.next() * (VOCAB - 3));
 const ids = (n: number) => [...Array.from({ length: n - 1 }, word), 1];
@@ -106,7 +110,12 @@ function step(b: FinetuneBatch): void {
   tf.dispose([value, ...Object.values(grads)]);
 }
 
-console.log(`hypernet finetune step on ${tf.getBackend()} (16 tasks, 8 per batch, batch 64): ${WARMUP} warm-up + ${STEPS} timed steps; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (${os.cpus().length} cpus)`);
+console.log(
+  `hypernet finetune step on ${tf.getBackend()} (16 tasks, 8 per batch, batch 64): ${WARMUP} warm-up + ${STEPS} timed steps; load average at start ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} (${os.cpus().length} cpus)`,
+);
 // every example's teacher logits cached first (2 passes over the tasks), so batches cost the same
 const batches = Array.from({ length: WARMUP + STEPS + 1 }, (_, s) => objective.batch({ step: s, micro: 0 }));
 const kernelBatch = batches.pop() as FinetuneBatch;
@@ -131,7 +140,17 @@ for (const k of p.kernels as unknown as { name: string }[]) {
   kernels.set(k.name, (kernels.get(k.name) ?? 0) + 1);
 }
 const total = [...kernels.values()].reduce((s, n) => s + n, 0);
-const result = { median: median(times), min: Math.min(...times), max: Math.max(...times), cpuMedian: median(cpu), cpuMin: Math.min(...cpu), cpuMax: Math.max(...cpu), kernels: total, load: { before: loadBefore, after: os.loadavg()[0] as number }, leaked };
+const result = {
+  median: median(times),
+  min: Math.min(...times),
+  max: Math.max(...times),
+  cpuMedian: median(cpu),
+  cpuMin: Math.min(...cpu),
+  cpuMax: Math.max(...cpu),
+  kernels: total,
+  load: { before: loadBefore, after: os.loadavg()[0] as number },
+  leaked,
+};
 console.log(
   `  hypernet-ft   ${result.median.toFixed(1).padStart(7)} ms/step (${result.min.toFixed(1)}–${result.max.toFixed(1)})  cpu ${result.cpuMedian.toFixed(1).padStart(6)} ms (${result.cpuMin.toFixed(1)}–${result.cpuMax.toFixed(1)})  ${String(total).padStart(5)} kernels/step  load ${result.load.before.toFixed(2)}→${result.load.after.toFixed(2)}${leaked ? `  LEAK ${leaked} tensors/${STEPS} steps` : ''}`,
 );

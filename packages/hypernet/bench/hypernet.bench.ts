@@ -134,7 +134,9 @@ async function main(): Promise<void> {
   const hn = new HyperNetwork(base, { bHeadInitStd: 0.01 }); // paper defaults: rank 32, q/v of all attention, concat fusion
   const hnParams = hn.parameters().reduce((s, v) => s + v.size, 0);
   log(`backend ${report.backend} (requested ${BACKEND}); load average ${loadStart.join(' ')} on ${os.cpus().length} cores`);
-  log(`hypernet: ${hn.targetModules.length} target modules, rank ${hn.config.rank}, ${(hnParams / 1e6).toFixed(2)} M parameters; instruction ${INSTRUCTION} tokens`);
+  log(
+    `hypernet: ${hn.targetModules.length} target modules, rank ${hn.config.rank}, ${(hnParams / 1e6).toFixed(2)} M parameters; instruction ${INSTRUCTION} tokens`,
+  );
 
   const rng = new Rng(1);
   const ids = (n: number) => [...Array.from({ length: n - 1 }, () => 3 + Math.floor(rng.next() * 31000)), 1];
@@ -195,7 +197,9 @@ async function main(): Promise<void> {
   const generation = {
     ours: stats(gen),
     oursEncode: stats(enc),
-    ...(torchGen.length > 0 ? { torch: stats(torchGen), torchEncode: stats(torchEnc), torchInfo: typeof peer === 'string' ? undefined : peer.info } : { torchSkipped: peer as string }),
+    ...(torchGen.length > 0
+      ? { torch: stats(torchGen), torchEncode: stats(torchEnc), torchInfo: typeof peer === 'string' ? undefined : peer.info }
+      : { torchSkipped: peer as string }),
   };
   log(`\nadapter generation (${INSTRUCTION}-token instruction), interleaved:`);
   log(`  ours (${report.backend}):  ${fmt(generation.ours)}; encoder alone ${fmt(generation.oursEncode)}`);
@@ -209,15 +213,25 @@ async function main(): Promise<void> {
     // 2. per-instance inference: teacher-forced forward over TARGET tokens for BATCH instances
     const inputs = Array.from({ length: BATCH }, () => ids(INPUT));
     const targets = Array.from({ length: BATCH }, () => ids(TARGET));
-    const concatX = padIds(inputs.map((x) => [...instruction.slice(0, -1), ...x]), 0);
+    const concatX = padIds(
+      inputs.map((x) => [...instruction.slice(0, -1), ...x]),
+      0,
+    );
     const plainX = padIds(inputs, 0);
     const labels = padLabels(targets);
     const task = generateAdapter(hn, instruction);
     const prefix = taskPrefix(task, BATCH)!;
     const runs = {
       concat: () => tf.tidy(() => void base.forward({ inputIds: concatX.ids, attentionMask: concatX.mask, labels }).logits.dataSync()),
-      adapterFusion: () => tf.tidy(() => void base.forward({ inputIds: plainX.ids, attentionMask: plainX.mask, labels, adapters: task.adapter.deltas, encoderPrefix: prefix }).logits.dataSync()),
-      adapter: () => tf.tidy(() => void base.forward({ inputIds: plainX.ids, attentionMask: plainX.mask, labels, adapters: task.adapter.deltas }).logits.dataSync()),
+      adapterFusion: () =>
+        tf.tidy(
+          () =>
+            void base
+              .forward({ inputIds: plainX.ids, attentionMask: plainX.mask, labels, adapters: task.adapter.deltas, encoderPrefix: prefix })
+              .logits.dataSync(),
+        ),
+      adapter: () =>
+        tf.tidy(() => void base.forward({ inputIds: plainX.ids, attentionMask: plainX.mask, labels, adapters: task.adapter.deltas }).logits.dataSync()),
       merged: () => tf.tidy(() => void base.forward({ inputIds: plainX.ids, attentionMask: plainX.mask, labels }).logits.dataSync()),
     };
     const keys = Object.keys(runs) as (keyof typeof runs)[];
@@ -237,20 +251,27 @@ async function main(): Promise<void> {
     const rel = (k: keyof typeof runs) => s[k].median / s.concat.median;
     log(`\nper instance (input ${INPUT}, instruction ${INSTRUCTION}, target ${TARGET} tokens, batch ${BATCH}), interleaved:`);
     log(`  instruction concatenated (Tk-Instruct):     ${fmt(s.concat)}`);
-    log(`  cached adapter + concat fusion (TAGI):      ${fmt(s.adapterFusion)} → ×${rel('adapterFusion').toFixed(2)} (×${(amortised(s.adapterFusion.median) / s.concat.median).toFixed(2)} with generation amortised over ${INSTANCES_PER_TASK} instances)`);
+    log(
+      `  cached adapter + concat fusion (TAGI):      ${fmt(s.adapterFusion)} → ×${rel('adapterFusion').toFixed(2)} (×${(amortised(s.adapterFusion.median) / s.concat.median).toFixed(2)} with generation amortised over ${INSTANCES_PER_TASK} instances)`,
+    );
     log(`  cached adapter, no fusion (low-rank path):  ${fmt(s.adapter)} → ×${rel('adapter').toFixed(2)}`);
-    log(`  adapter merged into the weights:            ${fmt(s.merged)} → ×${rel('merged').toFixed(2)} (×${(amortised(s.merged.median) / s.concat.median).toFixed(2)} amortised)`);
+    log(
+      `  adapter merged into the weights:            ${fmt(s.merged)} → ×${rel('merged').toFixed(2)} (×${(amortised(s.merged.median) / s.concat.median).toFixed(2)} amortised)`,
+    );
 
     // FLOPs model (@tagi/eval) for the same lengths; hypernet FLOPs = instruction encoding + generator MLP
     const cost = costConfigFromHf(t5ConfigToJson(config));
     const H = hn.config.hiddenDim;
     const r = hn.config.rank;
-    const generatorFlops = 2 * (512 * H + hn.targetModules.reduce((sum, t) => sum + hn.config.moduleEmbeddingDim * H + H * r * (t.inFeatures + t.outFeatures), 0));
+    const generatorFlops =
+      2 * (512 * H + hn.targetModules.reduce((sum, t) => sum + hn.config.moduleEmbeddingDim * H + H * r * (t.inFeatures + t.outFeatures), 0));
     const lengths = { instruction: INSTRUCTION, input: INPUT, target: TARGET };
     const hypernetFlops = encoderFlops(cost, INSTRUCTION) + generatorFlops;
     const fused = compareInstructionCost(cost, lengths, { hypernetFlops, instances: INSTANCES_PER_TASK, fusion: true });
     const plain = compareInstructionCost(cost, lengths, { hypernetFlops, instances: INSTANCES_PER_TASK, fusion: false });
-    log(`\nFLOPs model: concatenated ${(fused.concatenated / 1e9).toFixed(2)} GFLOP/instance; TAGI with fusion ×${fused.relative.toFixed(2)}, merged without fusion ×${plain.relative.toFixed(2)} (amortised over ${INSTANCES_PER_TASK}; paper: ×0.39 on SNI)`);
+    log(
+      `\nFLOPs model: concatenated ${(fused.concatenated / 1e9).toFixed(2)} GFLOP/instance; TAGI with fusion ×${fused.relative.toFixed(2)}, merged without fusion ×${plain.relative.toFixed(2)} (amortised over ${INSTANCES_PER_TASK}; paper: ×0.39 on SNI)`,
+    );
     perInstance = {
       lengths: { ...lengths, batch: BATCH },
       msPerInstance: s,

@@ -54,7 +54,13 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const backend = await initBackend({ backend: 'wasm' });
   log('backend', backend.backend, JSON.stringify(o));
-  const prep = prepareEmbedded({ seed: o.seed, trainTasks: o.trainTasks, heldOutTasks: o.heldOutTasks, trainInstances: o.trainInstances, heldOutInstances: o.heldOutInstances });
+  const prep = prepareEmbedded({
+    seed: o.seed,
+    trainTasks: o.trainTasks,
+    heldOutTasks: o.heldOutTasks,
+    trainInstances: o.trainInstances,
+    heldOutInstances: o.heldOutInstances,
+  });
   const tok = prep.tokenizer;
   log(`suite: ${prep.train.length} train tasks, ${prep.heldOut.length} held-out tasks, pruned vocab ${tok.vocabSize}`);
   const base = tinyBase(tok.vocabSize, o.seed, 'small');
@@ -74,7 +80,7 @@ async function main(): Promise<void> {
 
   const decode = (rows: number[][]) => rows.map((r) => tok.decode(r, { skipSpecialTokens: true }).trim());
   const score = (preds: string[], refs: (readonly string[])[]) => ({
-    rougeL: (preds.reduce((s, p, i) => s + rougeL(p, refs[i] as string[]), 0) / preds.length) ,
+    rougeL: preds.reduce((s, p, i) => s + rougeL(p, refs[i] as string[]), 0) / preds.length,
     em: preds.reduce((s, p, i) => s + sniExactMatch(p, refs[i] as string[]), 0) / preds.length,
   });
   const maxNewTokens = 16;
@@ -83,7 +89,10 @@ async function main(): Promise<void> {
     const preds: string[] = [];
     const refs: (readonly string[])[] = [];
     for (const t of prep.heldOut) {
-      const x = padIds(t.examples.map((e) => (useMultitask ? (e.teacherInputIds as number[]) : e.inputIds)), base.config.padTokenId);
+      const x = padIds(
+        t.examples.map((e) => (useMultitask ? (e.teacherInputIds as number[]) : e.inputIds)),
+        base.config.padTokenId,
+      );
       const res = await generate(base, x.ids, x.mask, { maxNewTokens, adapters: useMultitask ? multitask.adapter.deltas : undefined });
       tf.dispose([x.ids, x.mask]);
       preds.push(...decode(res.sequences));
@@ -97,7 +106,16 @@ async function main(): Promise<void> {
     const refs: (readonly string[])[] = [];
     for (const t of prep.heldOut) {
       const task = generateAdapter(hn, t.instructionIds); // once per task
-      preds.push(...decode(await generateWithTask(hn, task, t.examples.map((e) => e.inputIds), { maxNewTokens })));
+      preds.push(
+        ...decode(
+          await generateWithTask(
+            hn,
+            task,
+            t.examples.map((e) => e.inputIds),
+            { maxNewTokens },
+          ),
+        ),
+      );
       refs.push(...t.examples.map((e) => e.outputs));
       task.dispose();
     }
@@ -111,7 +129,14 @@ async function main(): Promise<void> {
 
   // stage 2 once per fusion setting, shared by the variants that use it
   const pretrained = new Map<string, Map<string, tf.Tensor>>();
-  const hnConfig = (fusion: 'concat' | 'none') => ({ rank: o.rank, loraAlpha: o.rank, hiddenDim: o.hidden, moduleEmbeddingDim: 32, fusion, maxInstructionLength: 256 });
+  const hnConfig = (fusion: 'concat' | 'none') => ({
+    rank: o.rank,
+    loraAlpha: o.rank,
+    hiddenDim: o.hidden,
+    moduleEmbeddingDim: 32,
+    fusion,
+    maxInstructionLength: 256,
+  });
   for (const fusion of ['concat', 'none'] as const) {
     const hn = new HyperNetwork(base, hnConfig(fusion), { seed: o.seed });
     const opt = new AdamW(hn.namedParameters(), { lr: o.lr, weightDecay: 0 });
@@ -162,7 +187,9 @@ async function main(): Promise<void> {
     opt.dispose();
     const last = records.slice(-20);
     const avg = (f: (x: StepRecord) => number | undefined) => last.reduce((s, x) => s + (f(x) ?? 0), 0) / last.length;
-    log(`${v.method}: last-20 loss ${avg((x) => x.loss).toFixed(3)} (ce ${avg((x) => x.terms['ce']).toFixed(3)}, kl ${avg((x) => x.terms['kl']).toFixed(3)}, ins ${avg((x) => x.terms['ins']).toExponential(2)})`);
+    log(
+      `${v.method}: last-20 loss ${avg((x) => x.loss).toFixed(3)} (ce ${avg((x) => x.terms['ce']).toFixed(3)}, kl ${avg((x) => x.terms['kl']).toFixed(3)}, ins ${avg((x) => x.terms['ins']).toExponential(2)})`,
+    );
     const heldOutCe = studentLoss(hn, prep.heldOut);
     rows.push({ method: v.method, ...(await evalHypernet(hn)), heldOutCe });
     hn.dispose();
@@ -170,7 +197,10 @@ async function main(): Promise<void> {
 
   const minutes = (Date.now() - t0) / 60000;
   const header = '| Method | ROUGE-L | EM | held-out student CE |\n|---|---:|---:|---:|';
-  const table = [header, ...rows.map((r) => `| ${r.method} | ${r.rougeL.toFixed(2)} | ${r.em.toFixed(2)} | ${r.heldOutCe === undefined ? '–' : r.heldOutCe.toFixed(3)} |`)].join('\n');
+  const table = [
+    header,
+    ...rows.map((r) => `| ${r.method} | ${r.rougeL.toFixed(2)} | ${r.em.toFixed(2)} | ${r.heldOutCe === undefined ? '–' : r.heldOutCe.toFixed(3)} |`),
+  ].join('\n');
   console.log(`\n${table}\n\n${minutes.toFixed(1)} min on ${backend.backend}`);
   await fs.mkdir(o.out, { recursive: true });
   await fs.writeFile(path.join(o.out, 'embedded.md'), `${table}\n\nSettings: ${JSON.stringify(o)}; ${minutes.toFixed(1)} min on ${backend.backend}.\n`);

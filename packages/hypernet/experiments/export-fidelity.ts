@@ -34,14 +34,28 @@ async function main(): Promise<void> {
   const prep = prepareEmbedded({ trainTasks: 8, heldOutTasks: 4, trainInstances: 24, heldOutInstances: 8 });
   const base = tinyBase(prep.tokenizer.vocabSize, 0, 'small');
   const lm = await pretrainBaseLm(base, prep.documents, { steps: BASE_STEPS, batchSize: 8, lr: 3e-3, seed: 0 });
-  log(`${backend.backend}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; stage 0 base LM loss ${lm[0]?.toFixed(2)} → ${lm.at(-1)?.toFixed(2)}`);
+  log(
+    `${backend.backend}, load ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}; stage 0 base LM loss ${lm[0]?.toFixed(2)} → ${lm.at(-1)?.toFixed(2)}`,
+  );
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'export-fidelity-'));
   const rows: Record<string, unknown>[] = [];
   for (const fusion of ['none', 'concat', 'cross-attention'] as FusionKind[]) {
     const hn = new HyperNetwork(base, { rank: 8, hiddenDim: 128, moduleEmbeddingDim: 32, fusion, maxInstructionLength: 256 }, { seed: 0 });
     const optimizer = new AdamW(hn.namedParameters(), { lr: 3e-3, weightDecay: 0 });
     let last = 0;
-    await finetuneHypernet({ hypernet: hn, tasks: prep.train, batchSize: 8, steps: STEPS, optimizer, loss: { lambdaKl: 0 }, maxGradNorm: 1, onStep: (r) => void (last = r.loss) });
+    await finetuneHypernet({
+      hypernet: hn,
+      tasks: prep.train,
+      batchSize: 8,
+      steps: STEPS,
+      optimizer,
+      loss: { lambdaKl: 0 },
+      maxGradNorm: 1,
+      onStep: (r) => void (last = r.loss),
+    });
     optimizer.dispose();
     let tagiVsPeft = 0;
     let loraEffect = 0;
@@ -56,7 +70,10 @@ async function main(): Promise<void> {
       const loaded = await readTaskAdapter(out, base);
       const ex = t.examples;
       tf.tidy(() => {
-        const x = padIds(ex.map((e) => e.inputIds), 0);
+        const x = padIds(
+          ex.map((e) => e.inputIds),
+          0,
+        );
         const labels = padLabels(ex.map((e) => e.labelIds));
         const dec = shiftRightTensor(labels, base.config.decoderStartTokenId, base.config.padTokenId);
         const run = (extra: object) => base.forward({ inputIds: x.ids, attentionMask: x.mask, decoderInputIds: dec, ...extra }).logits;
@@ -80,21 +97,45 @@ async function main(): Promise<void> {
       loaded.dispose();
       task.dispose();
     }
-    rows.push({ fusion, finalTrainLoss: last, tagiVsPeftMaxLogitDiff: tagiVsPeft, loraEffectMaxLogitDiff: loraEffect, exportRoundTripMaxLogitDiff: roundTrip, greedyAgreement: agree / instances, instances });
-    log(`${fusion}: TAGI vs peft-only ${tagiVsPeft.toFixed(4)}, LoRA effect ${loraEffect.toFixed(4)}, round trip ${roundTrip.toExponential(1)}, greedy agreement ${agree}/${instances}`);
+    rows.push({
+      fusion,
+      finalTrainLoss: last,
+      tagiVsPeftMaxLogitDiff: tagiVsPeft,
+      loraEffectMaxLogitDiff: loraEffect,
+      exportRoundTripMaxLogitDiff: roundTrip,
+      greedyAgreement: agree / instances,
+      instances,
+    });
+    log(
+      `${fusion}: TAGI vs peft-only ${tagiVsPeft.toFixed(4)}, LoRA effect ${loraEffect.toFixed(4)}, round trip ${roundTrip.toExponential(1)}, greedy agreement ${agree}/${instances}`,
+    );
     hn.dispose();
   }
   await fs.rm(dir, { recursive: true, force: true });
   const table = [
     '| fusion | max \\|logit\\| TAGI vs peft-only | max \\|logit\\| LoRA effect (peft-only vs base) | export round trip | greedy outputs equal (TAGI, peft-only) |',
     '|---|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r['fusion']} | ${(r['tagiVsPeftMaxLogitDiff'] as number).toFixed(4)} | ${(r['loraEffectMaxLogitDiff'] as number).toFixed(4)} | ${(r['exportRoundTripMaxLogitDiff'] as number).toExponential(1)} | ${((r['greedyAgreement'] as number) * 100).toFixed(0)}% of ${r['instances']} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r['fusion']} | ${(r['tagiVsPeftMaxLogitDiff'] as number).toFixed(4)} | ${(r['loraEffectMaxLogitDiff'] as number).toFixed(4)} | ${(r['exportRoundTripMaxLogitDiff'] as number).toExponential(1)} | ${((r['greedyAgreement'] as number) * 100).toFixed(0)}% of ${r['instances']} |`,
+    ),
   ].join('\n');
   const minutes = (Date.now() - t0) / 60000;
-  console.log(`\n${table}\n\n${minutes.toFixed(1)} min on ${backend.backend}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(
+    `\n${table}\n\n${minutes.toFixed(1)} min on ${backend.backend}, load ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   await fs.mkdir('experiments/results', { recursive: true });
-  await fs.writeFile('experiments/results/export-fidelity.md', `${table}\n\nSettings: steps ${STEPS}, baseSteps ${BASE_STEPS}; ${minutes.toFixed(1)} min on ${backend.backend}.\n`);
-  await fs.writeFile('experiments/results/export-fidelity.json', `${JSON.stringify({ settings: { steps: STEPS, baseSteps: BASE_STEPS }, backend: backend.backend, minutes, rows }, null, 2)}\n`);
+  await fs.writeFile(
+    'experiments/results/export-fidelity.md',
+    `${table}\n\nSettings: steps ${STEPS}, baseSteps ${BASE_STEPS}; ${minutes.toFixed(1)} min on ${backend.backend}.\n`,
+  );
+  await fs.writeFile(
+    'experiments/results/export-fidelity.json',
+    `${JSON.stringify({ settings: { steps: STEPS, baseSteps: BASE_STEPS }, backend: backend.backend, minutes, rows }, null, 2)}\n`,
+  );
   base.dispose();
 }
 

@@ -23,24 +23,62 @@ async function main(): Promise<void> {
   await initBackend({ backend: 'cpu' });
   const here = path.dirname(fileURLToPath(import.meta.url));
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'export-python-'));
-  const config = makeT5Config({ vocabSize: 64, dModel: 32, dKv: 8, numHeads: 4, dFf: 48, numLayers: 2, numDecoderLayers: 2, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0 });
+  const config = makeT5Config({
+    vocabSize: 64,
+    dModel: 32,
+    dKv: 8,
+    numHeads: 4,
+    dFf: 48,
+    numLayers: 2,
+    numDecoderLayers: 2,
+    relativeAttentionNumBuckets: 8,
+    relativeAttentionMaxDistance: 16,
+    feedForwardProj: 'gated-gelu',
+    tieWordEmbeddings: false,
+    dropoutRate: 0,
+  });
   const base = createRandomT5(config, 1);
   base.eval();
   base.setTrainable(false);
   await saveT5(base, path.join(dir, 'base'));
-  const inputs = [[3, 4, 5, 1], [6, 7, 1, 0]]; // right-padded, as the collator does
-  const mask = [[1, 1, 1, 1], [1, 1, 1, 0]];
-  const decoder = [[0, 9, 10], [0, 11, 12]];
+  const inputs = [
+    [3, 4, 5, 1],
+    [6, 7, 1, 0],
+  ]; // right-padded, as the collator does
+  const mask = [
+    [1, 1, 1, 1],
+    [1, 1, 1, 0],
+  ];
+  const decoder = [
+    [0, 9, 10],
+    [0, 11, 12],
+  ];
   const cases: Record<string, unknown>[] = [];
   for (const fusion of ['none', 'concat', 'cross-attention'] as FusionKind[]) {
     const hn = new HyperNetwork(base, { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8, bHeadInitStd: 0.3, fusion }, { seed: 7, baseModelName: 'tiny-random' });
     const rng = new Rng(3);
-    for (const [k, p] of hn.namedParameters()) if (k.endsWith('.o.weight') && k.startsWith('fusion_layers.')) tf.tidy(() => p.assign(tf.tensor(Float32Array.from({ length: p.size }, () => rng.normal() * 0.3), p.shape)));
+    for (const [k, p] of hn.namedParameters())
+      if (k.endsWith('.o.weight') && k.startsWith('fusion_layers.'))
+        tf.tidy(() =>
+          p.assign(
+            tf.tensor(
+              Float32Array.from({ length: p.size }, () => rng.normal() * 0.3),
+              p.shape,
+            ),
+          ),
+        );
     const task = generateAdapter(hn, [20, 21, 22, 23, 24, 1]);
     const out = path.join(dir, fusion);
     await writeTaskAdapter(out, hn, task, { instruction: 'check' });
     const logits = tf.tidy(() => {
-      return base.forward({ inputIds: tf.tensor2d(inputs, undefined, 'int32'), attentionMask: tf.tensor2d(mask, undefined, 'int32'), decoderInputIds: tf.tensor2d(decoder, undefined, 'int32'), ...taskForwardArgs(task, 2) }).logits.arraySync();
+      return base
+        .forward({
+          inputIds: tf.tensor2d(inputs, undefined, 'int32'),
+          attentionMask: tf.tensor2d(mask, undefined, 'int32'),
+          decoderInputIds: tf.tensor2d(decoder, undefined, 'int32'),
+          ...taskForwardArgs(task, 2),
+        })
+        .logits.arraySync();
     });
     cases.push({ fusion, dir: out, logits });
     task.dispose();

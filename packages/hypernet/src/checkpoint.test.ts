@@ -28,7 +28,11 @@ const instruction = [12, 13, 14, 15, 1];
 
 describe('checkpoints', () => {
   it('save → load regenerates identical adapters; the config names the base model and the settings', async () => {
-    const hn = new HyperNetwork(base, { rank: 3, hiddenDim: 16, moduleEmbeddingDim: 8, pooling: 'queries', bHeadInitStd: 0.05 }, { seed: 7, baseModelName: 'tiny-random' });
+    const hn = new HyperNetwork(
+      base,
+      { rank: 3, hiddenDim: 16, moduleEmbeddingDim: 8, pooling: 'queries', bHeadInitStd: 0.05 },
+      { seed: 7, baseModelName: 'tiny-random' },
+    );
     await saveHypernet(dir, hn);
     const json = JSON.parse(await fs.readFile(path.join(dir, HYPERNET_CONFIG_FILE), 'utf8'));
     expect(json.base_model.name).toBe('tiny-random');
@@ -87,7 +91,15 @@ describe('inference with a generated adapter', () => {
         expect(tf.max(tf.abs(tf.sub(merged, viaGenerated))).dataSync()[0]).toBeLessThan(1e-4);
       }),
     );
-    const seqs = await generateWithTask(hn, task, [[3, 4, 5, 1], [6, 1]], { maxNewTokens: 4 });
+    const seqs = await generateWithTask(
+      hn,
+      task,
+      [
+        [3, 4, 5, 1],
+        [6, 1],
+      ],
+      { maxNewTokens: 4 },
+    );
     expect(seqs).toHaveLength(2);
     reloaded.dispose();
     task.dispose();

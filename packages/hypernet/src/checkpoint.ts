@@ -82,7 +82,13 @@ export function hypernetCheckpointJson(hn: HyperNetwork): Record<string, unknown
  * `tagi_adapter.json`): same shape-defining config fields, and the same weights unless
  * `allowDifferentBaseWeights`. Throws a HypernetCheckpointError naming each difference.
  */
-export function checkBaseModel(recordedJson: unknown, base: BaseSeq2SeqModel, opts: { allowDifferentBaseWeights?: boolean }, source: string, kind: 'checkpoint' | 'export' = 'checkpoint'): void {
+export function checkBaseModel(
+  recordedJson: unknown,
+  base: BaseSeq2SeqModel,
+  opts: { allowDifferentBaseWeights?: boolean },
+  source: string,
+  kind: 'checkpoint' | 'export' = 'checkpoint',
+): void {
   const made = kind === 'checkpoint' ? 'trained on' : 'generated for';
   const recorded = recordedJson as { name?: string | null; shape?: Record<string, unknown>; config_hash?: string; weights_fingerprint?: string } | undefined;
   if (!recorded || typeof recorded !== 'object' || !recorded.shape) throw new HypernetCheckpointError(source, 'base_model: missing base-model reference');

@@ -107,7 +107,8 @@ export function resolveHypernetConfig(partial: Partial<HypernetConfig> = {}, sou
   posInt('hiddenDim');
   posInt('moduleEmbeddingDim');
   posInt('maxInstructionLength');
-  if (!(typeof c.loraAlpha === 'number' && Number.isFinite(c.loraAlpha) && c.loraAlpha > 0)) problems.push(`loraAlpha: expected a number > 0, got ${JSON.stringify(c.loraAlpha)}`);
+  if (!(typeof c.loraAlpha === 'number' && Number.isFinite(c.loraAlpha) && c.loraAlpha > 0))
+    problems.push(`loraAlpha: expected a number > 0, got ${JSON.stringify(c.loraAlpha)}`);
   for (const k of ['aHeadInitStd', 'bHeadInitStd'] as const) {
     if (!(typeof c[k] === 'number' && Number.isFinite(c[k]) && c[k] >= 0)) problems.push(`${k}: expected a number >= 0, got ${JSON.stringify(c[k])}`);
   }
@@ -149,7 +150,11 @@ export function hypernetConfigToJson(c: HypernetConfig): Record<string, unknown>
     rank: c.rank,
     targets: typeof c.targets === 'string' ? c.targets : [...c.targets],
   };
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }
 
 const JSON_KEYS: Record<string, keyof HypernetConfig> = {

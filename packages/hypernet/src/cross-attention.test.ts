@@ -77,10 +77,29 @@ describe("fusion 'cross-attention'", () => {
         const instr = padIds([[20, 21, 22, 1]], 0);
         const enc = hn.encodeInstructions(instr.ids, instr.mask);
         expect(hn.fusionPrefix(enc, 2)).toBeUndefined();
-        const x = padIds([[3, 4, 5, 1], [6, 1]], 0);
-        const labels = tf.tensor2d([[7, 8, 1], [9, 1, -100]], undefined, 'int32');
+        const x = padIds(
+          [
+            [3, 4, 5, 1],
+            [6, 1],
+          ],
+          0,
+        );
+        const labels = tf.tensor2d(
+          [
+            [7, 8, 1],
+            [9, 1, -100],
+          ],
+          undefined,
+          'int32',
+        );
         const plain = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels });
-        const student = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, adapters: hn.generate(enc, { shared: true }), encoderLayerHook: fusionHook(hn, enc) });
+        const student = base.forward({
+          inputIds: x.ids,
+          attentionMask: x.mask,
+          labels,
+          adapters: hn.generate(enc, { shared: true }),
+          encoderLayerHook: fusionHook(hn, enc),
+        });
         expect(maxAbsDiff(student.logits, plain.logits)).toBe(0);
         randomiseO(hn, 1);
         const fused = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, encoderLayerHook: fusionHook(hn, enc) });
@@ -117,9 +136,18 @@ describe("fusion 'cross-attention'", () => {
   it('gradients reach every fusion parameter and match finite differences', () => {
     const hn = new HyperNetwork(base, cfg);
     randomiseO(hn, 3);
-    const instr = [[20, 21, 22, 1], [23, 24, 1]];
-    const inputs = [[3, 4, 5, 1], [6, 7, 1]];
-    const lab = [[7, 8, 1], [9, 1]];
+    const instr = [
+      [20, 21, 22, 1],
+      [23, 24, 1],
+    ];
+    const inputs = [
+      [3, 4, 5, 1],
+      [6, 7, 1],
+    ];
+    const lab = [
+      [7, 8, 1],
+      [9, 1],
+    ];
     const params = fusionParams(hn);
     const { value, grads } = tf.variableGrads(() => studentCe(hn, instr, inputs, lab), [...params.values()]);
     value.dispose();
@@ -194,7 +222,10 @@ describe("fusion 'cross-attention'", () => {
     for (const [k, p] of fusionParams(hn)) expect(maxAbsDiff(p, fusionParams(loaded).get(k) as tf.Variable), k).toBe(0);
 
     const instruction = [20, 21, 22, 23, 1];
-    const inputs = [[3, 4, 5, 1], [6, 1]];
+    const inputs = [
+      [3, 4, 5, 1],
+      [6, 1],
+    ];
     const steps = 4;
     const before = tf.memory().numTensors;
     const task = generateAdapter(loaded, instruction);
@@ -211,7 +242,13 @@ describe("fusion 'cross-attention'", () => {
       for (let t = 0; t < steps; t++) {
         const next = tf.tidy(() => {
           const dec = tf.tensor2d(rows, undefined, 'int32');
-          const { logits } = base.forward({ inputIds: x.ids, attentionMask: x.mask, decoderInputIds: dec, adapters: task.adapter.deltas, encoderLayerHook: hook });
+          const { logits } = base.forward({
+            inputIds: x.ids,
+            attentionMask: x.mask,
+            decoderInputIds: dec,
+            adapters: task.adapter.deltas,
+            encoderLayerHook: hook,
+          });
           return tf.argMax(tf.squeeze(tf.slice(logits, [0, t, 0], [-1, 1, -1]), [1]), -1).arraySync() as number[];
         });
         next.forEach((n, r) => rows[r]?.push(n));

@@ -40,7 +40,8 @@ describe('embedded suite end to end (tiny)', () => {
 
     // stage 1: one LoRA teacher per task (bare input) and the instruction-concatenated multitask teacher
     const teachers: Awaited<ReturnType<typeof trainLora>>[] = [];
-    for (const [i, t] of trainTasks.entries()) teachers.push(await trainLora(base, [t], { rank: 4, steps: 12, batchSize: 4, lr: 3e-2, seed: i, input: 'student' }));
+    for (const [i, t] of trainTasks.entries())
+      teachers.push(await trainLora(base, [t], { rank: 4, steps: 12, batchSize: 4, lr: 3e-2, seed: i, input: 'student' }));
     for (const t of teachers) expect(mean(t.losses.slice(-3))).toBeLessThan(mean(t.losses.slice(0, 3)));
     const multitask = await trainLora(base, prep.train, { rank: 4, steps: 12, batchSize: 4, lr: 3e-2, input: 'concat' });
     expect(mean(multitask.losses.slice(-3))).toBeLessThan(mean(multitask.losses.slice(0, 3)));
@@ -51,17 +52,37 @@ describe('embedded suite end to end (tiny)', () => {
     const fixed = prep.documents.slice(0, 4).map((d, i) => splitDocument(d, new Rng(100 + i), lengths, base.config.eosTokenId)!);
     const splitCe = () =>
       tf.tidy(() => {
-        const a = padIds(fixed.map((e) => e.instruction), 0);
-        const b = padIds(fixed.map((e) => e.input), 0);
+        const a = padIds(
+          fixed.map((e) => e.instruction),
+          0,
+        );
+        const b = padIds(
+          fixed.map((e) => e.input),
+          0,
+        );
         const c = padLabels(fixed.map((e) => e.target));
         const enc = hn.encodeInstructions(a.ids, a.mask);
-        const out = base.forward({ inputIds: b.ids, attentionMask: b.mask, labels: c, adapters: hn.generate(enc), encoderPrefix: hn.fusionPrefix(enc, fixed.length) });
+        const out = base.forward({
+          inputIds: b.ids,
+          attentionMask: b.mask,
+          labels: c,
+          adapters: hn.generate(enc),
+          encoderPrefix: hn.fusionPrefix(enc, fixed.length),
+        });
         disposeEncoding(enc);
         return maskedCrossEntropy(out.logits, c).dataSync()[0] as number;
       });
     const ce0 = splitCe();
     const opt2 = new AdamW(hn.namedParameters(), { lr: 3e-3, weightDecay: 0 });
-    const pre = await pretrainHypernet({ hypernet: hn, documents: prep.documents.slice(0, 4), split: lengths, steps: 12, batchSize: 4, optimizer: opt2, seed: 5 });
+    const pre = await pretrainHypernet({
+      hypernet: hn,
+      documents: prep.documents.slice(0, 4),
+      split: lengths,
+      steps: 12,
+      batchSize: 4,
+      optimizer: opt2,
+      seed: 5,
+    });
     opt2.dispose();
     expect(pre).toMatchObject({ step: 12, aborted: false });
     const ce1 = splitCe();

@@ -35,8 +35,14 @@ afterAll(async () => {
 const cfg = { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8, bHeadInitStd: 0.3 };
 const instructionText = 'Reverse the words of the sentence.';
 const instructionIds = [20, 21, 22, 23, 24, 1];
-const inputs = [[3, 4, 5, 1], [6, 7, 1]];
-const decoder = [[0, 9, 10], [0, 11, 12]];
+const inputs = [
+  [3, 4, 5, 1],
+  [6, 7, 1],
+];
+const decoder = [
+  [0, 9, 10],
+  [0, 11, 12],
+];
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number);
 
 /** A hypernetwork whose fusion matters: random weights in the zero-initialised fusion output too. */
@@ -44,7 +50,15 @@ function makeHypernet(fusion: 'none' | 'concat' | 'cross-attention'): HyperNetwo
   const hn = new HyperNetwork(base, { ...cfg, fusion }, { seed: 7, baseModelName: 'tiny-random' });
   const rng = new Rng(3);
   for (const [k, p] of hn.namedParameters()) {
-    if (k.startsWith('fusion_layers.') && k.endsWith('.o.weight')) tf.tidy(() => p.assign(tf.tensor(Float32Array.from({ length: p.size }, () => rng.normal() * 0.3), p.shape)));
+    if (k.startsWith('fusion_layers.') && k.endsWith('.o.weight'))
+      tf.tidy(() =>
+        p.assign(
+          tf.tensor(
+            Float32Array.from({ length: p.size }, () => rng.normal() * 0.3),
+            p.shape,
+          ),
+        ),
+      );
   }
   return hn;
 }
@@ -101,42 +115,49 @@ describe.each(['none', 'concat', 'cross-attention'] as const)("export with fusio
     expect(meta.peftReproducesTagi).toBe(fusion === 'none');
     // the hypernetwork hash is the SHA-256 of the weights file saveHypernet writes
     await saveHypernet(path.join(out, 'hn'), hn);
-    const fileHash = createHash('sha256').update(await fs.readFile(path.join(out, 'hn', 'hypernet.safetensors'))).digest('hex');
+    const fileHash = createHash('sha256')
+      .update(await fs.readFile(path.join(out, 'hn', 'hypernet.safetensors')))
+      .digest('hex');
     expect((json['hypernet'] as { weights_sha256: string }).weights_sha256).toBe(fileHash);
     const ref = baseModelReference(base, 'tiny-random');
     expect(json['base_model']).toEqual({ config_hash: ref.configHash, name: 'tiny-random', shape: ref.shape, weights_fingerprint: ref.weightsFingerprint });
     hn.dispose();
   });
 
-  it(fusion === 'none' ? 'the peft part alone (loaded as peft) computes the TAGI student exactly' : 'the export rebuilt on the base alone equals the live hypernetwork; the peft part alone does not', async () => {
-    const hn = makeHypernet(fusion);
-    const out = path.join(dir, `forward-${fusion}`);
-    const task = generateAdapter(hn, instructionIds);
-    await writeTaskAdapter(out, hn, task, { instruction: instructionText });
-    const before = tf.memory().numTensors;
-    const live = liveLogits(hn);
-    const peft = await loadAdapter(out, { model: base }); // what Python peft loads: the LoRA factors only
-    const peftOnly = logitsWith({ adapters: peft.deltas });
-    const loaded = await readTaskAdapter(out, base);
-    expect(loaded.meta.fusion).toBe(fusion);
-    const rebuilt = tf.tidy(() => logitsWith(taskForwardArgs(loaded, inputs.length)));
-    const plain = logitsWith({});
-    const loraEffect = maxAbsDiff(peftOnly, plain);
-    expect(loraEffect).toBeGreaterThan(1e-3); // the adapter does something (the checks below are not vacuous)
-    expect(maxAbsDiff(rebuilt, live)).toBeLessThanOrEqual(1e-6);
-    if (fusion === 'none') expect(maxAbsDiff(peftOnly, live)).toBeLessThanOrEqual(1e-6);
-    else expect(maxAbsDiff(peftOnly, live)).toBeGreaterThan(1e-3);
-    // greedy decoding from the export equals decoding from the live hypernetwork
-    const fromExport = await generateWithTask(base, loaded, inputs, { maxNewTokens: 4, eosTokenId: -1 });
-    const fromLive = await generateWithTask(hn, task, inputs, { maxNewTokens: 4, eosTokenId: -1 });
-    expect(fromExport).toEqual(fromLive);
-    tf.dispose([live, peftOnly, rebuilt, plain]);
-    peft.dispose();
-    loaded.dispose();
-    expect(tf.memory().numTensors).toBe(before); // loading and using an export leaks nothing
-    task.dispose();
-    hn.dispose();
-  });
+  it(
+    fusion === 'none'
+      ? 'the peft part alone (loaded as peft) computes the TAGI student exactly'
+      : 'the export rebuilt on the base alone equals the live hypernetwork; the peft part alone does not',
+    async () => {
+      const hn = makeHypernet(fusion);
+      const out = path.join(dir, `forward-${fusion}`);
+      const task = generateAdapter(hn, instructionIds);
+      await writeTaskAdapter(out, hn, task, { instruction: instructionText });
+      const before = tf.memory().numTensors;
+      const live = liveLogits(hn);
+      const peft = await loadAdapter(out, { model: base }); // what Python peft loads: the LoRA factors only
+      const peftOnly = logitsWith({ adapters: peft.deltas });
+      const loaded = await readTaskAdapter(out, base);
+      expect(loaded.meta.fusion).toBe(fusion);
+      const rebuilt = tf.tidy(() => logitsWith(taskForwardArgs(loaded, inputs.length)));
+      const plain = logitsWith({});
+      const loraEffect = maxAbsDiff(peftOnly, plain);
+      expect(loraEffect).toBeGreaterThan(1e-3); // the adapter does something (the checks below are not vacuous)
+      expect(maxAbsDiff(rebuilt, live)).toBeLessThanOrEqual(1e-6);
+      if (fusion === 'none') expect(maxAbsDiff(peftOnly, live)).toBeLessThanOrEqual(1e-6);
+      else expect(maxAbsDiff(peftOnly, live)).toBeGreaterThan(1e-3);
+      // greedy decoding from the export equals decoding from the live hypernetwork
+      const fromExport = await generateWithTask(base, loaded, inputs, { maxNewTokens: 4, eosTokenId: -1 });
+      const fromLive = await generateWithTask(hn, task, inputs, { maxNewTokens: 4, eosTokenId: -1 });
+      expect(fromExport).toEqual(fromLive);
+      tf.dispose([live, peftOnly, rebuilt, plain]);
+      peft.dispose();
+      loaded.dispose();
+      expect(tf.memory().numTensors).toBe(before); // loading and using an export leaks nothing
+      task.dispose();
+      hn.dispose();
+    },
+  );
 });
 
 describe('export errors', () => {

@@ -23,14 +23,16 @@ describe('targets', () => {
   it('default: q and v of encoder self-, decoder self- and cross-attention, grouped by shape', () => {
     const t = resolveTargets(base, new HyperNetwork(base).config.targets);
     expect(t.map((x) => x.path).sort()).toEqual(
-      [0, 1].flatMap((i) => [
-        `decoder.block.${i}.layer.0.SelfAttention.q`,
-        `decoder.block.${i}.layer.0.SelfAttention.v`,
-        `decoder.block.${i}.layer.1.EncDecAttention.q`,
-        `decoder.block.${i}.layer.1.EncDecAttention.v`,
-        `encoder.block.${i}.layer.0.SelfAttention.q`,
-        `encoder.block.${i}.layer.0.SelfAttention.v`,
-      ]).sort(),
+      [0, 1]
+        .flatMap((i) => [
+          `decoder.block.${i}.layer.0.SelfAttention.q`,
+          `decoder.block.${i}.layer.0.SelfAttention.v`,
+          `decoder.block.${i}.layer.1.EncDecAttention.q`,
+          `decoder.block.${i}.layer.1.EncDecAttention.v`,
+          `encoder.block.${i}.layer.0.SelfAttention.q`,
+          `encoder.block.${i}.layer.0.SelfAttention.v`,
+        ])
+        .sort(),
     );
     expect(t.every((x) => x.inFeatures === 32 && x.outFeatures === 32)).toBe(true);
   });
@@ -46,13 +48,21 @@ describe('targets', () => {
   });
 
   it("speaks peft's target_modules: a list of names selects what @tagi/lora's peft matching selects, a string is a full-match regex", () => {
-    const paths = base.namedModules().filter(([, m]) => m instanceof Linear).map(([p]) => p);
+    const paths = base
+      .namedModules()
+      .filter(([, m]) => m instanceof Linear)
+      .map(([p]) => p);
     const specs: (string | string[])[] = [['q', 'v'], ['q', 'k', 'v', 'o'], ['SelfAttention.q', 'wo'], '.*EncDecAttention\\.(k|o)', ['lm_head']];
     for (const spec of specs) {
       // the reference: @tagi/lora's matching, which is peft's (string: re.fullmatch; list: equal or ends with '.<name>')
       const want = paths.filter((p) => matchesTarget(p, spec)).sort();
       expect(want.length, JSON.stringify(spec)).toBeGreaterThan(0);
-      expect(resolveTargets(base, spec).map((t) => t.path).sort(), JSON.stringify(spec)).toEqual(want);
+      expect(
+        resolveTargets(base, spec)
+          .map((t) => t.path)
+          .sort(),
+        JSON.stringify(spec),
+      ).toEqual(want);
       const hn = new HyperNetwork(base, { targets: spec, rank: 2, hiddenDim: 8, moduleEmbeddingDim: 4 });
       expect(hn.targetModules.map((t) => t.path).sort()).toEqual(want);
       hn.dispose();
@@ -61,7 +71,9 @@ describe('targets', () => {
     }
     // a list entry that is not a plain dotted name stays a full-match regex (hypernet_config.json files written before)
     expect(resolveTargets(base, DEFAULT_TARGETS).length).toBe(12);
-    expect(resolveTargets(base, ['q', 'decoder\\.block\\.0\\.layer\\.1\\.EncDecAttention\\.v']).map((t) => t.path)).toContain('decoder.block.0.layer.1.EncDecAttention.v');
+    expect(resolveTargets(base, ['q', 'decoder\\.block\\.0\\.layer\\.1\\.EncDecAttention\\.v']).map((t) => t.path)).toContain(
+      'decoder.block.0.layer.1.EncDecAttention.v',
+    );
     // config round trip keeps the form the user gave
     const json = hypernetConfigToJson(resolveHypernetConfig({ targets: ['q', 'v'] }));
     expect(json['targets']).toEqual(['q', 'v']);
@@ -77,7 +89,13 @@ describe('targets', () => {
 describe('pooling', () => {
   it('masked mean ignores padding positions whatever they hold', () => {
     tf.tidy(() => {
-      const states = tf.tensor3d([[[1, 2], [3, 4], [100, -100]]]);
+      const states = tf.tensor3d([
+        [
+          [1, 2],
+          [3, 4],
+          [100, -100],
+        ],
+      ]);
       const pooled = maskedMeanPool(states, tf.tensor2d([[1, 1, 0]]));
       expect(Array.from(pooled.dataSync())).toEqual([2, 3]);
     });
@@ -88,7 +106,13 @@ describe('pooling', () => {
       const hn = new HyperNetwork(base, { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8, pooling, bHeadInitStd: 0.1 });
       expectNoLeak(() => {
         const short = padIds([[5, 9, 11, 1]], 0);
-        const padded = padIds([[5, 9, 11, 1], [7, 7, 7, 7, 7, 7, 7, 1]], 0); // row 0 gets 4 pad positions
+        const padded = padIds(
+          [
+            [5, 9, 11, 1],
+            [7, 7, 7, 7, 7, 7, 7, 1],
+          ],
+          0,
+        ); // row 0 gets 4 pad positions
         const e1 = hn.encodeInstructions(short.ids, short.mask);
         const e2 = hn.encodeInstructions(padded.ids, padded.mask);
         const d1 = hn.generate(e1);
@@ -119,7 +143,13 @@ describe('generator', () => {
   it('emits A [r, in] / B [out, r] (shared) or with a batch axis (per row), scaling alpha/r', () => {
     const hn = new HyperNetwork(base, { rank: 3, loraAlpha: 6, hiddenDim: 16, moduleEmbeddingDim: 8 });
     expectNoLeak(() => {
-      const x = padIds([[4, 5, 1], [6, 1]], 0);
+      const x = padIds(
+        [
+          [4, 5, 1],
+          [6, 1],
+        ],
+        0,
+      );
       const enc = hn.encodeInstructions(x.ids, x.mask);
       const per = hn.generate(enc);
       expect(per.size).toBe(12);
@@ -154,8 +184,21 @@ describe('generator', () => {
           const instr = padIds([[8, 9, 10, 11, 1]], 0);
           const enc = hn.encodeInstructions(instr.ids, instr.mask);
           const deltas = hn.generate(enc, { shared: true });
-          const x = padIds([[3, 4, 5, 1], [6, 7, 1]], 0);
-          const labels = tf.tensor2d([[2, 3, 1], [4, 1, -100]], undefined, 'int32');
+          const x = padIds(
+            [
+              [3, 4, 5, 1],
+              [6, 7, 1],
+            ],
+            0,
+          );
+          const labels = tf.tensor2d(
+            [
+              [2, 3, 1],
+              [4, 1, -100],
+            ],
+            undefined,
+            'int32',
+          );
           const plain = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels }).logits;
           const adapted = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, adapters: deltas }).logits;
           const diff = maxAbsDiff(plain, adapted);
@@ -227,11 +270,21 @@ describe.each(testBackends())('generator against an independent computation (%s)
   const targets = ['encoder\\.block\\.0\\.layer\\.1\\.DenseReluDense\\.(wi_0|wo)', 'decoder\\.block\\.\\d+\\.layer\\.0\\.SelfAttention\\.(q|v)'];
   for (const pooling of ['mean', 'queries'] as const) {
     it(`${pooling} pooling: every module's A and B equal the per-module formula (per row and shared), and gradients equal those of a per-module product`, () => {
-      const hn = new HyperNetwork(model, { rank: 3, hiddenDim: 16, moduleEmbeddingDim: 8, pooling, targets, bHeadInitStd: 0.2, aHeadInitStd: 0.2 }, { seed: 5 });
+      const hn = new HyperNetwork(
+        model,
+        { rank: 3, hiddenDim: 16, moduleEmbeddingDim: 8, pooling, targets, bHeadInitStd: 0.2, aHeadInitStd: 0.2 },
+        { seed: 5 },
+      );
       expect(new Set(hn.targetModules.map((t) => t.group)).size).toBe(3);
       expectNoLeak(() =>
         tf.tidy(() => {
-          const x = padIds([[4, 5, 9, 1], [6, 1]], 0);
+          const x = padIds(
+            [
+              [4, 5, 9, 1],
+              [6, 1],
+            ],
+            0,
+          );
           const enc = hn.encodeInstructions(x.ids, x.mask);
           const ref = referenceAdapters(hn, enc.states.arraySync(), enc.mask.arraySync());
           const per = hn.generate(enc);
@@ -247,7 +300,9 @@ describe.each(testBackends())('generator against an independent computation (%s)
           }
           // gradients: a weighted sum of every factor, through generate vs through one plain product per module
           const params = hn.parameters();
-          const weights = [...per].map(([, d], i) => [tf.randomNormal(d.A.shape, 0, 1, 'float32', i), tf.randomNormal(d.B.shape, 0, 1, 'float32', 100 + i)] as const);
+          const weights = [...per].map(
+            ([, d], i) => [tf.randomNormal(d.A.shape, 0, 1, 'float32', i), tf.randomNormal(d.B.shape, 0, 1, 'float32', 100 + i)] as const,
+          );
           const objective = (deltas: Map<string, { A: tf.Tensor; B: tf.Tensor }>) =>
             tf.addN([...deltas.values()].map((d, i) => tf.add(tf.sum(tf.mul(d.A, weights[i]![0])), tf.sum(tf.mul(d.B, weights[i]![1]))))) as tf.Scalar;
           const viaGenerate = tf.variableGrads(() => objective(hn.generate(enc)), params);
@@ -286,7 +341,13 @@ describe('fusion', () => {
     const hn = new HyperNetwork(base, { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8 });
     expectNoLeak(() =>
       tf.tidy(() => {
-        const instr = padIds([[8, 9, 1], [10, 11, 12, 13, 1]], 0);
+        const instr = padIds(
+          [
+            [8, 9, 1],
+            [10, 11, 12, 13, 1],
+          ],
+          0,
+        );
         const enc = hn.encodeInstructions(instr.ids, instr.mask);
         const p = hn.fusionPrefix(enc, 3, [1, 0, 1])!;
         expect(p.states.shape).toEqual([3, 5, 32]);
@@ -297,8 +358,23 @@ describe('fusion', () => {
         ]);
         expect(maxAbsDiff(tf.slice(p.states, [0, 0, 0], [1, -1, -1]), tf.slice(enc.states, [1, 0, 0], [1, -1, -1]))).toBe(0);
         // the student sees the prefix: logits change with fusion on, shapes stay [batch, tgt, vocab]
-        const x = padIds([[3, 4, 1], [5, 1], [6, 1]], 0);
-        const labels = tf.tensor2d([[2, 1], [3, 1], [4, 1]], undefined, 'int32');
+        const x = padIds(
+          [
+            [3, 4, 1],
+            [5, 1],
+            [6, 1],
+          ],
+          0,
+        );
+        const labels = tf.tensor2d(
+          [
+            [2, 1],
+            [3, 1],
+            [4, 1],
+          ],
+          undefined,
+          'int32',
+        );
         const fused = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, encoderPrefix: p }).logits;
         const plain = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels }).logits;
         expect(fused.shape).toEqual([3, 2, 64]);
@@ -320,7 +396,13 @@ describe('fusion', () => {
     const hn = new HyperNetwork(base, { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8, bHeadInitStd: 0.1 });
     expectNoLeak(() =>
       tf.tidy(() => {
-        const instr = padIds([[8, 9, 1], [10, 11, 12, 1]], 0);
+        const instr = padIds(
+          [
+            [8, 9, 1],
+            [10, 11, 12, 1],
+          ],
+          0,
+        );
         const enc = hn.encodeInstructions(instr.ids, instr.mask);
         const per = hn.generate(enc);
         const ex = HyperNetwork.selectRows(per, [1, 1, 0]);
@@ -347,7 +429,13 @@ describe('per-task caching', () => {
     await expectNoLeak(async () => {
       const objective = finetuneObjective({ hypernet: hn, tasks, batchSize: 2, loss: { lambdaKl: 0 } });
       const seen: string[] = [];
-      const res = await fit({ ...objective, name: 'finetune', optimizer: opt, steps: 7, onStep: (r) => void seen.push(objective.taskOf({ step: r.step - 1, micro: 0 })) });
+      const res = await fit({
+        ...objective,
+        name: 'finetune',
+        optimizer: opt,
+        steps: 7,
+        onStep: (r) => void seen.push(objective.taskOf({ step: r.step - 1, micro: 0 })),
+      });
       objective.dispose();
       expect(res.step).toBe(7);
       expect(new Set(seen)).toEqual(new Set(['t1', 't2', 't3']));

@@ -64,18 +64,33 @@ export function maskedMeanPool(states: tf.Tensor, mask: tf.Tensor): tf.Tensor2D 
 class HeadGroup extends Module {
   readonly a_head: Linear;
   readonly b_head: Linear;
-  constructor(hidden: number, readonly rank: number, readonly inFeatures: number, readonly outFeatures: number, c: HypernetConfig, rng: Rng) {
+  constructor(
+    hidden: number,
+    readonly rank: number,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    c: HypernetConfig,
+    rng: Rng,
+  ) {
     super();
     // A: instruction-dependent part small, bias as LoRA's A init (kaiming-uniform bound 1/sqrt(in));
     // B: zero (by default), so every generated ΔW = s·B·A starts at exactly 0 and the student starts as the base.
     const bound = 1 / Math.sqrt(inFeatures);
     this.a_head = this.registerModule(
       'a_head',
-      new Linear(hidden, rank * inFeatures, { rng: rng.fork('a'), init: normalInit({ std: c.aHeadInitStd }), biasInit: uniformInit({ low: -bound, high: bound }) }),
+      new Linear(hidden, rank * inFeatures, {
+        rng: rng.fork('a'),
+        init: normalInit({ std: c.aHeadInitStd }),
+        biasInit: uniformInit({ low: -bound, high: bound }),
+      }),
     );
     this.b_head = this.registerModule(
       'b_head',
-      new Linear(hidden, outFeatures * rank, { rng: rng.fork('b'), init: c.bHeadInitStd > 0 ? normalInit({ std: c.bHeadInitStd }) : zerosInit, biasInit: zerosInit }),
+      new Linear(hidden, outFeatures * rank, {
+        rng: rng.fork('b'),
+        init: c.bHeadInitStd > 0 ? normalInit({ std: c.bHeadInitStd }) : zerosInit,
+        biasInit: zerosInit,
+      }),
     );
   }
 }
@@ -186,7 +201,10 @@ export class HyperNetwork extends Module {
     this.targetModules = resolveTargets(base, this.config.targets);
     const rng = new Rng(opts.seed ?? 0);
     const c = this.config;
-    this.targets = this.registerModule('targets', new TargetParams(this.targetModules.length, c.moduleEmbeddingDim, this.dModel, c.pooling === 'queries', rng.fork('targets')));
+    this.targets = this.registerModule(
+      'targets',
+      new TargetParams(this.targetModules.length, c.moduleEmbeddingDim, this.dModel, c.pooling === 'queries', rng.fork('targets')),
+    );
     this.input_proj = this.registerModule('input_proj', new Linear(this.dModel, c.hiddenDim, { rng: rng.fork('input_proj') }));
     this.embed_proj = this.registerModule('embed_proj', new Linear(c.moduleEmbeddingDim, c.hiddenDim, { bias: false, rng: rng.fork('embed_proj') }));
     this.heads = this.registerModule('heads', new ModuleList<HeadGroup>());
@@ -310,7 +328,9 @@ export class HyperNetwork extends Module {
       if (!Number.isInteger(t) || t < 0 || t >= tasks) throw new HypernetInputError('taskOfExample', `row indices in [0, ${tasks})`, String(t));
     }
     // oneHot needs depth >= 2; a single task is a plain repeat
-    const sel = tf.tidy(() => (tasks === 1 ? tf.ones([taskOfExample.length, 1]) : tf.cast(tf.oneHot(tf.tensor1d([...taskOfExample], 'int32'), tasks), 'float32'))); // [batch, tasks]
+    const sel = tf.tidy(() =>
+      tasks === 1 ? tf.ones([taskOfExample.length, 1]) : tf.cast(tf.oneHot(tf.tensor1d([...taskOfExample], 'int32'), tasks), 'float32'),
+    ); // [batch, tasks]
     const pick = (x: tf.Tensor): tf.Tensor =>
       tf.tidy(() => {
         const [, m, n] = x.shape as [number, number, number];
@@ -363,7 +383,8 @@ export function crossAttentionHook(layers: ModuleList<CrossAttentionFusion>, enc
 export function makeFusionLayers(base: BaseSeq2SeqModel, rng: Rng): ModuleList<CrossAttentionFusion> {
   const bc = base.config;
   const layers = new ModuleList<CrossAttentionFusion>();
-  for (let i = 0; i < bc.numLayers; i++) layers.push(new CrossAttentionFusion(bc.dModel, bc.numHeads, bc.dKv, bc.layerNormEpsilon, rng.fork(`fusion_layers.${i}`)));
+  for (let i = 0; i < bc.numLayers; i++)
+    layers.push(new CrossAttentionFusion(bc.dModel, bc.numHeads, bc.dKv, bc.layerNormEpsilon, rng.fork(`fusion_layers.${i}`)));
   return layers;
 }
 
@@ -399,10 +420,31 @@ export function stackEncodings(encs: readonly InstructionEncoding[]): Instructio
     const len = Math.max(...encs.map((e) => e.states.shape[1]));
     const pad = (e: InstructionEncoding) => {
       const extra = len - e.states.shape[1];
-      return extra === 0 ? { states: e.states, mask: e.mask } : { states: tf.pad(e.states, [[0, 0], [0, extra], [0, 0]]), mask: tf.pad(e.mask, [[0, 0], [0, extra]]) };
+      return extra === 0
+        ? { states: e.states, mask: e.mask }
+        : {
+            states: tf.pad(e.states, [
+              [0, 0],
+              [0, extra],
+              [0, 0],
+            ]),
+            mask: tf.pad(e.mask, [
+              [0, 0],
+              [0, extra],
+            ]),
+          };
     };
     const padded = encs.map(pad);
-    return { states: tf.concat(padded.map((p) => p.states), 0) as tf.Tensor3D, mask: tf.concat(padded.map((p) => p.mask), 0) as tf.Tensor2D }; // [tasks, len, d], [tasks, len]
+    return {
+      states: tf.concat(
+        padded.map((p) => p.states),
+        0,
+      ) as tf.Tensor3D,
+      mask: tf.concat(
+        padded.map((p) => p.mask),
+        0,
+      ) as tf.Tensor2D,
+    }; // [tasks, len, d], [tasks, len]
   });
 }
 

@@ -33,7 +33,16 @@ export type { HyperNetworkOptions, InstructionEncoding, TargetModule } from './h
 export type { BaseSeq2SeqModel, EncoderPrefixInput } from './base-model.js';
 
 // inference with cached task adapters
-export { generateAdapter, generateAdapters, generateWithTask, generateWithTasks, generatedLoraConfig, taskForwardArgs, taskHook, taskPrefix } from './inference.js';
+export {
+  generateAdapter,
+  generateAdapters,
+  generateWithTask,
+  generateWithTasks,
+  generatedLoraConfig,
+  taskForwardArgs,
+  taskHook,
+  taskPrefix,
+} from './inference.js';
 export type { TaskAdapter, TaskAdapterBatch } from './inference.js';
 
 // self-describing task-adapter exports (bytes; directories via the node subpath)

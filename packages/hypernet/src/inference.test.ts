@@ -26,7 +26,10 @@ describe('instruction length at generation', () => {
     expect(task.instructionIds).toEqual([5, 6, 7, 1]);
     expect(task.instruction?.states.shape).toEqual([1, 4, base.config.dModel]);
     task.dispose();
-    const batch = generateAdapters(hn, [[5, 6, 7, 1], [8, 1]]);
+    const batch = generateAdapters(hn, [
+      [5, 6, 7, 1],
+      [8, 1],
+    ]);
     expect(batch.tasks).toBe(2);
     batch.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -35,8 +38,15 @@ describe('instruction length at generation', () => {
   it('a longer one is refused, naming its length and the limit, and nothing leaks', () => {
     const before = tf.memory().numTensors;
     expect(() => generateAdapter(hn, [5, 6, 7, 8, 1])).toThrow(HypernetInputError);
-    expect(() => generateAdapter(hn, [5, 6, 7, 8, 1])).toThrow(/^instructionIds: expected at most 4 ids \(the hypernetwork's maxInstructionLength; .*prepareInstruction.*\), got 5 ids$/);
-    expect(() => generateAdapters(hn, [[5, 1], [5, 6, 7, 8, 9, 1]])).toThrow(/^instructions\[1\]: expected at most 4 ids .*, got 6 ids$/);
+    expect(() => generateAdapter(hn, [5, 6, 7, 8, 1])).toThrow(
+      /^instructionIds: expected at most 4 ids \(the hypernetwork's maxInstructionLength; .*prepareInstruction.*\), got 5 ids$/,
+    );
+    expect(() =>
+      generateAdapters(hn, [
+        [5, 1],
+        [5, 6, 7, 8, 9, 1],
+      ]),
+    ).toThrow(/^instructions\[1\]: expected at most 4 ids .*, got 6 ids$/);
     expect(() => generateAdapter(hn, [])).toThrow(/^instructionIds: expected a non-empty id list, got \[\]$/);
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -111,7 +111,10 @@ export function taskHook(task: TaskAdapter): EncoderLayerHook | undefined {
  * `{ adapters, encoderPrefix?, encoderLayerHook? }`. The prefix is new tensors: call inside `tf.tidy` or
  * dispose it.
  */
-export function taskForwardArgs(task: TaskAdapter, batch: number): { adapters: DeltaMap; encoderPrefix?: EncoderPrefixInput; encoderLayerHook?: EncoderLayerHook } {
+export function taskForwardArgs(
+  task: TaskAdapter,
+  batch: number,
+): { adapters: DeltaMap; encoderPrefix?: EncoderPrefixInput; encoderLayerHook?: EncoderLayerHook } {
   const encoderPrefix = taskPrefix(task, batch);
   const encoderLayerHook = taskHook(task);
   return { adapters: task.adapter.deltas, ...(encoderPrefix ? { encoderPrefix } : {}), ...(encoderLayerHook ? { encoderLayerHook } : {}) };
@@ -190,7 +193,8 @@ export async function generateWithTasks(
   inputIds: readonly (readonly number[])[],
   opts: Omit<GenerateOptions, 'adapters' | 'encoderPrefix' | 'encoderLayerHook'> = {},
 ): Promise<number[][]> {
-  if (taskOfInput.length !== inputIds.length) throw new HypernetInputError('taskOfInput', `${inputIds.length} entries (one per input)`, String(taskOfInput.length));
+  if (taskOfInput.length !== inputIds.length)
+    throw new HypernetInputError('taskOfInput', `${inputIds.length} entries (one per input)`, String(taskOfInput.length));
   const base = hn.base;
   const x = padIds(inputIds, base.config.padTokenId, { vocabSize: base.config.vocabSize, argument: 'inputIds' });
   const adapters = HyperNetwork.selectRows(tasks.deltas, taskOfInput);

@@ -25,14 +25,27 @@ const cfg = { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8, bHeadInitStd: 0.05 
 const tasks: FinetuneTask[] = ['a', 'b', 'c'].map((taskId, i) => ({
   taskId,
   instructionIds: [20 + i, 21, ...Array.from({ length: 2 * i }, (_, k) => 40 + k), 22 + i, 1],
-  examples: [0, 1, 2, 3].map((j) => ({ id: `${taskId}${j}`, inputIds: [3 + j, 4 + i, ...(j % 2 ? [9] : []), 1], labelIds: [30 + i + j, 1], teacherInputIds: [20 + i, 21, 22 + i, 3 + j, 4 + i, 1] })),
+  examples: [0, 1, 2, 3].map((j) => ({
+    id: `${taskId}${j}`,
+    inputIds: [3 + j, 4 + i, ...(j % 2 ? [9] : []), 1],
+    labelIds: [30 + i + j, 1],
+    teacherInputIds: [20 + i, 21, 22 + i, 3 + j, 4 + i, 1],
+  })),
 }));
 
 /** Random values for the zero-initialised fusion output projections (else cross-attention fusion is the identity and hides mistakes). */
 function randomiseFusion(hn: HyperNetwork): void {
   const rng = new Rng(5);
   for (const [k, p] of hn.namedParameters()) {
-    if (k.startsWith('fusion_layers.') && k.endsWith('.o.weight')) tf.tidy(() => p.assign(tf.tensor(Float32Array.from({ length: p.size }, () => rng.normal() * 0.3), p.shape)));
+    if (k.startsWith('fusion_layers.') && k.endsWith('.o.weight'))
+      tf.tidy(() =>
+        p.assign(
+          tf.tensor(
+            Float32Array.from({ length: p.size }, () => rng.normal() * 0.3),
+            p.shape,
+          ),
+        ),
+      );
   }
 }
 
@@ -46,7 +59,10 @@ function subBatch(b: FinetuneBatch, t: number, encoding: FinetuneBatch['encoding
     tasks: [task],
     taskOfExample: examples.map(() => 0),
     examples,
-    input: padIds(examples.map((e) => e.inputIds), 0),
+    input: padIds(
+      examples.map((e) => e.inputIds),
+      0,
+    ),
     labels: padLabels(examples.map((e) => e.labelIds)),
     teacherLogits: b.teacherLogits.map((l) => tf.gather(l, idx) as tf.Tensor3D),
     encoding,
@@ -95,7 +111,7 @@ describe('finetuneObjective with tasksPerBatch > 1', () => {
     hn.dispose();
   });
 
-  it.each(fusions)('fusion %s: the mixed batch\'s L_ce, L_kl and L_ins are the means of the one-task losses on each task\'s examples', (fusion) => {
+  it.each(fusions)("fusion %s: the mixed batch's L_ce, L_kl and L_ins are the means of the one-task losses on each task's examples", (fusion) => {
     const hn = new HyperNetwork(base, { ...cfg, fusion }, { seed: 2 });
     randomiseFusion(hn);
     const teacherHn = new HyperNetwork(base, { ...cfg, bHeadInitStd: 0.2 }, { seed: 8 });
@@ -110,8 +126,23 @@ describe('finetuneObjective with tasksPerBatch > 1', () => {
     const loss = { lambdaKl: 0.7, lambdaIns: 0.3 };
     const teacher = { sources: ['concat', 'lora'] as const, cache: true };
     const before = tf.memory().numTensors;
-    const mixed = finetuneObjective({ hypernet: hn, tasks: withTeachers, batchSize: 4, tasksPerBatch: 2, seed: 1, loss, teacher: { ...teacher, sources: [...teacher.sources] } });
-    const single = finetuneObjective({ hypernet: hn, tasks: withTeachers, batchSize: 2, seed: 1, loss, teacher: { ...teacher, sources: [...teacher.sources] } });
+    const mixed = finetuneObjective({
+      hypernet: hn,
+      tasks: withTeachers,
+      batchSize: 4,
+      tasksPerBatch: 2,
+      seed: 1,
+      loss,
+      teacher: { ...teacher, sources: [...teacher.sources] },
+    });
+    const single = finetuneObjective({
+      hypernet: hn,
+      tasks: withTeachers,
+      batchSize: 2,
+      seed: 1,
+      loss,
+      teacher: { ...teacher, sources: [...teacher.sources] },
+    });
     for (const step of [0, 1]) {
       const b = mixed.batch({ step, micro: 0 });
       const got = tf.tidy(() => {
@@ -134,7 +165,10 @@ describe('finetuneObjective with tasksPerBatch > 1', () => {
       b.tasks.forEach((task, t) => {
         const idx = b.taskOfExample.flatMap((x, i) => (x === t ? [i] : []));
         const diff = tf.tidy(() => {
-          const x = padIds(idx.map((i) => b.examples[i]!.inputIds), 0);
+          const x = padIds(
+            idx.map((i) => b.examples[i]!.inputIds),
+            0,
+          );
           const labels = padLabels(idx.map((i) => b.examples[i]!.labelIds));
           const ref = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, adapters: task.teacherAdapters! }).logits; // [n, tgtLen, vocab]
           const mine = tf.gather(b.teacherLogits[1]!, idx); // [n, tgtLen, vocab]
@@ -213,20 +247,46 @@ describe('generateAdapters + generateWithTasks', () => {
     const expected: number[][] = [];
     for (const [ti, t] of tasks.entries()) {
       const one = generateAdapter(hn, t.instructionIds);
-      expected.push(...(await generateWithTask(hn, one, inputs.filter((x) => x.ti === ti).map((x) => x.ids), { maxNewTokens: 4 })));
+      expected.push(
+        ...(await generateWithTask(
+          hn,
+          one,
+          inputs.filter((x) => x.ti === ti).map((x) => x.ids),
+          { maxNewTokens: 4 },
+        )),
+      );
       one.dispose();
     }
     const before = tf.memory().numTensors;
-    const batch = generateAdapters(hn, tasks.map((t) => t.instructionIds));
+    const batch = generateAdapters(
+      hn,
+      tasks.map((t) => t.instructionIds),
+    );
     expect(batch.tasks).toBe(3);
-    const got = await generateWithTasks(hn, batch, inputs.map((x) => x.ti), inputs.map((x) => x.ids), { maxNewTokens: 4 });
+    const got = await generateWithTasks(
+      hn,
+      batch,
+      inputs.map((x) => x.ti),
+      inputs.map((x) => x.ids),
+      { maxNewTokens: 4 },
+    );
     batch.dispose();
     expect(tf.memory().numTensors).toBe(before);
     expect(got).toEqual(expected);
     // the adapters differ between tasks, so this is not one adapter for all (scores of the first step)
     expect(new Set(got.map((r) => r.join())).size).toBeGreaterThan(1);
     const one = generateAdapters(hn, [tasks[0]!.instructionIds]);
-    await expect(generateWithTasks(hn, one, [0], [[3, 1], [4, 1]])).rejects.toThrow(HypernetInputError);
+    await expect(
+      generateWithTasks(
+        hn,
+        one,
+        [0],
+        [
+          [3, 1],
+          [4, 1],
+        ],
+      ),
+    ).rejects.toThrow(HypernetInputError);
     one.dispose();
     hn.dispose();
   });

@@ -5,10 +5,28 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, writeFileAtomic } from '@tagi/tensor-core/node';
 import type { BaseSeq2SeqModel } from './base-model.js';
-import { HYPERNET_CONFIG_FILE, HYPERNET_WEIGHTS_FILE, type RestoreOptions, hypernetCheckpointJson, hypernetWeightsBytes, restoreHypernet } from './checkpoint.js';
+import {
+  HYPERNET_CONFIG_FILE,
+  HYPERNET_WEIGHTS_FILE,
+  type RestoreOptions,
+  hypernetCheckpointJson,
+  hypernetWeightsBytes,
+  restoreHypernet,
+} from './checkpoint.js';
 import { HypernetCheckpointError } from './errors.js';
 import type { HyperNetwork } from './hypernet.js';
-import { type LoadedTaskAdapter, type TaskAdapterFilesOptions, type TaskAdapterLoadOptions, type TaskAdapterMeta, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, TAGI_ADAPTER_FILE, TAGI_FUSION_FILE, taskAdapterFiles, taskAdapterFromFiles } from './export.js';
+import {
+  type LoadedTaskAdapter,
+  type TaskAdapterFilesOptions,
+  type TaskAdapterLoadOptions,
+  type TaskAdapterMeta,
+  PEFT_CONFIG_FILE,
+  PEFT_WEIGHTS_FILE,
+  TAGI_ADAPTER_FILE,
+  TAGI_FUSION_FILE,
+  taskAdapterFiles,
+  taskAdapterFromFiles,
+} from './export.js';
 import type { TaskAdapter } from './inference.js';
 
 /** Writes `hypernet_config.json` (sorted keys, 2 spaces) and `hypernet.safetensors` (atomically) into `dir`. */
@@ -51,7 +69,8 @@ export async function writeTaskAdapter(dir: string, hn: HyperNetwork, task: Task
   const { files, meta } = await taskAdapterFiles(hn, task, opts);
   await fs.mkdir(dir, { recursive: true });
   // the description last: a directory with tagi_adapter.json is complete
-  for (const [name, bytes] of [...files].sort(([a], [b]) => Number(a === TAGI_ADAPTER_FILE) - Number(b === TAGI_ADAPTER_FILE))) await writeFileAtomic(path.join(dir, name), bytes);
+  for (const [name, bytes] of [...files].sort(([a], [b]) => Number(a === TAGI_ADAPTER_FILE) - Number(b === TAGI_ADAPTER_FILE)))
+    await writeFileAtomic(path.join(dir, name), bytes);
   if (!files.has(TAGI_FUSION_FILE)) await fs.rm(path.join(dir, TAGI_FUSION_FILE), { force: true }); // a stale one from an earlier export
   return meta;
 }
@@ -72,6 +91,11 @@ export async function readTaskAdapter(dir: string, base: BaseSeq2SeqModel, opts:
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }

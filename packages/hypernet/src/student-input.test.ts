@@ -92,7 +92,11 @@ const unpad = (row: readonly number[]) => {
 };
 
 function expectNoInstructionTokens(rows: readonly (readonly number[])[]): void {
-  for (const row of rows) expect(row.filter((id) => INSTRUCTION_TOKENS.has(id)), `student row ${JSON.stringify(row)}`).toEqual([]);
+  for (const row of rows)
+    expect(
+      row.filter((id) => INSTRUCTION_TOKENS.has(id)),
+      `student row ${JSON.stringify(row)}`,
+    ).toEqual([]);
 }
 
 const cfg = { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8, bHeadInitStd: 0.01 };
@@ -116,9 +120,22 @@ describe.each(['concat', 'cross-attention'] as const)('student encoder input (fu
     const teach = recordEncoderInputs(teacher);
     const instr = recordInstructions(hn);
     const logs: (StepRecord & { taskId: string })[] = [];
-    const objective = finetuneObjective({ hypernet: hn, tasks, batchSize: 3, seed: 5, loss: { lambdaKl: 1, lambdaIns: 0 }, teacher: { sources: ['concat'], concatModel: teacher } });
+    const objective = finetuneObjective({
+      hypernet: hn,
+      tasks,
+      batchSize: 3,
+      seed: 5,
+      loss: { lambdaKl: 1, lambdaIns: 0 },
+      teacher: { sources: ['concat'], concatModel: teacher },
+    });
     try {
-      await fit({ ...objective, name: 'finetune', optimizer: opt, steps: 3, onStep: (r) => void logs.push({ ...r, taskId: objective.taskOf({ step: r.step - 1, micro: 0 }) }) });
+      await fit({
+        ...objective,
+        name: 'finetune',
+        optimizer: opt,
+        steps: 3,
+        onStep: (r) => void logs.push({ ...r, taskId: objective.taskOf({ step: r.step - 1, micro: 0 }) }),
+      });
     } finally {
       objective.dispose();
       student.restore();
@@ -139,7 +156,10 @@ describe.each(['concat', 'cross-attention'] as const)('student encoder input (fu
       for (const row of tRows) {
         const ids = unpad(row);
         expect(ids.slice(0, task.instructionIds.length - 1)).toEqual(task.instructionIds.slice(0, -1));
-        expect(byInput.get(JSON.stringify(ids.slice(task.instructionIds.length - 1))), `teacher row ${JSON.stringify(row)} is not instruction+input of task ${task.taskId}`).toBeDefined();
+        expect(
+          byInput.get(JSON.stringify(ids.slice(task.instructionIds.length - 1))),
+          `teacher row ${JSON.stringify(row)} is not instruction+input of task ${task.taskId}`,
+        ).toBeDefined();
       }
       // the student reads the batch's instance inputs alone, each one an example of this task
       const sCall = studentCalls[s] as EncoderCall;

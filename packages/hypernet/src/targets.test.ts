@@ -29,10 +29,22 @@ const CASES: [string | readonly string[] | undefined, string, string[]][] = [
   [undefined, 'DEFAULT_HYPERNET_CONFIG (regex list entries)', [...encSelf(['q', 'v']), ...decSelf(['q', 'v']), ...cross(['q', 'v'])]],
   [DEFAULT_TARGETS, 'DEFAULT_TARGETS written into hypernet_config.json', [...encSelf(['q', 'v']), ...decSelf(['q', 'v']), ...cross(['q', 'v'])]],
   [['q', 'v'], 'presets T5_TARGETS; bench serving', [...encSelf(['q', 'v']), ...decSelf(['q', 'v']), ...cross(['q', 'v'])]],
-  [['q', 'k', 'v', 'o'], 'presets ATTENTION; trainer serving test; bench finetune-step', [...encSelf(['q', 'k', 'v', 'o']), ...decSelf(['q', 'k', 'v', 'o']), ...cross(['q', 'k', 'v', 'o'])]],
+  [
+    ['q', 'k', 'v', 'o'],
+    'presets ATTENTION; trainer serving test; bench finetune-step',
+    [...encSelf(['q', 'k', 'v', 'o']), ...decSelf(['q', 'k', 'v', 'o']), ...cross(['q', 'k', 'v', 'o'])],
+  ],
   ['.*SelfAttention\\.(q|v)', 'a regex string', [...encSelf(['q', 'v']), ...decSelf(['q', 'v'])]],
-  [['q', 'decoder\\.block\\.0\\.layer\\.1\\.EncDecAttention\\.v'], 'a name and a regex entry in one list', [...encSelf(['q']), ...decSelf(['q']), ...cross(['q']), `${dec(0)}.1.EncDecAttention.v`]],
-  [['encoder\\.block\\.0\\.layer\\.1\\.DenseReluDense\\.(wi_0|wo)'], 'hypernet tests: feed-forward', [`${enc(0)}.1.DenseReluDense.wi_0`, `${enc(0)}.1.DenseReluDense.wo`]],
+  [
+    ['q', 'decoder\\.block\\.0\\.layer\\.1\\.EncDecAttention\\.v'],
+    'a name and a regex entry in one list',
+    [...encSelf(['q']), ...decSelf(['q']), ...cross(['q']), `${dec(0)}.1.EncDecAttention.v`],
+  ],
+  [
+    ['encoder\\.block\\.0\\.layer\\.1\\.DenseReluDense\\.(wi_0|wo)'],
+    'hypernet tests: feed-forward',
+    [`${enc(0)}.1.DenseReluDense.wi_0`, `${enc(0)}.1.DenseReluDense.wo`],
+  ],
 ];
 
 describe('hypernetwork targets in use select what they selected before', () => {

@@ -12,7 +12,17 @@ import { DEFAULT_SPLIT_LENGTHS, padIds, padLabels, splitDocument } from './batch
 import type { FusionKind } from './config.js';
 import { HypernetInputError } from './errors.js';
 import { HyperNetwork, disposeDeltas } from './hypernet.js';
-import { type FinetuneTask, TeacherLogitCache, type TeacherOptions, alignmentLoss, finetuneHypernet, finetuneObjective, pretrainHypernet, pretrainObjective, trainableParameters } from './training.js';
+import {
+  type FinetuneTask,
+  TeacherLogitCache,
+  type TeacherOptions,
+  alignmentLoss,
+  finetuneHypernet,
+  finetuneObjective,
+  pretrainHypernet,
+  pretrainObjective,
+  trainableParameters,
+} from './training.js';
 
 let base: ReturnType<typeof tinyT5>;
 let dir: string;
@@ -30,7 +40,12 @@ const cfg = { rank: 2, hiddenDim: 16, moduleEmbeddingDim: 8, bHeadInitStd: 0.01 
 const tasks: FinetuneTask[] = ['a', 'b'].map((taskId, i) => ({
   taskId,
   instructionIds: [20 + i, 21, 22 + i, 1],
-  examples: [0, 1, 2, 3].map((j) => ({ id: `${taskId}${j}`, inputIds: [3 + j, 4 + i, 1], labelIds: [30 + i + j, 1], teacherInputIds: [20 + i, 21, 22 + i, 3 + j, 4 + i, 1] })),
+  examples: [0, 1, 2, 3].map((j) => ({
+    id: `${taskId}${j}`,
+    inputIds: [3 + j, 4 + i, 1],
+    labelIds: [30 + i + j, 1],
+    teacherInputIds: [20 + i, 21, 22 + i, 3 + j, 4 + i, 1],
+  })),
 }));
 const docs = [Array.from({ length: 40 }, (_, i) => 2 + ((i * 7) % 60)), Array.from({ length: 30 }, (_, i) => 2 + ((i * 5) % 60))];
 const smallSplit = { instruction: [4, 6], input: [4, 6], target: [3, 5] } as const;
@@ -64,13 +79,45 @@ describe('splitDocument', () => {
 describe('padIds / padLabels: the batch boundary checks ids', () => {
   it('name the row and position of an id outside the vocabulary (or a non-integer), before any tensor exists', () => {
     const before = tf.memory().numTensors;
-    expect(() => padIds([[3, 4, 1], [5, 64, 1]], 0, { vocabSize: 64, argument: 'inputIds' })).toThrow(BatchIdError);
-    expect(() => padIds([[3, 4, 1], [5, 64, 1]], 0, { vocabSize: 64, argument: 'inputIds' })).toThrow(/inputIds.*\b1\b.*\b1\b.*64/);
+    expect(() =>
+      padIds(
+        [
+          [3, 4, 1],
+          [5, 64, 1],
+        ],
+        0,
+        { vocabSize: 64, argument: 'inputIds' },
+      ),
+    ).toThrow(BatchIdError);
+    expect(() =>
+      padIds(
+        [
+          [3, 4, 1],
+          [5, 64, 1],
+        ],
+        0,
+        { vocabSize: 64, argument: 'inputIds' },
+      ),
+    ).toThrow(/inputIds.*\b1\b.*\b1\b.*64/);
     expect(() => padIds([[3, -1]], 0, { vocabSize: 64 })).toThrow(BatchIdError);
-    expect(() => padLabels([[3, 1], [7, 2.5, 1]], { vocabSize: 64 })).toThrow(DistillInputError);
+    expect(() =>
+      padLabels(
+        [
+          [3, 1],
+          [7, 2.5, 1],
+        ],
+        { vocabSize: 64 },
+      ),
+    ).toThrow(DistillInputError);
     let argument = '';
     try {
-      padLabels([[3, 1], [7, 99, 1]], { vocabSize: 64, argument: 'targets' });
+      padLabels(
+        [
+          [3, 1],
+          [7, 99, 1],
+        ],
+        { vocabSize: 64, argument: 'targets' },
+      );
     } catch (e) {
       argument = (e as DistillInputError).argument;
     }
@@ -78,7 +125,10 @@ describe('padIds / padLabels: the batch boundary checks ids', () => {
     expect(tf.memory().numTensors).toBe(before);
     // in range (and -100 in labels): padded as before; without a vocabulary nothing is checked
     const l = padLabels([[3, -100, 1], [63]], { vocabSize: 64 });
-    expect(l.arraySync()).toEqual([[3, -100, 1], [63, -100, -100]]);
+    expect(l.arraySync()).toEqual([
+      [3, -100, 1],
+      [63, -100, -100],
+    ]);
     const p = padIds([[70, 1]], 0);
     expect(p.ids.arraySync()).toEqual([[70, 1]]);
     tf.dispose([l, p.ids, p.mask]);
@@ -98,7 +148,8 @@ describe('padIds / padLabels: the batch boundary checks ids', () => {
 describe('objectives', () => {
   it('reject bad arguments with a HypernetInputError naming the argument', async () => {
     const hn = new HyperNetwork(base, cfg);
-    const ft = (o: Partial<Parameters<typeof finetuneObjective>[0]>) => () => finetuneObjective({ hypernet: hn, tasks, batchSize: 2, loss: { lambdaKl: 0 }, ...o });
+    const ft = (o: Partial<Parameters<typeof finetuneObjective>[0]>) => () =>
+      finetuneObjective({ hypernet: hn, tasks, batchSize: 2, loss: { lambdaKl: 0 }, ...o });
     expect(argumentOf(ft({ batchSize: 0 }))).toBe('batchSize');
     expect(argumentOf(ft({ tasks: [{ ...tasks[0]!, examples: [] }] }))).toBe('tasks');
     expect(argumentOf(ft({ loss: { lambdaKl: 1 } }))).toBe('teacher');
@@ -129,13 +180,25 @@ describe('objectives', () => {
     const a = finetuneObjective({ hypernet: hn, tasks, batchSize: 3, seed: 7, loss: { lambdaKl: 0 } });
     const b = finetuneObjective({ hypernet: hn, tasks, batchSize: 3, seed: 7, loss: { lambdaKl: 0 } });
     const seen = new Set<string>();
-    for (const ctx of [{ step: 5, micro: 0 }, { step: 0, micro: 0 }, { step: 5, micro: 1 }, { step: 2, micro: 0 }]) {
+    for (const ctx of [
+      { step: 5, micro: 0 },
+      { step: 0, micro: 0 },
+      { step: 5, micro: 1 },
+      { step: 2, micro: 0 },
+    ]) {
       const x = a.batch(ctx);
       const y = b.batch(ctx);
       expect(idsOf(y)).toEqual(idsOf(x));
       expect(x.task.taskId).toBe(a.taskOf(ctx));
       expect(x.examples.every((e) => e.id.startsWith(x.task.taskId))).toBe(true); // A pairs with A: one task per batch
-      expect(x.input.ids.arraySync()).toEqual(tf.tidy(() => padIds(x.examples.map((e) => e.inputIds), 0).ids.arraySync()));
+      expect(x.input.ids.arraySync()).toEqual(
+        tf.tidy(() =>
+          padIds(
+            x.examples.map((e) => e.inputIds),
+            0,
+          ).ids.arraySync(),
+        ),
+      );
       seen.add(JSON.stringify([ctx.step, idsOf(x)]));
       a.release!(x);
       b.release!(y);
@@ -209,12 +272,36 @@ describe('objectives', () => {
 
   // The ablation switches of the paper's Table 2 are options of the objective: no pretraining is the
   // caller skipping stage 2; λ1 = 0 needs no teacher; λ2 = 0 needs no teacher adapters; fusion 'none'.
-  const ablations: { name: string; fusion: FusionKind; lambdaKl: number; lambdaIns: number; teacher?: TeacherOptions['sources']; adapters: boolean; terms: string[] }[] = [
-    { name: 'TAGI (both teachers, alignment)', fusion: 'concat', lambdaKl: 1, lambdaIns: 0.5, teacher: ['lora', 'concat'], adapters: true, terms: ['ce', 'kl', 'ins'] },
+  const ablations: {
+    name: string;
+    fusion: FusionKind;
+    lambdaKl: number;
+    lambdaIns: number;
+    teacher?: TeacherOptions['sources'];
+    adapters: boolean;
+    terms: string[];
+  }[] = [
+    {
+      name: 'TAGI (both teachers, alignment)',
+      fusion: 'concat',
+      lambdaKl: 1,
+      lambdaIns: 0.5,
+      teacher: ['lora', 'concat'],
+      adapters: true,
+      terms: ['ce', 'kl', 'ins'],
+    },
     { name: 'λ1 = 0: no teacher given', fusion: 'concat', lambdaKl: 0, lambdaIns: 0.5, adapters: true, terms: ['ce', 'ins'] },
     { name: 'λ2 = 0: no teacher adapters given', fusion: 'concat', lambdaKl: 2, lambdaIns: 0, teacher: ['concat'], adapters: false, terms: ['ce', 'kl'] },
     { name: "fusion 'none', CE only", fusion: 'none', lambdaKl: 0, lambdaIns: 0, adapters: false, terms: ['ce'] },
-    { name: "fusion 'cross-attention', all terms", fusion: 'cross-attention', lambdaKl: 1, lambdaIns: 1, teacher: ['lora'], adapters: true, terms: ['ce', 'kl', 'ins'] },
+    {
+      name: "fusion 'cross-attention', all terms",
+      fusion: 'cross-attention',
+      lambdaKl: 1,
+      lambdaIns: 1,
+      teacher: ['lora'],
+      adapters: true,
+      terms: ['ce', 'kl', 'ins'],
+    },
   ];
   it.each(ablations)('ablation through fit: $name', async (a) => {
     const teacherHn = new HyperNetwork(base, { ...cfg, bHeadInitStd: 0.2 }, { seed: 8 });
@@ -268,7 +355,14 @@ describe('objectives', () => {
     const train = async (cache: boolean | TeacherLogitCache, seed: number) => {
       const hn = new HyperNetwork(base, cfg, { seed: 2 });
       const optimizer = new AdamW(hn.namedParameters(), { lr: 1e-2 });
-      const objective = finetuneObjective({ hypernet: hn, tasks, batchSize: 2, seed, loss: { lambdaKl: 1 }, teacher: { sources: ['concat'], concatModel: teacherModel, cache } });
+      const objective = finetuneObjective({
+        hypernet: hn,
+        tasks,
+        batchSize: 2,
+        seed,
+        loss: { lambdaKl: 1 },
+        teacher: { sources: ['concat'], concatModel: teacherModel, cache },
+      });
       const kl: number[] = [];
       await fit({ ...objective, name: 'ft', optimizer, steps: 4, onStep: (r) => void kl.push(r.terms['kl'] as number) });
       objective.dispose();
@@ -300,7 +394,16 @@ describe('objectives', () => {
     const before = tf.memory().numTensors;
     const optimizer = new AdamW(hn.namedParameters(), { lr: 1e-2 });
     const records: StepRecord[] = [];
-    const r = await pretrainHypernet({ hypernet: hn, documents: docs, split: smallSplit, batchSize: 2, optimizer, steps: 4, seed: 1, onStep: (x) => void records.push(x) });
+    const r = await pretrainHypernet({
+      hypernet: hn,
+      documents: docs,
+      split: smallSplit,
+      batchSize: 2,
+      optimizer,
+      steps: 4,
+      seed: 1,
+      onStep: (x) => void records.push(x),
+    });
     optimizer.dispose();
     expect(r).toMatchObject({ step: 4, aborted: false });
     expect(tf.memory().numTensors).toBe(before);
@@ -314,9 +417,14 @@ describe('objectives', () => {
 });
 
 describe('alignment loss with modules stacked by shape', () => {
-  it('equals distill\'s module-by-module loss, value and gradients (shared and per-task factors, two shapes, both modes)', () => {
+  it("equals distill's module-by-module loss, value and gradients (shared and per-task factors, two shapes, both modes)", () => {
     // modules 0-2: [out 6, in 4]; module 3: [out 5, in 7]; generated rank 3 with scaling 2, teacher rank 2 with scaling 0.5
-    const shapes = [[6, 4], [6, 4], [6, 4], [5, 7]] as const;
+    const shapes = [
+      [6, 4],
+      [6, 4],
+      [6, 4],
+      [5, 7],
+    ] as const;
     for (const tasksDim of [undefined, 3]) {
       const lead = tasksDim === undefined ? [] : [tasksDim];
       const vars: tf.Variable[] = [];
@@ -327,11 +435,16 @@ describe('alignment loss with modules stacked by shape', () => {
         const B = tf.variable(tf.randomNormal([...lead, out, 3], 0, 1, 'float32', k + 11));
         vars.push(A, B);
         generated.set(`m${k}`, { A, B, scaling: 2 });
-        teacher.set(`m${k}`, { A: tf.randomNormal([...lead, 2, inF], 0, 1, 'float32', k + 21), B: tf.randomNormal([...lead, out, 2], 0, 1, 'float32', k + 31), scaling: 0.5 });
+        teacher.set(`m${k}`, {
+          A: tf.randomNormal([...lead, 2, inF], 0, 1, 'float32', k + 21),
+          B: tf.randomNormal([...lead, out, 2], 0, 1, 'float32', k + 31),
+          scaling: 0.5,
+        });
       });
       for (const mode of ['delta', 'factors'] as const) {
         // factors mode needs equal ranks: compare the generated side with itself shifted
-        const other = mode === 'delta' ? teacher : new Map([...generated].map(([k, d]) => [k, { A: tf.add(d.A, 0.1), B: tf.sub(d.B, 0.2), scaling: d.scaling }]));
+        const other =
+          mode === 'delta' ? teacher : new Map([...generated].map(([k, d]) => [k, { A: tf.add(d.A, 0.1), B: tf.sub(d.B, 0.2), scaling: d.scaling }]));
         tf.tidy(() => {
           const a = tf.variableGrads(() => alignmentLoss(generated, other, mode), vars);
           const b = tf.variableGrads(() => parameterAlignmentLoss(generated, other, { mode }), vars);

@@ -45,7 +45,15 @@ function teacherForward(model: BaseSeq2SeqModel, ids: tf.Tensor2D, mask: tf.Tens
  * configured (`concat` prefix or per-layer cross-attention hook). `enc` has one row (the whole batch's
  * task) or one row per task of `taskOfExample`; `deltas` are shared or one per example.
  */
-function studentForward(hn: HyperNetwork, ids: tf.Tensor2D, mask: tf.Tensor2D, labels: tf.Tensor2D, deltas: DeltaMap, enc: InstructionEncoding, taskOfExample?: readonly number[]) {
+function studentForward(
+  hn: HyperNetwork,
+  ids: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  labels: tf.Tensor2D,
+  deltas: DeltaMap,
+  enc: InstructionEncoding,
+  taskOfExample?: readonly number[],
+) {
   const perExample = taskOfExample !== undefined && enc.states.shape[0] > 1;
   // the hook reads one row for the batch or one per example; the rows are picked inside the tape (differentiable)
   const encoderLayerHook = hn.config.fusion === 'cross-attention' ? fusionHook(hn, perExample ? selectEncodingRows(enc, taskOfExample) : enc) : undefined;
@@ -139,11 +147,23 @@ export function pretrainObjective(o: PretrainObjectiveOptions): Objective<Pretra
         if (ex) examples.push(ex);
       }
       if (examples.length === 0) throw new HypernetInputError('documents', 'documents of at least 3 tokens', 'only shorter ones');
-      const instruction = padIds(examples.map((e) => e.instruction), padTokenId);
+      const instruction = padIds(
+        examples.map((e) => e.instruction),
+        padTokenId,
+      );
       // one row per example. A frozen encoder runs here, outside the tape; a trainable one ('separate')
       // runs in loss(), inside it, so that it receives gradients.
       const encoding = hn.encoderIsTrainable ? undefined : hn.encodeInstructions(instruction.ids, instruction.mask);
-      return { examples, instruction, input: padIds(examples.map((e) => e.input), padTokenId), labels: padLabels(examples.map((e) => e.target)), encoding };
+      return {
+        examples,
+        instruction,
+        input: padIds(
+          examples.map((e) => e.input),
+          padTokenId,
+        ),
+        labels: padLabels(examples.map((e) => e.target)),
+        encoding,
+      };
     },
     loss(b) {
       const enc = b.encoding ?? hn.encodeInstructions(b.instruction.ids, b.instruction.mask);
@@ -296,7 +316,10 @@ export class InstructionCache {
   get(taskId: string, instructionIds: readonly number[]): InstructionEncoding {
     let e = this.entries.get(taskId);
     if (!e) {
-      const { ids, mask } = padIds([instructionIds], this.hypernet.base.config.padTokenId, { vocabSize: this.hypernet.base.config.vocabSize, argument: `instructionIds of task '${taskId}'` });
+      const { ids, mask } = padIds([instructionIds], this.hypernet.base.config.padTokenId, {
+        vocabSize: this.hypernet.base.config.vocabSize,
+        argument: `instructionIds of task '${taskId}'`,
+      });
       e = this.hypernet.encodeInstructions(ids, mask);
       tf.dispose([ids, mask]);
       this.entries.set(taskId, e);
@@ -343,9 +366,19 @@ function teacherLogitsFor(
     // stacked and each example runs with its own task's (per-example factors), instead of a forward per task
     const taskRows = [...new Set(missing.map((m) => m.task))];
     const stacked = concat || taskRows.length === 1 ? undefined : stackTeachers(taskRows.map((t) => tasks[t] as FinetuneTask));
-    const adapters = concat ? teacher.concatAdapters : stacked ? HyperNetwork.selectRows(stacked, missing.map((m) => taskRows.indexOf(m.task))) : (tasks[taskRows[0] as number] as FinetuneTask).teacherAdapters;
+    const adapters = concat
+      ? teacher.concatAdapters
+      : stacked
+        ? HyperNetwork.selectRows(
+            stacked,
+            missing.map((m) => taskRows.indexOf(m.task)),
+          )
+        : (tasks[taskRows[0] as number] as FinetuneTask).teacherAdapters;
     // presence of teacherInputIds / teacherAdapters was checked when the objective was made
-    const x = padIds(missing.map((m) => (concat ? (m.ex.teacherInputIds as readonly number[]) : m.ex.inputIds)), pad);
+    const x = padIds(
+      missing.map((m) => (concat ? (m.ex.teacherInputIds as readonly number[]) : m.ex.inputIds)),
+      pad,
+    );
     const lab = padLabels(missing.map((m) => m.ex.labelIds));
     const { logits, encoderLastHiddenState } = teacherForward(model, x.ids, x.mask, lab, adapters);
     encoderLastHiddenState.dispose();
@@ -362,7 +395,14 @@ function teacherLogitsFor(
   }
   const rows = batch.map((ex) => (cache ?? fresh).get(key(ex)) as tf.Tensor2D);
   const out = tf.tidy(() => {
-    const padded = rows.map((r) => (r.shape[0] < tgtLen ? tf.pad(r, [[0, tgtLen - r.shape[0]], [0, 0]]) : r)); // [tgtLen, vocab]
+    const padded = rows.map((r) =>
+      r.shape[0] < tgtLen
+        ? tf.pad(r, [
+            [0, tgtLen - r.shape[0]],
+            [0, 0],
+          ])
+        : r,
+    ); // [tgtLen, vocab]
     return tf.stack(padded) as tf.Tensor3D; // [batch, tgtLen, vocab]
   });
   tf.dispose([...fresh.values()]);
@@ -373,11 +413,13 @@ function teacherLogitsFor(
 function checkFinetune(o: FinetuneObjectiveOptions, tasks: readonly FinetuneTask[], lossCfg: TagiLossConfig): void {
   checkBatchSize(o.batchSize);
   const k = o.tasksPerBatch ?? 1;
-  if (!Number.isInteger(k) || k < 1 || o.batchSize % k !== 0) throw new HypernetInputError('tasksPerBatch', `a positive integer dividing batchSize (${o.batchSize})`, String(k));
+  if (!Number.isInteger(k) || k < 1 || o.batchSize % k !== 0)
+    throw new HypernetInputError('tasksPerBatch', `a positive integer dividing batchSize (${o.batchSize})`, String(k));
   if (tasks.length === 0) throw new HypernetInputError('tasks', 'at least one task with examples', 'none');
   if (lossCfg.lambdaKl > 0) {
     const sources = o.teacher?.sources ?? [];
-    if (sources.length === 0) throw new HypernetInputError('teacher', "teacher sources ('concat' and/or 'lora') because loss.lambdaKl > 0 (or set lambdaKl: 0)", 'none');
+    if (sources.length === 0)
+      throw new HypernetInputError('teacher', "teacher sources ('concat' and/or 'lora') because loss.lambdaKl > 0 (or set lambdaKl: 0)", 'none');
     for (const [i, s] of sources.entries()) {
       if (s !== 'concat' && s !== 'lora') throw new HypernetInputError(`teacher.sources.${i}`, "'concat' or 'lora'", JSON.stringify(s));
     }
@@ -388,20 +430,38 @@ function checkFinetune(o: FinetuneObjectiveOptions, tasks: readonly FinetuneTask
     if (sources.includes('concat')) {
       for (const t of tasks) {
         const ex = t.examples.find((e) => !e.teacherInputIds);
-        if (ex) throw new HypernetInputError(`tasks['${t.taskId}'].examples['${ex.id}'].teacherInputIds`, "the instruction+input ids for the 'concat' teacher", 'undefined');
+        if (ex)
+          throw new HypernetInputError(
+            `tasks['${t.taskId}'].examples['${ex.id}'].teacherInputIds`,
+            "the instruction+input ids for the 'concat' teacher",
+            'undefined',
+          );
       }
     }
   }
   if (lossCfg.lambdaIns > 0) {
     const without = tasks.filter((t) => !t.teacherAdapters).map((t) => t.taskId);
-    if (without.length > 0) throw new HypernetInputError('tasks[].teacherAdapters', `a LoRA teacher for every task because loss.lambdaIns > 0 (missing: ${without.slice(0, 5).join(', ')})`, `${without.length} without`);
+    if (without.length > 0)
+      throw new HypernetInputError(
+        'tasks[].teacherAdapters',
+        `a LoRA teacher for every task because loss.lambdaIns > 0 (missing: ${without.slice(0, 5).join(', ')})`,
+        `${without.length} without`,
+      );
   }
   // every id checked once, here where the data enters (batches are then built from checked rows)
   const vocab = o.hypernet.base.config.vocabSize;
   for (const t of tasks) {
     checkIdRows([t.instructionIds], vocab, `tasks['${t.taskId}'].instructionIds`);
-    checkIdRows(t.examples.map((e) => e.inputIds), vocab, `tasks['${t.taskId}'].examples[].inputIds`);
-    checkIdRows(t.examples.map((e) => e.teacherInputIds ?? []), vocab, `tasks['${t.taskId}'].examples[].teacherInputIds`);
+    checkIdRows(
+      t.examples.map((e) => e.inputIds),
+      vocab,
+      `tasks['${t.taskId}'].examples[].inputIds`,
+    );
+    checkIdRows(
+      t.examples.map((e) => e.teacherInputIds ?? []),
+      vocab,
+      `tasks['${t.taskId}'].examples[].teacherInputIds`,
+    );
     for (const e of t.examples) checkLabelIds(e.labelIds, e.labelIds.length || 1, vocab, { argument: `tasks['${t.taskId}'].examples['${e.id}'].labelIds` });
   }
 }
@@ -451,7 +511,11 @@ function stackTeachers(tasks: readonly FinetuneTask[]): DeltaMap {
   for (const [path, d] of first) {
     const parts = tasks.map((t) => (t.teacherAdapters as DeltaMap).get(path));
     if (parts.some((p) => p === undefined || p.scaling !== d.scaling || p.A.rank !== 2)) {
-      throw new HypernetInputError('tasks[].teacherAdapters', `shared [r, in] / [out, r] factors on the same modules with one scaling (module ${path})`, 'teachers that differ');
+      throw new HypernetInputError(
+        'tasks[].teacherAdapters',
+        `shared [r, in] / [out, r] factors on the same modules with one scaling (module ${path})`,
+        'teachers that differ',
+      );
     }
     out.set(path, { A: tf.stack(parts.map((p) => (p as { A: tf.Tensor }).A)), B: tf.stack(parts.map((p) => (p as { B: tf.Tensor }).B)), scaling: d.scaling }); // [tasks, r, in], [tasks, out, r]
   }
@@ -513,16 +577,24 @@ export function finetuneObjective(o: FinetuneObjectiveOptions): FinetuneObjectiv
         const encs = batchTasks.map((t) => instructions.get(t.taskId, t.instructionIds));
         encoding = k === 1 ? encs[0] : stackEncodings(encs);
       }
-      const input = padIds(examples.map((e) => e.inputIds), pad);
+      const input = padIds(
+        examples.map((e) => e.inputIds),
+        pad,
+      );
       const labels = padLabels(examples.map((e) => e.labelIds));
-      const teacherLogits = teacher ? teacher.sources.map((s) => teacherLogitsFor(s, batchTasks, taskOfExample, examples, labels.shape[1], hn, teacher, logitCache)) : [];
+      const teacherLogits = teacher
+        ? teacher.sources.map((s) => teacherLogitsFor(s, batchTasks, taskOfExample, examples, labels.shape[1], hn, teacher, logitCache))
+        : [];
       const teacherAdapters = lossCfg.lambdaIns > 0 && k > 1 ? stackTeachers(batchTasks) : undefined;
       return { task: batchTasks[0] as FinetuneTask, tasks: batchTasks, taskOfExample, examples, input, labels, teacherLogits, encoding, teacherAdapters };
     },
     loss(b) {
       let enc = b.encoding;
       if (!enc) {
-        const { ids, mask } = padIds(b.tasks.map((t) => t.instructionIds), pad);
+        const { ids, mask } = padIds(
+          b.tasks.map((t) => t.instructionIds),
+          pad,
+        );
         enc = hn.encodeInstructions(ids, mask);
       }
       const several = b.tasks.length > 1;
@@ -606,8 +678,15 @@ export function studentLoss(hn: HyperNetwork, tasks: readonly FinetuneTask[], op
         const prev = sum;
         sum = tf.tidy(() => {
           const vocabSize = hn.base.config.vocabSize;
-          const x = padIds(batch.map((e) => e.inputIds), hn.base.config.padTokenId, { vocabSize, argument: `tasks['${task.taskId}'].examples[].inputIds` });
-          const labels = padLabels(batch.map((e) => e.labelIds), { vocabSize, argument: `tasks['${task.taskId}'].examples[].labelIds` });
+          const x = padIds(
+            batch.map((e) => e.inputIds),
+            hn.base.config.padTokenId,
+            { vocabSize, argument: `tasks['${task.taskId}'].examples[].inputIds` },
+          );
+          const labels = padLabels(
+            batch.map((e) => e.labelIds),
+            { vocabSize, argument: `tasks['${task.taskId}'].examples[].labelIds` },
+          );
           const out = studentForward(hn, x.ids, x.mask, labels, deltas, enc);
           return tf.add(prev, tf.mul(maskedCrossEntropy(out.logits, labels), n));
         });

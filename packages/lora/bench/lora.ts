@@ -22,8 +22,16 @@ const report = await initBackend({ backend });
 // BENCH_TINY=1: a small shape to smoke-test the script itself
 const tiny = process.env['BENCH_TINY'] === '1';
 const config = makeT5Config({
-  vocabSize: tiny ? 512 : 32128, dModel: tiny ? 32 : 512, dKv: tiny ? 8 : 64, numHeads: tiny ? 2 : 6, dFf: tiny ? 64 : 1024,
-  numLayers: tiny ? 1 : 8, numDecoderLayers: tiny ? 1 : 8, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0,
+  vocabSize: tiny ? 512 : 32128,
+  dModel: tiny ? 32 : 512,
+  dKv: tiny ? 8 : 64,
+  numHeads: tiny ? 2 : 6,
+  dFf: tiny ? 64 : 1024,
+  numLayers: tiny ? 1 : 8,
+  numDecoderLayers: tiny ? 1 : 8,
+  feedForwardProj: 'gated-gelu',
+  tieWordEmbeddings: false,
+  dropoutRate: 0,
 });
 const mb = (b: number) => (b / 2 ** 20).toFixed(2);
 // Size of the wasm module's linear memory (grows, never shrinks): what actually runs out.
@@ -43,9 +51,24 @@ function makeBatch(seed: number, n: number) {
   };
 }
 
-interface Row { name: string; trainable: number; msPerStep: number; cpuMsPerStep: number; tokensPerSec: number; stateMB: string; peakMB: string; persistentMB: string }
+interface Row {
+  name: string;
+  trainable: number;
+  msPerStep: number;
+  cpuMsPerStep: number;
+  tokensPerSec: number;
+  stateMB: string;
+  peakMB: string;
+  persistentMB: string;
+}
 
-async function run(name: string, model: T5ForConditionalGeneration, params: Map<string, tf.Variable>, adapters?: AdapterSet, withOptimizer = true): Promise<Row> {
+async function run(
+  name: string,
+  model: T5ForConditionalGeneration,
+  params: Map<string, tf.Variable>,
+  adapters?: AdapterSet,
+  withOptimizer = true,
+): Promise<Row> {
   const opt = withOptimizer ? new AdamW(params, { lr: 1e-4, weightDecay: 0 }) : undefined;
   const nMicro = Math.ceil(batch / micro);
   const bs = Array.from({ length: nMicro }, (_, i) => makeBatch(i + 1, Math.min(micro, batch - i * micro)));
@@ -63,7 +86,8 @@ async function run(name: string, model: T5ForConditionalGeneration, params: Map<
       peak = Math.max(peak, tf.memory().numBytes); // + gradients
       value.dataSync();
       value.dispose();
-      if (process.env['BENCH_VERBOSE'] === '1') console.error(`  micro-batch done: ${mb(tf.memory().numBytes)} MB live, peak ${mb(peak)} MB, wasm heap ${mb(wasmHeapBytes())} MB`);
+      if (process.env['BENCH_VERBOSE'] === '1')
+        console.error(`  micro-batch done: ${mb(tf.memory().numBytes)} MB live, peak ${mb(peak)} MB, wasm heap ${mb(wasmHeapBytes())} MB`);
       if (acc === undefined) acc = new Map(Object.entries(grads).map(([k, t]) => [nameOf.get(k) as string, t]));
       else {
         for (const [k, t] of Object.entries(grads)) {
@@ -110,15 +134,24 @@ async function run(name: string, model: T5ForConditionalGeneration, params: Map<
   };
 }
 
-console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at start; backend ${report.backend}; ${tiny ? 'TINY smoke shape' : 't5-small-lm-adapt shape'} (d_model 512, 8+8 layers, 6 heads, d_ff 1024, gated-gelu, vocab 32128, random); batch ${batch} (micro-batches of ${micro}, gradients accumulated), ${srcLen}/${tgtLen} tokens; ${steps} timed steps after a one-micro-batch warm-up`);
+console.log(
+  `load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(
+      ' ',
+    )} at start; backend ${report.backend}; ${tiny ? 'TINY smoke shape' : 't5-small-lm-adapt shape'} (d_model 512, 8+8 layers, 6 heads, d_ff 1024, gated-gelu, vocab 32128, random); batch ${batch} (micro-batches of ${micro}, gradients accumulated), ${srcLen}/${tgtLen} tokens; ${steps} timed steps after a one-micro-batch warm-up`,
+);
 const model = createRandomT5(config, 0);
 model.train();
 const modelMB = mb(tf.memory().numBytes);
 const baseParams = model.namedParameters().reduce((a, [, v]) => a + v.size, 0);
 console.log(`model: ${baseParams.toLocaleString('en')} parameters, ${modelMB} MB of tensors`);
 
-const header = '| run | trainable params | ms/step | CPU ms/step | tokens/s | peak live tensor MB (model incl.) | optimiser state MB |\n|---|---:|---:|---:|---:|---:|---:|';
-const line = (r: Row) => `| ${r.name} | ${r.trainable.toLocaleString('en')} | ${r.msPerStep} | ${r.cpuMsPerStep} | ${r.tokensPerSec} | ${r.peakMB} | ${r.persistentMB} |`;
+const header =
+  '| run | trainable params | ms/step | CPU ms/step | tokens/s | peak live tensor MB (model incl.) | optimiser state MB |\n|---|---:|---:|---:|---:|---:|---:|';
+const line = (r: Row) =>
+  `| ${r.name} | ${r.trainable.toLocaleString('en')} | ${r.msPerStep} | ${r.cpuMsPerStep} | ${r.tokensPerSec} | ${r.peakMB} | ${r.persistentMB} |`;
 const lines: string[] = [];
 async function attempt(name: string, f: () => Promise<Row>): Promise<void> {
   try {
@@ -136,8 +169,15 @@ await attempt('LoRA r=8 on q,v (base frozen) + AdamW', () => run('LoRA r=8 on q,
 adapter.dispose();
 if (process.env['BENCH_SKIP_FULL'] !== '1') {
   const all = new Map(model.namedParameters());
-  await attempt('full fine-tuning: gradients of all weights, no optimiser', () => run('full fine-tuning: gradients of all weights, no optimiser', model, all, undefined, false));
+  await attempt('full fine-tuning: gradients of all weights, no optimiser', () =>
+    run('full fine-tuning: gradients of all weights, no optimiser', model, all, undefined, false),
+  );
   await attempt('full fine-tuning + AdamW', () => run('full fine-tuning + AdamW', model, all));
 }
-console.log(`\n${header}\n${lines.join('\n')}\nload average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end`);
+console.log(
+  `\n${header}\n${lines.join('\n')}\nload average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} at the end`,
+);
 model.dispose();

@@ -104,11 +104,22 @@ describe.each(testBackends())('golden peft adapter on %s', (backend) => {
       let worst = 0;
       for (const [p, w0] of before) {
         const w = (model.getModule(p) as unknown as { weight: tf.Tensor }).weight;
-        worst = Math.max(worst, tf.tidy(() => tf.max(tf.abs(tf.sub(w, w0))).dataSync()[0]!));
+        worst = Math.max(
+          worst,
+          tf.tidy(() => tf.max(tf.abs(tf.sub(w, w0))).dataSync()[0]!),
+        );
       }
       // float32 add-then-subtract: exact up to rounding (|W|, |ΔW| < 4 here, so a few ulp ≈ 1e-6)
       expect(worst).toBeLessThan(2e-6);
-      tf.dispose([unmerged.logits, unmerged.loss, unmerged.encoderLastHiddenState, merged.logits, merged.loss, merged.encoderLastHiddenState, ...before.values()]);
+      tf.dispose([
+        unmerged.logits,
+        unmerged.loss,
+        unmerged.encoderLastHiddenState,
+        merged.logits,
+        merged.loss,
+        merged.encoderLastHiddenState,
+        ...before.values(),
+      ]);
       disposeBatch(b);
     });
   });
@@ -173,7 +184,10 @@ describe.each(testBackends())('golden peft adapter on %s', (backend) => {
     const out2 = tmp();
     await saveAdapter(out2, back);
     expect(fs.readFileSync(path.join(out2, 'adapter_model.safetensors')).equals(fs.readFileSync(path.join(out, 'adapter_model.safetensors')))).toBe(true);
-    expect(fs.readFileSync(path.join(out2, 'adapter_config.json'), 'utf8')).toBe(fs.readFileSync(path.join(loraDir, 'adapter_config.json'), 'utf8').replace('"lora_dropout": 0.0', '"lora_dropout": 0') + (fs.readFileSync(path.join(loraDir, 'adapter_config.json'), 'utf8').endsWith('\n') ? '' : '\n'));
+    expect(fs.readFileSync(path.join(out2, 'adapter_config.json'), 'utf8')).toBe(
+      fs.readFileSync(path.join(loraDir, 'adapter_config.json'), 'utf8').replace('"lora_dropout": 0.0', '"lora_dropout": 0') +
+        (fs.readFileSync(path.join(loraDir, 'adapter_config.json'), 'utf8').endsWith('\n') ? '' : '\n'),
+    );
     back.dispose();
   });
 
@@ -206,15 +220,49 @@ describe('AdapterSet on cpu (invariants and errors)', () => {
   let model: T5ForConditionalGeneration;
   beforeAll(async () => {
     await useBackend('cpu');
-    model = createRandomT5(makeT5Config({ vocabSize: 64, dModel: 16, dKv: 4, numHeads: 2, dFf: 24, numLayers: 1, numDecoderLayers: 1, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false }), 1) as T5ForConditionalGeneration;
+    model = createRandomT5(
+      makeT5Config({
+        vocabSize: 64,
+        dModel: 16,
+        dKv: 4,
+        numHeads: 2,
+        dFf: 24,
+        numLayers: 1,
+        numDecoderLayers: 1,
+        feedForwardProj: 'gated-gelu',
+        tieWordEmbeddings: false,
+      }),
+      1,
+    ) as T5ForConditionalGeneration;
     model.eval(); // T5's own dropout off: only the adapter's dropout is under test
   });
   afterAll(() => model.dispose());
 
   const ids = () => ({
-    inputIds: tf.tensor2d([[5, 6, 7, 1], [8, 9, 1, 0]], undefined, 'int32'),
-    attentionMask: tf.tensor2d([[1, 1, 1, 1], [1, 1, 1, 0]], undefined, 'int32'),
-    labels: tf.tensor2d([[3, 4, 1], [2, 1, -100]], undefined, 'int32'),
+    inputIds: tf.tensor2d(
+      [
+        [5, 6, 7, 1],
+        [8, 9, 1, 0],
+      ],
+      undefined,
+      'int32',
+    ),
+    attentionMask: tf.tensor2d(
+      [
+        [1, 1, 1, 1],
+        [1, 1, 1, 0],
+      ],
+      undefined,
+      'int32',
+    ),
+    labels: tf.tensor2d(
+      [
+        [3, 4, 1],
+        [2, 1, -100],
+      ],
+      undefined,
+      'int32',
+    ),
   });
 
   it('matches targets as peft: list = exact or dotted suffix, string = full regex, Linear only', () => {
@@ -229,7 +277,10 @@ describe('AdapterSet on cpu (invariants and errors)', () => {
     // full match: 'SelfAttention\\.q' alone matches nothing; '.*SelfAttention\\.q' matches both stacks
     expect(() => matchTargets(model, 'SelfAttention\\.q')).toThrow(TargetMatchError);
     expect(matchTargets(model, '.*SelfAttention\\.q')).toHaveLength(2);
-    expect(matchTargets(model, 'encoder\\..*\\.(wi_0|wo)').map((t) => t.path)).toEqual(['encoder.block.0.layer.1.DenseReluDense.wi_0', 'encoder.block.0.layer.1.DenseReluDense.wo']);
+    expect(matchTargets(model, 'encoder\\..*\\.(wi_0|wo)').map((t) => t.path)).toEqual([
+      'encoder.block.0.layer.1.DenseReluDense.wi_0',
+      'encoder.block.0.layer.1.DenseReluDense.wo',
+    ]);
     // 'layer_norm' is not a Linear; 'wi' is not a suffix of 'wi_0'
     expect(() => matchTargets(model, ['layer_norm', 'wi'])).toThrow(/"layer_norm", "wi" match no Linear module; closest Linear module names: .*wi_0/);
     // peft semantics: one unmatched entry is fine if others match, unless strict
@@ -270,7 +321,11 @@ describe('AdapterSet on cpu (invariants and errors)', () => {
     const plain = AdapterSet.create(model, loraConfig({ r: 4, loraAlpha: 2 }), { seed: 1, initBStd: 0.5 });
     expect(plain.scaling).toBe(0.5);
     const p = set.paths[0]!;
-    expectClose(set.deltaWeight(p), tf.tidy(() => tf.mul(plain.deltaWeight(p), 2)), { atol: 1e-6, rtol: 0 });
+    expectClose(
+      set.deltaWeight(p),
+      tf.tidy(() => tf.mul(plain.deltaWeight(p), 2)),
+      { atol: 1e-6, rtol: 0 },
+    );
     set.dispose();
     plain.dispose();
   });
@@ -415,7 +470,9 @@ describe('AdapterSet on cpu (invariants and errors)', () => {
     const bad = () => AdapterSet.fromTensors(cfg, { [q]: { A: tf.zeros([2, 16]), B: tf.zeros([9, 2]) } }, { model });
     expect(bad).toThrow(AdapterShapeError);
     expect(bad).toThrow(`${q}: expected A [2, 16] and B [8, 2], found A [2, 16], B [9, 2]`);
-    expect(() => AdapterSet.fromTensors(cfg, { 'encoder.nope': { A: tf.zeros([2, 16]), B: tf.zeros([8, 2]) } }, { model })).toThrow(/encoder\.nope: expected the path of a Linear module/);
+    expect(() => AdapterSet.fromTensors(cfg, { 'encoder.nope': { A: tf.zeros([2, 16]), B: tf.zeros([8, 2]) } }, { model })).toThrow(
+      /encoder\.nope: expected the path of a Linear module/,
+    );
     const d = tmp();
     await expect(loadAdapter(d)).rejects.toThrow(AdapterFileError);
     await expect(loadAdapter(d)).rejects.toThrow(/adapter_config\.json: missing/);

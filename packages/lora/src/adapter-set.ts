@@ -129,9 +129,7 @@ export class AdapterSet {
       const bound = 1 / Math.sqrt(t.inFeatures);
       const a = tf.tensor2d(rng.uniformArray(r * t.inFeatures, -bound, bound), [r, t.inFeatures]);
       const b =
-        opts.initBStd === undefined
-          ? tf.zeros([t.outFeatures, r])
-          : tf.tensor2d(rng.normalArray(t.outFeatures * r, 0, opts.initBStd), [t.outFeatures, r]);
+        opts.initBStd === undefined ? tf.zeros([t.outFeatures, r]) : tf.tensor2d(rng.normalArray(t.outFeatures * r, 0, opts.initBStd), [t.outFeatures, r]);
       factors.set(t.path, { A: tf.variable(a, true), B: tf.variable(b, true) });
       a.dispose();
       b.dispose();
@@ -158,7 +156,11 @@ export class AdapterSet {
       const b = checkFactors(path, f.A, f.B, config.r, target);
       if (i === 0) batch = b;
       else if (b !== batch) {
-        throw new AdapterShapeError(path, batch === undefined ? 'shared factors like the other modules' : `per-example factors with batch ${batch}`, b === undefined ? 'shared factors' : `batch ${b}`);
+        throw new AdapterShapeError(
+          path,
+          batch === undefined ? 'shared factors like the other modules' : `per-example factors with batch ${batch}`,
+          b === undefined ? 'shared factors' : `batch ${b}`,
+        );
       }
       map.set(path, { A: f.A, B: f.B });
     });
@@ -289,7 +291,10 @@ export class AdapterSet {
     if (!Number.isInteger(i) || i < 0 || i >= this.batch) throw new RangeError(`AdapterSet.example: index ${i} out of range [0, ${this.batch})`);
     const map = new Map<string, LoraFactors>();
     for (const [p, f] of this.factors) {
-      map.set(p, { A: tf.tidy(() => tf.squeeze(tf.slice(f.A, [i, 0, 0], [1, -1, -1]), [0])), B: tf.tidy(() => tf.squeeze(tf.slice(f.B, [i, 0, 0], [1, -1, -1]), [0])) });
+      map.set(p, {
+        A: tf.tidy(() => tf.squeeze(tf.slice(f.A, [i, 0, 0], [1, -1, -1]), [0])),
+        B: tf.tidy(() => tf.squeeze(tf.slice(f.B, [i, 0, 0], [1, -1, -1]), [0])),
+      });
     }
     return new AdapterSet(this.config, map, undefined);
   }
@@ -337,7 +342,12 @@ export class AdapterSet {
       });
       map.set(p, { A, B });
     }
-    const targets = [...new Set([...(Array.isArray(this.config.targetModules) ? this.config.targetModules : []), ...(Array.isArray(other.config.targetModules) ? other.config.targetModules : [])])];
+    const targets = [
+      ...new Set([
+        ...(Array.isArray(this.config.targetModules) ? this.config.targetModules : []),
+        ...(Array.isArray(other.config.targetModules) ? other.config.targetModules : []),
+      ]),
+    ];
     const config = loraConfig({
       ...this.config,
       r,
@@ -528,16 +538,18 @@ export function lowRankSingularValues(a: ArrayLike<number>, b: ArrayLike<number>
   }
   const tmp = new Float64Array(r * r);
   const m = new Float64Array(r * r);
-  for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) {
-    let acc = 0;
-    for (let k = 0; k < r; k++) acc += (half[i * r + k] as number) * (h[k * r + j] as number);
-    tmp[i * r + j] = acc;
-  }
-  for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) {
-    let acc = 0;
-    for (let k = 0; k < r; k++) acc += (tmp[i * r + k] as number) * (half[k * r + j] as number);
-    m[i * r + j] = acc;
-  }
+  for (let i = 0; i < r; i++)
+    for (let j = 0; j < r; j++) {
+      let acc = 0;
+      for (let k = 0; k < r; k++) acc += (half[i * r + k] as number) * (h[k * r + j] as number);
+      tmp[i * r + j] = acc;
+    }
+  for (let i = 0; i < r; i++)
+    for (let j = 0; j < r; j++) {
+      let acc = 0;
+      for (let k = 0; k < r; k++) acc += (tmp[i * r + k] as number) * (half[k * r + j] as number);
+      m[i * r + j] = acc;
+    }
   for (let i = 0; i < r; i++) for (let j = i + 1; j < r; j++) m[i * r + j] = m[j * r + i] = ((m[i * r + j] as number) + (m[j * r + i] as number)) / 2;
   const ev = symmetricEigen(m, r).values;
   return [...ev].map((x) => Math.abs(s) * Math.sqrt(Math.max(0, x))).sort((x, y) => y - x);

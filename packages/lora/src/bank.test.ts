@@ -13,7 +13,21 @@ import { peftKey } from './targets.js';
 import { collate, disposeBatch } from './teacher.js';
 
 const model = () =>
-  createRandomT5(makeT5Config({ vocabSize: 40, dModel: 16, dKv: 4, numHeads: 4, dFf: 32, numLayers: 1, numDecoderLayers: 1, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0 }), 3).freezeBase();
+  createRandomT5(
+    makeT5Config({
+      vocabSize: 40,
+      dModel: 16,
+      dKv: 4,
+      numHeads: 4,
+      dFf: 32,
+      numLayers: 1,
+      numDecoderLayers: 1,
+      feedForwardProj: 'gated-gelu',
+      tieWordEmbeddings: false,
+      dropoutRate: 0,
+    }),
+    3,
+  ).freezeBase();
 const config = loraConfig({ r: 2, loraAlpha: 4, targetModules: ['q', 'v', 'wo'] });
 
 /** Three groups whose targets are different functions of the same kind of input. */
@@ -27,7 +41,7 @@ function examples(n: number): GroupedExample[] {
 }
 
 describe('AdapterBank', () => {
-  it('starts every group as AdapterSet.create with that group\'s own stream (by name), B = 0', async () => {
+  it("starts every group as AdapterSet.create with that group's own stream (by name), B = 0", async () => {
     await useBackend('cpu');
     const m = model();
     const bank = AdapterBank.create(m, config, 3, { seed: 7, names: ['a', 'b', 'c'] });
@@ -46,7 +60,7 @@ describe('AdapterBank', () => {
   });
 
   // on every test backend: tfjs-node takes other product kernels and may merge a shared delta into W
-  it.each(testBackends())('runs each example with its own group\'s adapter: the logits of that adapter alone, leak-free (%s)', async (backend) => {
+  it.each(testBackends())("runs each example with its own group's adapter: the logits of that adapter alone, leak-free (%s)", async (backend) => {
     await useBackend(backend);
     const m = model();
     const bank = AdapterBank.create(m, config, 3, { seed: 1 });
@@ -74,14 +88,18 @@ describe('AdapterBank', () => {
     bank.dispose();
   });
 
-  it.each(testBackends())('sends a batch\'s gradient only to the groups of its examples (%s)', async (backend) => {
+  it.each(testBackends())("sends a batch's gradient only to the groups of its examples (%s)", async (backend) => {
     await useBackend(backend);
     const m = model();
     const bank = AdapterBank.create(m, config, 3, { seed: 2 });
     const ex = examples(6).filter((e) => e.group !== 1); // no example of group 1
     const b = collate(ex, 0);
     const vars = [...bank.namedVariables().values()];
-    const { value, grads } = tf.variableGrads(() => m.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels, adapters: bank.select(ex.map((e) => e.group)) }).loss as tf.Scalar, vars);
+    const { value, grads } = tf.variableGrads(
+      () =>
+        m.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels, adapters: bank.select(ex.map((e) => e.group)) }).loss as tf.Scalar,
+      vars,
+    );
     let present = 0;
     for (const v of vars) {
       const g = grads[v.name]!;
@@ -95,25 +113,28 @@ describe('AdapterBank', () => {
     bank.dispose();
   });
 
-  it.each(testBackends())('a batch sorted into equal groups may take the bank\'s stacked factors as per-group deltas: the same logits as select (%s)', async (backend) => {
-    await useBackend(backend);
-    const m = model();
-    const bank = AdapterBank.create(m, config, 3, { seed: 4 });
-    for (const v of bank.namedVariables().values()) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', 11));
-    const ex = [...examples(9)].sort((a, b) => a.group - b.group); // groups 0,0,0,1,1,1,2,2,2
-    const vars = bank.namedVariables();
-    expectNoLeak(() => {
-      const b = collate(ex, 0);
-      const run = (adapters: () => DeltaMap) =>
-        tf.tidy(() => m.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels, adapters: adapters() }).logits);
-      const perExample = run(() => bank.select(ex.map((e) => e.group))); // [9, r, in] per module
-      const grouped = run(() => new Map(bank.paths.map((p) => [p, { A: vars.get(peftKey(p, 'A'))!, B: vars.get(peftKey(p, 'B'))!, scaling: bank.scaling }]))); // [3, r, in]
-      expectClose(grouped, perExample, { atol: 1e-5, rtol: 0, label: 'per-group vs per-example' });
-      tf.dispose([perExample, grouped]);
-      disposeBatch(b);
-    });
-    bank.dispose();
-  });
+  it.each(testBackends())(
+    "a batch sorted into equal groups may take the bank's stacked factors as per-group deltas: the same logits as select (%s)",
+    async (backend) => {
+      await useBackend(backend);
+      const m = model();
+      const bank = AdapterBank.create(m, config, 3, { seed: 4 });
+      for (const v of bank.namedVariables().values()) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', 11));
+      const ex = [...examples(9)].sort((a, b) => a.group - b.group); // groups 0,0,0,1,1,1,2,2,2
+      const vars = bank.namedVariables();
+      expectNoLeak(() => {
+        const b = collate(ex, 0);
+        const run = (adapters: () => DeltaMap) =>
+          tf.tidy(() => m.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels, adapters: adapters() }).logits);
+        const perExample = run(() => bank.select(ex.map((e) => e.group))); // [9, r, in] per module
+        const grouped = run(() => new Map(bank.paths.map((p) => [p, { A: vars.get(peftKey(p, 'A'))!, B: vars.get(peftKey(p, 'B'))!, scaling: bank.scaling }]))); // [3, r, in]
+        expectClose(grouped, perExample, { atol: 1e-5, rtol: 0, label: 'per-group vs per-example' });
+        tf.dispose([perExample, grouped]);
+        disposeBatch(b);
+      });
+      bank.dispose();
+    },
+  );
 
   it('loraBankObjective fits three different rules at once with one run; refuses bad groups and dropout', async () => {
     await useBackend('cpu');
@@ -138,6 +159,8 @@ describe('AdapterBank', () => {
     }
     objective.bank.dispose();
     expect(() => loraBankObjective({ model: m, examples: ex, groups: 4, padId: 0, config })).toThrow('group 3 has no example');
-    expect(() => loraBankObjective({ model: m, examples: ex, groups: 3, padId: 0, config: loraConfig({ r: 2, loraDropout: 0.1 }) })).toThrow('lora_dropout must be 0 in a bank');
+    expect(() => loraBankObjective({ model: m, examples: ex, groups: 3, padId: 0, config: loraConfig({ r: 2, loraDropout: 0.1 }) })).toThrow(
+      'lora_dropout must be 0 in a bank',
+    );
   });
 });

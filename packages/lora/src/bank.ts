@@ -9,7 +9,16 @@ import { type DeltaMap, type LowRankDelta, type Module, type Objective, Rng, typ
 import { AdapterSet } from './adapter-set.js';
 import { type LoraConfig, loraScaling } from './config.js';
 import { type LinearTarget, matchTargets, peftKey } from './targets.js';
-import { type Seq2SeqBatch, type Seq2SeqModel, TeacherTrainingError, type TokenizedExample, collate, disposeBatch, processedTokens, splitExamples } from './teacher.js';
+import {
+  type Seq2SeqBatch,
+  type Seq2SeqModel,
+  TeacherTrainingError,
+  type TokenizedExample,
+  collate,
+  disposeBatch,
+  processedTokens,
+  splitExamples,
+} from './teacher.js';
 
 interface BankFactors {
   readonly A: tf.Variable; // [groups, r, in]
@@ -153,14 +162,19 @@ export interface LoraBankObjective extends Objective<Seq2SeqBatch & { readonly g
 export function loraBankObjective(o: LoraBankObjectiveOptions): LoraBankObjective {
   const batchSize = o.batchSize ?? 64;
   const gradAccum = o.gradAccum ?? 1;
-  for (const [k, v] of [['batchSize', batchSize], ['gradAccum', gradAccum], ['groups', o.groups]] as const) {
+  for (const [k, v] of [
+    ['batchSize', batchSize],
+    ['gradAccum', gradAccum],
+    ['groups', o.groups],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new TeacherTrainingError(`loraBankObjective: ${k} must be a positive integer, got ${v}`);
   }
   if (o.config.loraDropout > 0) throw new TeacherTrainingError(`loraBankObjective: lora_dropout must be 0 in a bank (got ${o.config.loraDropout})`);
   const seen = new Set(o.examples.map((e) => e.group));
   for (let g = 0; g < o.groups; g++) if (!seen.has(g)) throw new TeacherTrainingError(`loraBankObjective: group ${g} has no example`);
   for (const [i, e] of o.examples.entries()) {
-    if (!Number.isInteger(e.group) || e.group < 0 || e.group >= o.groups) throw new TeacherTrainingError(`loraBankObjective: examples.${i}.group must be in [0, ${o.groups}), got ${e.group}`);
+    if (!Number.isInteger(e.group) || e.group < 0 || e.group >= o.groups)
+      throw new TeacherTrainingError(`loraBankObjective: examples.${i}.group must be in [0, ${o.groups}), got ${e.group}`);
   }
   const seed = o.seed ?? 0;
   const bank = AdapterBank.create(o.model, o.config, o.groups, { seed, ...(o.names ? { names: o.names } : {}) });
@@ -183,7 +197,9 @@ export function loraBankObjective(o: LoraBankObjectiveOptions): LoraBankObjectiv
     batch(ctx: StepContext) {
       const global = ctx.step * gradAccum + ctx.micro;
       const start = (global % microPerEpoch) * batchSize;
-      const rows = orderOf(Math.floor(global / microPerEpoch)).slice(start, start + batchSize).map((i) => o.examples[i] as GroupedExample);
+      const rows = orderOf(Math.floor(global / microPerEpoch))
+        .slice(start, start + batchSize)
+        .map((i) => o.examples[i] as GroupedExample);
       const b = { ...collate(rows, o.padId), groupOfExample: rows.map((e) => e.group) };
       examplesOf.set(b, rows);
       return b;
@@ -196,7 +212,10 @@ export function loraBankObjective(o: LoraBankObjectiveOptions): LoraBankObjectiv
     release: disposeBatch,
     split: (b, size) => {
       const rows = examplesOf.get(b) as readonly GroupedExample[];
-      return splitExamples(rows, o.padId, size).map((p) => ({ batch: { ...p.batch, groupOfExample: rows.slice(p.start, p.start + p.rows).map((e) => e.group) }, weight: p.weight }));
+      return splitExamples(rows, o.padId, size).map((p) => ({
+        batch: { ...p.batch, groupOfExample: rows.slice(p.start, p.start + p.rows).map((e) => e.group) },
+        weight: p.weight,
+      }));
     },
   };
 }

@@ -1,15 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  LoraConfigError,
-  loraConfig,
-  loraConfigToJson,
-  loraScaling,
-  parseLoraConfig,
-  parseLoraConfigText,
-  stringifyLoraConfig,
-} from './config.js';
+import { LoraConfigError, loraConfig, loraConfigToJson, loraScaling, parseLoraConfig, parseLoraConfigText, stringifyLoraConfig } from './config.js';
 
 const goldenText = fs.readFileSync(path.resolve(import.meta.dirname, '..', '__fixtures__', 'tiny-gated-untied', 'lora', 'adapter_config.json'), 'utf8');
 
@@ -26,7 +18,17 @@ function problems(fn: () => unknown): string[] {
 describe('LoraConfig', () => {
   it('reads the adapter_config.json peft 0.21 wrote, keeping every unknown field', () => {
     const c = parseLoraConfigText(goldenText);
-    expect(c).toMatchObject({ peftType: 'LORA', r: 4, loraAlpha: 8, loraDropout: 0, targetModules: ['q', 'v'], useRslora: false, taskType: 'SEQ_2_SEQ_LM', inferenceMode: true, baseModelNameOrPath: 'tiny-gated-untied' });
+    expect(c).toMatchObject({
+      peftType: 'LORA',
+      r: 4,
+      loraAlpha: 8,
+      loraDropout: 0,
+      targetModules: ['q', 'v'],
+      useRslora: false,
+      taskType: 'SEQ_2_SEQ_LM',
+      inferenceMode: true,
+      baseModelNameOrPath: 'tiny-gated-untied',
+    });
     expect(c.extra['peft_version']).toBe('0.21.0');
     expect(c.extra['loftq_config']).toEqual({});
     expect(loraScaling(c)).toBe(2);
@@ -63,7 +65,16 @@ describe('LoraConfig', () => {
   it('rejects an unknown peft_type and every bad field as dot.path: message', () => {
     expect(() => parseLoraConfig({ peft_type: 'IA3' })).toThrow(/peft_type: only 'LORA' is supported, got "IA3"/);
     const p = problems(() =>
-      parseLoraConfig({ r: 0, lora_alpha: 'x', lora_dropout: 1, bias: 'all', fan_in_fan_out: true, use_rslora: 'yes', target_modules: ['q', 3], use_dora: true }),
+      parseLoraConfig({
+        r: 0,
+        lora_alpha: 'x',
+        lora_dropout: 1,
+        bias: 'all',
+        fan_in_fan_out: true,
+        use_rslora: 'yes',
+        target_modules: ['q', 3],
+        use_dora: true,
+      }),
     );
     expect(p).toEqual(
       expect.arrayContaining([

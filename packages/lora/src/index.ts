@@ -24,7 +24,6 @@ export type { LinearTarget, MatchOptions } from './targets.js';
 export { AdapterSet, AdapterMergeError, AdapterShapeError, lowRankSingularValues, symmetricEigen } from './adapter-set.js';
 export type { LoraFactors, ModuleStats, CreateOptions, FromTensorsOptions } from './adapter-set.js';
 
-
 // stage-1 training as an objective for tensor-core's fit (teachers and the multitask baseline)
 export { loraObjective, collate, disposeBatch, evalLoss, processedTokens, splitExamples, tokenizeRecords, TeacherTrainingError } from './teacher.js';
 export type { LoraObjective, LoraObjectiveOptions, RecordTokenizer, Seq2SeqBatch, Seq2SeqModel, TokenizedExample } from './teacher.js';

@@ -48,7 +48,14 @@ describe('LoRA objectives', () => {
     }
     const before = tf.memory().numTensors;
     const single = loraObjective({ model, examples, padId: 0, config: loraConfig({ r: 2 }), batchSize: 3 });
-    const bank = loraBankObjective({ model, examples: examples.map((e, i) => ({ ...e, group: i % 2 })), groups: 2, padId: 0, config: loraConfig({ r: 2 }), batchSize: 3 });
+    const bank = loraBankObjective({
+      model,
+      examples: examples.map((e, i) => ({ ...e, group: i % 2 })),
+      groups: 2,
+      padId: 0,
+      config: loraConfig({ r: 2 }),
+      batchSize: 3,
+    });
     for (const o of [single, bank] as const) {
       const batch = o.batch({ step: 0, micro: 0 });
       expect(o.tokens?.(batch as never)).toBe(16);
@@ -59,13 +66,17 @@ describe('LoRA objectives', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('split a batch into parts whose token shares add the parts\' losses up to the batch\'s', () => {
+  it("split a batch into parts whose token shares add the parts' losses up to the batch's", () => {
     const parts = splitExamples(examples, 0, 2);
     try {
-      expect(parts.map((p) => [p.start, p.rows, p.batch.tokens, p.batch.inputTokens])).toEqual([[0, 2, 6, 6], [2, 1, 1, 3]]);
+      expect(parts.map((p) => [p.start, p.rows, p.batch.tokens, p.batch.inputTokens])).toEqual([
+        [0, 2, 6, 6],
+        [2, 1, 1, 3],
+      ]);
       expect(parts.map((p) => p.weight)).toEqual([6 / 7, 1 / 7]);
       const whole = collate(examples, 0);
-      const loss = (b: typeof whole) => tf.tidy(() => (model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels }).loss as tf.Scalar).dataSync()[0] as number);
+      const loss = (b: typeof whole) =>
+        tf.tidy(() => (model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels }).loss as tf.Scalar).dataSync()[0] as number);
       expect(Math.abs(parts.reduce((a, p) => a + p.weight * loss(p.batch), 0) - loss(whole))).toBeLessThan(1e-6);
       disposeBatch(whole);
     } finally {
@@ -74,7 +85,7 @@ describe('LoRA objectives', () => {
     expect(() => splitExamples(examples, 0, 0)).toThrow(/microBatchSize/);
   });
 
-  it.each([1, 2])('train with fit\'s microBatchSize %i exactly as with the whole batch (single adapter and bank)', async (size) => {
+  it.each([1, 2])("train with fit's microBatchSize %i exactly as with the whole batch (single adapter and bank)", async (size) => {
     const before = tf.memory().numTensors;
     const train = async (kind: 'single' | 'bank', micro: number | undefined) => {
       const config = loraConfig({ r: 2, targetModules: ['q', 'k', 'v', 'o'] });

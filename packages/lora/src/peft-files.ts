@@ -43,7 +43,10 @@ export async function loadAdapter(dir: string, opts: LoadAdapterOptions = {}): P
   const file = path.join(dir, ADAPTER_WEIGHTS_FILE);
   if (!fs.existsSync(file)) {
     const bin = path.join(dir, 'adapter_model.bin');
-    throw new AdapterFileError(file, fs.existsSync(bin) ? 'missing; only the PyTorch pickle adapter_model.bin is present (re-save with safe_serialization=True)' : 'missing');
+    throw new AdapterFileError(
+      file,
+      fs.existsSync(bin) ? 'missing; only the PyTorch pickle adapter_model.bin is present (re-save with safe_serialization=True)' : 'missing',
+    );
   }
   const buf = await fs.promises.readFile(file);
   const bytes = new Uint8Array(buf.byteLength);

@@ -10,7 +10,21 @@ import { isTargetPattern, targetPatternError } from './target-modules.js';
 import { TargetMatchError, linearModules, matchTargets, matchesTarget, targetModulesRegex } from './targets.js';
 
 const tiny = (feedForwardProj: 'gated-gelu' | 'relu', tieWordEmbeddings: boolean): T5ForConditionalGeneration =>
-  createRandomT5(makeT5Config({ vocabSize: 32, dModel: 8, dKv: 4, numHeads: 2, dFf: 12, numLayers: 2, numDecoderLayers: 2, feedForwardProj, tieWordEmbeddings, dropoutRate: 0 }), 0);
+  createRandomT5(
+    makeT5Config({
+      vocabSize: 32,
+      dModel: 8,
+      dKv: 4,
+      numHeads: 2,
+      dFf: 12,
+      numLayers: 2,
+      numDecoderLayers: 2,
+      feedForwardProj,
+      tieWordEmbeddings,
+      dropoutRate: 0,
+    }),
+    0,
+  );
 
 const enc = (i: number) => `encoder.block.${i}.layer`;
 const dec = (i: number) => `decoder.block.${i}.layer`;
@@ -22,7 +36,10 @@ const attention = (names: readonly string[]): string[] =>
 
 // every Linear of the v1.1 layout (gated-gelu, untied) in registration order: what the matchers choose from
 const GATED_UNTIED = [
-  ...[0, 1].flatMap((i) => [...['q', 'k', 'v', 'o'].map((n) => `${enc(i)}.0.SelfAttention.${n}`), ...['wi_0', 'wi_1', 'wo'].map((n) => `${enc(i)}.1.DenseReluDense.${n}`)]),
+  ...[0, 1].flatMap((i) => [
+    ...['q', 'k', 'v', 'o'].map((n) => `${enc(i)}.0.SelfAttention.${n}`),
+    ...['wi_0', 'wi_1', 'wo'].map((n) => `${enc(i)}.1.DenseReluDense.${n}`),
+  ]),
   ...[0, 1].flatMap((i) => [
     ...['q', 'k', 'v', 'o'].map((n) => `${dec(i)}.0.SelfAttention.${n}`),
     ...['q', 'k', 'v', 'o'].map((n) => `${dec(i)}.1.EncDecAttention.${n}`),
@@ -30,7 +47,9 @@ const GATED_UNTIED = [
   ]),
   'lm_head',
 ];
-const FFN_GATED = [0, 1].flatMap((i) => ['wi_0', 'wi_1', 'wo'].map((n) => `${enc(i)}.1.DenseReluDense.${n}`)).concat([0, 1].flatMap((i) => ['wi_0', 'wi_1', 'wo'].map((n) => `${dec(i)}.2.DenseReluDense.${n}`)));
+const FFN_GATED = [0, 1]
+  .flatMap((i) => ['wi_0', 'wi_1', 'wo'].map((n) => `${enc(i)}.1.DenseReluDense.${n}`))
+  .concat([0, 1].flatMap((i) => ['wi_0', 'wi_1', 'wo'].map((n) => `${dec(i)}.2.DenseReluDense.${n}`)));
 const inModelOrder = (paths: readonly string[]) => GATED_UNTIED.filter((p) => paths.includes(p));
 
 // [value, where it is used, the paths it selects in the gated untied tiny T5]
@@ -41,8 +60,18 @@ const CASES: [TargetModules | null, string, string[]][] = [
   [['q', 'k', 'v'], 'trainer config test: teachers.targetModules=q,k,v', attention(['q', 'k', 'v'])],
   [['q'], 'trainer config test: teachers.targetModules=q', attention(['q'])],
   [['q', 'k', 'v', 'o', 'wi_0', 'wi_1', 'wo'], 'lora teacher tests', inModelOrder([...attention(['q', 'k', 'v', 'o']), ...FFN_GATED])],
-  ['.*SelfAttention\\.(q|v)', 'trainer config test: a JSON string is a regex', inModelOrder([0, 1].flatMap((i) => [`${enc(i)}.0.SelfAttention.q`, `${enc(i)}.0.SelfAttention.v`, `${dec(i)}.0.SelfAttention.q`, `${dec(i)}.0.SelfAttention.v`]))],
-  [['SelfAttention.q', 'wo'], 'hypernet tests: a dotted name is a suffix', inModelOrder([...[0, 1].flatMap((i) => [`${enc(i)}.0.SelfAttention.q`, `${dec(i)}.0.SelfAttention.q`]), ...FFN_GATED.filter((p) => p.endsWith('.wo'))])],
+  [
+    '.*SelfAttention\\.(q|v)',
+    'trainer config test: a JSON string is a regex',
+    inModelOrder(
+      [0, 1].flatMap((i) => [`${enc(i)}.0.SelfAttention.q`, `${enc(i)}.0.SelfAttention.v`, `${dec(i)}.0.SelfAttention.q`, `${dec(i)}.0.SelfAttention.v`]),
+    ),
+  ],
+  [
+    ['SelfAttention.q', 'wo'],
+    'hypernet tests: a dotted name is a suffix',
+    inModelOrder([...[0, 1].flatMap((i) => [`${enc(i)}.0.SelfAttention.q`, `${dec(i)}.0.SelfAttention.q`]), ...FFN_GATED.filter((p) => p.endsWith('.wo'))]),
+  ],
   [['lm_head'], 'hypernet tests', ['lm_head']],
 ];
 
@@ -62,7 +91,9 @@ describe('target_modules values in use select what they selected before', () => 
   it('enumerates the Linear modules of the tiny T5 (the candidates)', () => {
     expect(linearModules(gated).map((l) => l.path)).toEqual(GATED_UNTIED);
     // v1.0 layout: one `wi`, and the tied head is the embedding, not a Linear
-    expect(linearModules(relu).map((l) => l.path)).toEqual(GATED_UNTIED.filter((p) => p !== 'lm_head' && !p.endsWith('wi_1')).map((p) => p.replace(/wi_0$/, 'wi')));
+    expect(linearModules(relu).map((l) => l.path)).toEqual(
+      GATED_UNTIED.filter((p) => p !== 'lm_head' && !p.endsWith('wi_1')).map((p) => p.replace(/wi_0$/, 'wi')),
+    );
   });
 
   for (const [value, where, want] of CASES) {
@@ -105,14 +136,19 @@ describe('regex list entries', () => {
     expect(['.*q', 'a\\.b', '(q|v)', 'q|v', 'q+', 'q?', '^q', 'q$', '[qv]', 'q{1}'].every(isTargetPattern)).toBe(true);
     expect(matchTargets(gated, HYPERNET_DEFAULT_TARGETS).map((t) => t.path)).toEqual(attention(['q', 'v']));
     // names and regex entries in one list: the union
-    expect(matchTargets(gated, ['lm_head', 'decoder\\.block\\.0\\.layer\\.1\\.EncDecAttention\\.v']).map((t) => t.path)).toEqual(['decoder.block.0.layer.1.EncDecAttention.v', 'lm_head']);
+    expect(matchTargets(gated, ['lm_head', 'decoder\\.block\\.0\\.layer\\.1\\.EncDecAttention\\.v']).map((t) => t.path)).toEqual([
+      'decoder.block.0.layer.1.EncDecAttention.v',
+      'lm_head',
+    ]);
     // an entry is anchored at both ends, as a string is
     expect(matchesTarget('encoder.block.0.layer.0.SelfAttention.q', ['SelfAttention\\.q'])).toBe(false);
     expect(matchesTarget('encoder.block.0.layer.0.SelfAttention.q', ['.*SelfAttention\\.q'])).toBe(true);
   });
 
   it('strict matching names an unmatched regex entry with whole paths as candidates', () => {
-    expect(() => matchTargets(gated, ['q', 'encoder\\.block\\.9\\..*'], { strict: true })).toThrow(/"encoder\\\\.block\\\\.9\\\\..\*" matches no Linear module; closest Linear module names: .*encoder\.block\.0\.layer\./);
+    expect(() => matchTargets(gated, ['q', 'encoder\\.block\\.9\\..*'], { strict: true })).toThrow(
+      /"encoder\\\\.block\\\\.9\\\\..\*" matches no Linear module; closest Linear module names: .*encoder\.block\.0\.layer\./,
+    );
     expect(matchTargets(gated, ['q', 'encoder\\.block\\.9\\..*'])).toHaveLength(6);
   });
 
@@ -121,7 +157,10 @@ describe('regex list entries', () => {
     expect(targetModulesRegex(['v', 'a\\.b', 'q'])).toBe('(?:.*\\.)?(?:q|v)|(?:a\\.b)');
     expect(targetModulesRegex(HYPERNET_DEFAULT_TARGETS)).toBe(HYPERNET_DEFAULT_TARGETS.map((p) => `(?:${p})`).join('|'));
     for (const spec of [HYPERNET_DEFAULT_TARGETS, ['lm_head', 'wo', '.*EncDecAttention\\.(k|o)']]) {
-      expect(matchTargets(gated, targetModulesRegex(spec)).map((t) => t.path), JSON.stringify(spec)).toEqual(matchTargets(gated, spec).map((t) => t.path));
+      expect(
+        matchTargets(gated, targetModulesRegex(spec)).map((t) => t.path),
+        JSON.stringify(spec),
+      ).toEqual(matchTargets(gated, spec).map((t) => t.path));
     }
   });
 

@@ -77,7 +77,15 @@ export function matchTargets(model: Module | readonly LinearTarget[], targets: T
   const hits = linears.filter((l) => matchesTarget(l.path, spec));
   const leafNames = linears.map((l) => l.path.split('.').pop() as string);
   if (typeof spec === 'string') {
-    if (hits.length === 0) throw new TargetMatchError(spec, [spec], closest(spec, linears.map((l) => l.path)));
+    if (hits.length === 0)
+      throw new TargetMatchError(
+        spec,
+        [spec],
+        closest(
+          spec,
+          linears.map((l) => l.path),
+        ),
+      );
     return hits;
   }
   const unmatched = spec.filter((t) => !linears.some((l) => matchesTarget(l.path, [t])));

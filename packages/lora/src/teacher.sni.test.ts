@@ -45,7 +45,18 @@ describe.skipIf(!present)(`trainLoraTeacher on real SNI tasks (needs ${TASKS.joi
     const maxTarget = Math.max(...records.map((r) => tok.encode(r.output).length));
 
     const model = createRandomT5(
-      makeT5Config({ vocabSize: map.size, dModel: 32, dKv: 8, numHeads: 4, dFf: 64, numLayers: 2, numDecoderLayers: 2, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0 }),
+      makeT5Config({
+        vocabSize: map.size,
+        dModel: 32,
+        dKv: 8,
+        numHeads: 4,
+        dFf: 64,
+        numLayers: 2,
+        numDecoderLayers: 2,
+        feedForwardProj: 'gated-gelu',
+        tieWordEmbeddings: false,
+        dropoutRate: 0,
+      }),
       0,
     );
     const base = snapshot(model);

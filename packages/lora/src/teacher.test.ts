@@ -28,10 +28,23 @@ describe('trainLoraTeacher', () => {
   it('overfits a handful of records: loss falls far, greedy outputs equal the targets; base untouched; leak-free', async () => {
     await useBackend('wasm');
     const suite = embeddedSuite({ trainInstances: 8 });
-    const records = suite.train.slice(0, 2).flatMap((t) => t.instances.slice(0, 3).map((i) => ({ input: `${t.definition[0]} ${i.input}`, output: i.outputs[0] as string })));
+    const records = suite.train
+      .slice(0, 2)
+      .flatMap((t) => t.instances.slice(0, 3).map((i) => ({ input: `${t.definition[0]} ${i.input}`, output: i.outputs[0] as string })));
     const tok = loadDefaultT5Tokenizer();
     const model = createRandomT5(
-      makeT5Config({ vocabSize: 32128, dModel: 32, dKv: 8, numHeads: 4, dFf: 64, numLayers: 2, numDecoderLayers: 2, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0 }),
+      makeT5Config({
+        vocabSize: 32128,
+        dModel: 32,
+        dKv: 8,
+        numHeads: 4,
+        dFf: 64,
+        numLayers: 2,
+        numDecoderLayers: 2,
+        feedForwardProj: 'gated-gelu',
+        tieWordEmbeddings: false,
+        dropoutRate: 0,
+      }),
       0,
     );
     const base = snapshot(model);
@@ -77,9 +90,20 @@ describe('trainLoraTeacher', () => {
 
   it('an interrupted and resumed run ends with the same weights as an uninterrupted one (cpu)', async () => {
     await useBackend('cpu');
-    const cfg = makeT5Config({ vocabSize: 40, dModel: 16, dKv: 4, numHeads: 2, dFf: 24, numLayers: 1, numDecoderLayers: 1, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0.1 });
+    const cfg = makeT5Config({
+      vocabSize: 40,
+      dModel: 16,
+      dKv: 4,
+      numHeads: 2,
+      dFf: 24,
+      numLayers: 1,
+      numDecoderLayers: 1,
+      feedForwardProj: 'gated-gelu',
+      tieWordEmbeddings: false,
+      dropoutRate: 0.1,
+    });
     let s = 7;
-    const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) % 37 + 2;
+    const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) % 37) + 2;
     const examples: TokenizedExample[] = Array.from({ length: 10 }, (_, i) => ({
       input: [...Array.from({ length: 3 + (i % 4) }, rand), 1],
       target: [...Array.from({ length: 1 + (i % 3) }, rand), 1],
@@ -101,7 +125,14 @@ describe('trainLoraTeacher', () => {
     const ck = path.join(tmp(), 'ckpt');
     const m2 = createRandomT5(cfg, 3);
     const ctl = new AbortController();
-    const part = await trainLoraTeacher({ ...common, model: m2, checkpointDir: ck, checkpointEvery: 3, signal: ctl.signal, onLog: (e) => e.step === 5 && ctl.abort() });
+    const part = await trainLoraTeacher({
+      ...common,
+      model: m2,
+      checkpointDir: ck,
+      checkpointEvery: 3,
+      signal: ctl.signal,
+      onLog: (e) => e.step === 5 && ctl.abort(),
+    });
     expect(part.aborted).toBe(true);
     expect(part.step).toBe(5);
     part.adapter.dispose();

@@ -10,13 +10,11 @@ import { type LoraConfig, loraConfig as makeLoraConfig } from './config.js';
 
 /** The part of a seq2seq model (T5ForConditionalGeneration) teacher training uses. */
 export interface Seq2SeqModel extends Module {
-  forward(args: {
-    inputIds: tf.Tensor2D;
-    attentionMask?: tf.Tensor2D;
-    labels?: tf.Tensor2D;
-    adapters?: DeltaMap;
-    rng?: Rng;
-  }): { logits: tf.Tensor3D; loss?: tf.Scalar; encoderLastHiddenState: tf.Tensor3D };
+  forward(args: { inputIds: tf.Tensor2D; attentionMask?: tf.Tensor2D; labels?: tf.Tensor2D; adapters?: DeltaMap; rng?: Rng }): {
+    logits: tf.Tensor3D;
+    loss?: tf.Scalar;
+    encoderLastHiddenState: tf.Tensor3D;
+  };
 }
 
 /** What tokenises records (T5Tokenizer fits): `encode` appends eos, as HF's T5 tokenizer does. */
@@ -42,7 +40,8 @@ export function tokenizeRecords(
   opts: { maxSourceLength?: number; maxTargetLength?: number; what?: string } = {},
 ): TokenizedExample[] {
   return records.map((r, i) => {
-    if (typeof r.input !== 'string' || typeof r.output !== 'string') throw new TeacherTrainingError(`${opts.what ?? 'records'}.${i}: expected { input: string, output: string }`);
+    if (typeof r.input !== 'string' || typeof r.output !== 'string')
+      throw new TeacherTrainingError(`${opts.what ?? 'records'}.${i}: expected { input: string, output: string }`);
     return { input: tok.encode(r.input, { maxLength: opts.maxSourceLength }), target: tok.encode(r.output, { maxLength: opts.maxTargetLength }) };
   });
 }
@@ -105,7 +104,11 @@ export function disposeBatch(b: Seq2SeqBatch): void {
  * token-mean loss: tensor-core `fit`'s `split` for `microBatchSize`. A batch scoring no token shares by rows.
  * `start`/`rows` locate each part (for per-row extras such as a bank's groups).
  */
-export function splitExamples(examples: readonly TokenizedExample[], padId: number, size: number): (BatchPart<Seq2SeqBatch> & { readonly start: number; readonly rows: number })[] {
+export function splitExamples(
+  examples: readonly TokenizedExample[],
+  padId: number,
+  size: number,
+): (BatchPart<Seq2SeqBatch> & { readonly start: number; readonly rows: number })[] {
   if (!Number.isInteger(size) || size < 1) throw new TeacherTrainingError(`microBatchSize must be an integer >= 1, got ${size}`);
   const scored = (e: TokenizedExample) => e.target.length;
   const total = examples.reduce((n, e) => n + scored(e), 0);
@@ -127,7 +130,12 @@ export function evalLoss(model: Seq2SeqModel, adapter: AdapterSet | undefined, e
   try {
     for (let i = 0; i < examples.length; i += batchSize) {
       const b = collate(examples.slice(i, i + batchSize), padId);
-      const l = tf.tidy(() => (model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels, adapters: adapter?.deltas }).loss as tf.Scalar).dataSync()[0] as number);
+      const l = tf.tidy(
+        () =>
+          (
+            model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels, adapters: adapter?.deltas }).loss as tf.Scalar
+          ).dataSync()[0] as number,
+      );
       disposeBatch(b);
       sum += l * b.tokens;
       count += b.tokens;
@@ -171,7 +179,10 @@ export interface LoraObjective extends Objective<Seq2SeqBatch> {
 export function loraObjective(o: LoraObjectiveOptions): LoraObjective {
   const batchSize = o.batchSize ?? 8;
   const gradAccum = o.gradAccum ?? 1;
-  for (const [k, v] of [['batchSize', batchSize], ['gradAccum', gradAccum]] as const) {
+  for (const [k, v] of [
+    ['batchSize', batchSize],
+    ['gradAccum', gradAccum],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new TeacherTrainingError(`loraObjective: ${k} must be a positive integer, got ${v}`);
   }
   if (o.examples.length === 0) throw new TeacherTrainingError('loraObjective: no training examples');
@@ -201,7 +212,9 @@ export function loraObjective(o: LoraObjectiveOptions): LoraObjective {
     batch(ctx) {
       const global = ctx.step * gradAccum + ctx.micro;
       const start = (global % microPerEpoch) * batchSize;
-      const rows = orderOf(Math.floor(global / microPerEpoch)).slice(start, start + batchSize).map((i) => o.examples[i] as TokenizedExample);
+      const rows = orderOf(Math.floor(global / microPerEpoch))
+        .slice(start, start + batchSize)
+        .map((i) => o.examples[i] as TokenizedExample);
       const b = collate(rows, o.padId);
       examplesOf.set(b, rows);
       return b;

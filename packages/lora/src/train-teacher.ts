@@ -110,7 +110,8 @@ export async function trainLoraTeacher(opts: TrainLoraTeacherOptions): Promise<T
   const evalEvery = opts.evalEvery ?? 0;
   const wasTraining = model.training;
   try {
-    if (!Number.isInteger(totalSteps) || totalSteps <= 0) throw new TeacherTrainingError(`trainLoraTeacher: steps must be a positive integer, got ${totalSteps}`);
+    if (!Number.isInteger(totalSteps) || totalSteps <= 0)
+      throw new TeacherTrainingError(`trainLoraTeacher: steps must be a positive integer, got ${totalSteps}`);
     model.train();
     const r = await fit({
       ...objective,
@@ -119,7 +120,9 @@ export async function trainLoraTeacher(opts: TrainLoraTeacherOptions): Promise<T
       steps: totalSteps,
       gradAccum,
       maxGradNorm: opts.clip ?? 1,
-      ...(evalExamples.length > 0 ? { evalEvery: evalEvery > 0 ? evalEvery : totalSteps, evaluate: () => ({ loss: evalLoss(model, adapter, evalExamples, padId, batchSize) }) } : {}),
+      ...(evalExamples.length > 0
+        ? { evalEvery: evalEvery > 0 ? evalEvery : totalSteps, evaluate: () => ({ loss: evalLoss(model, adapter, evalExamples, padId, batchSize) }) }
+        : {}),
       onStep: (rec) => {
         const entry: TeacherLogEntry = {
           step: rec.step,

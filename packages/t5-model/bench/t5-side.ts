@@ -168,10 +168,12 @@ async function profile(ours: Ours): Promise<Profile> {
   for (let r = 0; r < 3; r++) walls.push(((await seconds(() => ours.gen(long, true))) - (await seconds(() => ours.gen(short, true)))) / (long - short));
   const a = groupKernels((await tf.profile(async () => ours.gen(short, true))).kernels as never);
   const b = groupKernels((await tf.profile(async () => ours.gen(long, true))).kernels as never);
-  const step = new Map([...b].map(([k, e]) => {
-    const s0 = a.get(k) ?? { count: 0, ms: 0, flop: 0 };
-    return [k, { count: e.count - s0.count, ms: e.ms - s0.ms, flop: e.flop - s0.flop }] as const;
-  }));
+  const step = new Map(
+    [...b].map(([k, e]) => {
+      const s0 = a.get(k) ?? { count: 0, ms: 0, flop: 0 };
+      return [k, { count: e.count - s0.count, ms: e.ms - s0.ms, flop: e.flop - s0.flop }] as const;
+    }),
+  );
   const n = long - short;
   const total = (m: Map<string, { count: number; ms: number }>, scale = 1) => ({
     kernels: [...m.values()].reduce((x, e) => x + e.count, 0) / scale,
@@ -184,11 +186,18 @@ async function profile(ours: Ours): Promise<Profile> {
 }
 
 function printProfile(p: Profile): void {
-  for (const [what, part] of [['forward', p.forward], ['one cached decoding step', p.decodeStep]] as const) {
-    console.log(`  profile, ${what}: ${Math.round(part.kernels)} kernels, ${part.ms.toFixed(1)} ms of kernel time under the profiler; ${part.wallMs.toFixed(1)} ms wall without it`);
+  for (const [what, part] of [
+    ['forward', p.forward],
+    ['one cached decoding step', p.decodeStep],
+  ] as const) {
+    console.log(
+      `  profile, ${what}: ${Math.round(part.kernels)} kernels, ${part.ms.toFixed(1)} ms of kernel time under the profiler; ${part.wallMs.toFixed(1)} ms wall without it`,
+    );
     for (const r of part.top) {
       const g = r.gflops !== undefined ? `  ${r.gflops.toFixed(1)} GFLOP/s` : '';
-      console.log(`    ${r.kernel.padEnd(18)} ${String(Math.round(r.count)).padStart(6)} calls ${r.ms.toFixed(1).padStart(9)} ms ${((100 * r.ms) / part.ms).toFixed(0).padStart(4)}%${g}`);
+      console.log(
+        `    ${r.kernel.padEnd(18)} ${String(Math.round(r.count)).padStart(6)} calls ${r.ms.toFixed(1).padStart(9)} ms ${((100 * r.ms) / part.ms).toFixed(0).padStart(4)}%${g}`,
+      );
     }
   }
 }

@@ -36,9 +36,13 @@ const shape = SHAPES[shapeName];
 if (!shape) throw new Error(`--shape: expected one of ${Object.keys(SHAPES).join(', ')}, got '${shapeName}'`);
 const REPS = Number(str('reps', '3'));
 if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`--reps: expected an integer >= 1, got '${str('reps', '')}'`);
-const ROWS = str('rows', ALL_ROWS.join(',')).split(',').map((s) => s.trim()) as Row[];
+const ROWS = str('rows', ALL_ROWS.join(','))
+  .split(',')
+  .map((s) => s.trim()) as Row[];
 for (const r of ROWS) if (!ALL_ROWS.includes(r)) throw new Error(`--rows: unknown row '${r}' (${ALL_ROWS.join(', ')})`);
-const BACKENDS = str('backends', 'tensorflow,wasm').split(',').map((s) => s.trim());
+const BACKENDS = str('backends', 'tensorflow,wasm')
+  .split(',')
+  .map((s) => s.trim());
 const jsonFlag = flag('json');
 const PROFILE = flag('profile') !== undefined;
 const INTERFERENCE = flag('interference') !== undefined;
@@ -61,7 +65,12 @@ function startOurs(backend: string, row: Row, opts: { hold?: boolean; profile?: 
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const errTail: string[] = [];
   child.stderr.on('data', (d: Buffer) => {
-    errTail.push(...d.toString().split('\n').filter((l) => l.trim() !== ''));
+    errTail.push(
+      ...d
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
+    );
     errTail.splice(0, Math.max(0, errTail.length - 20));
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -70,7 +79,13 @@ function startOurs(backend: string, row: Row, opts: { hold?: boolean; profile?: 
       if (line.startsWith('{"variants"')) resolve(JSON.parse(line) as PhaseResult);
       else if (opts.profile) console.log(line);
     });
-    void exited.then((code) => reject(new Error(`our ${backend} phase (${row}) exited with ${code}: ${errTail.filter((l) => /Error|error/.test(l)).slice(-1)[0] ?? errTail.slice(-1)[0] ?? ''}`)));
+    void exited.then((code) =>
+      reject(
+        new Error(
+          `our ${backend} phase (${row}) exited with ${code}: ${errTail.filter((l) => /Error|error/.test(l)).slice(-1)[0] ?? errTail.slice(-1)[0] ?? ''}`,
+        ),
+      ),
+    );
   });
   return {
     result,
@@ -101,8 +116,31 @@ let peerInfo: { threads: number; versions: string } | undefined;
 
 /** The PyTorch peer, one row. `hold`: after reporting, the process stays (idle) until closed. */
 function startPeer(row: Row, opts: { hold?: boolean } = {}): Running {
-  const args = [path.join(here, 'pytorch_peer.py'), '--batch', String(shape.batch), '--src', String(shape.src), '--tgt', String(shape.tgt), '--rank', String(RANK)];
-  args.push('--d-model', String(shape.dModel), '--d-kv', String(shape.dKv), '--d-ff', String(shape.dFf), '--heads', String(shape.numHeads), '--layers', String(shape.layers), '--vocab', String(shape.vocab));
+  const args = [
+    path.join(here, 'pytorch_peer.py'),
+    '--batch',
+    String(shape.batch),
+    '--src',
+    String(shape.src),
+    '--tgt',
+    String(shape.tgt),
+    '--rank',
+    String(RANK),
+  ];
+  args.push(
+    '--d-model',
+    String(shape.dModel),
+    '--d-kv',
+    String(shape.dKv),
+    '--d-ff',
+    String(shape.dFf),
+    '--heads',
+    String(shape.numHeads),
+    '--layers',
+    String(shape.layers),
+    '--vocab',
+    String(shape.vocab),
+  );
   if (row === 'train' || row === 'train-recompute') args.push('--only-train');
   if (row === 'train-recompute') args.push('--recompute');
   const child = spawn(defaultPython(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -261,7 +299,9 @@ function printRow(r: RowResult): void {
   const rss = r.peakRssMB;
   const tensors = r.tensorPeakMB ? `; tfjs tensors at the step's peak ${fmt(r.tensorPeakMB.median)} MB` : '';
   const ratio = rss.peer ? ` (ours/PyTorch ×${(rss.ours.median / rss.peer.median).toFixed(2)})` : '';
-  console.log(`  ${''.padEnd(22)} peak RSS MB: ours ${span(rss.ours, 0)}${rss.peer ? `, PyTorch ${span(rss.peer, 0)}` : ''}${ratio}${tensors}; load before each phase ${r.load.map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `  ${''.padEnd(22)} peak RSS MB: ours ${span(rss.ours, 0)}${rss.peer ? `, PyTorch ${span(rss.peer, 0)}` : ''}${ratio}${tensors}; load before each phase ${r.load.map((x) => x.toFixed(2)).join(' ')}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,7 +376,14 @@ const report: {
   protocol: string;
   peer?: { threads: number; versions: string };
   backends: Record<string, { rows: RowResult[]; interference?: Interference[] } | { error: string }>;
-} = { date: new Date().toISOString(), shape: shapeName, dims: shape, reps: REPS, protocol: 'alternating single-row phases, one process each (A B A B)', backends: {} };
+} = {
+  date: new Date().toISOString(),
+  shape: shapeName,
+  dims: shape,
+  reps: REPS,
+  protocol: 'alternating single-row phases, one process each (A B A B)',
+  backends: {},
+};
 
 for (const b of BACKENDS) {
   console.log(`\n${b}`);
@@ -364,8 +411,12 @@ for (const b of BACKENDS) {
     for (const row of ROWS.filter((r) => r === 'forward' || r === 'train')) {
       const x = await interference(b, row);
       entry.interference.push(x);
-      console.log(`  interference, ${row}: PyTorch alone ${span(x.peer.alone)} tok/s, beside an idle ${b} process ${span(x.peer.besideIdleOurs)} (the idle process used ${span(x.peer.idleCpuSeconds, 2)} CPU s meanwhile)`);
-      console.log(`  ${''.padEnd(row.length + 14)}ours alone ${span(x.ours.alone)} tok/s, beside an idle PyTorch process ${span(x.ours.besideIdlePeer)} (it used ${span(x.ours.idleCpuSeconds, 2)} CPU s); load ${x.load.map((l) => l.toFixed(2)).join(' ')}`);
+      console.log(
+        `  interference, ${row}: PyTorch alone ${span(x.peer.alone)} tok/s, beside an idle ${b} process ${span(x.peer.besideIdleOurs)} (the idle process used ${span(x.peer.idleCpuSeconds, 2)} CPU s meanwhile)`,
+      );
+      console.log(
+        `  ${''.padEnd(row.length + 14)}ours alone ${span(x.ours.alone)} tok/s, beside an idle PyTorch process ${span(x.ours.besideIdlePeer)} (it used ${span(x.ours.idleCpuSeconds, 2)} CPU s); load ${x.load.map((l) => l.toFixed(2)).join(' ')}`,
+      );
     }
   }
   if (PROFILE) {

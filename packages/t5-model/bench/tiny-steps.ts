@@ -41,7 +41,9 @@ const int = (name: string, def: number): number => {
 const BACKEND = str('backend', 'tensorflow') as TestBackend;
 const ALL_ROWS = ['full', 'lora', 'per-example', 'generate'] as const;
 type Row = (typeof ALL_ROWS)[number];
-const ROWS = str('rows', ALL_ROWS.join(',')).split(',').map((s) => s.trim()) as Row[];
+const ROWS = str('rows', ALL_ROWS.join(','))
+  .split(',')
+  .map((s) => s.trim()) as Row[];
 for (const r of ROWS) if (!ALL_ROWS.includes(r)) throw new Error(`--rows: unknown row '${r}' (${ALL_ROWS.join(', ')})`);
 const STEPS = int('steps', 12);
 const WARMUP = int('warmup', 3);
@@ -163,9 +165,16 @@ function perExampleLora(): Workload {
   for (const [p, m] of model.namedModules()) {
     if (!ATTENTION.test(p)) continue;
     const { inFeatures, outFeatures } = m as unknown as { inFeatures: number; outFeatures: number };
-    bank.push({ path: p, A: tf.variable(tf.randomNormal([groups, r, inFeatures], 0, 0.1, 'float32', 5)), B: tf.variable(tf.randomNormal([groups, outFeatures, r], 0, 0.01, 'float32', 6)) });
+    bank.push({
+      path: p,
+      A: tf.variable(tf.randomNormal([groups, r, inFeatures], 0, 0.1, 'float32', 5)),
+      B: tf.variable(tf.randomNormal([groups, outFeatures, r], 0, 0.01, 'float32', 6)),
+    });
   }
-  const group = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % groups), 'int32');
+  const group = tf.tensor1d(
+    Array.from({ length: batch }, (_, i) => i % groups),
+    'int32',
+  );
   const vars = bank.flatMap((f) => [f.A, f.B]);
   // AdapterBank.select: a gather of each example's group, inside the tape
   const select = () => new Map(bank.map((f) => [f.path, { A: tf.gather(f.A, group), B: tf.gather(f.B, group), scaling: 16 / r }]));
@@ -232,7 +241,12 @@ interface RowResult {
 
 await useBackend(BACKEND);
 const load1 = () => os.loadavg()[0] as number;
-console.log(`tiny T5 steps on ${tf.getBackend()}: ${WARMUP} warm-up + ${STEPS} timed steps per row; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (${os.cpus().length} cpus)`);
+console.log(
+  `tiny T5 steps on ${tf.getBackend()}: ${WARMUP} warm-up + ${STEPS} timed steps per row; load average at start ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} (${os.cpus().length} cpus)`,
+);
 const results: RowResult[] = [];
 for (const row of ROWS) {
   const w = MAKERS[row]();
@@ -269,7 +283,8 @@ for (const row of ROWS) {
     console.log(
       `  ${row.padEnd(12)} ${m.median.toFixed(1).padStart(7)} ms/step (${m.min.toFixed(1)}–${m.max.toFixed(1)})  cpu ${c.median.toFixed(1).padStart(6)} ms (${c.min.toFixed(1)}–${c.max.toFixed(1)})  ${String(total).padStart(5)} kernels/step  load ${res.load.before.toFixed(2)}→${res.load.after.toFixed(2)}${leaked ? `  LEAK ${leaked} tensors/${STEPS} steps` : ''}  ${w.label}`,
     );
-    if (res.top) for (const k of res.top) console.log(`      ${k.kernel.padEnd(22)} ${String(k.count).padStart(5)} ${k.ms.toFixed(1).padStart(8)} ms (profiled)`);
+    if (res.top)
+      for (const k of res.top) console.log(`      ${k.kernel.padEnd(22)} ${String(k.count).padStart(5)} ${k.ms.toFixed(1).padStart(8)} ms (profiled)`);
   } finally {
     w.dispose();
   }

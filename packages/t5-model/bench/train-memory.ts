@@ -14,11 +14,27 @@ const shapeName = str('shape', 't5-small-lm-adapt') as ShapeName;
 const shape = SHAPES[shapeName];
 await useBackend(str('backend', 'tensorflow') as TestBackend);
 const micro = Number(str('micro', String(shape.batch)));
-const config = makeT5Config({ vocabSize: shape.vocab, dModel: shape.dModel, dKv: shape.dKv, numHeads: shape.numHeads, dFf: shape.dFf, numLayers: shape.layers, numDecoderLayers: shape.layers, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0 });
+const config = makeT5Config({
+  vocabSize: shape.vocab,
+  dModel: shape.dModel,
+  dKv: shape.dKv,
+  numHeads: shape.numHeads,
+  dFf: shape.dFf,
+  numLayers: shape.layers,
+  numDecoderLayers: shape.layers,
+  feedForwardProj: 'gated-gelu',
+  tieWordEmbeddings: false,
+  dropoutRate: 0,
+});
 const model = createRandomT5(config, 0).eval();
 model.freezeBase();
-if (flag("recompute") !== undefined) model.setRecomputeBlocks(true);
-const ids = (rows: number, cols: number) => tf.tensor2d(Array.from({ length: rows * cols }, (_, i) => 3 + ((i * 7919) % 32000)), [rows, cols], 'int32');
+if (flag('recompute') !== undefined) model.setRecomputeBlocks(true);
+const ids = (rows: number, cols: number) =>
+  tf.tensor2d(
+    Array.from({ length: rows * cols }, (_, i) => 3 + ((i * 7919) % 32000)),
+    [rows, cols],
+    'int32',
+  );
 const inputIds = ids(micro, shape.src);
 const attentionMask = tf.onesLike(inputIds) as tf.Tensor2D;
 const labels = ids(micro, shape.tgt);
@@ -43,7 +59,9 @@ const step = await tf.profile(() => {
 });
 console.log(`${shapeName}, batch ${micro}: weights and inputs ${MB(base)} MB`);
 console.log(`forward without a tape: live tensor bytes peak at ${MB(fwdPeak)} MB; peak RSS so far ${Math.round(rssAfterForward)} MB`);
-console.log(`training step${flag('recompute') !== undefined ? ' (blocks recomputed)' : ''}: live tensor bytes peak at ${MB(step.peakBytes)} MB; ${step.kernels.length} kernels`);
+console.log(
+  `training step${flag('recompute') !== undefined ? ' (blocks recomputed)' : ''}: live tensor bytes peak at ${MB(step.peakBytes)} MB; ${step.kernels.length} kernels`,
+);
 // the peak's kernel index; bytes created before it, by kernel name (what the tape holds at the peak)
 const kernels = step.kernels as unknown as { name: string; bytesAdded: number; totalBytesSnapshot: number; outputShapes: number[][] }[];
 let at = 0;
@@ -60,7 +78,11 @@ for (const k of kernels.slice(0, at + 1)) {
   groups.set(k.name, g);
 }
 for (const [name, g] of [...groups].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 16)) {
-  const top = [...g.shapes].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([s, b]) => `${s} ${MB(b)}`).join('; ');
+  const top = [...g.shapes]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([s, b]) => `${s} ${MB(b)}`)
+    .join('; ');
   console.log(`  ${name.padEnd(20)} ${String(g.count).padStart(5)} calls ${MB(g.bytes).padStart(9)} MB   ${top}`);
 }
 console.log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);

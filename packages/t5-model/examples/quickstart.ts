@@ -12,9 +12,22 @@ import { T5ForConditionalGeneration, loadDefaultT5Tokenizer, loadVocabMap, saveP
 export async function quickstart(): Promise<{ generated: string[]; scores: number[] }> {
   const base = loadDefaultT5Tokenizer();
   const corpus = ['Is the sentiment positive? I loved this film.', 'yes', 'no'];
-  const map = buildVocabMap(corpus.map((t) => base.encode(t)), { originalVocabSize: 32128 });
+  const map = buildVocabMap(
+    corpus.map((t) => base.encode(t)),
+    { originalVocabSize: 32128 },
+  );
   const tok = new PrunedTokenizer(base, map);
-  const config = makeT5Config({ vocabSize: map.size, dModel: 32, dKv: 8, numHeads: 4, dFf: 64, numLayers: 2, relativeAttentionNumBuckets: 8, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false });
+  const config = makeT5Config({
+    vocabSize: map.size,
+    dModel: 32,
+    dKv: 8,
+    numHeads: 4,
+    dFf: 64,
+    numLayers: 2,
+    relativeAttentionNumBuckets: 8,
+    feedForwardProj: 'gated-gelu',
+    tieWordEmbeddings: false,
+  });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 't5-quickstart-'));
   const random = createRandomT5(config, 42);
   await savePretrained(random, dir, { vocabMap: map });
@@ -32,7 +45,11 @@ export async function quickstart(): Promise<{ generated: string[]; scores: numbe
   const yes = tok.encode('yes');
   const no = tok.encode('no');
   const width = Math.max(yes.length, no.length);
-  const labels = tf.tensor2d([yes, no].map((r) => [...r, ...new Array<number>(width - r.length).fill(-100)]), undefined, 'int32');
+  const labels = tf.tensor2d(
+    [yes, no].map((r) => [...r, ...new Array<number>(width - r.length).fill(-100)]),
+    undefined,
+    'int32',
+  );
   const scored = await model.scoreTargets({ inputIds: both, attentionMask: bothMask, labels });
   tf.dispose([ids, mask, both, bothMask, labels]);
   model.dispose();

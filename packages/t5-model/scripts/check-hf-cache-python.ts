@@ -16,7 +16,8 @@ import { resolvePretrained } from '../src/node.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const i = process.argv.indexOf('--python');
-const python = i >= 0 ? (process.argv[i + 1] as string) : (process.env['TAGI_PYTHON'] ?? (fs.existsSync('/work/venv/bin/python') ? '/work/venv/bin/python' : 'python3'));
+const python =
+  i >= 0 ? (process.argv[i + 1] as string) : (process.env['TAGI_PYTHON'] ?? (fs.existsSync('/work/venv/bin/python') ? '/work/venv/bin/python' : 'python3'));
 const tiny = path.join(here, '..', '__fixtures__', 't5', 'tiny-gated-untied');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 't5-hf-cache-'));
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
@@ -49,9 +50,22 @@ try {
   const py = async (cache: string, offline: boolean) =>
     (
       await promisify(execFile)(
-      python,
-      ['-c', `import sys\nfrom huggingface_hub import hf_hub_download\nfor f in sys.argv[1:]: print(hf_hub_download('tagi/tiny-t5', f, cache_dir=${JSON.stringify(cache)}))`, ...FILES],
-      { encoding: 'utf8', env: { ...process.env, HF_ENDPOINT: server.url, HF_HUB_OFFLINE: offline ? '1' : '0', HF_HUB_DISABLE_TELEMETRY: '1', HF_HUB_DISABLE_PROGRESS_BARS: '1' } },
+        python,
+        [
+          '-c',
+          `import sys\nfrom huggingface_hub import hf_hub_download\nfor f in sys.argv[1:]: print(hf_hub_download('tagi/tiny-t5', f, cache_dir=${JSON.stringify(cache)}))`,
+          ...FILES,
+        ],
+        {
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            HF_ENDPOINT: server.url,
+            HF_HUB_OFFLINE: offline ? '1' : '0',
+            HF_HUB_DISABLE_TELEMETRY: '1',
+            HF_HUB_DISABLE_PROGRESS_BARS: '1',
+          },
+        },
       )
     ).stdout
       .trim()
@@ -59,7 +73,9 @@ try {
   const before = server.requests.length;
   const found = await py(cacheA, true);
   const want = FILES.map((f) => path.join(cacheA, 'models--tagi--tiny-t5', 'snapshots', COMMIT, f));
-  console.log(`1. Python offline on the cache we filled: ${JSON.stringify(found) === JSON.stringify(want) ? 'found every file' : `MISMATCH ${found.join(', ')}`} (${server.requests.length - before} requests)`);
+  console.log(
+    `1. Python offline on the cache we filled: ${JSON.stringify(found) === JSON.stringify(want) ? 'found every file' : `MISMATCH ${found.join(', ')}`} (${server.requests.length - before} requests)`,
+  );
   ok &&= JSON.stringify(found) === JSON.stringify(want) && server.requests.length === before;
 
   const pyStart = server.requests.length;

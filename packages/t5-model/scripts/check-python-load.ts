@@ -38,14 +38,21 @@ async function record(name: string, model: BaseT5): Promise<void> {
   await saveT5(model, dir);
   // the golden inputs folded into this case's vocabulary (the v1.0 golden has 256 ids)
   const v = model.config.vocabSize;
-  const x = { ...inputs, input_ids: inputs.input_ids.map((r) => r.map((id) => id % v)), decoder_input_ids: inputs.decoder_input_ids.map((r) => r.map((id) => id % v)) };
+  const x = {
+    ...inputs,
+    input_ids: inputs.input_ids.map((r) => r.map((id) => id % v)),
+    decoder_input_ids: inputs.decoder_input_ids.map((r) => r.map((id) => id % v)),
+  };
   const ids = tf.tensor2d(x.input_ids, undefined, 'int32');
   const mask = tf.tensor2d(x.attention_mask, undefined, 'int32');
   const dec = tf.tensor2d(x.decoder_input_ids, undefined, 'int32');
   const logits = tf.tidy(() => model.forward({ inputIds: ids, attentionMask: mask, decoderInputIds: dec }).logits.arraySync());
   const greedy = await model.generate(ids, mask, { maxNewTokens: 12 });
   tf.dispose([ids, mask, dec]);
-  fs.writeFileSync(path.join(dir, 'ours.json'), JSON.stringify({ inputs: x, logits, greedy_sequences: greedy, has_lm_head: model.lm_head !== undefined, scale: model.config.scaleDecoderOutputs }));
+  fs.writeFileSync(
+    path.join(dir, 'ours.json'),
+    JSON.stringify({ inputs: x, logits, greedy_sequences: greedy, has_lm_head: model.lm_head !== undefined, scale: model.config.scaleDecoderOutputs }),
+  );
   model.dispose();
 }
 
@@ -54,7 +61,18 @@ await record('v10-tied', await T5ForConditionalGeneration.fromPretrained(path.jo
 await record('v11-untied', await T5ForConditionalGeneration.fromPretrained(path.join(fixtures, 't5', 'tiny-gated-untied')));
 await record('t5v5-native-v11', await T5ForConditionalGeneration.fromPretrained(path.join(fixtures, 't5-transformers5', 'native-v11')));
 await record('t5v5-resaved-untied', await T5ForConditionalGeneration.fromPretrained(path.join(fixtures, 't5-transformers5', 'resaved-untied')));
-const small = { vocabSize: 300, dModel: 32, dKv: 8, numHeads: 4, dFf: 48, numLayers: 2, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 20, dropoutRate: 0.1, initializerFactor: 1 };
+const small = {
+  vocabSize: 300,
+  dModel: 32,
+  dKv: 8,
+  numHeads: 4,
+  dFf: 48,
+  numLayers: 2,
+  relativeAttentionNumBuckets: 8,
+  relativeAttentionMaxDistance: 20,
+  dropoutRate: 0.1,
+  initializerFactor: 1,
+};
 await record('random-separate-scaled', createRandomT5(makeT5Config({ ...small, tieWordEmbeddings: false, scaleDecoderOutputs: true }), 7));
 await record('random-tied-unscaled', createRandomT5(makeT5Config({ ...small, feedForwardProj: 'gated-silu', scaleDecoderOutputs: false }), 8));
 

@@ -63,7 +63,10 @@ describe.each(testBackends())('adapters on %s', (backend) => {
       tf.dispose([out.logits, out.loss, out.encoderLastHiddenState]);
       const names = Object.keys(lora.grads);
       expect(names.length).toBe(28);
-      const { value, grads } = tf.variableGrads(() => model.forward({ ...x, adapters: deltas }).loss!, names.map((n) => factors.get(n)!));
+      const { value, grads } = tf.variableGrads(
+        () => model.forward({ ...x, adapters: deltas }).loss!,
+        names.map((n) => factors.get(n)!),
+      );
       for (const n of names) expectClose(grads[factors.get(n)!.name]!, lora.grads[n]!, { atol: 1e-5, rtol: 1e-3, label: n });
       tf.dispose([value, ...Object.values(grads), x.inputIds, x.attentionMask, x.labels]);
     });
@@ -159,12 +162,32 @@ describe.each(testBackends())('adapters on %s', (backend) => {
       const fused = model.forward({ ...x, encoderPrefix: { states, mask: oneMask } });
       const enc = plain.encoderLastHiddenState;
       const cross = model.crossContext(tf.concat([states, enc], 1) as tf.Tensor3D, tf.concat([oneMask, x.attentionMask], 1) as tf.Tensor2D);
-      const dec = model.decoder.decode(tf.tensor2d([[0, ...inputs.labels[0]!.slice(0, -1)], [0, ...inputs.labels[1]!.slice(0, -1).map((v) => (v < 0 ? 0 : v))]], undefined, 'int32'), cross, undefined);
+      const dec = model.decoder.decode(
+        tf.tensor2d(
+          [
+            [0, ...inputs.labels[0]!.slice(0, -1)],
+            [0, ...inputs.labels[1]!.slice(0, -1).map((v) => (v < 0 ? 0 : v))],
+          ],
+          undefined,
+          'int32',
+        ),
+        cross,
+        undefined,
+      );
       const manual = model.lmHead(dec.hidden);
       expectClose(fused.logits, manual, { atol: 1e-5, rtol: 0 });
       expect(tf.max(tf.abs(tf.sub(fused.logits, plain.logits))).dataSync()[0]).toBeGreaterThan(1e-3);
       tf.dispose([plain.logits, plain.loss, plain.encoderLastHiddenState, masked.logits, masked.loss, masked.encoderLastHiddenState]);
-      tf.dispose([fused.logits, fused.loss, fused.encoderLastHiddenState, cross.mask, ...cross.kv.flatMap((k) => [k.k, k.v]), dec.hidden, ...dec.cache.flatMap((k) => [k.k, k.v]), manual]);
+      tf.dispose([
+        fused.logits,
+        fused.loss,
+        fused.encoderLastHiddenState,
+        cross.mask,
+        ...cross.kv.flatMap((k) => [k.k, k.v]),
+        dec.hidden,
+        ...dec.cache.flatMap((k) => [k.k, k.v]),
+        manual,
+      ]);
       tf.dispose([states, zeroMask, oneMask, x.inputIds, x.attentionMask, x.labels]);
     });
   });

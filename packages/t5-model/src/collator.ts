@@ -61,11 +61,7 @@ export interface CollateOptions {
 }
 
 /** Encode, truncate (eos kept), right-pad; labels padded with -100. */
-export function collateSeq2Seq(
-  pairs: readonly { input: string; target: string }[],
-  tokenizer: IdEncoder,
-  opts: CollateOptions = {},
-): Seq2SeqBatch {
+export function collateSeq2Seq(pairs: readonly { input: string; target: string }[], tokenizer: IdEncoder, opts: CollateOptions = {}): Seq2SeqBatch {
   if (pairs.length === 0) throw new RangeError('collateSeq2Seq(pairs): expected at least one pair');
   const src = pairs.map((p) => tokenizer.encode(p.input, { maxLength: opts.maxSourceLength }));
   const tgt = pairs.map((p) => tokenizer.encode(p.target, { maxLength: opts.maxTargetLength }));

@@ -55,11 +55,23 @@ describe('parseT5Config', () => {
   });
 
   it('round-trips through the writer with sorted keys and unknown keys kept', () => {
-    const src = { vocab_size: 300, d_model: 48, num_layers: 3, num_decoder_layers: 2, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false, transformers_version: '4.57.6' };
+    const src = {
+      vocab_size: 300,
+      d_model: 48,
+      num_layers: 3,
+      num_decoder_layers: 2,
+      feed_forward_proj: 'gated-gelu',
+      tie_word_embeddings: false,
+      transformers_version: '4.57.6',
+    };
     const c = parseT5Config(src);
     const json = t5ConfigToJson(c);
     expect(Object.keys(json)).toEqual(Object.keys(json).sort());
     expect(json['transformers_version']).toBe('4.57.6');
-    expect(parseT5Config(json)).toEqual(c.extra['model_type'] === undefined ? { ...c, extra: { ...c.extra, architectures: ['T5ForConditionalGeneration'], dtype: 'float32', is_encoder_decoder: true, model_type: 't5' } } : c);
+    expect(parseT5Config(json)).toEqual(
+      c.extra['model_type'] === undefined
+        ? { ...c, extra: { ...c.extra, architectures: ['T5ForConditionalGeneration'], dtype: 'float32', is_encoder_decoder: true, model_type: 't5' } }
+        : c,
+    );
   });
 });

@@ -286,7 +286,11 @@ export function t5ConfigToJson(c: T5Config): Record<string, unknown> {
   if (o['model_type'] === undefined) o['model_type'] = 't5';
   if (o['is_encoder_decoder'] === undefined) o['is_encoder_decoder'] = true;
   if (o['architectures'] === undefined) o['architectures'] = ['T5ForConditionalGeneration'];
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }
 
 /** A JSON number as Python's json module writes a float: always with a fraction or exponent. */

@@ -11,13 +11,30 @@ import { makeT5Config } from './config.js';
 import { createRandomT5, gatedGeluTanh, relativePositionBucket } from './model.js';
 import { mergeDeltaIsCheaper, mergedDeltaLinear } from './ops.js';
 
-const config = makeT5Config({ vocabSize: 40, dModel: 16, dKv: 4, numHeads: 4, dFf: 24, numLayers: 2, numDecoderLayers: 2, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0 });
+const config = makeT5Config({
+  vocabSize: 40,
+  dModel: 16,
+  dKv: 4,
+  numHeads: 4,
+  dFf: 24,
+  numLayers: 2,
+  numDecoderLayers: 2,
+  relativeAttentionNumBuckets: 8,
+  relativeAttentionMaxDistance: 16,
+  feedForwardProj: 'gated-gelu',
+  tieWordEmbeddings: false,
+  dropoutRate: 0,
+});
 
 /** bias[0, h, i, j] = weight[bucket(j − (i + offset)), h], read from the host (the reference, not the model's path). */
 function referenceBias(weight: tf.Tensor, qLen: number, kLen: number, offset: number, bidirectional: boolean): number[][][][] {
   const w = weight.arraySync() as number[][];
   const heads = w[0]!.length;
-  return [Array.from({ length: heads }, (_, h) => Array.from({ length: qLen }, (__, i) => Array.from({ length: kLen }, (___, j) => w[relativePositionBucket(j - (i + offset), bidirectional, 8, 16)]![h]!)))];
+  return [
+    Array.from({ length: heads }, (_, h) =>
+      Array.from({ length: qLen }, (__, i) => Array.from({ length: kLen }, (___, j) => w[relativePositionBucket(j - (i + offset), bidirectional, 8, 16)]![h]!)),
+    ),
+  ];
 }
 
 describe.each(testBackends())('fast paths on %s', (backend) => {
@@ -25,7 +42,7 @@ describe.each(testBackends())('fast paths on %s', (backend) => {
     await useBackend(backend);
   });
 
-  it('position bias: cached bucket one-hots give HF buckets\' weights, on the first and the repeated call', () => {
+  it("position bias: cached bucket one-hots give HF buckets' weights, on the first and the repeated call", () => {
     const model = createRandomT5(config, 1);
     const enc = model.encoder.blocks[0]!.selfAttn.SelfAttention;
     const dec = model.decoder.blocks[0]!.selfAttn.SelfAttention;
@@ -37,16 +54,24 @@ describe.each(testBackends())('fast paths on %s', (backend) => {
           // the decoder's table: position bias plus the causal mask
           const table = model.decoder.selfBias(3).arraySync()[0]!;
           const ref = referenceBias(dec.relative_attention_bias!.weight, 3, 3, 0, false)[0]!;
-          table.forEach((rows, h) => rows.forEach((row, i) => row.forEach((v, j) => (j > i ? expect(v).toBeLessThan(-1e8) : expect(Math.abs(v - ref[h]![i]![j]!)).toBeLessThan(1e-6)))));
+          table.forEach((rows, h) =>
+            rows.forEach((row, i) => row.forEach((v, j) => (j > i ? expect(v).toBeLessThan(-1e8) : expect(Math.abs(v - ref[h]![i]![j]!)).toBeLessThan(1e-6)))),
+          );
         }
       }),
     );
     model.dispose();
   });
 
-  it('gated tanh-GELU: HF\'s formula 0.5·a·(1 + tanh(√(2/π)(a + 0.044715a³)))·b and its gradient (finite differences)', () => {
-    const a = tf.tensor2d([[-6, -2.5, -0.7, 0], [0.3, 1.1, 2.4, 7]]);
-    const b = tf.tensor2d([[0.5, -1.2, 2, 1], [-0.4, 0.8, 1.5, -2]]);
+  it("gated tanh-GELU: HF's formula 0.5·a·(1 + tanh(√(2/π)(a + 0.044715a³)))·b and its gradient (finite differences)", () => {
+    const a = tf.tensor2d([
+      [-6, -2.5, -0.7, 0],
+      [0.3, 1.1, 2.4, 7],
+    ]);
+    const b = tf.tensor2d([
+      [0.5, -1.2, 2, 1],
+      [-0.4, 0.8, 1.5, -2],
+    ]);
     expectNoLeak(() =>
       tf.tidy(() => {
         const av = a.arraySync();
@@ -61,11 +86,37 @@ describe.each(testBackends())('fast paths on %s', (backend) => {
 
   it('per-example deltas on rows: the batch equals each example run alone with its own shared delta, gradients too', () => {
     const model = createRandomT5(config, 2).freezeBase();
-    const ids = tf.tensor2d([[3, 4, 5, 1], [7, 8, 1, 0]], undefined, 'int32');
-    const mask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 1, 0]], undefined, 'int32');
-    const labels = tf.tensor2d([[6, 7, 1], [9, 1, -100]], undefined, 'int32');
+    const ids = tf.tensor2d(
+      [
+        [3, 4, 5, 1],
+        [7, 8, 1, 0],
+      ],
+      undefined,
+      'int32',
+    );
+    const mask = tf.tensor2d(
+      [
+        [1, 1, 1, 1],
+        [1, 1, 1, 0],
+      ],
+      undefined,
+      'int32',
+    );
+    const labels = tf.tensor2d(
+      [
+        [6, 7, 1],
+        [9, 1, -100],
+      ],
+      undefined,
+      'int32',
+    );
     const paths = ['encoder.block.1.layer.0.SelfAttention.q', 'decoder.block.0.layer.1.EncDecAttention.v', 'decoder.block.1.layer.2.DenseReluDense.wo'];
-    const sizes = new Map(model.namedModules().filter(([p]) => paths.includes(p)).map(([p, m]) => [p, m as unknown as { inFeatures: number; outFeatures: number }]));
+    const sizes = new Map(
+      model
+        .namedModules()
+        .filter(([p]) => paths.includes(p))
+        .map(([p, m]) => [p, m as unknown as { inFeatures: number; outFeatures: number }]),
+    );
     const A = new Map(paths.map((p, k) => [p, tf.variable(tf.randomNormal([2, 3, sizes.get(p)!.inFeatures], 0, 0.3, 'float32', 10 + k))]));
     const B = new Map(paths.map((p, k) => [p, tf.variable(tf.randomNormal([2, sizes.get(p)!.outFeatures, 3], 0, 0.3, 'float32', 20 + k))]));
     const row = (t: tf.Tensor, i: number) => tf.slice(t, [i, 0], [1, -1]);
@@ -73,11 +124,29 @@ describe.each(testBackends())('fast paths on %s', (backend) => {
     expectNoLeak(() =>
       tf.tidy(() => {
         const per = new Map<string, LowRankDelta>(paths.map((p) => [p, { A: A.get(p)!, B: B.get(p)!, scaling: 0.7 }]));
-        const both = model.forward({ inputIds: ids, attentionMask: mask, labels, decoderInputIds: tf.tensor2d([[0, 6, 7], [0, 9, 1]], undefined, 'int32'), adapters: per }).logits;
+        const both = model.forward({
+          inputIds: ids,
+          attentionMask: mask,
+          labels,
+          decoderInputIds: tf.tensor2d(
+            [
+              [0, 6, 7],
+              [0, 9, 1],
+            ],
+            undefined,
+            'int32',
+          ),
+          adapters: per,
+        }).logits;
         for (let i = 0; i < 2; i++) {
           const shared = new Map<string, LowRankDelta>(paths.map((p) => [p, { A: pick(A.get(p)!, i), B: pick(B.get(p)!, i), scaling: 0.7 }]));
           const dec = i === 0 ? [[0, 6, 7]] : [[0, 9, 1]];
-          const alone = model.forward({ inputIds: row(ids, i) as tf.Tensor2D, attentionMask: row(mask, i) as tf.Tensor2D, decoderInputIds: tf.tensor2d(dec, undefined, 'int32'), adapters: shared }).logits;
+          const alone = model.forward({
+            inputIds: row(ids, i) as tf.Tensor2D,
+            attentionMask: row(mask, i) as tf.Tensor2D,
+            decoderInputIds: tf.tensor2d(dec, undefined, 'int32'),
+            adapters: shared,
+          }).logits;
           expectClose(tf.slice(both, [i, 0, 0], [1, -1, -1]), alone, { atol: 1e-5, rtol: 0 });
         }
         const vars = [...A.values(), ...B.values()];
@@ -89,7 +158,7 @@ describe.each(testBackends())('fast paths on %s', (backend) => {
     model.dispose();
   });
 
-  it('a shared delta merged into its weight: x·(W + s·B·A)ᵀ equals x·Wᵀ + s·(x·Aᵀ)·Bᵀ, and its factors\' gradients (finite differences)', () => {
+  it("a shared delta merged into its weight: x·(W + s·B·A)ᵀ equals x·Wᵀ + s·(x·Aᵀ)·Bᵀ, and its factors' gradients (finite differences)", () => {
     const x = tf.randomNormal([6, 5], 0, 1, 'float32', 1);
     const w = tf.randomNormal([4, 5], 0, 1, 'float32', 2);
     const A = tf.randomNormal([3, 5], 0, 1, 'float32', 3);
@@ -111,14 +180,45 @@ describe.each(testBackends())('fast paths on %s', (backend) => {
 
   it('per-group deltas (one per task of consecutive examples) equal the deltas expanded per example, beam search too', async () => {
     const model = createRandomT5(config, 4).freezeBase();
-    const ids = tf.tensor2d([[3, 4, 5, 1], [7, 8, 1, 0], [9, 5, 1, 0], [6, 1, 0, 0]], undefined, 'int32');
-    const mask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 0, 0]], undefined, 'int32');
-    const labels = tf.tensor2d([[6, 7, 1], [9, 1, -100], [4, 1, -100], [8, 8, 1]], undefined, 'int32');
+    const ids = tf.tensor2d(
+      [
+        [3, 4, 5, 1],
+        [7, 8, 1, 0],
+        [9, 5, 1, 0],
+        [6, 1, 0, 0],
+      ],
+      undefined,
+      'int32',
+    );
+    const mask = tf.tensor2d(
+      [
+        [1, 1, 1, 1],
+        [1, 1, 1, 0],
+        [1, 1, 1, 0],
+        [1, 1, 0, 0],
+      ],
+      undefined,
+      'int32',
+    );
+    const labels = tf.tensor2d(
+      [
+        [6, 7, 1],
+        [9, 1, -100],
+        [4, 1, -100],
+        [8, 8, 1],
+      ],
+      undefined,
+      'int32',
+    );
     const targets = model.namedModules().filter(([p]) => /(SelfAttention|EncDecAttention)\.(q|v)$/.test(p));
     const grouped = new Map<string, LowRankDelta>();
     targets.forEach(([p, m], k) => {
       const { inFeatures, outFeatures } = m as unknown as { inFeatures: number; outFeatures: number };
-      grouped.set(p, { A: tf.variable(tf.randomNormal([2, 3, inFeatures], 0, 0.3, 'float32', 30 + k)), B: tf.variable(tf.randomNormal([2, outFeatures, 3], 0, 0.3, 'float32', 60 + k)), scaling: 1.5 });
+      grouped.set(p, {
+        A: tf.variable(tf.randomNormal([2, 3, inFeatures], 0, 0.3, 'float32', 30 + k)),
+        B: tf.variable(tf.randomNormal([2, outFeatures, 3], 0, 0.3, 'float32', 60 + k)),
+        scaling: 1.5,
+      });
     });
     const vars = [...grouped.values()].flatMap((d) => [d.A as tf.Variable, d.B as tf.Variable]);
     const rowsOf = tf.tensor1d([0, 0, 1, 1], 'int32'); // examples 0, 1 → group 0; 2, 3 → group 1
@@ -134,7 +234,9 @@ describe.each(testBackends())('fast paths on %s', (backend) => {
     const before = tf.memory().numTensors;
     const exp = expanded();
     for (const numBeams of [1, 3]) {
-      expect(await model.generate(ids as tf.Tensor2D, mask as tf.Tensor2D, { maxNewTokens: 5, numBeams, adapters: grouped })).toEqual(await model.generate(ids as tf.Tensor2D, mask as tf.Tensor2D, { maxNewTokens: 5, numBeams, adapters: exp }));
+      expect(await model.generate(ids as tf.Tensor2D, mask as tf.Tensor2D, { maxNewTokens: 5, numBeams, adapters: grouped })).toEqual(
+        await model.generate(ids as tf.Tensor2D, mask as tf.Tensor2D, { maxNewTokens: 5, numBeams, adapters: exp }),
+      );
     }
     for (const d of exp.values()) tf.dispose([d.A, d.B]);
     expect(tf.memory().numTensors).toBe(before);

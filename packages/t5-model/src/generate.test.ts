@@ -10,7 +10,13 @@ import { crossEntropy } from './loss.js';
 
 const fixtures = path.resolve(import.meta.dirname, '..', '__fixtures__', 't5');
 
-interface BeamCase { num_beams: number; length_penalty: number; early_stopping: boolean | 'never'; max_new_tokens: number; sequences: number[][] }
+interface BeamCase {
+  num_beams: number;
+  length_penalty: number;
+  early_stopping: boolean | 'never';
+  max_new_tokens: number;
+  sequences: number[][];
+}
 
 describe.each(testBackends())('generation on %s', (backend) => {
   beforeAll(async () => {
@@ -19,7 +25,11 @@ describe.each(testBackends())('generation on %s', (backend) => {
 
   describe.each(['tiny-relu-tied', 'tiny-gated-untied'])('%s', (name) => {
     let model: T5ForConditionalGeneration;
-    const inputs = JSON.parse(fs.readFileSync(path.join(fixtures, name, 'inputs.json'), 'utf8')) as { input_ids: number[][]; attention_mask: number[][]; labels: number[][] };
+    const inputs = JSON.parse(fs.readFileSync(path.join(fixtures, name, 'inputs.json'), 'utf8')) as {
+      input_ids: number[][];
+      attention_mask: number[][];
+      labels: number[][];
+    };
     const beam = JSON.parse(fs.readFileSync(path.join(fixtures, name, 'beam.json'), 'utf8')) as { cases: BeamCase[] };
     let ids: tf.Tensor2D;
     let mask: tf.Tensor2D;

@@ -84,7 +84,9 @@ function prepare(model: Seq2SeqLM, inputIds: tf.Tensor2D, attentionMask: tf.Tens
     const cross = tf.tidy(() => {
       const enc = model.encode(inputIds, attentionMask, opts.adapters, undefined, opts.encoderLayerHook);
       const mask = attentionMask ?? tf.onesLike(inputIds);
-      const prefix = opts.encoderPrefix ? { states: repeatRows(opts.encoderPrefix.states, n) as tf.Tensor3D, mask: repeatRows(opts.encoderPrefix.mask, n) as tf.Tensor2D } : undefined;
+      const prefix = opts.encoderPrefix
+        ? { states: repeatRows(opts.encoderPrefix.states, n) as tf.Tensor3D, mask: repeatRows(opts.encoderPrefix.mask, n) as tf.Tensor2D }
+        : undefined;
       const c = model.crossContext(repeatRows(enc, n) as tf.Tensor3D, repeatRows(mask, n) as tf.Tensor2D, map, prefix);
       return [c.mask, ...c.kv.flatMap((kv) => [kv.k, kv.v])];
     });
@@ -115,7 +117,11 @@ function step(model: Seq2SeqLM, prefixes: number[][], prep: Prepared, cache: KV[
     const len = (prefixes[0] as number[]).length;
     const heads = prep.selfBias.shape[1];
     const ids = useCache
-      ? tf.tensor2d(prefixes.map((p) => p[p.length - 1] as number), [rows, 1], 'int32') // [rows, 1]
+      ? tf.tensor2d(
+          prefixes.map((p) => p[p.length - 1] as number),
+          [rows, 1],
+          'int32',
+        ) // [rows, 1]
       : tf.tensor2d(prefixes.flat(), [rows, len], 'int32'); // [rows, len]
     const bias = useCache
       ? tf.slice(prep.selfBias, [0, 0, len - 1, 0], [1, heads, 1, len]) // [1, heads, 1, len]: the newest position's row

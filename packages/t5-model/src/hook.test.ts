@@ -26,9 +26,30 @@ describe('encoderLayerHook', () => {
     };
     expectNoLeak(() =>
       tf.tidy(() => {
-        const ids = tf.tensor2d([[5, 6, 7, 1], [8, 1, 0, 0]], undefined, 'int32');
-        const mask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 0, 0]], undefined, 'int32');
-        const labels = tf.tensor2d([[3, 4, 1], [9, 1, -100]], undefined, 'int32');
+        const ids = tf.tensor2d(
+          [
+            [5, 6, 7, 1],
+            [8, 1, 0, 0],
+          ],
+          undefined,
+          'int32',
+        );
+        const mask = tf.tensor2d(
+          [
+            [1, 1, 1, 1],
+            [1, 1, 0, 0],
+          ],
+          undefined,
+          'int32',
+        );
+        const labels = tf.tensor2d(
+          [
+            [3, 4, 1],
+            [9, 1, -100],
+          ],
+          undefined,
+          'int32',
+        );
         const a = model.forward({ inputIds: ids, attentionMask: mask, labels });
         const b = model.forward({ inputIds: ids, attentionMask: mask, labels, encoderLayerHook: hook });
         expect(maxAbsDiff(a.logits, b.logits)).toBe(0);
@@ -37,7 +58,10 @@ describe('encoderLayerHook', () => {
     );
     expect(seen.map((s) => s[0])).toEqual([0, 1, 2]);
     expect(seen[0]?.[1]).toEqual([2, 4, 16]);
-    expect(seen[0]?.[2]).toEqual([[1, 1, 1, 1], [1, 1, 0, 0]]);
+    expect(seen[0]?.[2]).toEqual([
+      [1, 1, 1, 1],
+      [1, 1, 0, 0],
+    ]);
   });
 
   it('the returned states feed the next block: zeroing after the last block gives the final norm of zeros', () => {
@@ -56,14 +80,30 @@ describe('encoderLayerHook', () => {
     tf.tidy(() => {
       const ids = tf.tensor2d([[5, 6, 1]], undefined, 'int32');
       expect(() => model.encode(ids, undefined, undefined, undefined, (_i, h) => tf.slice(h, [0, 0, 0], [1, 2, 16]) as tf.Tensor3D)).toThrow(T5InputError);
-      expect(() => model.encode(ids, undefined, undefined, undefined, (_i, h) => tf.slice(h, [0, 0, 0], [1, 2, 16]) as tf.Tensor3D)).toThrow(/layer 0 must return \[1, 3, 16\]/);
+      expect(() => model.encode(ids, undefined, undefined, undefined, (_i, h) => tf.slice(h, [0, 0, 0], [1, 2, 16]) as tf.Tensor3D)).toThrow(
+        /layer 0 must return \[1, 3, 16\]/,
+      );
     });
   });
 
   it('generate passes the hook through: greedy output equals the argmax path of forward with the hook, cache on and off', async () => {
     const hook: EncoderLayerHook = (i, h) => tf.tidy(() => tf.add(h, tf.mul(tf.sin(h), 0.3 * (i + 1))) as tf.Tensor3D);
-    const ids = tf.tensor2d([[5, 6, 7, 1], [8, 9, 1, 0]], undefined, 'int32');
-    const mask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 1, 0]], undefined, 'int32');
+    const ids = tf.tensor2d(
+      [
+        [5, 6, 7, 1],
+        [8, 9, 1, 0],
+      ],
+      undefined,
+      'int32',
+    );
+    const mask = tf.tensor2d(
+      [
+        [1, 1, 1, 1],
+        [1, 1, 1, 0],
+      ],
+      undefined,
+      'int32',
+    );
     const before = tf.memory().numTensors;
     const steps = 5;
     const res = await generate(model, ids, mask, { maxNewTokens: steps, encoderLayerHook: hook, eosTokenId: -1, outputScores: true });

@@ -39,7 +39,20 @@ function hostReads(fn: () => void): string[] {
   return reads;
 }
 
-const config = makeT5Config({ vocabSize: 64, dModel: 16, dKv: 4, numHeads: 2, dFf: 24, numLayers: 2, numDecoderLayers: 2, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0.1 });
+const config = makeT5Config({
+  vocabSize: 64,
+  dModel: 16,
+  dKv: 4,
+  numHeads: 2,
+  dFf: 24,
+  numLayers: 2,
+  numDecoderLayers: 2,
+  relativeAttentionNumBuckets: 8,
+  relativeAttentionMaxDistance: 16,
+  feedForwardProj: 'gated-gelu',
+  tieWordEmbeddings: false,
+  dropoutRate: 0.1,
+});
 
 describe.each(testBackends())('host reads on %s', (backend) => {
   let model: T5ForConditionalGeneration;
@@ -51,9 +64,30 @@ describe.each(testBackends())('host reads on %s', (backend) => {
     await useBackend(backend);
     model = createRandomT5(config, 5);
     batch = {
-      inputIds: tf.tensor2d([[3, 4, 5, 1], [7, 1, 0, 0]], undefined, 'int32'),
-      attentionMask: tf.tensor2d([[1, 1, 1, 1], [1, 1, 0, 0]], undefined, 'int32'),
-      labels: tf.tensor2d([[6, 7, 1], [9, 1, -100]], undefined, 'int32'),
+      inputIds: tf.tensor2d(
+        [
+          [3, 4, 5, 1],
+          [7, 1, 0, 0],
+        ],
+        undefined,
+        'int32',
+      ),
+      attentionMask: tf.tensor2d(
+        [
+          [1, 1, 1, 1],
+          [1, 1, 0, 0],
+        ],
+        undefined,
+        'int32',
+      ),
+      labels: tf.tensor2d(
+        [
+          [6, 7, 1],
+          [9, 1, -100],
+        ],
+        undefined,
+        'int32',
+      ),
     };
     A = tf.variable(tf.randomNormal([4, 16], 0, 0.1, 'float32', 1));
     B = tf.variable(tf.randomNormal([8, 4], 0, 0.1, 'float32', 2));

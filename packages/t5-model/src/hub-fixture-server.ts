@@ -81,7 +81,11 @@ export async function startHubFixture(repos: Record<string, FixtureRepo>, opts: 
   const state = new Map<string, RepoState>(
     Object.entries(repos).map(([id, r]) => [
       id,
-      { refs: { main: r.commit, ...r.refs }, commits: new Map([[r.commit, listFiles(r.dir, r.lfs ?? ((f) => f.endsWith('.safetensors')))]]), gated: r.gated === true },
+      {
+        refs: { main: r.commit, ...r.refs },
+        commits: new Map([[r.commit, listFiles(r.dir, r.lfs ?? ((f) => f.endsWith('.safetensors')))]]),
+        gated: r.gated === true,
+      },
     ]),
   );
   /** LFS objects uploaded and not yet committed (or committed: they stay), by sha256 */
@@ -144,7 +148,11 @@ export async function startHubFixture(repos: Record<string, FixtureRepo>, opts: 
       if (b.operation !== 'upload') return (fail(res, 400, undefined, `fixture server: LFS ${b.operation} is not served`), true);
       sendJson(res, 200, {
         transfer: 'basic',
-        objects: b.objects.map((o) => (lfsStore.has(o.oid) ? { oid: o.oid, size: o.size } : { oid: o.oid, size: o.size, actions: { upload: { href: `${baseUrl}/lfs-upload/${o.oid}`, header: {} } } })),
+        objects: b.objects.map((o) =>
+          lfsStore.has(o.oid)
+            ? { oid: o.oid, size: o.size }
+            : { oid: o.oid, size: o.size, actions: { upload: { href: `${baseUrl}/lfs-upload/${o.oid}`, header: {} } } },
+        ),
       });
       return true;
     }
@@ -162,12 +170,19 @@ export async function startHubFixture(repos: Record<string, FixtureRepo>, opts: 
       return true;
     }
     // commit: NDJSON lines {key, value}
-    const lines = body.toString('utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { key: string; value: Record<string, unknown> });
+    const lines = body
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as { key: string; value: Record<string, unknown> });
     const parent = repo.refs[rev];
     if (parent === undefined) return (fail(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`), true);
     const header = lines.find((l) => l.key === 'header')?.value;
     if (header?.['parentCommit'] !== undefined && header['parentCommit'] !== parent) {
-      return (fail(res, 412, undefined, `A commit has happened since. Please refresh and try again. (parent ${String(header['parentCommit'])}, head ${parent})`), true);
+      return (
+        fail(res, 412, undefined, `A commit has happened since. Please refresh and try again. (parent ${String(header['parentCommit'])}, head ${parent})`),
+        true
+      );
     }
     const files = new Map(repo.commits.get(parent));
     for (const { key, value } of lines) {
@@ -179,7 +194,9 @@ export async function startHubFixture(repos: Record<string, FixtureRepo>, opts: 
         files.set(p, fileInfo(p, bytes, true));
       } else if (key === 'deletedFile') files.delete(p);
     }
-    const commit = createHash('sha1').update(`${parent}\n${++commitCounter}\n${String(header?.['summary'] ?? '')}`).digest('hex');
+    const commit = createHash('sha1')
+      .update(`${parent}\n${++commitCounter}\n${String(header?.['summary'] ?? '')}`)
+      .digest('hex');
     repo.commits.set(commit, files);
     repo.refs[rev] = commit;
     sendJson(res, 200, { success: true, commitOid: commit, commitUrl: `${baseUrl}/${repoId}/commit/${commit}`, hookOutput: '' });
@@ -203,7 +220,12 @@ export async function startHubFixture(repos: Record<string, FixtureRepo>, opts: 
       const repo = state.get(repoId);
       if (!repo) return fail(res, 401, 'RepoNotFound', `Repository Not Found for url: ${url.href}.`);
       if (repo.gated && req.headers.authorization !== `Bearer ${opts.token}`) {
-        return fail(res, 401, 'GatedRepo', `Access to model ${repoId} is restricted. You must have access to it and be authenticated to access it. Please log in.`);
+        return fail(
+          res,
+          401,
+          'GatedRepo',
+          `Access to model ${repoId} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
+        );
       }
       // the revision is the first segment of what follows, or all of it for refs with slashes (refs/pr/1)
       const revOf = (s: string): [string, string] | undefined => {
@@ -219,7 +241,17 @@ export async function startHubFixture(repos: Record<string, FixtureRepo>, opts: 
       const repoFiles = repo.commits.get(commit);
       if (!repoFiles) return fail(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`);
       if (api && api.includes('/revision/')) {
-        return sendJson(res, 200, { _id: `fixture-${repoId}`, id: repoId, sha: commit, private: false, gated: repo.gated ? 'manual' : false, downloads: 0, likes: 0, lastModified: '2026-01-01T00:00:00.000Z', pipeline_tag: 'text2text-generation' });
+        return sendJson(res, 200, {
+          _id: `fixture-${repoId}`,
+          id: repoId,
+          sha: commit,
+          private: false,
+          gated: repo.gated ? 'manual' : false,
+          downloads: 0,
+          likes: 0,
+          lastModified: '2026-01-01T00:00:00.000Z',
+          pipeline_tag: 'text2text-generation',
+        });
       }
       if (api) {
         const wanted = (JSON.parse(body || '{}') as { paths?: string[] }).paths ?? [];

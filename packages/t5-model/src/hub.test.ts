@@ -51,7 +51,11 @@ beforeAll(async () => {
   await useBackend('cpu');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 't5-hub-'));
   const read = (f: string) => fs.readFileSync(path.join(tiny, f));
-  const model = { 'config.json': read('config.json'), 'model.safetensors': read('model.safetensors'), 'generation_config.json': read('generation_config.json') };
+  const model = {
+    'config.json': read('config.json'),
+    'model.safetensors': read('model.safetensors'),
+    'generation_config.json': read('generation_config.json'),
+  };
   // a sharded copy of the same weights, written by our own savePretrained
   const sharded = path.join(tmp, 'repos', 'sharded');
   const m = await T5ForConditionalGeneration.fromPretrained(tiny);
@@ -61,12 +65,22 @@ beforeAll(async () => {
   const v1Dir = repoDir('tiny-v1', { 'config.json': read('config.json'), 'model.safetensors': read('model.safetensors') });
   server = await startHubFixture(
     {
-      'tagi/tiny-t5': { dir: repoDir('tiny', { ...model, 'README.md': '# tiny\n', 'pytorch_model.bin': Buffer.alloc(64) }), commit: COMMIT, refs: { 'refs/pr/1': COMMIT } },
+      'tagi/tiny-t5': {
+        dir: repoDir('tiny', { ...model, 'README.md': '# tiny\n', 'pytorch_model.bin': Buffer.alloc(64) }),
+        commit: COMMIT,
+        refs: { 'refs/pr/1': COMMIT },
+      },
       'tagi/tiny-t5-v1': { dir: v1Dir, commit: V1, refs: { v1: V1 } },
       'tagi/sharded-t5': { dir: sharded, commit: COMMIT },
       'tagi/gated-t5': { dir: repoDir('gated', model), commit: COMMIT, gated: true },
       'tagi/bin-only': { dir: repoDir('bin', { 'config.json': read('config.json'), 'pytorch_model.bin': Buffer.alloc(64) }), commit: COMMIT },
-      'tagi/adapter': { dir: repoDir('adapter', { 'adapter_config.json': read('lora/adapter_config.json'), 'adapter_model.safetensors': read('lora/adapter_model.safetensors') }), commit: COMMIT },
+      'tagi/adapter': {
+        dir: repoDir('adapter', {
+          'adapter_config.json': read('lora/adapter_config.json'),
+          'adapter_model.safetensors': read('lora/adapter_model.safetensors'),
+        }),
+        commit: COMMIT,
+      },
     },
     { token: TOKEN },
   );
@@ -115,7 +129,10 @@ describe('ids and paths', () => {
   });
 
   it('something neither a directory nor an id is a clear error', async () => {
-    await expect(resolvePretrained('/no/such/dir')).rejects.toMatchObject({ code: 'invalid-id', message: expect.stringMatching(/neither an existing directory nor a Hub id/) });
+    await expect(resolvePretrained('/no/such/dir')).rejects.toMatchObject({
+      code: 'invalid-id',
+      message: expect.stringMatching(/neither an existing directory nor a Hub id/),
+    });
   });
 });
 
@@ -130,7 +147,11 @@ describe('online: downloads through @huggingface/hub into the HF cache', () => {
     expect(fs.readFileSync(path.join(folder, 'refs', 'main'), 'utf8')).toBe(COMMIT); // bare sha, no newline
     // blobs named by etag: sha256 for LFS (safetensors), the git blob id otherwise; snapshot entries are relative links
     const src = path.join(tmp, 'repos', 'tiny');
-    const want = { 'model.safetensors': sha256(path.join(src, 'model.safetensors')), 'config.json': gitOid(path.join(src, 'config.json')), 'generation_config.json': gitOid(path.join(src, 'generation_config.json')) };
+    const want = {
+      'model.safetensors': sha256(path.join(src, 'model.safetensors')),
+      'config.json': gitOid(path.join(src, 'config.json')),
+      'generation_config.json': gitOid(path.join(src, 'generation_config.json')),
+    };
     expect(fs.readdirSync(path.join(folder, 'blobs')).sort()).toEqual(Object.values(want).sort());
     expect(fs.readdirSync(dir).sort()).toEqual(Object.keys(want).sort());
     for (const [f, etag] of Object.entries(want)) {
@@ -188,7 +209,10 @@ describe('online: downloads through @huggingface/hub into the HF cache', () => {
     const pr = await resolvePretrained('tagi/tiny-t5', { cacheDir, endpoint: server.url, revision: 'refs/pr/1' });
     expect(fs.readFileSync(path.join(cacheDir, 'models--tagi--tiny-t5', 'refs', 'refs', 'pr', '1'), 'utf8')).toBe(COMMIT);
     expect(await resolvePretrained(`tagi/tiny-t5@${COMMIT}`, { cacheDir, endpoint: server.url })).toBe(pr);
-    await expect(resolvePretrained('tagi/tiny-t5@nope', { cacheDir, endpoint: server.url })).rejects.toMatchObject({ code: 'revision-not-found', revision: 'nope' });
+    await expect(resolvePretrained('tagi/tiny-t5@nope', { cacheDir, endpoint: server.url })).rejects.toMatchObject({
+      code: 'revision-not-found',
+      revision: 'nope',
+    });
   });
 
   it('a sharded checkpoint brings its index and every shard', async () => {
@@ -282,7 +306,9 @@ describe('offline (HF_HUB_OFFLINE=1): the cache alone', () => {
     // a snapshot link whose blob is gone is a miss, not a half-loaded model
     const folder = path.join(cacheDir, repoFolderName('google/t5-small-lm-adapt'));
     fs.rmSync(path.join(folder, 'blobs', sha256(path.join(tiny, 'model.safetensors'))));
-    await expect(resolvePretrained('google/t5-small-lm-adapt', { cacheDir })).rejects.toMatchObject({ file: 'model.safetensors or model.safetensors.index.json' });
+    await expect(resolvePretrained('google/t5-small-lm-adapt', { cacheDir })).rejects.toMatchObject({
+      file: 'model.safetensors or model.safetensors.index.json',
+    });
   });
 });
 
@@ -311,13 +337,20 @@ describe('the fixture Hub takes uploads as @huggingface/hub makes them', () => {
 
     const dir = await resolvePretrained('someone/pushed-adapter', { cacheDir: freshCache(), endpoint: server.url, files: PEFT_ADAPTER_FILES });
     expect(dir).toMatch(new RegExp(`snapshots/${out?.commit.oid}$`));
-    for (const f of ['adapter_config.json', 'adapter_model.safetensors']) expect(fs.readFileSync(path.join(dir, f)).equals(fs.readFileSync(path.join(adapter, f)))).toBe(true);
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors'])
+      expect(fs.readFileSync(path.join(dir, f)).equals(fs.readFileSync(path.join(adapter, f)))).toBe(true);
     // the safetensors file is an LFS blob (named by its sha256 in the cache), the JSON a regular one
-    expect(fs.realpathSync(path.join(dir, 'adapter_model.safetensors'))).toMatch(new RegExp(`blobs/${sha256(path.join(adapter, 'adapter_model.safetensors'))}$`));
+    expect(fs.realpathSync(path.join(dir, 'adapter_model.safetensors'))).toMatch(
+      new RegExp(`blobs/${sha256(path.join(adapter, 'adapter_model.safetensors'))}$`),
+    );
     expect(fs.realpathSync(path.join(dir, 'adapter_config.json'))).toMatch(new RegExp(`blobs/${gitOid(path.join(adapter, 'adapter_config.json'))}$`));
 
     // a second commit changes main; the first stays readable by its sha
-    const second = await uploadFiles({ ...hub, repo: { type: 'model', name: 'someone/pushed-adapter' }, files: [{ path: 'README.md', content: new Blob(['# pushed\n']) }] });
+    const second = await uploadFiles({
+      ...hub,
+      repo: { type: 'model', name: 'someone/pushed-adapter' },
+      files: [{ path: 'README.md', content: new Blob(['# pushed\n']) }],
+    });
     expect(second?.commit.oid).not.toBe(out?.commit.oid);
     expect([...(server.files('someone/pushed-adapter')?.keys() ?? [])].sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
     expect([...(server.files('someone/pushed-adapter', out?.commit.oid)?.keys() ?? [])].sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);

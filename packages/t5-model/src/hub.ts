@@ -295,12 +295,27 @@ function hubFailure(e: unknown, repo: string, revision: string, errorCodes: Map<
     const said = String((e.data as { error?: unknown } | undefined)?.error ?? '').replace(/\S+:\/\/\S+/g, '');
     const gated = code ? code === 'GatedRepo' : (e.statusCode === 401 || e.statusCode === 403) && /gated|is restricted|accept the conditions/i.test(said);
     if (gated) {
-      return new GatedRepoError('gated', `${repo} is a gated repo: accept its conditions on the Hub, then pass a token with access (HF_TOKEN or huggingface-cli login). The Hub said: ${e.message}`, repo, revision, file, e.statusCode);
+      return new GatedRepoError(
+        'gated',
+        `${repo} is a gated repo: accept its conditions on the Hub, then pass a token with access (HF_TOKEN or huggingface-cli login). The Hub said: ${e.message}`,
+        repo,
+        revision,
+        file,
+        e.statusCode,
+      );
     }
-    if (code === 'RevisionNotFound') return new HubError('revision-not-found', `${at}: no revision '${revision}' in ${repo}`, repo, revision, file, e.statusCode);
+    if (code === 'RevisionNotFound')
+      return new HubError('revision-not-found', `${at}: no revision '${revision}' in ${repo}`, repo, revision, file, e.statusCode);
     if (code === 'EntryNotFound') return new HubError('file-not-found', `${at}: no file ${file ?? ''} in the repo`, repo, revision, file, e.statusCode);
     if (code === 'RepoNotFound' || e.statusCode === 404 || e.statusCode === 401) {
-      return new RepoNotFoundError('repo-not-found', `${repo}: no such repo on the Hub (or it is private and the token, if any, has no access)`, repo, revision, file, e.statusCode);
+      return new RepoNotFoundError(
+        'repo-not-found',
+        `${repo}: no such repo on the Hub (or it is private and the token, if any, has no access)`,
+        repo,
+        revision,
+        file,
+        e.statusCode,
+      );
     }
     return new HubError('hub-error', `${at}: the Hub answered ${e.statusCode}: ${e.message}`, repo, revision, file, e.statusCode);
   }
@@ -334,16 +349,34 @@ function resolveOffline(repo: string, revision: string, spec: RepoFiles, cache: 
   const commit = cache.commitOf(revision);
   const where = `the HF cache (${cache.dir})`;
   if (!commit) {
-    throw new OfflineCacheMissError('offline-cache-miss', `${repo}@${revision}: HF_HUB_OFFLINE is set and ${where} has no snapshot for this revision (looked for ${cache.refFile(revision)})`, repo, revision);
+    throw new OfflineCacheMissError(
+      'offline-cache-miss',
+      `${repo}@${revision}: HF_HUB_OFFLINE is set and ${where} has no snapshot for this revision (looked for ${cache.refFile(revision)})`,
+      repo,
+      revision,
+    );
   }
   const has = (f: string) => exists(cache.pointer(commit, f));
   const chosen = choose(spec, has);
   if ('missing' in chosen) {
-    throw new OfflineCacheMissError('offline-cache-miss', `${repo}@${revision}: HF_HUB_OFFLINE is set and ${where} lacks ${chosen.missing} in snapshot ${commit}`, repo, revision, chosen.missing);
+    throw new OfflineCacheMissError(
+      'offline-cache-miss',
+      `${repo}@${revision}: HF_HUB_OFFLINE is set and ${where} lacks ${chosen.missing} in snapshot ${commit}`,
+      repo,
+      revision,
+      chosen.missing,
+    );
   }
   for (const f of chosen.files.filter((x) => x.endsWith('.safetensors.index.json'))) {
     for (const shard of shardsOf(cache.pointer(commit, f), f, repo, revision)) {
-      if (!has(shard)) throw new OfflineCacheMissError('offline-cache-miss', `${repo}@${revision}: HF_HUB_OFFLINE is set and ${where} lacks shard ${shard} in snapshot ${commit}`, repo, revision, shard);
+      if (!has(shard))
+        throw new OfflineCacheMissError(
+          'offline-cache-miss',
+          `${repo}@${revision}: HF_HUB_OFFLINE is set and ${where} lacks shard ${shard} in snapshot ${commit}`,
+          repo,
+          revision,
+          shard,
+        );
     }
   }
   return cache.snapshot(commit);
@@ -353,7 +386,12 @@ async function resolveOnline(repo: string, revision: string, spec: RepoFiles, ca
   const hubUrl = (opts.endpoint ?? process.env['HF_ENDPOINT'] ?? 'https://huggingface.co').replace(/\/+$/, '');
   const accessToken = opts.token ?? hfToken();
   if (accessToken !== undefined && !accessToken.startsWith('hf_')) {
-    throw new HubError('hub-error', `${repo}: the access token (${opts.token !== undefined ? 'token option' : 'HF_TOKEN or the login token file'}) must start with 'hf_'`, repo, revision);
+    throw new HubError(
+      'hub-error',
+      `${repo}: the access token (${opts.token !== undefined ? 'token option' : 'HF_TOKEN or the login token file'}) must start with 'hf_'`,
+      repo,
+      revision,
+    );
   }
   // the client's errors keep the status and URL but not the Hub's X-Error-Code, which tells a gated repo from a
   // missing one: the fetch passed to the client records it per URL
@@ -381,7 +419,8 @@ async function resolveOnline(repo: string, revision: string, spec: RepoFiles, ca
   try {
     const info = await modelInfo({ name: repo, hubUrl, fetch: recordingFetch, revision, additionalFields: ['sha'], ...(accessToken ? { accessToken } : {}) });
     const sha = (info as { sha?: unknown }).sha;
-    if (typeof sha !== 'string' || !COMMIT.test(sha)) throw new HubError('hub-error', `${repo}@${revision}: the Hub's model info has no commit sha`, repo, revision);
+    if (typeof sha !== 'string' || !COMMIT.test(sha))
+      throw new HubError('hub-error', `${repo}@${revision}: the Hub's model info has no commit sha`, repo, revision);
     commit = sha;
   } catch (e) {
     throw hubFailure(e, repo, revision, errorCodes);
@@ -477,7 +516,13 @@ async function fetchFile(
     }
     if (loaded !== size || (hash && hash.digest('hex') !== etag)) {
       fs.rmSync(incomplete, { force: true });
-      throw new HubError('hub-error', `${repo}@${revision}: ${file} arrived with ${loaded} bytes${hash ? ' or a different sha256' : ''}, expected ${size} bytes${hash ? ` and sha256 ${etag}` : ''}`, repo, revision, file);
+      throw new HubError(
+        'hub-error',
+        `${repo}@${revision}: ${file} arrived with ${loaded} bytes${hash ? ' or a different sha256' : ''}, expected ${size} bytes${hash ? ` and sha256 ${etag}` : ''}`,
+        repo,
+        revision,
+        file,
+      );
     }
     fs.renameSync(incomplete, blob);
     if (loaded === 0) opts.onProgress?.({ file, loaded, total: size });

@@ -9,7 +9,15 @@ describe.each(testBackends())('crossEntropy on %s', (backend) => {
   beforeAll(async () => {
     await useBackend(backend);
   });
-  const labels = () => tf.tensor2d([[1, 2, -100], [0, 6, 3]], undefined, 'int32');
+  const labels = () =>
+    tf.tensor2d(
+      [
+        [1, 2, -100],
+        [0, 6, 3],
+      ],
+      undefined,
+      'int32',
+    );
 
   it('value: mean of −log p(label) over labels ≠ -100', () => {
     expectNoLeak(() =>

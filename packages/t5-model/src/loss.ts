@@ -74,11 +74,16 @@ export interface Seq2SeqPart {
  * scored tokens: call it where batches are made, not inside a tape. A batch that scores no token (loss 0, whole
  * or split) shares by rows.
  */
-export function splitSeq2SeqBatch(batch: { readonly inputIds: tf.Tensor2D; readonly attentionMask: tf.Tensor2D; readonly labels: tf.Tensor2D }, size: number): Seq2SeqPart[] {
+export function splitSeq2SeqBatch(
+  batch: { readonly inputIds: tf.Tensor2D; readonly attentionMask: tf.Tensor2D; readonly labels: tf.Tensor2D },
+  size: number,
+): Seq2SeqPart[] {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`splitSeq2SeqBatch: size must be an integer >= 1, got ${size}`);
   const [n, tgtLen] = batch.labels.shape;
   if (batch.inputIds.shape[0] !== n || batch.attentionMask.shape[0] !== n) {
-    throw new RangeError(`splitSeq2SeqBatch: inputIds, attentionMask and labels must have the same rows, got ${batch.inputIds.shape[0]}, ${batch.attentionMask.shape[0]}, ${n}`);
+    throw new RangeError(
+      `splitSeq2SeqBatch: inputIds, attentionMask and labels must have the same rows, got ${batch.inputIds.shape[0]}, ${batch.attentionMask.shape[0]}, ${n}`,
+    );
   }
   const labels = batch.labels.dataSync();
   const scored = (from: number, rows: number) => {
@@ -92,7 +97,15 @@ export function splitSeq2SeqBatch(batch: { readonly inputIds: tf.Tensor2D; reado
     const rows = Math.min(size, n - start);
     const tokens = scored(start, rows);
     const cut = (t: tf.Tensor2D) => tf.slice(t, [start, 0], [rows, -1]);
-    parts.push({ start, rows, inputIds: cut(batch.inputIds), attentionMask: cut(batch.attentionMask), labels: cut(batch.labels), tokens, weight: total > 0 ? tokens / total : rows / n });
+    parts.push({
+      start,
+      rows,
+      inputIds: cut(batch.inputIds),
+      attentionMask: cut(batch.attentionMask),
+      labels: cut(batch.labels),
+      tokens,
+      weight: total > 0 ? tokens / total : rows / n,
+    });
   }
   return parts;
 }

@@ -25,7 +25,20 @@ describe('relativePositionBucket', () => {
 });
 
 describe('random model, dropout, shapes', () => {
-  const config = makeT5Config({ vocabSize: 50, dModel: 16, dKv: 4, numHeads: 4, dFf: 24, numLayers: 2, numDecoderLayers: 1, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0.2 });
+  const config = makeT5Config({
+    vocabSize: 50,
+    dModel: 16,
+    dKv: 4,
+    numHeads: 4,
+    dFf: 24,
+    numLayers: 2,
+    numDecoderLayers: 1,
+    relativeAttentionNumBuckets: 8,
+    relativeAttentionMaxDistance: 16,
+    feedForwardProj: 'gated-gelu',
+    tieWordEmbeddings: false,
+    dropoutRate: 0.2,
+  });
 
   it('HF names, block-0-only position bias, seeded and reproducible with the HF init scales', () => {
     const a = createRandomT5(config, 1);
@@ -66,9 +79,30 @@ describe('random model, dropout, shapes', () => {
 
   it('training-step gradients w.r.t. low-rank deltas only, leak-free', () => {
     const m = createRandomT5(config, 3).freezeBase();
-    const inputIds = tf.tensor2d([[3, 4, 5, 1], [7, 1, 0, 0]], undefined, 'int32');
-    const attentionMask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 0, 0]], undefined, 'int32');
-    const labels = tf.tensor2d([[6, 7, 1], [9, 1, -100]], undefined, 'int32');
+    const inputIds = tf.tensor2d(
+      [
+        [3, 4, 5, 1],
+        [7, 1, 0, 0],
+      ],
+      undefined,
+      'int32',
+    );
+    const attentionMask = tf.tensor2d(
+      [
+        [1, 1, 1, 1],
+        [1, 1, 0, 0],
+      ],
+      undefined,
+      'int32',
+    );
+    const labels = tf.tensor2d(
+      [
+        [6, 7, 1],
+        [9, 1, -100],
+      ],
+      undefined,
+      'int32',
+    );
     const A = tf.variable(tf.randomNormal([2, 16], 0, 0.1, 'float32', 1));
     const B = tf.variable(tf.randomNormal([16, 2], 0, 0.1, 'float32', 2));
     const adapters = new Map([['decoder.block.0.layer.0.SelfAttention.q', { A, B, scaling: 2 }]]);
@@ -82,9 +116,19 @@ describe('random model, dropout, shapes', () => {
   });
 
   it('shiftRightTensor matches HF _shift_right', () => {
-    const l = tf.tensor2d([[5, 6, 1, -100], [7, 1, -100, -100]], undefined, 'int32');
+    const l = tf.tensor2d(
+      [
+        [5, 6, 1, -100],
+        [7, 1, -100, -100],
+      ],
+      undefined,
+      'int32',
+    );
     const s = shiftRightTensor(l, 0, 0);
-    expect(s.arraySync()).toEqual([[0, 5, 6, 1], [0, 7, 1, 0]]);
+    expect(s.arraySync()).toEqual([
+      [0, 5, 6, 1],
+      [0, 7, 1, 0],
+    ]);
     tf.dispose([l, s]);
   });
 });

@@ -6,7 +6,18 @@ import { Embedding, Linear, Module, RMSNorm, Rng, dropout, fastMatMul, lowRankFo
 import type { T5Activation, T5Config } from './config.js';
 import { IGNORE_INDEX } from './collator.js';
 import { crossEntropyRows } from './loss.js';
-import { bmm, constLinear, freezeWeights, frozenGather, linear2d, mergeDeltaIsCheaper, mergedDeltaLinear, onTensorflow, recording, releaseFrozen } from './ops.js';
+import {
+  bmm,
+  constLinear,
+  freezeWeights,
+  frozenGather,
+  linear2d,
+  mergeDeltaIsCheaper,
+  mergedDeltaLinear,
+  onTensorflow,
+  recording,
+  releaseFrozen,
+} from './ops.js';
 import { generate as runGenerate, scoreTargets as runScore, type GenerateOptions, type ScoreArgs, type ScoreResult } from './generate.js';
 import {
   T5InputError,
@@ -56,7 +67,13 @@ function constant(w: tf.Variable): boolean {
 function applyLinear(layer: Linear, x: tf.Tensor, adapters: Adapters, batch: number): tf.Tensor {
   const delta = adapters?.get(layer.path);
   const fixed = !layer.bias && constant(layer.weight);
-  if (delta && fixed && delta.A.rank === 2 && onTensorflow() && mergeDeltaIsCheaper(x.shape[0] as number, layer.inFeatures, layer.outFeatures, delta.A.shape[0] as number, recording())) {
+  if (
+    delta &&
+    fixed &&
+    delta.A.rank === 2 &&
+    onTensorflow() &&
+    mergeDeltaIsCheaper(x.shape[0] as number, layer.inFeatures, layer.outFeatures, delta.A.shape[0] as number, recording())
+  ) {
     return mergedDeltaLinear(x, layer.weight, delta.A, delta.B, delta.scaling); // [n, out]: one product with W + s·B·A
   }
   // tensor-core's fast linear with weight gradients, or the fastest product when the weight needs none
@@ -74,7 +91,8 @@ function lowRankRows(x: tf.Tensor, delta: LowRankDelta, batch: number, layer: Li
   if (delta.A.rank !== 3) return lowRankForward(x, delta, inF, outF, path); // [n, out]
   const n = x.shape[0] as number;
   const groups = delta.A.shape[0] as number;
-  if (batch % groups !== 0) throw new T5InputError(`${path}: a per-example delta for batch ${groups} needs a batch of a multiple of ${groups} examples, got ${batch}`);
+  if (batch % groups !== 0)
+    throw new T5InputError(`${path}: a per-example delta for batch ${groups} needs a batch of a multiple of ${groups} examples, got ${batch}`);
   const y = lowRankForward(tf.reshape(x, [groups, n / groups, inF]), delta, inF, outF, path); // [groups, rows, out]
   return tf.reshape(y, [n, outF]); // [n, out]
 }
@@ -539,7 +557,10 @@ export class T5Stack extends Module {
     const prefix = `${block.path}.`;
     const deltas = [...(ctx.adapters ?? new Map<string, LowRankDelta>())].filter(([k]) => k.startsWith(prefix));
     const inputs = [x, ctx.selfBias, ...(ctx.cross ? [ctx.cross.kv.k, ctx.cross.kv.v, ctx.cross.mask] : []), ...deltas.flatMap(([, d]) => [d.A, d.B])];
-    const trainable = block.namedParameters().map(([, v]) => v).filter((v) => v.trainable);
+    const trainable = block
+      .namedParameters()
+      .map(([, v]) => v)
+      .filter((v) => v.trainable);
     const run = (...xs: tf.Tensor[]): tf.Tensor => {
       let j = 2;
       const next = () => xs[j++] as tf.Tensor;
@@ -551,7 +572,11 @@ export class T5Stack extends Module {
         adapters = m;
       }
       const rng = ctx.rng?.fork(`block-${i}`);
-      return tf.tidy(() => block.forward(xs[0] as tf.Tensor, { batch: ctx.batch, selfBias: xs[1] as tf.Tensor, adapters, ...(rng ? { rng } : {}), ...(cross ? { cross } : {}) }).hidden);
+      return tf.tidy(
+        () =>
+          block.forward(xs[0] as tf.Tensor, { batch: ctx.batch, selfBias: xs[1] as tf.Tensor, adapters, ...(rng ? { rng } : {}), ...(cross ? { cross } : {}) })
+            .hidden,
+      );
     };
     return recompute(run, inputs, trainable);
   }
@@ -596,7 +621,9 @@ export class T5Stack extends Module {
     const newCache: KV[] = [];
     if (this.recomputing(cache)) {
       // training: the cache this returns is never read, and recomputed blocks do not keep their keys/values
-      this.blocks.forEach((block, i) => (x = this.blockHidden(block, i, x, { batch: b, selfBias: bias, adapters, rng, cross: { kv: cross.kv[i] as KV, mask: cross.mask } })));
+      this.blocks.forEach(
+        (block, i) => (x = this.blockHidden(block, i, x, { batch: b, selfBias: bias, adapters, rng, cross: { kv: cross.kv[i] as KV, mask: cross.mask } })),
+      );
       return { hidden: drop(this.final_layer_norm.forward(x), c.dropoutRate, this.training, rng) as tf.Tensor2D, cache: newCache };
     }
     this.blocks.forEach((block, i) => {
@@ -636,7 +663,8 @@ export const TIED_LM_HEAD_KEY = 'lm_head.weight';
 
 function checkShape(t: tf.Tensor, name: string, rank: number, dims: readonly (number | undefined)[], dtype?: tf.DataType): void {
   const want = `[${dims.map((d, i) => d ?? ['batch', 'len', 'dModel'][i]).join(', ')}]`;
-  if (t.rank !== rank || dims.some((d, i) => d !== undefined && t.shape[i] !== d)) throw new T5InputError(`${name}: expected shape ${want}, got [${t.shape.join(', ')}]`);
+  if (t.rank !== rank || dims.some((d, i) => d !== undefined && t.shape[i] !== d))
+    throw new T5InputError(`${name}: expected shape ${want}, got [${t.shape.join(', ')}]`);
   if (dtype && t.dtype !== dtype) throw new T5InputError(`${name}: expected ${dtype} ids, got ${t.dtype}`);
 }
 
@@ -659,7 +687,8 @@ export class T5ForConditionalGeneration extends Module implements Seq2SeqLM {
       this.shared = this.registerModule('shared', new Embedding(config.vocabSize, config.dModel, { rng, init: normal(f) }));
       this.encoder = this.registerModule('encoder', new T5Stack(config, false, this.shared, rng));
       this.decoder = this.registerModule('decoder', new T5Stack(config, true, this.shared, rng));
-      if (!config.tieWordEmbeddings) this.lm_head = this.registerModule('lm_head', new Linear(config.dModel, config.vocabSize, { bias: false, rng, init: normal(f) }));
+      if (!config.tieWordEmbeddings)
+        this.lm_head = this.registerModule('lm_head', new Linear(config.dModel, config.vocabSize, { bias: false, rng, init: normal(f) }));
     } finally {
       emptyInit = false;
     }

@@ -44,12 +44,12 @@ function f32ToF16(x: number): number {
     let h = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
     const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
+    if (rem > half || (rem === half && h & 1)) h++;
     return sign | h;
   }
   let h = (exp << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
   return sign | h;
 }
 
@@ -143,7 +143,14 @@ describe('fromPretrained errors', () => {
     expect(() => model.forward({ inputIds: floatIds, labels })).toThrow(/inputIds: expected int32/);
     const flat = tf.tensor1d([5, 6, 1], 'int32');
     expect(() => model.forward({ inputIds: flat as unknown as tf.Tensor2D, labels })).toThrow(/inputIds: expected shape \[batch, len\]/);
-    const twoRows = tf.tensor2d([[3, 1], [4, 1]], undefined, 'int32');
+    const twoRows = tf.tensor2d(
+      [
+        [3, 1],
+        [4, 1],
+      ],
+      undefined,
+      'int32',
+    );
     const ok = tf.tensor2d([[5, 6, 1]], undefined, 'int32');
     expect(() => model.forward({ inputIds: ok, labels: twoRows })).toThrow(/labels: expected shape \[1, len\]/);
     tf.dispose([ids, labels, ok, badLabels, floatIds, flat, twoRows]);
@@ -193,7 +200,10 @@ describe('savePretrained / fromPretrained round trip', () => {
 
   it('a model on a pruned vocabulary saves its map and has vocab_size = compact size', async () => {
     const map = buildVocabMap([[10, 20, 30, 1]], { originalVocabSize: 32128 });
-    const model = createRandomT5(makeT5Config({ vocabSize: map.size, dModel: 8, dKv: 2, numHeads: 2, dFf: 8, numLayers: 1, relativeAttentionNumBuckets: 4 }), 3);
+    const model = createRandomT5(
+      makeT5Config({ vocabSize: map.size, dModel: 8, dKv: 2, numHeads: 2, dFf: 8, numLayers: 1, relativeAttentionNumBuckets: 4 }),
+      3,
+    );
     const out = path.join(tmp, 'pruned');
     await savePretrained(model, out, { vocabMap: map });
     const back = await T5ForConditionalGeneration.fromPretrained(out);

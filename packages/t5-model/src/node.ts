@@ -92,7 +92,8 @@ async function readCheckpoint(dir: string, file?: string): Promise<Map<string, t
 export async function readT5Config(dir: string): Promise<T5Config> {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(dir)) throw new T5LoadError(`fromPretrained: directory ${dir} does not exist`, dir);
-  if (!fs.existsSync(file)) throw new T5LoadError(`fromPretrained: ${dir} has no config.json (expected an HF T5 directory: config.json + model.safetensors)`, dir);
+  if (!fs.existsSync(file))
+    throw new T5LoadError(`fromPretrained: ${dir} has no config.json (expected an HF T5 directory: config.json + model.safetensors)`, dir);
   let json: unknown;
   try {
     json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
@@ -228,7 +229,8 @@ export interface SaveT5Options {
  */
 export async function saveT5(model: BaseT5, dir: string, opts: SaveT5Options = {}): Promise<void> {
   const c = model.config;
-  if (opts.vocabMap && opts.vocabMap.size !== c.vocabSize) throw new VocabMapError(`saveT5: vocabMap has ${opts.vocabMap.size} ids but the model's vocab_size is ${c.vocabSize}`);
+  if (opts.vocabMap && opts.vocabMap.size !== c.vocabSize)
+    throw new VocabMapError(`saveT5: vocabMap has ${opts.vocabMap.size} ids but the model's vocab_size is ${c.vocabSize}`);
   const layout = hfHeadLayout(c);
   if ((layout.lmHeadInFile === 'own') !== (model.lm_head !== undefined)) {
     throw new T5LoadError(`saveT5: config.tieWordEmbeddings is ${c.tieWordEmbeddings} but the model ${model.lm_head ? 'has' : 'has no'} lm_head`, dir);

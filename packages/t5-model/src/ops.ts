@@ -143,4 +143,3 @@ export function mergedDeltaLinear(x: tf.Tensor, w: tf.Tensor, A: tf.Tensor, B: t
     return fastMatMul(x, tf.add(w, delta), false, true); // [n, out]
   });
 }
-

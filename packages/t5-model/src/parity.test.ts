@@ -10,7 +10,11 @@ import { generate } from './generate.js';
 
 const fixtures = path.resolve(import.meta.dirname, '..', '__fixtures__', 't5');
 
-interface Inputs { input_ids: number[][]; attention_mask: number[][]; labels: number[][] }
+interface Inputs {
+  input_ids: number[][];
+  attention_mask: number[][];
+  labels: number[][];
+}
 interface Expected {
   decoder_input_ids: number[][];
   encoder_last_hidden_state: number[][][];
@@ -90,7 +94,9 @@ describe.each(testBackends())('HF parity on %s', (backend) => {
       expect(withCache.sequences).toEqual(expected.generate.sequences);
       expect(noCache.sequences).toEqual(expected.generate.sequences);
       const steps = withCache.scores!;
-      steps.forEach((rows, s) => rows.forEach((row, i) => expectClose(row, expected.generate.scores[s]![i]!, { atol: 1e-4, rtol: 0, label: `score ${s}/${i}` })));
+      steps.forEach((rows, s) =>
+        rows.forEach((row, i) => expectClose(row, expected.generate.scores[s]![i]!, { atol: 1e-4, rtol: 0, label: `score ${s}/${i}` })),
+      );
       tf.dispose([t.inputIds, t.attentionMask, t.labels]);
     });
   });

@@ -8,14 +8,48 @@ import { expectNoLeak, testBackends, useBackend } from '@tagi/tensor-core/testin
 import { makeT5Config } from './config.js';
 import { createRandomT5, type T5ForConditionalGeneration } from './model.js';
 
-const config = makeT5Config({ vocabSize: 40, dModel: 16, dKv: 4, numHeads: 2, dFf: 24, numLayers: 2, numDecoderLayers: 2, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0 });
+const config = makeT5Config({
+  vocabSize: 40,
+  dModel: 16,
+  dKv: 4,
+  numHeads: 2,
+  dFf: 24,
+  numLayers: 2,
+  numDecoderLayers: 2,
+  relativeAttentionNumBuckets: 8,
+  relativeAttentionMaxDistance: 16,
+  feedForwardProj: 'gated-gelu',
+  tieWordEmbeddings: false,
+  dropoutRate: 0,
+});
 const RANK = 2;
 
 function batch() {
   return {
-    inputIds: tf.tensor2d([[5, 6, 7, 1], [8, 9, 1, 0]], undefined, 'int32'),
-    attentionMask: tf.tensor2d([[1, 1, 1, 1], [1, 1, 1, 0]], undefined, 'int32'),
-    labels: tf.tensor2d([[3, 4, 1], [10, 1, -100]], undefined, 'int32'),
+    inputIds: tf.tensor2d(
+      [
+        [5, 6, 7, 1],
+        [8, 9, 1, 0],
+      ],
+      undefined,
+      'int32',
+    ),
+    attentionMask: tf.tensor2d(
+      [
+        [1, 1, 1, 1],
+        [1, 1, 1, 0],
+      ],
+      undefined,
+      'int32',
+    ),
+    labels: tf.tensor2d(
+      [
+        [3, 4, 1],
+        [10, 1, -100],
+      ],
+      undefined,
+      'int32',
+    ),
   };
 }
 
@@ -34,7 +68,9 @@ function expectSame(a: ReturnType<typeof lossAndGrads>, b: ReturnType<typeof los
   expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5);
   let worst = 0;
   let largest = 0;
-  a.grads.forEach((g, i) => g.forEach((x, j) => ((worst = Math.max(worst, Math.abs(x - (b.grads[i]![j] as number)))), (largest = Math.max(largest, Math.abs(x))))));
+  a.grads.forEach((g, i) =>
+    g.forEach((x, j) => ((worst = Math.max(worst, Math.abs(x - (b.grads[i]![j] as number)))), (largest = Math.max(largest, Math.abs(x))))),
+  );
   expect(worst).toBeLessThan(1e-5);
   expect(largest).toBeGreaterThan(1e-4); // the gradients compared are not all zero
 }
@@ -45,7 +81,10 @@ describe.each(testBackends())('recomputeBlocks on %s', (backend) => {
   it('full fine-tuning: every weight gets the plain gradient', () => {
     const model = createRandomT5(config, 1).eval();
     const vars = model.namedParameters().map(([, v]) => v);
-    expectSame(lossAndGrads(model, vars, () => undefined, false), lossAndGrads(model, vars, () => undefined, true));
+    expectSame(
+      lossAndGrads(model, vars, () => undefined, false),
+      lossAndGrads(model, vars, () => undefined, true),
+    );
     model.dispose();
   });
 
@@ -62,7 +101,10 @@ describe.each(testBackends())('recomputeBlocks on %s', (backend) => {
       vars.push(A, B);
       adapters.set(p, { A, B, scaling: 2 });
     }
-    expectSame(lossAndGrads(model, vars, () => adapters, false), lossAndGrads(model, vars, () => adapters, true));
+    expectSame(
+      lossAndGrads(model, vars, () => adapters, false),
+      lossAndGrads(model, vars, () => adapters, true),
+    );
     const before = tf.memory().numTensors;
     lossAndGrads(model, vars, () => adapters, true);
     expect(tf.memory().numTensors).toBe(before);
@@ -76,7 +118,10 @@ describe.each(testBackends())('recomputeBlocks on %s', (backend) => {
     const inner = config.numHeads * config.dKv;
     const seedA = tf.variable(tf.randomNormal([2, RANK, config.dModel], 0, 0.3, 'float32', 7));
     const seedB = tf.variable(tf.randomNormal([2, inner, RANK], 0, 0.3, 'float32', 8));
-    const paths = model.namedModules().map(([p]) => p).filter((p) => /SelfAttention\.(q|v)$/.test(p));
+    const paths = model
+      .namedModules()
+      .map(([p]) => p)
+      .filter((p) => /SelfAttention\.(q|v)$/.test(p));
     // intermediates of the step: gone by the backward unless the recomputation keeps them
     const deltas = () => new Map(paths.map((p, i) => [p, { A: tf.mul(tf.tanh(seedA), i + 1), B: tf.sin(seedB), scaling: 1.5 }]));
     expectSame(lossAndGrads(model, [seedA, seedB], deltas, false), lossAndGrads(model, [seedA, seedB], deltas, true));

@@ -9,7 +9,20 @@ import { makeT5Config } from './config.js';
 import { splitSeq2SeqBatch } from './loss.js';
 import { createRandomT5 } from './model.js';
 
-const config = makeT5Config({ vocabSize: 40, dModel: 16, dKv: 4, numHeads: 2, dFf: 24, numLayers: 2, numDecoderLayers: 2, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0 });
+const config = makeT5Config({
+  vocabSize: 40,
+  dModel: 16,
+  dKv: 4,
+  numHeads: 2,
+  dFf: 24,
+  numLayers: 2,
+  numDecoderLayers: 2,
+  relativeAttentionNumBuckets: 8,
+  relativeAttentionMaxDistance: 16,
+  feedForwardProj: 'gated-gelu',
+  tieWordEmbeddings: false,
+  dropoutRate: 0,
+});
 
 interface Batch {
   inputIds: tf.Tensor2D;
@@ -25,9 +38,21 @@ function makeBatch(step: number): Batch {
   const T = 5;
   const id = (r: number, c: number) => 2 + ((r * 7 + c * 3 + step * 5) % 37);
   return {
-    inputIds: tf.tensor2d(src.flatMap((n, r) => Array.from({ length: S }, (_, c) => (c < n ? id(r, c) : 0))), [5, S], 'int32'),
-    attentionMask: tf.tensor2d(src.flatMap((n) => Array.from({ length: S }, (_, c) => (c < n ? 1 : 0))), [5, S], 'int32'),
-    labels: tf.tensor2d(tgt.flatMap((n, r) => Array.from({ length: T }, (_, c) => (c < n ? id(r + 1, c) : -100))), [5, T], 'int32'),
+    inputIds: tf.tensor2d(
+      src.flatMap((n, r) => Array.from({ length: S }, (_, c) => (c < n ? id(r, c) : 0))),
+      [5, S],
+      'int32',
+    ),
+    attentionMask: tf.tensor2d(
+      src.flatMap((n) => Array.from({ length: S }, (_, c) => (c < n ? 1 : 0))),
+      [5, S],
+      'int32',
+    ),
+    labels: tf.tensor2d(
+      tgt.flatMap((n, r) => Array.from({ length: T }, (_, c) => (c < n ? id(r + 1, c) : -100))),
+      [5, T],
+      'int32',
+    ),
   };
 }
 
@@ -38,7 +63,11 @@ describe.each(testBackends())('splitSeq2SeqBatch on %s', (backend) => {
     const model = createRandomT5(config, 3).eval();
     const b = makeBatch(0);
     const parts = splitSeq2SeqBatch(b, 2);
-    expect(parts.map((p) => [p.start, p.rows, p.tokens])).toEqual([[0, 2, 6], [2, 2, 5], [4, 1, 0]]);
+    expect(parts.map((p) => [p.start, p.rows, p.tokens])).toEqual([
+      [0, 2, 6],
+      [2, 2, 5],
+      [4, 1, 0],
+    ]);
     expect(parts.map((p) => p.weight)).toEqual([6 / 11, 5 / 11, 0]);
     const loss = (x: Batch) => tf.tidy(() => (model.forward(x).loss as tf.Scalar).dataSync()[0] as number);
     const sum = parts.reduce((a, p) => a + p.weight * loss(p), 0);
@@ -79,7 +108,11 @@ describe.each(testBackends())('splitSeq2SeqBatch on %s', (backend) => {
     whole.losses.forEach((l, i) => expect(Math.abs(l - (split.losses[i] as number))).toBeLessThan(1e-5));
     // the updates moved the weights (the comparison is not between two untouched models)
     const start = createRandomT5(config, 4);
-    const moved = Math.max(...start.namedParameters().map(([k, v]) => Math.max(...Array.from(v.dataSync()).map((x, i) => Math.abs(x - ((whole.weights.get(k) as number[])[i] as number))))));
+    const moved = Math.max(
+      ...start
+        .namedParameters()
+        .map(([k, v]) => Math.max(...Array.from(v.dataSync()).map((x, i) => Math.abs(x - ((whole.weights.get(k) as number[])[i] as number))))),
+    );
     start.dispose();
     expect(moved).toBeGreaterThan(1e-3);
   });

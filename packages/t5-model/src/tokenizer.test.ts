@@ -7,12 +7,23 @@ const sharedDir = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'sha
 const goldenDir = path.join(sharedDir, 'golden', 'tokenizer');
 const hasGolden = fs.existsSync(goldenDir);
 
-interface Row { id: number; text: string; ids: number[]; ids_no_special: number[]; decoded: string; decoded_no_cleanup: string }
+interface Row {
+  id: number;
+  text: string;
+  ids: number[];
+  ids_no_special: number[];
+  decoded: string;
+  decoded_no_cleanup: string;
+}
 
 describe.skipIf(!hasGolden)('T5Tokenizer vs HF T5TokenizerFast golden (../shared/golden/tokenizer absent: skipped)', () => {
   const tok = loadDefaultT5Tokenizer();
   const rows: Row[] = hasGolden
-    ? fs.readFileSync(path.join(goldenDir, 'strings.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row)
+    ? fs
+        .readFileSync(path.join(goldenDir, 'strings.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Row)
     : [];
 
   it('has the standard ids', () => {
@@ -48,7 +59,11 @@ describe.skipIf(!hasGolden)('T5Tokenizer vs HF T5TokenizerFast golden (../shared
   });
 
   it('batch-encodes with padding and truncation keeping eos last', () => {
-    const b = JSON.parse(fs.readFileSync(path.join(goldenDir, 'batch.json'), 'utf8')) as { strings: string[]; input_ids: number[][]; attention_mask: number[][] };
+    const b = JSON.parse(fs.readFileSync(path.join(goldenDir, 'batch.json'), 'utf8')) as {
+      strings: string[];
+      input_ids: number[][];
+      attention_mask: number[][];
+    };
     const out = tok.encodeBatch(b.strings, { padding: 'longest', truncation: true, maxLength: 16 });
     expect(out.inputIds).toEqual(b.input_ids);
     expect(out.attentionMask).toEqual(b.attention_mask);

@@ -48,7 +48,8 @@ export class T5Tokenizer {
     const cfg = tokenizerConfig as Record<string, unknown>;
     const tok = (key: string, fallback: string): number => {
       const raw = cfg[key];
-      const name = typeof raw === 'string' ? raw : typeof raw === 'object' && raw !== null && 'content' in raw ? String((raw as { content: unknown }).content) : fallback;
+      const name =
+        typeof raw === 'string' ? raw : typeof raw === 'object' && raw !== null && 'content' in raw ? String((raw as { content: unknown }).content) : fallback;
       const id = this.inner.token_to_id(name);
       if (id === undefined) throw new TokenizerError(`tokenizer_config.json: ${key} '${name}' is not in the vocabulary`);
       return id;
@@ -95,7 +96,11 @@ export class T5Tokenizer {
       if (typeof t !== 'string') throw new TokenizerError(`encodeBatch(texts[${i}]): expected a string, got ${typeof t}`);
       return this.encode(t, { addSpecialTokens: opts.addSpecialTokens, maxLength: truncation ? opts.maxLength : undefined });
     });
-    return padBatch(rows, this.padTokenId, padding === false ? undefined : padding === 'max_length' ? opts.maxLength : Math.max(0, ...rows.map((r) => r.length)));
+    return padBatch(
+      rows,
+      this.padTokenId,
+      padding === false ? undefined : padding === 'max_length' ? opts.maxLength : Math.max(0, ...rows.map((r) => r.length)),
+    );
   }
 
   /** Text of ids; special tokens skipped by default; spaces cleaned as tokenizer_config.json says. */

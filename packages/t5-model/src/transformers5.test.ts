@@ -16,8 +16,15 @@ import { T5ForConditionalGeneration, type T5FileWarning } from './node.js';
 
 const fixtures = path.resolve(import.meta.dirname, '..', '__fixtures__');
 const goldenDir = (name: string) => path.join(fixtures, 't5-transformers5', name);
-interface Inputs { input_ids: number[][]; attention_mask: number[][]; decoder_input_ids: number[][] }
-interface Expected { logits: number[][][]; greedy_sequences: number[][] }
+interface Inputs {
+  input_ids: number[][];
+  attention_mask: number[][];
+  decoder_input_ids: number[][];
+}
+interface Expected {
+  logits: number[][][];
+  greedy_sequences: number[][];
+}
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 
 let tmp: string;
@@ -130,12 +137,12 @@ function topLevelKinds(text: string): Map<string, JsonKind> {
   const value = (): JsonKind => {
     ws();
     const c = text[i];
-    if (c === '"') return str(), 'string';
+    if (c === '"') return (str(), 'string');
     if (c === '{' || c === '[') {
       const close = c === '{' ? '}' : ']';
       i++;
       ws();
-      if (text[i] === close) return i++, c === '{' ? 'object' : 'array';
+      if (text[i] === close) return (i++, c === '{' ? 'object' : 'array');
       for (;;) {
         if (c === '{') {
           ws();
@@ -194,8 +201,14 @@ describe('config.json we write', () => {
   const small = { vocabSize: 40, dModel: 8, dKv: 2, numHeads: 2, dFf: 8, numLayers: 1, relativeAttentionNumBuckets: 4 };
   const configs: [string, T5Config][] = [
     ['defaults (v1.0: tied, rescaled)', makeT5Config(small)],
-    ['v1.1 untied, dropout 0, initializer 1', makeT5Config({ ...small, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0, initializerFactor: 1 })],
-    ['tied without rescaling (transformers 5 v1.1)', makeT5Config({ ...small, feedForwardProj: 'gated-gelu', scaleDecoderOutputs: false, layerNormEpsilon: 1e-6 })],
+    [
+      'v1.1 untied, dropout 0, initializer 1',
+      makeT5Config({ ...small, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0, initializerFactor: 1 }),
+    ],
+    [
+      'tied without rescaling (transformers 5 v1.1)',
+      makeT5Config({ ...small, feedForwardProj: 'gated-gelu', scaleDecoderOutputs: false, layerNormEpsilon: 1e-6 }),
+    ],
     ['separate head, rescaled', makeT5Config({ ...small, tieWordEmbeddings: false, scaleDecoderOutputs: true, initializerFactor: 2 })],
     ['read from the transformers 4 golden', parseT5Config(readJson(path.join(fixtures, 't5', 'tiny-gated-untied', 'config.json')))],
     ['read from a transformers 5 golden', parseT5Config(readJson(path.join(goldenDir('native-v11'), 'config.json')))],
@@ -211,7 +224,9 @@ describe('config.json we write', () => {
   it.each(configs)('%s: every typed field has a JSON type transformers 5 accepts', (_label, c) => {
     const kinds = topLevelKinds(stringifyT5Config(c));
     const checked = fieldList.fields.filter((f) => kinds.has(f.name));
-    expect(checked.map((f) => f.name)).toEqual(expect.arrayContaining(['d_model', 'dropout_rate', 'layer_norm_epsilon', 'initializer_factor', 'vocab_size', 'eos_token_id']));
+    expect(checked.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['d_model', 'dropout_rate', 'layer_norm_epsilon', 'initializer_factor', 'vocab_size', 'eos_token_id']),
+    );
     for (const f of checked) expect([f.name, acceptedKinds(f.type).has(kinds.get(f.name)!)]).toEqual([f.name, true]);
     expect(kinds.get('initializer_factor')).toBe('float');
   });

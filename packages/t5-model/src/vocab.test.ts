@@ -9,7 +9,13 @@ const goldenT5 = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'shar
 
 describe('VocabMap', () => {
   it('keeps reserved ids first, maps back and forth, and sends unseen ids to unk', () => {
-    const m = buildVocabMap([[5, 9, 1], [9, 300]], { originalVocabSize: 32128, sentinels: 2 });
+    const m = buildVocabMap(
+      [
+        [5, 9, 1],
+        [9, 300],
+      ],
+      { originalVocabSize: 32128, sentinels: 2 },
+    );
     expect(m.keptIds).toEqual([0, 1, 2, 5, 9, 300, 32098, 32099]);
     expect(m.size).toBe(8);
     expect(m.toCompact([9, 1, 7, 32099])).toEqual([4, 1, 2, 7]);
@@ -29,7 +35,10 @@ describe('VocabMap', () => {
   it('wraps the tokenizer so text round-trips through compact ids', () => {
     const tok = loadDefaultT5Tokenizer();
     const texts = ['Translate to German: the house is small.', 'Is the sentiment positive?'];
-    const m = buildVocabMap(texts.map((t) => tok.encode(t)), { originalVocabSize: 32128 });
+    const m = buildVocabMap(
+      texts.map((t) => tok.encode(t)),
+      { originalVocabSize: 32128 },
+    );
     const p = new PrunedTokenizer(tok, m);
     expect(p.vocabSize).toBe(m.size);
     expect(p.vocabSize).toBeLessThan(40);
@@ -52,16 +61,45 @@ describe('collator', () => {
   });
 
   it('pads inputs with pad/0-mask and labels with -100', () => {
-    const b = collateIds([[5, 6, 1], [7, 1]], [[8, 1], [9, 10, 11, 1]], 0);
-    expect(b.inputIds).toEqual([[5, 6, 1], [7, 1, 0]]);
-    expect(b.attentionMask).toEqual([[1, 1, 1], [1, 1, 0]]);
-    expect(b.labels).toEqual([[8, 1, -100, -100], [9, 10, 11, 1]]);
-    expect(b.decoderInputIds).toEqual([[0, 8, 1, 0], [0, 9, 10, 11]]);
+    const b = collateIds(
+      [
+        [5, 6, 1],
+        [7, 1],
+      ],
+      [
+        [8, 1],
+        [9, 10, 11, 1],
+      ],
+      0,
+    );
+    expect(b.inputIds).toEqual([
+      [5, 6, 1],
+      [7, 1, 0],
+    ]);
+    expect(b.attentionMask).toEqual([
+      [1, 1, 1],
+      [1, 1, 0],
+    ]);
+    expect(b.labels).toEqual([
+      [8, 1, -100, -100],
+      [9, 10, 11, 1],
+    ]);
+    expect(b.decoderInputIds).toEqual([
+      [0, 8, 1, 0],
+      [0, 9, 10, 11],
+    ]);
   });
 
   it('collates text pairs with truncation keeping eos', () => {
     const tok = loadDefaultT5Tokenizer();
-    const b = collateSeq2Seq([{ input: 'a long input sentence with many words in it', target: 'yes' }, { input: 'hi', target: 'no it is not' }], tok, { maxSourceLength: 5, maxTargetLength: 3 });
+    const b = collateSeq2Seq(
+      [
+        { input: 'a long input sentence with many words in it', target: 'yes' },
+        { input: 'hi', target: 'no it is not' },
+      ],
+      tok,
+      { maxSourceLength: 5, maxTargetLength: 3 },
+    );
     expect(b.inputIds[0]).toHaveLength(5);
     expect(b.inputIds[0]?.[4]).toBe(1);
     expect(b.labels[1]).toHaveLength(3);

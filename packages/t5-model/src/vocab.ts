@@ -69,7 +69,13 @@ export class VocabMap {
   }
 
   toJson(): PrunedVocabJson {
-    return { format: 'tagi-pruned-vocab', version: 1, original_vocab_size: this.originalVocabSize, kept_ids: [...this.keptIds], unk_compact_id: this.unkCompactId };
+    return {
+      format: 'tagi-pruned-vocab',
+      version: 1,
+      original_vocab_size: this.originalVocabSize,
+      kept_ids: [...this.keptIds],
+      unk_compact_id: this.unkCompactId,
+    };
   }
 
   static fromJson(json: unknown, source = PRUNED_VOCAB_FILE): VocabMap {
@@ -109,7 +115,8 @@ export function buildVocabMap(corpus: Iterable<readonly number[]>, opts: BuildVo
   let row = 0;
   for (const ids of corpus) {
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= opts.originalVocabSize) throw new VocabMapError(`corpus[${row}]: id ${id} is not below originalVocabSize ${opts.originalVocabSize}`);
+      if (!Number.isInteger(id) || id < 0 || id >= opts.originalVocabSize)
+        throw new VocabMapError(`corpus[${row}]: id ${id} is not below originalVocabSize ${opts.originalVocabSize}`);
       used.add(id);
     }
     row++;

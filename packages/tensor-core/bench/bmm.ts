@@ -45,7 +45,12 @@ async function main(): Promise<void> {
   await useBackend('wasm');
   const reps = Number(process.env['TAGI_BENCH_REPS'] ?? 7);
   const batches = (process.env['TAGI_BENCH_HEADS'] ?? '6,12,48').split(',').map(Number);
-  console.log(`bmm on wasm: median CPU ms per product over ${reps} interleaved repetitions [min–max]; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `bmm on wasm: median CPU ms per product over ${reps} interleaved repetitions [min–max]; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(`${'batch'.padStart(5)} ${'[m,k]·[k,n]'.padEnd(16)} ${'batched'.padStart(20)} ${'loop'.padStart(20)}  faster  chosen  (${'what'})`);
   for (const batch of batches) {
     for (const s of SHAPES) {
@@ -60,11 +65,18 @@ async function main(): Promise<void> {
       const fmt = (xs: number[]) => `${median(xs).toFixed(2)} [${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}]`.padStart(20);
       const faster = median(t.loop) < median(t.batched) ? 'loop' : 'batched';
       const chosen = bmmStrategy(batch, s.m, s.k, s.n);
-      console.log(`${String(batch).padStart(5)} ${`[${s.m},${s.k}]·[${s.k},${s.n}]`.padEnd(16)} ${fmt(t.batched)} ${fmt(t.loop)}  ${faster.padEnd(7)} ${chosen.padEnd(7)} (${s.what})`);
+      console.log(
+        `${String(batch).padStart(5)} ${`[${s.m},${s.k}]·[${s.k},${s.n}]`.padEnd(16)} ${fmt(t.batched)} ${fmt(t.loop)}  ${faster.padEnd(7)} ${chosen.padEnd(7)} (${s.what})`,
+      );
       tf.dispose([a, b]);
     }
   }
-  console.log(`load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average at the end ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 await main();

@@ -40,9 +40,17 @@ function cases(backend: string): Case[] {
     });
   return [
     { name: `linear fwd+bwd x[${n},${inF}]·W[${outF},${inF}]ᵀ ours (linear)`, flops: linFlops, run: fwdBwd((a, b) => linear(a, b), x, w, dy) },
-    { name: `linear fwd+bwd x[${n},${inF}]·W[${outF},${inF}]ᵀ tfjs matMul(transposeB)`, flops: linFlops, run: fwdBwd((a, b) => tf.matMul(a, b, false, true), x, w, dy) },
+    {
+      name: `linear fwd+bwd x[${n},${inF}]·W[${outF},${inF}]ᵀ tfjs matMul(transposeB)`,
+      flops: linFlops,
+      run: fwdBwd((a, b) => tf.matMul(a, b, false, true), x, w, dy),
+    },
     { name: `attention fwd+bwd [${bh},${len},${dk}] softmax-free QKᵀ·V ours (bmm)`, flops: attFlops, run: attention(bmm) },
-    { name: `attention fwd+bwd [${bh},${len},${dk}] softmax-free QKᵀ·V tfjs matMul`, flops: attFlops, run: attention((a, b, tA, tB) => tf.matMul(a, b, tA, tB)) },
+    {
+      name: `attention fwd+bwd [${bh},${len},${dk}] softmax-free QKᵀ·V tfjs matMul`,
+      flops: attFlops,
+      run: attention((a, b, tA, tB) => tf.matMul(a, b, tA, tB)),
+    },
   ];
 }
 

@@ -20,7 +20,11 @@ const OPS: Record<string, Op> = {
   MatMul: (a, b, ta, tb) => be.executeSingleOutput('MatMul', [{ name: 'T', type, value: float }, flag('transpose_a', ta), flag('transpose_b', tb)], [a, b]),
   V2: (a, b, ta, tb) => be.executeSingleOutput('BatchMatMulV2', [{ name: 'T', type, value: float }, flag('adj_x', ta), flag('adj_y', tb)], [a, b]),
   V3: (a, b, ta, tb) =>
-    be.executeSingleOutput('BatchMatMulV3', [{ name: 'Ta', type, value: float }, { name: 'Tb', type, value: float }, { name: 'Tout', type, value: float }, flag('adj_x', ta), flag('adj_y', tb)], [a, b]),
+    be.executeSingleOutput(
+      'BatchMatMulV3',
+      [{ name: 'Ta', type, value: float }, { name: 'Tb', type, value: float }, { name: 'Tout', type, value: float }, flag('adj_x', ta), flag('adj_y', tb)],
+      [a, b],
+    ),
 };
 const REPS = Number(process.env['TAGI_BENCH_REPS'] ?? 25);
 const CALLS = 40;

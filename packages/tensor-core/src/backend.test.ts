@@ -51,16 +51,32 @@ describe('initBackend', () => {
 // Messages as the loaders print them: Node's dlopen (ERR_DLOPEN_FAILED), tfjs-node's own check for its addon, Node's
 // module resolution, and TensorFlow 2.9's dso_loader warnings (quoted from tfjs issues #8362, #8269, #8187).
 const LOADER_MESSAGES: [pkg: string, message: string, expected: RegExp][] = [
-  ['@tensorflow/tfjs-node-gpu', "Cannot find package '@tensorflow/tfjs-node-gpu' imported from /work/packages/tensor-core/dist/chunk-CZAPEU6Q.js", /^not installed$/],
+  [
+    '@tensorflow/tfjs-node-gpu',
+    "Cannot find package '@tensorflow/tfjs-node-gpu' imported from /work/packages/tensor-core/dist/chunk-CZAPEU6Q.js",
+    /^not installed$/,
+  ],
   ['@tensorflow/tfjs-node', "Cannot find module '@tensorflow/tfjs-node'\nRequire stack:\n- /tmp/b/[eval]", /^not installed$/],
   [
     '@tensorflow/tfjs-node',
     "The Node.js native addon module (tfjs_binding.node) can not be found at path: /tmp/a/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node. \nPlease run command 'npm rebuild @tensorflow/tfjs-node --build-addon-from-source' to rebuild the native addon module. \nIf you have problem with building the addon module, please check https://github.com/tensorflow/tfjs/blob/master/tfjs-node/WINDOWS_TROUBLESHOOTING.md or file an issue.",
     /^installed without its native addon \(its install script could not download libtensorflow\); run 'npm rebuild @tensorflow\/tfjs-node' where storage\.googleapis\.com can be reached$/,
   ],
-  ['@tensorflow/tfjs-node', 'libtensorflow_cc.so.2: cannot open shared object file: No such file or directory', /^libtensorflow_cc\.so\.2 is missing from its install .*npm rebuild @tensorflow\/tfjs-node'/],
-  ['@tensorflow/tfjs-node-gpu', 'libtensorflow.so.2: cannot open shared object file: No such file or directory', /^libtensorflow\.so\.2 is missing from its install .*npm rebuild @tensorflow\/tfjs-node-gpu'/],
-  ['@tensorflow/tfjs-node-gpu', 'libcudart.so.11.0: cannot open shared object file: No such file or directory', /^libcudart\.so\.11\.0 missing: tfjs-node-gpu 4\.22 needs CUDA 11\.2 \+ cuDNN 8\.1 \(CUDA 11 libraries on LD_LIBRARY_PATH; they may sit beside a newer CUDA\)$/],
+  [
+    '@tensorflow/tfjs-node',
+    'libtensorflow_cc.so.2: cannot open shared object file: No such file or directory',
+    /^libtensorflow_cc\.so\.2 is missing from its install .*npm rebuild @tensorflow\/tfjs-node'/,
+  ],
+  [
+    '@tensorflow/tfjs-node-gpu',
+    'libtensorflow.so.2: cannot open shared object file: No such file or directory',
+    /^libtensorflow\.so\.2 is missing from its install .*npm rebuild @tensorflow\/tfjs-node-gpu'/,
+  ],
+  [
+    '@tensorflow/tfjs-node-gpu',
+    'libcudart.so.11.0: cannot open shared object file: No such file or directory',
+    /^libcudart\.so\.11\.0 missing: tfjs-node-gpu 4\.22 needs CUDA 11\.2 \+ cuDNN 8\.1 \(CUDA 11 libraries on LD_LIBRARY_PATH; they may sit beside a newer CUDA\)$/,
+  ],
   [
     '@tensorflow/tfjs-node-gpu',
     "2024-08-24 22:24:04.039287: W tensorflow/stream_executor/platform/default/dso_loader.cc:64] Could not load dynamic library 'libcudart.so.11.0'; dlerror: libcudart.so.11.0: cannot open shared object file: No such file or directory; LD_LIBRARY_PATH: /usr/local/cuda:/usr/local/cuda/lib64:",
@@ -72,12 +88,36 @@ const LOADER_MESSAGES: [pkg: string, message: string, expected: RegExp][] = [
     /^libcudnn\.so\.8 missing: tfjs-node-gpu 4\.22 needs CUDA 11\.2 \+ cuDNN 8\.1/,
   ],
   ['@tensorflow/tfjs-node-gpu', 'libcublasLt.so.11: cannot open shared object file: No such file or directory', /^libcublasLt\.so\.11 missing: /],
-  ['@tensorflow/tfjs-node-gpu', 'libcuda.so.1: cannot open shared object file: No such file or directory', /^no NVIDIA driver: libcuda\.so\.1 not found \(nvidia-smi must work\)$/],
-  ['@tensorflow/tfjs-node-gpu', 'Error: libcublas.so.9.0: cannot open shared object file: No such file or directory', /^libcublas\.so\.9\.0 missing: tfjs-node-gpu 4\.22 needs CUDA 11\.2/],
-  ['@tensorflow/tfjs-node', "/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.29' not found (required by /x/node_modules/@tensorflow/tfjs-node/deps/lib/libtensorflow.so.2)", /^this system's C library is older than libtensorflow needs \(GLIBC_2\.29\)$/],
-  ['@tensorflow/tfjs-node-gpu', 'E tensorflow/stream_executor/cuda/cuda_driver.cc:271] failed call to cuInit: CUDA_ERROR_NO_DEVICE: no CUDA-capable device is detected', /^no CUDA-capable GPU detected/],
-  ['@tensorflow/tfjs-node-gpu', 'failed call to cuInit: CUDA_ERROR_SYSTEM_DRIVER_MISMATCH: system has unsupported display driver / cuda driver combination', /^the NVIDIA driver does not match CUDA 11\.2/],
-  ['@tensorflow/tfjs-node-gpu', 'The specified module could not be found.\n\\\\?\\D:\\nodejs\\node_modules\\@tensorflow\\tfjs-node-gpu\\lib\\napi-v5\\tfjs_binding.node', /^a DLL it needs was not found: tfjs-node-gpu 4\.22 needs CUDA 11\.2 \+ cuDNN 8\.1/],
+  [
+    '@tensorflow/tfjs-node-gpu',
+    'libcuda.so.1: cannot open shared object file: No such file or directory',
+    /^no NVIDIA driver: libcuda\.so\.1 not found \(nvidia-smi must work\)$/,
+  ],
+  [
+    '@tensorflow/tfjs-node-gpu',
+    'Error: libcublas.so.9.0: cannot open shared object file: No such file or directory',
+    /^libcublas\.so\.9\.0 missing: tfjs-node-gpu 4\.22 needs CUDA 11\.2/,
+  ],
+  [
+    '@tensorflow/tfjs-node',
+    "/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.29' not found (required by /x/node_modules/@tensorflow/tfjs-node/deps/lib/libtensorflow.so.2)",
+    /^this system's C library is older than libtensorflow needs \(GLIBC_2\.29\)$/,
+  ],
+  [
+    '@tensorflow/tfjs-node-gpu',
+    'E tensorflow/stream_executor/cuda/cuda_driver.cc:271] failed call to cuInit: CUDA_ERROR_NO_DEVICE: no CUDA-capable device is detected',
+    /^no CUDA-capable GPU detected/,
+  ],
+  [
+    '@tensorflow/tfjs-node-gpu',
+    'failed call to cuInit: CUDA_ERROR_SYSTEM_DRIVER_MISMATCH: system has unsupported display driver / cuda driver combination',
+    /^the NVIDIA driver does not match CUDA 11\.2/,
+  ],
+  [
+    '@tensorflow/tfjs-node-gpu',
+    'The specified module could not be found.\n\\\\?\\D:\\nodejs\\node_modules\\@tensorflow\\tfjs-node-gpu\\lib\\napi-v5\\tfjs_binding.node',
+    /^a DLL it needs was not found: tfjs-node-gpu 4\.22 needs CUDA 11\.2 \+ cuDNN 8\.1/,
+  ],
   ['@tensorflow/tfjs-node', 'something else entirely\nsecond line', /^something else entirely$/],
 ];
 
@@ -107,7 +147,11 @@ describe('explainNativeLoadError: the loader message → one line of cause and r
 
   it('says so when every CUDA library opens but TensorFlow still found no GPU, and off Linux', () => {
     expect(gpuUnavailableReason(() => undefined, 'linux')).toMatch(/^TensorFlow found no usable GPU \(tfjs-node-gpu 4\.22 needs CUDA 11\.2 \+ cuDNN 8\.1/);
-    expect(gpuUnavailableReason(() => { throw new Error('never called'); }, 'win32')).toMatch(/^TensorFlow found no usable GPU/);
+    expect(
+      gpuUnavailableReason(() => {
+        throw new Error('never called');
+      }, 'win32'),
+    ).toMatch(/^TensorFlow found no usable GPU/);
   });
 
   it("reports a missing GPU package as 'not installed' in the attempt list", async () => {

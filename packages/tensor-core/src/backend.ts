@@ -66,9 +66,20 @@ export const TFJS_NODE_GPU_NEEDS = 'tfjs-node-gpu 4.22 needs CUDA 11.2 + cuDNN 8
  * The shared libraries libtensorflow 2.9.1's GPU build opens when it starts (Linux sonames), the driver first.
  * CUDA 11.x libraries of a later minor version carry the same sonames and work; CUDA 12's do not.
  */
-export const TF_GPU_LIBRARIES = ['libcuda.so.1', 'libcudart.so.11.0', 'libcublas.so.11', 'libcublasLt.so.11', 'libcufft.so.10', 'libcurand.so.10', 'libcusolver.so.11', 'libcusparse.so.11', 'libcudnn.so.8'] as const;
+export const TF_GPU_LIBRARIES = [
+  'libcuda.so.1',
+  'libcudart.so.11.0',
+  'libcublas.so.11',
+  'libcublasLt.so.11',
+  'libcufft.so.10',
+  'libcurand.so.10',
+  'libcusolver.so.11',
+  'libcusparse.so.11',
+  'libcudnn.so.8',
+] as const;
 
-const CUDA_LIB = /\b(lib(?:cudart|cublasLt|cublas|cufft|curand|cusolver|cusparse|cudnn)[\w]*\.so(?:\.\d+)*|(?:cudart|cublasLt|cublas|cufft|curand|cusolver|cusparse|cudnn)64_\d+\.dll)\b/;
+const CUDA_LIB =
+  /\b(lib(?:cudart|cublasLt|cublas|cufft|curand|cusolver|cusparse|cudnn)[\w]*\.so(?:\.\d+)*|(?:cudart|cublasLt|cublas|cufft|curand|cusolver|cusparse|cudnn)64_\d+\.dll)\b/;
 const NO_SUCH_LIB = /cannot open shared object file|No such file or directory|could not be found|Library not loaded/i;
 
 /**
@@ -85,19 +96,23 @@ export function explainNativeLoadError(pkg: string, message: string): string {
   }
   if (/\blibcuda\.so(?:\.1)?\b/.test(message) && NO_SUCH_LIB.test(message)) return 'no NVIDIA driver: libcuda.so.1 not found (nvidia-smi must work)';
   const cuda = CUDA_LIB.exec(message);
-  if (cuda && NO_SUCH_LIB.test(message)) return `${cuda[1]} missing: ${TFJS_NODE_GPU_NEEDS} (CUDA 11 libraries on LD_LIBRARY_PATH; they may sit beside a newer CUDA)`;
+  if (cuda && NO_SUCH_LIB.test(message))
+    return `${cuda[1]} missing: ${TFJS_NODE_GPU_NEEDS} (CUDA 11 libraries on LD_LIBRARY_PATH; they may sit beside a newer CUDA)`;
   const tfLib = /\b(libtensorflow(?:_cc|_framework)?\.so(?:\.\d+)*|tensorflow\.dll)\b/.exec(message);
   if (tfLib && NO_SUCH_LIB.test(message)) {
     return `${tfLib[1]} is missing from its install (its install script could not download libtensorflow); run 'npm rebuild ${pkg}' where storage.googleapis.com can be reached`;
   }
   const glibc = /version [`']GLIBC_([\d.]+)' not found/.exec(message);
   if (glibc) return `this system's C library is older than libtensorflow needs (GLIBC_${glibc[1]})`;
-  if (/CUDA_ERROR_NO_DEVICE|no CUDA-capable device is detected/.test(message)) return 'no CUDA-capable GPU detected (check nvidia-smi and CUDA_VISIBLE_DEVICES)';
+  if (/CUDA_ERROR_NO_DEVICE|no CUDA-capable device is detected/.test(message))
+    return 'no CUDA-capable GPU detected (check nvidia-smi and CUDA_VISIBLE_DEVICES)';
   if (/CUDA_ERROR_SYSTEM_DRIVER_MISMATCH|driver version is insufficient|CUDA_ERROR_INSUFFICIENT_DRIVER/.test(message)) {
     return `the NVIDIA driver does not match CUDA 11.2 (driver ≥ 450.80.02 needed; ${TFJS_NODE_GPU_NEEDS})`;
   }
   if (/The specified module could not be found/.test(message)) {
-    return gpu ? `a DLL it needs was not found: ${TFJS_NODE_GPU_NEEDS} (their bin directories on PATH)` : 'a DLL it needs was not found (tensorflow.dll beside tfjs_binding.node)';
+    return gpu
+      ? `a DLL it needs was not found: ${TFJS_NODE_GPU_NEEDS} (their bin directories on PATH)`
+      : 'a DLL it needs was not found (tensorflow.dll beside tfjs_binding.node)';
   }
   return describe(message).trim().slice(0, 300);
 }
@@ -121,7 +136,10 @@ function nodeDlopen(library: string): void {
  * Why TensorFlow found no GPU although tfjs-node-gpu loaded (it then runs on the CPU): the first of
  * {@link TF_GPU_LIBRARIES} the dynamic loader cannot open, explained, or a generic reason when all open.
  */
-export function gpuUnavailableReason(open: LibraryOpener = nodeDlopen, platform = (globalThis as { process?: { platform?: string } }).process?.platform): string {
+export function gpuUnavailableReason(
+  open: LibraryOpener = nodeDlopen,
+  platform = (globalThis as { process?: { platform?: string } }).process?.platform,
+): string {
   if (platform === 'linux') {
     for (const lib of TF_GPU_LIBRARIES) {
       try {
@@ -228,10 +246,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     }
   }
   const report: BackendReport = { backend: tf.getBackend() ?? 'none', requested, tried };
-  throw new BackendError(
-    `initBackend: no backend available for '${requested}': ` + tried.map((t) => `${t.name} (${t.reason ?? 'ok'})`).join('; '),
-    report,
-  );
+  throw new BackendError(`initBackend: no backend available for '${requested}': ` + tried.map((t) => `${t.name} (${t.reason ?? 'ok'})`).join('; '), report);
 }
 
 /** The report of the successful `initBackend` call, if any. */

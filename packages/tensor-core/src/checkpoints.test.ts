@@ -17,7 +17,12 @@ afterAll(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
 
-const checkpoint = (step: number, value: number) => ({ step, totalSteps: 10, tensors: new Map([['param.w', tf.fill([2, 2], value)]]), meta: { optimizer: { kind: 'adamw', step } } });
+const checkpoint = (step: number, value: number) => ({
+  step,
+  totalSteps: 10,
+  tensors: new Map([['param.w', tf.fill([2, 2], value)]]),
+  meta: { optimizer: { kind: 'adamw', step } },
+});
 
 async function saved(store: DirCheckpointStore, step: number, value: number): Promise<void> {
   const c = checkpoint(step, value);

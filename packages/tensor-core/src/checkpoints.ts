@@ -55,7 +55,11 @@ function stableJson(value: unknown): string {
   const sort = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sort);
     if (v !== null && typeof v === 'object') {
-      return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+      return Object.fromEntries(
+        Object.keys(v as object)
+          .sort()
+          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+      );
     }
     return v;
   };
@@ -102,7 +106,14 @@ export class DirCheckpointStore implements CheckpointStore {
     await fs.rm(tmp, { recursive: true, force: true });
     await fs.mkdir(tmp);
     const bytes = serializeSafetensors(c.tensors, { format: CHECKPOINT_FORMAT, step: String(c.step) });
-    const meta: CheckpointMetaFile = { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, step: c.step, totalSteps: c.totalSteps, sha256: sha256(bytes), meta: c.meta };
+    const meta: CheckpointMetaFile = {
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
+      step: c.step,
+      totalSteps: c.totalSteps,
+      sha256: sha256(bytes),
+      meta: c.meta,
+    };
     await writeFileAtomic(path.join(tmp, STATE_FILE), bytes);
     await writeFileAtomic(path.join(tmp, META_FILE), stableJson(meta));
     await fs.rm(final, { recursive: true, force: true });
@@ -131,10 +142,18 @@ export class DirCheckpointStore implements CheckpointStore {
     } catch (e) {
       throw new CheckpointError(metaFile, `not valid JSON (${(e as Error).message})`);
     }
-    if (m === null || typeof m !== 'object' || m.format !== CHECKPOINT_FORMAT || !Number.isInteger(m.step) || !Number.isInteger(m.totalSteps) || typeof m.sha256 !== 'string') {
+    if (
+      m === null ||
+      typeof m !== 'object' ||
+      m.format !== CHECKPOINT_FORMAT ||
+      !Number.isInteger(m.step) ||
+      !Number.isInteger(m.totalSteps) ||
+      typeof m.sha256 !== 'string'
+    ) {
       throw new CheckpointError(metaFile, `expected {format: '${CHECKPOINT_FORMAT}', version, step, totalSteps, sha256, meta}`);
     }
-    if (m.version > CHECKPOINT_VERSION) throw new CheckpointError(metaFile, `format version ${m.version} is newer than this library reads (${CHECKPOINT_VERSION})`);
+    if (m.version > CHECKPOINT_VERSION)
+      throw new CheckpointError(metaFile, `format version ${m.version} is newer than this library reads (${CHECKPOINT_VERSION})`);
     let bytes: Uint8Array;
     try {
       bytes = await fs.readFile(stateFile);
@@ -142,7 +161,8 @@ export class DirCheckpointStore implements CheckpointStore {
       throw new CheckpointError(stateFile, 'missing');
     }
     const digest = sha256(bytes);
-    if (digest !== m.sha256) throw new CheckpointError(stateFile, `sha256 mismatch (file ${digest.slice(0, 12)}…, recorded ${m.sha256.slice(0, 12)}…): truncated or corrupt`);
+    if (digest !== m.sha256)
+      throw new CheckpointError(stateFile, `sha256 mismatch (file ${digest.slice(0, 12)}…, recorded ${m.sha256.slice(0, 12)}…): truncated or corrupt`);
     try {
       return { step: m.step, totalSteps: m.totalSteps, tensors: parseSafetensors(bytes, stateFile).tensors, meta: m.meta ?? {} };
     } catch (e) {
@@ -171,7 +191,11 @@ export class DirCheckpointStore implements CheckpointStore {
     if (faults.length > 0) {
       const first = faults[0] as CheckpointError;
       const then = this.opts.resumeCommand ? ` && ${this.opts.resumeCommand}` : '';
-      throw new CheckpointError(first.file, `${first.fault}; no usable checkpoint in ${this.dir}`, `to restart this stage from its beginning: rm -rf '${this.dir}'${then}`);
+      throw new CheckpointError(
+        first.file,
+        `${first.fault}; no usable checkpoint in ${this.dir}`,
+        `to restart this stage from its beginning: rm -rf '${this.dir}'${then}`,
+      );
     }
     return undefined;
   }

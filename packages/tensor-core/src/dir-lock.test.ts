@@ -55,7 +55,9 @@ describe('directory lock', () => {
   it('refuses a lock held on another host and says how to clear it', () => {
     const file = path.join(dir(), '.tagi.lock');
     writeFileSync(file, JSON.stringify({ pid: 1, host: 'elsewhere.example', command: 'tagi demo', startedAt: 'then', token: 't' }));
-    expect(() => acquireLock(file, 'x')).toThrow(`in use by pid 1 on host elsewhere.example ('tagi demo', since then); wait for it to finish, or remove ${file} if that process is gone`);
+    expect(() => acquireLock(file, 'x')).toThrow(
+      `in use by pid 1 on host elsewhere.example ('tagi demo', since then); wait for it to finish, or remove ${file} if that process is gone`,
+    );
     expect(JSON.parse(readFileSync(file, 'utf8')).host).toBe('elsewhere.example');
   });
 

@@ -10,15 +10,32 @@ describe.each(testBackends())('assertFinite on %s', (backend) => {
   beforeAll(() => useBackend(backend));
 
   it('passes finite weights and names the first tensor holding NaN or Inf, with counts', () => {
-    const good = tf.tensor2d([[1, -2], [3e30, 0]]);
+    const good = tf.tensor2d([
+      [1, -2],
+      [3e30, 0],
+    ]);
     const bad = tf.tensor1d([0, Number.NaN, Number.POSITIVE_INFINITY, Number.NaN]);
     const ids = tf.tensor1d([1, 2], 'int32');
     const negInf = tf.fill([3], Number.NEGATIVE_INFINITY);
     expectNoLeak(() => {
-      expect(() => assertFinite([['a.weight', good], ['ids', ids]], 'model.safetensors')).not.toThrow();
+      expect(() =>
+        assertFinite(
+          [
+            ['a.weight', good],
+            ['ids', ids],
+          ],
+          'model.safetensors',
+        ),
+      ).not.toThrow();
       let err: unknown;
       try {
-        assertFinite(new Map<string, tf.Tensor>([['a.weight', good], ['b.weight', bad]]), '/m/model.safetensors');
+        assertFinite(
+          new Map<string, tf.Tensor>([
+            ['a.weight', good],
+            ['b.weight', bad],
+          ]),
+          '/m/model.safetensors',
+        );
       } catch (e) {
         err = e;
       }

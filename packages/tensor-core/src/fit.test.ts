@@ -58,7 +58,12 @@ class MemoryStore implements CheckpointStore {
   saves = 0;
   async save(c: Checkpoint): Promise<void> {
     this.dispose();
-    this.saved = { step: c.step, totalSteps: c.totalSteps, tensors: new Map([...c.tensors].map(([k, t]) => [k, tf.clone(t)])), meta: JSON.parse(JSON.stringify(c.meta)) };
+    this.saved = {
+      step: c.step,
+      totalSteps: c.totalSteps,
+      tensors: new Map([...c.tensors].map(([k, t]) => [k, tf.clone(t)])),
+      meta: JSON.parse(JSON.stringify(c.meta)),
+    };
     this.saves++;
   }
   async load(): Promise<Checkpoint | undefined> {
@@ -189,7 +194,10 @@ describe.each(testBackends())('fit on %s', (backend) => {
       for (let i = 0; i < b.tokens.length; i += size) {
         const n = Math.min(size, b.tokens.length - i);
         const tokens = b.tokens.slice(i, i + n);
-        parts.push({ batch: { x: tf.slice(b.x, [i, 0], [n, -1]), y: tf.slice(b.y, [i, 0], [n, -1]), tokens }, weight: tokens.reduce((a, t) => a + t, 0) / total });
+        parts.push({
+          batch: { x: tf.slice(b.x, [i, 0], [n, -1]), y: tf.slice(b.y, [i, 0], [n, -1]), tokens },
+          weight: tokens.reduce((a, t) => a + t, 0) / total,
+        });
       }
       return parts;
     };
@@ -277,7 +285,15 @@ describe.each(testBackends())('fit on %s', (backend) => {
     const stop = new AbortController();
     const first = makeParams(3);
     const firstOpt = new AdamW(first, { lr, weightDecay: 0.1 });
-    const r1 = await fit(options(first, firstOpt, { maxGradNorm: 1, checkpointEvery: 3, checkpoints: store, signal: stop.signal, onStep: (rec) => void (rec.step === 5 && stop.abort()) }));
+    const r1 = await fit(
+      options(first, firstOpt, {
+        maxGradNorm: 1,
+        checkpointEvery: 3,
+        checkpoints: store,
+        signal: stop.signal,
+        onStep: (rec) => void (rec.step === 5 && stop.abort()),
+      }),
+    );
     expect(r1).toMatchObject({ step: 5, aborted: true });
     expect(store.saved?.step).toBe(5); // saved on the stop, after the regular save at 3
     expect(store.saves).toBe(2);
@@ -312,7 +328,10 @@ describe.each(testBackends())('fit on %s', (backend) => {
     const p = makeParams(4);
     const opt = new AdamW(p, { lr: 0.01 });
     let cursor = 0;
-    const extraState = { meta: () => ({ cursor }), restore: (_t: ReadonlyMap<string, tf.Tensor>, m: Record<string, unknown>) => void (cursor = m['cursor'] as number) };
+    const extraState = {
+      meta: () => ({ cursor }),
+      restore: (_t: ReadonlyMap<string, tf.Tensor>, m: Record<string, unknown>) => void (cursor = m['cursor'] as number),
+    };
     await fit(options(p, opt, { steps: 4, checkpointEvery: 2, checkpoints: store, extraState, onStep: () => void (cursor += 10) }));
     expect(store.saved?.meta).toMatchObject({ extra: { cursor: 20 } });
     cursor = 0;
@@ -432,14 +451,18 @@ describe.each(testBackends())('fit on %s', (backend) => {
     const store = new MemoryStore();
     const p1 = make();
     const opt1 = new AdamW(p1, { lr: 3e38, weightDecay: 0 });
-    const saving = await fit({ ...options(p1, opt1), params: p1, steps: 4, checkpointEvery: 2, checkpoints: store, loss: () => tanhLoss(p1) }).catch((e: unknown) => e);
+    const saving = await fit({ ...options(p1, opt1), params: p1, steps: 4, checkpointEvery: 2, checkpoints: store, loss: () => tanhLoss(p1) }).catch(
+      (e: unknown) => e,
+    );
     expect(saving).toBeInstanceOf(DivergenceError);
     expect(saving).toMatchObject({ step: 2, terms: ['param.x'], detail: 'param.x holds NaN: 0, ±Inf: 2', removedCheckpoint: undefined, applied: true });
     expect(store.saves).toBe(0);
     const p2 = make();
     const opt2 = new AdamW(p2, { lr: 3e38, weightDecay: 0 });
     const records: StepRecord[] = [];
-    const ending = await fit({ ...options(p2, opt2), params: p2, steps: 2, loss: () => tanhLoss(p2), onStep: (r) => void records.push(r) }).catch((e: unknown) => e);
+    const ending = await fit({ ...options(p2, opt2), params: p2, steps: 2, loss: () => tanhLoss(p2), onStep: (r) => void records.push(r) }).catch(
+      (e: unknown) => e,
+    );
     cleanup.push(() => {
       dispose(p1, opt1);
       dispose(p2, opt2);
@@ -447,7 +470,9 @@ describe.each(testBackends())('fit on %s', (backend) => {
     });
     expect(records.map((r) => Number.isFinite(r.loss) && Number.isFinite(r.gradNorm))).toEqual([true, true]); // the figures never showed it
     expect(ending).toBeInstanceOf(DivergenceError);
-    expect((ending as Error).message).toMatch(/^regression: training diverged at update 2\/2: param\.x holds NaN: 0, ±Inf: 2 \(lr 3e\+38\); its result was not saved; try a lower/);
+    expect((ending as Error).message).toMatch(
+      /^regression: training diverged at update 2\/2: param\.x holds NaN: 0, ±Inf: 2 \(lr 3e\+38\); its result was not saved; try a lower/,
+    );
   });
 
   it('formats learning rates as people write them', () => {

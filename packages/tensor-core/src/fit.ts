@@ -231,7 +231,9 @@ export class FitStateError extends Error {
     readonly run: string,
     readonly problems: readonly string[],
   ) {
-    super(`${run}: the checkpoint does not match this run: ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? `; … (${problems.length} problems)` : ''}`);
+    super(
+      `${run}: the checkpoint does not match this run: ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? `; … (${problems.length} problems)` : ''}`,
+    );
   }
 }
 
@@ -242,13 +244,17 @@ function checkOptions<B>(o: FitOptions<B>): void {
   int(o.steps, 'steps', 0);
   int(o.gradAccum, 'gradAccum', 1);
   int(o.microBatchSize, 'microBatchSize', 1);
-  if (o.microBatchSize !== undefined && o.split === undefined) throw new RangeError(`fit(${o.name}): microBatchSize needs split (how to cut a batch into parts, with their loss shares)`);
+  if (o.microBatchSize !== undefined && o.split === undefined)
+    throw new RangeError(`fit(${o.name}): microBatchSize needs split (how to cut a batch into parts, with their loss shares)`);
   int(o.evalEvery, 'evalEvery', 1);
   int(o.checkpointEvery, 'checkpointEvery', 1);
   if (o.maxGradNorm !== undefined && !(o.maxGradNorm >= 0)) throw new RangeError(`fit(${o.name}): maxGradNorm must be >= 0, got ${o.maxGradNorm}`);
   if (o.params.size === 0) throw new RangeError(`fit(${o.name}): no trainable parameters`);
   const frozen = [...o.params].filter(([, v]) => !v.trainable).map(([k]) => k);
-  if (frozen.length > 0) throw new RangeError(`fit(${o.name}): parameters marked not trainable cannot be trained: ${frozen.slice(0, 5).join(', ')}${frozen.length > 5 ? ', …' : ''}`);
+  if (frozen.length > 0)
+    throw new RangeError(
+      `fit(${o.name}): parameters marked not trainable cannot be trained: ${frozen.slice(0, 5).join(', ')}${frozen.length > 5 ? ', …' : ''}`,
+    );
 }
 
 /** Parameters, optimiser slots and extra state as one tensor map + JSON meta. */
@@ -304,7 +310,9 @@ function splitChecked<B>(o: FitOptions<B>, batch: B, size: number): readonly Bat
   const total = parts.reduce((a, p) => a + p.weight, 0);
   if (parts.length === 0 || parts.some((p) => !(p.weight >= 0) || !Number.isFinite(p.weight)) || Math.abs(total - 1) > 1e-6) {
     for (const p of parts) if (p.batch !== batch) o.release?.(p.batch);
-    throw new RangeError(`fit(${o.name}): split must return parts whose loss shares are finite, >= 0 and sum to 1; got [${parts.map((p) => p.weight).join(', ')}]`);
+    throw new RangeError(
+      `fit(${o.name}): split must return parts whose loss shares are finite, >= 0 and sum to 1; got [${parts.map((p) => p.weight).join(', ')}]`,
+    );
   }
   return parts;
 }
@@ -362,7 +370,16 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
     try {
       const bad = findNonFinite(c.tensors);
       if (bad !== undefined) {
-        throw new DivergenceError(o.name, step, o.steps, [bad.tensor], `${bad.tensor} holds NaN: ${bad.nan}, ±Inf: ${bad.inf}`, lrOf(step - 1), undefined, true);
+        throw new DivergenceError(
+          o.name,
+          step,
+          o.steps,
+          [bad.tensor],
+          `${bad.tensor} holds NaN: ${bad.nan}, ±Inf: ${bad.inf}`,
+          lrOf(step - 1),
+          undefined,
+          true,
+        );
       }
       await o.checkpoints.save(c);
       newestSaved = step;
@@ -452,11 +469,20 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
     );
     const values = await figures.data();
     tf.dispose([figures, norm, ...lossParts, ...[...termParts.values()].flat()]);
-    const shown: [string, string, number][] = [['loss', 'loss', values[0] as number], ...termNames.map((k, i): [string, string, number] => [k, k, values[2 + i] as number]), ['gradNorm', 'gradient norm', values[1] as number]];
+    const shown: [string, string, number][] = [
+      ['loss', 'loss', values[0] as number],
+      ...termNames.map((k, i): [string, string, number] => [k, k, values[2 + i] as number]),
+      ['gradNorm', 'gradient norm', values[1] as number],
+    ];
     const bad = shown.filter(([, , v]) => !Number.isFinite(v));
     if (bad.length > 0) {
       tf.dispose(grads);
-      throw await diverged(step, bad.map(([k]) => k), bad.map(([, label, v]) => `${label} ${v}`).join(', '), lrOf(step - 1));
+      throw await diverged(
+        step,
+        bad.map(([k]) => k),
+        bad.map(([, label, v]) => `${label} ${v}`).join(', '),
+        lrOf(step - 1),
+      );
     }
     const named = new Map<string, tf.Tensor>();
     grads.forEach((g, i) => named.set(updated[i] as string, g));
@@ -487,7 +513,17 @@ export async function fit<B>(o: FitOptions<B>): Promise<FitResult> {
   // the last update's result is checked before the caller writes it anywhere (one more host read)
   if (o.steps > start) {
     const bad = findNonFinite(o.params);
-    if (bad !== undefined) throw new DivergenceError(o.name, o.steps, o.steps, [`param.${bad.tensor}`], `param.${bad.tensor} holds NaN: ${bad.nan}, ±Inf: ${bad.inf}`, lrOf(o.steps - 1), undefined, true);
+    if (bad !== undefined)
+      throw new DivergenceError(
+        o.name,
+        o.steps,
+        o.steps,
+        [`param.${bad.tensor}`],
+        `param.${bad.tensor} holds NaN: ${bad.nan}, ±Inf: ${bad.inf}`,
+        lrOf(o.steps - 1),
+        undefined,
+        true,
+      );
   }
   return { step: Math.max(start, o.steps), resumedFrom: start, aborted: false, ...(last ? { last } : {}) };
 }

@@ -25,15 +25,7 @@ export { fans, normalInit, uniformInit, kaimingUniformInit, constantInit, zerosI
 export type { Initializer } from './init.js';
 
 // safetensors (bytes only; see the node subpath for files)
-export {
-  parseSafetensors,
-  parseSafetensorsHeader,
-  serializeSafetensors,
-  SafetensorsError,
-  MAX_HEADER_BYTES,
-  f16ToF32,
-  bf16ToF32,
-} from './safetensors.js';
+export { parseSafetensors, parseSafetensorsHeader, serializeSafetensors, SafetensorsError, MAX_HEADER_BYTES, f16ToF32, bf16ToF32 } from './safetensors.js';
 export type { SafetensorsDtype, SafetensorsFault, SafetensorsEntry, SafetensorsHeader, ParsedSafetensors } from './safetensors.js';
 
 // optimisers, schedules, clipping, accumulation
@@ -50,4 +42,16 @@ export type { NamedWeights } from './finite.js';
 export { fit, FitStateError, DivergenceError, formatLr } from './fit.js';
 export { recompute } from './recompute.js';
 export { leanVariableGrads } from './lean-grads.js';
-export type { BatchPart, Checkpoint, CheckpointStore, ExtraState, FitOptimizer, FitOptions, FitResult, LossOutput, Objective, StepContext, StepRecord } from './fit.js';
+export type {
+  BatchPart,
+  Checkpoint,
+  CheckpointStore,
+  ExtraState,
+  FitOptimizer,
+  FitOptions,
+  FitResult,
+  LossOutput,
+  Objective,
+  StepContext,
+  StepRecord,
+} from './fit.js';

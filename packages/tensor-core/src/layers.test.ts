@@ -5,7 +5,14 @@ import { Rng } from './rng.js';
 import { checkGradients, expectClose, expectNoLeak, testBackends, useBackend } from './testing.js';
 
 function randn(rng: Rng, shape: number[], std = 1): tf.Tensor {
-  return tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1), 0, std), shape);
+  return tf.tensor(
+    rng.normalArray(
+      shape.reduce((a, b) => a * b, 1),
+      0,
+      std,
+    ),
+    shape,
+  );
 }
 
 // y_i = x_i·(W + s·B_i·A_i)ᵀ + b, computed with merged weights one example at a time: an
@@ -113,13 +120,13 @@ describe.each(testBackends())('layers on %s', (backend) => {
     const lin = new Linear(6, 5);
     const x = tf.zeros([2, 6]);
     tf.tidy(() => {
-    expect(() => lin.forward(x, { A: tf.zeros([2, 5]), B: tf.zeros([5, 2]), scaling: 1 })).toThrow(
-      /expected A \[r, 6\] and B \[5, r\], got A \[2, 5\], B \[5, 2\]/,
-    );
-    expect(() => lin.forward(x, { A: tf.zeros([3, 2, 6]), B: tf.zeros([3, 5, 2]), scaling: 1 })).toThrow(
-      /per-example delta for batch 3 needs x \[3, \.\.\., 6\], got \[2, 6\]/,
-    );
-    expect(() => lin.forward(x, { A: tf.zeros([2, 6]), B: tf.zeros([2, 5, 2]), scaling: 1 })).toThrow(/both be 2-D .* or both 3-D/);
+      expect(() => lin.forward(x, { A: tf.zeros([2, 5]), B: tf.zeros([5, 2]), scaling: 1 })).toThrow(
+        /expected A \[r, 6\] and B \[5, r\], got A \[2, 5\], B \[5, 2\]/,
+      );
+      expect(() => lin.forward(x, { A: tf.zeros([3, 2, 6]), B: tf.zeros([3, 5, 2]), scaling: 1 })).toThrow(
+        /per-example delta for batch 3 needs x \[3, \.\.\., 6\], got \[2, 6\]/,
+      );
+      expect(() => lin.forward(x, { A: tf.zeros([2, 6]), B: tf.zeros([2, 5, 2]), scaling: 1 })).toThrow(/both be 2-D .* or both 3-D/);
     });
     x.dispose();
     lin.dispose();
@@ -179,8 +186,7 @@ describe.each(testBackends())('layers on %s', (backend) => {
     // d/dx through the normalisation, and d/dweight via a norm whose weight is the checked input
     const r = tf.tensor(rng.normalArray(12), [3, 4]);
     expectNoLeak(() => checkGradients((xx) => tf.mul(norm.forward(xx as tf.Tensor), r), [x]));
-    const weightAsInput = (xx: tf.Tensor, ww: tf.Tensor) =>
-      tf.mul(tf.mul(ww, tf.mul(xx, tf.rsqrt(tf.add(tf.mean(tf.square(xx), -1, true), 1e-6)))), r);
+    const weightAsInput = (xx: tf.Tensor, ww: tf.Tensor) => tf.mul(tf.mul(ww, tf.mul(xx, tf.rsqrt(tf.add(tf.mean(tf.square(xx), -1, true), 1e-6)))), r);
     tf.tidy(() => {
       const { grads } = tf.variableGrads(() => tf.sum(tf.mul(norm.forward(x), r)) as tf.Scalar, [norm.weight]);
       const [ref] = tf.grads((ww: tf.Tensor) => tf.sum(weightAsInput(x, ww)))([norm.weight]);
@@ -193,7 +199,7 @@ describe.each(testBackends())('layers on %s', (backend) => {
     norm.dispose();
   });
 
-  it('RMSNorm on [batch, len, dim]: its own gradient equals the formula\'s chain and finite differences; leak-free', () => {
+  it("RMSNorm on [batch, len, dim]: its own gradient equals the formula's chain and finite differences; leak-free", () => {
     const rng = new Rng(16);
     const norm = new RMSNorm(5, 1e-6);
     tf.tidy(() => norm.weight.assign(tf.tensor1d([0.5, 1, 1.5, -2, 0.25])));

@@ -56,7 +56,10 @@ export class Linear extends Module {
     opts: LinearOptions = {},
   ) {
     super();
-    for (const [name, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
+    for (const [name, v] of [
+      ['inFeatures', inFeatures],
+      ['outFeatures', outFeatures],
+    ] as const) {
       if (!Number.isInteger(v) || v <= 0) throw new RangeError(`Linear: ${name} must be a positive integer, got ${v}`);
     }
     const rng = opts.rng ?? fallbackRng();
@@ -94,9 +97,7 @@ export function lowRankForward(x: tf.Tensor, delta: LowRankDelta, inFeatures: nu
     if (A.rank === 2 && B.rank === 2) {
       const r = A.shape[0] as number;
       if (A.shape[1] !== inFeatures || B.shape[0] !== outFeatures || B.shape[1] !== r) {
-        throw new RangeError(
-          `${at}: expected A [r, ${inFeatures}] and B [${outFeatures}, r], got A ${shapeStr(A.shape)}, B ${shapeStr(B.shape)}`,
-        );
+        throw new RangeError(`${at}: expected A [r, ${inFeatures}] and B [${outFeatures}, r], got A ${shapeStr(A.shape)}, B ${shapeStr(B.shape)}`);
       }
       // scaling·B [out, r] instead of scaling × the product [..., out]: a kernel pass over far fewer elements
       // (the same product rounded in another order; identical when the scaling is a power of two, as alpha = 2r)
@@ -111,7 +112,9 @@ export function lowRankForward(x: tf.Tensor, delta: LowRankDelta, inFeatures: nu
         );
       }
       if (x.rank < 2 || (x.shape[0] as number) % groups !== 0) {
-        throw new RangeError(`${at}: per-example delta for batch ${groups} needs x [${groups}, ..., ${inFeatures}], got ${shapeStr(x.shape)} (or a batch of a multiple of ${groups} examples, in consecutive groups)`);
+        throw new RangeError(
+          `${at}: per-example delta for batch ${groups} needs x [${groups}, ..., ${inFeatures}], got ${shapeStr(x.shape)} (or a batch of a multiple of ${groups} examples, in consecutive groups)`,
+        );
       }
       const lead = x.shape.slice(0, -1);
       // the rows of one group are consecutive: [groups, rows of the group, in]
@@ -123,9 +126,7 @@ export function lowRankForward(x: tf.Tensor, delta: LowRankDelta, inFeatures: nu
       const y = x3 === x ? y3 : tf.reshape(y3, [...lead, outFeatures]); // [..., out]
       return scaling === 1 || scaleB ? y : tf.mul(y, scaling);
     }
-    throw new RangeError(
-      `${at}: A and B must both be 2-D (shared) or both 3-D (per example), got A ${shapeStr(A.shape)}, B ${shapeStr(B.shape)}`,
-    );
+    throw new RangeError(`${at}: A and B must both be 2-D (shared) or both 3-D (per example), got A ${shapeStr(A.shape)}, B ${shapeStr(B.shape)}`);
   });
 }
 
@@ -145,7 +146,10 @@ export class Embedding extends Module {
     opts: EmbeddingOptions = {},
   ) {
     super();
-    for (const [name, v] of [['numEmbeddings', numEmbeddings], ['embeddingDim', embeddingDim]] as const) {
+    for (const [name, v] of [
+      ['numEmbeddings', numEmbeddings],
+      ['embeddingDim', embeddingDim],
+    ] as const) {
       if (!Number.isInteger(v) || v <= 0) throw new RangeError(`Embedding: ${name} must be a positive integer, got ${v}`);
     }
     const init = opts.init ?? normalInit();

@@ -166,13 +166,13 @@ describe.each(testBackends())('fast products on %s', (backend) => {
 
   it('rejects mismatched shapes with the shapes in the message', () => {
     tf.tidy(() => {
-    const a = tf.zeros([2, 3]);
-    const b = tf.zeros([4, 5]);
-    expect(() => matmul(a, b)).toThrow(/inner dimensions differ: a \[2, 3\] · b \[4, 5\]/);
-    expect(() => matmul(tf.zeros([1, 2, 3]), b)).toThrow(/must be 2-D/);
-    expect(() => linear(a, b)).toThrow(/x must be \[\.\.\., 5\] to match weight \[4, 5\], got \[2, 3\]/);
-    expect(() => linear(tf.zeros([2, 5]), b, tf.zeros([5]))).toThrow(/bias must be \[4\]/);
-    expect(() => bmm(tf.zeros([2, 2, 3]), tf.zeros([3, 3, 2]))).toThrow(/batch sizes differ/);
+      const a = tf.zeros([2, 3]);
+      const b = tf.zeros([4, 5]);
+      expect(() => matmul(a, b)).toThrow(/inner dimensions differ: a \[2, 3\] · b \[4, 5\]/);
+      expect(() => matmul(tf.zeros([1, 2, 3]), b)).toThrow(/must be 2-D/);
+      expect(() => linear(a, b)).toThrow(/x must be \[\.\.\., 5\] to match weight \[4, 5\], got \[2, 3\]/);
+      expect(() => linear(tf.zeros([2, 5]), b, tf.zeros([5]))).toThrow(/bias must be \[4\]/);
+      expect(() => bmm(tf.zeros([2, 2, 3]), tf.zeros([3, 3, 2]))).toThrow(/batch sizes differ/);
     });
   });
 });

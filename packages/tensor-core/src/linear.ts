@@ -93,11 +93,7 @@ type Product = (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 // One custom-gradient function per transpose combination (flags are not tensors, so they are
 // closed over rather than passed through customGrad).
-function makeProduct(
-  raw: (a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean) => tf.Tensor,
-  tA: boolean,
-  tB: boolean,
-): Product {
+function makeProduct(raw: (a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean) => tf.Tensor, tA: boolean, tB: boolean): Product {
   // y = a'·b'  =>  da' = dy·b'ᵀ, db' = a'ᵀ·dy; the transposes are undone on the way back.
   return (a, b) =>
     lazyGradOp(
@@ -130,9 +126,7 @@ export function matmul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transpose
   const k1 = transposeA ? a.shape[0] : a.shape[1];
   const k2 = transposeB ? b.shape[1] : b.shape[0];
   if (k1 !== k2) {
-    throw new RangeError(
-      `matmul: inner dimensions differ: a ${shapeStr(a)}${transposeA ? 'ᵀ' : ''} · b ${shapeStr(b)}${transposeB ? 'ᵀ' : ''}`,
-    );
+    throw new RangeError(`matmul: inner dimensions differ: a ${shapeStr(a)}${transposeA ? 'ᵀ' : ''} · b ${shapeStr(b)}${transposeB ? 'ᵀ' : ''}`);
   }
   if (plainTfjs()) return fastMatMul(a, b, transposeA, transposeB) as tf.Tensor2D;
   const product = matmulVariants[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)] as Product;
@@ -290,9 +284,7 @@ export function bmm(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB =
   const k1 = transposeA ? a.shape[1] : a.shape[2];
   const k2 = transposeB ? b.shape[2] : b.shape[1];
   if (k1 !== k2) {
-    throw new RangeError(
-      `bmm: inner dimensions differ: a ${shapeStr(a)}${transposeA ? 'ᵀ' : ''} · b ${shapeStr(b)}${transposeB ? 'ᵀ' : ''}`,
-    );
+    throw new RangeError(`bmm: inner dimensions differ: a ${shapeStr(a)}${transposeA ? 'ᵀ' : ''} · b ${shapeStr(b)}${transposeB ? 'ᵀ' : ''}`);
   }
   if (plainTfjs()) return fastMatMul(a, b, transposeA, transposeB) as tf.Tensor3D;
   const product = bmmVariants[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)] as Product;

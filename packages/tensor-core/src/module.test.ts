@@ -60,11 +60,12 @@ describe('Module', () => {
       expect(m.getModule('block.1.0.layer_norm')).toBe(m.block.at(1).at(0).layer_norm);
       expect(m.getModule('block.7')).toBeUndefined();
       // names are relative to the module asked
-      expect(m.block.at(0).namedParameters().map(([n]) => n)).toEqual([
-        '0.SelfAttention.q.weight',
-        '0.SelfAttention.v.weight',
-        '0.layer_norm.weight',
-      ]);
+      expect(
+        m.block
+          .at(0)
+          .namedParameters()
+          .map(([n]) => n),
+      ).toEqual(['0.SelfAttention.q.weight', '0.SelfAttention.v.weight', '0.layer_norm.weight']);
       m.dispose();
     });
   });
@@ -164,8 +165,18 @@ describe('Module', () => {
     expect(m.parameters({ trainableOnly: true })).toEqual([m.shared, m.head.weight, m.head.bias]);
     m.block.at(1).setTrainable(true);
     expect(m.parameters({ trainableOnly: true })).toHaveLength(6);
-    expect(m.eval().namedModules().every(([, x]) => !x.training)).toBe(true);
-    expect(m.train().namedModules().every(([, x]) => x.training)).toBe(true);
+    expect(
+      m
+        .eval()
+        .namedModules()
+        .every(([, x]) => !x.training),
+    ).toBe(true);
+    expect(
+      m
+        .train()
+        .namedModules()
+        .every(([, x]) => x.training),
+    ).toBe(true);
     m.head.eval();
     expect(m.training && !m.head.training).toBe(true);
     m.dispose();

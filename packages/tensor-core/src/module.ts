@@ -29,9 +29,7 @@ export class StateDictError extends Error {
     if (missing.length > 0) parts.push(`missing keys: ${list(missing)}`);
     if (unexpected.length > 0) parts.push(`unexpected keys: ${list(unexpected)}`);
     if (mismatched.length > 0) {
-      parts.push(
-        `shape mismatches: ${list(mismatched.map((m) => `${m.key} (expected [${m.expected.join(', ')}], got [${m.got.join(', ')}])`))}`,
-      );
+      parts.push(`shape mismatches: ${list(mismatched.map((m) => `${m.key} (expected [${m.expected.join(', ')}], got [${m.got.join(', ')}])`))}`);
     }
     return `${context}: ${parts.join('; ')}`;
   }

@@ -17,7 +17,7 @@ describe.each(testBackends())('fastMatMul on %s', (backend) => {
     [[4, 3], 2, 16, 5],
     [[6], 64, 48, 128],
   ];
-  it.each(cases)('batch %j, [%i, %i]·[%i, %i]: values and gradients equal tf.matMul\'s, all transpose flags', (lead, m, k, n) => {
+  it.each(cases)("batch %j, [%i, %i]·[%i, %i]: values and gradients equal tf.matMul's, all transpose flags", (lead, m, k, n) => {
     const rng = new Rng(m * 31 + n);
     for (const tA of [false, true]) {
       for (const tB of [false, true]) {

@@ -43,9 +43,20 @@ let v3: boolean | undefined;
 function product(backend: NodeBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo {
   const { TF_ATTR_BOOL: bool, TF_ATTR_TYPE: type, TF_FLOAT: float } = backend.binding;
   if (a.shape.length === 2) {
-    return backend.executeSingleOutput('MatMul', [{ name: 'T', type, value: float }, { name: 'transpose_a', type: bool, value: transposeA }, { name: 'transpose_b', type: bool, value: transposeB }], [a, b]);
+    return backend.executeSingleOutput(
+      'MatMul',
+      [
+        { name: 'T', type, value: float },
+        { name: 'transpose_a', type: bool, value: transposeA },
+        { name: 'transpose_b', type: bool, value: transposeB },
+      ],
+      [a, b],
+    );
   }
-  const flags = [{ name: 'adj_x', type: bool, value: transposeA }, { name: 'adj_y', type: bool, value: transposeB }];
+  const flags = [
+    { name: 'adj_x', type: bool, value: transposeA },
+    { name: 'adj_y', type: bool, value: transposeB },
+  ];
   const r = a.shape.length;
   const m = a.shape[transposeA ? r - 1 : r - 2] as number;
   const k = a.shape[transposeA ? r - 2 : r - 1] as number;
@@ -53,7 +64,11 @@ function product(backend: NodeBackend, a: tf.TensorInfo, b: tf.TensorInfo, trans
   const macs = a.shape.slice(0, -2).reduce((p, q) => p * q, 1) * m * k * n;
   if (macs < SMALL_BATCHED_MACS && v3 !== false) {
     try {
-      const y = backend.executeSingleOutput('BatchMatMulV3', [{ name: 'Ta', type, value: float }, { name: 'Tb', type, value: float }, { name: 'Tout', type, value: float }, ...flags], [a, b]);
+      const y = backend.executeSingleOutput(
+        'BatchMatMulV3',
+        [{ name: 'Ta', type, value: float }, { name: 'Tb', type, value: float }, { name: 'Tout', type, value: float }, ...flags],
+        [a, b],
+      );
       v3 = true;
       return y;
     } catch (e) {

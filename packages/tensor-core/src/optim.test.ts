@@ -44,7 +44,8 @@ function adafactorRef(p: number[][], grads: number[][][], lr: number | undefined
     const rMean = R.reduce((a, b) => a + b, 0) / rows;
     const u = g.map((r, i) => r.map((v, j) => v / Math.sqrt((R[i] as number) / rMean) / Math.sqrt(C[j] as number)));
     const scale = Math.max(1, rmsOf(u) / clip);
-    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) (x[i] as number[])[j] = ((x[i] as number[])[j] as number) - (step * ((u[i] as number[])[j] as number)) / scale;
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++) (x[i] as number[])[j] = ((x[i] as number[])[j] as number) - (step * ((u[i] as number[])[j] as number)) / scale;
   });
   return x;
 }
@@ -185,7 +186,7 @@ describe.each(testBackends())('optimisers on %s', (backend) => {
     o3.dispose();
   });
 
-  it('learningRate(step) is the rate step() uses at that step: the schedule, or Adafactor\'s relative step', () => {
+  it("learningRate(step) is the rate step() uses at that step: the schedule, or Adafactor's relative step", () => {
     const p = new Map([['w', tf.variable(tf.ones([2]))]]);
     const lr = linearSchedule(0.1, 2, 6);
     const adam = new AdamW(p, { lr });

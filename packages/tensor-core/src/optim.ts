@@ -319,7 +319,10 @@ export function clipByGlobalNorm(grads: readonly tf.Tensor[], maxNorm: number): 
 export function clipGradNorm(grads: GradMap, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
   if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
   const items = entries(grads);
-  const c = clipByGlobalNorm(items.map(([, g]) => g), maxNorm);
+  const c = clipByGlobalNorm(
+    items.map(([, g]) => g),
+    maxNorm,
+  );
   const norm = c.norm.dataSync()[0] as number;
   c.norm.dispose();
   return { grads: new Map(items.map(([k], i) => [k, c.grads[i] as tf.Tensor])), norm };

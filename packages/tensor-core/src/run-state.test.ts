@@ -23,7 +23,13 @@ const state: RunState = {
   stages: {
     teachers: { status: 'done', step: 8, totalSteps: 8, outputs: [{ role: 'teacher', kind: 'peft', path: 'teachers/sort', name: 'sort' }], seconds: 1.5 },
     base: { status: 'done', step: 4, totalSteps: 4, summary: { finalLoss: 2.5 } },
-    'hypernet-tagi': { status: 'running', step: 2, totalSteps: 3, checkpoints: 'checkpoints/hypernet-tagi', outputs: [{ role: 'hypernet-tagi', kind: 'hypernet', path: 'hypernet-tagi' }] },
+    'hypernet-tagi': {
+      status: 'running',
+      step: 2,
+      totalSteps: 3,
+      checkpoints: 'checkpoints/hypernet-tagi',
+      outputs: [{ role: 'hypernet-tagi', kind: 'hypernet', path: 'hypernet-tagi' }],
+    },
   },
 };
 
@@ -55,7 +61,14 @@ describe('run state (trainer_state.json)', () => {
     const d = dir();
     writeFileSync(path.join(d, RUN_STATE_FILE), '{"format": "tagi-run",');
     expect(() => readRunState(d)).toThrow(/trainer_state\.json: not valid JSON/);
-    writeFileSync(path.join(d, RUN_STATE_FILE), JSON.stringify({ ...state, version: 3, stages: { base: { status: 'finished', step: -1, totalSteps: 4, outputs: [{ role: 'x', kind: 'onnx', path: 'm' }] } } }));
+    writeFileSync(
+      path.join(d, RUN_STATE_FILE),
+      JSON.stringify({
+        ...state,
+        version: 3,
+        stages: { base: { status: 'finished', step: -1, totalSteps: 4, outputs: [{ role: 'x', kind: 'onnx', path: 'm' }] } },
+      }),
+    );
     const err = (() => {
       try {
         readRunState(d);

@@ -87,7 +87,8 @@ function checkArtifact(v: unknown, at: string, problems: string[]): void {
     return;
   }
   if (typeof v['role'] !== 'string' || v['role'] === '') problems.push(`${at}.role: expected a non-empty string`);
-  if (!ARTIFACT_KINDS.includes(v['kind'] as ArtifactKind)) problems.push(`${at}.kind: expected one of ${ARTIFACT_KINDS.join(', ')}, got ${JSON.stringify(v['kind'])}`);
+  if (!ARTIFACT_KINDS.includes(v['kind'] as ArtifactKind))
+    problems.push(`${at}.kind: expected one of ${ARTIFACT_KINDS.join(', ')}, got ${JSON.stringify(v['kind'])}`);
   if (typeof v['path'] !== 'string' || v['path'] === '') problems.push(`${at}.path: expected a non-empty string`);
   if (v['name'] !== undefined && typeof v['name'] !== 'string') problems.push(`${at}.name: expected a string`);
 }

@@ -113,9 +113,7 @@ describe('safetensors bytes', () => {
     // an I64 beyond int32 is refused rather than wrapped
     const big = new Uint8Array(8);
     new DataView(big.buffer).setBigInt64(0, 2n ** 40n, true);
-    expect(faultOf(() => parseSafetensors(header({ t: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, big), 'big.st')).fault).toBe(
-      'value-range',
-    );
+    expect(faultOf(() => parseSafetensors(header({ t: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, big), 'big.st')).fault).toBe('value-range');
   });
 
   describe('malformed files give SafetensorsError naming the file and fault', () => {

@@ -116,10 +116,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileName = '<bytes>', 
     if (end > dataLen) fail('offsets-out-of-range', `'${key}' data_offsets [${begin}, ${end}] exceed the ${dataLen}-byte data buffer`);
     const numel = shape.reduce((a, b) => a * b, 1);
     if (numel * ELEMENT_BYTES[dtype] !== end - begin) {
-      fail(
-        'size-mismatch',
-        `'${key}' ${dtype} [${shape.join(', ')}] needs ${numel * ELEMENT_BYTES[dtype]} bytes but data_offsets span ${end - begin}`,
-      );
+      fail('size-mismatch', `'${key}' ${dtype} [${shape.join(', ')}] needs ${numel * ELEMENT_BYTES[dtype]} bytes but data_offsets span ${end - begin}`);
     }
     entries.set(key, { dtype, shape: [...shape], begin, end });
   }
@@ -200,7 +197,11 @@ function decode(bytes: Uint8Array, start: number, e: SafetensorsEntry, key: stri
     case 'U8':
       return tf.tensor(Int32Array.from(raw), e.shape, 'int32');
     case 'BOOL':
-      return tf.tensor(Uint8Array.from(raw, (b) => (b !== 0 ? 1 : 0)), e.shape, 'bool');
+      return tf.tensor(
+        Uint8Array.from(raw, (b) => (b !== 0 ? 1 : 0)),
+        e.shape,
+        'bool',
+      );
   }
 }
 
@@ -242,10 +243,7 @@ function dtypeFor(t: tf.Tensor, key: string): SafetensorsDtype {
  * first when given, header padded with spaces to a multiple of 8 (as the reference writer does).
  * The same input always gives the same bytes.
  */
-export function serializeSafetensors(
-  tensors: ReadonlyMap<string, tf.Tensor> | Record<string, tf.Tensor>,
-  metadata?: Record<string, string>,
-): Uint8Array {
+export function serializeSafetensors(tensors: ReadonlyMap<string, tf.Tensor> | Record<string, tf.Tensor>, metadata?: Record<string, string>): Uint8Array {
   const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors as Record<string, tf.Tensor>));
   const keys = [...map.keys()].sort();
   const header: Record<string, unknown> = {};

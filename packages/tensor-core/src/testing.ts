@@ -91,11 +91,13 @@ export interface GradCheckResult {
 export function checkGradients(f: (...inputs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], opts: GradCheckOptions = {}): GradCheckResult {
   const { eps = 1e-2, atol = 1e-3, rtol = 1e-2, maxElementsPerInput = Infinity } = opts;
   const scalarF = (...xs: tf.Tensor[]) => tf.sum(f(...xs)) as tf.Scalar;
-  const analytic = tf.tidy(() => tf.grads(scalarF)(inputs)).map((g) => {
-    const v = Float64Array.from(g.dataSync() as ArrayLike<number>);
-    g.dispose();
-    return v;
-  });
+  const analytic = tf
+    .tidy(() => tf.grads(scalarF)(inputs))
+    .map((g) => {
+      const v = Float64Array.from(g.dataSync() as ArrayLike<number>);
+      g.dispose();
+      return v;
+    });
   const base = inputs.map((x) => Float64Array.from(x.dataSync() as ArrayLike<number>));
   const evalAt = (which: number, idx: number, delta: number): number =>
     tf.tidy(() => {
@@ -122,9 +124,7 @@ export function checkGradients(f: (...inputs: tf.Tensor[]) => tf.Tensor, inputs:
       maxAbsError = Math.max(maxAbsError, err);
       checked++;
       if (!(err <= atol + rtol * Math.abs(numeric))) {
-        throw new Error(
-          `checkGradients: input ${which} [${x.shape.join(', ')}] element ${idx}: analytic ${a}, finite difference ${numeric} (|diff| ${err})`,
-        );
+        throw new Error(`checkGradients: input ${which} [${x.shape.join(', ')}] element ${idx}: analytic ${a}, finite difference ${numeric} (|diff| ${err})`);
       }
     }
   });

@@ -23,7 +23,13 @@ export function renderAdapter(): void {
   const mods = adapter.modules;
   const labels = mods.map((m) => m.module);
   charts.append(el('div', { class: 'note' }, `Instruction: ${adapter.instruction}`));
-  charts.append(el('div', { class: 'note fusion', 'data-fusion': adapter.fusion, 'data-peft-reproduces': String(adapter.peftReproducesTagi) }, `Instruction fusion: "${adapter.fusion}". ${exportNote(adapter)}`));
+  charts.append(
+    el(
+      'div',
+      { class: 'note fusion', 'data-fusion': adapter.fusion, 'data-peft-reproduces': String(adapter.peftReproducesTagi) },
+      `Instruction fusion: "${adapter.fusion}". ${exportNote(adapter)}`,
+    ),
+  );
   charts.append(barChart('‖scaling·B·A‖_F per module', labels, [mods.map((m) => m.deltaNorm)]));
   charts.append(barChart('effective rank per module (of r)', labels, [mods.map((m) => m.effectiveRank), mods.map((m) => m.rank)], ['effective rank', 'r']));
 }

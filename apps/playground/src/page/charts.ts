@@ -51,9 +51,11 @@ export function lineChart(title: string, series: readonly Series[]): HTMLElement
     const only = s.points.length === 1 ? s.points[0] : undefined;
     if (only) svg.append(svgEl('circle', { cx: sx(only[0]), cy: sy(only[1]), r: 3, fill: c }));
     else svg.append(svgEl('path', { d, fill: 'none', stroke: c, 'stroke-width': i < LEGEND ? 1.5 : 0.75 }));
-    if (series.length > 1 && i < LEGEND) svg.append(svgEl('text', { x: W - R - 110, y: T + 10 + 12 * i, style: `fill:${c}` }, s.name.length > 20 ? `${s.name.slice(0, 19)}…` : s.name));
+    if (series.length > 1 && i < LEGEND)
+      svg.append(svgEl('text', { x: W - R - 110, y: T + 10 + 12 * i, style: `fill:${c}` }, s.name.length > 20 ? `${s.name.slice(0, 19)}…` : s.name));
   });
-  if (series.length > LEGEND) svg.append(svgEl('text', { x: W - R - 110, y: T + 10 + 12 * LEGEND, style: 'fill:#8a93a6' }, `+ ${series.length - LEGEND} more (grey)`));
+  if (series.length > LEGEND)
+    svg.append(svgEl('text', { x: W - R - 110, y: T + 10 + 12 * LEGEND, style: 'fill:#8a93a6' }, `+ ${series.length - LEGEND} more (grey)`));
   box.append(svg);
   return box;
 }

@@ -25,7 +25,8 @@ export async function generate(): Promise<GenerateAnswer> {
   state.adapter = adapter;
   buttonEl('export').disabled = false;
   showWarnings(adapter.warnings ?? []);
-  byId('adapter-info').textContent = `Adapter ${adapter.id}: ${adapter.modules.length} modules, instruction ${adapter.instructionTokens} tokens${adapter.task ? ` (task ${adapter.task}, formatted as in training)` : ''}, generated in ${adapter.generateMs.toFixed(0)} ms (in the Node server).`;
+  byId('adapter-info').textContent =
+    `Adapter ${adapter.id}: ${adapter.modules.length} modules, instruction ${adapter.instructionTokens} tokens${adapter.task ? ` (task ${adapter.task}, formatted as in training)` : ''}, generated in ${adapter.generateMs.toFixed(0)} ms (in the Node server).`;
   byId('export-note').textContent = exportNote(adapter);
   renderAdapter();
   return adapter;

@@ -54,7 +54,8 @@ async function runTyped(runner: InPageTagi): Promise<void> {
   const warnings = byId('warnings');
   warnings.textContent = r.warnings.map((w) => `⚠ ${w}`).join('\n');
   warnings.hidden = r.warnings.length === 0;
-  byId('timing').textContent = `adapter ${r.generateMs > 0 ? `generated in ${r.generateMs.toFixed(0)} ms` : 'reused'}; ${inputs.length} input${inputs.length === 1 ? '' : 's'} run in ${r.ms.toFixed(0)} ms, in this page.`;
+  byId('timing').textContent =
+    `adapter ${r.generateMs > 0 ? `generated in ${r.generateMs.toFixed(0)} ms` : 'reused'}; ${inputs.length} input${inputs.length === 1 ? '' : 's'} run in ${r.ms.toFixed(0)} ms, in this page.`;
   const body = byId('outputs-body');
   body.textContent = '';
   inputs.forEach((input, i) => {
@@ -79,9 +80,15 @@ async function main(): Promise<void> {
   const threads = threadsFromUrl();
   const dir = await chosenDir();
   const desc = await getJson<InPageAnswer>(`/api/in-page?dir=${encodeURIComponent(dir)}`);
-  const { module, runner } = await loadRunner(desc, `cannot run ${dir} in this page`, (m) => (byId('status').textContent = `${m}…`), threads === undefined ? {} : { threads });
+  const { module, runner } = await loadRunner(
+    desc,
+    `cannot run ${dir} in this page`,
+    (m) => (byId('status').textContent = `${m}…`),
+    threads === undefined ? {} : { threads },
+  );
   window.tagiInPage = { runner, module, dir };
-  byId('status').textContent = `${dir}: fetched ${(runner.bytes / 1e6).toFixed(1)} MB and built the models in ${runner.loadMs.toFixed(0)} ms (tfjs backend: ${runner.backend}), ${module.describeThreads(runner.threads)}.`;
+  byId('status').textContent =
+    `${dir}: fetched ${(runner.bytes / 1e6).toFixed(1)} MB and built the models in ${runner.loadMs.toFixed(0)} ms (tfjs backend: ${runner.backend}), ${module.describeThreads(runner.threads)}.`;
   const button = buttonEl('run');
   button.disabled = false;
   button.addEventListener('click', async () => {

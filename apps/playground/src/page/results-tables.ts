@@ -61,7 +61,11 @@ function meansTable(summary: ResultsSummary, metric: SummaryMetric, headers: rea
     tr.append(el('td', {}, r.kind === 'method' ? r.label : `${r.label} (reference)`), el('td', {}, r.seeds.length === 0 ? '–' : String(r.seeds.length)));
     for (const c of summary.columns) {
       const s = r.scores[c.key]?.[metric];
-      tr.append(s ? el('td', { 'data-column': c.key, 'data-estimate': s.estimate, 'data-lo': s.lo ?? '', 'data-hi': s.hi ?? '' }, withCi(s, num)) : el('td', { 'data-column': c.key }, r.reason ? 'unavailable' : '–'));
+      tr.append(
+        s
+          ? el('td', { 'data-column': c.key, 'data-estimate': s.estimate, 'data-lo': s.lo ?? '', 'data-hi': s.hi ?? '' }, withCi(s, num))
+          : el('td', { 'data-column': c.key }, r.reason ? 'unavailable' : '–'),
+      );
     }
     if (showFlops) tr.append(el('td', {}, r.relativeFlops === null ? '–' : `×${r.relativeFlops.toFixed(2)}`));
     if (showTime) tr.append(el('td', {}, r.relativeTime === null ? '–' : `×${r.relativeTime.toFixed(2)}`));
@@ -81,7 +85,15 @@ function differencesTable(summary: ResultsSummary, metric: SummaryMetric, header
     tr.append(el('td', {}, d.label));
     for (const c of summary.columns) {
       const s = d.scores[c.key]?.[metric];
-      tr.append(s ? el('td', { 'data-column': c.key, 'data-estimate': s.estimate }, `${withCi(s, signed)}${s.pValue === null ? '' : `, ${pText(s.pValue, summary.config.resamples)}`}`) : el('td', {}, '–'));
+      tr.append(
+        s
+          ? el(
+              'td',
+              { 'data-column': c.key, 'data-estimate': s.estimate },
+              `${withCi(s, signed)}${s.pValue === null ? '' : `, ${pText(s.pValue, summary.config.resamples)}`}`,
+            )
+          : el('td', {}, '–'),
+      );
     }
     table.append(tr);
   }
@@ -105,7 +117,9 @@ function summaryTables(summary: ResultsSummary): HTMLElement {
   if (summary.differences.length > 0) {
     for (const metric of summary.config.metrics) {
       const label = METRIC_LABELS[metric] ?? metric;
-      box.append(el('div', { class: 'note' }, `Paired differences, ${label}: A − B on the same resampled tasks, ${pct} CI; p = share of resamples with A − B ≤ 0`));
+      box.append(
+        el('div', { class: 'note' }, `Paired differences, ${label}: A − B on the same resampled tasks, ${pct} CI; p = share of resamples with A − B ≤ 0`),
+      );
       box.append(differencesTable(summary, metric, headers));
     }
   }
@@ -119,7 +133,12 @@ export function renderResults(view: ResultsView, markdown: string | undefined): 
   if (view.kind === 'summary') box.append(summaryTables(view.summary));
   else if (view.kind === 'table') {
     const t = view.table;
-    const rows = t.rows.map((r) => ({ method: r.method, ...Object.fromEntries(t.columns.map((c) => [c.label, r.scores[c.key] ?? null])), 'rel. FLOPs': r.relativeFlops ?? null, 'rel. time': r.relativeTime ?? null }));
+    const rows = t.rows.map((r) => ({
+      method: r.method,
+      ...Object.fromEntries(t.columns.map((c) => [c.label, r.scores[c.key] ?? null])),
+      'rel. FLOPs': r.relativeFlops ?? null,
+      'rel. time': r.relativeTime ?? null,
+    }));
     box.append(rowsTable(rows, 'results-table'));
     for (const n of t.notes ?? []) box.append(el('div', { class: 'note' }, n));
   } else if (view.kind === 'rows') box.append(rowsTable(view.rows, 'results-table'));

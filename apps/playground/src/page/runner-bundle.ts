@@ -8,7 +8,12 @@ import type { InPageAnswer } from './api';
 export type RunnerModule = typeof import('../web/tagi-browser');
 
 /** Imports the runner bundle and loads the dir's TAGI model with it; throws the server's reason when it cannot run here. */
-export async function loadRunner(desc: InPageAnswer, subject: string, onProgress: ProgressListener, options: LoadOptions = {}): Promise<{ module: RunnerModule; runner: InPageTagi }> {
+export async function loadRunner(
+  desc: InPageAnswer,
+  subject: string,
+  onProgress: ProgressListener,
+  options: LoadOptions = {},
+): Promise<{ module: RunnerModule; runner: InPageTagi }> {
   if (!desc.available) throw new Error(`${subject}: ${desc.reason}`);
   const module = (await import(/* @vite-ignore */ desc.bundle)) as RunnerModule;
   const runner = await module.loadInPage(desc, onProgress, options);

@@ -23,7 +23,9 @@ export async function loadRuns(): Promise<void> {
   const newest = data.runs[0];
   if (!newest) {
     select.append(el('option', { value: '' }, '(no run dir under the roots)'));
-    showError(`No run dir found under the roots (${data.roots.map((r) => r.dir).join(', ') || 'none'}). Run \`pnpm demo\` first or start the playground with --root DIR.`);
+    showError(
+      `No run dir found under the roots (${data.roots.map((r) => r.dir).join(', ') || 'none'}). Run \`pnpm demo\` first or start the playground with --root DIR.`,
+    );
     return;
   }
   await openDir(newest.dir);
@@ -47,7 +49,13 @@ function renderModels(info: OpenAnswer): void {
     const label = MODEL_LABELS[name] ?? name;
     // the hypernet's role when it is not the finetuned TAGI one (a HINT-like or only pretrained run)
     const role = name === 'tagi' && slot.role && slot.role !== 'hypernet-tagi' ? ` [${slot.role}]` : '';
-    models.append(el('div', { class: `model${slot.available ? '' : ' off'}`, 'data-model': name, 'data-role': slot.role ?? '', title: slot.dir ?? '' }, `${label}${role}: ${slot.available ? 'ready' : `unavailable (${slot.reason})`}`));
+    models.append(
+      el(
+        'div',
+        { class: `model${slot.available ? '' : ' off'}`, 'data-model': name, 'data-role': slot.role ?? '', title: slot.dir ?? '' },
+        `${label}${role}: ${slot.available ? 'ready' : `unavailable (${slot.reason})`}`,
+      ),
+    );
   }
   if (info.runState) models.append(el('div', { class: 'note run-state' }, `This run's models: ${info.runState}`));
 }

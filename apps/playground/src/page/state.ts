@@ -22,4 +22,14 @@ export interface PageState {
   inPage: { dir: string; runner: InPageTagi } | null;
 }
 
-export const state: PageState = { dir: '', info: null, adapter: null, adapterB: null, examples: [], expected: new Map(), expectedFor: '', example: null, inPage: null };
+export const state: PageState = {
+  dir: '',
+  info: null,
+  adapter: null,
+  adapterB: null,
+  examples: [],
+  expected: new Map(),
+  expectedFor: '',
+  example: null,
+  inPage: null,
+};

@@ -36,7 +36,12 @@ function shared(a: string, b: string): number {
  * category's, else the teacher whose task id shares the most words with `task` among the tasks of the same
  * category (ties: the first in the run's order). Undefined when the run has no teacher to compare with.
  */
-export function chooseTeacher(task: string, category: string | undefined, teachers: readonly TeacherOption[], categoryOf: (name: string) => string | undefined = () => undefined): TeacherChoice | undefined {
+export function chooseTeacher(
+  task: string,
+  category: string | undefined,
+  teachers: readonly TeacherOption[],
+  categoryOf: (name: string) => string | undefined = () => undefined,
+): TeacherChoice | undefined {
   const own = teachers.find((t) => t.name === task);
   if (own) return { value: own.value, name: own.name, why: 'own' };
   if (category === undefined) return undefined;

@@ -25,7 +25,11 @@ function describeRun(run: RunDirAnswer): string {
   for (const a of run.artifacts) roles[a.role] = (roles[a.role] ?? 0) + 1;
   return (
     `${run.display}: ${run.metrics.length} metric records, ` +
-    (run.runState ? `artefacts unknown (${run.runState})` : `${run.artifacts.length} artefacts by role (${Object.entries(roles).map(([k, n]) => (n > 1 ? `${n} × ${k}` : k)).join(', ')})`)
+    (run.runState
+      ? `artefacts unknown (${run.runState})`
+      : `${run.artifacts.length} artefacts by role (${Object.entries(roles)
+          .map(([k, n]) => (n > 1 ? `${n} × ${k}` : k))
+          .join(', ')})`)
   );
 }
 
@@ -74,7 +78,13 @@ export async function loadTraining(dir: string): Promise<void> {
   listPeftAdapters(run);
   byId('training-info').textContent = describeRun(run);
   const byKey = metricCharts(run.metrics);
-  for (const [key, series] of byKey) charts.append(lineChart(key, [...series].map(([name, points]) => ({ name, points }))));
+  for (const [key, series] of byKey)
+    charts.append(
+      lineChart(
+        key,
+        [...series].map(([name, points]) => ({ name, points })),
+      ),
+    );
   if (byKey.size === 0) charts.append(el('div', { class: 'note' }, 'metrics.jsonl is absent or empty.'));
   renderResults(run.resultsView, run.resultsMarkdown);
 }

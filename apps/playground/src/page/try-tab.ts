@@ -57,7 +57,12 @@ export function pickExample(): void {
     .map((o) => ({ name: o.getAttribute('data-name') ?? '', value: o.value }));
   const teacher = chooseTeacher(ex.task, ex.category, teachers);
   if (teacher) peft.value = teacher.value;
-  peft.title = teacher === undefined ? '' : teacher.why === 'nearest' ? `no teacher of ${ex.task} (held out): the nearest training task's, ${teacher.name}` : `the teacher of ${teacher.why === 'own' ? 'this task' : 'its category'}`;
+  peft.title =
+    teacher === undefined
+      ? ''
+      : teacher.why === 'nearest'
+        ? `no teacher of ${ex.task} (held out): the nearest training task's, ${teacher.name}`
+        : `the teacher of ${teacher.why === 'own' ? 'this task' : 'its category'}`;
   textareaEl('inputs').value = ex.inputs.join('\n');
   // expected outputs by input line: lines the user keeps are scored, lines they type are not
   state.expected = new Map(ex.inputs.map((x, i) => [x, ex.references?.[i] ?? []]));
@@ -94,12 +99,19 @@ function readInputs(): string[] {
 function serverColumns(results: readonly ModelRunResult[]): Column[] {
   return results.map((r) => ({
     ...r,
-    time: r.error ? 'unavailable' : `${msText(r.ms ?? 0)}${r.model === 'tagi' && state.adapter ? ` (+ ${msText(state.adapter.generateMs)} once for the adapter)` : ''} in the Node server`,
+    time: r.error
+      ? 'unavailable'
+      : `${msText(r.ms ?? 0)}${r.model === 'tagi' && state.adapter ? ` (+ ${msText(state.adapter.generateMs)} once for the adapter)` : ''} in the Node server`,
   }));
 }
 
 /** TAGI run in this page on the same instruction and inputs, compared token for token with the server's TAGI. */
-async function inPageColumn(request: InstructionRequest, inputs: string[], references: (string[] | null)[] | undefined, server: ModelRunResult | undefined): Promise<Column> {
+async function inPageColumn(
+  request: InstructionRequest,
+  inputs: string[],
+  references: (string[] | null)[] | undefined,
+  server: ModelRunResult | undefined,
+): Promise<Column> {
   try {
     const runner = await inPageRunner();
     const source = request.task && state.example ? { instruction: request.instruction, task: state.example.source } : request.instruction;
@@ -125,7 +137,13 @@ function answerCell(model: string, output: string, score: Score | null | undefin
   if (score) {
     const right = score.exactMatch === 100;
     td.classList.add(right ? 'right' : 'wrong');
-    td.append(el('span', { class: 'score', 'data-em': score.exactMatch, 'data-rouge': score.rougeL.toFixed(2) }, `${right ? '✓ exact' : '✗'} · ROUGE-L ${score.rougeL.toFixed(0)}`));
+    td.append(
+      el(
+        'span',
+        { class: 'score', 'data-em': score.exactMatch, 'data-rouge': score.rougeL.toFixed(2) },
+        `${right ? '✓ exact' : '✗'} · ROUGE-L ${score.rougeL.toFixed(0)}`,
+      ),
+    );
   }
   return td;
 }
@@ -161,7 +179,13 @@ function renderOutputs(inputs: readonly string[], references: readonly (string[]
     for (const c of columns) {
       const s = (c.scores ?? []).filter((x): x is Score => Boolean(x));
       const mean = (k: 'exactMatch' | 'rougeL'): number => s.reduce((a, x) => a + x[k], 0) / Math.max(1, s.length);
-      tr.append(el('td', { 'data-model': c.model, class: 'mean' }, s.length ? `exact match ${mean('exactMatch').toFixed(0)} · ROUGE-L ${mean('rougeL').toFixed(1)}` : ''));
+      tr.append(
+        el(
+          'td',
+          { 'data-model': c.model, class: 'mean' },
+          s.length ? `exact match ${mean('exactMatch').toFixed(0)} · ROUGE-L ${mean('rougeL').toFixed(1)}` : '',
+        ),
+      );
     }
     body.append(tr);
   }
@@ -179,13 +203,20 @@ export async function runAll(): Promise<void> {
     adapterId = adapter.id;
   }
   // the example's expected outputs hold only for the example's instruction
-  const references = inputs.map((x) => (instructionText() === state.expectedFor ? state.expected.get(x) ?? null : null));
+  const references = inputs.map((x) => (instructionText() === state.expectedFor ? (state.expected.get(x) ?? null) : null));
   const scored = references.some((r) => r && r.length > 0);
   const data = await api<RunAnswer>('/api/run', { dir: state.dir, ...request, inputs, ...(adapterId ? { adapterId } : {}), ...(scored ? { references } : {}) });
   showWarnings(data.warnings ?? []);
   const columns = serverColumns(data.results);
   if (inputEl('in-page').checked) {
-    columns.push(await inPageColumn(request, inputs, scored ? references : undefined, data.results.find((x) => x.model === 'tagi')));
+    columns.push(
+      await inPageColumn(
+        request,
+        inputs,
+        scored ? references : undefined,
+        data.results.find((x) => x.model === 'tagi'),
+      ),
+    );
   }
   renderOutputs(inputs, references, scored, columns);
 }

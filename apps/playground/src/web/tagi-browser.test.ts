@@ -6,7 +6,16 @@ import { createRandomT5, makeT5Config, t5ConfigToJson } from '@tagi/t5-model';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InPageError, t5FromTensors } from './tagi-browser';
 
-const config = makeT5Config({ vocabSize: 64, dModel: 8, dKv: 4, numHeads: 2, dFf: 16, numLayers: 1, relativeAttentionNumBuckets: 8, relativeAttentionMaxDistance: 16 });
+const config = makeT5Config({
+  vocabSize: 64,
+  dModel: 8,
+  dKv: 4,
+  numHeads: 2,
+  dFf: 16,
+  numLayers: 1,
+  relativeAttentionNumBuckets: 8,
+  relativeAttentionMaxDistance: 16,
+});
 
 function logitsOf(model: ReturnType<typeof createRandomT5>): Float32Array {
   const logits = tf.tidy(() => {
@@ -61,8 +70,12 @@ describe('t5FromTensors', () => {
     original.dispose();
     const before = tf.memory().numTensors;
     expect(() => t5FromTensors(t5ConfigToJson(config), parseSafetensors(missingBytes).tensors, '/f/config.json')).toThrow(InPageError);
-    expect(() => t5FromTensors(t5ConfigToJson(config), parseSafetensors(missingBytes).tensors, '/f/config.json')).toThrow(/^\/f\/config\.json: .*missing keys: encoder\.block\.0\.layer\.0\.SelfAttention\.q\.weight/);
-    expect(() => t5FromTensors(t5ConfigToJson(config), parseSafetensors(wrongBytes).tensors, 'c')).toThrow(/decoder\.final_layer_norm\.weight \(expected \[8\], got \[3\]\)/);
+    expect(() => t5FromTensors(t5ConfigToJson(config), parseSafetensors(missingBytes).tensors, '/f/config.json')).toThrow(
+      /^\/f\/config\.json: .*missing keys: encoder\.block\.0\.layer\.0\.SelfAttention\.q\.weight/,
+    );
+    expect(() => t5FromTensors(t5ConfigToJson(config), parseSafetensors(wrongBytes).tensors, 'c')).toThrow(
+      /decoder\.final_layer_norm\.weight \(expected \[8\], got \[3\]\)/,
+    );
     expect(() => t5FromTensors({ ...t5ConfigToJson(config), d_model: 'wide' }, parseSafetensors(goodBytes).tensors, 'c')).toThrow(/d_model/);
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -20,7 +20,13 @@ export interface InPageDescription {
   readonly available: true;
   readonly dir: string;
   readonly wasmPath: string;
-  readonly base: { readonly config: string; readonly weights: string; readonly tokenizer: string; readonly tokenizerConfig: string | null; readonly vocab: string | null };
+  readonly base: {
+    readonly config: string;
+    readonly weights: string;
+    readonly tokenizer: string;
+    readonly tokenizerConfig: string | null;
+    readonly vocab: string | null;
+  };
   readonly hypernet: { readonly config: string; readonly weights: string };
   /** The run's prompt format and token budgets (what the server prepares with). */
   readonly prompt: RunPrompt;
@@ -173,7 +179,13 @@ export class InPageTagi {
     const { task, run, ms: generateMs } = await this.adapter(source);
     const ids = prepareInputs(run, inputs);
     const res = await runTagi(this.hn, task, this.tokenizer, ids.studentIds, this.description.limits);
-    return { ...res, generateMs, instructionIds: [...task.instructionIds], warnings: runWarnings(run, ids), ...(references ? { scores: scoreAnswers(res.outputs, references) } : {}) };
+    return {
+      ...res,
+      generateMs,
+      instructionIds: [...task.instructionIds],
+      warnings: runWarnings(run, ids),
+      ...(references ? { scores: scoreAnswers(res.outputs, references) } : {}),
+    };
   }
 
   /** Logits along given decoder rows (teacher forcing), to compare with the server's /api/logits. */

@@ -16,7 +16,10 @@ export async function runTagi(argv: readonly string[]): Promise<void> {
   const stop = (signal: NodeJS.Signals) => {
     if (stoppedBy !== undefined) process.exit(signal === 'SIGTERM' ? 143 : 130);
     stoppedBy = signal;
-    write(process.stderr, `\ntagi: ${signal} received: stopping (training saves a checkpoint after the current step, evaluation stops at its next batch; send it again to quit now)\n`);
+    write(
+      process.stderr,
+      `\ntagi: ${signal} received: stopping (training saves a checkpoint after the current step, evaluation stops at its next batch; send it again to quit now)\n`,
+    );
     controller.abort();
   };
   process.on('SIGINT', () => stop('SIGINT'));

@@ -156,10 +156,26 @@ describe('tagi CLI', () => {
     writeFileSync(path.join(t5, 'config.json'), JSON.stringify({ model_type: 't5' }));
     writeFileSync(path.join(t5, 'model.safetensors'), '');
     let r = await run(['finetune', `--model=${t5}`, '--distill.lambda-kl=1', '--distill.kl-teacher=multitask', `--run-dir=${path.join(dir, 'r')}`]);
-    expect(r.err).toMatch(/distils from the multitask model \(distill\.lambda-kl = 1, distill\.kl-teacher = multitask\): give --adapter=MULTITASK_ADAPTER_DIR, or --distill\.lambda-kl=0/);
-    r = await run(['finetune', `--model=${t5}`, '--distill.lambda-kl=1', '--distill.kl-teacher=teachers', '--teachers.group-by=task', `--run-dir=${path.join(dir, 'r')}`]);
+    expect(r.err).toMatch(
+      /distils from the multitask model \(distill\.lambda-kl = 1, distill\.kl-teacher = multitask\): give --adapter=MULTITASK_ADAPTER_DIR, or --distill\.lambda-kl=0/,
+    );
+    r = await run([
+      'finetune',
+      `--model=${t5}`,
+      '--distill.lambda-kl=1',
+      '--distill.kl-teacher=teachers',
+      '--teachers.group-by=task',
+      `--run-dir=${path.join(dir, 'r')}`,
+    ]);
     expect(r.err).toMatch(/distils from the task teachers \(distill\.kl-teacher = teachers\): give --teachers-dir=DIR, or --distill\.kl-teacher=multitask/);
-    r = await run(['finetune', `--model=${t5}`, '--distill.lambda-kl=1', '--distill.kl-teacher=teachers', '--teachers.group-by=category', `--run-dir=${path.join(dir, 'r')}`]);
+    r = await run([
+      'finetune',
+      `--model=${t5}`,
+      '--distill.lambda-kl=1',
+      '--distill.kl-teacher=teachers',
+      '--teachers.group-by=category',
+      `--run-dir=${path.join(dir, 'r')}`,
+    ]);
     expect(r.err).toMatch(/distill\.klTeacher: 'teachers' imitates each task's own teacher on the student's input, which needs teachers\.groupBy 'task'/);
     r = await run(['finetune', `--model=${t5}`, '--distill.lambda-kl=0', '--distill.lambda-ins=0.1', `--run-dir=${path.join(dir, 'r')}`]);
     expect(r.err).toMatch(/aligns with the LoRA teachers \(distill\.lambda-ins = 0\.1\): give --teachers-dir=DIR/);

@@ -24,7 +24,17 @@ import { Run } from '../run/run.js';
 import { pretrainBase } from '../stages/base.js';
 import { type EvalInputs, evaluate } from '../stages/evaluate.js';
 import { generate } from '../stages/generate.js';
-import { type BaseModel, type HypernetVariant, ablationVariants, demoVariants, finetuneHypernetStage, hypernetSeeds, needsTeachers, paperVariants, pretrainHypernetStage } from '../stages/hypernet.js';
+import {
+  type BaseModel,
+  type HypernetVariant,
+  ablationVariants,
+  demoVariants,
+  finetuneHypernetStage,
+  hypernetSeeds,
+  needsTeachers,
+  paperVariants,
+  pretrainHypernetStage,
+} from '../stages/hypernet.js';
 import { MULTITASK_DIR, trainMultitask, trainTeachers } from '../stages/teachers.js';
 
 /** Selects the tfjs backend and says which one runs (and why the others did not). */
@@ -72,7 +82,14 @@ async function givenBase(run: Run): Promise<BaseModel> {
   return { model, dir };
 }
 
-async function report(run: Run, facts: { backend: string; t0: number; load0: number[] | null }, data: TaskData, tok: Tok, inputs: EvalInputs, plan: ReportPlan): Promise<void> {
+async function report(
+  run: Run,
+  facts: { backend: string; t0: number; load0: number[] | null },
+  data: TaskData,
+  tok: Tok,
+  inputs: EvalInputs,
+  plan: ReportPlan,
+): Promise<void> {
   run.checkStop();
   run.progress.info('== (f) evaluation: every method on every evaluation setting');
   await run.beginStage('eval', 0);
@@ -109,9 +126,16 @@ async function trainHypernets(
       const pretrained = await pretrainHypernetStage(run, base, data, tok, seed);
       try {
         for (const v of variants) {
-          run.progress.info(`== (e) hypernetwork finetuning: ${methodLabel(v.id)} (λ_kl ${v.lambdaKl}, λ_ins ${v.lambdaIns}${v.fusion ? `, fusion ${v.fusion}` : ''}${v.pretrained ? '' : ', no pretraining'}), seed ${seed}`);
+          run.progress.info(
+            `== (e) hypernetwork finetuning: ${methodLabel(v.id)} (λ_kl ${v.lambdaKl}, λ_ins ${v.lambdaIns}${v.fusion ? `, fusion ${v.fusion}` : ''}${v.pretrained ? '' : ', no pretraining'}), seed ${seed}`,
+          );
           const multitask = inputs.multitask(v);
-          const fi = { ...(pretrained ? { pretrained } : {}), ...(multitask ? { multitask } : {}), ...(inputs.teachers ? { teachers: inputs.teachers } : {}), teacherCache: cacheOf(v) };
+          const fi = {
+            ...(pretrained ? { pretrained } : {}),
+            ...(multitask ? { multitask } : {}),
+            ...(inputs.teachers ? { teachers: inputs.teachers } : {}),
+            teacherCache: cacheOf(v),
+          };
           out.push({ method: v.id, seed, hn: await finetuneHypernetStage(run, v, base, data, tok, fi, seed) });
         }
       } finally {
@@ -128,7 +152,9 @@ async function trainHypernets(
 }
 
 /** The shared part of demo and experiments: data, base, teachers (when λ_ins > 0), multitask. */
-async function sharedStages(run: Run): Promise<{ data: TaskData; tok: Tok; base: BaseModel; teachers: Map<string, AdapterSet> | undefined; multitask: AdapterSet }> {
+async function sharedStages(
+  run: Run,
+): Promise<{ data: TaskData; tok: Tok; base: BaseModel; teachers: Map<string, AdapterSet> | undefined; multitask: AdapterSet }> {
   const c = run.config;
   const { data, tok } = await dataAndTokenizer(run);
   run.progress.info(c.model === undefined ? '== (a) base model: pretraining a small T5' : '== (a) base model: given');
@@ -151,11 +177,18 @@ const RUN_COMMANDS: Record<RunCommand, RunBody> = {
     const { data, tok, base, teachers, multitask } = await sharedStages(run);
     const variants = ablationVariants(run.config);
     const hypernets = await trainHypernets(run, base, data, tok, variants, { multitask: () => multitask, ...(teachers ? { teachers } : {}) });
-    await report(run, { backend, t0, load0 }, data, tok, { model: base.model, multitask, hypernets }, {
-      methods: [{ id: 'no-adapter' }, { id: 'multitask' }, ...variants.map((v) => ({ id: v.id }))],
-      comparisons: [...variants.slice(1).map((v) => ({ a: v.id, b: 'tagi' })), { a: 'tagi', b: 'no-adapter' }],
-      title: 'TAGI ablations (paper Table 4): each switch off against full TAGI (ROUGE-L / exact match ×100)',
-    });
+    await report(
+      run,
+      { backend, t0, load0 },
+      data,
+      tok,
+      { model: base.model, multitask, hypernets },
+      {
+        methods: [{ id: 'no-adapter' }, { id: 'multitask' }, ...variants.map((v) => ({ id: v.id }))],
+        comparisons: [...variants.slice(1).map((v) => ({ a: v.id, b: 'tagi' })), { a: 'tagi', b: 'no-adapter' }],
+        title: 'TAGI ablations (paper Table 4): each switch off against full TAGI (ROUGE-L / exact match ×100)',
+      },
+    );
   },
   async 'experiment-paper'(run, backend, t0, load0) {
     const c = run.config;
@@ -166,7 +199,10 @@ const RUN_COMMANDS: Record<RunCommand, RunBody> = {
     run.progress.info('== (c) the instruction-concatenated multitask baseline, Def+2Pos');
     const multitask2 = await trainMultitask(run, base.model, data2, tok, { stage: `multitask${DEF_2POS}`, dir: `${MULTITASK_DIR}${DEF_2POS}`, numPos: 2 });
     const variants = paperVariants(c);
-    const hypernets = await trainHypernets(run, base, data, tok, variants, { multitask: (v) => (v.numPos === 2 ? multitask2 : multitask), ...(teachers ? { teachers } : {}) });
+    const hypernets = await trainHypernets(run, base, data, tok, variants, {
+      multitask: (v) => (v.numPos === 2 ? multitask2 : multitask),
+      ...(teachers ? { teachers } : {}),
+    });
     run.checkStop();
     run.progress.info('== (f) evaluation: every method on every evaluation setting, Def then Def+2Pos');
     await run.beginStage('eval', 0);

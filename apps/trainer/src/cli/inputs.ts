@@ -101,15 +101,24 @@ export async function prepareInputs(inv: Invocation): Promise<Invocation> {
   if (inv.command === 'inspect' || inv.command === 'worker' || inv.command === 'push') return inv; // a worker reads each job's run config
   if (inv.command === 'generate') {
     const hypernetDir = isHubModel(inv.hypernetDir) ? await resolveModelId(inv.hypernetDir, inv.io, '--hypernet', HYPERNET_REPO_FILES) : inv.hypernetDir;
-    const model = inv.model === undefined ? (hypernetDir !== inv.hypernetDir ? await pulledHypernetBase(hypernetDir, inv.io) : undefined) : isHubModel(inv.model) ? await resolveModelId(inv.model, inv.io) : inv.model;
+    const model =
+      inv.model === undefined
+        ? hypernetDir !== inv.hypernetDir
+          ? await pulledHypernetBase(hypernetDir, inv.io)
+          : undefined
+        : isHubModel(inv.model)
+          ? await resolveModelId(inv.model, inv.io)
+          : inv.model;
     if (model !== undefined && model !== inv.model) checkT5Dir(model);
     return { ...inv, hypernetDir, ...(model !== undefined ? { model } : {}) };
   }
   // a queue that cannot be reached or refuses the login: exit 2 now, before a run dir exists
   if (inv.queue !== undefined) await (await import('../queue/jobs.js')).probeQueue(inv.queue);
   let config = inv.config;
-  if (config.adapter !== undefined && isHubModel(config.adapter)) config = { ...config, adapter: await resolveModelId(config.adapter, inv.io, '--adapter', ADAPTER_REPO_FILES) };
-  if (config.hypernetDir !== undefined && isHubModel(config.hypernetDir)) config = { ...config, hypernetDir: await resolveModelId(config.hypernetDir, inv.io, '--hypernet', HYPERNET_REPO_FILES) };
+  if (config.adapter !== undefined && isHubModel(config.adapter))
+    config = { ...config, adapter: await resolveModelId(config.adapter, inv.io, '--adapter', ADAPTER_REPO_FILES) };
+  if (config.hypernetDir !== undefined && isHubModel(config.hypernetDir))
+    config = { ...config, hypernetDir: await resolveModelId(config.hypernetDir, inv.io, '--hypernet', HYPERNET_REPO_FILES) };
   const given = config.model;
   if (given !== undefined) {
     const model = isHubModel(given) ? await resolveModelId(given, inv.io) : given;

@@ -19,7 +19,11 @@ import { didYouMean } from '../common/suggest.js';
 import { QUEUE_COMMANDS, type QueueTarget, WORKER_FLAGS, type WorkerInvocation, parseQueueUrl, parseWorker } from '../queue/cli.js';
 import { PUSH_FLAGS, type PushInvocation, parsePush } from '../hub/push.js';
 
-const camelToKebab = (k: string) => k.split('.').map((s) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join('.');
+const camelToKebab = (k: string) =>
+  k
+    .split('.')
+    .map((s) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))
+    .join('.');
 
 // Which config keys each run command reads (a pattern ending in '.*' covers a subtree). A flag outside its
 // command's list is refused: it would be ignored silently otherwise.
@@ -34,7 +38,20 @@ const COMMAND_KEYS: Record<RunCommand, readonly string[]> = {
   base: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'base.*'],
   teachers: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'teachers.*', 'multitask.*'],
   pretrain: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', ...HYPERNET_SHAPE, 'hypernet.pretrain.*', 'hypernet.seeds'],
-  finetune: [...RUN_KEYS, ...TRAINING_KEYS, ...DATA_KEYS, 'model', 'hypernetDir', 'teachersDir', 'adapter', 'teachers.groupBy', ...HYPERNET_SHAPE, 'hypernet.finetune.*', 'hypernet.seeds', 'distill.*'],
+  finetune: [
+    ...RUN_KEYS,
+    ...TRAINING_KEYS,
+    ...DATA_KEYS,
+    'model',
+    'hypernetDir',
+    'teachersDir',
+    'adapter',
+    'teachers.groupBy',
+    ...HYPERNET_SHAPE,
+    'hypernet.finetune.*',
+    'hypernet.seeds',
+    'distill.*',
+  ],
   eval: [...RUN_KEYS, ...DATA_KEYS, 'model', 'hypernetDir', 'adapter', 'eval.*'],
 };
 /** Flags that are not config keys, per kind of command. */
@@ -63,7 +80,11 @@ export function commandFlags(command: CommandName): string[] {
   if (command === 'generate') return GENERATE_FLAGS;
   if (command === 'worker') return WORKER_FLAGS;
   if (command === 'push') return PUSH_FLAGS;
-  return [...RUN_CONTROL, ...(QUEUE_COMMANDS.includes(command) ? ['queue'] : []), ...[...CONFIG_KEYS.keys()].filter((k) => keyAllowed(command, k)).map((k) => KEY_FLAGS[k] ?? camelToKebab(k))];
+  return [
+    ...RUN_CONTROL,
+    ...(QUEUE_COMMANDS.includes(command) ? ['queue'] : []),
+    ...[...CONFIG_KEYS.keys()].filter((k) => keyAllowed(command, k)).map((k) => KEY_FLAGS[k] ?? camelToKebab(k)),
+  ];
 }
 
 function commandsWithFlag(flag: string): CommandName[] {
@@ -74,9 +95,13 @@ function commandsWithFlag(flag: string): CommandName[] {
 function unknownFlag(command: CommandName, name: string): CliError {
   const elsewhere = commandsWithFlag(FLAG_ALIASES[name] !== undefined || GENERATE_FLAGS.includes(name) ? name : camelToKebab(kebabToCamel(name)));
   if (elsewhere.length > 0) {
-    return new CliError(`'tagi ${command}' does not use --${name} (an option of: ${elsewhere.map((c) => `tagi ${c}`).join(', ')}); see 'tagi ${command} --help'`);
+    return new CliError(
+      `'tagi ${command}' does not use --${name} (an option of: ${elsewhere.map((c) => `tagi ${c}`).join(', ')}); see 'tagi ${command} --help'`,
+    );
   }
-  return new CliError(`unknown option '--${name}' for 'tagi ${command}'${didYouMean(name, commandFlags(command), (s) => `'--${s}'`)} (see 'tagi ${command} --help')`);
+  return new CliError(
+    `unknown option '--${name}' for 'tagi ${command}'${didYouMean(name, commandFlags(command), (s) => `'--${s}'`)} (see 'tagi ${command} --help')`,
+  );
 }
 
 export type Invocation =
@@ -133,16 +158,23 @@ export function parseInvocation(argv: readonly string[], io: CliIO): Invocation 
 
   if (command === 'inspect') {
     if (args.flags.length > 0) throw unknownFlag(command, args.flags[0]?.[0] as string);
-    if (args.positionals.length !== 1) throw new CliError(args.positionals.length === 0 ? `'tagi inspect' needs a PATH argument\n\n${HELP['inspect']}` : `unexpected argument '${args.positionals[1]}' for 'tagi inspect'`);
+    if (args.positionals.length !== 1)
+      throw new CliError(
+        args.positionals.length === 0
+          ? `'tagi inspect' needs a PATH argument\n\n${HELP['inspect']}`
+          : `unexpected argument '${args.positionals[1]}' for 'tagi inspect'`,
+      );
     return { command, path: resolvePath(cwd, args.positionals[0] as string), io };
   }
   if (command === 'push') return parsePush(args.positionals, args.flags, io, cwd, (name) => unknownFlag(command, name), HELP['push'] as string);
   if (command === 'experiment') {
     const [name, extra] = args.positionals;
     if (name === undefined) throw new CliError(`'tagi experiment' needs the experiment's name: ${EXPERIMENTS.join(', ')}\n\n${HELP['experiment']}`);
-    if (!(EXPERIMENTS as readonly string[]).includes(name)) throw new CliError(`unknown experiment '${name}'${didYouMean(name, EXPERIMENTS)}; expected one of ${EXPERIMENTS.join(', ')}`);
+    if (!(EXPERIMENTS as readonly string[]).includes(name))
+      throw new CliError(`unknown experiment '${name}'${didYouMean(name, EXPERIMENTS)}; expected one of ${EXPERIMENTS.join(', ')}`);
     if (extra !== undefined) throw new CliError(`unexpected argument '${extra}' for 'tagi experiment ${name}' (options are written --name=value)`);
-  } else if (args.positionals.length > 0) throw new CliError(`unexpected argument '${args.positionals[0]}' for 'tagi ${command}' (options are written --name=value)`);
+  } else if (args.positionals.length > 0)
+    throw new CliError(`unexpected argument '${args.positionals[0]}' for 'tagi ${command}' (options are written --name=value)`);
   if (command === 'generate') return parseGenerate(args.flags, io, cwd);
   if (command === 'worker') return parseWorker(args.flags, io, (name) => unknownFlag(command, name));
   return parseRun(command === 'experiment' && args.positionals[0] === 'paper' ? 'experiment-paper' : command, args.flags, io, cwd);
@@ -206,10 +238,17 @@ function parseRun(command: RunCommand, flags: readonly (readonly [string, string
     const state = readRunState(runDir);
     if (state === undefined) throw new CliError(`--resume: ${path.join(runDir, 'trainer_state.json')} not found; nothing to resume`);
     if (state.command !== command) {
-      throw new CliError(`--resume: '${runDir}' is a run of 'tagi ${commandLine(state.command)}'; continue it with: tagi ${commandLine(state.command)} --resume --run-dir=${runDir}`);
+      throw new CliError(
+        `--resume: '${runDir}' is a run of 'tagi ${commandLine(state.command)}'; continue it with: tagi ${commandLine(state.command)} --resume --run-dir=${runDir}`,
+      );
     }
   } else {
-    config = resolveConfig({ ...(preset !== undefined ? { preset } : {}), ...(configFile !== undefined ? { configFile: resolvePath(cwd, configFile) } : {}), overrides, defaultPreset: 'tiny' });
+    config = resolveConfig({
+      ...(preset !== undefined ? { preset } : {}),
+      ...(configFile !== undefined ? { configFile: resolvePath(cwd, configFile) } : {}),
+      overrides,
+      defaultPreset: 'tiny',
+    });
     // paths in the config are taken relative to where the command runs (`~` expanded), and saved absolute
     const abs = (p: string | undefined) => (p === undefined ? undefined : resolvePath(cwd, p));
     config = validateConfig(
@@ -268,22 +307,30 @@ function checkRunInputs(command: RunCommand, c: TagiConfig): void {
   }
   if (c.model !== undefined && !isHubModel(c.model)) checkT5Dir(c.model); // a Hub id is resolved (once) before the run starts: inputs.ts
   checkDataFor(command, c.data);
-  if (c.hypernetDir !== undefined && !isHubModel(c.hypernetDir)) checkDir('--hypernet', c.hypernetDir, 'hypernet_config.json', 'a hypernetwork dir (hypernet_config.json + hypernet.safetensors)');
+  if (c.hypernetDir !== undefined && !isHubModel(c.hypernetDir))
+    checkDir('--hypernet', c.hypernetDir, 'hypernet_config.json', 'a hypernetwork dir (hypernet_config.json + hypernet.safetensors)');
   if (c.adapter !== undefined && !isHubModel(c.adapter)) checkDir('--adapter', c.adapter, 'adapter_config.json', 'a peft adapter dir');
   if (c.teachersDir !== undefined) {
     if (!existsSync(c.teachersDir) || !statSync(c.teachersDir).isDirectory()) throw new CliError(`--teachers-dir: '${c.teachersDir}' is not a directory`);
     const any = readdirSync(c.teachersDir).some((n) => existsSync(path.join(c.teachersDir as string, n, 'adapter_config.json')));
-    if (!any) throw new CliError(`--teachers-dir: '${c.teachersDir}' holds no peft adapter dirs (expected <group>/adapter_config.json, as 'tagi teachers' writes)`);
+    if (!any)
+      throw new CliError(`--teachers-dir: '${c.teachersDir}' holds no peft adapter dirs (expected <group>/adapter_config.json, as 'tagi teachers' writes)`);
   }
   if (command === 'finetune') {
     if (c.distill.lambdaKl > 0 && c.distill.klTeacher !== 'teachers' && c.adapter === undefined) {
-      throw new CliError(`'tagi finetune' distils from the multitask model (distill.lambda-kl = ${c.distill.lambdaKl}, distill.kl-teacher = ${c.distill.klTeacher}): give --adapter=MULTITASK_ADAPTER_DIR, or --distill.lambda-kl=0`);
+      throw new CliError(
+        `'tagi finetune' distils from the multitask model (distill.lambda-kl = ${c.distill.lambdaKl}, distill.kl-teacher = ${c.distill.klTeacher}): give --adapter=MULTITASK_ADAPTER_DIR, or --distill.lambda-kl=0`,
+      );
     }
     if (c.distill.lambdaKl > 0 && c.distill.klTeacher !== 'multitask' && c.teachersDir === undefined) {
-      throw new CliError(`'tagi finetune' distils from the task teachers (distill.kl-teacher = ${c.distill.klTeacher}): give --teachers-dir=DIR, or --distill.kl-teacher=multitask`);
+      throw new CliError(
+        `'tagi finetune' distils from the task teachers (distill.kl-teacher = ${c.distill.klTeacher}): give --teachers-dir=DIR, or --distill.kl-teacher=multitask`,
+      );
     }
     if (c.distill.lambdaIns > 0 && c.teachersDir === undefined) {
-      throw new CliError(`'tagi finetune' aligns with the LoRA teachers (distill.lambda-ins = ${c.distill.lambdaIns}): give --teachers-dir=DIR, or --distill.lambda-ins=0`);
+      throw new CliError(
+        `'tagi finetune' aligns with the LoRA teachers (distill.lambda-ins = ${c.distill.lambdaIns}): give --teachers-dir=DIR, or --distill.lambda-ins=0`,
+      );
     }
   }
 }
@@ -316,5 +363,14 @@ function parseGenerate(flags: readonly (readonly [string, string | true])[], io:
     if (readdirSync(out).length > 0) throw new CliError(`--out: '${out}' exists and is not empty; nothing was overwritten (choose another --out or remove it)`);
   }
   checkWritable('--out', path.dirname(out));
-  return { command: 'generate', hypernetDir, instruction, out, ...(model !== undefined ? { model } : {}), backend: backend as TagiConfig['backend'], io, ...(allowNonFinite ? { allowNonFinite } : {}) };
+  return {
+    command: 'generate',
+    hypernetDir,
+    instruction,
+    out,
+    ...(model !== undefined ? { model } : {}),
+    backend: backend as TagiConfig['backend'],
+    io,
+    ...(allowNonFinite ? { allowNonFinite } : {}),
+  };
 }

@@ -72,7 +72,12 @@ const VERBS: Record<string, string> = {
 
 /** An errno-style error (`code`, `syscall`, `path`) that Node raised for a file system or socket call. */
 export function isOsError(e: unknown): e is NodeJS.ErrnoException & { code: string } {
-  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && (e as NodeJS.ErrnoException).code! in OS_ERRORS && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+  return (
+    e instanceof Error &&
+    typeof (e as NodeJS.ErrnoException).code === 'string' &&
+    (e as NodeJS.ErrnoException).code! in OS_ERRORS &&
+    typeof (e as NodeJS.ErrnoException).syscall === 'string'
+  );
 }
 
 /** One line naming the path, what went wrong and what to do. */
@@ -86,7 +91,11 @@ export function osErrorMessage(e: NodeJS.ErrnoException & { code: string }): str
 
 /** Library errors that carry a complete, user-facing message of their own (typed, naming the file or key). */
 function isTypedLibraryError(e: unknown): e is Error {
-  return e instanceof Error && typeof e.message === 'string' && !['Error', 'TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'AssertionError'].includes(e.name);
+  return (
+    e instanceof Error &&
+    typeof e.message === 'string' &&
+    !['Error', 'TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'AssertionError'].includes(e.name)
+  );
 }
 
 /** The message and exit code the CLI reports for `e`. */

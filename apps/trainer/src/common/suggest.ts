@@ -29,7 +29,8 @@ export function suggest(word: string, candidates: readonly string[], max = 3): s
     const cLast = c.split('.').pop() ?? c;
     if (d > limit) {
       const dl = editDistance(last, cLast);
-      if (dl <= Math.max(1, Math.floor(last.length / 4))) d = limit + dl; // same leaf under another parent
+      if (dl <= Math.max(1, Math.floor(last.length / 4)))
+        d = limit + dl; // same leaf under another parent
       else continue;
     }
     scored.push([c, d]);

@@ -24,7 +24,7 @@ describe('presets', () => {
     expect(s.base.dModel).toBeLessThan(t.base.dModel);
   });
 
-  it('tiny-peft is tiny with the fusion of @tagi/hypernet\'s PEFT_ONLY_HYPERNET_CONFIG, nothing else changed', () => {
+  it("tiny-peft is tiny with the fusion of @tagi/hypernet's PEFT_ONLY_HYPERNET_CONFIG, nothing else changed", () => {
     const t = PRESETS['tiny']!;
     const p = PRESETS['tiny-peft']!;
     expect(p.hypernet.fusion).toBe(PEFT_ONLY_HYPERNET_CONFIG.fusion);
@@ -38,7 +38,9 @@ describe('presets', () => {
     expect(f.tasksPerBatch).toBeGreaterThan(1);
     expect(f.batchSize % f.tasksPerBatch).toBe(0);
     expect(PRESETS['tiny']!.hypernet.seeds).toBeGreaterThanOrEqual(3);
-    expect(() => validateConfig({ ...PRESETS['tiny']!, hypernet: { ...PRESETS['tiny']!.hypernet, finetune: { ...f, tasksPerBatch: 7 } } }, 'x')).toThrow(/hypernet\.finetune\.tasksPerBatch: 7 must divide hypernet\.finetune\.batchSize \(64\)/);
+    expect(() => validateConfig({ ...PRESETS['tiny']!, hypernet: { ...PRESETS['tiny']!.hypernet, finetune: { ...f, tasksPerBatch: 7 } } }, 'x')).toThrow(
+      /hypernet\.finetune\.tasksPerBatch: 7 must divide hypernet\.finetune\.batchSize \(64\)/,
+    );
   });
 
   it('LM-adapt presets carry the paper/repo settings', () => {
@@ -77,7 +79,13 @@ describe('resolveConfig', () => {
   });
 
   it('gives the multitask adapter its own target modules, validated once as peft target_modules', () => {
-    const c = resolveConfig({ preset: 'smoke', overrides: [['multitask.targetModules', 'q,k,v,o'], ['teachers.targetModules', 'q']] });
+    const c = resolveConfig({
+      preset: 'smoke',
+      overrides: [
+        ['multitask.targetModules', 'q,k,v,o'],
+        ['teachers.targetModules', 'q'],
+      ],
+    });
     expect(c.multitask.targetModules).toEqual(['q', 'k', 'v', 'o']);
     expect(c.teachers.targetModules).toEqual(['q']);
     expect(() => resolveConfig({ overrides: [['teachers.rank', '0']] })).toThrow(/teachers\.rank: /);

@@ -300,17 +300,26 @@ export function coerceValue(key: string, raw: string): Json {
           throw new ConfigError([`${key}: expected a JSON array or a comma-separated list, got '${raw}'`], 'command line');
         }
       }
-      return raw.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+      return raw
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0);
     case 'targets':
       // peft target_modules: `q,v` is a list of module names; a JSON string ("...") is a regex; JSON lists work too
       if (/^\s*["[]/.test(raw)) {
         try {
           return JSON.parse(raw) as Json;
         } catch {
-          throw new ConfigError([`${key}: expected a comma-separated list of module names, a JSON list, or a JSON string (a regex), got '${raw}'`], 'command line');
+          throw new ConfigError(
+            [`${key}: expected a comma-separated list of module names, a JSON list, or a JSON string (a regex), got '${raw}'`],
+            'command line',
+          );
         }
       }
-      return raw.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+      return raw
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0);
     default:
       return raw;
   }
@@ -364,7 +373,12 @@ export function validateConfig(obj: unknown, source: string): TagiConfig {
   }
   const d = r.data.distill;
   if (d.klTeacher !== 'multitask' && r.data.teachers.groupBy !== 'task') {
-    throw new ConfigError([`distill.klTeacher: '${d.klTeacher}' imitates each task's own teacher on the student's input, which needs teachers.groupBy 'task' (got '${r.data.teachers.groupBy}'); or use 'multitask'`], source);
+    throw new ConfigError(
+      [
+        `distill.klTeacher: '${d.klTeacher}' imitates each task's own teacher on the student's input, which needs teachers.groupBy 'task' (got '${r.data.teachers.groupBy}'); or use 'multitask'`,
+      ],
+      source,
+    );
   }
   return r.data;
 }
@@ -373,7 +387,12 @@ export function validateConfig(obj: unknown, source: string): TagiConfig {
 export function stableJson(value: unknown): string {
   const sort = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sort);
-    if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort(v[k])]));
+    if (isObject(v))
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, sort(v[k])]),
+      );
     return v;
   };
   return `${JSON.stringify(sort(value), null, 2)}\n`;

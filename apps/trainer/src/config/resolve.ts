@@ -54,4 +54,3 @@ export function resolveConfig(opts: ResolveOptions): TagiConfig {
   for (const [key, raw] of opts.overrides ?? []) setDotted(merged, key, coerceValue(key, raw));
   return validateConfig(merged, opts.configFile ?? 'command line');
 }
-

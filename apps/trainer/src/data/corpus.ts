@@ -19,7 +19,8 @@ export async function corpusDocuments(files: readonly string[], tok: Tok, maxTok
     try {
       for await (const doc of corpus) documents.push(tok.encode(doc.text, { addSpecialTokens: false }).slice(0, maxTokens));
     } catch (e) {
-      if (e instanceof DatasetFieldError) throw new CliError(`--data: ${e.message} (each line of a .jsonl corpus is a JSON object with a "text" string, e.g. {"text": "…"})`);
+      if (e instanceof DatasetFieldError)
+        throw new CliError(`--data: ${e.message} (each line of a .jsonl corpus is a JSON object with a "text" string, e.g. {"text": "…"})`);
       if (e instanceof DatasetParseError) throw new CliError(`--data: ${e.message} (each line of a .jsonl corpus is one JSON object)`);
       throw e;
     }
@@ -38,6 +39,8 @@ export async function readCorpus(run: Run): Promise<{ data: { documents: number[
   const p = run.config.hypernet.pretrain;
   const { documents, skipped } = await corpusDocuments(d.files, tok, 4 * (p.segmentA + p.segmentB + p.segmentC));
   const tokens = documents.reduce((s, x) => s + x.length, 0);
-  run.progress.info(`data: text corpus ${d.files.length === 1 ? d.files[0] : `${d.files.length} files`}: ${documents.length} documents, ${tokens} tokens (each cut to ${4 * (p.segmentA + p.segmentB + p.segmentC)})${skipped > 0 ? `; ${skipped} empty or shorter than 3 tokens, skipped` : ''}; vocabulary ${tok.vocabSize} ids`);
+  run.progress.info(
+    `data: text corpus ${d.files.length === 1 ? d.files[0] : `${d.files.length} files`}: ${documents.length} documents, ${tokens} tokens (each cut to ${4 * (p.segmentA + p.segmentB + p.segmentC)})${skipped > 0 ? `; ${skipped} empty or shorter than 3 tokens, skipped` : ''}; vocabulary ${tok.vocabSize} ids`,
+  );
   return { data: { documents }, tok };
 }

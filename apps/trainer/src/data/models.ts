@@ -99,7 +99,14 @@ export function hypernetConfigFor(c: TagiConfig): Partial<HypernetConfig> {
  * weights. `fusion` overrides the fusion (the w/o-fusion ablation starts a fusion-free network from the
  * pretrained weights: the weights both have are copied, fusion-only ones dropped).
  */
-export function newHypernet(c: TagiConfig, model: T5ForConditionalGeneration, modelDir: string, from?: HyperNetwork, seed = c.seed, fusion?: FusionKind): HyperNetwork {
+export function newHypernet(
+  c: TagiConfig,
+  model: T5ForConditionalGeneration,
+  modelDir: string,
+  from?: HyperNetwork,
+  seed = c.seed,
+  fusion?: FusionKind,
+): HyperNetwork {
   const config = from ? from.config : hypernetConfigFor(c);
   const hn = new HyperNetwork(model, fusion !== undefined ? { ...config, fusion } : config, { seed, baseModelName: modelDir });
   if (from) {
@@ -108,7 +115,9 @@ export function newHypernet(c: TagiConfig, model: T5ForConditionalGeneration, mo
     const missing = [...own].filter((k) => !state.has(k));
     if (missing.length > 0) {
       hn.dispose();
-      throw new CliError(`cannot start a hypernetwork with fusion '${fusion ?? config.fusion}' from pretrained weights with fusion '${from.config.fusion}' (it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+      throw new CliError(
+        `cannot start a hypernetwork with fusion '${fusion ?? config.fusion}' from pretrained weights with fusion '${from.config.fusion}' (it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`,
+      );
     }
     hn.loadStateDict(new Map([...state].filter(([k]) => own.has(k))), { strict: true });
   }

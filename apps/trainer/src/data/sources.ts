@@ -20,17 +20,23 @@ const TEXT_FILE = /\.(jsonl|txt)$/;
 
 /** The P3 layout of ../shared/data/p3: promptsource templates plus SuperGLUE and/or ANLI files. */
 export function isP3Dir(dir: string): boolean {
-  return path.isAbsolute(dir) && existsSync(path.join(dir, 'promptsource', 'templates')) && (existsSync(path.join(dir, 'superglue')) || existsSync(path.join(dir, 'anli')));
+  return (
+    path.isAbsolute(dir) &&
+    existsSync(path.join(dir, 'promptsource', 'templates')) &&
+    (existsSync(path.join(dir, 'superglue')) || existsSync(path.join(dir, 'anli')))
+  );
 }
 
-const EXPECTED = "'embedded' (or 'embedded:SUITE'), an SNI directory (tasks/ + splits/), a P3 directory (promptsource/templates/ + superglue/ or anli/; tagi eval), a .jsonl / .txt corpus or a directory of them (tagi pretrain), or a registered dataset name";
+const EXPECTED =
+  "'embedded' (or 'embedded:SUITE'), an SNI directory (tasks/ + splits/), a P3 directory (promptsource/templates/ + superglue/ or anli/; tagi eval), a .jsonl / .txt corpus or a directory of them (tagi pretrain), or a registered dataset name";
 
 /** Classifies `--data` (already resolved: absolute when it is a path). Throws CliError naming the flag for a path of no known kind. */
 export function classifyData(data: string): DataKind {
   if (data === 'embedded') return { kind: 'embedded', suite: DEFAULT_EMBEDDED_SUITE };
   if (data.startsWith('embedded:')) {
     const suite = data.slice('embedded:'.length);
-    if (!(EMBEDDED_SUITES as readonly string[]).includes(suite)) throw new CliError(`--data: '${data}' names no embedded suite (expected embedded:${EMBEDDED_SUITES.join(' | embedded:')})`);
+    if (!(EMBEDDED_SUITES as readonly string[]).includes(suite))
+      throw new CliError(`--data: '${data}' names no embedded suite (expected embedded:${EMBEDDED_SUITES.join(' | embedded:')})`);
     return { kind: 'embedded', suite: suite as EmbeddedSuiteName };
   }
   if (!path.isAbsolute(data)) return { kind: 'name', name: data };
@@ -41,23 +47,33 @@ export function classifyData(data: string): DataKind {
   }
   if (existsSync(path.join(data, 'tasks')) && existsSync(path.join(data, 'splits'))) return { kind: 'sni', dir: data };
   if (isP3Dir(data)) return { kind: 'p3', dir: data };
-  const files = readdirSync(data).filter((f) => TEXT_FILE.test(f) && statSync(path.join(data, f)).isFile()).sort();
+  const files = readdirSync(data)
+    .filter((f) => TEXT_FILE.test(f) && statSync(path.join(data, f)).isFile())
+    .sort();
   if (files.length > 0) return { kind: 'text', files: files.map((f) => path.join(data, f)) };
-  throw new CliError(`--data: '${data}' is not an SNI directory (tasks/ + splits/), a P3 directory (promptsource/templates/ + superglue/ or anli/) or a directory of .jsonl / .txt documents`);
+  throw new CliError(
+    `--data: '${data}' is not an SNI directory (tasks/ + splits/), a P3 directory (promptsource/templates/ + superglue/ or anli/) or a directory of .jsonl / .txt documents`,
+  );
 }
 
 /** Which kinds each command reads, and what to say when it is given another. */
 export function checkDataFor(command: string, data: string): DataKind {
   const d = classifyData(data);
   if (d.kind === 'p3' && command !== 'eval') {
-    throw new CliError(`--data: '${d.dir}' is a P3 directory: rank classification, read by 'tagi eval' only ('tagi ${command}' trains on instruction tasks: 'embedded' or an SNI directory)`);
+    throw new CliError(
+      `--data: '${d.dir}' is a P3 directory: rank classification, read by 'tagi eval' only ('tagi ${command}' trains on instruction tasks: 'embedded' or an SNI directory)`,
+    );
   }
   if (d.kind === 'text' && command !== 'pretrain') {
-    throw new CliError(`--data: '${d.files[0]}'${d.files.length > 1 ? ` (and ${d.files.length - 1} more)` : ''} is a text corpus: hypernetwork pretraining documents, read by 'tagi pretrain' only ('tagi ${command}' needs instruction tasks: 'embedded' or an SNI directory)`);
+    throw new CliError(
+      `--data: '${d.files[0]}'${d.files.length > 1 ? ` (and ${d.files.length - 1} more)` : ''} is a text corpus: hypernetwork pretraining documents, read by 'tagi pretrain' only ('tagi ${command}' needs instruction tasks: 'embedded' or an SNI directory)`,
+    );
   }
   if (d.kind === 'name' && (d.name === 'sni' || d.name === 'p3')) {
     // the LM-adapt presets say data 'sni': the registered loader needs its directory
-    throw new CliError(`--data: '${d.name}' needs its directory: give --data=${d.name === 'sni' ? 'SNI_DIR (natural-instructions layout: tasks/ + splits/default/{train,test}_tasks.txt)' : 'P3_DIR (promptsource/templates/ + superglue/ or anli/)'}`);
+    throw new CliError(
+      `--data: '${d.name}' needs its directory: give --data=${d.name === 'sni' ? 'SNI_DIR (natural-instructions layout: tasks/ + splits/default/{train,test}_tasks.txt)' : 'P3_DIR (promptsource/templates/ + superglue/ or anli/)'}`,
+    );
   }
   return d;
 }

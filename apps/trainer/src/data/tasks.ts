@@ -1,6 +1,17 @@
 // Stage 'data': the task suite (or SNI dir / registered dataset), the tokenizer and, for a base model
 // trained from scratch, the vocabulary pruned to the ids the data uses.
-import { type CompositionalSuite, type EmbeddedSuite, type EmbeddedTask, type PretrainingPair, type Task, type TagiExample, embeddedBaselines, embeddedSuite, instructionText, tagiExamples } from '@tagi/datasets';
+import {
+  type CompositionalSuite,
+  type EmbeddedSuite,
+  type EmbeddedTask,
+  type PretrainingPair,
+  type Task,
+  type TagiExample,
+  embeddedBaselines,
+  embeddedSuite,
+  instructionText,
+  tagiExamples,
+} from '@tagi/datasets';
 import { loadDataset } from '@tagi/datasets/node';
 import { statSync } from 'node:fs';
 import { type PrunedTokenizer as PrunedTokenizerT, type T5Tokenizer, PRUNED_VOCAB_FILE, PrunedTokenizer, VocabMap, buildVocabMap } from '@tagi/t5-model';
@@ -122,7 +133,8 @@ function build(c: TagiConfig, d: Loaded): TaskData {
         const s: EvalSplit = t.heldOutReason === 'combination' ? 'heldout-combination' : t.heldOutReason === 'family' ? 'heldout-family' : 'heldout';
         byReason.set(s, [...(byReason.get(s) ?? []), t]);
       }
-      for (const s of ['heldout-combination', 'heldout-family', 'heldout'] as const) if (byReason.has(s)) evalSets.push({ split: s, tasks: byReason.get(s) as DataTask[] });
+      for (const s of ['heldout-combination', 'heldout-family', 'heldout'] as const)
+        if (byReason.has(s)) evalSets.push({ split: s, tasks: byReason.get(s) as DataTask[] });
     }
   }
   const pretrainingText = [...(d.pretrainingText ?? taskTexts(train))];
@@ -163,7 +175,10 @@ export async function loadTaskData(c: TagiConfig, info: (message: string) => voi
   const kind = c.data === 'embedded' || c.data.startsWith('embedded:') ? classifyData(c.data) : undefined;
   if (kind?.kind === 'embedded') {
     // The suite's own seed stays 0 (the split and baselines documented in @tagi/datasets); --seed drives the model side.
-    const suite: EmbeddedSuite & Partial<Pick<CompositionalSuite, 'seenEval' | 'pretrainingText' | 'pretrainingPairs'>> = embeddedSuite({ name: kind.suite, seed: 0 });
+    const suite: EmbeddedSuite & Partial<Pick<CompositionalSuite, 'seenEval' | 'pretrainingText' | 'pretrainingPairs'>> = embeddedSuite({
+      name: kind.suite,
+      seed: 0,
+    });
     // Base-model pretraining text and pairs come from training tasks only (the suite guarantees it and
     // tests it): held-out definitions, examples and instances are never seen in training, by any stage.
     return build(c, {
@@ -198,7 +213,9 @@ export async function loadTaskData(c: TagiConfig, info: (message: string) => voi
     throw new CliError(`--data=${c.data}: ${(e as Error).message}`);
   }
   if (d.kind !== 'tasks' || d.heldOut === undefined) {
-    throw new CliError(`--data=${c.data}: expected a dataset of instruction tasks with a held-out part (got ${d.kind}${d.kind === 'tasks' ? ' without held-out tasks' : ''})`);
+    throw new CliError(
+      `--data=${c.data}: expected a dataset of instruction tasks with a held-out part (got ${d.kind}${d.kind === 'tasks' ? ' without held-out tasks' : ''})`,
+    );
   }
   return build(c, {
     source: c.data,
@@ -214,7 +231,10 @@ export async function loadTaskData(c: TagiConfig, info: (message: string) => voi
 export function modelTokenizer(modelDir: string | undefined): Tok {
   const full = modelDir !== undefined && existsSync(path.join(modelDir, 'tokenizer.json')) ? loadT5Tokenizer(modelDir) : loadDefaultT5Tokenizer();
   if (modelDir !== undefined && existsSync(path.join(modelDir, PRUNED_VOCAB_FILE))) {
-    return new PrunedTokenizer(full, VocabMap.fromJson(JSON.parse(readFileSync(path.join(modelDir, PRUNED_VOCAB_FILE), 'utf8')), path.join(modelDir, PRUNED_VOCAB_FILE)));
+    return new PrunedTokenizer(
+      full,
+      VocabMap.fromJson(JSON.parse(readFileSync(path.join(modelDir, PRUNED_VOCAB_FILE), 'utf8')), path.join(modelDir, PRUNED_VOCAB_FILE)),
+    );
   }
   return full;
 }
@@ -235,7 +255,8 @@ export function prunedTokenizer(data: TaskData, numPos: number): PrunedTokenizer
       corpus.push(full.encode(instructionText(t, n)));
       // the concatenated prompt's template words ("Now complete the following example - Input: … Output:")
       const first = t.instances[0];
-      if (first !== undefined) corpus.push(full.encode(tagiExamples({ ...t, instances: [first] }, { addDefinition: true, numPositive: n })[0]?.concatenated ?? ''));
+      if (first !== undefined)
+        corpus.push(full.encode(tagiExamples({ ...t, instances: [first] }, { addDefinition: true, numPositive: n })[0]?.concatenated ?? ''));
     }
   }
   const map = buildVocabMap(corpus, { originalVocabSize: 32128, sentinels: SENTINELS });

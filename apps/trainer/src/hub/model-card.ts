@@ -41,7 +41,14 @@ const q = (s: string) => JSON.stringify(s);
 /** The YAML front matter (between `---` lines) of the card. */
 export function cardMetadata(c: ModelCardInput): string {
   const adapter = c.kind !== 'hypernet';
-  const tags = ['tagi', 'text2text-generation', 't5', 'lora', ...(adapter ? ['peft'] : ['hypernetwork']), ...(c.kind === 'task-adapter' ? ['generated-adapter'] : [])];
+  const tags = [
+    'tagi',
+    'text2text-generation',
+    't5',
+    'lora',
+    ...(adapter ? ['peft'] : ['hypernetwork']),
+    ...(c.kind === 'task-adapter' ? ['generated-adapter'] : []),
+  ];
   const lines = [
     '---',
     ...(c.baseModelId !== undefined ? [`base_model: ${q(c.baseModelId)}`, ...(adapter ? ['base_model_relation: adapter'] : [])] : []),
@@ -68,8 +75,14 @@ export function modelCard(c: ModelCardInput): string {
   const facts = [
     `- **Base model**: ${base}`,
     ...(c.instruction !== undefined ? [`- **Instruction**: ${c.instruction.replace(/\s+/g, ' ')}`] : []),
-    ...(c.hypernet ? [`- **Hypernetwork**: ${c.hypernet.name ?? 'not recorded'}${c.hypernet.weightsSha256 ? ` (weights SHA-256 \`${c.hypernet.weightsSha256}\`)` : ''}`] : []),
-    ...(c.lora ? [`- **LoRA**: rank ${c.lora.rank}, alpha ${c.lora.alpha}, target modules ${Array.isArray(c.lora.targets) ? c.lora.targets.join(', ') : `\`${String(c.lora.targets)}\``}${c.lora.fusion ? `, instruction fusion '${c.lora.fusion}'` : ''}`] : []),
+    ...(c.hypernet
+      ? [`- **Hypernetwork**: ${c.hypernet.name ?? 'not recorded'}${c.hypernet.weightsSha256 ? ` (weights SHA-256 \`${c.hypernet.weightsSha256}\`)` : ''}`]
+      : []),
+    ...(c.lora
+      ? [
+          `- **LoRA**: rank ${c.lora.rank}, alpha ${c.lora.alpha}, target modules ${Array.isArray(c.lora.targets) ? c.lora.targets.join(', ') : `\`${String(c.lora.targets)}\``}${c.lora.fusion ? `, instruction fusion '${c.lora.fusion}'` : ''}`,
+        ]
+      : []),
     `- **Files**: ${c.files.map((f) => `\`${f}\``).join(', ')}`,
   ];
   const id = c.repo;

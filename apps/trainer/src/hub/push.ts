@@ -36,9 +36,20 @@ export interface PushInvocation {
 export const BASE_MODEL_FOLDER = 'base-model';
 
 /** `tagi push`'s arguments, checked (nothing is read from the network here). */
-export function parsePush(positionals: readonly string[], flags: readonly (readonly [string, string | true])[], io: CliIO, cwd: string, unknownFlag: (name: string) => Error, help: string): PushInvocation {
+export function parsePush(
+  positionals: readonly string[],
+  flags: readonly (readonly [string, string | true])[],
+  io: CliIO,
+  cwd: string,
+  unknownFlag: (name: string) => Error,
+  help: string,
+): PushInvocation {
   if (positionals.length !== 1) {
-    throw new CliError(positionals.length === 0 ? `'tagi push' needs the DIR to push (an adapter, a task-adapter export or a hypernetwork dir)\n\n${help}` : `unexpected argument '${positionals[1]}' for 'tagi push'`);
+    throw new CliError(
+      positionals.length === 0
+        ? `'tagi push' needs the DIR to push (an adapter, a task-adapter export or a hypernetwork dir)\n\n${help}`
+        : `unexpected argument '${positionals[1]}' for 'tagi push'`,
+    );
   }
   const got: Record<string, string | true> = {};
   for (const [name, value] of flags) {
@@ -53,11 +64,13 @@ export function parsePush(positionals: readonly string[], flags: readonly (reado
   const repo = text('repo');
   if (repo === undefined) throw new CliError(`'tagi push' needs --repo=ORG/NAME (the Hub model repo to push to; created if it does not exist)\n\n${help}`);
   const ref = parseHubId(repo);
-  if (ref === undefined || repo.includes('@') || !repo.includes('/')) throw new CliError(`--repo: '${repo}' is not a Hub repo id ORG/NAME (letters, digits, '-', '_', '.'; no revision: that is --revision)`);
+  if (ref === undefined || repo.includes('@') || !repo.includes('/'))
+    throw new CliError(`--repo: '${repo}' is not a Hub repo id ORG/NAME (letters, digits, '-', '_', '.'; no revision: that is --revision)`);
   const priv = got['private'];
   if (priv !== undefined && priv !== true && priv !== 'true' && priv !== 'false') throw new CliError(`--private takes no value (or true/false), got '${priv}'`);
   const baseModel = text('base-model');
-  if (baseModel !== undefined && (parseHubId(baseModel) === undefined || baseModel.includes('@'))) throw new CliError(`--base-model: '${baseModel}' is not a Hub model id ORG/NAME`);
+  if (baseModel !== undefined && (parseHubId(baseModel) === undefined || baseModel.includes('@')))
+    throw new CliError(`--base-model: '${baseModel}' is not a Hub model id ORG/NAME`);
   const revision = text('revision') ?? 'main';
   if (!/^[\w.\-/]+$/.test(revision)) throw new CliError(`--revision: '${revision}' is not a branch name`);
   const license = text('license') ?? 'apache-2.0';
@@ -65,7 +78,17 @@ export function parsePush(positionals: readonly string[], flags: readonly (reado
   const message = text('message');
   const dir = resolvePath(cwd, positionals[0] as string);
   pushKind(dir); // checked now: a wrong dir costs no network request
-  return { command: 'push', dir, repo, revision, private: priv === true || priv === 'true', license, ...(message !== undefined ? { message } : {}), ...(baseModel !== undefined ? { baseModel } : {}), io };
+  return {
+    command: 'push',
+    dir,
+    repo,
+    revision,
+    private: priv === true || priv === 'true',
+    license,
+    ...(message !== undefined ? { message } : {}),
+    ...(baseModel !== undefined ? { baseModel } : {}),
+    io,
+  };
 }
 
 /** What a directory holds, by its marker file. */
@@ -129,14 +152,20 @@ function provenance(kind: PushKind, dir: string): Provenance {
     const name = (cfg['base_model'] as { name?: unknown } | undefined)?.name;
     return {
       ...(typeof name === 'string' && name !== '' ? { recordedBase: path.resolve(dir, name) } : {}),
-      lora: { rank: Number(hn['rank']), alpha: Number(hn['lora_alpha']), targets: (hn['target_modules'] as string[] | string | undefined) ?? [], fusion: String(hn['fusion']) },
+      lora: {
+        rank: Number(hn['rank']),
+        alpha: Number(hn['lora_alpha']),
+        targets: (hn['target_modules'] as string[] | string | undefined) ?? [],
+        fusion: String(hn['fusion']),
+      },
       hypernetConfig: hn,
       runHint: dir,
     };
   }
   const peft = readJson(path.join(dir, 'adapter_config.json'));
   const lora = { rank: Number(peft['r']), alpha: Number(peft['lora_alpha']), targets: (peft['target_modules'] as string[] | string | undefined) ?? [] };
-  const peftBase = typeof peft['base_model_name_or_path'] === 'string' && peft['base_model_name_or_path'] !== '' ? (peft['base_model_name_or_path'] as string) : undefined;
+  const peftBase =
+    typeof peft['base_model_name_or_path'] === 'string' && peft['base_model_name_or_path'] !== '' ? (peft['base_model_name_or_path'] as string) : undefined;
   if (kind === 'adapter') return { ...(peftBase !== undefined ? { recordedBase: peftBase } : {}), lora, runHint: dir };
   const meta = readJson(path.join(dir, 'tagi_adapter.json'));
   const hn = (meta['hypernet'] ?? {}) as { name?: unknown; weights_sha256?: unknown };
@@ -158,7 +187,10 @@ function baseModelFiles(dir: string): string[] {
   const has = (f: string) => existsSync(path.join(dir, f));
   const files = [...(T5_MODEL_FILES.required ?? [])].filter(has);
   const weights = (T5_MODEL_FILES.oneOf ?? []).find((g) => g.every(has));
-  if (files.length !== (T5_MODEL_FILES.required ?? []).length || weights === undefined) throw new CliError(`tagi push: the base model '${dir}' is not an HF T5 dir (config.json + model.safetensors); name the Hub model it is with --base-model=ORG/NAME`);
+  if (files.length !== (T5_MODEL_FILES.required ?? []).length || weights === undefined)
+    throw new CliError(
+      `tagi push: the base model '${dir}' is not an HF T5 dir (config.json + model.safetensors); name the Hub model it is with --base-model=ORG/NAME`,
+    );
   files.push(...weights);
   for (const f of weights.filter((w) => w.endsWith('.safetensors.index.json'))) {
     const map = (readJson(path.join(dir, f))['weight_map'] ?? {}) as Record<string, string>;
@@ -192,7 +224,9 @@ export async function push(inv: PushInvocation, env: PushEnvironment = {}): Prom
   const kind = pushKind(inv.dir);
   const token = env.token ?? hfToken();
   if (token === undefined) {
-    throw new CliError('tagi push needs a Hub access token with write access: set HF_TOKEN, or log in once with `huggingface-cli login` (it writes $HF_HOME/token)');
+    throw new CliError(
+      'tagi push needs a Hub access token with write access: set HF_TOKEN, or log in once with `huggingface-cli login` (it writes $HF_HOME/token)',
+    );
   }
   const hubUrl = (env.endpoint ?? process.env['HF_ENDPOINT'] ?? 'https://huggingface.co').replace(/\/+$/, '');
   const prov = provenance(kind, inv.dir);
@@ -208,7 +242,10 @@ export async function push(inv: PushInvocation, env: PushEnvironment = {}): Prom
     if (fromCache !== undefined) baseModelId = fromCache;
     else if (!path.isAbsolute(recorded) && parseHubId(recorded) !== undefined) baseModelId = recorded;
     else if (existsSync(path.join(recorded, 'config.json'))) baseDir = recorded;
-    else inv.io.stderr.write(`tagi: warning: the base model recorded for ${inv.dir} (${recorded}) is not here; the card says it is not recorded (name it with --base-model=ORG/NAME)\n`);
+    else
+      inv.io.stderr.write(
+        `tagi: warning: the base model recorded for ${inv.dir} (${recorded}) is not here; the card says it is not recorded (name it with --base-model=ORG/NAME)\n`,
+      );
   }
 
   // what goes up: the dir's files, the base model's under base-model/, the card
@@ -228,18 +265,25 @@ export async function push(inv: PushInvocation, env: PushEnvironment = {}): Prom
         ...(prov.hypernet !== undefined ? { hypernet: prov.hypernet } : {}),
         ...(prov.lora !== undefined ? { lora: prov.lora } : {}),
         ...(prov.hypernetConfig !== undefined ? { hypernetConfig: prov.hypernetConfig } : {}),
-        ...(resultsMd !== undefined && existsSync(resultsMd) ? { evaluation: { markdown: evaluationExcerpt(readFileSync(resultsMd, 'utf8')), source: resultsMd } } : {}),
+        ...(resultsMd !== undefined && existsSync(resultsMd)
+          ? { evaluation: { markdown: evaluationExcerpt(readFileSync(resultsMd, 'utf8')), source: resultsMd } }
+          : {}),
         files: upload.map((u) => u.path),
       });
   if (own.includes('README.md')) say(`note: ${inv.dir}/README.md is pushed as the model card (no card is generated)`);
   const bytes = upload.reduce((n, u) => n + statSync(u.file).size, 0);
-  say(`pushing ${kind} ${inv.dir} to ${hubUrl}/${inv.repo} (${upload.length + 1} files, ${mb(bytes)}${baseDir !== undefined ? `; base model ${baseDir} under ${BASE_MODEL_FOLDER}/` : baseModelId !== undefined ? `; base model ${baseModelId}` : ''})`);
+  say(
+    `pushing ${kind} ${inv.dir} to ${hubUrl}/${inv.repo} (${upload.length + 1} files, ${mb(bytes)}${baseDir !== undefined ? `; base model ${baseDir} under ${BASE_MODEL_FOLDER}/` : baseModelId !== undefined ? `; base model ${baseModelId}` : ''})`,
+  );
 
   const common = { hubUrl, accessToken: token, ...(env.fetch ? { fetch: env.fetch } : {}) };
   const repo = { type: 'model' as const, name: inv.repo };
   const hubError = (e: unknown, what: string): CliError => {
     if (e instanceof HubApiError) {
-      const why = e.statusCode === 401 || e.statusCode === 403 ? ': the token (HF_TOKEN or the HF token file) is not accepted, or has no write access to this namespace' : '';
+      const why =
+        e.statusCode === 401 || e.statusCode === 403
+          ? ': the token (HF_TOKEN or the HF token file) is not accepted, or has no write access to this namespace'
+          : '';
       return new CliError(`tagi push: ${what} ${inv.repo} failed: the Hub answered ${e.statusCode} (${e.message})${why}`);
     }
     const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : '';
@@ -254,13 +298,23 @@ export async function push(inv: PushInvocation, env: PushEnvironment = {}): Prom
   const files = [...upload.map((u) => ({ path: u.path, content: new Blob([readFileSync(u.file)]) })), { path: 'README.md', content: new Blob([card]) }];
   let out;
   try {
-    out = await uploadFiles({ ...common, repo, files, branch: inv.revision, commitTitle: inv.message ?? `tagi push: ${kind === 'hypernet' ? 'hypernetwork' : kind === 'task-adapter' ? 'generated adapter' : 'adapter'} ${path.basename(inv.dir)}` });
+    out = await uploadFiles({
+      ...common,
+      repo,
+      files,
+      branch: inv.revision,
+      commitTitle:
+        inv.message ??
+        `tagi push: ${kind === 'hypernet' ? 'hypernetwork' : kind === 'task-adapter' ? 'generated adapter' : 'adapter'} ${path.basename(inv.dir)}`,
+    });
   } catch (e) {
     throw hubError(e, 'uploading to');
   }
   const commit = out?.commit.oid ?? '';
   const url = `${hubUrl}/${inv.repo}`;
   const flag = kind === 'hypernet' ? '--hypernet' : '--adapter';
-  say(`pushed ${url} (commit ${commit}); use it with ${flag}=${inv.repo}${inv.revision !== 'main' ? `@${inv.revision}` : ''} (this commit: ${flag}=${inv.repo}@${commit})`);
+  say(
+    `pushed ${url} (commit ${commit}); use it with ${flag}=${inv.repo}${inv.revision !== 'main' ? `@${inv.revision}` : ''} (this commit: ${flag}=${inv.repo}@${commit})`,
+  );
   return { kind, commit, url, files: files.map((f) => f.path), card };
 }

@@ -24,23 +24,64 @@ const TINY_T5 = path.resolve(import.meta.dirname, '../../../../packages/t5-model
 describe('--queue', () => {
   const noEnv = {};
   it.each([
-    ['redis://127.0.0.1:6379', { host: '127.0.0.1', port: 6379, db: 0, tls: false, url: 'redis://127.0.0.1:6379/0', urlWithoutPassword: 'redis://127.0.0.1:6379/0' }],
-    ['redis://queue.lan:7000/3', { host: 'queue.lan', port: 7000, db: 3, tls: false, url: 'redis://queue.lan:7000/3', urlWithoutPassword: 'redis://queue.lan:7000/3' }],
+    [
+      'redis://127.0.0.1:6379',
+      { host: '127.0.0.1', port: 6379, db: 0, tls: false, url: 'redis://127.0.0.1:6379/0', urlWithoutPassword: 'redis://127.0.0.1:6379/0' },
+    ],
+    [
+      'redis://queue.lan:7000/3',
+      { host: 'queue.lan', port: 7000, db: 3, tls: false, url: 'redis://queue.lan:7000/3', urlWithoutPassword: 'redis://queue.lan:7000/3' },
+    ],
     ['redis://[::1]:6379/1', { host: '::1', port: 6379, db: 1, tls: false, url: 'redis://[::1]:6379/1', urlWithoutPassword: 'redis://[::1]:6379/1' }],
     // requirepass, an ACL user (percent-encoded, decoded as ioredis decodes it), TLS
-    ['redis://:s3cret@10.0.0.5:6379', { host: '10.0.0.5', port: 6379, db: 0, password: 's3cret', tls: false, url: 'redis://:***@10.0.0.5:6379/0', urlWithoutPassword: 'redis://10.0.0.5:6379/0' }],
+    [
+      'redis://:s3cret@10.0.0.5:6379',
+      {
+        host: '10.0.0.5',
+        port: 6379,
+        db: 0,
+        password: 's3cret',
+        tls: false,
+        url: 'redis://:***@10.0.0.5:6379/0',
+        urlWithoutPassword: 'redis://10.0.0.5:6379/0',
+      },
+    ],
     [
       'redis://tagi%40lab:p%40ss%2Fw%3Ard@queue.lan:6380/2',
-      { host: 'queue.lan', port: 6380, db: 2, username: 'tagi@lab', password: 'p@ss/w:rd', tls: false, url: 'redis://tagi%40lab:***@queue.lan:6380/2', urlWithoutPassword: 'redis://tagi%40lab@queue.lan:6380/2' },
+      {
+        host: 'queue.lan',
+        port: 6380,
+        db: 2,
+        username: 'tagi@lab',
+        password: 'p@ss/w:rd',
+        tls: false,
+        url: 'redis://tagi%40lab:***@queue.lan:6380/2',
+        urlWithoutPassword: 'redis://tagi%40lab@queue.lan:6380/2',
+      },
     ],
-    ['rediss://:pw@queue.lan:6380', { host: 'queue.lan', port: 6380, db: 0, password: 'pw', tls: true, url: 'rediss://:***@queue.lan:6380/0', urlWithoutPassword: 'rediss://queue.lan:6380/0' }],
+    [
+      'rediss://:pw@queue.lan:6380',
+      {
+        host: 'queue.lan',
+        port: 6380,
+        db: 0,
+        password: 'pw',
+        tls: true,
+        url: 'rediss://:***@queue.lan:6380/0',
+        urlWithoutPassword: 'rediss://queue.lan:6380/0',
+      },
+    ],
   ])('parses %s', (url, expected) => {
     expect(parseQueueUrl(url, '--queue', noEnv)).toEqual(expected);
   });
 
   it('takes the password from $TAGI_QUEUE_PASSWORD when the URL gives none, and then shows none', () => {
     const env = { TAGI_QUEUE_PASSWORD: 'from-env' };
-    expect(parseQueueUrl('redis://tagi@127.0.0.1:6379', '--queue', env)).toMatchObject({ username: 'tagi', password: 'from-env', url: 'redis://tagi@127.0.0.1:6379/0' });
+    expect(parseQueueUrl('redis://tagi@127.0.0.1:6379', '--queue', env)).toMatchObject({
+      username: 'tagi',
+      password: 'from-env',
+      url: 'redis://tagi@127.0.0.1:6379/0',
+    });
     expect(parseQueueUrl('redis://:in-url@127.0.0.1:6379', '--queue', env)).toMatchObject({ password: 'in-url', url: 'redis://:***@127.0.0.1:6379/0' });
     const q = parseQueueUrl('redis://:p%40ss@127.0.0.1:6379', '--queue', noEnv);
     expect(redact(q, 'AUTH p@ss failed; url redis://:p%40ss@h')).toBe('AUTH *** failed; url redis://:***@h');
@@ -75,7 +116,9 @@ describe('--queue', () => {
     const port = await freePort(); // nothing listens there
     const r = await tagi(['teachers', '--preset=smoke', `--run-dir=${runDir}`, `--model=${TINY_T5}`, `--queue=redis://:pw@127.0.0.1:${port}`]);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`tagi: cannot connect to redis://:***@127.0.0.1:${port}/0: connect ECONNREFUSED 127.0.0.1:${port}; is redis-server running there and reachable from this machine?\n`);
+    expect(r.err).toBe(
+      `tagi: cannot connect to redis://:***@127.0.0.1:${port}/0: connect ECONNREFUSED 127.0.0.1:${port}; is redis-server running there and reachable from this machine?\n`,
+    );
     expect(existsSync(runDir)).toBe(false);
   });
 

@@ -89,7 +89,15 @@ export function parseQueueUrl(value: string | true, flag = '--queue', env: NodeJ
     const hint = value.includes('@') ? `${URL_FORM}; percent-encode '@', '/' and ':' inside the user name and password` : URL_FORM;
     throw new QueueArgumentError(flag, hint, masked(value));
   }
-  const [, scheme, rawUser, rawPassword, hostPart, portText, dbText] = m as unknown as [string, string, string | undefined, string | undefined, string, string, string | undefined];
+  const [, scheme, rawUser, rawPassword, hostPart, portText, dbText] = m as unknown as [
+    string,
+    string,
+    string | undefined,
+    string | undefined,
+    string,
+    string,
+    string | undefined,
+  ];
   const port = Number(portText);
   const db = dbText === undefined ? 0 : Number(dbText);
   if (port < 1 || port > 65535) throw new QueueArgumentError(flag, `${URL_FORM} with a port in 1..65535`, masked(value));

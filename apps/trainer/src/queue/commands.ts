@@ -31,7 +31,8 @@ export async function runQueued(command: string, run: Run, backend: string, t0: 
   if (!BACKENDS.includes(backend)) throw new CliError(`--queue: backend '${backend}' cannot be asked of workers (expected ${BACKENDS.join(', ')})`);
   const b = backend as JobData['backend'];
   // P3 rank classification (--data P3_DIR) has no per-task jobs yet: say so instead of reading it as tasks
-  if (command === 'eval' && isP3Dir(run.config.data)) throw new CliError(`--queue: 'tagi eval --data=${run.config.data}' (P3 rank classification) runs in one process; drop --queue`);
+  if (command === 'eval' && isP3Dir(run.config.data))
+    throw new CliError(`--queue: 'tagi eval --data=${run.config.data}' (P3 rank classification) runs in one process; drop --queue`);
   const data = await loadData(run);
   if (command === 'teachers') {
     await queueTeachers(run, data, q, b);

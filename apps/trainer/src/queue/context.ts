@@ -44,14 +44,19 @@ export async function contextFor(current: RunContext | undefined, job: JobData, 
   if (current && current.runDir === job.runDir && current.configHash === job.configHash && current.backend === job.backend) return current;
   current?.dispose();
   if (!existsSync(path.join(job.runDir, CONFIG_FILE))) {
-    throw new QueueJobError(`${job.runDir}/${CONFIG_FILE} is not visible on this worker (${hostname()}): workers need the run dir at the same absolute path (a shared file system)`);
+    throw new QueueJobError(
+      `${job.runDir}/${CONFIG_FILE} is not visible on this worker (${hostname()}): workers need the run dir at the same absolute path (a shared file system)`,
+    );
   }
   const config = readRunConfig(job.runDir);
   const hash = configHash(config);
   if (hash !== job.configHash) {
-    throw new QueueJobError(`${job.runDir}/config.json has config hash ${hash}, the job was enqueued for ${job.configHash}: the run's config changed after the job was queued`);
+    throw new QueueJobError(
+      `${job.runDir}/config.json has config hash ${hash}, the job was enqueued for ${job.configHash}: the run's config changed after the job was queued`,
+    );
   }
-  if (config.model === undefined) throw new QueueJobError(`${job.runDir}/config.json names no model: queued jobs need a run of 'tagi teachers' or 'tagi eval' with --model`);
+  if (config.model === undefined)
+    throw new QueueJobError(`${job.runDir}/config.json names no model: queued jobs need a run of 'tagi teachers' or 'tagi eval' with --model`);
   // the enqueuer's backend, not this machine's 'auto' choice: another backend would give other bits
   const r = await initBackend({ backend: job.backend });
   const data = await loadTaskData(config, info);

@@ -53,7 +53,13 @@ export function openQueue(q: QueueTarget): Queue {
 /** Closes the queue, waiting at most REDIS_GRACE_SECONDS for Redis (a stop during an outage must not hang on it). */
 export async function closeQueue(queue: Queue): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const closed = await Promise.race([queue.close().then(() => true, () => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), REDIS_GRACE_SECONDS * 1000)))]);
+  const closed = await Promise.race([
+    queue.close().then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), REDIS_GRACE_SECONDS * 1000))),
+  ]);
   clearTimeout(timer);
   if (!closed) void queue.disconnect().catch(() => undefined);
 }
@@ -128,12 +134,14 @@ export async function waitForJobs<D extends JobData, R extends JobResult>(
         }
         if (typeof job.progress === 'object' && job.progress !== null) t.progress = job.progress as unknown as JobProgress;
         if (t.state === 'completed') {
-          if (job.returnvalue === null || job.returnvalue === undefined) throw new CliError(`${t.spec.label}: job ${id} completed without a result; a worker of another version of tagi?`);
+          if (job.returnvalue === null || job.returnvalue === undefined)
+            throw new CliError(`${t.spec.label}: job ${id} completed without a result; a worker of another version of tagi?`);
           pending.delete(id);
           await onDone(t.spec, job.returnvalue as R);
           done++;
           const r = job.returnvalue as JobResult;
-          const how = r.kind === 'teacher' && r.status === 'exists' ? 'already written' : `${(((job.finishedOn ?? 0) - (job.processedOn ?? 0)) / 1000).toFixed(1)} s`;
+          const how =
+            r.kind === 'teacher' && r.status === 'exists' ? 'already written' : `${(((job.finishedOn ?? 0) - (job.processedOn ?? 0)) / 1000).toFixed(1)} s`;
           info(`  ${t.spec.label}: done (${how}${job.processedBy ? ` on ${job.processedBy}` : ''}) [${done + failures.length}/${specs.length}]`);
         } else if (t.state === 'failed') {
           pending.delete(id);
@@ -179,5 +187,10 @@ export async function waitForJobs<D extends JobData, R extends JobResult>(
 /** The error a command ends with when jobs failed: every failed job and its error, and how to continue. */
 export function failedJobsError(run: Run, q: QueueTarget, title: string, total: number, failures: readonly Failure[]): CliError {
   const lines = failures.map((f) => `  ${f.label}: ${f.reason}`);
-  return new CliError(redact(q, `${failures.length} of ${total} ${title} jobs failed (the others are done and recorded in the run):\n${lines.join('\n')}\nfix the cause, then continue with: ${resumeHint(run, q)}`));
+  return new CliError(
+    redact(
+      q,
+      `${failures.length} of ${total} ${title} jobs failed (the others are done and recorded in the run):\n${lines.join('\n')}\nfix the cause, then continue with: ${resumeHint(run, q)}`,
+    ),
+  );
 }

@@ -12,7 +12,16 @@ import { type EvalSet, type EvalSplit, type TaskData } from '../data/tasks.js';
 import { CliError } from '../common/errors.js';
 import { evalPlan, finishReport } from '../stages/report.js';
 import { type Run, configHash } from '../run/run.js';
-import { type MethodPredictions, type PredictEnv, type SetPredictions, methodFlops, predictRows, scoreEvaluation, taskRows, wrongInstructions } from '../stages/evaluate.js';
+import {
+  type MethodPredictions,
+  type PredictEnv,
+  type SetPredictions,
+  methodFlops,
+  predictRows,
+  scoreEvaluation,
+  taskRows,
+  wrongInstructions,
+} from '../stages/evaluate.js';
 import type { QueueTarget } from './cli.js';
 import { type RunContext, QueueJobError, evalModels } from './context.js';
 import { type JobSpec, closeQueue, enqueue, failedJobsError, openQueue, waitForJobs } from './enqueue.js';
@@ -78,13 +87,16 @@ export function mergeEval(data: TaskData, byUnit: ReadonlyMap<string, EvalJobRes
       const r = byUnit.get(unitKey(set.split, t.taskId));
       if (r === undefined) throw new CliError(`eval: no result for task '${t.taskId}' (${set.split})`);
       if (r.methods.some((m) => m.predictions.length !== t.instances.length)) {
-        throw new CliError(`eval: the worker's predictions for '${t.taskId}' (${set.split}) are not one per instance of this command's data; a worker saw other data than this command`);
+        throw new CliError(
+          `eval: the worker's predictions for '${t.taskId}' (${set.split}) are not one per instance of this command's data; a worker saw other data than this command`,
+        );
       }
       return r;
     });
     const names = (r: EvalJobResult) => r.methods.map((m) => `${m.method}/${m.seed}`).join(',');
     const first = results[0];
-    if (first !== undefined && results.some((r) => names(r) !== names(first))) throw new CliError(`eval: workers predicted different methods for the tasks of ${set.split}; a worker saw another config`);
+    if (first !== undefined && results.some((r) => names(r) !== names(first)))
+      throw new CliError(`eval: workers predicted different methods for the tasks of ${set.split}; a worker saw another config`);
     const methods: MethodPredictions[] = (first?.methods ?? []).map((m, i) => ({
       method: m.method,
       seed: m.seed,

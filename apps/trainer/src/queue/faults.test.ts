@@ -87,7 +87,10 @@ const tagi = (args: string[], env: Record<string, string> = {}) => start(args, e
 /** The stderr of a user-facing failure: one line, no stack, no "internal error". */
 function oneLine(e: Exit): string {
   expect(e.err).not.toMatch(/internal error|\n\s+at /);
-  const lines = e.err.trim().split('\n').filter((l) => !/^tagi: SIGTERM received/.test(l) && l.trim() !== '');
+  const lines = e.err
+    .trim()
+    .split('\n')
+    .filter((l) => !/^tagi: SIGTERM received/.test(l) && l.trim() !== '');
   expect(lines, e.err).toHaveLength(1);
   return lines[0] as string;
 }
@@ -147,7 +150,9 @@ describe.skipIf(redisBin === undefined)('queue faults (real redis-server process
     expect(oneLine(none)).toBe(`tagi: ${noauth}`);
     expect(none.out).not.toMatch(/waiting for jobs/);
     expect(wrong.code).toBe(2);
-    expect(oneLine(wrong)).toBe(`tagi: redis://:***@127.0.0.1:${redis.port}/0: Redis refused the login (WRONGPASS invalid username-password pair or user is disabled.); check the user name and password`);
+    expect(oneLine(wrong)).toBe(
+      `tagi: redis://:***@127.0.0.1:${redis.port}/0: Redis refused the login (WRONGPASS invalid username-password pair or user is disabled.); check the user name and password`,
+    );
     expect(wrong.out + wrong.err).not.toContain('not-the-password');
     expect(enqueuer.code).toBe(2);
     expect(oneLine(enqueuer)).toBe(`tagi: ${noauth}`);
@@ -173,7 +178,11 @@ describe.skipIf(redisBin === undefined)('queue faults (real redis-server process
           `a resume starts the stage again. Continue with a lower learning rate (the smoke preset's): tagi teachers --resume --run-dir=${runDir} --queue=${maskedUser()} --teachers.train.lr=0.005\n`,
       );
     }
-    expect(first.err).toMatch(new RegExp(`fix the cause, then continue with: tagi teachers --resume --run-dir=${runDir} --queue=redis://tagi:\\*\\*\\*@127\\.0\\.0\\.1:${redis.port}/0\\n$`));
+    expect(first.err).toMatch(
+      new RegExp(
+        `fix the cause, then continue with: tagi teachers --resume --run-dir=${runDir} --queue=redis://tagi:\\*\\*\\*@127\\.0\\.0\\.1:${redis.port}/0\\n$`,
+      ),
+    );
     // nothing was written but (finite) checkpoints: no teacher, no multitask adapter
     expect(existsSync(path.join(runDir, 'teachers')) ? readdirSync(path.join(runDir, 'teachers')) : []).toEqual([]);
     expect(existsSync(path.join(runDir, 'multitask-adapter'))).toBe(false);
@@ -193,7 +202,12 @@ describe.skipIf(redisBin === undefined)('queue faults (real redis-server process
     worker.child.kill('SIGTERM');
     const w = await worker.done;
     expect(w.code).toBe(143);
-    for (const [where, text] of [['first enqueue', first.out + first.err], ['resumed enqueue', resumed.out + resumed.err], ['worker', w.out + w.err]] as const) expectNoSecret(text, where);
+    for (const [where, text] of [
+      ['first enqueue', first.out + first.err],
+      ['resumed enqueue', resumed.out + resumed.err],
+      ['worker', w.out + w.err],
+    ] as const)
+      expectNoSecret(text, where);
     for (const f of filesUnder(runDir)) expectNoSecret(readFileSync(f, 'latin1'), f);
   }, 240_000);
 
@@ -208,37 +222,61 @@ describe.skipIf(redisBin === undefined)('queue faults (real redis-server process
     await admin.quit();
     const r = await worker.done;
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`tagi: redis://127.0.0.1:${own.port}/0: Redis refused the login (WRONGPASS invalid username-password pair or user is disabled.); check the user name and password`);
+    expect(r.err).toContain(
+      `tagi: redis://127.0.0.1:${own.port}/0: Redis refused the login (WRONGPASS invalid username-password pair or user is disabled.); check the user name and password`,
+    );
     expectNoSecret(r.out + r.err, 'worker');
   }, 90_000);
 
-  it.skipIf(!hasOpenssl)('rediss:// with a private CA: refused naming TLS without the CA, served with NODE_EXTRA_CA_CERTS', async () => {
-    const pki = dir('pki');
-    mkdirSync(pki);
-    const ssl = (args: string[]) => {
-      const r = spawnSync('openssl', args, { cwd: pki, encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
-    };
-    ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=tagi test CA']);
-    ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
-    writeFileSync(path.join(pki, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf']);
-    const tls = await redisWith({ requirepass: PASS, tls: { cert: path.join(pki, 'server.pem'), key: path.join(pki, 'server.key') } });
-    const url = `rediss://:${PASS}@127.0.0.1:${tls.port}`;
-    const untrusted = await tagi(['worker', `--queue=${url}`]);
-    expect(untrusted.code).toBe(2);
-    // OpenSSL's wording of an unknown issuer varies with the chain the server sends
-    expect(oneLine(untrusted)).toMatch(
-      new RegExp(`^tagi: rediss://:\\*\\*\\*@127\\.0\\.0\\.1:${tls.port}/0: TLS connection failed \\((unable to verify the first certificate|self-signed certificate in certificate chain)\\); a server with a private CA needs NODE_EXTRA_CA_CERTS=ca\\.pem$`),
-    );
-    const trusted = start(['worker', `--queue=${url}`], { NODE_EXTRA_CA_CERTS: path.join(pki, 'ca.pem') });
-    await trusted.waitFor(/waiting for jobs/);
-    expect(trusted.output()).toContain(`waiting for jobs on rediss://:***@127.0.0.1:${tls.port}/0`);
-    trusted.child.kill('SIGTERM');
-    const r = await trusted.done;
-    expect(r.code).toBe(143);
-    expectNoSecret(untrusted.err + r.out + r.err, 'TLS workers');
-  }, 90_000);
+  it.skipIf(!hasOpenssl)(
+    'rediss:// with a private CA: refused naming TLS without the CA, served with NODE_EXTRA_CA_CERTS',
+    async () => {
+      const pki = dir('pki');
+      mkdirSync(pki);
+      const ssl = (args: string[]) => {
+        const r = spawnSync('openssl', args, { cwd: pki, encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+      };
+      ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=tagi test CA']);
+      ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
+      writeFileSync(path.join(pki, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+      ssl([
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'server.pem',
+        '-days',
+        '2',
+        '-extfile',
+        'ext.cnf',
+      ]);
+      const tls = await redisWith({ requirepass: PASS, tls: { cert: path.join(pki, 'server.pem'), key: path.join(pki, 'server.key') } });
+      const url = `rediss://:${PASS}@127.0.0.1:${tls.port}`;
+      const untrusted = await tagi(['worker', `--queue=${url}`]);
+      expect(untrusted.code).toBe(2);
+      // OpenSSL's wording of an unknown issuer varies with the chain the server sends
+      expect(oneLine(untrusted)).toMatch(
+        new RegExp(
+          `^tagi: rediss://:\\*\\*\\*@127\\.0\\.0\\.1:${tls.port}/0: TLS connection failed \\((unable to verify the first certificate|self-signed certificate in certificate chain)\\); a server with a private CA needs NODE_EXTRA_CA_CERTS=ca\\.pem$`,
+        ),
+      );
+      const trusted = start(['worker', `--queue=${url}`], { NODE_EXTRA_CA_CERTS: path.join(pki, 'ca.pem') });
+      await trusted.waitFor(/waiting for jobs/);
+      expect(trusted.output()).toContain(`waiting for jobs on rediss://:***@127.0.0.1:${tls.port}/0`);
+      trusted.child.kill('SIGTERM');
+      const r = await trusted.done;
+      expect(r.code).toBe(143);
+      expectNoSecret(untrusted.err + r.out + r.err, 'TLS workers');
+    },
+    90_000,
+  );
 
   it('SIGTERM while Redis is down: the worker checkpoints its running job and exits 143, the enqueuer 143, both within the grace period', async () => {
     const own = await redisWith({ requirepass: PASS });
@@ -250,7 +288,14 @@ describe.skipIf(redisBin === undefined)('queue faults (real redis-server process
     // teachers long enough to be in the middle of one when Redis goes away
     const enqueuer = start(['teachers', ...SMOKE_BANKS, '--teachers.train.steps=400', `--model=${model}`, `--run-dir=${runDir}`, `--queue=${url}`], env);
     const checkpoints = path.join(runDir, 'checkpoints', 'teachers');
-    const saved = () => (existsSync(checkpoints) ? readdirSync(checkpoints).flatMap((g) => readdirSync(path.join(checkpoints, g)).filter((n) => n.startsWith('step-')).map((n) => path.join(checkpoints, g, n))) : []);
+    const saved = () =>
+      existsSync(checkpoints)
+        ? readdirSync(checkpoints).flatMap((g) =>
+            readdirSync(path.join(checkpoints, g))
+              .filter((n) => n.startsWith('step-'))
+              .map((n) => path.join(checkpoints, g, n)),
+          )
+        : [];
     const end = Date.now() + 120_000;
     while (saved().length === 0) {
       if (Date.now() > end || worker.child.exitCode !== null) throw new Error(`no teacher checkpoint appeared:\n${worker.output()}\n${enqueuer.output()}`);
@@ -270,7 +315,9 @@ describe.skipIf(redisBin === undefined)('queue faults (real redis-server process
     const bound = (REDIS_GRACE_SECONDS + 4) * 1000; // the grace, the current update, the last second of cli.ts
     expect(wMs).toBeLessThan(bound);
     expect(eMs).toBeLessThan(bound);
-    expect(w.out).toMatch(/stopped; Redis did not take it back within 5 s: it returns to the queue when its lock expires \(120 s\) and resumes from its checkpoint/);
+    expect(w.out).toMatch(
+      /stopped; Redis did not take it back within 5 s: it returns to the queue when its lock expires \(120 s\) and resumes from its checkpoint/,
+    );
     expect(e.err).toMatch(/interrupted while waiting for teachers jobs/);
     // the stopped job's checkpoint is on disk, finite and newer than the one seen before the outage
     const newest = saved().sort().at(-1) as string;

@@ -127,7 +127,8 @@ export function explainRedisError(q: QueueTarget, e: Error): string {
   if (/^NOAUTH/.test(e.message)) {
     return `${q.url}: Redis requires a password (${said}); give it in the URL (redis://:PASSWORD@HOST:PORT, or redis://USER:PASSWORD@… for an ACL user) or in $${QUEUE_PASSWORD_ENV}`;
   }
-  if (/^WRONGPASS|invalid password|invalid username-password/i.test(e.message)) return `${q.url}: Redis refused the login (${said}); check the user name and password`;
+  if (/^WRONGPASS|invalid password|invalid username-password/i.test(e.message))
+    return `${q.url}: Redis refused the login (${said}); check the user name and password`;
   if (/^NOPERM/.test(e.message)) return `${q.url}: the Redis user may not run what the queue needs (${said}); grant it, e.g. ACL SETUSER <user> on ~* &* +@all`;
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code) || /connect ETIMEDOUT/.test(e.message)) {
     const tlsHint = q.tls && /ETIMEDOUT/.test(`${code} ${e.message}`) ? ' (with rediss://: does the server speak TLS on this port?)' : '';
@@ -151,7 +152,14 @@ export function isLoginRefused(e: Error): boolean {
  */
 export async function probeQueue(q: QueueTarget, timeoutMs = 5000): Promise<void> {
   const { Redis } = await import('ioredis');
-  const client = new Redis({ ...login(q), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: timeoutMs });
+  const client = new Redis({
+    ...login(q),
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    connectTimeout: timeoutMs,
+  });
   // ioredis reports the cause as an 'error' event; the promises only say the connection closed
   let cause: Error | undefined;
   client.on('error', (e: Error) => (cause ??= e));

@@ -146,7 +146,9 @@ describe.skipIf(redisBin === undefined)('teachers and eval on a BullMQ queue (re
           expect(readFileSync(dir(`queued/teachers/${g}/${f}`)).equals(readFileSync(dir(`ref/teachers/${g}/${f}`))), `${g}/${f}`).toBe(true);
         }
       }
-      expect(readFileSync(dir('queued/multitask-adapter/adapter_model.safetensors')).equals(readFileSync(dir('ref/multitask-adapter/adapter_model.safetensors')))).toBe(true);
+      expect(
+        readFileSync(dir('queued/multitask-adapter/adapter_model.safetensors')).equals(readFileSync(dir('ref/multitask-adapter/adapter_model.safetensors'))),
+      ).toBe(true);
       const outputs = (run: string) => Object.entries(readRunState(dir(run))!.stages).map(([k, s]) => [k, s.status, s.outputs, s.summary]);
       expect(outputs('queued')).toEqual(outputs('ref'));
       expect(existsSync(dir('queued/checkpoints'))).toBe(false);
@@ -159,7 +161,10 @@ describe.skipIf(redisBin === undefined)('teachers and eval on a BullMQ queue (re
     const q = parseQueueUrl(redis.url);
     if (workers.filter(alive).length < 2) startWorker(redis.url);
     const io = captureIO();
-    const inv = parseInvocation(['teachers', '--preset=smoke', '--backend=cpu', '--teachers.train.steps=2', `--model=${dir('base/base-model')}`, `--run-dir=${dir('bad')}`], io) as RunInvocation;
+    const inv = parseInvocation(
+      ['teachers', '--preset=smoke', '--backend=cpu', '--teachers.train.steps=2', `--model=${dir('base/base-model')}`, `--run-dir=${dir('bad')}`],
+      io,
+    ) as RunInvocation;
     const run = await Run.open(inv, []);
     const queue = openQueue(q);
     try {
@@ -191,7 +196,14 @@ describe.skipIf(redisBin === undefined)('teachers and eval on a BullMQ queue (re
   }, 90_000);
 
   it('evaluates through 2 workers across a Redis restart, with the single-process numbers', async () => {
-    const args = ['eval', '--preset=smoke', '--backend=cpu', `--model=${dir('base/base-model')}`, `--adapter=${dir('ref/multitask-adapter')}`, `--hypernet=${hypernetDir()}`];
+    const args = [
+      'eval',
+      '--preset=smoke',
+      '--backend=cpu',
+      `--model=${dir('base/base-model')}`,
+      `--adapter=${dir('ref/multitask-adapter')}`,
+      `--hypernet=${hypernetDir()}`,
+    ];
     const ref = await tagi([...args, `--run-dir=${dir('eval-single')}`]);
     expect(ref.err).toBe('');
     expect(ref.code).toBe(0);
@@ -220,7 +232,13 @@ describe.skipIf(redisBin === undefined)('teachers and eval on a BullMQ queue (re
     };
     const single = numbers('eval-single');
     expect(numbers('eval-queued')).toEqual(single);
-    expect(single.summary.rows.filter((row) => row.kind === 'method').map((row) => row.method)).toEqual(['no-adapter', 'multitask', 'tagi', 'tagi-wrong-instruction', 'tagi-empty-instruction']);
+    expect(single.summary.rows.filter((row) => row.kind === 'method').map((row) => row.method)).toEqual([
+      'no-adapter',
+      'multitask',
+      'tagi',
+      'tagi-wrong-instruction',
+      'tagi-empty-instruction',
+    ]);
     // every evaluation setting the config asks for was scored (a column per setting, each with scores)
     expect(single.summary.columns.length).toBeGreaterThan(1);
     for (const col of single.summary.columns) expect(single.summary.rows[0]?.scores[col.key]?.rougeL, col.key).not.toBeNull();

@@ -7,7 +7,9 @@ import { createServer, connect } from 'node:net';
 
 /** The redis-server binary: $TAGI_REDIS_SERVER, /usr/bin/redis-server (Debian's package), or on PATH. */
 export function findRedisServer(): string | undefined {
-  const candidates = [process.env['TAGI_REDIS_SERVER'], '/usr/bin/redis-server', '/usr/local/bin/redis-server'].filter((c): c is string => c !== undefined && c !== '');
+  const candidates = [process.env['TAGI_REDIS_SERVER'], '/usr/bin/redis-server', '/usr/local/bin/redis-server'].filter(
+    (c): c is string => c !== undefined && c !== '',
+  );
   for (const c of candidates) if (existsSync(c)) return c;
   const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
   const found = which.stdout.trim();
@@ -63,7 +65,9 @@ export async function startRedis(binary: string, opts: RedisOptions = {}): Promi
   const port = await freePort();
   let child: ChildProcess | undefined;
   const args = [
-    ...(opts.tls ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-auth-clients', 'no'] : ['--port', String(port)]),
+    ...(opts.tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-auth-clients', 'no']
+      : ['--port', String(port)]),
     ...['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
     ...(opts.requirepass !== undefined ? ['--requirepass', opts.requirepass] : []),
     ...(opts.users ?? []).flatMap((u) => ['--user', ...u]),

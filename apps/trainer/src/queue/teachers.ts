@@ -31,7 +31,9 @@ const isBankWritten = (runDir: string, bank: TeacherBank) => bank.groups.every((
 function bankOf(ctx: RunContext, job: TeacherJobData): TeacherBank {
   const bank = teacherBanks(ctx.config, ctx.data).find((b) => b.stage === job.stage);
   if (bank === undefined || bank.groups.join('\u0000') !== job.groups.join('\u0000')) {
-    throw new QueueJobError(`teacher bank '${job.stage}' (${job.groups.length} groups from '${job.groups[0] ?? ''}') is not a bank of the data of ${ctx.runDir} (--data=${ctx.config.data})`);
+    throw new QueueJobError(
+      `teacher bank '${job.stage}' (${job.groups.length} groups from '${job.groups[0] ?? ''}') is not a bank of the data of ${ctx.runDir} (--data=${ctx.config.data})`,
+    );
   }
   return bank;
 }
@@ -74,7 +76,10 @@ export async function runTeacherJob(ctx: RunContext, job: TeacherJobData, h: Job
       onStep: (r) => h.progress(r.step, r.totalSteps, r.loss),
     }).catch(async (e: unknown) => {
       // as the single process says it (train.ts): the job fails once, with what to run instead
-      if (e instanceof DivergenceError) throw new QueueJobError(divergenceMessage(c, e, s.train, await resumeStep(store), `tagi teachers --resume --run-dir=${ctx.runDir} --queue=${h.queueUrl}`));
+      if (e instanceof DivergenceError)
+        throw new QueueJobError(
+          divergenceMessage(c, e, s.train, await resumeStep(store), `tagi teachers --resume --run-dir=${ctx.runDir} --queue=${h.queueUrl}`),
+        );
       throw e;
     });
     if (result.aborted) return 'stopped';
@@ -141,10 +146,14 @@ export async function queueTeachers(run: Run, data: TaskData, q: QueueTarget, ba
     const failures = await waitForJobs(run, q, queue, 'teachers', specs, async (spec, r) => {
       const bank = banks.get(spec.data.stage) as TeacherBank;
       const missing = bank.groups.find((g) => !isAdapterDir(run.path(teacherDir(g))));
-      if (missing !== undefined) throw new CliError(`${spec.label}: the job completed but ${run.path(teacherDir(missing))} holds no adapter; does this machine see the workers' run dir?`);
+      if (missing !== undefined)
+        throw new CliError(
+          `${spec.label}: the job completed but ${run.path(teacherDir(missing))} holds no adapter; does this machine see the workers' run dir?`,
+        );
       // a worker killed between writing its temporary copy and the rename leaves it behind: never a teacher
       const prefixes = bank.groups.map((g) => `.${teacherDirName(g)}.tmp-`);
-      for (const n of readdirSync(run.path(TEACHERS_DIR))) if (prefixes.some((p) => n.startsWith(p))) rmSync(run.path(TEACHERS_DIR, n), { recursive: true, force: true });
+      for (const n of readdirSync(run.path(TEACHERS_DIR)))
+        if (prefixes.some((p) => n.startsWith(p))) rmSync(run.path(TEACHERS_DIR, n), { recursive: true, force: true });
       await run.finishStage(bank.stage, {
         outputs: bank.groups.map((group) => ({ role: 'teacher', kind: 'peft' as const, path: teacherDir(group), name: group })),
         seconds: r.seconds,

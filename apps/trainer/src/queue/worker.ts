@@ -24,7 +24,17 @@ import { InterruptedError } from '../common/errors.js';
 import { QUEUE_PASSWORD_ENV, REDIS_GRACE_SECONDS, type WorkerInvocation, redact } from './cli.js';
 import { type RunContext, contextFor, needsLoad } from './context.js';
 import { runEvalJob } from './eval.js';
-import { type JobData, type JobProgress, type JobResult, QUEUE_NAME, QueueConnectError, connection, explainRedisError, isLoginRefused, probeQueue } from './jobs.js';
+import {
+  type JobData,
+  type JobProgress,
+  type JobResult,
+  QUEUE_NAME,
+  QueueConnectError,
+  connection,
+  explainRedisError,
+  isLoginRefused,
+  probeQueue,
+} from './jobs.js';
 import { runTeacherJob } from './teachers.js';
 
 /** A killed worker's job is given to another worker this many times before it fails (a job that kills every worker is not retried forever). */
@@ -41,7 +51,13 @@ const LOAD_LOCK_MS = 10 * 60 * 1000;
 export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    late,
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Runs `--concurrency` child workers, forwarding their output and our stop signals; resolves when all have exited. */
@@ -50,7 +66,13 @@ async function runChildren(inv: WorkerInvocation): Promise<void> {
   const script = process.argv[1] as string;
   // the password goes to the children in their environment, never on a command line (`ps` shows those)
   const env = inv.queue.password !== undefined ? { ...process.env, [QUEUE_PASSWORD_ENV]: inv.queue.password } : process.env;
-  const args = ['worker', `--queue=${inv.queue.urlWithoutPassword}`, '--concurrency=1', `--lock-seconds=${inv.lockSeconds}`, ...(inv.allowNonFinite ? ['--allow-non-finite'] : [])];
+  const args = [
+    'worker',
+    `--queue=${inv.queue.urlWithoutPassword}`,
+    '--concurrency=1',
+    `--lock-seconds=${inv.lockSeconds}`,
+    ...(inv.allowNonFinite ? ['--allow-non-finite'] : []),
+  ];
   const children = Array.from({ length: inv.concurrency }, (_, i) => {
     // its own process group: a terminal's Ctrl-C reaches this process only, which stops each child once
     // (a child signalled twice would quit at once instead of handing its job back)
@@ -66,7 +88,11 @@ async function runChildren(inv: WorkerInvocation): Promise<void> {
   if (inv.io.signal?.aborted) throw new InterruptedError('worker stopped: running jobs were handed back to the queue', inv.io.stopExitCode?.() ?? 130);
   const bad = codes.filter((c) => c !== 0);
   // all children refused the same way (Redis gone, login refused): the user's problem, exit 2 as a child does
-  if (bad.length > 0) throw new InterruptedError(`${bad.length} of ${codes.length} worker processes exited with errors (codes ${bad.join(', ')})`, bad.every((c) => c === 2) ? 2 : 1);
+  if (bad.length > 0)
+    throw new InterruptedError(
+      `${bad.length} of ${codes.length} worker processes exited with errors (codes ${bad.join(', ')})`,
+      bad.every((c) => c === 2) ? 2 : 1,
+    );
 }
 
 export async function runWorker(inv: WorkerInvocation): Promise<void> {
@@ -161,7 +187,8 @@ export async function runWorker(inv: WorkerInvocation): Promise<void> {
       return;
     }
     // ioredis reports every failed reconnect: say it once per outage
-    if (e.message !== lastError) say(`queue ${inv.queue.url}: ${e.message}${/ECONNREFUSED|ECONNRESET|Connection is closed/.test(e.message) ? ' (reconnecting)' : ''}`);
+    if (e.message !== lastError)
+      say(`queue ${inv.queue.url}: ${e.message}${/ECONNREFUSED|ECONNRESET|Connection is closed/.test(e.message) ? ' (reconnecting)' : ''}`);
     lastError = e.message;
   });
   worker.on('ready', () => {
@@ -182,7 +209,9 @@ export async function runWorker(inv: WorkerInvocation): Promise<void> {
   // waits for the job to be handed back, which has the same deadline: REDIS_GRACE_SECONDS in all)
   await computing?.catch(() => undefined);
   if (!(await settlesWithin(worker.close(), REDIS_GRACE_SECONDS * 1000))) {
-    say(`queue ${inv.queue.url} did not answer within ${REDIS_GRACE_SECONDS} s; exiting without it (a job not handed back returns to the queue when its lock expires)`);
+    say(
+      `queue ${inv.queue.url} did not answer within ${REDIS_GRACE_SECONDS} s; exiting without it (a job not handed back returns to the queue when its lock expires)`,
+    );
     void worker.disconnect().catch(() => undefined);
   }
   ctx?.dispose();

@@ -13,12 +13,31 @@ const ev = (stage: string, step: number, losses: Record<string, number>, event?:
 
 describe('training curves SVG', () => {
   it('sub-stages of a family share a panel, laid end to end; gradNorm is not drawn', () => {
-    const s = seriesFromMetrics([ev('teachers/a (1/2)', 1, { loss: 3, gradNorm: 9 }), ev('teachers/a (1/2)', 2, { loss: 2 }), ev('teachers/b (2/2)', 1, { loss: 5 })]);
-    expect(s).toEqual([{ stage: 'teachers', term: 'loss', points: [[1, 3], [2, 2], [3, 5]] }]);
+    const s = seriesFromMetrics([
+      ev('teachers/a (1/2)', 1, { loss: 3, gradNorm: 9 }),
+      ev('teachers/a (1/2)', 2, { loss: 2 }),
+      ev('teachers/b (2/2)', 1, { loss: 5 }),
+    ]);
+    expect(s).toEqual([
+      {
+        stage: 'teachers',
+        term: 'loss',
+        points: [
+          [1, 3],
+          [2, 2],
+          [3, 5],
+        ],
+      },
+    ]);
   });
 
   it('one series per stage and loss term, events excluded, steps sorted', () => {
-    const s = seriesFromMetrics([ev('a', 2, { loss: 1, ce: 0.5 }), ev('a', 1, { loss: 2, ce: 1 }), ev('b', 1, { loss: 3 }), ev('a', -1, { x: 1 }, 'checkpoint')]);
+    const s = seriesFromMetrics([
+      ev('a', 2, { loss: 1, ce: 0.5 }),
+      ev('a', 1, { loss: 2, ce: 1 }),
+      ev('b', 1, { loss: 3 }),
+      ev('a', -1, { x: 1 }, 'checkpoint'),
+    ]);
     expect(s.map((x) => `${x.stage}/${x.term}`)).toEqual(['a/loss', 'a/ce', 'b/loss']);
     expect(s[0]!.points).toEqual([
       [1, 2],

@@ -3,7 +3,14 @@ import { familyBreakdown } from './results.js';
 
 describe('familyBreakdown', () => {
   it('averages ROUGE-L per setting, family and method over instances, seeds pooled', () => {
-    const rec = (method: string, taskId: string, instanceId: string, rougeL: number, seed?: number) => ({ method, taskId, split: 'heldout-combination', instanceId, rougeL, ...(seed !== undefined ? { seed } : {}) });
+    const rec = (method: string, taskId: string, instanceId: string, rougeL: number, seed?: number) => ({
+      method,
+      taskId,
+      split: 'heldout-combination',
+      instanceId,
+      rougeL,
+      ...(seed !== undefined ? { seed } : {}),
+    });
     const records = [
       rec('tagi', 't1', 'i1', 100, 1),
       rec('tagi', 't1', 'i1', 0, 2),
@@ -22,6 +29,8 @@ describe('familyBreakdown', () => {
       },
       'seen-new': { position_map: { instances: 1, rougeL: { tagi: 30 } } },
     });
-    expect(familyBreakdown([rec('tagi', 'zz', 'i1', 5)], () => undefined)['heldout-combination']).toEqual({ '(unknown)': { instances: 1, rougeL: { tagi: 5 } } });
+    expect(familyBreakdown([rec('tagi', 'zz', 'i1', 5)], () => undefined)['heldout-combination']).toEqual({
+      '(unknown)': { instances: 1, rougeL: { tagi: 5 } },
+    });
   });
 });

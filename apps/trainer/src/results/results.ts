@@ -5,7 +5,16 @@
 // nothing is filled in.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type ComparisonSpec, type MethodSpec, type ResultsSummary, type ScoreRecord, renderSummaryMarkdown, summarizeResults, summaryFromJson, summaryToJson } from '@tagi/eval';
+import {
+  type ComparisonSpec,
+  type MethodSpec,
+  type ResultsSummary,
+  type ScoreRecord,
+  renderSummaryMarkdown,
+  summarizeResults,
+  summaryFromJson,
+  summaryToJson,
+} from '@tagi/eval';
 import { writeFileAtomic } from '@tagi/tensor-core/node';
 import { stableJson } from '../config/config.js';
 import { type EvalSet, SPLIT_LABELS } from '../data/tasks.js';
@@ -134,7 +143,15 @@ export function relativeCosts(costs: ReadonlyMap<string, MethodCost>): RunFacts[
  */
 export function summarize(
   records: readonly ScoreRecord[],
-  o: { methods: readonly { id: string; reason?: string }[]; references: readonly { id: string; label: string }[]; evalSets: readonly EvalSet[]; comparisons: readonly ComparisonSpec[]; cost: RunFacts['cost']; title: string; notes?: string[] },
+  o: {
+    methods: readonly { id: string; reason?: string }[];
+    references: readonly { id: string; label: string }[];
+    evalSets: readonly EvalSet[];
+    comparisons: readonly ComparisonSpec[];
+    cost: RunFacts['cost'];
+    title: string;
+    notes?: string[];
+  },
 ): ResultsSummary {
   const present = new Set(records.map((r) => r.method));
   const methods: MethodSpec[] = [
@@ -151,7 +168,9 @@ export function summarize(
     title: o.title,
     methods,
     columns: o.evalSets.map((s) => ({ key: s.split, label: SPLIT_LABELS[s.split], splits: [s.split] })),
-    comparisons: o.comparisons.filter((c) => present.has(c.a) && present.has(c.b)).map((c) => ({ ...c, label: c.label ?? `${methodLabel(c.a)} − ${methodLabel(c.b)}` })),
+    comparisons: o.comparisons
+      .filter((c) => present.has(c.a) && present.has(c.b))
+      .map((c) => ({ ...c, label: c.label ?? `${methodLabel(c.a)} − ${methodLabel(c.b)}` })),
     ...(o.notes ? { notes: o.notes } : {}),
   });
 }
@@ -171,11 +190,13 @@ export function resultsMarkdown(r: RunResults): string {
     renderSummaryMarkdown(r.summary).trimEnd(),
     '',
     ...familyMarkdown(fa.byFamily),
-    '**Inference cost on the held-out tasks** (per instance, relative to the instruction-concatenated multitask model; hypernet rows include generating each task\'s adapter once)',
+    "**Inference cost on the held-out tasks** (per instance, relative to the instruction-concatenated multitask model; hypernet rows include generating each task's adapter once)",
     '',
     '| Method | ms / instance | Rel. time | GFLOPs / instance (est.) | Rel. FLOPs |',
     '| :--- | ---: | ---: | ---: | ---: |',
-    ...Object.entries(fa.cost).map(([m, c]) => `| ${methodLabel(m)} | ${f(c.msPerInstance, 2)} | ×${f(c.relativeTime, 2)} | ${f(c.flopsPerInstance / 1e9, 4)} | ×${f(c.relativeFlops, 2)} |`),
+    ...Object.entries(fa.cost).map(
+      ([m, c]) => `| ${methodLabel(m)} | ${f(c.msPerInstance, 2)} | ×${f(c.relativeTime, 2)} | ${f(c.flopsPerInstance / 1e9, 4)} | ×${f(c.relativeFlops, 2)} |`,
+    ),
     '',
     '**Stages** (wall time)',
     '',

@@ -48,7 +48,9 @@ export function detectDirKind(dir: string): DirKind {
   if (existsSync(path.join(dir, 'adapter_config.json'))) return 'adapter';
   if (existsSync(path.join(dir, 'hypernet_config.json'))) return 'hypernet';
   if (existsSync(path.join(dir, 'config.json'))) return 'model';
-  throw new CliError(`'${dir}' is not a model dir (config.json), adapter dir (adapter_config.json), hypernet dir (hypernet_config.json) or run dir (trainer_state.json)`);
+  throw new CliError(
+    `'${dir}' is not a model dir (config.json), adapter dir (adapter_config.json), hypernet dir (hypernet_config.json) or run dir (trainer_state.json)`,
+  );
 }
 
 /** Checks that `dir` is an HF T5 directory: config.json of a T5 and weights. Returns the parsed config.json. */
@@ -62,10 +64,14 @@ export function checkT5Dir(dir: string, flag = '--model'): Record<string, unknow
   const archs = Array.isArray(cfg['architectures']) ? (cfg['architectures'] as unknown[]).map(String) : [];
   const looksT5 = type === 't5' || archs.some((a) => a.startsWith('T5')) || (type === undefined && 'd_kv' in cfg && 'num_heads' in cfg);
   if (!looksT5) {
-    throw new CliError(`${flag}: '${dir}' is not a T5 model (config.json model_type is ${JSON.stringify(type)}${archs.length ? `, architectures ${archs.join(', ')}` : ''}; expected 't5')`);
+    throw new CliError(
+      `${flag}: '${dir}' is not a T5 model (config.json model_type is ${JSON.stringify(type)}${archs.length ? `, architectures ${archs.join(', ')}` : ''}; expected 't5')`,
+    );
   }
   if (!existsSync(path.join(dir, 'model.safetensors')) && !existsSync(path.join(dir, 'model.safetensors.index.json'))) {
-    throw new CliError(`${flag}: '${dir}' has no model.safetensors or model.safetensors.index.json (PyTorch .bin weights are not read; convert with safetensors)`);
+    throw new CliError(
+      `${flag}: '${dir}' has no model.safetensors or model.safetensors.index.json (PyTorch .bin weights are not read; convert with safetensors)`,
+    );
   }
   return cfg;
 }
@@ -77,18 +83,33 @@ export function inspectDir(dir: string): string {
     const state = readRunState(dir);
     if (state === undefined) throw new CliError(`'${dir}': no trainer_state.json`);
     const cfg = existsSync(path.join(dir, 'config.json')) ? readJson(path.join(dir, 'config.json')) : {};
-    lines.push(`run dir ${dir} (tagi ${state.command})`, `  preset: ${String(cfg['preset'] ?? '?')}  seed: ${String(cfg['seed'] ?? '?')}  backend: ${String(cfg['backend'] ?? '?')}`);
+    lines.push(
+      `run dir ${dir} (tagi ${state.command})`,
+      `  preset: ${String(cfg['preset'] ?? '?')}  seed: ${String(cfg['seed'] ?? '?')}  backend: ${String(cfg['backend'] ?? '?')}`,
+    );
     lines.push('  stages:');
     for (const [name, s] of Object.entries(state.stages)) {
-      const summary = s.summary && Object.keys(s.summary).length > 0 ? `  ${Object.entries(s.summary).map(([k, v]) => `${k}=${String(v)}`).join(' ')}` : '';
-      lines.push(`    ${name.padEnd(28)} ${s.status.padEnd(8)} ${s.step}/${s.totalSteps}${summary}${s.status === 'running' && s.checkpoints ? `  checkpoints: ${s.checkpoints}` : ''}`);
+      const summary =
+        s.summary && Object.keys(s.summary).length > 0
+          ? `  ${Object.entries(s.summary)
+              .map(([k, v]) => `${k}=${String(v)}`)
+              .join(' ')}`
+          : '';
+      lines.push(
+        `    ${name.padEnd(28)} ${s.status.padEnd(8)} ${s.step}/${s.totalSteps}${summary}${s.status === 'running' && s.checkpoints ? `  checkpoints: ${s.checkpoints}` : ''}`,
+      );
     }
     const artifacts = runArtifacts(dir, state);
     if (artifacts.length > 0) {
       lines.push('  artefacts:');
-      for (const a of artifacts) lines.push(`    ${`${a.role}${a.name !== undefined ? ` ${a.name}` : ''}`.padEnd(28)} ${a.kind.padEnd(8)} ${path.relative(dir, a.dir).startsWith('..') ? a.dir : path.relative(dir, a.dir)}${a.stage === undefined ? ' (given)' : ''}`);
+      for (const a of artifacts)
+        lines.push(
+          `    ${`${a.role}${a.name !== undefined ? ` ${a.name}` : ''}`.padEnd(28)} ${a.kind.padEnd(8)} ${path.relative(dir, a.dir).startsWith('..') ? a.dir : path.relative(dir, a.dir)}${a.stage === undefined ? ' (given)' : ''}`,
+        );
     }
-    const files = readdirSync(dir).filter((f) => !f.startsWith('.')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => !f.startsWith('.'))
+      .sort();
     lines.push(`  files: ${files.join(', ')}`);
     if (existsSync(path.join(dir, 'results.md'))) lines.push('', readFileSync(path.join(dir, 'results.md'), 'utf8').trimEnd());
   } else if (kind === 'adapter') {
@@ -117,7 +138,18 @@ export function inspectDir(dir: string): string {
   } else {
     const cfg = checkT5Dir(dir, 'inspect');
     lines.push(`T5 model dir ${dir}`);
-    for (const k of ['model_type', 'd_model', 'd_kv', 'num_heads', 'd_ff', 'num_layers', 'num_decoder_layers', 'feed_forward_proj', 'vocab_size', 'tie_word_embeddings']) {
+    for (const k of [
+      'model_type',
+      'd_model',
+      'd_kv',
+      'num_heads',
+      'd_ff',
+      'num_layers',
+      'num_decoder_layers',
+      'feed_forward_proj',
+      'vocab_size',
+      'tie_word_embeddings',
+    ]) {
       if (k in cfg) lines.push(`  ${k}: ${JSON.stringify(cfg[k])}`);
     }
     const st = path.join(dir, 'model.safetensors');
@@ -128,7 +160,9 @@ export function inspectDir(dir: string): string {
     lines.push(`  tokenizer.json: ${existsSync(path.join(dir, 'tokenizer.json')) ? 'present' : 'absent (the standard T5 tokenizer is used)'}`);
     if (existsSync(path.join(dir, 'pruned_vocab.json'))) {
       const pv = readJson(path.join(dir, 'pruned_vocab.json'));
-      lines.push(`  pruned_vocab.json: ${Array.isArray(pv['kept_ids']) ? (pv['kept_ids'] as unknown[]).length : '?'} of ${String(pv['original_vocab_size'])} ids kept`);
+      lines.push(
+        `  pruned_vocab.json: ${Array.isArray(pv['kept_ids']) ? (pv['kept_ids'] as unknown[]).length : '?'} of ${String(pv['original_vocab_size'])} ids kept`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;

@@ -57,7 +57,13 @@ export class MetricsWriter {
     }
     if (keep === lines.filter((l) => l.trim() !== '').length) return;
     const tmp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.tmp-${process.pid}`);
-    writeFileSync(tmp, lines.slice(0, keep).map((l) => `${l}\n`).join(''));
+    writeFileSync(
+      tmp,
+      lines
+        .slice(0, keep)
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
     renameSync(tmp, this.file);
   }
 }

@@ -5,7 +5,16 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, rmdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatLr } from '@tagi/tensor-core';
-import { type DirLock, type RunArtifact, type RunState, type StageState, acquireLock, readRunState, writeFileAtomic, writeRunState } from '@tagi/tensor-core/node';
+import {
+  type DirLock,
+  type RunArtifact,
+  type RunState,
+  type StageState,
+  acquireLock,
+  readRunState,
+  writeFileAtomic,
+  writeRunState,
+} from '@tagi/tensor-core/node';
 import { CONFIG_KEYS, type TagiConfig, resumeMayChange, stableJson } from '../config/config.js';
 import type { RunCommand } from '../common/command-names.js';
 import { CliError, InterruptedError } from '../common/errors.js';
@@ -25,7 +34,10 @@ function configChanges(file: string, before: TagiConfig, after: TagiConfig): str
   const show = (v: unknown) => (typeof v === 'number' ? formatLr(v) : JSON.stringify(v));
   const changed = [...CONFIG_KEYS.keys()].filter((k) => stableJson(get(before, k)) !== stableJson(get(after, k)));
   const refused = changed.filter((k) => !resumeMayChange(k));
-  if (refused.length > 0) throw new CliError(`--resume: ${refused.join(', ')} differ from ${file}; a resumed run keeps its config (only learning rates and optim.maxGradNorm may change)`);
+  if (refused.length > 0)
+    throw new CliError(
+      `--resume: ${refused.join(', ')} differ from ${file}; a resumed run keeps its config (only learning rates and optim.maxGradNorm may change)`,
+    );
   return changed.map((k) => `${k} ${show(get(before, k))} → ${show(get(after, k))}`);
 }
 
@@ -80,7 +92,9 @@ export class Run {
         if (saved === undefined) throw new CliError(`--resume: ${path.join(runDir, 'trainer_state.json')} not found; nothing to resume`);
         const onDisk = readRunConfig(runDir);
         if (saved.configHash !== configHash(onDisk)) {
-          throw new CliError(`${path.join(runDir, 'trainer_state.json')}: config hash ${saved.configHash} does not match ${CONFIG_FILE} (${configHash(onDisk)}); the config was edited after the run started, so it cannot be resumed exactly`);
+          throw new CliError(
+            `${path.join(runDir, 'trainer_state.json')}: config hash ${saved.configHash} does not match ${CONFIG_FILE} (${configHash(onDisk)}); the config was edited after the run started, so it cannot be resumed exactly`,
+          );
         }
         state = saved;
         changes = configChanges(path.join(runDir, CONFIG_FILE), onDisk, config);

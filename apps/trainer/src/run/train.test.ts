@@ -42,7 +42,14 @@ function toyObjective(initSeed: number, onBatch?: (step: number) => void): Objec
 }
 
 function invocation(runDir: string, resume: boolean, signal?: AbortSignal, checkpointEvery = 3): RunInvocation & { io: ReturnType<typeof captureIO> } {
-  const config = resolveConfig({ preset: 'smoke', overrides: [['checkpointEvery', String(checkpointEvery)], ['logEvery', '1'], ['backend', 'cpu']] });
+  const config = resolveConfig({
+    preset: 'smoke',
+    overrides: [
+      ['checkpointEvery', String(checkpointEvery)],
+      ['logEvery', '1'],
+      ['backend', 'cpu'],
+    ],
+  });
   return { command: 'base', config, runDir, resume, io: captureIO(signal) };
 }
 
@@ -64,7 +71,10 @@ async function train(runDir: string, resume: boolean, opts: { stopAt?: number; i
   }
 }
 
-const steps = (runDir: string) => readMetrics(path.join(runDir, 'metrics.jsonl')).filter((e) => e.stage === 'toy' && e.event === undefined).map((e) => e.step);
+const steps = (runDir: string) =>
+  readMetrics(path.join(runDir, 'metrics.jsonl'))
+    .filter((e) => e.stage === 'toy' && e.event === undefined)
+    .map((e) => e.step);
 
 describe('a training stage', () => {
   const base = mkdtempSync(path.join(tmpdir(), 'tagi-train-'));
@@ -76,7 +86,9 @@ describe('a training stage', () => {
     const first = await train(dir, false, { stopAt: 4 });
     expect(first.error).toBeInstanceOf(InterruptedError);
     expect((first.error as InterruptedError).exitCode).toBe(130);
-    expect((first.error as Error).message).toBe(`interrupted in stage toy at step 5/10: checkpoint saved in ${path.join(dir, 'checkpoints', 'toy')}; continue with: tagi base --resume --run-dir=${dir}`);
+    expect((first.error as Error).message).toBe(
+      `interrupted in stage toy at step 5/10: checkpoint saved in ${path.join(dir, 'checkpoints', 'toy')}; continue with: tagi base --resume --run-dir=${dir}`,
+    );
     expect(readRunState(dir)?.stages['toy']).toMatchObject({ status: 'running', step: 5, checkpoints: 'checkpoints/toy' });
     const second = await train(dir, true, { initSeed: 999 }); // different init: everything comes from the checkpoint
     expect(second.error).toBeUndefined();
@@ -90,12 +102,14 @@ describe('a training stage', () => {
       const dir = path.join(base, damage);
       await train(dir, false, { stopAt: 4 }); // checkpoints at 3 (regular) and 5 (the stop); steps 1..5 logged
       const newest = path.join(dir, 'checkpoints', 'toy', 'step-000005');
-      if (damage === 'lost') rmSync(newest, { recursive: true }); // a crash before the save completed
+      if (damage === 'lost')
+        rmSync(newest, { recursive: true }); // a crash before the save completed
       else truncateSync(path.join(newest, 'state.safetensors'), statSync(path.join(newest, 'state.safetensors')).size - 9);
       const again = await train(dir, true);
       expect(again.error).toBeUndefined();
       expect(again.out).toMatch(/\[toy\] resuming at step 3\/10/);
-      if (damage === 'truncated') expect(again.out).toMatch(/warning: .*step-000005\/state\.safetensors: sha256 mismatch.*resuming from the previous checkpoint .*step-000003/);
+      if (damage === 'truncated')
+        expect(again.out).toMatch(/warning: .*step-000005\/state\.safetensors: sha256 mismatch.*resuming from the previous checkpoint .*step-000003/);
       expect(again.weights).toEqual(expected);
       expect(steps(dir)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(existsSync(path.join(dir, 'checkpoints'))).toBe(true); // the stage is not finished: the caller finishes it
@@ -125,8 +139,20 @@ describe('a training stage', () => {
     const dir = path.join(base, 'guards');
     (await Run.open(invocation(dir, false), [])).close();
     // a resume may change learning rates (invocation.ts lets only those through), nothing else
-    const edited = { ...invocation(dir, true), config: resolveConfig({ preset: 'smoke', overrides: [['checkpointEvery', '4'], ['logEvery', '1'], ['backend', 'cpu']] }) };
-    await expect(Run.open(edited, [])).rejects.toThrow(/^--resume: checkpointEvery differ from .*config\.json; a resumed run keeps its config \(only learning rates and optim\.maxGradNorm may change\)$/);
+    const edited = {
+      ...invocation(dir, true),
+      config: resolveConfig({
+        preset: 'smoke',
+        overrides: [
+          ['checkpointEvery', '4'],
+          ['logEvery', '1'],
+          ['backend', 'cpu'],
+        ],
+      }),
+    };
+    await expect(Run.open(edited, [])).rejects.toThrow(
+      /^--resume: checkpointEvery differ from .*config\.json; a resumed run keeps its config \(only learning rates and optim\.maxGradNorm may change\)$/,
+    );
     // config.json edited on disk after the run started
     const saved = readFileSync(path.join(dir, 'config.json'), 'utf8');
     writeFileSync(path.join(dir, 'config.json'), saved.replace('"seed": 42', '"seed": 43'));
@@ -150,7 +176,10 @@ describe('a training stage', () => {
           return { batch: { x: tf.slice(b.x, [k * size, 0], [n, -1]), y: tf.slice(b.y, [k * size, 0], [n, -1]) }, weight: n / b.x.shape[0] };
         });
       try {
-        await trainStage(run, 'toy', split ? { ...objective, split: rows } : objective, { ...STEPS, ...(micro !== undefined ? { microBatchSize: micro } : {}) });
+        await trainStage(run, 'toy', split ? { ...objective, split: rows } : objective, {
+          ...STEPS,
+          ...(micro !== undefined ? { microBatchSize: micro } : {}),
+        });
         return Array.from(objective.w.dataSync());
       } finally {
         run.close();

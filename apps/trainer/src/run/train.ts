@@ -82,7 +82,9 @@ export async function trainStage<B>(run: Run, name: string, objective: Objective
   });
   const micro = t.microBatchSize !== undefined && t.microBatchSize < t.batchSize ? t.microBatchSize : undefined;
   if (micro !== undefined && objective.split === undefined) {
-    throw new CliError(`--${settingsKey(c, t) ?? 'train'}.micro-batch-size: stage ${name} trains its batch in one pass (micro-batches are for the base model, LoRA teachers and the multitask model); remove the key`);
+    throw new CliError(
+      `--${settingsKey(c, t) ?? 'train'}.micro-batch-size: stage ${name} trains its batch in one pass (micro-batches are for the base model, LoRA teachers and the multitask model); remove the key`,
+    );
   }
   await run.beginStage(name, t.steps, checkpoints);
   const optimizer = makeOptimizer(objective.params, t, c.optim);
@@ -109,7 +111,8 @@ export async function trainStage<B>(run: Run, name: string, objective: Objective
       },
     });
   } catch (e) {
-    if (e instanceof CheckpointError) throw new CliError(`${e.message}${e.advice ? '' : `; to restart the stage: rm -rf '${store.dir}' && ${run.resumeCommand}`}`);
+    if (e instanceof CheckpointError)
+      throw new CliError(`${e.message}${e.advice ? '' : `; to restart the stage: rm -rf '${store.dir}' && ${run.resumeCommand}`}`);
     if (e instanceof DivergenceError) {
       const at = await resumeStep(store);
       await run.stageProgress(name, at);

@@ -47,12 +47,20 @@ export function baseObjective(model: T5ForConditionalGeneration, c: TagiConfig, 
   const inputs = new InstructionInputs(tok, c.prompt);
   const tasks =
     b.objective === 'mixed' || b.objective === 'multitask'
-      ? data.trainExamples.map((e) => ({ src: inputs.studentInputIds(data.byId.get(e.taskId) as Task, e.studentInput), tgt: tok.encode(e.outputs[0] ?? '', { maxLength: maxTgt }) }))
+      ? data.trainExamples.map((e) => ({
+          src: inputs.studentInputIds(data.byId.get(e.taskId) as Task, e.studentInput),
+          tgt: tok.encode(e.outputs[0] ?? '', { maxLength: maxTgt }),
+        }))
       : b.objective === 'analysis'
-        ? data.pretrainingPairs.map((p) => ({ src: tok.encode(p.input, { maxLength: maxSrc }), tgt: tok.encode(p.target, { maxLength: BASE_PAIR_TARGET_TOKENS }) }))
+        ? data.pretrainingPairs.map((p) => ({
+            src: tok.encode(p.input, { maxLength: maxSrc }),
+            tgt: tok.encode(p.target, { maxLength: BASE_PAIR_TARGET_TOKENS }),
+          }))
         : [];
   if (b.objective === 'analysis' && tasks.length === 0) {
-    throw new CliError(`base.objective=analysis needs the data's instruction-free pretraining pairs, and --data=${c.data} has none; use --base.objective=denoise (or mixed), or give a pretrained --model`);
+    throw new CliError(
+      `base.objective=analysis needs the data's instruction-free pretraining pairs, and --data=${c.data} has none; use --base.objective=denoise (or mixed), or give a pretrained --model`,
+    );
   }
   const sentinels = sentinelIds(tok);
   // ids are checked once, here where the batches' rows are made (the model's forward reads nothing back)

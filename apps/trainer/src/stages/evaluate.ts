@@ -110,7 +110,15 @@ export interface MethodPredictions {
   readonly ms: number;
 }
 
-async function runConcatenated(env: PredictEnv, method: string, tok: Tok, inputs: InstructionInputs, model: T5ForConditionalGeneration, adapters: AdapterSet | undefined, rows: readonly Row[]): Promise<string[]> {
+async function runConcatenated(
+  env: PredictEnv,
+  method: string,
+  tok: Tok,
+  inputs: InstructionInputs,
+  model: T5ForConditionalGeneration,
+  adapters: AdapterSet | undefined,
+  rows: readonly Row[],
+): Promise<string[]> {
   const c = env.config;
   const out: string[] = [];
   // merged serving: the LoRA added into the weights once, the plain forward for every batch (restored exactly after)
@@ -120,9 +128,16 @@ async function runConcatenated(env: PredictEnv, method: string, tok: Tok, inputs
     for (let i = 0; i < rows.length; i += c.eval.batchSize) {
       await env.yieldAndCheckStop();
       const chunk = rows.slice(i, i + c.eval.batchSize);
-      const b = collate(chunk.map((r) => ({ input: inputs.concatenatedIds(r.task, r.input), target: [tok.eosTokenId] })), tok.padTokenId);
+      const b = collate(
+        chunk.map((r) => ({ input: inputs.concatenatedIds(r.task, r.input), target: [tok.eosTokenId] })),
+        tok.padTokenId,
+      );
       try {
-        const seqs = await model.generate(b.inputIds, b.attentionMask, { maxNewTokens: c.prompt.maxTargetLength, numBeams: c.eval.numBeams, ...(adapters && !merged ? { adapters: adapters.deltas } : {}) });
+        const seqs = await model.generate(b.inputIds, b.attentionMask, {
+          maxNewTokens: c.prompt.maxTargetLength,
+          numBeams: c.eval.numBeams,
+          ...(adapters && !merged ? { adapters: adapters.deltas } : {}),
+        });
         out.push(...decode(tok, seqs));
       } finally {
         disposeBatch(b);
@@ -159,7 +174,15 @@ export function wrongInstructions(set: EvalSet, seed: number): InstructionSource
  * (with the fusion's instruction states); the weights are restored exactly before the next task. The time
  * it takes is what serving the method costs.
  */
-async function runHypernetMerged(env: PredictEnv, method: string, tok: Tok, hn: HyperNetwork, inputs: InstructionInputs, rows: readonly Row[], instructionOf: InstructionSource): Promise<string[]> {
+async function runHypernetMerged(
+  env: PredictEnv,
+  method: string,
+  tok: Tok,
+  hn: HyperNetwork,
+  inputs: InstructionInputs,
+  rows: readonly Row[],
+  instructionOf: InstructionSource,
+): Promise<string[]> {
   const c = env.config;
   const byTask = new Map<string, number[]>();
   rows.forEach((r, i) => byTask.set(r.task.taskId, [...(byTask.get(r.task.taskId) ?? []), i]));
@@ -172,11 +195,19 @@ async function runHypernetMerged(env: PredictEnv, method: string, tok: Tok, hn: 
     try {
       for (let i = 0; i < members.length; i += c.eval.batchSize) {
         const chunk = members.slice(i, i + c.eval.batchSize);
-        const b = collate(chunk.map((m) => ({ input: inputs.studentInputIds((rows[m] as Row).task, (rows[m] as Row).input), target: [tok.eosTokenId] })), tok.padTokenId);
+        const b = collate(
+          chunk.map((m) => ({ input: inputs.studentInputIds((rows[m] as Row).task, (rows[m] as Row).input), target: [tok.eosTokenId] })),
+          tok.padTokenId,
+        );
         const encoderPrefix = taskPrefix(task, chunk.length);
         const encoderLayerHook = taskHook(task);
         try {
-          const { sequences } = await generateIds(hn.base, b.inputIds, b.attentionMask, { maxNewTokens: c.prompt.maxTargetLength, numBeams: c.eval.numBeams, encoderPrefix, encoderLayerHook });
+          const { sequences } = await generateIds(hn.base, b.inputIds, b.attentionMask, {
+            maxNewTokens: c.prompt.maxTargetLength,
+            numBeams: c.eval.numBeams,
+            encoderPrefix,
+            encoderLayerHook,
+          });
           decode(tok, sequences).forEach((p, k) => {
             out[chunk[k] as number] = p;
           });
@@ -202,7 +233,14 @@ async function runHypernetMerged(env: PredictEnv, method: string, tok: Tok, hn: 
  * in batches, every instance with its own task's adapter and fusion rows. `instructionOf` picks the
  * instruction each task's adapter is generated from (default: its own).
  */
-async function runHypernet(env: PredictEnv, method: string, tok: Tok, hn: HyperNetwork, rows: readonly Row[], instructionOf: InstructionSource = OWN_INSTRUCTION): Promise<string[]> {
+async function runHypernet(
+  env: PredictEnv,
+  method: string,
+  tok: Tok,
+  hn: HyperNetwork,
+  rows: readonly Row[],
+  instructionOf: InstructionSource = OWN_INSTRUCTION,
+): Promise<string[]> {
   const c = env.config;
   // the instruction as training prepared it, within this hypernetwork's instruction length
   const inputs = new InstructionInputs(tok, { ...c.prompt, maxInstructionLength: hn.config.maxInstructionLength });
@@ -212,7 +250,7 @@ async function runHypernet(env: PredictEnv, method: string, tok: Tok, hn: HyperN
   const out = new Array<string>(rows.length);
   const taskIds = [...byTask.keys()];
   let done = 0;
-  for (let start = 0; start < taskIds.length; ) {
+  for (let start = 0; start < taskIds.length;) {
     await env.yieldAndCheckStop();
     const group: string[] = [];
     let n = 0;
@@ -222,7 +260,10 @@ async function runHypernet(env: PredictEnv, method: string, tok: Tok, hn: HyperN
       n += byTask.get(id)?.length ?? 0;
     }
     const taskOf = new Map(group.map((id, k) => [id, k]));
-    const adapters = generateAdapters(hn, group.map((id) => instructionOf((rows[(byTask.get(id) as number[])[0] as number] as Row).task, inputs, tok.eosTokenId)));
+    const adapters = generateAdapters(
+      hn,
+      group.map((id) => instructionOf((rows[(byTask.get(id) as number[])[0] as number] as Row).task, inputs, tok.eosTokenId)),
+    );
     try {
       const members = group.flatMap((id) => byTask.get(id) as number[]);
       for (let i = 0; i < members.length; i += c.eval.batchSize) {
@@ -262,7 +303,11 @@ function flopsModel(c: Run['config'], tok: Tok, model: T5ForConditionalGeneratio
   };
   const tasks = new Set(heldRows.map((r) => r.task.taskId)).size;
   const perTask = heldRows.length / Math.max(1, tasks);
-  const concat = concatenatedInstanceFlops(cost, { instruction: Math.max(0, Math.round(len.concatenated - len.input)), input: Math.round(len.input), target: Math.round(len.target) });
+  const concat = concatenatedInstanceFlops(cost, {
+    instruction: Math.max(0, Math.round(len.concatenated - len.input)),
+    input: Math.round(len.input),
+    target: Math.round(len.target),
+  });
   const hypernet = (hn: HyperNetwork): number => {
     // once per task: encoding the instruction with the base encoder, plus the generator. Every weight is
     // used at least once (2 FLOPs each), and each target module runs its group's A and B heads
@@ -274,12 +319,16 @@ function flopsModel(c: Run['config'], tok: Tok, model: T5ForConditionalGeneratio
     const attentionTargets = [...new Set(hn.targetModules.map((t) => t.path.slice(t.path.lastIndexOf('.') + 1)))].filter(
       (n): n is 'q' | 'k' | 'v' | 'o' => n === 'q' || n === 'k' || n === 'v' || n === 'o',
     );
-    return adapterInstanceCost(cost, { instruction: Math.round(len.instruction), input: Math.round(len.input), target: Math.round(len.target) }, {
-      hypernetFlops,
-      instances: Math.max(1, Math.round(perTask)),
-      fusion: hn.config.fusion === 'concat',
-      lora: { rank: hn.config.rank, targets: attentionTargets },
-    }).amortisedPerInstance;
+    return adapterInstanceCost(
+      cost,
+      { instruction: Math.round(len.instruction), input: Math.round(len.input), target: Math.round(len.target) },
+      {
+        hypernetFlops,
+        instances: Math.max(1, Math.round(perTask)),
+        fusion: hn.config.fusion === 'concat',
+        lora: { rank: hn.config.rank, targets: attentionTargets },
+      },
+    ).amortisedPerInstance;
   };
   return { concat, hypernet };
 }
@@ -353,18 +402,49 @@ function announceSet(progress: Run['progress'], set: EvalSet): void {
  * per-instance records and held-out costs, one setting at a time (`add`, in the order of data.evalSets).
  * Both `tagi eval` and `tagi eval --queue` score through here.
  */
-export function evalScorer(progress: Run['progress'], data: TaskData, flops: Readonly<Record<string, number>>): { add(p: SetPredictions, announced?: boolean): void; result(): Evaluation } {
+export function evalScorer(
+  progress: Run['progress'],
+  data: TaskData,
+  flops: Readonly<Record<string, number>>,
+): { add(p: SetPredictions, announced?: boolean): void; result(): Evaluation } {
   const referenceIds = new Set(data.references.map((r) => r.id));
   const records: ScoreRecord[] = [];
   const predictionRecords: PredictionRecord[] = [];
   const time = new Map<string, { ms: number; n: number; flops: number }>();
-  const record = (method: string, seed: number | null, set: EvalSet, rows: readonly Row[], predictions: readonly string[], ms: number, flopsPerInstance: number) => {
+  const record = (
+    method: string,
+    seed: number | null,
+    set: EvalSet,
+    rows: readonly Row[],
+    predictions: readonly string[],
+    ms: number,
+    flopsPerInstance: number,
+  ) => {
     if (predictions.length !== rows.length) throw new Error(`eval ${method}: ${predictions.length} predictions for ${rows.length} instances of ${set.split}`);
     const scores = rows.map((r, i) => {
       const p = predictions[i] ?? '';
-      const rec: ScoreRecord = { method, ...(seed !== null ? { seed } : {}), taskId: r.task.taskId, split: set.split, instanceId: r.instanceId, rougeL: rougeL(p, r.references), exactMatch: exactMatch(p, r.references) };
+      const rec: ScoreRecord = {
+        method,
+        ...(seed !== null ? { seed } : {}),
+        taskId: r.task.taskId,
+        split: set.split,
+        instanceId: r.instanceId,
+        rougeL: rougeL(p, r.references),
+        exactMatch: exactMatch(p, r.references),
+      };
       records.push(rec);
-      if (!referenceIds.has(method)) predictionRecords.push({ method, seed, split: set.split, taskId: r.task.taskId, instanceId: r.instanceId, prediction: p, references: r.references, rougeL: rec.rougeL, exactMatch: rec.exactMatch ?? 0 });
+      if (!referenceIds.has(method))
+        predictionRecords.push({
+          method,
+          seed,
+          split: set.split,
+          taskId: r.task.taskId,
+          instanceId: r.instanceId,
+          prediction: p,
+          references: r.references,
+          rougeL: rec.rougeL,
+          exactMatch: rec.exactMatch ?? 0,
+        });
       return rec.rougeL;
     });
     if (set.split.startsWith('heldout') && flopsPerInstance > 0) {
@@ -373,14 +453,34 @@ export function evalScorer(progress: Run['progress'], data: TaskData, flops: Rea
     }
     const eg = predictions.slice(0, 3).map((p, i) => `${JSON.stringify(p)} vs ${JSON.stringify(rows[i]?.references[0])}`);
     progress.info(`  ${method}${seed !== null ? ` (seed ${seed})` : ''}: ROUGE-L ${mean(scores).toFixed(1)} — e.g. ${eg.join('; ')}`);
-    progress.event('eval', { method, ...(seed !== null ? { seed } : {}), split: set.split, rougeL: mean(scores), instances: rows.length, msPerInstance: ms / Math.max(1, rows.length) }, 'eval');
+    progress.event(
+      'eval',
+      {
+        method,
+        ...(seed !== null ? { seed } : {}),
+        split: set.split,
+        rougeL: mean(scores),
+        instances: rows.length,
+        msPerInstance: ms / Math.max(1, rows.length),
+      },
+      'eval',
+    );
   };
   return {
     add({ set, methods }, announced = false) {
       if (!announced) announceSet(progress, set);
       const rows = rowsOf(set);
       // references need no model: no cost recorded (flops 0)
-      for (const ref of data.references) record(ref.id, null, set, rows, rows.map((r) => ref.predict(r.task, r.input)), 0, 0);
+      for (const ref of data.references)
+        record(
+          ref.id,
+          null,
+          set,
+          rows,
+          rows.map((r) => ref.predict(r.task, r.input)),
+          0,
+          0,
+        );
       for (const m of methods) record(m.method, m.seed, set, rows, m.predictions, m.ms, flops[m.method] ?? 0);
     },
     result() {
@@ -392,7 +492,12 @@ export function evalScorer(progress: Run['progress'], data: TaskData, flops: Rea
 }
 
 /** Scores every setting's predictions at once (evalScorer over `predicted`, in order). */
-export function scoreEvaluation(progress: Run['progress'], data: TaskData, predicted: readonly SetPredictions[], flops: Readonly<Record<string, number>>): Evaluation {
+export function scoreEvaluation(
+  progress: Run['progress'],
+  data: TaskData,
+  predicted: readonly SetPredictions[],
+  flops: Readonly<Record<string, number>>,
+): Evaluation {
   const scorer = evalScorer(progress, data, flops);
   for (const p of predicted) scorer.add(p);
   return scorer.result();

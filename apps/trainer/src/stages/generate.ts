@@ -62,7 +62,9 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   // a user's text is a task definition: the same ids training computed for a task with this definition
   const { ids, truncation } = hypernetInstructionIds(tok, o.instruction, { numPos: 0, maxInstructionLength: hn.config.maxInstructionLength });
   if (truncation) {
-    o.warn?.(`the instruction is ${truncation.tokensBefore} tokens, more than the hypernetwork reads (max_instruction_length ${hn.config.maxInstructionLength}); it was cut to ${truncation.tokensAfter} tokens (eos kept), as training cuts its instructions`);
+    o.warn?.(
+      `the instruction is ${truncation.tokensBefore} tokens, more than the hypernetwork reads (max_instruction_length ${hn.config.maxInstructionLength}); it was cut to ${truncation.tokensAfter} tokens (eos kept), as training cuts its instructions`,
+    );
   }
   const t0 = performance.now();
   const task = generateAdapter(hn, ids);
@@ -72,7 +74,8 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     const lock = acquireLock(path.join(parent, `.${path.basename(o.out)}.tagi.lock`), 'tagi generate');
     const tmp = path.join(parent, `.${path.basename(o.out)}.tmp-${process.pid}`);
     try {
-      if (existsSync(o.out) && readdirSync(o.out).length > 0) throw new CliError(`--out: '${o.out}' appeared meanwhile and is not empty; nothing was overwritten`);
+      if (existsSync(o.out) && readdirSync(o.out).length > 0)
+        throw new CliError(`--out: '${o.out}' appeared meanwhile and is not empty; nothing was overwritten`);
       rmSync(tmp, { recursive: true, force: true });
       await writeTaskAdapter(tmp, hn, task, { instruction: o.instruction, hypernetName: o.hypernetDir });
       renameSync(tmp, o.out);
@@ -87,9 +90,13 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     hn.dispose();
     model.dispose();
   }
-  o.info?.(`wrote peft adapter ${o.out} (rank ${hn.config.rank}, instruction of ${ids.length} tokens, ${((performance.now() - t0) / 1000).toFixed(2)} s; base model ${modelDir})`);
+  o.info?.(
+    `wrote peft adapter ${o.out} (rank ${hn.config.rank}, instruction of ${ids.length} tokens, ${((performance.now() - t0) / 1000).toFixed(2)} s; base model ${modelDir})`,
+  );
   if (hn.config.fusion !== 'none') {
-    o.info?.(`note: this hypernetwork also fuses the encoded instruction into the model (fusion '${hn.config.fusion}'): the peft files alone are the LoRA part of the student; tagi_fusion.safetensors holds the rest (see tagi_adapter.json)`);
+    o.info?.(
+      `note: this hypernetwork also fuses the encoded instruction into the model (fusion '${hn.config.fusion}'): the peft files alone are the LoRA part of the student; tagi_fusion.safetensors holds the rest (see tagi_adapter.json)`,
+    );
   }
   return { out: o.out, modelDir, instructionIds: ids, ...(truncation ? { truncation } : {}) };
 }

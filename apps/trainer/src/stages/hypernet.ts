@@ -38,7 +38,6 @@ export interface HypernetVariant {
   readonly numPos?: number;
 }
 
-
 /**
  * `tagi experiment paper`: the paper's Table 2 (TAGI and the CE-only hypernetwork, on "Def" and on
  * "Def + 2 positive examples") and Table 4 (TAGI's ablations, on Def).
@@ -106,7 +105,13 @@ export interface BaseModel {
  * Stage 2 for one seed (or, when done, its reloaded output); undefined when hypernet.pretrain.steps is 0.
  * Documents: every training instance as one text (the Tk-Instruct prompt and its answer), split a|b|c.
  */
-export async function pretrainHypernetStage(run: Run, base: BaseModel, data: TaskData | { readonly documents: readonly (readonly number[])[] }, tok: Tok, seed = run.config.seed): Promise<HyperNetwork | undefined> {
+export async function pretrainHypernetStage(
+  run: Run,
+  base: BaseModel,
+  data: TaskData | { readonly documents: readonly (readonly number[])[] },
+  tok: Tok,
+  seed = run.config.seed,
+): Promise<HyperNetwork | undefined> {
   const c = run.config;
   const p = c.hypernet.pretrain;
   if (p.steps === 0) return undefined;
@@ -117,8 +122,15 @@ export async function pretrainHypernetStage(run: Run, base: BaseModel, data: Tas
   const range = (n: number): [number, number] => [Math.max(1, Math.floor(n / 2)), n];
   // task documents: instruction, demonstrations, input and answer in one text, split a|b|c
   // (or the documents of a text corpus, `tagi pretrain --data FILE.jsonl|DIR`: corpus.ts)
-  const documents = 'documents' in data ? data.documents : data.trainExamples.map((e) => tok.encode(`${e.concatenated}${e.outputs[0] ?? ''}`, { addSpecialTokens: false }));
-  const objective = pretrainObjective({ hypernet: hn, documents, batchSize: p.batchSize, seed, split: { instruction: range(p.segmentA), input: range(p.segmentB), target: range(p.segmentC) } });
+  const documents =
+    'documents' in data ? data.documents : data.trainExamples.map((e) => tok.encode(`${e.concatenated}${e.outputs[0] ?? ''}`, { addSpecialTokens: false }));
+  const objective = pretrainObjective({
+    hypernet: hn,
+    documents,
+    batchSize: p.batchSize,
+    seed,
+    split: { instruction: range(p.segmentA), input: range(p.segmentB), target: range(p.segmentC) },
+  });
   try {
     const t = await trainStage(run, stage, objective, p);
     await saveHypernet(run.path(stage), hn);
@@ -151,7 +163,13 @@ export interface FinetuneInputs {
  * `tagi generate` computes for the same definition), the student's input alone, the target, the
  * concatenated prompt for the KD teacher, and the task's alignment teacher.
  */
-export function finetuneTasks(c: TagiConfig, data: TaskData, tok: Tok, teachers: ReadonlyMap<string, AdapterSet> | undefined, inputs = new InstructionInputs(tok, c.prompt)): FinetuneTask[] {
+export function finetuneTasks(
+  c: TagiConfig,
+  data: TaskData,
+  tok: Tok,
+  teachers: ReadonlyMap<string, AdapterSet> | undefined,
+  inputs = new InstructionInputs(tok, c.prompt),
+): FinetuneTask[] {
   const maxTgt = c.prompt.maxTargetLength;
   return data.train.map((task) => {
     const rows = data.trainExamples.filter((e) => e.taskId === task.taskId);
@@ -171,7 +189,15 @@ export function finetuneTasks(c: TagiConfig, data: TaskData, tok: Tok, teachers:
 }
 
 /** Stage 3, one variant and seed (or, when done, its reloaded output). Every variant of a seed starts from that seed's pretrained weights (or fresh ones). */
-export async function finetuneHypernetStage(run: Run, variant: HypernetVariant, base: BaseModel, data: TaskData, tok: Tok, inputs: FinetuneInputs, seed = run.config.seed): Promise<HyperNetwork> {
+export async function finetuneHypernetStage(
+  run: Run,
+  variant: HypernetVariant,
+  base: BaseModel,
+  data: TaskData,
+  tok: Tok,
+  inputs: FinetuneInputs,
+  seed = run.config.seed,
+): Promise<HyperNetwork> {
   const stage = variantStage(variant.id, seed);
   if (run.isDone(stage)) return loadCheckedHypernet(run.path(stage), base.model);
   run.checkStop();
@@ -199,7 +225,14 @@ export async function finetuneHypernetStage(run: Run, variant: HypernetVariant, 
       seed,
       loss: { lambdaKl, lambdaIns, temperature: c.distill.temperature, alignment: c.distill.alignment },
       ...(lambdaKl > 0
-        ? { teacher: { sources, concatModel: base.model, ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}), cache: cacheBytes * sources.length <= TEACHER_CACHE_BUDGET_BYTES ? (inputs.teacherCache ?? true) : false } }
+        ? {
+            teacher: {
+              sources,
+              concatModel: base.model,
+              ...(inputs.multitask ? { concatAdapters: inputs.multitask.deltas } : {}),
+              cache: cacheBytes * sources.length <= TEACHER_CACHE_BUDGET_BYTES ? (inputs.teacherCache ?? true) : false,
+            },
+          }
         : {}),
     });
   } catch (e) {
@@ -214,7 +247,14 @@ export async function finetuneHypernetStage(run: Run, variant: HypernetVariant, 
     const last = t.result.last;
     await run.finishStage(stage, {
       outputs: [{ role: variantRole(variant.id), kind: 'hypernet', path: stage, name: `seed-${seed}` }],
-      ...(last ? { summary: { finalLoss: Number(last.loss.toPrecision(4)), ...Object.fromEntries(Object.entries(last.terms).map(([k, v]) => [`final_${k}`, Number(v.toPrecision(4))])) } } : {}),
+      ...(last
+        ? {
+            summary: {
+              finalLoss: Number(last.loss.toPrecision(4)),
+              ...Object.fromEntries(Object.entries(last.terms).map(([k, v]) => [`final_${k}`, Number(v.toPrecision(4))])),
+            },
+          }
+        : {}),
       seconds: t.seconds,
     });
     return hn;

@@ -61,7 +61,10 @@ export async function loadP3EvalData(dir: string, opts: { limit: number; seed: n
       continue;
     }
     const templates = t0EvalTemplates(await loadPromptsourceTemplates(templatesRoot, entry.templates));
-    if (templates.length === 0) throw new CliError(`--data: ${path.join(templatesRoot, entry.templates, 'templates.yaml')} has no T0 evaluation template (original_task with answer_choices)`);
+    if (templates.length === 0)
+      throw new CliError(
+        `--data: ${path.join(templatesRoot, entry.templates, 'templates.yaml')} has no T0 evaluation template (original_task with answer_choices)`,
+      );
     for (const s of present) {
       const rows = await loadP3Examples(entry.dataset, s.file, { limit: opts.limit });
       for (const t of templates) {
@@ -72,19 +75,30 @@ export async function loadP3EvalData(dir: string, opts: { limit: number; seed: n
       datasets.push(s.name);
     }
   }
-  if (examples.length === 0) throw new CliError(`--data: '${dir}' holds no P3 evaluation file of the shared layout (superglue/<CB|COPA|RTE|WiC|WSC>/val.jsonl, anli/anli_r<1-3>_dev.jsonl)`);
+  if (examples.length === 0)
+    throw new CliError(
+      `--data: '${dir}' holds no P3 evaluation file of the shared layout (superglue/<CB|COPA|RTE|WiC|WSC>/val.jsonl, anli/anli_r<1-3>_dev.jsonl)`,
+    );
   return { examples, datasets, missing, skipped };
 }
 
 /** What the student reads besides its input ids, for `batch` rows (new tensors, disposed by the scorer). */
-export type ForwardExtras = (batch: number) => { adapters?: DeltaMap; encoderPrefix?: { states: tf.Tensor3D; mask: tf.Tensor2D }; encoderLayerHook?: EncoderLayerHook };
+export type ForwardExtras = (batch: number) => {
+  adapters?: DeltaMap;
+  encoderPrefix?: { states: tf.Tensor3D; mask: tf.Tensor2D };
+  encoderLayerHook?: EncoderLayerHook;
+};
 
 /**
  * The rank-classification scorer of a T5: for every (input, choice) pair the sum of log p(choice token)
  * over the choice's tokens (and their count), inputs cut to `maxSourceLength` and choices to
  * `maxTargetLength` tokens (eos kept). `extras` adds an adapter and instruction fusion.
  */
-export function t5ChoiceScorer(model: T5ForConditionalGeneration, tok: Tok, opts: { maxSourceLength: number; maxTargetLength: number; batchSize: number; extras?: ForwardExtras }): ChoiceScorer {
+export function t5ChoiceScorer(
+  model: T5ForConditionalGeneration,
+  tok: Tok,
+  opts: { maxSourceLength: number; maxTargetLength: number; batchSize: number; extras?: ForwardExtras },
+): ChoiceScorer {
   const ids = new Map<string, number[]>();
   const encode = (text: string, maxLength: number) => {
     const key = `${maxLength}\u0000${text}`;
@@ -93,7 +107,9 @@ export function t5ChoiceScorer(model: T5ForConditionalGeneration, tok: Tok, opts
     return v;
   };
   return async (inputs, choices) => {
-    const pairs = inputs.flatMap((input, i) => (choices[i] as readonly string[]).map((choice) => ({ input: encode(input, opts.maxSourceLength), target: encode(choice, opts.maxTargetLength) })));
+    const pairs = inputs.flatMap((input, i) =>
+      (choices[i] as readonly string[]).map((choice) => ({ input: encode(input, opts.maxSourceLength), target: encode(choice, opts.maxTargetLength) })),
+    );
     const scores: ChoiceScore[] = [];
     for (let s = 0; s < pairs.length; s += opts.batchSize) {
       const chunk = pairs.slice(s, s + opts.batchSize);
@@ -128,7 +144,11 @@ export function t5ChoiceScorer(model: T5ForConditionalGeneration, tok: Tok, opts
  * template: one rankReport per template with its scorer, then the per-dataset and average summary over
  * all of them (summarizeRank). With one scorer for every template it equals rankReport on all examples.
  */
-export async function rankReportByTemplate(examples: readonly ChoiceExample[], scorerFor: (dataset: string, template: string) => Promise<{ scorer: ChoiceScorer; release?: () => void }>, batchSize: number): Promise<RankReport> {
+export async function rankReportByTemplate(
+  examples: readonly ChoiceExample[],
+  scorerFor: (dataset: string, template: string) => Promise<{ scorer: ChoiceScorer; release?: () => void }>,
+  batchSize: number,
+): Promise<RankReport> {
   const groups = new Map<string, ChoiceExample[]>();
   for (const e of examples) {
     const key = `${e.dataset}\u0000${e.template}`;
@@ -150,7 +170,11 @@ export async function rankReportByTemplate(examples: readonly ChoiceExample[], s
     if (labelled === 0) continue;
     const { scorer, release } = await scorerFor(dataset, first.template as string);
     try {
-      const r = await rankReport(group.map((e) => ({ input: e.input, choices: e.choices, label: e.label, dataset, template: e.template as string })), scorer, { batchSize });
+      const r = await rankReport(
+        group.map((e) => ({ input: e.input, choices: e.choices, label: e.label, dataset, template: e.template as string })),
+        scorer,
+        { batchSize },
+      );
       templates.push(...r.templates);
     } finally {
       release?.();
@@ -205,8 +229,15 @@ export async function p3Eval(run: Run, dir: string): Promise<void> {
   const hn: HyperNetwork | undefined = c.hypernetDir === undefined ? undefined : await loadCheckedHypernet(c.hypernetDir, model);
   const instructions = hn ? await templateInstructions(dir, data.datasets) : new Map<string, string>();
   const scoring = { maxSourceLength: c.prompt.maxSourceLength, maxTargetLength: c.prompt.maxTargetLength, batchSize: c.eval.batchSize };
-  const methods: { id: string; label: string; scorerFor: Parameters<typeof rankReportByTemplate>[1] }[] = [{ id: 'no-adapter', label: 'No adapter', scorerFor: async () => ({ scorer: t5ChoiceScorer(model, tok, scoring) }) }];
-  if (multitask) methods.push({ id: 'multitask', label: 'Adapter (--adapter)', scorerFor: async () => ({ scorer: t5ChoiceScorer(model, tok, { ...scoring, extras: () => ({ adapters: multitask.deltas }) }) }) });
+  const methods: { id: string; label: string; scorerFor: Parameters<typeof rankReportByTemplate>[1] }[] = [
+    { id: 'no-adapter', label: 'No adapter', scorerFor: async () => ({ scorer: t5ChoiceScorer(model, tok, scoring) }) },
+  ];
+  if (multitask)
+    methods.push({
+      id: 'multitask',
+      label: 'Adapter (--adapter)',
+      scorerFor: async () => ({ scorer: t5ChoiceScorer(model, tok, { ...scoring, extras: () => ({ adapters: multitask.deltas }) }) }),
+    });
   if (hn) {
     const inputs = new InstructionInputs(tok, { ...c.prompt, numPos: 0, maxInstructionLength: hn.config.maxInstructionLength });
     methods.push({
@@ -226,21 +257,40 @@ export async function p3Eval(run: Run, dir: string): Promise<void> {
   const summary: Record<string, number> = {};
   const reports: { id: string; report: RankReport }[] = [];
   for (const m of methods) {
-    const report = await rankReportByTemplate(data.examples, async (d, t) => {
-      await run.yieldAndCheckStop('during evaluation (it keeps no checkpoint: it runs again from its beginning)');
-      return m.scorerFor(d, t);
-    }, c.eval.batchSize);
+    const report = await rankReportByTemplate(
+      data.examples,
+      async (d, t) => {
+        await run.yieldAndCheckStop('during evaluation (it keeps no checkpoint: it runs again from its beginning)');
+        return m.scorerFor(d, t);
+      },
+      c.eval.batchSize,
+    );
     reports.push({ id: m.id, report });
     summary[`${m.id}.mean`] = Number((report.average.median.mean ?? 0).toFixed(2));
     summary[`${m.id}.sum`] = Number((report.average.median.sum ?? 0).toFixed(2));
     run.progress.info(`\n${renderRankMarkdown(report, { title: `${m.label}: rank classification accuracy (%)` })}`);
-    run.progress.info(`  ${m.label}: average over datasets of the median over templates: ${pct(report.average.median.mean)} (mean scoring), ${pct(report.average.median.sum)} (sum scoring)`);
+    run.progress.info(
+      `  ${m.label}: average over datasets of the median over templates: ${pct(report.average.median.mean)} (mean scoring), ${pct(report.average.median.sum)} (sum scoring)`,
+    );
   }
   // written only once every method is scored: a stopped evaluation leaves no partial report
   const written: string[] = [];
   for (const { id, report } of reports) {
-    const meta = { method: id, model: c.model, data: dir, preset: c.preset, seed: c.seed, rowsPerDataset: c.prompt.maxEvalInstancesPerTask, ...(id === 'multitask' ? { adapter: c.adapter } : {}), ...(id === 'tagi' ? { hypernet: c.hypernetDir } : {}) };
-    const files = await writeRankReport(run.dir, report, { basename: id === 'no-adapter' ? 'rank_results' : `rank_results-${id}`, meta, markdown: { title: `${methods.find((m) => m.id === id)?.label}: rank classification accuracy (%)` } });
+    const meta = {
+      method: id,
+      model: c.model,
+      data: dir,
+      preset: c.preset,
+      seed: c.seed,
+      rowsPerDataset: c.prompt.maxEvalInstancesPerTask,
+      ...(id === 'multitask' ? { adapter: c.adapter } : {}),
+      ...(id === 'tagi' ? { hypernet: c.hypernetDir } : {}),
+    };
+    const files = await writeRankReport(run.dir, report, {
+      basename: id === 'no-adapter' ? 'rank_results' : `rank_results-${id}`,
+      meta,
+      markdown: { title: `${methods.find((m) => m.id === id)?.label}: rank classification accuracy (%)` },
+    });
     written.push(path.basename(files.json), path.basename(files.markdown));
   }
   multitask?.dispose();

@@ -80,7 +80,12 @@ export function paperPlan(c: TagiConfig): ReportPlan {
 export function evalPlan(c: TagiConfig): ReportPlan {
   const controls = c.hypernetDir !== undefined ? controlsOf(c) : { methods: [], comparisons: [] };
   return {
-    methods: [{ id: 'no-adapter' }, ...(c.adapter !== undefined ? [{ id: 'multitask' }] : []), ...(c.hypernetDir !== undefined ? [{ id: 'tagi' }] : []), ...controls.methods],
+    methods: [
+      { id: 'no-adapter' },
+      ...(c.adapter !== undefined ? [{ id: 'multitask' }] : []),
+      ...(c.hypernetDir !== undefined ? [{ id: 'tagi' }] : []),
+      ...controls.methods,
+    ],
     comparisons: [{ a: 'tagi', b: 'no-adapter' }, { a: 'tagi', b: 'multitask' }, ...controls.comparisons],
     title: 'Evaluation (ROUGE-L / exact match ×100)',
   };
@@ -90,13 +95,29 @@ export function evalPlan(c: TagiConfig): ReportPlan {
  * The end of the 'eval' stage from scored records: summary, trainer_state.json, results.json/results.md.
  * `tagi eval --queue` ends here too, so both write the same results from the same records.
  */
-export async function finishReport(run: Run, facts: { backend: string; t0: number; load0: number[] | null }, data: TaskData, evaluation: Evaluation, plan: ReportPlan, te: number): Promise<void> {
+export async function finishReport(
+  run: Run,
+  facts: { backend: string; t0: number; load0: number[] | null },
+  data: TaskData,
+  evaluation: Evaluation,
+  plan: ReportPlan,
+  te: number,
+): Promise<void> {
   const { records, costs } = evaluation;
   const cost = relativeCosts(costs);
   const c = run.config;
-  const summary = summarize(records, { methods: plan.methods, references: data.references, evalSets: data.evalSets, comparisons: plan.comparisons, cost, title: plan.title });
+  const summary = summarize(records, {
+    methods: plan.methods,
+    references: data.references,
+    evalSets: data.evalSets,
+    comparisons: plan.comparisons,
+    cost,
+    title: plan.title,
+  });
   const summaryLine = Object.fromEntries(
-    summary.rows.filter((r) => r.kind === 'method').flatMap((r) => Object.entries(r.scores).map(([col, sc]) => [`${r.method}/${col}`, Number((sc.rougeL?.estimate ?? NaN).toFixed(2))])),
+    summary.rows
+      .filter((r) => r.kind === 'method')
+      .flatMap((r) => Object.entries(r.scores).map(([col, sc]) => [`${r.method}/${col}`, Number((sc.rougeL?.estimate ?? NaN).toFixed(2))])),
   );
   const evalSeconds = (performance.now() - te) / 1000;
   await run.finishStage('eval', { summary: summaryLine, seconds: evalSeconds });
@@ -122,4 +143,3 @@ export async function finishReport(run: Run, facts: { backend: string; t0: numbe
   await writePredictions(run.dir, evaluation.predictions);
   run.progress.info(`\n${resultsMarkdown(results)}\nwrote ${run.dir}/results.json, results.md, predictions.jsonl, metrics.jsonl, curves.svg`);
 }
-

@@ -38,8 +38,16 @@ interface LoraSettings {
  * (the model's forward reads nothing back).
  */
 function loraStageObjective(model: T5ForConditionalGeneration, examples: TokenizedExample[], tok: Tok, s: LoraSettings, seed: number, stage: string) {
-  checkIdRows(examples.map((e) => e.input), model.config.vocabSize, `${stage} inputs`);
-  checkIdRows(examples.map((e) => e.target), model.config.vocabSize, `${stage} targets`);
+  checkIdRows(
+    examples.map((e) => e.input),
+    model.config.vocabSize,
+    `${stage} inputs`,
+  );
+  checkIdRows(
+    examples.map((e) => e.target),
+    model.config.vocabSize,
+    `${stage} targets`,
+  );
   return loraObjective({
     model,
     examples,
@@ -61,7 +69,10 @@ export function teacherBanks(c: TagiConfig, data: TaskData): TeacherBank[] {
   const groups = [...new Set(data.train.map((t) => teacherGroup(c, t)))].sort();
   const size = c.teachers.bankSize === 0 ? groups.length : c.teachers.bankSize;
   const n = Math.ceil(groups.length / size);
-  return Array.from({ length: n }, (_, k) => ({ stage: n === 1 ? 'teachers' : `teachers/bank-${k + 1}-of-${n}`, groups: groups.slice(k * size, (k + 1) * size) }));
+  return Array.from({ length: n }, (_, k) => ({
+    stage: n === 1 ? 'teachers' : `teachers/bank-${k + 1}-of-${n}`,
+    groups: groups.slice(k * size, (k + 1) * size),
+  }));
 }
 
 /** Output dir of a group's teacher, relative to the run dir. */
@@ -83,8 +94,16 @@ export function teacherBankObjective(model: T5ForConditionalGeneration, c: TagiC
     const input = c.teachers.groupBy === 'task' ? inputs.studentInputIds(task, e.studentInput) : inputs.concatenatedIds(task, e.studentInput);
     examples.push({ group, input, target: tok.encode(e.outputs[0] ?? '', { maxLength: c.prompt.maxTargetLength }) });
   }
-  checkIdRows(examples.map((e) => e.input), model.config.vocabSize, `${bank.stage} inputs`);
-  checkIdRows(examples.map((e) => e.target), model.config.vocabSize, `${bank.stage} targets`);
+  checkIdRows(
+    examples.map((e) => e.input),
+    model.config.vocabSize,
+    `${bank.stage} inputs`,
+  );
+  checkIdRows(
+    examples.map((e) => e.target),
+    model.config.vocabSize,
+    `${bank.stage} targets`,
+  );
   const s = c.teachers;
   const objective = loraBankObjective({
     model,
@@ -150,14 +169,23 @@ export async function trainTeachers(run: Run, model: T5ForConditionalGeneration,
  * The multitask baseline: a LoRA on the frozen base, trained on the instruction-concatenated prompts (with
  * `numPos` demonstrations, default the config's, as stage `stage` into `dir`).
  */
-export async function trainMultitask(run: Run, model: T5ForConditionalGeneration, data: TaskData, tok: Tok, o: { stage?: string; dir?: string; numPos?: number } = {}): Promise<AdapterSet> {
+export async function trainMultitask(
+  run: Run,
+  model: T5ForConditionalGeneration,
+  data: TaskData,
+  tok: Tok,
+  o: { stage?: string; dir?: string; numPos?: number } = {},
+): Promise<AdapterSet> {
   const c = run.config;
   const stage = o.stage ?? 'multitask';
   const dir = o.dir ?? MULTITASK_DIR;
   run.checkStop();
   if (run.isDone(stage)) return loadCheckedAdapter(run.path(dir), model);
   const inputs = new InstructionInputs(tok, withNumPos(c, o.numPos).prompt);
-  const examples = data.trainExamples.map((e) => ({ input: inputs.concatenatedIds(data.byId.get(e.taskId) as Task, e.studentInput), target: tok.encode(e.outputs[0] ?? '', { maxLength: c.prompt.maxTargetLength }) }));
+  const examples = data.trainExamples.map((e) => ({
+    input: inputs.concatenatedIds(data.byId.get(e.taskId) as Task, e.studentInput),
+    target: tok.encode(e.outputs[0] ?? '', { maxLength: c.prompt.maxTargetLength }),
+  }));
   const cut = inputs.summary();
   if (cut !== undefined) run.progress.info(`warning: ${cut}`);
   const objective = loraStageObjective(model, examples, tok, c.multitask, c.seed, stage);
@@ -165,7 +193,11 @@ export async function trainMultitask(run: Run, model: T5ForConditionalGeneration
     model.train();
     const t = await trainStage(run, stage, objective, c.multitask.train);
     await saveAdapter(run.path(dir), objective.adapter);
-    await run.finishStage(stage, { outputs: [{ role: 'multitask-adapter', kind: 'peft', path: dir }], seconds: t.seconds, ...(t.result.last ? { summary: { finalLoss: Number(t.result.last.loss.toPrecision(4)) } } : {}) });
+    await run.finishStage(stage, {
+      outputs: [{ role: 'multitask-adapter', kind: 'peft', path: dir }],
+      seconds: t.seconds,
+      ...(t.result.last ? { summary: { finalLoss: Number(t.result.last.loss.toPrecision(4)) } } : {}),
+    });
     return objective.adapter;
   } catch (e) {
     objective.adapter.dispose();

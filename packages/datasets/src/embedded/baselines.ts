@@ -80,8 +80,7 @@ export function embeddedBaselines(suite: EmbeddedSuite, options: BaselineOptions
       bestRule = rule;
     }
   }
-  const blind: Predictor = (_task, input) =>
-    bestRule === '<copy>' ? input : bestRule === '<majority>' ? majorityOutput : apply(bestRule, input);
+  const blind: Predictor = (_task, input) => (bestRule === '<copy>' ? input : bestRule === '<majority>' ? majorityOutput : apply(bestRule, input));
   const instructionBlind = Object.assign(blind, { rule: bestRule, trainScore: bestScore });
   // Training outputs are never "none" (samplers plant what each rule needs), so a rule that answers
   // "none" or fails on an input would not have produced it: it does not vote.
@@ -186,7 +185,10 @@ export function baselineTable(suite: EmbeddedSuite, options: BaselineOptions = {
       for (const t of tasks)
         for (const inst of t.instances) {
           const pred = f(t, inst.input);
-          em += exact(pred.toLowerCase(), inst.outputs.map((o) => o.toLowerCase()));
+          em += exact(
+            pred.toLowerCase(),
+            inst.outputs.map((o) => o.toLowerCase()),
+          );
           rl += Math.max(0, ...inst.outputs.map((o) => localRougeL(pred, o)));
           n++;
         }

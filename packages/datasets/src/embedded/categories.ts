@@ -2,17 +2,7 @@
 // common words drawn from mixed classes) to a different output, so the instruction decides the answer.
 // A category is a family of tasks indexed by a parameter (k, a word class, a word pair, a relation…).
 import type { DataRng } from '../rng.js';
-import {
-  CLASS_LABELS,
-  CLASS_NAMES,
-  RELATIONS,
-  WORD_CLASSES,
-  classOf,
-  numberValue,
-  numberWord,
-  type Relation,
-  type WordClass,
-} from './lexicon.js';
+import { CLASS_LABELS, CLASS_NAMES, RELATIONS, WORD_CLASSES, classOf, numberValue, numberWord, type Relation, type WordClass } from './lexicon.js';
 
 export interface Category<P = unknown> {
   /** Category id, also the prefix of its task ids. */
@@ -331,9 +321,18 @@ const containsClass = cat<WordClass>({
 });
 
 const compareParams: [WordClass, WordClass][] = [
-  ['animal', 'color'], ['food', 'object'], ['number', 'person'], ['verb', 'adjective'], ['color', 'food'],
-  ['person', 'animal'], ['object', 'verb'], ['adjective', 'number'], ['animal', 'food'], ['color', 'person'],
-  ['object', 'number'], ['verb', 'food'],
+  ['animal', 'color'],
+  ['food', 'object'],
+  ['number', 'person'],
+  ['verb', 'adjective'],
+  ['color', 'food'],
+  ['person', 'animal'],
+  ['object', 'verb'],
+  ['adjective', 'number'],
+  ['animal', 'food'],
+  ['color', 'person'],
+  ['object', 'number'],
+  ['verb', 'food'],
 ];
 const compareCounts = cat<[WordClass, WordClass]>({
   name: 'compare_counts',
@@ -372,7 +371,8 @@ const positionOfClass = cat<WordClass>({
   rule: (c) => `give the position of the first ${sg(c)}`,
   sample: (rng, c) => plant(rng, randomWords(rng, rng.int(3, 9)), c, 1, 2),
   solve: (w, c) => numberWord(w.findIndex((x) => classOf(x) === c) + 1),
-  wrong: (w, c, rng) => differ(numberWord(w.findIndex((x) => classOf(x) === c) + 1), rng, numberWord(w.findIndex((x) => classOf(x) === c)), ofClass(w, c)[0] ?? ''),
+  wrong: (w, c, rng) =>
+    differ(numberWord(w.findIndex((x) => classOf(x) === c) + 1), rng, numberWord(w.findIndex((x) => classOf(x) === c)), ofClass(w, c)[0] ?? ''),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -415,9 +415,22 @@ const wordBefore = neighbourCategory('word_before', -1, true);
 // rewriting
 
 const REPLACE_PAIRS: [string, string][] = [
-  ['cat', 'dog'], ['red', 'blue'], ['one', 'two'], ['tea', 'milk'], ['car', 'boat'], ['big', 'small'],
-  ['run', 'walk'], ['boy', 'girl'], ['bread', 'rice'], ['green', 'pink'], ['house', 'tree'], ['six', 'nine'],
-  ['fish', 'bird'], ['hot', 'cold'], ['sing', 'read'], ['book', 'cup'],
+  ['cat', 'dog'],
+  ['red', 'blue'],
+  ['one', 'two'],
+  ['tea', 'milk'],
+  ['car', 'boat'],
+  ['big', 'small'],
+  ['run', 'walk'],
+  ['boy', 'girl'],
+  ['bread', 'rice'],
+  ['green', 'pink'],
+  ['house', 'tree'],
+  ['six', 'nine'],
+  ['fish', 'bird'],
+  ['hot', 'cold'],
+  ['sing', 'read'],
+  ['book', 'cup'],
 ];
 const replaceWord = cat<[string, string]>({
   name: 'replace_word',
@@ -442,8 +455,16 @@ const replaceWord = cat<[string, string]>({
 });
 
 const replaceClassParams: [WordClass, string][] = [
-  ['animal', 'cat'], ['color', 'red'], ['food', 'bread'], ['object', 'box'], ['number', 'one'],
-  ['person', 'man'], ['verb', 'run'], ['adjective', 'good'], ['animal', 'fish'], ['color', 'white'],
+  ['animal', 'cat'],
+  ['color', 'red'],
+  ['food', 'bread'],
+  ['object', 'box'],
+  ['number', 'one'],
+  ['person', 'man'],
+  ['verb', 'run'],
+  ['adjective', 'good'],
+  ['animal', 'fish'],
+  ['color', 'white'],
 ];
 const replaceClass = cat<[WordClass, string]>({
   name: 'replace_class',
@@ -513,7 +534,11 @@ function orderCategory(name: string, params: Order[], heldOut: boolean, heldOutP
       rule: 'sort the words alphabetically',
     },
     reverse_alphabetical: {
-      defs: ['Sort the input words in reverse alphabetical order.', 'Output the words arranged from Z to A.', 'Put the list of words in backwards dictionary order.'],
+      defs: [
+        'Sort the input words in reverse alphabetical order.',
+        'Output the words arranged from Z to A.',
+        'Put the list of words in backwards dictionary order.',
+      ],
       rule: 'sort the words from Z to A',
     },
     dedupe: {
@@ -588,7 +613,8 @@ const span = cat<['first' | 'last', number]>({
   rule: ([s, n]) => `keep the ${s} ${numberWord(n)} words`,
   sample: (rng, [, n]) => randomWords(rng, rng.int(n + 1, 9)),
   solve: (w, [s, n]) => (s === 'first' ? w.slice(0, n) : w.slice(-n)).join(' '),
-  wrong: (w, [s, n], rng) => differ((s === 'first' ? w.slice(0, n) : w.slice(-n)).join(' '), rng, (s === 'first' ? w.slice(-n) : w.slice(0, n)).join(' '), w.slice(0, n + 1).join(' ')),
+  wrong: (w, [s, n], rng) =>
+    differ((s === 'first' ? w.slice(0, n) : w.slice(-n)).join(' '), rng, (s === 'first' ? w.slice(-n) : w.slice(0, n)).join(' '), w.slice(0, n + 1).join(' ')),
 });
 
 const alternate = cat<'odd' | 'even'>({
@@ -599,12 +625,21 @@ const alternate = cat<'odd' | 'even'>({
   slug: (p) => p,
   definitions: (p) =>
     p === 'odd'
-      ? ['Output every other word, starting with the first word.', 'Keep the words at positions one, three, five and so on.', 'Write the first word, skip one, write the next, and so on.']
-      : ['Output every other word, starting with the second word.', 'Keep the words at positions two, four, six and so on.', 'Skip the first word, write the second, skip one, and so on.'],
+      ? [
+          'Output every other word, starting with the first word.',
+          'Keep the words at positions one, three, five and so on.',
+          'Write the first word, skip one, write the next, and so on.',
+        ]
+      : [
+          'Output every other word, starting with the second word.',
+          'Keep the words at positions two, four, six and so on.',
+          'Skip the first word, write the second, skip one, and so on.',
+        ],
   rule: (p) => `keep the words at ${p} positions`,
   sample: (rng) => randomWords(rng, rng.int(3, 9)),
   solve: (w, p) => w.filter((_, i) => (i % 2 === 0) === (p === 'odd')).join(' '),
-  wrong: (w, p, rng) => differ(w.filter((_, i) => (i % 2 === 0) === (p === 'odd')).join(' '), rng, w.filter((_, i) => (i % 2 === 0) !== (p === 'odd')).join(' ')),
+  wrong: (w, p, rng) =>
+    differ(w.filter((_, i) => (i % 2 === 0) === (p === 'odd')).join(' '), rng, w.filter((_, i) => (i % 2 === 0) !== (p === 'odd')).join(' ')),
 });
 
 const repeatParams: [number, number][] = [];
@@ -623,7 +658,8 @@ const repeatWord = cat<[number, number]>({
   rule: ([k, n]) => `repeat the ${ordinal(k)} word ${numberWord(n)} times`,
   sample: (rng, [k]) => randomWords(rng, rng.int(k + 1, 8)),
   solve: (w, [k, n]) => Array.from({ length: n }, () => w[k - 1] ?? 'none').join(' '),
-  wrong: (w, [k, n], rng) => differ(Array.from({ length: n }, () => w[k - 1] ?? 'none').join(' '), rng, w[k - 1] ?? '', Array.from({ length: n }, () => w[k] ?? 'none').join(' ')),
+  wrong: (w, [k, n], rng) =>
+    differ(Array.from({ length: n }, () => w[k - 1] ?? 'none').join(' '), rng, w[k - 1] ?? '', Array.from({ length: n }, () => w[k] ?? 'none').join(' ')),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -713,8 +749,16 @@ const arithmetic = cat<'sum' | 'difference'>({
   slug: (p) => p,
   definitions: (p) =>
     p === 'sum'
-      ? ['Add the number words in the input and write the sum as a word.', 'What do the given numbers add up to? Answer with a number word.', 'Output the total of all the numbers in the list, spelled out.']
-      : ['Subtract the smaller number word from the larger one and write the result as a word.', 'What is the difference between the two numbers? Answer with a number word.', 'Output how far apart the two given numbers are, spelled out.'],
+      ? [
+          'Add the number words in the input and write the sum as a word.',
+          'What do the given numbers add up to? Answer with a number word.',
+          'Output the total of all the numbers in the list, spelled out.',
+        ]
+      : [
+          'Subtract the smaller number word from the larger one and write the result as a word.',
+          'What is the difference between the two numbers? Answer with a number word.',
+          'Output how far apart the two given numbers are, spelled out.',
+        ],
   rule: (p) => (p === 'sum' ? 'add the numbers' : 'subtract the smaller number from the larger'),
   sample: (rng, p) => {
     if (p === 'difference') return [numberWord(rng.int(1, 9)), numberWord(rng.int(1, 9))];
@@ -755,7 +799,12 @@ const lengthExtreme = cat<'longest' | 'shortest'>({
   sample: (rng) => randomWords(rng, rng.int(3, 7)),
   solve: (w, p) => w.reduce((best, x) => ((p === 'longest' ? x.length > best.length : x.length < best.length) ? x : best)),
   wrong: (w, p, rng) =>
-    differ(w.reduce((best, x) => ((p === 'longest' ? x.length > best.length : x.length < best.length) ? x : best)), rng, w.reduce((best, x) => ((p === 'longest' ? x.length < best.length : x.length > best.length) ? x : best)), w[0] ?? ''),
+    differ(
+      w.reduce((best, x) => ((p === 'longest' ? x.length > best.length : x.length < best.length) ? x : best)),
+      rng,
+      w.reduce((best, x) => ((p === 'longest' ? x.length < best.length : x.length > best.length) ? x : best)),
+      w[0] ?? '',
+    ),
 });
 
 const kthIsClassParams: [number, WordClass][] = [];
@@ -784,8 +833,36 @@ const kthIsClass = cat<[number, WordClass]>({
 
 /** Every category, in a fixed order (task ids and seeds do not depend on this order). */
 export const CATEGORIES: readonly Category<unknown>[] = [
-  kthWord, kthFromEnd, firstOfClass, lastOfClass, kthOfClass, filterClass, removeClass, filterReverse,
-  countClass, countWord, containsWord, containsClass, compareCounts, positionOfClass, wordAfter, wordBefore,
-  replaceWord, replaceClass, prefixCopy, suffixCopy, reorder, dedupe, swapEnds, span, alternate, repeatWord,
-  mapRelation, mapKth, numberExtreme, arithmetic, lengthExtreme, kthIsClass,
+  kthWord,
+  kthFromEnd,
+  firstOfClass,
+  lastOfClass,
+  kthOfClass,
+  filterClass,
+  removeClass,
+  filterReverse,
+  countClass,
+  countWord,
+  containsWord,
+  containsClass,
+  compareCounts,
+  positionOfClass,
+  wordAfter,
+  wordBefore,
+  replaceWord,
+  replaceClass,
+  prefixCopy,
+  suffixCopy,
+  reorder,
+  dedupe,
+  swapEnds,
+  span,
+  alternate,
+  repeatWord,
+  mapRelation,
+  mapKth,
+  numberExtreme,
+  arithmetic,
+  lengthExtreme,
+  kthIsClass,
 ];

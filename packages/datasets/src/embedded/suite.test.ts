@@ -82,8 +82,7 @@ describe("embeddedSuite({ name: 'lexical-v1' })", () => {
     for (const c of wholeCats) expect(c.trainTasks).toBe(0);
     expect(suite.heldOut.some((t) => t.heldOutReason === 'parameter')).toBe(true);
     const trainCats = new Set(suite.train.map((t) => t.category));
-    for (const t of suite.heldOut)
-      expect(trainCats.has(t.category)).toBe(t.heldOutReason === 'parameter');
+    for (const t of suite.heldOut) expect(trainCats.has(t.category)).toBe(t.heldOutReason === 'parameter');
   });
 
   it('solves hand-checked cases', () => {
@@ -132,7 +131,15 @@ describe("embeddedSuite({ name: 'lexical-v1' })", () => {
 
   it('makes the instruction matter: one input gets many different answers across tasks', () => {
     const input = 'red cat two tea box dog';
-    const answers = new Set(suite.train.map((t) => { try { return suite.solve(t.taskId, input); } catch { return ''; } }));
+    const answers = new Set(
+      suite.train.map((t) => {
+        try {
+          return suite.solve(t.taskId, input);
+        } catch {
+          return '';
+        }
+      }),
+    );
     expect(answers.size).toBeGreaterThan(50);
   });
 
@@ -185,6 +192,8 @@ describe("embeddedSuite({ name: 'lexical-v1' })", () => {
     expect(() => embeddedSuite({ name: 'lexical-v1', trainInstances: 0 })).toThrow(/trainInstances/);
     expect(() => embeddedSuite({ name: 'lexical-v1', seed: 1.5 })).toThrow(/seed/);
     expect(() => embeddedSuite({ name: 'lexical-v1', seenEvalInstances: 4 })).toThrow(/seenEvalInstances/);
-    expect(() => embeddedSuite({ name: 'lexical-v2' as 'lexical-v1' })).toThrow(/embeddedSuite\.name: expected one of compositional-v2, compositional-v1, lexical-v1/);
+    expect(() => embeddedSuite({ name: 'lexical-v2' as 'lexical-v1' })).toThrow(
+      /embeddedSuite\.name: expected one of compositional-v2, compositional-v1, lexical-v1/,
+    );
   });
 });

@@ -6,7 +6,13 @@ import { DatasetArgumentError } from '../errors.js';
 import { DataRng } from '../rng.js';
 import type { TaskExample, TaskInstance } from '../types.js';
 import { CATEGORIES, type Category } from './categories.js';
-import { type CompositionalSuite, type CompositionalSuiteName, type CompositionalSuiteOptions, compositionalDefaults, generateCompositionalSuite } from './compositional/suite.js';
+import {
+  type CompositionalSuite,
+  type CompositionalSuiteName,
+  type CompositionalSuiteOptions,
+  compositionalDefaults,
+  generateCompositionalSuite,
+} from './compositional/suite.js';
 import {
   DEFAULT_EMBEDDED_SUITE,
   EMBEDDED_SUITES,
@@ -110,7 +116,8 @@ export function embeddedSuite(options?: EmbeddedSuiteOptions & { readonly name?:
 export function embeddedSuite(options?: EmbeddedSuiteOptions): EmbeddedSuite;
 export function embeddedSuite(options: EmbeddedSuiteOptions = {}): EmbeddedSuite {
   const name = options.name ?? DEFAULT_EMBEDDED_SUITE;
-  if (!(EMBEDDED_SUITES as readonly string[]).includes(name)) throw new DatasetArgumentError('embeddedSuite.name', `one of ${EMBEDDED_SUITES.join(', ')}`, name);
+  if (!(EMBEDDED_SUITES as readonly string[]).includes(name))
+    throw new DatasetArgumentError('embeddedSuite.name', `one of ${EMBEDDED_SUITES.join(', ')}`, name);
   const lexical = name === 'lexical-v1';
   const d = lexical ? { train: 60, held: 30, seen: null } : compositionalDefaults(name);
   const key = JSON.stringify([
@@ -142,7 +149,11 @@ function generateNamed(name: EmbeddedSuiteName, options: EmbeddedSuiteOptions): 
     return generateCompositionalSuite(rest, name);
   }
   if (options.seenEvalInstances !== undefined) {
-    throw new DatasetArgumentError('embeddedSuite.seenEvalInstances', "no value: 'lexical-v1' has no seen-task evaluation instances", options.seenEvalInstances);
+    throw new DatasetArgumentError(
+      'embeddedSuite.seenEvalInstances',
+      "no value: 'lexical-v1' has no seen-task evaluation instances",
+      options.seenEvalInstances,
+    );
   }
   return generateSuite(options);
 }
@@ -212,7 +223,11 @@ function deepFreeze<T>(o: T): T {
  * compositional suite also its seen-evaluation instances, base-pretraining text and pair targets): for vocabulary pruning.
  */
 export function* suiteTexts(
-  suite: Pick<EmbeddedSuite, 'tasks'> & { readonly seenEval?: readonly EmbeddedTask[]; readonly pretrainingText?: readonly string[]; readonly pretrainingPairs?: readonly { readonly target: string }[] },
+  suite: Pick<EmbeddedSuite, 'tasks'> & {
+    readonly seenEval?: readonly EmbeddedTask[];
+    readonly pretrainingText?: readonly string[];
+    readonly pretrainingPairs?: readonly { readonly target: string }[];
+  },
 ): Generator<string> {
   for (const t of [...suite.tasks, ...(suite.seenEval ?? [])]) {
     yield* t.definition;

@@ -11,8 +11,15 @@ import { loadSniTasks, readSniSplit } from './sni.js';
 import { jsonlCorpus, plainTextCorpus } from './text.js';
 
 const P3_DATASETS: readonly P3Dataset[] = [
-  'super_glue/cb', 'super_glue/copa', 'super_glue/rte', 'super_glue/wic', 'super_glue/wsc.fixed', 'anli',
-  'hellaswag', 'winogrande/winogrande_xl', 'story_cloze/2016',
+  'super_glue/cb',
+  'super_glue/copa',
+  'super_glue/rte',
+  'super_glue/wic',
+  'super_glue/wsc.fixed',
+  'anli',
+  'hellaswag',
+  'winogrande/winogrande_xl',
+  'story_cloze/2016',
 ];
 
 const sni: DatasetLoader = {
@@ -78,7 +85,12 @@ const p3: DatasetLoader = {
 
 const textJsonl: DatasetLoader = {
   description: 'a streamed jsonl text corpus ({"text": …}, C4 layout)',
-  options: { file: 'path of the .jsonl file', field: 'text field (default "text")', onInvalid: '"error" (default) or "skip" (counted)', limit: 'stop after this many documents' },
+  options: {
+    file: 'path of the .jsonl file',
+    field: 'text field (default "text")',
+    onInvalid: '"error" (default) or "skip" (counted)',
+    limit: 'stop after this many documents',
+  },
   async load(o) {
     return {
       kind: 'text',

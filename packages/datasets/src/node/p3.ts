@@ -38,7 +38,11 @@ export async function loadP3Examples(dataset: P3Dataset, file: string, options: 
 /** File layout of ../shared/data/p3 (FewGLUE SuperGLUE copies and ANLI dev sets). */
 export function sharedP3File(p3Root: string, dataset: P3Dataset, options: { split?: 'val' | 'train' | 'dev32'; round?: 1 | 2 | 3 } = {}): string {
   const sg: Partial<Record<P3Dataset, string>> = {
-    'super_glue/cb': 'CB', 'super_glue/copa': 'COPA', 'super_glue/rte': 'RTE', 'super_glue/wic': 'WiC', 'super_glue/wsc.fixed': 'WSC',
+    'super_glue/cb': 'CB',
+    'super_glue/copa': 'COPA',
+    'super_glue/rte': 'RTE',
+    'super_glue/wic': 'WiC',
+    'super_glue/wsc.fixed': 'WSC',
   };
   const dir = sg[dataset];
   if (dir !== undefined) return path.join(p3Root, 'superglue', dir, `${options.split ?? 'val'}.jsonl`);

@@ -24,15 +24,15 @@ export interface LoadSniTasksOptions {
 }
 
 /** Load tasks from `<root>/tasks`; with `skipMissing`, absent files are reported, never silently dropped. */
-export async function loadSniTasks(
-  root: string,
-  options: LoadSniTasksOptions = {},
-): Promise<{ tasks: Task[]; missing: string[] }> {
+export async function loadSniTasks(root: string, options: LoadSniTasksOptions = {}): Promise<{ tasks: Task[]; missing: string[] }> {
   const dir = path.join(root, 'tasks');
   let names = options.names;
   if (names === undefined) {
     const { readdir } = await import('node:fs/promises');
-    names = (await readdir(dir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+    names = (await readdir(dir))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -5))
+      .sort();
   }
   const tasks: Task[] = [];
   const missing: string[] = [];

@@ -84,7 +84,15 @@ export function tinyBase(vocabSize: number, seed = 0, size: 'test' | 'small' = '
       ? { dModel: 32, dKv: 8, numHeads: 4, dFf: 64, numLayers: 2, numDecoderLayers: 2 }
       : { dModel: 64, dKv: 16, numHeads: 4, dFf: 128, numLayers: 2, numDecoderLayers: 2 };
   const model = createRandomT5(
-    makeT5Config({ vocabSize, ...dims, relativeAttentionNumBuckets: 16, relativeAttentionMaxDistance: 64, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false, dropoutRate: 0 }),
+    makeT5Config({
+      vocabSize,
+      ...dims,
+      relativeAttentionNumBuckets: 16,
+      relativeAttentionMaxDistance: 64,
+      feedForwardProj: 'gated-gelu',
+      tieWordEmbeddings: false,
+      dropoutRate: 0,
+    }),
     seed,
   );
   model.eval();
@@ -103,8 +111,14 @@ export interface LoraTrainOptions {
 }
 
 /** Stage 1 through @tagi/lora's `trainLoraTeacher` (AdamW on the LoRA factors only, base frozen): q, v of every attention. */
-export async function trainLora(base: T5ForConditionalGeneration, tasks: readonly FinetuneTask[], o: LoraTrainOptions): Promise<{ adapter: AdapterSet; losses: number[] }> {
-  const examples = tasks.flatMap((t) => t.examples).map((e) => ({ input: o.input === 'concat' ? (e.teacherInputIds as readonly number[]) : e.inputIds, target: e.labelIds }));
+export async function trainLora(
+  base: T5ForConditionalGeneration,
+  tasks: readonly FinetuneTask[],
+  o: LoraTrainOptions,
+): Promise<{ adapter: AdapterSet; losses: number[] }> {
+  const examples = tasks
+    .flatMap((t) => t.examples)
+    .map((e) => ({ input: o.input === 'concat' ? (e.teacherInputIds as readonly number[]) : e.inputIds, target: e.labelIds }));
   const res = await trainLoraTeacher({
     model: base,
     examples,
@@ -124,7 +138,11 @@ export async function trainLora(base: T5ForConditionalGeneration, tasks: readonl
  * language" of the suite, as T5-LM-adapt does for English, without ever seeing a task's instruction
  * or input/output pairs. The base is frozen again afterwards.
  */
-export async function pretrainBaseLm(base: T5ForConditionalGeneration, documents: readonly (readonly number[])[], o: { steps: number; batchSize: number; lr: number; seed?: number }): Promise<number[]> {
+export async function pretrainBaseLm(
+  base: T5ForConditionalGeneration,
+  documents: readonly (readonly number[])[],
+  o: { steps: number; batchSize: number; lr: number; seed?: number },
+): Promise<number[]> {
   base.setTrainable(true);
   const params = new Map(base.namedParameters());
   const optimizer = new AdamW(params, { lr: o.lr, weightDecay: 0 });

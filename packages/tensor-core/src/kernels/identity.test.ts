@@ -16,11 +16,17 @@ describe('wasm Identity and Cast share buffers instead of copying', () => {
 
   it('clone shares the buffer, outlives its source, and frees it with the last reference', () => {
     const before = dataBuffers();
-    const x = tf.tensor([[1.5, -2], [3, 4]]);
+    const x = tf.tensor([
+      [1.5, -2],
+      [3, 4],
+    ]);
     const c = tf.clone(x);
     expect(dataBuffers()).toBe(before + 1); // one buffer, two tensors
     x.dispose();
-    expect(c.arraySync()).toEqual([[1.5, -2], [3, 4]]);
+    expect(c.arraySync()).toEqual([
+      [1.5, -2],
+      [3, 4],
+    ]);
     c.dispose();
     expect(dataBuffers()).toBe(before);
     // the stock kernel copied

@@ -52,9 +52,23 @@ function sizeOf(shape: number[]): number {
 /** Distinct values (index + fraction) so a misplaced element cannot go unnoticed. */
 function pattern(shape: number[], dtype: 'float32' | 'int32' | 'bool' = 'float32'): tf.Tensor {
   const n = sizeOf(shape);
-  if (dtype === 'bool') return tf.tensor(Array.from({ length: n }, (_, i) => (i * 7) % 3 === 0), shape, 'bool');
-  if (dtype === 'int32') return tf.tensor(Int32Array.from({ length: n }, (_, i) => i * 3 - 7), shape, 'int32');
-  return tf.tensor(Float32Array.from({ length: n }, (_, i) => i + 0.25 - (i % 5) * 1e-3), shape, 'float32');
+  if (dtype === 'bool')
+    return tf.tensor(
+      Array.from({ length: n }, (_, i) => (i * 7) % 3 === 0),
+      shape,
+      'bool',
+    );
+  if (dtype === 'int32')
+    return tf.tensor(
+      Int32Array.from({ length: n }, (_, i) => i * 3 - 7),
+      shape,
+      'int32',
+    );
+  return tf.tensor(
+    Float32Array.from({ length: n }, (_, i) => i + 0.25 - (i % 5) * 1e-3),
+    shape,
+    'float32',
+  );
 }
 
 const DTYPES = ['float32', 'int32', 'bool'] as const;
@@ -71,22 +85,86 @@ describe('wasm Slice / Unpack / SplitV / StridedSlice read in place, bit-identic
     [[10], [3], [4]],
     [[10], [0], [-1]],
     [[10], [10], [0]],
-    [[7, 9], [2, 0], [3, -1]], // whole rows: one contiguous run
-    [[7, 9], [1, 3], [4, 5]], // strided
-    [[7, 9], [0, 8], [-1, 1]], // one column: single-element runs
-    [[7, 9], [6, 0], [1, 9]],
-    [[4, 5, 6], [1, 2, 3], [2, 2, 2]],
-    [[4, 5, 6], [0, 0, 0], [-1, -1, -1]],
-    [[4, 5, 6], [1, 0, 0], [2, 5, 6]],
-    [[4, 5, 6], [0, 1, 0], [4, 3, 6]],
-    [[4, 5, 6], [3, 4, 5], [1, 1, 1]],
-    [[4, 5, 6], [0, 2, 0], [4, 0, 6]], // empty
-    [[2, 3, 4, 5], [1, 1, 1, 1], [1, -1, 2, 3]],
-    [[2, 3, 4, 5], [0, 0, 2, 0], [2, 3, 2, 5]],
-    [[2, 3, 4, 5, 3], [1, 0, 1, 2, 0], [1, 3, 2, 2, 2]], // rank 5
-    [[2, 2, 3, 2, 3, 4], [0, 1, 1, 0, 1, 1], [2, 1, 2, 2, 2, 3]], // rank 6
-    [[3, 200], [1, 8], [2, 150]], // runs long enough for memmove, at an offset
-    [[6, 256, 64], [2, 0, 0], [1, 256, 64]], // a head of attention
+    [
+      [7, 9],
+      [2, 0],
+      [3, -1],
+    ], // whole rows: one contiguous run
+    [
+      [7, 9],
+      [1, 3],
+      [4, 5],
+    ], // strided
+    [
+      [7, 9],
+      [0, 8],
+      [-1, 1],
+    ], // one column: single-element runs
+    [
+      [7, 9],
+      [6, 0],
+      [1, 9],
+    ],
+    [
+      [4, 5, 6],
+      [1, 2, 3],
+      [2, 2, 2],
+    ],
+    [
+      [4, 5, 6],
+      [0, 0, 0],
+      [-1, -1, -1],
+    ],
+    [
+      [4, 5, 6],
+      [1, 0, 0],
+      [2, 5, 6],
+    ],
+    [
+      [4, 5, 6],
+      [0, 1, 0],
+      [4, 3, 6],
+    ],
+    [
+      [4, 5, 6],
+      [3, 4, 5],
+      [1, 1, 1],
+    ],
+    [
+      [4, 5, 6],
+      [0, 2, 0],
+      [4, 0, 6],
+    ], // empty
+    [
+      [2, 3, 4, 5],
+      [1, 1, 1, 1],
+      [1, -1, 2, 3],
+    ],
+    [
+      [2, 3, 4, 5],
+      [0, 0, 2, 0],
+      [2, 3, 2, 5],
+    ],
+    [
+      [2, 3, 4, 5, 3],
+      [1, 0, 1, 2, 0],
+      [1, 3, 2, 2, 2],
+    ], // rank 5
+    [
+      [2, 2, 3, 2, 3, 4],
+      [0, 1, 1, 0, 1, 1],
+      [2, 1, 2, 2, 2, 3],
+    ], // rank 6
+    [
+      [3, 200],
+      [1, 8],
+      [2, 150],
+    ], // runs long enough for memmove, at an offset
+    [
+      [6, 256, 64],
+      [2, 0, 0],
+      [1, 256, 64],
+    ], // a head of attention
   ];
   it.each(sliceCases)('tf.slice of %j at %j size %j (float32, int32, bool)', (shape, begin, size) => {
     for (const dtype of DTYPES) {
@@ -107,9 +185,19 @@ describe('wasm Slice / Unpack / SplitV / StridedSlice read in place, bit-identic
   });
 
   it('string tensors go to the stock kernel', () => {
-    const s = tf.tensor([['a', 'b', 'c'], ['d', 'e', 'f']]);
-    expect(tf.slice(s, [0, 1], [2, 2]).arraySync()).toEqual([['b', 'c'], ['e', 'f']]);
-    expect(tf.unstack(s, 1).map((t) => t.arraySync())).toEqual([['a', 'd'], ['b', 'e'], ['c', 'f']]);
+    const s = tf.tensor([
+      ['a', 'b', 'c'],
+      ['d', 'e', 'f'],
+    ]);
+    expect(tf.slice(s, [0, 1], [2, 2]).arraySync()).toEqual([
+      ['b', 'c'],
+      ['e', 'f'],
+    ]);
+    expect(tf.unstack(s, 1).map((t) => t.arraySync())).toEqual([
+      ['a', 'd'],
+      ['b', 'e'],
+      ['c', 'f'],
+    ]);
     tf.dispose(s);
   });
 
@@ -190,7 +278,10 @@ describe('wasm Slice / Unpack / SplitV / StridedSlice read in place, bit-identic
     const heapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.byteLength;
     // An input as large as the current heap: its two halves need as much again, more than is free.
     const n = Math.ceil(heapBytes() / 4 / 2) * 2;
-    const x = tf.tensor(Float32Array.from({ length: n }, (_, i) => i), [2, n / 2]);
+    const x = tf.tensor(
+      Float32Array.from({ length: n }, (_, i) => i),
+      [2, n / 2],
+    );
     const before = heapBytes();
     const halves = tf.unstack(x);
     const grew = heapBytes() > before;

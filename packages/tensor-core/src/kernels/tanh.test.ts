@@ -40,7 +40,10 @@ describe('wasm Tanh by a rational approximation', () => {
   });
 
   it('is exact at ±0, ±Infinity, NaN and keeps shape; empty tensors work', () => {
-    const x = tf.tensor([[0, -0, Infinity], [-Infinity, NaN, 1e-45]]);
+    const x = tf.tensor([
+      [0, -0, Infinity],
+      [-Infinity, NaN, 1e-45],
+    ]);
     const y = tf.tanh(x);
     const v = Array.from(y.dataSync());
     expect(y.shape).toEqual([2, 3]);
@@ -56,7 +59,14 @@ describe('wasm Tanh by a rational approximation', () => {
     const x = tf.tensor(rng.normalArray(4 * 7), [4, 7]);
     const w = tf.tensor(rng.normalArray(4 * 7), [4, 7]);
     const f = (t: tf.Tensor) => tf.mul(tf.tanh(tf.mul(t, 1.5)), w);
-    const grad = () => tf.tidy(() => Array.from(tf.grad((t: tf.Tensor) => tf.sum(f(t)))(x).dataSync()));
+    const grad = () =>
+      tf.tidy(() =>
+        Array.from(
+          tf
+            .grad((t: tf.Tensor) => tf.sum(f(t)))(x)
+            .dataSync(),
+        ),
+      );
     const stock = withStockWasmKernels(grad);
     const ours = expectNoLeak(grad);
     expectClose(ours, stock, { atol: 1e-6, rtol: 1e-6 });
@@ -67,7 +77,10 @@ describe('wasm Tanh by a rational approximation', () => {
   it('is correct when its allocations grow the wasm heap', () => {
     const heapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.byteLength;
     const n = Math.ceil(heapBytes() / 4);
-    const x = tf.tensor(Float32Array.from({ length: n }, (_, i) => ((i % 2001) - 1000) / 100), [n]);
+    const x = tf.tensor(
+      Float32Array.from({ length: n }, (_, i) => ((i % 2001) - 1000) / 100),
+      [n],
+    );
     const before = heapBytes();
     const y = tf.tanh(x);
     const grew = heapBytes() > before;

@@ -27,9 +27,24 @@ describe('UnsortedSegmentSum on wasm', () => {
         const y = tf.unsortedSegmentSum(tf.tensor2d(x), tf.tensor1d(ids, 'int32'), 5);
         expect(y.shape).toEqual([5, 3]);
         expectClose(y, segmentSum(x, ids, 5), { atol: 1e-6 });
-        const yi = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]], undefined, 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 2);
+        const yi = tf.unsortedSegmentSum(
+          tf.tensor2d(
+            [
+              [1, 2],
+              [3, 4],
+              [5, 6],
+            ],
+            undefined,
+            'int32',
+          ),
+          tf.tensor1d([1, 1, 0], 'int32'),
+          2,
+        );
         expect(yi.dtype).toBe('int32');
-        expect(yi.arraySync()).toEqual([[5, 6], [4, 6]]);
+        expect(yi.arraySync()).toEqual([
+          [5, 6],
+          [4, 6],
+        ]);
       }),
     );
   });
@@ -37,7 +52,14 @@ describe('UnsortedSegmentSum on wasm', () => {
   it('lets gradients flow through gather with multi-dimensional indices', () => {
     const rng = new Rng(2);
     const table = tf.tensor(rng.normalArray(10 * 4), [10, 4]);
-    const ids = tf.tensor2d([[3, 3, 0], [9, 3, 1]], undefined, 'int32');
+    const ids = tf.tensor2d(
+      [
+        [3, 3, 0],
+        [9, 3, 1],
+      ],
+      undefined,
+      'int32',
+    );
     const r = tf.tensor(rng.normalArray(2 * 3 * 4), [2, 3, 4]);
     expectNoLeak(() =>
       tf.tidy(() => {

@@ -9,11 +9,7 @@ interface WasmBackendLike {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-export function unsortedSegmentSumWasm(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+export function unsortedSegmentSumWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const x = args.inputs['x'];
   const segmentIds = args.inputs['segmentIds'];
@@ -29,9 +25,7 @@ export function unsortedSegmentSumWasm(args: {
   const idCount = segmentIds.shape.reduce((a, b) => a * b, 1);
   // tfjs also allows multi-dimensional segment ids; gather's gradient only uses 1-D ones.
   if (segmentIds.shape.length !== 1 || idCount !== rows) {
-    throw new Error(
-      `UnsortedSegmentSum (wasm): segmentIds must be 1-D with x.shape[0] = ${rows} entries, got shape [${segmentIds.shape.join(',')}]`,
-    );
+    throw new Error(`UnsortedSegmentSum (wasm): segmentIds must be 1-D with x.shape[0] = ${rows} entries, got shape [${segmentIds.shape.join(',')}]`);
   }
   const inner = x.shape.slice(1).reduce((a, b) => a * b, 1);
   // readSync copies out of the heap, so allocating the output below cannot invalidate these views.

@@ -5,17 +5,7 @@
 // every instruction word occurs in training instructions); the held-out family composes primitives
 // that training only shows in other families.
 import type { DataRng } from '../../rng.js';
-import {
-  CLASSES,
-  CLASS_PHRASES,
-  CLASS_WORDS,
-  LEXICON,
-  classOfWord,
-  numberWord,
-  oppositeOf,
-  withArticle,
-  type ClassName,
-} from './lexicon.js';
+import { CLASSES, CLASS_PHRASES, CLASS_WORDS, LEXICON, classOfWord, numberWord, oppositeOf, withArticle, type ClassName } from './lexicon.js';
 
 export const POSITIONS = ['first', 'second', 'third', 'fourth', 'last'] as const;
 export type Position = (typeof POSITIONS)[number];
@@ -89,7 +79,10 @@ function filler(rng: DataRng, n: number, not?: ClassName): string[] {
 }
 /** Put `k` members of `cls` at distinct random positions (distinct words while the class has them). */
 function plantClass(rng: DataRng, words: string[], cls: ClassName, k: number): number[] {
-  const positions = rng.shuffle(words.map((_, i) => i)).slice(0, k).sort((a, b) => a - b);
+  const positions = rng
+    .shuffle(words.map((_, i) => i))
+    .slice(0, k)
+    .sort((a, b) => a - b);
   const members = rng.shuffle(CLASS_WORDS[cls]);
   positions.forEach((p, i) => {
     words[p] = members[i % members.length] as string;
@@ -155,7 +148,12 @@ const classMap: Family<ClassPick, ClassName> = {
   name: 'class_map',
   summary: 'find the first or last word of a class and write it or its opposite',
   heldOutFamily: false,
-  ops: [['first', 'itself'], ['last', 'itself'], ['first', 'opposite'], ['last', 'opposite']],
+  ops: [
+    ['first', 'itself'],
+    ['last', 'itself'],
+    ['first', 'opposite'],
+    ['last', 'opposite'],
+  ],
   args: CLASSES,
   heldOutCell: latin(4),
   opSlug: ([r, m]) => `${r}_${m}`,
@@ -181,7 +179,12 @@ const classMap: Family<ClassPick, ClassName> = {
     const members = w.filter((x) => classOfWord(x) === c);
     const right = classMap.solve(w, [r, m], c);
     const other = r === 'first' ? members[members.length - 1] : members[0];
-    return differ(right, rng, other === undefined ? undefined : mapWord(other, m), m === 'opposite' ? (r === 'first' ? members[0] : members[members.length - 1]) : undefined);
+    return differ(
+      right,
+      rng,
+      other === undefined ? undefined : mapWord(other, m),
+      m === 'opposite' ? (r === 'first' ? members[0] : members[members.length - 1]) : undefined,
+    );
   },
 };
 
@@ -231,7 +234,12 @@ const classQuestion: Family<Question, ClassName> = {
             `Write the position of the first ${one(c)} in the input as a number word.`,
             `At which position of the input is the first ${one(c)}? Answer with a number word.`,
           ],
-  rule: (q, c) => (q === 'count' ? `count the words that are ${withArticle(one(c))}` : q === 'contains' ? `check for ${withArticle(one(c))}` : `give the position of the first ${one(c)}`),
+  rule: (q, c) =>
+    q === 'count'
+      ? `count the words that are ${withArticle(one(c))}`
+      : q === 'contains'
+        ? `check for ${withArticle(one(c))}`
+        : `give the position of the first ${one(c)}`,
   sample: (rng, q, c) =>
     questionSample(rng, q, (n, k) => {
       const words = filler(rng, n, c);
@@ -352,7 +360,12 @@ const neighborMap: Family<NeighborMap, ClassName> = {
   name: 'neighbor_map',
   summary: 'map (opposite, category) the word directly after or before the first word of a class',
   heldOutFamily: true,
-  ops: [['after', 'opposite'], ['before', 'opposite'], ['after', 'category'], ['before', 'category']],
+  ops: [
+    ['after', 'opposite'],
+    ['before', 'opposite'],
+    ['after', 'category'],
+    ['before', 'category'],
+  ],
   args: CLASSES,
   // Half of the 32 cells (a checkerboard): every class with every side and both mappings.
   includes: (i, j) => (i + j) % 2 === 0,

@@ -9,14 +9,46 @@ import { generateCompositionalSuite, inputAnalysis, type CompositionalSuite, typ
 // as a function of the task's metadata (operations, arguments) and the input words.
 
 const PAIRS: Record<string, [string, string][]> = {
-  color: [['red', 'green'], ['blue', 'orange'], ['yellow', 'purple']],
-  person: [['man', 'woman'], ['boy', 'girl'], ['prince', 'princess']],
-  relative: [['mother', 'father'], ['sister', 'brother'], ['son', 'daughter']],
-  direction: [['north', 'south'], ['east', 'west'], ['up', 'down']],
-  location: [['top', 'bottom'], ['front', 'back'], ['inside', 'outside']],
-  time: [['day', 'night'], ['summer', 'winter'], ['morning', 'evening']],
-  adjective: [['big', 'small'], ['hot', 'cold'], ['fast', 'slow']],
-  verb: [['open', 'close'], ['push', 'pull'], ['buy', 'sell']],
+  color: [
+    ['red', 'green'],
+    ['blue', 'orange'],
+    ['yellow', 'purple'],
+  ],
+  person: [
+    ['man', 'woman'],
+    ['boy', 'girl'],
+    ['prince', 'princess'],
+  ],
+  relative: [
+    ['mother', 'father'],
+    ['sister', 'brother'],
+    ['son', 'daughter'],
+  ],
+  direction: [
+    ['north', 'south'],
+    ['east', 'west'],
+    ['up', 'down'],
+  ],
+  location: [
+    ['top', 'bottom'],
+    ['front', 'back'],
+    ['inside', 'outside'],
+  ],
+  time: [
+    ['day', 'night'],
+    ['summer', 'winter'],
+    ['morning', 'evening'],
+  ],
+  adjective: [
+    ['big', 'small'],
+    ['hot', 'cold'],
+    ['fast', 'slow'],
+  ],
+  verb: [
+    ['open', 'close'],
+    ['push', 'pull'],
+    ['buy', 'sell'],
+  ],
 };
 const CLASS = new Map<string, string>();
 const OPP = new Map<string, string>();
@@ -137,7 +169,7 @@ describe.each(VERSIONS)('$name', (version) => {
     expect(new Set(suite.tasks.map((t) => t.taskId)).size).toBe(suite.tasks.length);
   });
 
-  it('holds out combinations Latin-square style: each one\'s operation and argument are trained in other combinations', () => {
+  it("holds out combinations Latin-square style: each one's operation and argument are trained in other combinations", () => {
     for (const t of suite.heldOutCombination) {
       const family = suite.train.filter((x) => x.family === t.family);
       const sameOp = family.filter((x) => x.operations.join() === t.operations.join());
@@ -155,7 +187,13 @@ describe.each(VERSIONS)('$name', (version) => {
 
   it('(a) uses in every held-out instruction only words that occur in some training instruction', () => {
     const trained = new Set(suite.train.flatMap((t) => t.definition.flatMap(words)));
-    const missing = suite.heldOut.flatMap((t) => t.definition.flatMap((d) => words(d).filter((w) => !trained.has(w)).map((w) => `${t.taskId}: ${w}`)));
+    const missing = suite.heldOut.flatMap((t) =>
+      t.definition.flatMap((d) =>
+        words(d)
+          .filter((w) => !trained.has(w))
+          .map((w) => `${t.taskId}: ${w}`),
+      ),
+    );
     expect(missing).toEqual([]);
   });
 
@@ -199,10 +237,11 @@ describe.each(VERSIONS)('$name', (version) => {
     expect(JSON.stringify(other.pretrainingText)).not.toBe(JSON.stringify(suite.pretrainingText));
   });
 
-  it('computes every output by its task\'s rule (independent re-implementation) and every negative example differs', () => {
+  it("computes every output by its task's rule (independent re-implementation) and every negative example differs", () => {
     const wrong: string[] = [];
     for (const t of [...suite.tasks, ...suite.seenEval]) {
-      for (const i of t.instances) if (expected(t, i.input) !== i.outputs[0]) wrong.push(`${i.id}: ${i.input} -> ${i.outputs[0]} (want ${expected(t, i.input)})`);
+      for (const i of t.instances)
+        if (expected(t, i.input) !== i.outputs[0]) wrong.push(`${i.id}: ${i.input} -> ${i.outputs[0]} (want ${expected(t, i.input)})`);
       for (const e of t.positiveExamples) if (expected(t, e.input) !== e.output) wrong.push(`${t.taskId} positive ${e.input} -> ${e.output}`);
       for (const e of t.negativeExamples) if (expected(t, e.input) === e.output) wrong.push(`${t.taskId} negative ${e.input} -> ${e.output} is right`);
       for (const i of t.instances.slice(0, 4)) expect(suite.solve(t.taskId, i.input)).toBe(expected(t, i.input));
@@ -214,7 +253,10 @@ describe.each(VERSIONS)('$name', (version) => {
     const seen = new Set<string>();
     const problems: string[] = [];
     // seen-evaluation tasks repeat their training task's examples (the same instruction), not its instances
-    const rows = [...suite.tasks.flatMap((t) => [...t.instances, ...t.positiveExamples.map((e) => ({ id: t.taskId, input: e.input, outputs: [e.output] }))]), ...suite.seenEval.flatMap((t) => t.instances)];
+    const rows = [
+      ...suite.tasks.flatMap((t) => [...t.instances, ...t.positiveExamples.map((e) => ({ id: t.taskId, input: e.input, outputs: [e.output] }))]),
+      ...suite.seenEval.flatMap((t) => t.instances),
+    ];
     for (const x of rows) {
       const w = x.input.split(' ');
       if (w.length < 4 || w.length > 6 || w.some((y) => !CLASS.has(y))) problems.push(`${x.id}: input ${x.input}`);
@@ -255,13 +297,21 @@ describe.each(VERSIONS)('$name', (version) => {
   it('gives instruction-free base-pretraining pairs: every training input → itself and → its word-by-word analysis, nothing held out', () => {
     const trainInputs = new Set(suite.train.flatMap((t) => [...t.instances, ...t.positiveExamples, ...t.negativeExamples].map((x) => x.input)));
     // (seen-evaluation tasks repeat their training task's demonstrations; their instances are fresh)
-    const heldOrSeen = new Set([...suite.heldOut.flatMap((t) => [...t.instances, ...t.positiveExamples, ...t.negativeExamples]), ...suite.seenEval.flatMap((t) => t.instances)].map((x) => x.input));
+    const heldOrSeen = new Set(
+      [...suite.heldOut.flatMap((t) => [...t.instances, ...t.positiveExamples, ...t.negativeExamples]), ...suite.seenEval.flatMap((t) => t.instances)].map(
+        (x) => x.input,
+      ),
+    );
     const pairInputs = new Set(suite.pretrainingPairs.map((p) => p.input));
     expect(pairInputs).toEqual(trainInputs);
     for (const i of pairInputs) expect(heldOrSeen.has(i), i).toBe(false);
     // the reference analysis, from the README's lexicon table (PAIRS above), not from the generator
     const POS = ['one', 'two', 'three', 'four', 'five', 'six'];
-    const reference = (input: string) => input.split(' ').map((w, i) => `${POS[i]} ${w} ${CLASS.get(w)} ${OPP.get(w)}`).join(' ');
+    const reference = (input: string) =>
+      input
+        .split(' ')
+        .map((w, i) => `${POS[i]} ${w} ${CLASS.get(w)} ${OPP.get(w)}`)
+        .join(' ');
     const targets = new Map<string, Set<string>>();
     for (const p of suite.pretrainingPairs) targets.set(p.input, (targets.get(p.input) ?? new Set()).add(p.target));
     for (const [input, ts] of targets) expect([...ts].sort(), input).toEqual([input, reference(input)].sort());
@@ -280,7 +330,8 @@ describe.each(VERSIONS)('$name', (version) => {
     const get = (b: string, s: string) => rows.find((r) => r.baseline === b && r.split === s)?.rougeL ?? NaN;
     for (const s of ['seen', 'heldout-combination', 'heldout-family']) {
       expect(get('oracle', s)).toBe(100);
-      for (const b of ['copy input', 'majority output', 'instruction-blind (best single rule)', 'instruction-blind (per-input vote)']) expect(get(b, s), `${b} ${s}`).toBeLessThan(35);
+      for (const b of ['copy input', 'majority output', 'instruction-blind (best single rule)', 'instruction-blind (per-input vote)'])
+        expect(get(b, s), `${b} ${s}`).toBeLessThan(35);
     }
   });
 

@@ -194,7 +194,12 @@ function instancesFor(cell: Cell, rng: DataRng, pool: InputPool, n: number, held
   });
 }
 
-function record(suite: CompositionalSuiteName, cell: Cell, ex: { positive: TaskExample[]; negative: TaskExample[] }, instances: TaskInstance[]): CompositionalTask {
+function record(
+  suite: CompositionalSuiteName,
+  cell: Cell,
+  ex: { positive: TaskExample[]; negative: TaskExample[] },
+  instances: TaskInstance[],
+): CompositionalTask {
   const { family, op, arg, split } = cell;
   return {
     taskId: cell.taskId,
@@ -250,7 +255,9 @@ export function generateCompositionalSuite(options: CompositionalSuiteOptions = 
   for (const cell of trainCells) {
     const rng = DataRng.derive(seed, `${cell.taskId}/seen`);
     // Held-out rules for the pool: fresh inputs that contain no training input.
-    seenEval.push(record(name, cell, trainEx.get(cell.taskId) ?? { positive: [], negative: [] }, instancesFor(cell, rng, pool, counts.seen, true, `${cell.taskId}-seen`)));
+    seenEval.push(
+      record(name, cell, trainEx.get(cell.taskId) ?? { positive: [], negative: [] }, instancesFor(cell, rng, pool, counts.seen, true, `${cell.taskId}-seen`)),
+    );
   }
   for (const cell of all.filter((c) => c.split !== 'train')) {
     byId.set(cell.taskId, cell);
@@ -360,7 +367,8 @@ export function inputAnalysis(input: string): string {
       const c = classOfWord(w);
       const o = oppositeOf(w);
       const p = POSITION_WORDS[i];
-      if (c === undefined || o === undefined || p === undefined) throw new RangeError(`inputAnalysis: "${input}" is not an input of the suite (word ${i + 1}: "${w}")`);
+      if (c === undefined || o === undefined || p === undefined)
+        throw new RangeError(`inputAnalysis: "${input}" is not an input of the suite (word ${i + 1}: "${w}")`);
       return `${p} ${w} ${c} ${o}`;
     })
     .join(' ');
@@ -382,7 +390,8 @@ export function inputAnalysis(input: string): string {
 export function compositionalPretrainingPairs(train: readonly CompositionalTask[]): PretrainingPair[] {
   const out: PretrainingPair[] = [];
   for (const t of train) {
-    for (const x of [...t.instances, ...t.positiveExamples, ...t.negativeExamples]) out.push({ input: x.input, target: x.input }, { input: x.input, target: inputAnalysis(x.input) });
+    for (const x of [...t.instances, ...t.positiveExamples, ...t.negativeExamples])
+      out.push({ input: x.input, target: x.input }, { input: x.input, target: inputAnalysis(x.input) });
   }
   return out;
 }

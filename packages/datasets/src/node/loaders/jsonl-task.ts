@@ -34,8 +34,7 @@ export const jsonlTaskLoader: DatasetLoader = {
       const input = row?.input;
       const output = row?.output;
       const outputs = typeof output === 'string' ? [output] : output;
-      const problem =
-        typeof input !== 'string' ? 'input' : !Array.isArray(outputs) || !outputs.every((x) => typeof x === 'string') ? 'output' : undefined;
+      const problem = typeof input !== 'string' ? 'input' : !Array.isArray(outputs) || !outputs.every((x) => typeof x === 'string') ? 'output' : undefined;
       if (problem !== undefined) {
         if (strict) throw new DatasetFieldError(file, problem, problem === 'input' ? 'a string' : 'a string or a list of strings', line);
         skipped++;
