@@ -12,10 +12,12 @@ import { ablationVariants, paperVariants } from '../stages/hypernet.js';
  * (which also runs the KD teacher on uncached examples) and a CE-only one. wasm is about 3× slower.
  */
 // Measured by `tagi demo --seed=1234` (tiny preset, compositional-v2, 2026-12-07, load average 1.1–1.5): stage
-// seconds / updates; evalInstance = evaluation seconds / (model passes × instances per pass); data = building the
-// suite, tokenizing and pruning the vocabulary.
+// seconds / updates; evalInstance = evaluation seconds / (model passes × instances per pass); data = the run's
+// wall time outside its stages (building the suite, tokenizing, pruning the vocabulary, loading and saving between
+// stages): 169 s then, 55 s since T5Tokenizer remembers the texts it tokenized (the README's demo from a fresh
+// clone, 2026-12-08: 864 s of wall time, 810 s in stages).
 export const REFERENCE_SECONDS = {
-  data: 170,
+  data: 55,
   base: 0.116,
   teacher: 0.18,
   multitask: 0.09,
