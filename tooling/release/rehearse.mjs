@@ -376,10 +376,10 @@ async function playgroundCheck(work, url, { pkg }, versions, trainer) {
     'dist/server.js',
     'dist/web/tagi-browser.js',
     'public/index.html',
-    'public/app.js',
+    'dist/page/app.js',
     'public/style.css',
     'public/in-page.html',
-    'public/in-page.js',
+    'dist/page/in-page.js',
   ];
   const { row, cdir, env } = installApp(work, url, pkg, 'playground', files, versions);
   if (!row.install) return row;
