@@ -11,19 +11,19 @@ import { ablationVariants, paperVariants } from '../stages/hypernet.js';
  * A teacher update is one update of a bank (all teachers at once); finetuning is the mean of a TAGI update
  * (which also runs the KD teacher on uncached examples) and a CE-only one. wasm is about 3× slower.
  */
-// Measured by `tagi demo --seed=1234` (tiny preset, compositional-v2, 2026-12-07, load average 1.1–1.5): stage
-// seconds / updates; evalInstance = evaluation seconds / (model passes × instances per pass); data = the run's
+// Measured by `tagi demo --seed=1234` (tiny preset, compositional-v2, 2026-12-08, load average 1.35 → 1.13, 10.2 min
+// of wall time): stage seconds / updates; finetune = the mean of TAGI's (0.081) and HINT-like's (0.052);
+// evalInstance = evaluation seconds / (model passes × instances per pass) = 122 s / (14 × 8,040); data = the run's
 // wall time outside its stages (building the suite, tokenizing, pruning the vocabulary, loading and saving between
-// stages): 169 s then, 55 s since T5Tokenizer remembers the texts it tokenized (the README's demo from a fresh
-// clone, 2026-12-08: 864 s of wall time, 810 s in stages).
+// stages). This estimate gave 10.2 min for that run; the previous constants (2026-12-07) said 13.
 export const REFERENCE_SECONDS = {
-  data: 55,
-  base: 0.116,
-  teacher: 0.18,
-  multitask: 0.09,
-  pretrain: 0.095,
-  finetune: 0.086,
-  evalInstance: 0.0016,
+  data: 30,
+  base: 0.114,
+  teacher: 0.164,
+  multitask: 0.077,
+  pretrain: 0.076,
+  finetune: 0.0665,
+  evalInstance: 0.00109,
 } as const;
 
 /** Evaluated instances per model pass on the embedded suite (compositional-v2: 166 seen tasks with 16 new instances, 153 + 16 held-out tasks with 32 and 24), by evaluation setting. */
