@@ -389,6 +389,113 @@ describe('objectives', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  // fit's microBatchSize cuts each micro-batch into parts run one after another (memory: one part's activations
+  // alive at once); the update must be the whole batch's. Ragged labels make the token shares unequal, and a
+  // part of 3 rows holds the end of one task's group and the start of the next.
+  const ragged: FinetuneTask[] = ['p', 'q', 'r'].map((taskId, i) => ({
+    taskId,
+    instructionIds: [20 + i, 21, 22 + i, 1],
+    examples: [0, 1, 2, 3].map((j) => ({
+      id: `${taskId}${j}`,
+      inputIds: [3 + j, 4 + i, ...(j % 2 === 0 ? [9, 10] : []), 1],
+      labelIds: j % 2 === 0 ? [30 + i + j, 1] : [30 + i + j, 31, 32 + i, 1],
+      teacherInputIds: [20 + i, 21, 22 + i, 3 + j, 4 + i, 1],
+    })),
+  }));
+  // float32 sums in another order: equal to 1e-5 of the value's size
+  const expectNear = (a: number, b: number, what: string) =>
+    expect(Math.abs(a - b), `${what}: ${a} vs ${b}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(b)));
+  const splitCases: { name: string; fusion: FusionKind; tasksPerBatch: number; batchSize: number; micro: number }[] = [
+    { name: 'one task a batch (shared adapter), parts of 1', fusion: 'concat', tasksPerBatch: 1, batchSize: 4, micro: 1 },
+    { name: 'two tasks a batch, parts of 3 across the task boundary', fusion: 'concat', tasksPerBatch: 2, batchSize: 4, micro: 3 },
+    { name: 'cross-attention fusion, two tasks, parts of 2', fusion: 'cross-attention', tasksPerBatch: 2, batchSize: 4, micro: 2 },
+  ];
+  it.each(splitCases)("finetuning with microBatchSize gives the whole batch's losses, terms, gradient norms and weights: $name", async (c) => {
+    const teacherHn = new HyperNetwork(base, { ...cfg, bHeadInitStd: 0.2 }, { seed: 8 });
+    const withAdapters = ragged.map((t) => {
+      const x = padIds([t.instructionIds], 0);
+      const enc = teacherHn.encodeInstructions(x.ids, x.mask);
+      const teacherAdapters = teacherHn.generate(enc, { shared: true });
+      tf.dispose([x.ids, x.mask, enc.states, enc.mask]);
+      return { ...t, teacherAdapters };
+    });
+    const run = async (micro?: number) => {
+      const hn = new HyperNetwork(base, { ...cfg, fusion: c.fusion }, { seed: 2 });
+      const before = tf.memory().numTensors;
+      const optimizer = new AdamW(hn.namedParameters(), { lr: 1e-2 });
+      const records: StepRecord[] = [];
+      await finetuneHypernet({
+        hypernet: hn,
+        tasks: withAdapters,
+        batchSize: c.batchSize,
+        tasksPerBatch: c.tasksPerBatch,
+        seed: 4,
+        loss: { lambdaKl: 1, lambdaIns: 0.5 },
+        teacher: { sources: ['lora', 'concat'] },
+        optimizer,
+        steps: 3,
+        gradAccum: 2,
+        ...(micro !== undefined ? { microBatchSize: micro } : {}),
+        onStep: (r) => void records.push(r),
+      });
+      optimizer.dispose();
+      expect(tf.memory().numTensors).toBe(before); // parts, slices and the whole batches all freed
+      const weights = hn.namedParameters().map(([k, v]) => [k, Array.from(v.dataSync())] as const);
+      hn.dispose();
+      return { records, weights };
+    };
+    const whole = await run();
+    const parts = await run(c.micro);
+    expect(parts.records).toHaveLength(3);
+    for (const [i, r] of parts.records.entries()) {
+      const w = whole.records[i] as StepRecord;
+      expectNear(r.loss, w.loss, 'loss');
+      expectNear(r.gradNorm, w.gradNorm, 'gradNorm');
+      expect(r.tokens).toBe(w.tokens);
+      expect(Object.keys(r.terms).sort()).toEqual(['ce', 'ins', 'kl']);
+      for (const k of ['ce', 'kl', 'ins']) expectNear(r.terms[k] as number, w.terms[k] as number, k);
+    }
+    for (const [j, [k, v]] of parts.weights.entries()) {
+      const ref = (whole.weights[j] as readonly [string, number[]])[1];
+      expect(Math.max(...v.map((x, n) => Math.abs(x - (ref[n] as number)))), k).toBeLessThan(1e-5);
+    }
+    for (const t of withAdapters) disposeDeltas(t.teacherAdapters);
+    teacherHn.dispose();
+  });
+
+  it("pretraining with microBatchSize gives the whole batch's losses, gradient norms and weights", async () => {
+    const run = async (micro?: number) => {
+      const hn = new HyperNetwork(base, cfg, { seed: 2 });
+      const before = tf.memory().numTensors;
+      const optimizer = new AdamW(hn.namedParameters(), { lr: 1e-2 });
+      const records: StepRecord[] = [];
+      await pretrainHypernet({
+        hypernet: hn,
+        documents: docs,
+        split: smallSplit,
+        batchSize: 5,
+        optimizer,
+        steps: 3,
+        seed: 1,
+        ...(micro !== undefined ? { microBatchSize: micro } : {}),
+        onStep: (x) => void records.push(x),
+      });
+      optimizer.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      const weights = hn.namedParameters().map(([, v]) => Array.from(v.dataSync()));
+      hn.dispose();
+      return { records, weights };
+    };
+    const whole = await run();
+    const parts = await run(2);
+    expect(parts.records).toHaveLength(3);
+    for (const [i, r] of parts.records.entries()) {
+      expectNear(r.loss, (whole.records[i] as StepRecord).loss, 'loss');
+      expectNear(r.gradNorm, (whole.records[i] as StepRecord).gradNorm, 'gradNorm');
+    }
+    for (const [j, v] of parts.weights.entries()) expect(Math.max(...v.map((x, n) => Math.abs(x - (whole.weights[j]![n] as number))))).toBeLessThan(1e-5);
+  });
+
   it('pretraining through fit: per-example adapters from segment a, CE on segment c, no leaks', async () => {
     const hn = new HyperNetwork(base, cfg, { seed: 2 });
     const before = tf.memory().numTensors;

@@ -5,7 +5,17 @@
 // gradients (frozen instruction encodings, teacher logits) is computed in `batch()`, outside the tape;
 // `loss()` runs inside it and reads nothing back to the host.
 import * as tf from '@tensorflow/tfjs-core';
-import { type DeltaMap, type FitOptions, type FitResult, type LowRankDelta, type Objective, type StepContext, Rng, fit } from '@tagi/tensor-core';
+import {
+  type BatchPart,
+  type DeltaMap,
+  type FitOptions,
+  type FitResult,
+  type LowRankDelta,
+  type Objective,
+  type StepContext,
+  Rng,
+  fit,
+} from '@tagi/tensor-core';
 import { type TagiLossConfig, checkLabelIds, distillKl, maskedCrossEntropy, parameterAlignmentLoss, resolveTagiLossConfig } from '@tagi/distill';
 import { checkIdRows, shiftRightTensor } from '@tagi/t5-model';
 import type { BaseSeq2SeqModel } from './base-model.js';
@@ -25,6 +35,28 @@ function checkBatchSize(batchSize: number): void {
 /** The label of micro-batch `micro` of update `step` (micro 0 keeps the single-batch label, so gradAccum 1 runs are unchanged). */
 function stepLabel(prefix: string, step: number, micro: number): string {
   return micro === 0 ? `${prefix}-${step}` : `${prefix}-${step}-micro-${micro}`;
+}
+
+/**
+ * Consecutive row ranges of at most `size` rows and each range's share of the batch's token-mean loss (its
+ * scored target tokens over the batch's; by rows when the batch scores none): what `split` cuts for fit's
+ * `microBatchSize`, so Σ share·loss(part) = loss(batch).
+ */
+function rowRanges(scored: readonly number[], size: number): { start: number; rows: number; weight: number }[] {
+  if (!Number.isInteger(size) || size < 1) throw new HypernetInputError('microBatchSize', 'a positive integer', String(size));
+  const total = scored.reduce((a, n) => a + n, 0);
+  const out: { start: number; rows: number; weight: number }[] = [];
+  for (let start = 0; start < scored.length; start += size) {
+    const rows = Math.min(size, scored.length - start);
+    const tokens = scored.slice(start, start + rows).reduce((a, n) => a + n, 0);
+    out.push({ start, rows, weight: total > 0 ? tokens / total : rows / scored.length });
+  }
+  return out;
+}
+
+/** Rows [start, start + rows) of a tensor (a new tensor, the batch's padding width kept: masks make it inert). */
+function sliceRows<T extends tf.Tensor>(t: T, start: number, rows: number): T {
+  return tf.slice(t, [start, ...new Array<number>(t.rank - 1).fill(0)], [rows, ...new Array<number>(t.rank - 1).fill(-1)]) as T;
 }
 
 /**
@@ -66,10 +98,12 @@ function studentForward(
   }
 }
 
-/** `fit`'s options other than the ones an objective supplies (for the convenience runners below). */
-// (not fit's `split`/`microBatchSize`: the hypernetwork objectives do not cut a batch into parts; pretraining's
-// own `split` option means the document's segment lengths)
-export type StageFitOptions<B> = Omit<FitOptions<B>, 'name' | 'params' | 'batch' | 'loss' | 'tokens' | 'release' | 'split' | 'microBatchSize'> & {
+/**
+ * `fit`'s options other than the ones an objective supplies (for the convenience runners below). `microBatchSize`
+ * is fit's: the objectives cut their batches themselves (their `split`); pretraining's own `split` option means
+ * the document's segment lengths, not fit's.
+ */
+export type StageFitOptions<B> = Omit<FitOptions<B>, 'name' | 'params' | 'batch' | 'loss' | 'tokens' | 'release' | 'split'> & {
   /** Name of the stage in logs and errors (default `hypernet-pretrain` / `hypernet-finetune`). */
   readonly name?: string;
 };
@@ -86,6 +120,7 @@ async function runObjective<B>(name: string, objective: Objective<B>, o: StageFi
       loss: (b, ctx) => objective.loss(b, ctx),
       ...(objective.tokens ? { tokens: (b: B) => (objective.tokens as (b: B) => number)(b) } : {}),
       ...(objective.release ? { release: (b: B) => (objective.release as (b: B) => void)(b) } : {}),
+      ...(objective.split ? { split: (b: B, size: number) => (objective.split as NonNullable<Objective<B>['split']>)(b, size) } : {}),
     });
   } finally {
     objective.dispose?.();
@@ -174,6 +209,22 @@ export function pretrainObjective(o: PretrainObjectiveOptions): Objective<Pretra
     },
     // T5 input (b) + target (c), padding excluded: what @tagi/lora's objectives count (`processedTokens`)
     tokens: (b) => b.examples.reduce((s, e) => s + e.input.length + e.target.length, 0),
+    // every example has its own adapter and fusion rows, so a part is just its rows (each part owns its slices)
+    split(b, size) {
+      return rowRanges(
+        b.examples.map((e) => e.target.length),
+        size,
+      ).map(({ start, rows, weight }) => ({
+        weight,
+        batch: {
+          examples: b.examples.slice(start, start + rows),
+          instruction: { ids: sliceRows(b.instruction.ids, start, rows), mask: sliceRows(b.instruction.mask, start, rows) },
+          input: { ids: sliceRows(b.input.ids, start, rows), mask: sliceRows(b.input.mask, start, rows) },
+          labels: sliceRows(b.labels, start, rows),
+          encoding: b.encoding ? { states: sliceRows(b.encoding.states, start, rows), mask: sliceRows(b.encoding.mask, start, rows) } : undefined,
+        },
+      }));
+    },
     release(b) {
       tf.dispose([b.instruction.ids, b.instruction.mask, b.input.ids, b.input.mask, b.labels]);
       if (b.encoding) disposeEncoding(b.encoding);
@@ -294,6 +345,12 @@ export interface FinetuneBatch {
   readonly encoding: InstructionEncoding | undefined;
   /** `[tasks, ...]` LoRA teachers of the tasks, stacked (λ2 > 0 with several tasks per batch). */
   readonly teacherAdapters: DeltaMap | undefined;
+  /**
+   * Set on a part that `split` cut (fit's `microBatchSize`): its rows' tensors are its own, the tasks, their
+   * encoding and teacher stack are the whole batch's. The alignment term is per task, not per token, so one
+   * part (`carriesIns`, the largest share) adds it for the whole batch, divided by its share.
+   */
+  readonly part?: { readonly weight: number; readonly carriesIns: boolean };
 }
 
 export interface FinetuneObjective extends Objective<FinetuneBatch> {
@@ -613,17 +670,41 @@ export function finetuneObjective(o: FinetuneObjectiveOptions): FinetuneObjectiv
         terms['kl'] = kl;
         loss = tf.add(loss, tf.mul(kl, lossCfg.lambdaKl));
       }
-      if (lossCfg.lambdaIns > 0) {
-        const ins = alignmentLoss(generated, b.teacherAdapters ?? (b.task.teacherAdapters as DeltaMap), lossCfg.alignment);
+      if (lossCfg.lambdaIns > 0 && (b.part === undefined || b.part.carriesIns)) {
+        const whole = alignmentLoss(generated, b.teacherAdapters ?? (b.task.teacherAdapters as DeltaMap), lossCfg.alignment);
+        // fit scales a part's loss and terms by its share: the carrying part's share is undone here
+        const ins = b.part === undefined ? whole : (tf.div(whole, b.part.weight) as tf.Scalar);
         terms['ins'] = ins;
         loss = tf.add(loss, tf.mul(ins, lossCfg.lambdaIns));
       }
       return { loss, terms };
     },
+    // consecutive rows; every part generates the adapters of all the batch's tasks (cheap beside the student)
+    // and picks its rows' — a part may hold the end of one task's group and the start of the next
+    split(b, size) {
+      const ranges = rowRanges(
+        b.examples.map((e) => e.labelIds.length),
+        size,
+      );
+      const carrier = ranges.reduce((best, r, i) => (r.weight > (ranges[best] as { weight: number }).weight ? i : best), 0);
+      return ranges.map(({ start, rows, weight }, i): BatchPart<FinetuneBatch> => ({
+        weight,
+        batch: {
+          ...b,
+          taskOfExample: b.taskOfExample.slice(start, start + rows),
+          examples: b.examples.slice(start, start + rows),
+          input: { ids: sliceRows(b.input.ids, start, rows), mask: sliceRows(b.input.mask, start, rows) },
+          labels: sliceRows(b.labels, start, rows),
+          teacherLogits: b.teacherLogits.map((t) => sliceRows(t, start, rows)),
+          part: { weight, carriesIns: i === carrier },
+        },
+      }));
+    },
     // student input + target, padding excluded: what @tagi/lora's objectives count (`processedTokens`)
     tokens: (b) => b.examples.reduce((s, e) => s + e.inputIds.length + e.labelIds.length, 0),
     release(b) {
       tf.dispose([b.input.ids, b.input.mask, b.labels, ...b.teacherLogits]);
+      if (b.part) return; // the encoding and teacher stack are the whole batch's
       // a stacked encoding belongs to the batch; a single task's is the cache's
       if (b.encoding && b.tasks.length > 1) disposeEncoding(b.encoding);
       if (b.teacherAdapters) for (const d of b.teacherAdapters.values()) tf.dispose([d.A, d.B]);
