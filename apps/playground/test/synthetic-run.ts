@@ -11,7 +11,7 @@ import { saveHypernet } from '@tagi/hypernet/node';
 import { AdapterSet, loraConfig } from '@tagi/lora';
 import { saveAdapter } from '@tagi/lora/node';
 import { initBackend } from '@tagi/tensor-core';
-import { type RunArtifact, writeRunState } from '@tagi/tensor-core/node';
+import { type RunArtifact, writeRunState } from '@tagi/run-dir/node';
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { T5ForConditionalGeneration, saveT5 } from '@tagi/t5-model/node';
 

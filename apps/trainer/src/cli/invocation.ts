@@ -3,7 +3,7 @@
 // the run dir, and every input path checked. A failure here costs nothing and leaves nothing behind.
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { readRunState } from '@tagi/tensor-core/node';
+import { readRunState } from '@tagi/run-dir/node';
 import { parseArgs } from './args.js';
 import { CONFIG_KEYS, type JsonObject, type TagiConfig, coerceValue, kebabToCamel, resumeMayChange, setDotted, validateConfig } from '../config/config.js';
 import { COMMANDS, type CommandName, EXPERIMENTS, type RunCommand } from '../common/command-names.js';

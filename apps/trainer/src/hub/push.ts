@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { HubApiError, createRepo, uploadFiles } from '@huggingface/hub';
-import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
+import { readRunState, runArtifacts } from '@tagi/run-dir/node';
 import { T5_MODEL_FILES, hfToken, parseHubId } from '@tagi/t5-model/node';
 import { CliError } from '../common/errors.js';
 import type { CliIO } from '../common/io.js';

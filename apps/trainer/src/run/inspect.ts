@@ -2,7 +2,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseSafetensorsHeader } from '@tagi/tensor-core';
-import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
+import { readRunState, runArtifacts } from '@tagi/run-dir/node';
 import { CliError } from '../common/errors.js';
 
 export type DirKind = 'run' | 'adapter' | 'hypernet' | 'model';

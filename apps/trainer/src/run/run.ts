@@ -5,17 +5,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, rmdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatLr } from '@tagi/tensor-core';
-import {
-  type DirLock,
-  type RunArtifact,
-  type RunState,
-  type StageState,
-  acquireLock,
-  readRunState,
-  writeFileAtomic,
-  writeRunState,
-} from '@tagi/tensor-core/node';
-import { CONFIG_KEYS, type TagiConfig, resumeMayChange, stableJson } from '../config/config.js';
+import { type DirLock, acquireLock, writeFileAtomic } from '@tagi/tensor-core/node';
+import { type RunArtifact, type RunState, type StageState, readRunState, stableJson, writeRunState } from '@tagi/run-dir/node';
+import { CONFIG_KEYS, type TagiConfig, resumeMayChange } from '../config/config.js';
 import type { RunCommand } from '../common/command-names.js';
 import { CliError, InterruptedError } from '../common/errors.js';
 import type { CliIO } from '../common/io.js';
