@@ -1,5 +1,5 @@
 // A run dir as `tagi demo` writes one (base-model/, a hypernet dir, the multitask LoRA, metrics, results,
-// and trainer_state.json recording each artefact by role, written with tensor-core's writeRunState), with
+// and trainer_state.json recording each artefact by role, written with @tagi/run-dir's writeRunState), with
 // small RANDOM weights: it exercises every code path of the page quickly; the outputs are real model
 // outputs of untrained weights, not meaningful text. Two dirs are named unlike the demo's on
 // purpose: the playground must find them by role, never by name.

@@ -1,5 +1,5 @@
 // A run: its directory (locked while a process works in it), resolved config, progress and metrics, and
-// its state — trainer_state.json, read and written only through @tagi/tensor-core's run-state functions:
+// its state — trainer_state.json, read and written only through @tagi/run-dir's run-state functions:
 // which stages are done (with their outputs by role) and which one is running (with its checkpoints).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, rmdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
