@@ -13,5 +13,5 @@ export { parseRunPrompt, PROMPT_LIMITS, NO_RUN_PROMPT, RunConfigError } from './
 export type { RunPromptSettings } from './run-config.js';
 
 // results.json: the current shape and the older ones, each named
-export { resultsView } from './results.js';
+export { resultsView, ResultsFileError } from './results.js';
 export type { ResultsView } from './results.js';

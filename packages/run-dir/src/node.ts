@@ -2,9 +2,10 @@
 // '@tagi/run-dir/node'). Every write is atomic (temp file + rename) and deterministic (sorted keys).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type ResultsSummary, summaryFromJson, summaryToJson } from '@tagi/eval';
+import { EvalInputError, type ResultsSummary, summaryFromJson, summaryToJson } from '@tagi/eval';
 import { stableJson, writeFileAtomic } from '@tagi/tensor-core/json-file';
 import { RUN_FILES } from './files.js';
+import { ResultsFileError } from './results.js';
 import { type RunPromptSettings, NO_RUN_PROMPT, RunConfigError, parseRunPrompt } from './run-config.js';
 import { type RunArtifact, type RunState, RUN_STATE_FILE, RunStateError, parseRunState } from './run-state.js';
 
@@ -90,11 +91,26 @@ export async function writeResultsJson(runDir: string, summary: ResultsSummary, 
   await writeFileAtomic(path.join(runDir, RUN_FILES.results), stableJson(summaryToJson(summary, meta)));
 }
 
-/** `<runDir>/results.json` in the current shape (version 2); undefined when there is none. */
+/**
+ * `<runDir>/results.json` in the current shape (version 2); undefined when there is none. A file that is not
+ * that shape is a ResultsFileError naming the file and (from @tagi/eval's reader) the field.
+ */
 export function readResultsJson(runDir: string): { summary: ResultsSummary; meta: Record<string, unknown> } | undefined {
   const file = path.join(runDir, RUN_FILES.results);
   if (!existsSync(file)) return undefined;
-  return summaryFromJson(JSON.parse(readFileSync(file, 'utf8')));
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    throw new ResultsFileError(file, `not valid JSON (${e.message})`);
+  }
+  try {
+    return summaryFromJson(json);
+  } catch (e) {
+    if (!(e instanceof EvalInputError)) throw e;
+    throw new ResultsFileError(file, e.message);
+  }
 }
 
 // the browser-safe part too, so a Node reader needs one import

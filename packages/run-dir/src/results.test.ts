@@ -1,11 +1,11 @@
 // results.json as the Training page reads it: both versions of @tagi/eval's format (and one embedded in a
 // trainer's own file), the trainer's plain rows, and a broken file reported with the reader's field path.
 import { resultsToJson, summarizeResults, summaryToJson } from '@tagi/eval';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readResultsJson, stableJson, writeResultsJson } from './node.js';
+import { ResultsFileError, readResultsJson, stableJson, writeResultsJson } from './node.js';
 import { resultsView } from './results.js';
 
 // two methods over seen and held-out tasks: enough for CIs and a paired difference
@@ -98,6 +98,12 @@ describe('writeResultsJson / readResultsJson', () => {
       expect(back?.summary.differences).toEqual(summary.differences);
       expect(resultsView(JSON.parse(text))).toMatchObject({ kind: 'summary', at: '' });
       expect(readResultsJson(path.join(dir, 'none'))).toBeUndefined();
+      // a file of another shape or broken: the file, then the field
+      writeFileSync(path.join(dir, 'results.json'), JSON.stringify({ format: 'tagi-results', version: 1 }));
+      expect(() => readResultsJson(dir)).toThrow(ResultsFileError);
+      expect(() => readResultsJson(dir)).toThrow(new RegExp(`^${path.join(dir, 'results.json').replace(/[.]/g, '\\.')}: .*version`));
+      writeFileSync(path.join(dir, 'results.json'), '{"format": ');
+      expect(() => readResultsJson(dir)).toThrow(/results\.json: not valid JSON/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -24,6 +24,17 @@ export type ResultsView =
   | { readonly kind: 'rows'; readonly rows: readonly Record<string, unknown>[]; readonly at: string }
   | { readonly kind: 'invalid'; readonly message: string };
 
+/** A results.json that cannot be read in the shape asked for; the message names the file, then the field. */
+export class ResultsFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly fault: string,
+  ) {
+    super(`${file}: ${fault}`);
+    this.name = 'ResultsFileError';
+  }
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isTagiResults = (v: unknown): v is Record<string, unknown> => isObject(v) && v['format'] === 'tagi-results';
 
