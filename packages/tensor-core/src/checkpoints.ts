@@ -9,7 +9,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Checkpoint, CheckpointStore } from './fit.js';
 import { SafetensorsError, parseSafetensors, serializeSafetensors } from './safetensors.js';
-import { stableJson, writeFileAtomic } from './json-file.js';
+import { writeFileAtomic } from './json-file.js';
+import { stableJson } from './stable-json.js';
 
 export const CHECKPOINT_FORMAT = 'tagi-checkpoint';
 export const CHECKPOINT_VERSION = 1;

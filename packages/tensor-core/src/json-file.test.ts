@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stableJson, writeFileAtomic } from './json-file.js';
+import { writeFileAtomic } from './json-file.js';
+import { stableJson } from './stable-json.js';
 
 describe('stableJson', () => {
   it('sorts keys at every depth (inside lists too), 2 spaces, trailing newline', () => {
