@@ -12,6 +12,7 @@
 //
 // Nothing is invented or dropped silently: a results.json that claims a version and does not hold to it
 // is reported with @tagi/eval's message naming the field.
+import { RUN_FILES } from './files.js';
 import { type ResultsSummary, type ResultsTable, resultsFromJson, summaryFromJson } from '@tagi/eval';
 
 export type ResultsView =
@@ -52,7 +53,7 @@ function fromTagiResults(json: Record<string, unknown>, at: string, file: string
 }
 
 /** What a parsed results.json holds, in which of the shapes above (undefined: there is none). */
-export function resultsView(json: unknown, file = 'results.json'): ResultsView {
+export function resultsView(json: unknown, file: string = RUN_FILES.results): ResultsView {
   if (json === undefined) return { kind: 'none' };
   if (isTagiResults(json)) return fromTagiResults(json, '', file);
   if (isObject(json)) {

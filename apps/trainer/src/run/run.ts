@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, rmSync, rmdirSync, statSync, utimesSync, writeFi
 import path from 'node:path';
 import { formatLr } from '@tagi/tensor-core';
 import { type DirLock, acquireLock, writeFileAtomic } from '@tagi/tensor-core/node';
-import { type RunArtifact, type RunState, type StageState, readRunState, stableJson, writeRunState } from '@tagi/run-dir/node';
+import { RUN_STATE_FILE, type RunArtifact, type RunState, type StageState, readRunState, stableJson, writeRunState } from '@tagi/run-dir/node';
 import { CONFIG_KEYS, type TagiConfig, resumeMayChange } from '../config/config.js';
 import type { RunCommand } from '../common/command-names.js';
 import { CliError, InterruptedError } from '../common/errors.js';
@@ -81,11 +81,11 @@ export class Run {
       let changes: string[] = [];
       if (inv.resume) {
         const saved = readRunState(runDir);
-        if (saved === undefined) throw new CliError(`--resume: ${path.join(runDir, 'trainer_state.json')} not found; nothing to resume`);
+        if (saved === undefined) throw new CliError(`--resume: ${path.join(runDir, RUN_STATE_FILE)} not found; nothing to resume`);
         const onDisk = readRunConfig(runDir);
         if (saved.configHash !== configHash(onDisk)) {
           throw new CliError(
-            `${path.join(runDir, 'trainer_state.json')}: config hash ${saved.configHash} does not match ${CONFIG_FILE} (${configHash(onDisk)}); the config was edited after the run started, so it cannot be resumed exactly`,
+            `${path.join(runDir, RUN_STATE_FILE)}: config hash ${saved.configHash} does not match ${CONFIG_FILE} (${configHash(onDisk)}); the config was edited after the run started, so it cannot be resumed exactly`,
           );
         }
         state = saved;
@@ -220,7 +220,7 @@ export class Run {
    */
   discardIfUnstarted(): void {
     if (this.resume || Object.keys(this.state.stages).length > 0) return;
-    for (const f of [CONFIG_FILE, METRICS_FILE, 'trainer_state.json']) rmSync(this.path(f), { force: true });
+    for (const f of [CONFIG_FILE, METRICS_FILE, RUN_STATE_FILE]) rmSync(this.path(f), { force: true });
     this.lock.release();
     if (this.createdTop === undefined) return;
     for (let d = this.dir; d.startsWith(this.createdTop); d = path.dirname(d)) {
