@@ -13,6 +13,8 @@ const allowed = {
   hypernet: ['tensor-core', 't5-model', 'lora', 'distill'],
   datasets: [],
   eval: [],
+  // the run dir's files: results.json is eval's schema; atomic writes and sorted JSON are tensor-core's (its tfjs-free json-file entry)
+  'run-dir': ['tensor-core', 'eval'],
 };
 // test files may use more (lora's tests run on a real T5, hypernet's on the embedded suite)
 const allowedInTests = { lora: ['t5-model', 'datasets'], hypernet: ['datasets'], distill: ['lora', 't5-model'] };

@@ -22,7 +22,8 @@ import {
 } from '@tagi/hypernet';
 import { loadHypernet } from '@tagi/hypernet/node';
 import { ADAPTER_WEIGHTS_FILE, loadAdapter } from '@tagi/lora/node';
-import { type ResolvedArtifact, shardedFile } from '@tagi/tensor-core/node';
+import { shardedFile } from '@tagi/tensor-core/node';
+import { type ResolvedArtifact } from '@tagi/run-dir/node';
 import type {
   AdapterDiffModule,
   AdapterExport,

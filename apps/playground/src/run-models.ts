@@ -1,25 +1,28 @@
-// What a run dir holds, read the one way the project reads runs: `trainer_state.json` through
-// @tagi/tensor-core/node's `readRunState`, its artefacts by role through `runArtifacts` — never guessed
-// from directory names. And how the run formats instructions: `prompt.numPos` and
-// `prompt.maxSourceLength` of its config.json (the trainer's resolved config).
+// What a run dir holds, read the one way the project reads runs (@tagi/run-dir): `trainer_state.json`
+// through `readRunState`, its artefacts by role through `runArtifacts` — never guessed from directory
+// names. And how the run formats instructions: `prompt.numPos` and `prompt.maxSourceLength` of its
+// config.json (the trainer's resolved config), with the trainer's limits.
 import fs from 'node:fs';
 import path from 'node:path';
-import { RUN_STATE_FILE, type ResolvedArtifact, type RunState, RunStateError, readRunState, runArtifacts } from '@tagi/tensor-core/node';
+import {
+  RUN_FILES,
+  RUN_STATE_FILE,
+  type ResolvedArtifact,
+  RunConfigError,
+  type RunPromptSettings,
+  type RunState,
+  RunStateError,
+  readRunPrompt as readRunDirPrompt,
+  readRunState,
+  runArtifacts,
+} from '@tagi/run-dir/node';
 import { aboutFile } from './os-errors';
 
 /** Maps a file about to be read to the real path to read, or throws (a symlink leaving the roots). */
 export type FileResolver = (file: string) => string;
 
-/** A config.json whose prompt settings cannot be used; the message names the key. */
-export class RunConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly fault: string,
-  ) {
-    super(`${file}: ${fault}`);
-    this.name = 'RunConfigError';
-  }
-}
+export { RunConfigError };
+export type { RunPromptSettings };
 
 /** Roles of the hypernetworks a run can hold, in the order the TAGI column prefers them. */
 export const HYPERNET_ROLES = ['hypernet-tagi', 'hypernet-hint', 'hypernet-pretrained'] as const;
@@ -75,43 +78,13 @@ export function runningStages(state: RunState | undefined): string[] {
     .map(([name, s]) => `${name} at step ${s.step} of ${s.totalSteps}`);
 }
 
-export interface RunPromptSettings {
-  /** prompt.numPos: positive demonstrations in a task's instruction. */
-  readonly numPositive: number;
-  /** prompt.maxSourceLength: token budget of inputs and concatenated prompts. */
-  readonly maxSourceTokens: number | undefined;
-  /** Whether the values came from the run's config.json. */
-  readonly fromConfig: boolean;
-}
-
 /**
- * The prompt settings of a run's config.json. A config.json without a `prompt` object (an HF model
- * config, a hand-made run) gives the defaults (no demonstrations, no budget of its own); a `prompt`
- * object with a bad value is a RunConfigError naming the key, never silently replaced.
+ * The prompt settings of a run's config.json, read by @tagi/run-dir with the trainer's limits. A config.json
+ * without a `prompt` object (an HF model config, a hand-made run) gives the defaults (no demonstrations, no
+ * budget of its own); a `prompt` object with a bad value is a RunConfigError naming the key, never silently
+ * replaced. The file goes through `resolve` first (a config.json symlinked out of the roots is refused).
  */
 export function readRunPrompt(dir: string, resolve: FileResolver): RunPromptSettings {
-  const file = path.join(dir, 'config.json');
-  const none: RunPromptSettings = { numPositive: 0, maxSourceTokens: undefined, fromConfig: false };
-  if (!fs.existsSync(file)) return none;
-  const real = resolve(file);
-  const text = aboutFile(file, () => fs.readFileSync(real, 'utf8'));
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new RunConfigError(file, `not valid JSON (${(e as Error).message})`);
-  }
-  const prompt = json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as { prompt?: unknown }).prompt : undefined;
-  if (prompt === undefined) return none;
-  if (prompt === null || typeof prompt !== 'object' || Array.isArray(prompt))
-    throw new RunConfigError(file, `prompt: expected an object, got ${JSON.stringify(prompt)}`);
-  const p = prompt as { numPos?: unknown; maxSourceLength?: unknown };
-  const int = (key: 'numPos' | 'maxSourceLength', min: number): number | undefined => {
-    const v = p[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-      throw new RunConfigError(file, `prompt.${key}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
-    return v;
-  };
-  return { numPositive: int('numPos', 0) ?? 0, maxSourceTokens: int('maxSourceLength', 2), fromConfig: true };
+  const file = path.join(dir, RUN_FILES.config);
+  return aboutFile(file, () => readRunDirPrompt(dir, { resolve }));
 }

@@ -1,13 +1,12 @@
 // Reading what `tagi demo` (or any run) left in a run dir, without assuming more than the file formats
 // of ARCHITECTURE.md: metrics.jsonl, results.json/results.md, config.json, and the artefacts the run
-// recorded by role in trainer_state.json (read by run-models.ts through @tagi/tensor-core's one reader).
+// recorded by role in trainer_state.json (read by run-models.ts through @tagi/run-dir's one reader).
 // Marker files only tell which dirs are runs, and whether a dir opened on its own is an HF T5 dir.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ArtifactKind } from '@tagi/tensor-core/node';
+import { type ArtifactKind, RUN_FILES, type ResultsView, resultsView } from '@tagi/run-dir';
 import { aboutFile } from './os-errors';
 import { realFileUnderRoots } from './paths';
-import { type ResultsView, resultsView } from './results-view';
 import { type FileResolver, readRunArtifacts } from './run-models';
 
 export class RunDirError extends Error {
@@ -48,7 +47,7 @@ export interface RunSummary {
   readonly mtimeMs: number;
 }
 
-const RUN_MARKERS = ['trainer_state.json', 'metrics.jsonl', 'results.json', 'results.md'];
+const RUN_MARKERS = [RUN_FILES.state, RUN_FILES.metrics, RUN_FILES.results, RUN_FILES.resultsMarkdown];
 
 function exists(p: string): boolean {
   try {
@@ -172,7 +171,7 @@ export interface RunDetails {
   readonly config: unknown;
   readonly metrics: MetricsRecord[];
   readonly results: unknown;
-  /** results.json read with @tagi/eval's readers (version 2 summary, version 1 table, or plain rows). */
+  /** results.json read with @tagi/run-dir's `resultsView` (version 2 summary, version 1 table, or plain rows). */
   readonly resultsView: ResultsView;
   readonly resultsMarkdown: string | undefined;
   /** The run's artefacts by role, from trainer_state.json. */
@@ -188,17 +187,17 @@ export interface RunDetails {
 export function readRunDir(dir: string, resolve?: FileResolver): RunDetails {
   if (!fs.statSync(dir).isDirectory()) throw new RunDirError(dir, 'not a directory');
   const confine = resolve ?? ((file: string) => realFileUnderRoots({ dirs: [fs.realpathSync(dir)] }, file));
-  const metricsText = readTextIfPresent(path.join(dir, 'metrics.jsonl'), confine);
-  const results = readJsonIfPresent(path.join(dir, 'results.json'), confine);
+  const metricsText = readTextIfPresent(path.join(dir, RUN_FILES.metrics), confine);
+  const results = readJsonIfPresent(path.join(dir, RUN_FILES.results), confine);
   const arts = readRunArtifacts(dir, confine);
   return {
     dir,
     name: path.basename(dir),
-    config: readJsonIfPresent(path.join(dir, 'config.json'), confine),
-    metrics: metricsText === undefined ? [] : parseMetricsJsonl(metricsText, path.join(dir, 'metrics.jsonl')),
+    config: readJsonIfPresent(path.join(dir, RUN_FILES.config), confine),
+    metrics: metricsText === undefined ? [] : parseMetricsJsonl(metricsText, path.join(dir, RUN_FILES.metrics)),
     results,
-    resultsView: resultsView(results, path.join(dir, 'results.json')),
-    resultsMarkdown: readTextIfPresent(path.join(dir, 'results.md'), confine),
+    resultsView: resultsView(results, path.join(dir, RUN_FILES.results)),
+    resultsMarkdown: readTextIfPresent(path.join(dir, RUN_FILES.resultsMarkdown), confine),
     artifacts: arts.artifacts.map((a) => ({
       role: a.role,
       kind: a.kind,

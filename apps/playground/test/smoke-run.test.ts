@@ -17,7 +17,7 @@ import { prepareInstruction } from '@tagi/datasets';
 import { finetuneObjective } from '@tagi/hypernet';
 import { loadHypernet } from '@tagi/hypernet/node';
 import { initBackend } from '@tagi/tensor-core';
-import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
+import { readRunState, runArtifacts } from '@tagi/run-dir/node';
 import { T5ForConditionalGeneration } from '@tagi/t5-model/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TagiEngine } from '../src/engine';

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
+import { readRunState, runArtifacts } from '@tagi/run-dir/node';
 import { repoRoot } from './spawn-server';
 
 export const trainerDir = path.join(repoRoot, 'apps', 'trainer');

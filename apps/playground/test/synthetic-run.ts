@@ -1,5 +1,5 @@
 // A run dir as `tagi demo` writes one (base-model/, a hypernet dir, the multitask LoRA, metrics, results,
-// and trainer_state.json recording each artefact by role, written with tensor-core's writeRunState), with
+// and trainer_state.json recording each artefact by role, written with @tagi/run-dir's writeRunState), with
 // small RANDOM weights: it exercises every code path of the page quickly; the outputs are real model
 // outputs of untrained weights, not meaningful text. Two dirs are named unlike the demo's on
 // purpose: the playground must find them by role, never by name.
@@ -11,7 +11,7 @@ import { saveHypernet } from '@tagi/hypernet/node';
 import { AdapterSet, loraConfig } from '@tagi/lora';
 import { saveAdapter } from '@tagi/lora/node';
 import { initBackend } from '@tagi/tensor-core';
-import { type RunArtifact, writeRunState } from '@tagi/tensor-core/node';
+import { type RunArtifact, writeRunState } from '@tagi/run-dir/node';
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { T5ForConditionalGeneration, saveT5 } from '@tagi/t5-model/node';
 

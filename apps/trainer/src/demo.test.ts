@@ -8,7 +8,7 @@ import path from 'node:path';
 import { finetuneObjective } from '@tagi/hypernet';
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { saveT5 } from '@tagi/t5-model/node';
-import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
+import { readRunState, runArtifacts } from '@tagi/run-dir/node';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from './config/config.js';
 import { loadTaskData, modelTokenizer } from './data/tasks.js';

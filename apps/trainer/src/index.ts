@@ -1,5 +1,5 @@
-// Library surface of the trainer (tests, scripts). The run-state reader the playground uses is
-// @tagi/tensor-core/node's readRunState; nothing here is needed to read a run dir.
+// Library surface of the trainer (tests, scripts). A run dir's files (trainer_state.json, config.json,
+// results.json) are read and written with @tagi/run-dir; nothing here is needed to read a run dir.
 
 // the CLI as a function, and its argument checking
 export { main } from './cli/main.js';
@@ -10,7 +10,8 @@ export type { CommandName, RunCommand } from './common/command-names.js';
 export type { CliIO } from './common/io.js';
 
 // configuration
-export { configSchema, validateConfig, coerceValue, kebabToCamel, stableJson, CONFIG_KEYS } from './config/config.js';
+export { configSchema, validateConfig, coerceValue, kebabToCamel, CONFIG_KEYS } from './config/config.js';
+export { stableJson } from '@tagi/run-dir/node';
 export type { TagiConfig, TrainSettings } from './config/config.js';
 export { resolveConfig, presetConfig } from './config/resolve.js';
 export type { ResolveOptions } from './config/resolve.js';

@@ -11,7 +11,7 @@ import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { saveT5 } from '@tagi/t5-model/node';
 import { type HubFixture, startHubFixture } from '@tagi/t5-model/testing';
 import { initBackend } from '@tagi/tensor-core';
-import { readRunState } from '@tagi/tensor-core/node';
+import { readRunState } from '@tagi/run-dir/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../src/config/config.js';
 import { commandFlags } from '../src/cli/invocation.js';

@@ -16,7 +16,7 @@ import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { saveT5 } from '@tagi/t5-model/node';
 import { type HubFixture, startHubFixture } from '@tagi/t5-model/testing';
 import { initBackend } from '@tagi/tensor-core';
-import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
+import { readRunState, runArtifacts } from '@tagi/run-dir/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelTokenizer } from '../src/data/tasks.js';
 import { prepareInputs } from '../src/cli/inputs.js';

@@ -13,6 +13,16 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   await fs.rename(tmp, file);
 }
 
+/** The one body of the report writers: `<base>.json` and `<base>.md` into `dir` (created if missing), each atomically. */
+async function writeReport(dir: string, base: string, json: string, markdown: string): Promise<{ json: string; markdown: string }> {
+  await fs.mkdir(dir, { recursive: true });
+  const jsonPath = path.join(dir, `${base}.json`);
+  const mdPath = path.join(dir, `${base}.md`);
+  await writeFileAtomic(jsonPath, json);
+  await writeFileAtomic(mdPath, markdown);
+  return { json: jsonPath, markdown: mdPath };
+}
+
 /** Writes `results.json` and `results.md` into `dir` (created if missing). */
 export async function writeResults(
   dir: string,
@@ -20,14 +30,7 @@ export async function writeResults(
   opts: { meta?: Record<string, unknown>; markdown?: MarkdownOptions } = {},
 ): Promise<{ json: string; markdown: string }> {
   if (typeof dir !== 'string' || dir.length === 0) throw new EvalInputError('writeResults', 'dir', 'a directory path', dir);
-  const json = stringifyResults(table, opts.meta ?? {});
-  const md = renderMarkdownTable(table, opts.markdown ?? {});
-  await fs.mkdir(dir, { recursive: true });
-  const jsonPath = path.join(dir, 'results.json');
-  const mdPath = path.join(dir, 'results.md');
-  await writeFileAtomic(jsonPath, json);
-  await writeFileAtomic(mdPath, md);
-  return { json: jsonPath, markdown: mdPath };
+  return writeReport(dir, 'results', stringifyResults(table, opts.meta ?? {}), renderMarkdownTable(table, opts.markdown ?? {}));
 }
 
 /** Reads and validates a results.json file. */
@@ -52,14 +55,7 @@ export async function writeSummary(
   opts: { meta?: Record<string, unknown>; markdown?: SummaryMarkdownOptions } = {},
 ): Promise<{ json: string; markdown: string }> {
   if (typeof dir !== 'string' || dir.length === 0) throw new EvalInputError('writeSummary', 'dir', 'a directory path', dir);
-  const json = stringifySummary(summary, opts.meta ?? {});
-  const md = renderSummaryMarkdown(summary, opts.markdown ?? {});
-  await fs.mkdir(dir, { recursive: true });
-  const jsonPath = path.join(dir, 'results.json');
-  const mdPath = path.join(dir, 'results.md');
-  await writeFileAtomic(jsonPath, json);
-  await writeFileAtomic(mdPath, md);
-  return { json: jsonPath, markdown: mdPath };
+  return writeReport(dir, 'results', stringifySummary(summary, opts.meta ?? {}), renderSummaryMarkdown(summary, opts.markdown ?? {}));
 }
 
 /** Reads and validates a version-2 results.json (a summary). */
@@ -80,14 +76,7 @@ export async function writeRankReport(
   const base = opts.basename ?? 'rank_results';
   if (typeof base !== 'string' || !/^[\w.-]+$/.test(base))
     throw new EvalInputError('writeRankReport', 'opts.basename', 'a file name without directories', base);
-  const json = stringifyRankReport(report, opts.meta ?? {});
-  const md = renderRankMarkdown(report, opts.markdown ?? {});
-  await fs.mkdir(dir, { recursive: true });
-  const jsonPath = path.join(dir, `${base}.json`);
-  const mdPath = path.join(dir, `${base}.md`);
-  await writeFileAtomic(jsonPath, json);
-  await writeFileAtomic(mdPath, md);
-  return { json: jsonPath, markdown: mdPath };
+  return writeReport(dir, base, stringifyRankReport(report, opts.meta ?? {}), renderRankMarkdown(report, opts.markdown ?? {}));
 }
 
 async function readJson(fn: string, file: string): Promise<unknown> {

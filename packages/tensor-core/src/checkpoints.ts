@@ -9,7 +9,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Checkpoint, CheckpointStore } from './fit.js';
 import { SafetensorsError, parseSafetensors, serializeSafetensors } from './safetensors.js';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomic } from './json-file.js';
+import { stableJson } from './stable-json.js';
 
 export const CHECKPOINT_FORMAT = 'tagi-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -48,22 +49,6 @@ export interface DirCheckpointStoreOptions {
    * is usable (default: only the removal).
    */
   readonly resumeCommand?: string;
-}
-
-/** Sorted JSON with two-space indentation (deterministic files). */
-function stableJson(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v !== null && typeof v === 'object') {
-      return Object.fromEntries(
-        Object.keys(v as object)
-          .sort()
-          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
-      );
-    }
-    return v;
-  };
-  return `${JSON.stringify(sort(value), null, 2)}\n`;
 }
 
 function sha256(bytes: Uint8Array): string {

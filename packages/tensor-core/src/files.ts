@@ -3,30 +3,10 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from './json-file.js';
 import { type ParsedSafetensors, SafetensorsError, parseSafetensors, serializeSafetensors } from './safetensors.js';
 
-/** Writes `data` to `file` via a temporary file in the same directory and a rename. */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  const handle = await fs.open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (e) {
-    await handle.close();
-    await fs.rm(tmp, { force: true });
-    // a failed write (ENOSPC, EIO) carries no path of its own: name the file being written
-    if (e instanceof Error && (e as NodeJS.ErrnoException).path === undefined) (e as NodeJS.ErrnoException).path = file;
-    throw e;
-  }
-  await handle.close();
-  try {
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-}
+export { writeFileAtomic };
 
 export async function readSafetensors(file: string): Promise<ParsedSafetensors> {
   let bytes: Uint8Array;

@@ -24,6 +24,10 @@ export type { RngState } from './rng.js';
 export { fans, normalInit, uniformInit, kaimingUniformInit, constantInit, zerosInit, onesInit } from './init.js';
 export type { Initializer } from './init.js';
 
+// deterministic JSON: sorted keys (the workspace's one writer; files: '@tagi/tensor-core/json-file')
+export { stableJson } from './stable-json.js';
+export type { StableJsonOptions } from './stable-json.js';
+
 // safetensors (bytes only; see the node subpath for files)
 export { parseSafetensors, parseSafetensorsHeader, serializeSafetensors, SafetensorsError, MAX_HEADER_BYTES, f16ToF32, bf16ToF32 } from './safetensors.js';
 export type { SafetensorsDtype, SafetensorsFault, SafetensorsEntry, SafetensorsHeader, ParsedSafetensors } from './safetensors.js';

@@ -1,7 +1,7 @@
-// A run's results.json on the Training page, in each shape the server reads it as (results-view.ts):
+// A run's results.json on the Training page, in each shape the server reads it as (@tagi/run-dir's resultsView):
 // version 2 (means with CIs, paired differences), version 1 (a table), plain rows, or why it is invalid.
 import type { ResultsSummary, SummaryDifference, SummaryMetric, SummaryScore } from '@tagi/eval';
-import type { ResultsView } from '../results-view';
+import type { ResultsView } from '@tagi/run-dir';
 import { byId, el, fmt } from './dom';
 
 type Row = Readonly<Record<string, unknown>>;

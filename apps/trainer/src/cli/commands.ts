@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { BackendError, initBackend } from '@tagi/tensor-core';
-import type { RunArtifact } from '@tagi/tensor-core/node';
+import type { RunArtifact } from '@tagi/run-dir/node';
 import { TeacherLogitCache } from '@tagi/hypernet';
 import type { AdapterSet } from '@tagi/lora';
 import { type TagiConfig, withNumPos } from '../config/config.js';

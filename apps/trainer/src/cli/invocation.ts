@@ -3,7 +3,7 @@
 // the run dir, and every input path checked. A failure here costs nothing and leaves nothing behind.
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { readRunState } from '@tagi/tensor-core/node';
+import { RUN_STATE_FILE, readRunState } from '@tagi/run-dir/node';
 import { parseArgs } from './args.js';
 import { CONFIG_KEYS, type JsonObject, type TagiConfig, coerceValue, kebabToCamel, resumeMayChange, setDotted, validateConfig } from '../config/config.js';
 import { COMMANDS, type CommandName, EXPERIMENTS, type RunCommand } from '../common/command-names.js';
@@ -236,7 +236,7 @@ function parseRun(command: RunCommand, flags: readonly (readonly [string, string
       config = validateConfig(obj, 'command line');
     }
     const state = readRunState(runDir);
-    if (state === undefined) throw new CliError(`--resume: ${path.join(runDir, 'trainer_state.json')} not found; nothing to resume`);
+    if (state === undefined) throw new CliError(`--resume: ${path.join(runDir, RUN_STATE_FILE)} not found; nothing to resume`);
     if (state.command !== command) {
       throw new CliError(
         `--resume: '${runDir}' is a run of 'tagi ${commandLine(state.command)}'; continue it with: tagi ${commandLine(state.command)} --resume --run-dir=${runDir}`,
@@ -288,7 +288,7 @@ function checkFreshRunDir(runDir: string): void {
     return;
   }
   if (!statSync(runDir).isDirectory()) throw new CliError(`--run-dir: '${runDir}' is a file; choose a directory path`);
-  if (existsSync(path.join(runDir, 'trainer_state.json')) || existsSync(path.join(runDir, CONFIG_FILE))) {
+  if (existsSync(path.join(runDir, RUN_STATE_FILE)) || existsSync(path.join(runDir, CONFIG_FILE))) {
     throw new CliError(`run dir '${runDir}' already holds a run; continue it with --resume --run-dir=${runDir}, or choose another --run-dir`);
   }
 }

@@ -2,6 +2,7 @@
 // command line, a config file, a run dir's config.json) and trusted afterwards. Every problem is reported
 // as `dot.path: message`, unknown keys with a "did you mean" suggestion. Presets and the resolution
 // preset → file → overrides are in resolve.ts.
+import { PROMPT_LIMITS } from '@tagi/run-dir';
 import { z } from 'zod';
 import { ConfigError } from '../common/errors.js';
 import { didYouMean } from '../common/suggest.js';
@@ -57,11 +58,12 @@ export const configSchema = z.strictObject({
   logEvery: int(1),
   /** Save a resumable checkpoint every N updates (0: only when stopped by Ctrl-C or SIGTERM). */
   checkpointEvery: int(0),
+  // numPos and maxSourceLength bounds are @tagi/run-dir's PROMPT_LIMITS: a reader of the run's config.json checks the same
   prompt: z.strictObject({
     /** Positive examples in the instruction (Tk-Instruct "Def + 2 Pos" = 2). */
-    numPos: int(0).max(8),
+    numPos: int(PROMPT_LIMITS.numPos.min).max(PROMPT_LIMITS.numPos.max),
     /** Source tokens: instruction-concatenated inputs, student inputs and the hypernetwork's instruction are cut to this. */
-    maxSourceLength: int(8),
+    maxSourceLength: int(PROMPT_LIMITS.maxSourceLength.min),
     /** Target tokens (and generation length). */
     maxTargetLength: int(1),
     /** Training instances per task. */
@@ -381,21 +383,6 @@ export function validateConfig(obj: unknown, source: string): TagiConfig {
     );
   }
   return r.data;
-}
-
-/** Deterministic JSON: sorted keys, 2 spaces, trailing newline. */
-export function stableJson(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (isObject(v))
-      return Object.fromEntries(
-        Object.keys(v)
-          .sort()
-          .map((k) => [k, sort(v[k])]),
-      );
-    return v;
-  };
-  return `${JSON.stringify(sort(value), null, 2)}\n`;
 }
 
 /**

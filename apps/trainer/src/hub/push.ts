@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { HubApiError, createRepo, uploadFiles } from '@huggingface/hub';
-import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
+import { RUN_STATE_FILE, readRunState, runArtifacts } from '@tagi/run-dir/node';
 import { T5_MODEL_FILES, hfToken, parseHubId } from '@tagi/t5-model/node';
 import { CliError } from '../common/errors.js';
 import type { CliIO } from '../common/io.js';
@@ -127,7 +127,7 @@ function runDirOf(p: string | undefined): string | undefined {
   if (p === undefined || !path.isAbsolute(p)) return undefined;
   let d = p;
   for (let i = 0; i < 4; i++) {
-    if (existsSync(path.join(d, 'trainer_state.json'))) return d;
+    if (existsSync(path.join(d, RUN_STATE_FILE))) return d;
     const up = path.dirname(d);
     if (up === d) return undefined;
     d = up;

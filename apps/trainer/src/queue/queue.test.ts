@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
-import { readRunState } from '@tagi/tensor-core/node';
+import { readRunState } from '@tagi/run-dir/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTaskData } from '../data/tasks.js';
 import { type RunInvocation, parseInvocation } from '../cli/invocation.js';

@@ -3,20 +3,11 @@
 // written as results.json (format 'tagi-results', version 2, with the run's facts under `meta`) and
 // results.md (the tables, then the cost and stage-time tables). Rows of methods that did not run say why;
 // nothing is filled in.
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  type ComparisonSpec,
-  type MethodSpec,
-  type ResultsSummary,
-  type ScoreRecord,
-  renderSummaryMarkdown,
-  summarizeResults,
-  summaryFromJson,
-  summaryToJson,
-} from '@tagi/eval';
+import { type ComparisonSpec, type MethodSpec, type ResultsSummary, type ScoreRecord, renderSummaryMarkdown, summarizeResults } from '@tagi/eval';
+import { RUN_FILES } from '@tagi/run-dir';
+import { readResultsJson, writeResultsJson } from '@tagi/run-dir/node';
 import { writeFileAtomic } from '@tagi/tensor-core/node';
-import { stableJson } from '../config/config.js';
 import { type EvalSet, SPLIT_LABELS } from '../data/tasks.js';
 import { readMetrics } from '../run/metrics.js';
 import { trainingCurvesSvg } from './plot.js';
@@ -231,25 +222,24 @@ function familyMarkdown(b: FamilyBreakdown | undefined): string[] {
 
 /** Writes results.json (version 2: the summary, `meta` = the run's facts), results.md and the curves. */
 export async function writeResults(runDir: string, r: RunResults): Promise<void> {
-  await writeFileAtomic(path.join(runDir, 'results.json'), stableJson(summaryToJson(r.summary, { ...r.facts })));
-  await writeFileAtomic(path.join(runDir, 'results.md'), resultsMarkdown(r));
+  await writeResultsJson(runDir, r.summary, { ...r.facts });
+  await writeFileAtomic(path.join(runDir, RUN_FILES.resultsMarkdown), resultsMarkdown(r));
   await writeCurves(runDir);
 }
 
 /** Every scored prediction, one JSON object a line (method, seed, split, task, instance, prediction, references, scores). */
 export async function writePredictions(runDir: string, predictions: readonly PredictionRecord[]): Promise<void> {
-  await writeFileAtomic(path.join(runDir, 'predictions.jsonl'), predictions.map((p) => `${JSON.stringify(p)}\n`).join(''));
+  await writeFileAtomic(path.join(runDir, RUN_FILES.predictions), predictions.map((p) => `${JSON.stringify(p)}\n`).join(''));
 }
 
 export async function writeCurves(runDir: string): Promise<void> {
-  const events = readMetrics(path.join(runDir, 'metrics.jsonl'));
-  await writeFileAtomic(path.join(runDir, 'curves.svg'), trainingCurvesSvg(events, `TAGI training curves — ${path.basename(runDir)}`));
+  const events = readMetrics(path.join(runDir, RUN_FILES.metrics));
+  await writeFileAtomic(path.join(runDir, RUN_FILES.curves), trainingCurvesSvg(events, `TAGI training curves — ${path.basename(runDir)}`));
 }
 
 /** A run dir's results (undefined when it has none). */
 export function readResults(runDir: string): RunResults | undefined {
-  const file = path.join(runDir, 'results.json');
-  if (!existsSync(file)) return undefined;
-  const { summary, meta } = summaryFromJson(JSON.parse(readFileSync(file, 'utf8')));
-  return { summary, facts: meta as unknown as RunFacts };
+  const read = readResultsJson(runDir);
+  if (read === undefined) return undefined;
+  return { summary: read.summary, facts: read.meta as unknown as RunFacts };
 }

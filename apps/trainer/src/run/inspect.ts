@@ -2,7 +2,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseSafetensorsHeader } from '@tagi/tensor-core';
-import { readRunState, runArtifacts } from '@tagi/tensor-core/node';
+import { RUN_STATE_FILE, readRunState, runArtifacts } from '@tagi/run-dir/node';
 import { CliError } from '../common/errors.js';
 
 export type DirKind = 'run' | 'adapter' | 'hypernet' | 'model';
@@ -44,7 +44,7 @@ export function safetensorsSummary(file: string): { tensors: number; params: num
 export function detectDirKind(dir: string): DirKind {
   if (!existsSync(dir)) throw new CliError(`'${dir}': no such file or directory`);
   if (!statSync(dir).isDirectory()) throw new CliError(`'${dir}' is a file; inspect takes a model, adapter, hypernet or run directory`);
-  if (existsSync(path.join(dir, 'trainer_state.json'))) return 'run';
+  if (existsSync(path.join(dir, RUN_STATE_FILE))) return 'run';
   if (existsSync(path.join(dir, 'adapter_config.json'))) return 'adapter';
   if (existsSync(path.join(dir, 'hypernet_config.json'))) return 'hypernet';
   if (existsSync(path.join(dir, 'config.json'))) return 'model';

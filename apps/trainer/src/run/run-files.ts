@@ -1,12 +1,14 @@
-// The fixed files of a run dir and the run's saved config (no heavy imports: argument checking uses them).
+// The fixed files of a run dir (named in @tagi/run-dir) and the run's saved config, read with the trainer's
+// schema (no heavy imports: argument checking uses them).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { RUN_FILES } from '@tagi/run-dir';
 import { type TagiConfig, validateConfig } from '../config/config.js';
 import { CliError } from '../common/errors.js';
 
-export const CONFIG_FILE = 'config.json';
-export const METRICS_FILE = 'metrics.jsonl';
-export const LOCK_FILE = '.tagi.lock';
+export const CONFIG_FILE = RUN_FILES.config;
+export const METRICS_FILE = RUN_FILES.metrics;
+export const LOCK_FILE = RUN_FILES.lock;
 
 /** How a run command is typed (and resumed): `tagi experiment ablations`, `tagi experiment paper`, `tagi demo`, … */
 export function commandLine(command: string): string {

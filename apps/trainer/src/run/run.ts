@@ -1,21 +1,13 @@
 // A run: its directory (locked while a process works in it), resolved config, progress and metrics, and
-// its state — trainer_state.json, read and written only through @tagi/tensor-core's run-state functions:
+// its state — trainer_state.json, read and written only through @tagi/run-dir's run-state functions:
 // which stages are done (with their outputs by role) and which one is running (with its checkpoints).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, rmdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatLr } from '@tagi/tensor-core';
-import {
-  type DirLock,
-  type RunArtifact,
-  type RunState,
-  type StageState,
-  acquireLock,
-  readRunState,
-  writeFileAtomic,
-  writeRunState,
-} from '@tagi/tensor-core/node';
-import { CONFIG_KEYS, type TagiConfig, resumeMayChange, stableJson } from '../config/config.js';
+import { type DirLock, acquireLock, writeFileAtomic } from '@tagi/tensor-core/node';
+import { RUN_STATE_FILE, type RunArtifact, type RunState, type StageState, readRunState, stableJson, writeRunState } from '@tagi/run-dir/node';
+import { CONFIG_KEYS, type TagiConfig, resumeMayChange } from '../config/config.js';
 import type { RunCommand } from '../common/command-names.js';
 import { CliError, InterruptedError } from '../common/errors.js';
 import type { CliIO } from '../common/io.js';
@@ -89,11 +81,11 @@ export class Run {
       let changes: string[] = [];
       if (inv.resume) {
         const saved = readRunState(runDir);
-        if (saved === undefined) throw new CliError(`--resume: ${path.join(runDir, 'trainer_state.json')} not found; nothing to resume`);
+        if (saved === undefined) throw new CliError(`--resume: ${path.join(runDir, RUN_STATE_FILE)} not found; nothing to resume`);
         const onDisk = readRunConfig(runDir);
         if (saved.configHash !== configHash(onDisk)) {
           throw new CliError(
-            `${path.join(runDir, 'trainer_state.json')}: config hash ${saved.configHash} does not match ${CONFIG_FILE} (${configHash(onDisk)}); the config was edited after the run started, so it cannot be resumed exactly`,
+            `${path.join(runDir, RUN_STATE_FILE)}: config hash ${saved.configHash} does not match ${CONFIG_FILE} (${configHash(onDisk)}); the config was edited after the run started, so it cannot be resumed exactly`,
           );
         }
         state = saved;
@@ -228,7 +220,7 @@ export class Run {
    */
   discardIfUnstarted(): void {
     if (this.resume || Object.keys(this.state.stages).length > 0) return;
-    for (const f of [CONFIG_FILE, METRICS_FILE, 'trainer_state.json']) rmSync(this.path(f), { force: true });
+    for (const f of [CONFIG_FILE, METRICS_FILE, RUN_STATE_FILE]) rmSync(this.path(f), { force: true });
     this.lock.release();
     if (this.createdTop === undefined) return;
     for (let d = this.dir; d.startsWith(this.createdTop); d = path.dirname(d)) {

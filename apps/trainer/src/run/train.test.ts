@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Objective, Rng, initBackend } from '@tagi/tensor-core';
-import { readRunState } from '@tagi/tensor-core/node';
+import { readRunState } from '@tagi/run-dir/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CliError, InterruptedError } from '../common/errors.js';
 import type { RunInvocation } from '../cli/invocation.js';

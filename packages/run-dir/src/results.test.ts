@@ -1,8 +1,12 @@
 // results.json as the Training page reads it: both versions of @tagi/eval's format (and one embedded in a
 // trainer's own file), the trainer's plain rows, and a broken file reported with the reader's field path.
 import { resultsToJson, summarizeResults, summaryToJson } from '@tagi/eval';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resultsView } from './results-view';
+import { ResultsFileError, readResultsJson, stableJson, writeResultsJson } from './node.js';
+import { resultsView } from './results.js';
 
 // two methods over seen and held-out tasks: enough for CIs and a paired difference
 const records = ['a', 'b', 'c', 'd'].flatMap((task, t) =>
@@ -77,5 +81,31 @@ describe('resultsView', () => {
     });
     expect(resultsView({ hello: 'world' })).toMatchObject({ kind: 'invalid' });
     expect(resultsView(undefined)).toEqual({ kind: 'none' });
+  });
+});
+
+describe('writeResultsJson / readResultsJson', () => {
+  it('writes the current shape with sorted keys, reads it back equal, and resultsView sees the current shape', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tagi-results-'));
+    try {
+      const meta = { preset: 'smoke', seed: 7 };
+      await writeResultsJson(dir, summary, meta);
+      const text = readFileSync(path.join(dir, 'results.json'), 'utf8');
+      expect(text).toBe(stableJson(summaryToJson(summary, meta)));
+      const back = readResultsJson(dir);
+      expect(back?.meta).toEqual(meta);
+      expect(back?.summary.rows).toEqual(summary.rows);
+      expect(back?.summary.differences).toEqual(summary.differences);
+      expect(resultsView(JSON.parse(text))).toMatchObject({ kind: 'summary', at: '' });
+      expect(readResultsJson(path.join(dir, 'none'))).toBeUndefined();
+      // a file of another shape or broken: the file, then the field
+      writeFileSync(path.join(dir, 'results.json'), JSON.stringify({ format: 'tagi-results', version: 1 }));
+      expect(() => readResultsJson(dir)).toThrow(ResultsFileError);
+      expect(() => readResultsJson(dir)).toThrow(new RegExp(`^${path.join(dir, 'results.json').replace(/[.]/g, '\\.')}: .*version`));
+      writeFileSync(path.join(dir, 'results.json'), '{"format": ');
+      expect(() => readResultsJson(dir)).toThrow(/results\.json: not valid JSON/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
-// The one run-state file of a training run directory, `trainer_state.json`, with its one reader and one
-// writer. The trainer writes it; `tagi inspect`, `--resume` and the playground read it. It says which
+// The one run-state file of a training run directory, `trainer_state.json`: its schema and parser (the
+// reader and writer that use them are in node.ts). The trainer writes it; `tagi inspect`, `--resume` and the playground read it. It says which
 // stages of the run are done or still running (with the directory of their checkpoints) and, by role,
 // which artefacts the run produced or was given — so readers never guess roles from directory names.
 //
@@ -13,11 +13,9 @@
 //                              "checkpoints": "checkpoints/hypernet-pretrain" }
 //     }
 //   }
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { writeFileAtomic } from './files.js';
+import { RUN_FILES } from './files.js';
 
-export const RUN_STATE_FILE = 'trainer_state.json';
+export const RUN_STATE_FILE = RUN_FILES.state;
 export const RUN_STATE_FORMAT = 'tagi-run';
 export const RUN_STATE_VERSION = 2;
 
@@ -112,7 +110,7 @@ function checkStage(v: unknown, at: string, problems: string[]): void {
 }
 
 /** Checks a parsed trainer_state.json; throws RunStateError listing every problem. */
-export function parseRunState(json: unknown, file = RUN_STATE_FILE): RunState {
+export function parseRunState(json: unknown, file: string = RUN_STATE_FILE): RunState {
   if (!isObject(json)) throw new RunStateError(file, ['(root): expected a JSON object']);
   if (json['format'] !== RUN_STATE_FORMAT) {
     const old = json['version'] === 1 && json['format'] === undefined;
@@ -132,60 +130,4 @@ export function parseRunState(json: unknown, file = RUN_STATE_FILE): RunState {
   else for (const [k, s] of Object.entries(json['stages'])) checkStage(s, `stages.${k}`, problems);
   if (problems.length > 0) throw new RunStateError(file, problems);
   return json as unknown as RunState;
-}
-
-/** Reads `<runDir>/trainer_state.json`; undefined when there is none, RunStateError when it is unusable. */
-export function readRunState(runDir: string): RunState | undefined {
-  const file = path.join(runDir, RUN_STATE_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new RunStateError(file, [`not valid JSON (${(e as Error).message})`]);
-  }
-  return parseRunState(json, file);
-}
-
-/**
- * Writes `<runDir>/trainer_state.json` atomically (temp file + rename), after checking it as the reader
- * would. Keys are sorted except the stages', which keep the order the stages ran in.
- */
-export async function writeRunState(runDir: string, state: RunState): Promise<void> {
-  const file = path.join(runDir, RUN_STATE_FILE);
-  parseRunState(JSON.parse(JSON.stringify(state)), file);
-  const sort = (v: unknown, keepOrder = false): unknown => {
-    if (Array.isArray(v)) return v.map((x) => sort(x));
-    if (!isObject(v)) return v;
-    const keys = keepOrder ? Object.keys(v) : Object.keys(v).sort();
-    return Object.fromEntries(keys.map((k) => [k, sort(v[k], (v as unknown) === state && k === 'stages')]));
-  };
-  await writeFileAtomic(file, `${JSON.stringify(sort(state), null, 2)}\n`);
-}
-
-/** An artefact with its absolute directory. */
-export interface ResolvedArtifact extends RunArtifact {
-  readonly dir: string;
-  /** The stage that wrote it; undefined for an input. */
-  readonly stage?: string;
-}
-
-/**
- * Every artefact of a run: the inputs, then the outputs of finished stages in the order they ran.
- * `role` picks one kind of artefact (`runArtifacts(dir, state, 'hypernet-tagi')`).
- */
-export function runArtifacts(runDir: string, state: RunState, role?: string): ResolvedArtifact[] {
-  const out: ResolvedArtifact[] = [];
-  for (const a of state.inputs) out.push({ ...a, dir: path.resolve(runDir, a.path) });
-  for (const [stage, s] of Object.entries(state.stages)) {
-    if (s.status !== 'done') continue;
-    for (const a of s.outputs ?? []) out.push({ ...a, dir: path.resolve(runDir, a.path), stage });
-  }
-  return role === undefined ? out : out.filter((a) => a.role === role);
 }

@@ -1,10 +1,18 @@
-// A run's results.json as the Training page shows it, read with @tagi/eval's own readers: version 2
-// (`summaryFromJson`: per method and column the mean with its bootstrap CI, seen and held-out columns,
-// paired differences) and version 1 (`resultsFromJson`: a plain table of point estimates). A trainer
-// may also embed a version-2 summary in its own results.json (under any top-level key); other JSON with
-// a list of rows (the trainer's `methods`) is shown as a plain table. Nothing is invented or dropped
-// silently: a results.json that claims a version and does not hold to it is reported with the reader's
-// message naming the field.
+// results.json, the scores of a run: the one shape written today and every older one still read, each named.
+//
+//   current   format 'tagi-results' version 2 (@tagi/eval's `summaryToJson`: per method and column the mean
+//             with its task-level bootstrap CI, seen and held-out columns, paired differences), the run's
+//             facts under `meta`; written by `writeResultsJson` (node.ts), sorted keys.
+//   older:
+//   - 'table'     format 'tagi-results' version 1 (@tagi/eval's `resultsToJson`): a plain table of point
+//                 estimates, no CIs.
+//   - 'embedded'  a trainer's own file with a version-2 summary under one top-level key (view kind
+//                 'summary', `at` = that key).
+//   - 'rows'      a trainer's plain list of rows (its `methods`, or a bare list): shown as they are.
+//
+// Nothing is invented or dropped silently: a results.json that claims a version and does not hold to it
+// is reported with @tagi/eval's message naming the field.
+import { RUN_FILES } from './files.js';
 import { type ResultsSummary, type ResultsTable, resultsFromJson, summaryFromJson } from '@tagi/eval';
 
 export type ResultsView =
@@ -16,6 +24,17 @@ export type ResultsView =
   /** any other JSON holding a list of row objects (e.g. the trainer's `methods`) */
   | { readonly kind: 'rows'; readonly rows: readonly Record<string, unknown>[]; readonly at: string }
   | { readonly kind: 'invalid'; readonly message: string };
+
+/** A results.json that cannot be read in the shape asked for; the message names the file, then the field. */
+export class ResultsFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly fault: string,
+  ) {
+    super(`${file}: ${fault}`);
+    this.name = 'ResultsFileError';
+  }
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isTagiResults = (v: unknown): v is Record<string, unknown> => isObject(v) && v['format'] === 'tagi-results';
@@ -33,8 +52,8 @@ function fromTagiResults(json: Record<string, unknown>, at: string, file: string
   };
 }
 
-/** How to show a parsed results.json (undefined: there is none). */
-export function resultsView(json: unknown, file = 'results.json'): ResultsView {
+/** What a parsed results.json holds, in which of the shapes above (undefined: there is none). */
+export function resultsView(json: unknown, file: string = RUN_FILES.results): ResultsView {
   if (json === undefined) return { kind: 'none' };
   if (isTagiResults(json)) return fromTagiResults(json, '', file);
   if (isObject(json)) {

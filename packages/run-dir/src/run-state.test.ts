@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RUN_STATE_FILE, type RunState, RunStateError, readRunState, runArtifacts, writeRunState } from './run-state.js';
+import { RUN_STATE_FILE, type RunState, RunStateError, readRunState, runArtifacts, writeRunState } from './node.js';
 
 const made: string[] = [];
 const dir = () => {
@@ -45,6 +45,20 @@ describe('run state (trainer_state.json)', () => {
     expect(text.indexOf('"command"')).toBeLessThan(text.indexOf('"configHash"'));
     await writeRunState(d, back as RunState);
     expect(readFileSync(path.join(d, RUN_STATE_FILE), 'utf8')).toBe(text);
+  });
+
+  it('writes the bytes of the format: keys sorted at every depth except the stages, which keep the order they ran in', async () => {
+    const d = dir();
+    await writeRunState(d, state);
+    // the reference: the sort this file has always been written with
+    const sort = (v: unknown, keepOrder = false): unknown => {
+      if (Array.isArray(v)) return v.map((x) => sort(x));
+      if (v === null || typeof v !== 'object') return v;
+      const o = v as Record<string, unknown>;
+      const keys = keepOrder ? Object.keys(o) : Object.keys(o).sort();
+      return Object.fromEntries(keys.map((k) => [k, sort(o[k], v === state && k === 'stages')]));
+    };
+    expect(readFileSync(path.join(d, RUN_STATE_FILE), 'utf8')).toBe(`${JSON.stringify(sort(state), null, 2)}\n`);
   });
 
   it('lists artefacts by role: inputs, then outputs of finished stages only, with absolute dirs', async () => {

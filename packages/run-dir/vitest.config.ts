@@ -1,0 +1,3 @@
+import { tagiVitestConfig } from '@tagi/vitest-config';
+
+export default tagiVitestConfig();
