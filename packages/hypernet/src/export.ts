@@ -7,7 +7,7 @@
 // `tagi_fusion.safetensors` (the instruction states, and the per-layer fusion blocks for 'cross-attention')
 // and `taskAdapterFromFiles` rebuilds the full TAGI model from the base model and the export alone.
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, parseSafetensors, serializeSafetensors } from '@tagi/tensor-core';
+import { Rng, parseSafetensors, serializeSafetensors, stableJson } from '@tagi/tensor-core';
 import { AdapterSet, parseLoraConfigText, stringifyLoraConfig } from '@tagi/lora';
 import type { BaseSeq2SeqModel } from './base-model.js';
 import { baseModelJson, baseModelReference, checkBaseModel, hypernetWeightsSha256 } from './checkpoint.js';
@@ -116,7 +116,7 @@ export async function taskAdapterFiles(
     baseModel: baseModelJson(baseModelReference(hn.base, hn.baseModelName ?? null)),
     fusionFile: fusion === 'none' ? null : TAGI_FUSION_FILE,
   };
-  files.set(TAGI_ADAPTER_FILE, text(`${JSON.stringify(sortKeys(metaToJson(meta)), null, 2)}\n`));
+  files.set(TAGI_ADAPTER_FILE, text(stableJson(metaToJson(meta))));
   return { files, meta };
 }
 
@@ -280,15 +280,4 @@ export function taskAdapterFromFiles(base: BaseSeq2SeqModel, files: ReadonlyMap<
       layers?.dispose();
     },
   };
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object')
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
-    );
-  return v;
 }

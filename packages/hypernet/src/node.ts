@@ -3,6 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { stableJson } from '@tagi/tensor-core';
 import { readSafetensors, writeFileAtomic } from '@tagi/tensor-core/node';
 import type { BaseSeq2SeqModel } from './base-model.js';
 import {
@@ -34,7 +35,7 @@ export async function saveHypernet(dir: string, hn: HyperNetwork): Promise<void>
   await fs.mkdir(dir, { recursive: true });
   const json = hypernetCheckpointJson(hn);
   await writeFileAtomic(path.join(dir, HYPERNET_WEIGHTS_FILE), hypernetWeightsBytes(hn));
-  await writeFileAtomic(path.join(dir, HYPERNET_CONFIG_FILE), `${JSON.stringify(sortKeys(json), null, 2)}\n`);
+  await writeFileAtomic(path.join(dir, HYPERNET_CONFIG_FILE), stableJson(json));
 }
 
 /** Loads a hypernetwork saved by {@link saveHypernet} onto `base` (which must be the model it was trained on). */
@@ -87,15 +88,4 @@ export async function readTaskAdapter(dir: string, base: BaseSeq2SeqModel, opts:
     }
   }
   return taskAdapterFromFiles(base, files, { ...opts, source: dir });
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object')
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
-    );
-  return v;
 }

@@ -3,6 +3,7 @@
 // parser and one writer convert between them; every problem is reported as `dot.path: message`.
 
 import { type TargetModules, isTargetPattern, targetModulesRegex, targetPatternError } from './target-modules.js';
+import { stableJson } from '@tagi/tensor-core';
 
 export type { TargetModules } from './target-modules.js';
 
@@ -233,19 +234,9 @@ function configJson(config: LoraConfig, forPeft: boolean): Record<string, unknow
   return { ...config.extra, ...known };
 }
 
-function sortKeysDeep(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeysDeep);
-  if (isPlainObject(v)) {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) out[k] = sortKeysDeep(v[k]);
-    return out;
-  }
-  return v;
-}
-
 /** `adapter_config.json` text: sorted keys at every level, 2-space indent, trailing newline. */
 export function stringifyLoraConfig(config: LoraConfig): string {
-  return `${JSON.stringify(sortKeysDeep(loraConfigToJson(config)), null, 2)}\n`;
+  return stableJson(loraConfigToJson(config));
 }
 
 /** Parses `adapter_config.json` text. */

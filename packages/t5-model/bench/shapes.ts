@@ -2,6 +2,8 @@
 export const SHAPES = {
   // d_model 512, 8+8 layers, 6 heads, d_kv 64, d_ff 1024, gated-gelu, vocab 32,128; batch 8, 256 / 64 tokens
   't5-small-lm-adapt': { dModel: 512, dKv: 64, numHeads: 6, dFf: 1024, layers: 8, vocab: 32128, batch: 8, src: 256, tgt: 64 },
+  // d_model 768, 12+12 layers, 12 heads, d_kv 64, d_ff 2048; the t5-base-lm-adapt preset's SNI batch: 8, 1,024 / 128 tokens
+  't5-base-lm-adapt': { dModel: 768, dKv: 64, numHeads: 12, dFf: 2048, layers: 12, vocab: 32128, batch: 8, src: 1024, tgt: 128 },
   small: { dModel: 128, dKv: 32, numHeads: 4, dFf: 256, layers: 2, vocab: 32128, batch: 4, src: 64, tgt: 16 },
 } as const;
 export type ShapeName = keyof typeof SHAPES;
