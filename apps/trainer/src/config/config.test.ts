@@ -54,6 +54,10 @@ describe('presets', () => {
       expect(p.distill.temperature).toBe(3);
     }
     expect(PRESETS['t5-base-lm-adapt']!.base.dModel).toBe(768);
+    // t5-base trains in parts of one example in every stage (a batch of 8 in one pass does not fit 24 GB)
+    const b = PRESETS['t5-base-lm-adapt']!;
+    for (const t of [b.teachers.train, b.multitask.train, b.hypernet.pretrain, b.hypernet.finetune]) expect(t.microBatchSize).toBe(1);
+    expect(validateConfig(b, 'preset')).toEqual(b);
     expect(PRESETS['t5-small-lm-adapt']!.base.numLayers).toBe(8);
   });
 });

@@ -28,9 +28,16 @@ const trainSchema = z.strictObject({
   warmupSteps: int(0),
   /**
    * Examples per forward/backward pass (gradient accumulation inside one update, to bound memory): the
-   * update is the whole batch's. Absent: the batch in one pass. LoRA and base-model stages only.
+   * update is the whole batch's. Absent: the batch in one pass. Every training stage (base model, LoRA
+   * teachers, multitask model, hypernetwork pretraining and finetuning).
    */
   microBatchSize: int(1).optional(),
+  /**
+   * Recompute each T5 block's activations in the backward pass instead of keeping them (HF Trainer's
+   * gradient checkpointing): the activations alive at once are the block inputs plus one block's, for about
+   * a third more compute. Absent or false: keep them.
+   */
+  recompute: z.boolean().optional(),
 });
 
 export const configSchema = z.strictObject({

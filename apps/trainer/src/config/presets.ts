@@ -172,8 +172,15 @@ const t5SmallLmAdapt: TagiConfig = {
   hypernet: hypernetLmAdapt(512),
 };
 
+// One example a forward/backward pass in every stage (the update is still the batch of 8's): at this shape a
+// batch of 8 Def+2Pos prompts in one pass was killed by the OOM killer at 24 GB in its second teacher; in
+// parts of one the whole `tagi demo` on the SNI sample peaked at 5.9 GB RSS (2026-12-08, DEMO-RESULTS.md).
+const lmAdaptBase = structuredClone(lmAdaptCommon) as unknown as Omit<TagiConfig, 'preset' | 'base' | 'hypernet'>;
+const hypernetBase = hypernetLmAdapt(768);
 const t5BaseLmAdapt: TagiConfig = {
-  ...(structuredClone(lmAdaptCommon) as unknown as Omit<TagiConfig, 'preset' | 'base' | 'hypernet'>),
+  ...lmAdaptBase,
+  teachers: { ...lmAdaptBase.teachers, train: { ...lmAdaptBase.teachers.train, microBatchSize: 1 } },
+  multitask: { ...lmAdaptBase.multitask, train: { ...lmAdaptBase.multitask.train, microBatchSize: 1 } },
   preset: 't5-base-lm-adapt',
   base: {
     dModel: 768,
@@ -190,7 +197,7 @@ const t5BaseLmAdapt: TagiConfig = {
     objective: 'mixed',
     train: { steps: 0, batchSize: 8, lr: 5e-5, warmupSteps: 0 },
   },
-  hypernet: hypernetLmAdapt(768),
+  hypernet: { ...hypernetBase, pretrain: { ...hypernetBase.pretrain, microBatchSize: 1 }, finetune: { ...hypernetBase.finetune, microBatchSize: 1 } },
 };
 
 export const PRESETS: Readonly<Record<string, TagiConfig>> = {

@@ -194,4 +194,48 @@ describe('a training stage', () => {
     expect(await run1(8, false)).toEqual(whole.map((w) => expect.closeTo(w, 6)));
     await expect(run1(3, false)).rejects.toThrow(/micro-batch-size: stage toy trains its batch in one pass/);
   });
+
+  it("train.recompute switches the stage's T5 to block recomputation for every update and back after it (also on a failure); a stage without a T5 refuses the key", async () => {
+    const run1 = async (recompute: boolean | undefined, withModel: boolean, fail = false) => {
+      const run = await Run.open(invocation(mkdtempSync(path.join(base, 'recompute-')), false), []);
+      const calls: boolean[] = [];
+      let on = false;
+      const seenInLoss: boolean[] = [];
+      const model = { setRecomputeBlocks: (x: boolean) => void calls.push((on = x)) };
+      const objective = toyObjective(3);
+      const loss = objective.loss;
+      try {
+        await trainStage(
+          run,
+          'toy',
+          {
+            ...objective,
+            loss: (b, ctx) => {
+              seenInLoss.push(on);
+              if (fail && ctx.step === 2) throw new Error('boom');
+              return loss(b, ctx);
+            },
+          },
+          { ...STEPS, ...(recompute !== undefined ? { recompute } : {}) },
+          withModel ? { model } : {},
+        );
+      } catch (e) {
+        if (!fail) throw e;
+      } finally {
+        run.close();
+        objective.w.dispose();
+      }
+      return { calls, seenInLoss, on };
+    };
+    const r = await run1(true, true);
+    expect(r.seenInLoss).toHaveLength(STEPS.steps);
+    expect(r.seenInLoss.every(Boolean)).toBe(true);
+    expect(r.calls).toEqual([true, false]);
+    const failed = await run1(true, true, true);
+    expect(failed.on).toBe(false); // switched back though the stage threw
+    const off = await run1(undefined, true);
+    expect(off.calls).toEqual([]);
+    expect(off.seenInLoss.some(Boolean)).toBe(false);
+    await expect(run1(true, false)).rejects.toThrow(/recompute: stage toy runs no T5/);
+  });
 });

@@ -68,12 +68,21 @@ export interface StageTraining {
   readonly seconds: number;
 }
 
+/** What `trainStage` may switch for the stage: the T5 whose blocks `train.recompute` recomputes. */
+export interface StageModels {
+  /** Label of the stage in progress lines (default: its name). */
+  readonly label?: string;
+  /** The T5 the stage runs (frozen or trained): its blocks are recomputed while the stage trains when `t.recompute`. */
+  readonly model?: { setRecomputeBlocks(on: boolean): unknown };
+}
+
 /**
  * Trains `objective` for `t.steps` updates as stage `name` of `run` (continuing from the stage's newest
  * usable checkpoint). On a stop (SIGINT/SIGTERM) `fit` saves a checkpoint and this throws the run's
  * InterruptedError. The caller writes the stage's outputs, then `run.finishStage(name, ...)`.
  */
-export async function trainStage<B>(run: Run, name: string, objective: Objective<B>, t: TrainSettings, label = name): Promise<StageTraining> {
+export async function trainStage<B>(run: Run, name: string, objective: Objective<B>, t: TrainSettings, opts: StageModels = {}): Promise<StageTraining> {
+  const label = opts.label ?? name;
   const c = run.config;
   const checkpoints = ['checkpoints', ...slug(name).split('/')].join('/');
   const store = new DirCheckpointStore(run.path(checkpoints), {
@@ -83,13 +92,17 @@ export async function trainStage<B>(run: Run, name: string, objective: Objective
   const micro = t.microBatchSize !== undefined && t.microBatchSize < t.batchSize ? t.microBatchSize : undefined;
   if (micro !== undefined && objective.split === undefined) {
     throw new CliError(
-      `--${settingsKey(c, t) ?? 'train'}.micro-batch-size: stage ${name} trains its batch in one pass (micro-batches are for the base model, LoRA teachers and the multitask model); remove the key`,
+      `--${settingsKey(c, t) ?? 'train'}.micro-batch-size: stage ${name} trains its batch in one pass (its objective cannot cut a batch into parts); remove the key`,
     );
   }
+  const recompute = t.recompute === true ? opts.model : undefined;
+  if (t.recompute === true && recompute === undefined)
+    throw new CliError(`--${settingsKey(c, t) ?? 'train'}.recompute: stage ${name} runs no T5 whose blocks could be recomputed; remove the key`);
   await run.beginStage(name, t.steps, checkpoints);
   const optimizer = makeOptimizer(objective.params, t, c.optim);
   const t0 = performance.now();
   let result: FitResult;
+  recompute?.setRecomputeBlocks(true);
   try {
     result = await fit({
       ...objective,
@@ -121,6 +134,7 @@ export async function trainStage<B>(run: Run, name: string, objective: Objective
     throw e;
   } finally {
     optimizer.dispose();
+    recompute?.setRecomputeBlocks(false);
   }
   if (result.aborted) {
     await run.stageProgress(name, result.step);

@@ -123,7 +123,7 @@ export async function pretrainBase(run: Run, data: TaskData, tok: Tok): Promise<
   );
   const objective = baseObjective(model, c, data, tok);
   model.train();
-  const t = await trainStage(run, 'base', objective, b.train);
+  const t = await trainStage(run, 'base', objective, b.train, { model });
   model.eval();
   await saveT5(model, dir, tok instanceof PrunedTokenizer ? { vocabMap: tok.map } : {});
   model.freezeBase();

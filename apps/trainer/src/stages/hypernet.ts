@@ -132,7 +132,7 @@ export async function pretrainHypernetStage(
     split: { instruction: range(p.segmentA), input: range(p.segmentB), target: range(p.segmentC) },
   });
   try {
-    const t = await trainStage(run, stage, objective, p);
+    const t = await trainStage(run, stage, objective, p, { model: base.model });
     await saveHypernet(run.path(stage), hn);
     const last = t.result.last;
     await run.finishStage(stage, {
@@ -242,7 +242,7 @@ export async function finetuneHypernetStage(
   const cut = prepared.summary();
   if (cut !== undefined) run.progress.info(`warning: ${cut}`);
   try {
-    const t = await trainStage(run, stage, objective, f);
+    const t = await trainStage(run, stage, objective, f, { model: base.model });
     await saveHypernet(run.path(stage), hn);
     const last = t.result.last;
     await run.finishStage(stage, {

@@ -144,7 +144,7 @@ export async function trainTeachers(run: Run, model: T5ForConditionalGeneration,
         try {
           model.train();
           const label = `${bank.stage} (${bank.groups.length} ${c.teachers.groupBy === 'task' ? 'tasks' : 'categories'}${banks.length > 1 ? `, bank ${k + 1}/${banks.length}` : ''})`;
-          const t = await trainStage(run, bank.stage, objective, c.teachers.train, label);
+          const t = await trainStage(run, bank.stage, objective, c.teachers.train, { label, model });
           await saveBank(bank, objective.bank, (dir, adapter) => saveAdapter(run.path(dir), adapter));
           await run.finishStage(bank.stage, {
             outputs: bank.groups.map((group) => ({ role: 'teacher', kind: 'peft' as const, path: teacherDir(group), name: group })),
@@ -191,7 +191,7 @@ export async function trainMultitask(
   const objective = loraStageObjective(model, examples, tok, c.multitask, c.seed, stage);
   try {
     model.train();
-    const t = await trainStage(run, stage, objective, c.multitask.train);
+    const t = await trainStage(run, stage, objective, c.multitask.train, { model });
     await saveAdapter(run.path(dir), objective.adapter);
     await run.finishStage(stage, {
       outputs: [{ role: 'multitask-adapter', kind: 'peft', path: dir }],
