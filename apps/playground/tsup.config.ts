@@ -1,14 +1,5 @@
-import { defineConfig } from 'tsup';
+import { appConfig } from '@tagi/tsup-config';
 
-// The page is plain ES modules under public/ served as files (no bundler, no framework): the server
-// finds it as ../public from both src/ (tests, tsx) and dist/ (built).
-export default defineConfig({
-  entry: ['src/server.ts'],
-  format: ['esm'],
-  dts: false,
-  tsconfig: 'tsconfig.build.json',
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  banner: { js: '#!/usr/bin/env node' },
-});
+// The server; the pages (src/page/, tsup.page.config.ts) and the in-page runner (src/web/, tsup.web.config.ts)
+// are browser bundles with recipes of their own.
+export default appConfig({ entry: ['src/server.ts'] });

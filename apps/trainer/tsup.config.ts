@@ -1,12 +1,3 @@
-import { defineConfig } from 'tsup';
+import { appConfig } from '@tagi/tsup-config';
 
-export default defineConfig({
-  entry: ['src/cli.ts', 'src/index.ts'],
-  format: ['esm'],
-  dts: false,
-  tsconfig: 'tsconfig.build.json',
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  banner: { js: '#!/usr/bin/env node' },
-});
+export default appConfig({ entry: ['src/cli.ts', 'src/index.ts'] });
