@@ -193,15 +193,18 @@ function optionalRatio(where: string, v: unknown): number | null {
  * per-seed means, and paired differences. Deterministic for a given `opts.seed`; the order of records
  * does not matter (tasks are sorted by id before resampling).
  */
-export function summarizeResults(records: readonly ScoreRecord[], opts: SummaryOptions = {}): ResultsSummary {
-  const boot = resolveBootstrapOptions(FN, opts);
-  const weighting = opts.weighting ?? 'instance';
-  if (weighting !== 'instance' && weighting !== 'task') throw new EvalInputError(FN, 'opts.weighting', "'instance' or 'task'", weighting);
-  const seedPairing = opts.seedPairing ?? 'independent';
-  if (seedPairing !== 'independent' && seedPairing !== 'by-seed') throw new EvalInputError(FN, 'opts.seedPairing', "'independent' or 'by-seed'", seedPairing);
-  if (!Array.isArray(records)) throw new EvalInputError(FN, 'records', 'an array of {method, seed, taskId, split, rougeL, exactMatch}', records);
+/** The records grouped method → seed → split → task into score sums, checked one by one (each error names its record). */
+interface GroupedRecords {
+  /** Per method: whether its records carry seeds, and which. */
+  readonly seen: Map<string, { seeded: boolean; seeds: Set<string> }>;
+  /** Methods and splits in the order the records first name them. */
+  readonly methodOrder: string[];
+  readonly splitOrder: string[];
+  readonly tree: Map<string, Map<string, Map<string, Map<string, Cell>>>>; // method -> seed -> split -> task
+  readonly everyHasEm: boolean;
+}
 
-  // --- records -> per (method, seed, split, task) sums
+function groupRecords(records: readonly ScoreRecord[]): GroupedRecords {
   const seen = new Map<string, { seeded: boolean; seeds: Set<string> }>();
   const methodOrder: string[] = [];
   const splitOrder: string[] = [];
@@ -254,8 +257,19 @@ export function summarizeResults(records: readonly ScoreRecord[], opts: SummaryO
     (cell.sums as [number, number])[0] += r.rougeL;
     (cell.sums as [number, number])[1] += r.exactMatch ?? 0;
   });
+  return { seen, methodOrder, splitOrder, tree, everyHasEm };
+}
 
-  // --- metrics, methods, columns, comparisons
+/** The tables asked for (metrics, method rows, columns, comparisons), checked against what the records hold. */
+interface SummaryPlan {
+  readonly metrics: readonly SummaryMetric[];
+  readonly specs: MethodSpec[];
+  readonly columnSpecs: ColumnSpec[];
+  readonly comparisons: NonNullable<SummaryOptions['comparisons']>[number][];
+}
+
+function planSummary(records: readonly ScoreRecord[], g: GroupedRecords, opts: SummaryOptions): SummaryPlan {
+  const { methodOrder, splitOrder, everyHasEm } = g;
   const metrics = opts.metrics ?? (everyHasEm ? METRICS : ['rougeL']);
   if (!Array.isArray(metrics) || metrics.length === 0 || metrics.some((x) => !METRICS.includes(x))) {
     throw new EvalInputError(FN, 'opts.metrics', "a non-empty list of 'rougeL' | 'exactMatch'", metrics);
@@ -307,6 +321,85 @@ export function summarizeResults(records: readonly ScoreRecord[], opts: SummaryO
     if (c.a === c.b) throw new EvalInputError(FN, `opts.comparisons[${i}].b`, 'a method other than a', c.b);
     return c;
   });
+  return { metrics, specs, columnSpecs, comparisons };
+}
+
+/**
+ * One column's cells: per method (with records in the column) seed → task sums over the column's splits, and
+ * the column's tasks with their instance counts — every method and seed must have scored exactly these.
+ */
+function columnCells(
+  col: ColumnSpec,
+  specs: readonly MethodSpec[],
+  tree: GroupedRecords['tree'],
+): { perMethod: Map<string, Map<string, Map<string, Cell>>>; tasks: string[]; counts: Map<string, number> } {
+  // per method: seed -> task -> {count, sums}
+  const perMethod = new Map<string, Map<string, Map<string, Cell>>>();
+  for (const s of specs) {
+    const recorded = tree.get(s.id);
+    if (!recorded) continue;
+    const bySeed = new Map<string, Map<string, Cell>>();
+    for (const [seed, bySplit] of recorded) {
+      const byTask = new Map<string, Cell>();
+      for (const split of col.splits) {
+        for (const [task, cell] of bySplit.get(split) ?? []) {
+          const acc = byTask.get(task) ?? { count: 0, sums: [0, 0] };
+          acc.count += cell.count;
+          acc.sums = acc.sums.map((v, k) => v + (cell.sums[k] as number));
+          byTask.set(task, acc);
+        }
+      }
+      bySeed.set(seed, byTask);
+    }
+    if ([...bySeed.values()].some((t) => t.size > 0)) perMethod.set(s.id, bySeed);
+  }
+  // the column's tasks and instance counts; every method must have scored exactly these
+  const counts = new Map<string, number>();
+  for (const [id, bySeed] of perMethod) {
+    for (const [seed, byTask] of bySeed) {
+      for (const [task, cell] of byTask) {
+        const c = counts.get(task);
+        if (c === undefined) counts.set(task, cell.count);
+        else if (c !== cell.count) {
+          throw new EvalInputError(
+            FN,
+            'records',
+            `the same instances of task '${task}' in column '${col.key}' for every method and seed (${c} before method '${id}'${seed ? ` seed ${seed}` : ''}, which has)`,
+            cell.count,
+          );
+        }
+      }
+    }
+  }
+  const tasks = [...counts.keys()].sort(byCodeUnit);
+  for (const [id, bySeed] of perMethod) {
+    for (const [seed, byTask] of bySeed) {
+      const missing = tasks.filter((t) => !byTask.has(t));
+      if (missing.length > 0) {
+        throw new EvalInputError(
+          FN,
+          'records',
+          `method '${id}'${seed ? ` seed ${seed}` : ''} to cover every task of column '${col.key}' or none (missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`,
+          `${tasks.length - missing.length} of ${tasks.length} tasks`,
+        );
+      }
+    }
+  }
+  return { perMethod, tasks, counts };
+}
+
+export function summarizeResults(records: readonly ScoreRecord[], opts: SummaryOptions = {}): ResultsSummary {
+  const boot = resolveBootstrapOptions(FN, opts);
+  const weighting = opts.weighting ?? 'instance';
+  if (weighting !== 'instance' && weighting !== 'task') throw new EvalInputError(FN, 'opts.weighting', "'instance' or 'task'", weighting);
+  const seedPairing = opts.seedPairing ?? 'independent';
+  if (seedPairing !== 'independent' && seedPairing !== 'by-seed') throw new EvalInputError(FN, 'opts.seedPairing', "'independent' or 'by-seed'", seedPairing);
+  if (!Array.isArray(records)) throw new EvalInputError(FN, 'records', 'an array of {method, seed, taskId, split, rougeL, exactMatch}', records);
+
+  const grouped = groupRecords(records);
+  const { seen, tree } = grouped;
+
+  const { metrics, specs, columnSpecs, comparisons } = planSummary(records, grouped, opts);
 
   const seedsOf = (id: string): string[] => {
     const m = seen.get(id);
@@ -320,58 +413,7 @@ export function summarizeResults(records: readonly ScoreRecord[], opts: SummaryO
   const columns: SummaryColumn[] = [];
 
   for (const col of columnSpecs) {
-    // per method: seed -> task -> {count, sums}
-    const perMethod = new Map<string, Map<string, Map<string, Cell>>>();
-    for (const s of specs) {
-      const recorded = tree.get(s.id);
-      if (!recorded) continue;
-      const bySeed = new Map<string, Map<string, Cell>>();
-      for (const [seed, bySplit] of recorded) {
-        const byTask = new Map<string, Cell>();
-        for (const split of col.splits) {
-          for (const [task, cell] of bySplit.get(split) ?? []) {
-            const acc = byTask.get(task) ?? { count: 0, sums: [0, 0] };
-            acc.count += cell.count;
-            acc.sums = acc.sums.map((v, k) => v + (cell.sums[k] as number));
-            byTask.set(task, acc);
-          }
-        }
-        bySeed.set(seed, byTask);
-      }
-      if ([...bySeed.values()].some((t) => t.size > 0)) perMethod.set(s.id, bySeed);
-    }
-    // the column's tasks and instance counts; every method must have scored exactly these
-    const counts = new Map<string, number>();
-    for (const [id, bySeed] of perMethod) {
-      for (const [seed, byTask] of bySeed) {
-        for (const [task, cell] of byTask) {
-          const c = counts.get(task);
-          if (c === undefined) counts.set(task, cell.count);
-          else if (c !== cell.count) {
-            throw new EvalInputError(
-              FN,
-              'records',
-              `the same instances of task '${task}' in column '${col.key}' for every method and seed (${c} before method '${id}'${seed ? ` seed ${seed}` : ''}, which has)`,
-              cell.count,
-            );
-          }
-        }
-      }
-    }
-    const tasks = [...counts.keys()].sort(byCodeUnit);
-    for (const [id, bySeed] of perMethod) {
-      for (const [seed, byTask] of bySeed) {
-        const missing = tasks.filter((t) => !byTask.has(t));
-        if (missing.length > 0) {
-          throw new EvalInputError(
-            FN,
-            'records',
-            `method '${id}'${seed ? ` seed ${seed}` : ''} to cover every task of column '${col.key}' or none (missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`,
-            `${tasks.length - missing.length} of ${tasks.length} tasks`,
-          );
-        }
-      }
-    }
+    const { perMethod, tasks, counts } = columnCells(col, specs, tree);
     const instances = tasks.reduce((s, t) => s + (counts.get(t) as number), 0);
     columns.push({ key: col.key, label: col.label ?? col.key, splits: [...col.splits], tasks: tasks.length, instances });
     const weights = tasks.map((t) => (weighting === 'instance' ? (counts.get(t) as number) : 1));
