@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HyperNetwork, generateAdapter, taskForwardArgs, taskHook, taskPrefix } from '@tagi/hypernet';
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
-import { useBackend } from '@tagi/tensor-core/testing';
+import { useBackend, int2d } from '@tagi/tensor-core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 beforeAll(async () => {
@@ -42,30 +42,18 @@ describe('merged serving of a generated adapter', () => {
       const hn = new HyperNetwork(model, { rank: 4, hiddenDim: 16, moduleEmbeddingDim: 8, fusion, targets: ['q', 'k', 'v', 'o'], bHeadInitStd: 0.05 });
       const before = weights(model);
       const task = generateAdapter(hn, [5, 9, 12, 7, 1]);
-      const ids = tf.tensor2d(
-        [
-          [3, 4, 5, 1],
-          [6, 8, 1, 0],
-        ],
-        undefined,
-        'int32',
-      );
-      const mask = tf.tensor2d(
-        [
-          [1, 1, 1, 1],
-          [1, 1, 1, 0],
-        ],
-        undefined,
-        'int32',
-      );
-      const labels = tf.tensor2d(
-        [
-          [10, 11, 1],
-          [12, 1, 0],
-        ],
-        undefined,
-        'int32',
-      );
+      const ids = int2d([
+        [3, 4, 5, 1],
+        [6, 8, 1, 0],
+      ]);
+      const mask = int2d([
+        [1, 1, 1, 1],
+        [1, 1, 1, 0],
+      ]);
+      const labels = int2d([
+        [10, 11, 1],
+        [12, 1, 0],
+      ]);
       const plain = tf.tidy(() => model.forward({ inputIds: ids, attentionMask: mask, labels }).logits.arraySync() as number[][][]);
       const unmerged = tf.tidy(
         () => model.forward({ inputIds: ids, attentionMask: mask, labels, ...taskForwardArgs(task, 2) }).logits.arraySync() as number[][][],

@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, Rng, fit } from '@tagi/tensor-core';
-import { expectNoLeak } from '@tagi/tensor-core/testing';
+import { int2d, expectNoLeak } from '@tagi/tensor-core/testing';
 import { tinyT5, useCpu } from './__fixtures__/tiny.js';
 import { padIds, padLabels } from './batching.js';
 import { HYPERNET_CONFIG_FILE } from './checkpoint.js';
@@ -84,14 +84,10 @@ describe("fusion 'cross-attention'", () => {
           ],
           0,
         );
-        const labels = tf.tensor2d(
-          [
-            [7, 8, 1],
-            [9, 1, -100],
-          ],
-          undefined,
-          'int32',
-        );
+        const labels = int2d([
+          [7, 8, 1],
+          [9, 1, -100],
+        ]);
         const plain = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels });
         const student = base.forward({
           inputIds: x.ids,
@@ -121,7 +117,7 @@ describe("fusion 'cross-attention'", () => {
     randomiseO(hn, 2);
     tf.tidy(() => {
       const x = padIds([[3, 4, 5, 1]], 0);
-      const labels = tf.tensor2d([[7, 8, 1]], undefined, 'int32');
+      const labels = int2d([[7, 8, 1]]);
       const run = (ids: number[][], mask: number[][]) => {
         const enc = hn.encodeInstructions(tf.tensor2d(ids, undefined, 'int32'), tf.tensor2d(mask, undefined, 'int32'));
         return base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, encoderLayerHook: fusionHook(hn, enc) }).logits;

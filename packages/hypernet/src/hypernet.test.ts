@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, Linear, fit } from '@tagi/tensor-core';
-import { expectClose, expectNoLeak, testBackends, useBackend } from '@tagi/tensor-core/testing';
+import { expectClose, expectNoLeak, testBackends, useBackend, int2d } from '@tagi/tensor-core/testing';
 import { tinyT5, useCpu } from './__fixtures__/tiny.js';
 import { padIds } from './batching.js';
 import { matchesTarget, targetModulesRegex } from '@tagi/lora';
@@ -191,14 +191,10 @@ describe('generator', () => {
             ],
             0,
           );
-          const labels = tf.tensor2d(
-            [
-              [2, 3, 1],
-              [4, 1, -100],
-            ],
-            undefined,
-            'int32',
-          );
+          const labels = int2d([
+            [2, 3, 1],
+            [4, 1, -100],
+          ]);
           const plain = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels }).logits;
           const adapted = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, adapters: deltas }).logits;
           const diff = maxAbsDiff(plain, adapted);
@@ -366,15 +362,11 @@ describe('fusion', () => {
           ],
           0,
         );
-        const labels = tf.tensor2d(
-          [
-            [2, 1],
-            [3, 1],
-            [4, 1],
-          ],
-          undefined,
-          'int32',
-        );
+        const labels = int2d([
+          [2, 1],
+          [3, 1],
+          [4, 1],
+        ]);
         const fused = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels, encoderPrefix: p }).logits;
         const plain = base.forward({ inputIds: x.ids, attentionMask: x.mask, labels }).logits;
         expect(fused.shape).toEqual([3, 2, 64]);

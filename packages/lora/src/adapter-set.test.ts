@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '@tagi/tensor-core';
-import { expectClose, expectNoLeak, testBackends, useBackend } from '@tagi/tensor-core/testing';
+import { expectClose, expectNoLeak, testBackends, useBackend, int2d } from '@tagi/tensor-core/testing';
 import { T5ForConditionalGeneration } from '@tagi/t5-model/node';
 import { createRandomT5, makeT5Config } from '@tagi/t5-model';
 import { AdapterMergeError, AdapterSet, AdapterShapeError, lowRankSingularValues } from './adapter-set.js';
@@ -239,30 +239,18 @@ describe('AdapterSet on cpu (invariants and errors)', () => {
   afterAll(() => model.dispose());
 
   const ids = () => ({
-    inputIds: tf.tensor2d(
-      [
-        [5, 6, 7, 1],
-        [8, 9, 1, 0],
-      ],
-      undefined,
-      'int32',
-    ),
-    attentionMask: tf.tensor2d(
-      [
-        [1, 1, 1, 1],
-        [1, 1, 1, 0],
-      ],
-      undefined,
-      'int32',
-    ),
-    labels: tf.tensor2d(
-      [
-        [3, 4, 1],
-        [2, 1, -100],
-      ],
-      undefined,
-      'int32',
-    ),
+    inputIds: int2d([
+      [5, 6, 7, 1],
+      [8, 9, 1, 0],
+    ]),
+    attentionMask: int2d([
+      [1, 1, 1, 1],
+      [1, 1, 1, 0],
+    ]),
+    labels: int2d([
+      [3, 4, 1],
+      [2, 1, -100],
+    ]),
   });
 
   it('matches targets as peft: list = exact or dotted suffix, string = full regex, Linear only', () => {

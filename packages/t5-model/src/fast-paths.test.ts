@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type LowRankDelta } from '@tagi/tensor-core';
-import { checkGradients, expectClose, expectNoLeak, testBackends, useBackend } from '@tagi/tensor-core/testing';
+import { checkGradients, expectClose, expectNoLeak, testBackends, useBackend, int2d } from '@tagi/tensor-core/testing';
 import { makeT5Config } from './config.js';
 import { createRandomT5, gatedGeluTanh, relativePositionBucket } from './model.js';
 import { mergeDeltaIsCheaper, mergedDeltaLinear } from './ops.js';
@@ -86,30 +86,18 @@ describe.each(testBackends())('fast paths on %s', (backend) => {
 
   it('per-example deltas on rows: the batch equals each example run alone with its own shared delta, gradients too', () => {
     const model = createRandomT5(config, 2).freezeBase();
-    const ids = tf.tensor2d(
-      [
-        [3, 4, 5, 1],
-        [7, 8, 1, 0],
-      ],
-      undefined,
-      'int32',
-    );
-    const mask = tf.tensor2d(
-      [
-        [1, 1, 1, 1],
-        [1, 1, 1, 0],
-      ],
-      undefined,
-      'int32',
-    );
-    const labels = tf.tensor2d(
-      [
-        [6, 7, 1],
-        [9, 1, -100],
-      ],
-      undefined,
-      'int32',
-    );
+    const ids = int2d([
+      [3, 4, 5, 1],
+      [7, 8, 1, 0],
+    ]);
+    const mask = int2d([
+      [1, 1, 1, 1],
+      [1, 1, 1, 0],
+    ]);
+    const labels = int2d([
+      [6, 7, 1],
+      [9, 1, -100],
+    ]);
     const paths = ['encoder.block.1.layer.0.SelfAttention.q', 'decoder.block.0.layer.1.EncDecAttention.v', 'decoder.block.1.layer.2.DenseReluDense.wo'];
     const sizes = new Map(
       model
@@ -128,14 +116,10 @@ describe.each(testBackends())('fast paths on %s', (backend) => {
           inputIds: ids,
           attentionMask: mask,
           labels,
-          decoderInputIds: tf.tensor2d(
-            [
-              [0, 6, 7],
-              [0, 9, 1],
-            ],
-            undefined,
-            'int32',
-          ),
+          decoderInputIds: int2d([
+            [0, 6, 7],
+            [0, 9, 1],
+          ]),
           adapters: per,
         }).logits;
         for (let i = 0; i < 2; i++) {
@@ -180,36 +164,24 @@ describe.each(testBackends())('fast paths on %s', (backend) => {
 
   it('per-group deltas (one per task of consecutive examples) equal the deltas expanded per example, beam search too', async () => {
     const model = createRandomT5(config, 4).freezeBase();
-    const ids = tf.tensor2d(
-      [
-        [3, 4, 5, 1],
-        [7, 8, 1, 0],
-        [9, 5, 1, 0],
-        [6, 1, 0, 0],
-      ],
-      undefined,
-      'int32',
-    );
-    const mask = tf.tensor2d(
-      [
-        [1, 1, 1, 1],
-        [1, 1, 1, 0],
-        [1, 1, 1, 0],
-        [1, 1, 0, 0],
-      ],
-      undefined,
-      'int32',
-    );
-    const labels = tf.tensor2d(
-      [
-        [6, 7, 1],
-        [9, 1, -100],
-        [4, 1, -100],
-        [8, 8, 1],
-      ],
-      undefined,
-      'int32',
-    );
+    const ids = int2d([
+      [3, 4, 5, 1],
+      [7, 8, 1, 0],
+      [9, 5, 1, 0],
+      [6, 1, 0, 0],
+    ]);
+    const mask = int2d([
+      [1, 1, 1, 1],
+      [1, 1, 1, 0],
+      [1, 1, 1, 0],
+      [1, 1, 0, 0],
+    ]);
+    const labels = int2d([
+      [6, 7, 1],
+      [9, 1, -100],
+      [4, 1, -100],
+      [8, 8, 1],
+    ]);
     const targets = model.namedModules().filter(([p]) => /(SelfAttention|EncDecAttention)\.(q|v)$/.test(p));
     const grouped = new Map<string, LowRankDelta>();
     targets.forEach(([p, m], k) => {

@@ -2,7 +2,7 @@
 // padding mask; its return value is what the next block (and the final norm) reads; generation passes it through.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoLeak, useBackend } from '@tagi/tensor-core/testing';
+import { int2d, useBackend, expectNoLeak } from '@tagi/tensor-core/testing';
 import { makeT5Config } from './config.js';
 import { type EncoderLayerHook, T5InputError, createRandomT5 } from './model.js';
 import { generate } from './generate.js';
@@ -26,30 +26,18 @@ describe('encoderLayerHook', () => {
     };
     expectNoLeak(() =>
       tf.tidy(() => {
-        const ids = tf.tensor2d(
-          [
-            [5, 6, 7, 1],
-            [8, 1, 0, 0],
-          ],
-          undefined,
-          'int32',
-        );
-        const mask = tf.tensor2d(
-          [
-            [1, 1, 1, 1],
-            [1, 1, 0, 0],
-          ],
-          undefined,
-          'int32',
-        );
-        const labels = tf.tensor2d(
-          [
-            [3, 4, 1],
-            [9, 1, -100],
-          ],
-          undefined,
-          'int32',
-        );
+        const ids = int2d([
+          [5, 6, 7, 1],
+          [8, 1, 0, 0],
+        ]);
+        const mask = int2d([
+          [1, 1, 1, 1],
+          [1, 1, 0, 0],
+        ]);
+        const labels = int2d([
+          [3, 4, 1],
+          [9, 1, -100],
+        ]);
         const a = model.forward({ inputIds: ids, attentionMask: mask, labels });
         const b = model.forward({ inputIds: ids, attentionMask: mask, labels, encoderLayerHook: hook });
         expect(maxAbsDiff(a.logits, b.logits)).toBe(0);
@@ -66,7 +54,7 @@ describe('encoderLayerHook', () => {
 
   it('the returned states feed the next block: zeroing after the last block gives the final norm of zeros', () => {
     tf.tidy(() => {
-      const ids = tf.tensor2d([[5, 6, 7, 1]], undefined, 'int32');
+      const ids = int2d([[5, 6, 7, 1]]);
       const hook: EncoderLayerHook = (i, h) => (i === 2 ? tf.zerosLike(h) : h);
       const enc = model.encode(ids, undefined, undefined, undefined, hook);
       expect(tf.max(tf.abs(enc)).dataSync()[0]).toBe(0);
@@ -78,7 +66,7 @@ describe('encoderLayerHook', () => {
 
   it('a hook returning the wrong shape is a T5InputError naming the layer', () => {
     tf.tidy(() => {
-      const ids = tf.tensor2d([[5, 6, 1]], undefined, 'int32');
+      const ids = int2d([[5, 6, 1]]);
       expect(() => model.encode(ids, undefined, undefined, undefined, (_i, h) => tf.slice(h, [0, 0, 0], [1, 2, 16]) as tf.Tensor3D)).toThrow(T5InputError);
       expect(() => model.encode(ids, undefined, undefined, undefined, (_i, h) => tf.slice(h, [0, 0, 0], [1, 2, 16]) as tf.Tensor3D)).toThrow(
         /layer 0 must return \[1, 3, 16\]/,
@@ -88,22 +76,14 @@ describe('encoderLayerHook', () => {
 
   it('generate passes the hook through: greedy output equals the argmax path of forward with the hook, cache on and off', async () => {
     const hook: EncoderLayerHook = (i, h) => tf.tidy(() => tf.add(h, tf.mul(tf.sin(h), 0.3 * (i + 1))) as tf.Tensor3D);
-    const ids = tf.tensor2d(
-      [
-        [5, 6, 7, 1],
-        [8, 9, 1, 0],
-      ],
-      undefined,
-      'int32',
-    );
-    const mask = tf.tensor2d(
-      [
-        [1, 1, 1, 1],
-        [1, 1, 1, 0],
-      ],
-      undefined,
-      'int32',
-    );
+    const ids = int2d([
+      [5, 6, 7, 1],
+      [8, 9, 1, 0],
+    ]);
+    const mask = int2d([
+      [1, 1, 1, 1],
+      [1, 1, 1, 0],
+    ]);
     const before = tf.memory().numTensors;
     const steps = 5;
     const res = await generate(model, ids, mask, { maxNewTokens: steps, encoderLayerHook: hook, eosTokenId: -1, outputScores: true });

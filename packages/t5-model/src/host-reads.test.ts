@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, type LowRankDelta } from '@tagi/tensor-core';
-import { testBackends, useBackend } from '@tagi/tensor-core/testing';
+import { testBackends, useBackend, int2d } from '@tagi/tensor-core/testing';
 import { makeT5Config } from './config.js';
 import { createRandomT5, type T5ForConditionalGeneration } from './model.js';
 
@@ -64,30 +64,18 @@ describe.each(testBackends())('host reads on %s', (backend) => {
     await useBackend(backend);
     model = createRandomT5(config, 5);
     batch = {
-      inputIds: tf.tensor2d(
-        [
-          [3, 4, 5, 1],
-          [7, 1, 0, 0],
-        ],
-        undefined,
-        'int32',
-      ),
-      attentionMask: tf.tensor2d(
-        [
-          [1, 1, 1, 1],
-          [1, 1, 0, 0],
-        ],
-        undefined,
-        'int32',
-      ),
-      labels: tf.tensor2d(
-        [
-          [6, 7, 1],
-          [9, 1, -100],
-        ],
-        undefined,
-        'int32',
-      ),
+      inputIds: int2d([
+        [3, 4, 5, 1],
+        [7, 1, 0, 0],
+      ]),
+      attentionMask: int2d([
+        [1, 1, 1, 1],
+        [1, 1, 0, 0],
+      ]),
+      labels: int2d([
+        [6, 7, 1],
+        [9, 1, -100],
+      ]),
     };
     A = tf.variable(tf.randomNormal([4, 16], 0, 0.1, 'float32', 1));
     B = tf.variable(tf.randomNormal([8, 4], 0, 0.1, 'float32', 2));

@@ -2,7 +2,7 @@
 // on every backend, with ignored (-100) positions, and its value against the per-token log-likelihoods.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkGradients, expectNoLeak, testBackends, useBackend } from '@tagi/tensor-core/testing';
+import { checkGradients, expectNoLeak, testBackends, useBackend, int2d } from '@tagi/tensor-core/testing';
 import { crossEntropy, labelLogProbs } from './loss.js';
 
 describe.each(testBackends())('crossEntropy on %s', (backend) => {
@@ -10,14 +10,10 @@ describe.each(testBackends())('crossEntropy on %s', (backend) => {
     await useBackend(backend);
   });
   const labels = () =>
-    tf.tensor2d(
-      [
-        [1, 2, -100],
-        [0, 6, 3],
-      ],
-      undefined,
-      'int32',
-    );
+    int2d([
+      [1, 2, -100],
+      [0, 6, 3],
+    ]);
 
   it('value: mean of −log p(label) over labels ≠ -100', () => {
     expectNoLeak(() =>

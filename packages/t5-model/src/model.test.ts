@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '@tagi/tensor-core';
-import { expectNoLeak, useBackend } from '@tagi/tensor-core/testing';
+import { int2d, useBackend, expectNoLeak } from '@tagi/tensor-core/testing';
 import { makeT5Config } from './config.js';
 import { createRandomT5, relativePositionBucket, shiftRightTensor } from './model.js';
 
@@ -62,8 +62,8 @@ describe('random model, dropout, shapes', () => {
 
   it('dropout acts only in training mode, reproducibly with a seeded Rng', () => {
     const m = createRandomT5(config, 2);
-    const inputIds = tf.tensor2d([[3, 4, 5, 1]], undefined, 'int32');
-    const labels = tf.tensor2d([[6, 7, 1]], undefined, 'int32');
+    const inputIds = int2d([[3, 4, 5, 1]]);
+    const labels = int2d([[6, 7, 1]]);
     const run = (rng?: Rng) => tf.tidy(() => Array.from(m.forward({ inputIds, labels, rng }).logits.dataSync()));
     m.eval();
     expect(run()).toEqual(run());
@@ -79,30 +79,18 @@ describe('random model, dropout, shapes', () => {
 
   it('training-step gradients w.r.t. low-rank deltas only, leak-free', () => {
     const m = createRandomT5(config, 3).freezeBase();
-    const inputIds = tf.tensor2d(
-      [
-        [3, 4, 5, 1],
-        [7, 1, 0, 0],
-      ],
-      undefined,
-      'int32',
-    );
-    const attentionMask = tf.tensor2d(
-      [
-        [1, 1, 1, 1],
-        [1, 1, 0, 0],
-      ],
-      undefined,
-      'int32',
-    );
-    const labels = tf.tensor2d(
-      [
-        [6, 7, 1],
-        [9, 1, -100],
-      ],
-      undefined,
-      'int32',
-    );
+    const inputIds = int2d([
+      [3, 4, 5, 1],
+      [7, 1, 0, 0],
+    ]);
+    const attentionMask = int2d([
+      [1, 1, 1, 1],
+      [1, 1, 0, 0],
+    ]);
+    const labels = int2d([
+      [6, 7, 1],
+      [9, 1, -100],
+    ]);
     const A = tf.variable(tf.randomNormal([2, 16], 0, 0.1, 'float32', 1));
     const B = tf.variable(tf.randomNormal([16, 2], 0, 0.1, 'float32', 2));
     const adapters = new Map([['decoder.block.0.layer.0.SelfAttention.q', { A, B, scaling: 2 }]]);
@@ -116,14 +104,10 @@ describe('random model, dropout, shapes', () => {
   });
 
   it('shiftRightTensor matches HF _shift_right', () => {
-    const l = tf.tensor2d(
-      [
-        [5, 6, 1, -100],
-        [7, 1, -100, -100],
-      ],
-      undefined,
-      'int32',
-    );
+    const l = int2d([
+      [5, 6, 1, -100],
+      [7, 1, -100, -100],
+    ]);
     const s = shiftRightTensor(l, 0, 0);
     expect(s.arraySync()).toEqual([
       [0, 5, 6, 1],

@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateDictError, parseSafetensors, serializeSafetensors, f16ToF32, bf16ToF32 } from '@tagi/tensor-core';
-import { useBackend } from '@tagi/tensor-core/testing';
+import { int2d, useBackend } from '@tagi/tensor-core/testing';
 import { T5ConfigError } from './config.js';
 import { T5InputError, createRandomT5 } from './model.js';
 import { makeT5Config } from './config.js';
@@ -130,11 +130,11 @@ describe('fromPretrained errors', () => {
 
   it('ids outside the vocabulary are rejected at the boundaries (collator, checkIds, generate); forward checks shapes and dtypes', async () => {
     const model = await T5ForConditionalGeneration.fromPretrained(tied);
-    const ids = tf.tensor2d([[5, 256, 1]], undefined, 'int32');
-    const labels = tf.tensor2d([[3, 1]], undefined, 'int32');
+    const ids = int2d([[5, 256, 1]]);
+    const labels = int2d([[3, 1]]);
     expect(() => model.checkIds(ids, 'inputIds')).toThrow(/inputIds: id 256 .*vocab_size 256/);
     await expect(model.generate(ids, undefined, { maxNewTokens: 2 })).rejects.toThrow(/inputIds: id 256/);
-    const badLabels = tf.tensor2d([[3, -5]], undefined, 'int32');
+    const badLabels = int2d([[3, -5]]);
     expect(() => model.checkIds(badLabels, 'labels', true)).toThrow(T5InputError);
     expect(() => collateIds([[5, 6, 1]], [[3, -5]], 0, 0, { vocabSize: 256 })).toThrow(/labels\[0\]\[1\]: id -5 is outside \[0, 256\)/);
     expect(() => collateIds([[5, 300, 1]], [[3, 1]], 0, 0, { vocabSize: 256 })).toThrow(BatchIdError);
@@ -143,15 +143,11 @@ describe('fromPretrained errors', () => {
     expect(() => model.forward({ inputIds: floatIds, labels })).toThrow(/inputIds: expected int32/);
     const flat = tf.tensor1d([5, 6, 1], 'int32');
     expect(() => model.forward({ inputIds: flat as unknown as tf.Tensor2D, labels })).toThrow(/inputIds: expected shape \[batch, len\]/);
-    const twoRows = tf.tensor2d(
-      [
-        [3, 1],
-        [4, 1],
-      ],
-      undefined,
-      'int32',
-    );
-    const ok = tf.tensor2d([[5, 6, 1]], undefined, 'int32');
+    const twoRows = int2d([
+      [3, 1],
+      [4, 1],
+    ]);
+    const ok = int2d([[5, 6, 1]]);
     expect(() => model.forward({ inputIds: ok, labels: twoRows })).toThrow(/labels: expected shape \[1, len\]/);
     tf.dispose([ids, labels, ok, badLabels, floatIds, flat, twoRows]);
     model.dispose();

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LowRankDelta } from '@tagi/tensor-core';
-import { expectNoLeak, testBackends, useBackend } from '@tagi/tensor-core/testing';
+import { expectNoLeak, testBackends, useBackend, int2d } from '@tagi/tensor-core/testing';
 import { makeT5Config } from './config.js';
 import { createRandomT5, type T5ForConditionalGeneration } from './model.js';
 
@@ -26,30 +26,18 @@ const RANK = 2;
 
 function batch() {
   return {
-    inputIds: tf.tensor2d(
-      [
-        [5, 6, 7, 1],
-        [8, 9, 1, 0],
-      ],
-      undefined,
-      'int32',
-    ),
-    attentionMask: tf.tensor2d(
-      [
-        [1, 1, 1, 1],
-        [1, 1, 1, 0],
-      ],
-      undefined,
-      'int32',
-    ),
-    labels: tf.tensor2d(
-      [
-        [3, 4, 1],
-        [10, 1, -100],
-      ],
-      undefined,
-      'int32',
-    ),
+    inputIds: int2d([
+      [5, 6, 7, 1],
+      [8, 9, 1, 0],
+    ]),
+    attentionMask: int2d([
+      [1, 1, 1, 1],
+      [1, 1, 1, 0],
+    ]),
+    labels: int2d([
+      [3, 4, 1],
+      [10, 1, -100],
+    ]),
   };
 }
 

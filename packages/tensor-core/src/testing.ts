@@ -4,6 +4,11 @@ import { switchBackendUnchecked } from './backend.js';
 
 type Numeric = tf.Tensor | number | ArrayLike<number> | number[][] | number[][][];
 
+/** An int32 `[rows, cols]` tensor from literal rows (ids, masks, labels with -100): the fixtures of model tests. */
+export function int2d(rows: readonly (readonly number[])[]): tf.Tensor2D {
+  return tf.tensor2d(rows as number[][], undefined, 'int32');
+}
+
 function toFlat(x: Numeric): { values: Float64Array; shape: number[] | undefined } {
   if (x instanceof tf.Tensor) return { values: Float64Array.from(x.dataSync() as ArrayLike<number>), shape: [...x.shape] };
   if (typeof x === 'number') return { values: Float64Array.of(x), shape: undefined };
