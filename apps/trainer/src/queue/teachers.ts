@@ -8,14 +8,13 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { saveAdapter } from '@tagi/lora/node';
-import { DivergenceError, fit } from '@tagi/tensor-core';
 import { DirCheckpointStore } from '@tagi/tensor-core/node';
 import type { TaskData } from '../data/tasks.js';
 import { CliError } from '../common/errors.js';
 import { teacherDirName } from '../data/models.js';
 import { type Run, configHash, slug } from '../run/run.js';
 import { TEACHERS_DIR, type TeacherBank, saveBank, teacherBankObjective, teacherBanks, teacherDir } from '../stages/teachers.js';
-import { divergenceMessage, makeOptimizer, resumeStep } from '../run/train.js';
+import { fitStage } from '../run/train.js';
 import type { QueueTarget } from './cli.js';
 import { type RunContext, QueueJobError } from './context.js';
 import { type JobSpec, closeQueue, enqueue, failedJobsError, openQueue, waitForJobs } from './enqueue.js';
@@ -57,31 +56,28 @@ export async function runTeacherJob(ctx: RunContext, job: TeacherJobData, h: Job
   // so does a single-process --resume of a run whose queue was abandoned
   const store = new DirCheckpointStore(path.join(ctx.runDir, checkpointsOf(bank)), { onWarning: (m) => h.log(`warning: ${m}`) });
   const s = c.teachers;
-  const optimizer = makeOptimizer(objective.params, s.train, c.optim);
   try {
     model.train();
-    const result = await fit({
-      ...objective,
-      name: bank.stage,
-      optimizer,
-      steps: s.train.steps,
-      maxGradNorm: c.optim.maxGradNorm,
-      checkpoints: store,
-      ...(c.checkpointEvery > 0 ? { checkpointEvery: c.checkpointEvery } : {}),
-      // also makes fit yield to the event loop once per update, so BullMQ renews the job's lock
-      signal: h.signal,
-      onStart: ({ resumedFrom }) => {
-        if (resumedFrom > 0) h.log(`resuming from the checkpoint of step ${resumedFrom}`);
+    // the single process's driver (run/train.ts): the same optimiser, clipping, micro-batches, recomputation and checkpoints
+    const result = await fitStage(
+      c,
+      bank.stage,
+      objective,
+      s.train,
+      {
+        store,
+        // also makes fit yield to the event loop once per update, so BullMQ renews the job's lock
+        signal: h.signal,
+        resumeCommand: `tagi teachers --resume --run-dir=${ctx.runDir} --queue=${h.queueUrl}`,
+        onStart: (resumedFrom) => {
+          if (resumedFrom > 0) h.log(`resuming from the checkpoint of step ${resumedFrom}`);
+        },
+        onStep: (r) => h.progress(r.step, r.totalSteps, r.loss),
+        // as the single process says it: the job fails once, with what to run instead
+        divergenceError: (message) => new QueueJobError(message),
       },
-      onStep: (r) => h.progress(r.step, r.totalSteps, r.loss),
-    }).catch(async (e: unknown) => {
-      // as the single process says it (train.ts): the job fails once, with what to run instead
-      if (e instanceof DivergenceError)
-        throw new QueueJobError(
-          divergenceMessage(c, e, s.train, await resumeStep(store), `tagi teachers --resume --run-dir=${ctx.runDir} --queue=${h.queueUrl}`),
-        );
-      throw e;
-    });
+      model,
+    );
     if (result.aborted) return 'stopped';
     // each teacher written whole under a temporary name, then renamed: readers never see half a teacher, and
     // of two workers that trained the same bank (a job whose lock was lost) the second finds it written
@@ -107,7 +103,6 @@ export async function runTeacherJob(ctx: RunContext, job: TeacherJobData, h: Job
       ...(result.last ? { finalLoss: result.last.loss } : {}),
     };
   } finally {
-    optimizer.dispose();
     objective.bank.dispose();
     model.eval();
   }

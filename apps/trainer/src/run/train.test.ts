@@ -16,7 +16,8 @@ import { readMetrics } from './metrics.js';
 import { resolveConfig } from '../config/resolve.js';
 import { Run } from './run.js';
 import { captureIO } from '../common/test-helpers.js';
-import { trainStage } from './train.js';
+import { type FitHost, fitStage, trainStage } from './train.js';
+import { DirCheckpointStore } from '@tagi/tensor-core/node';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu' });
@@ -237,5 +238,48 @@ describe('a training stage', () => {
     expect(off.calls).toEqual([]);
     expect(off.seenInLoss.some(Boolean)).toBe(false);
     await expect(run1(true, false)).rejects.toThrow(/recompute: stage toy runs no T5/);
+  });
+
+  it("fitStage, the driver a queue worker's teacher job uses too: micro-batches and recomputation as in trainStage, and a divergence ends with the host's error naming its resume command", async () => {
+    const c = invocation(base, false).config;
+    const store = (n: string) => new DirCheckpointStore(mkdtempSync(path.join(base, `fit-${n}-`)));
+    const events: string[] = [];
+    const host = (s: DirCheckpointStore): FitHost => ({
+      store: s,
+      signal: new AbortController().signal,
+      resumeCommand: 'tagi teachers --resume --queue=redis://q',
+      onDiverged: async (at) => void events.push(`diverged, resume at ${at}`),
+      divergenceError: (m) => new RangeError(`job failed: ${m}`),
+    });
+    const toy = toyObjective(3);
+    const rows = (b: { x: tf.Tensor2D; y: tf.Tensor2D }, size: number) =>
+      [0, size].map((start) => ({ batch: { x: tf.slice(b.x, [start, 0], [size, -1]), y: tf.slice(b.y, [start, 0], [size, -1]) }, weight: 0.5 }));
+    let on = false;
+    const model = { setRecomputeBlocks: (x: boolean) => void (on = x) };
+    const seen: boolean[] = [];
+    const r = await fitStage(
+      c,
+      'toy',
+      { ...toy, split: rows, loss: (b, ctx) => (seen.push(on && ctx.part !== undefined), toy.loss(b, ctx)) },
+      { ...STEPS, microBatchSize: 4, recompute: true },
+      host(store('ok')),
+      model,
+    );
+    expect(r.step).toBe(STEPS.steps);
+    expect(seen).toHaveLength(2 * STEPS.steps); // two parts an update, each with the blocks recomputed
+    expect(seen.every(Boolean)).toBe(true);
+    expect(on).toBe(false);
+    toy.w.dispose();
+    const bad = toyObjective(4);
+    const diverging = {
+      ...bad,
+      loss: (b: { x: tf.Tensor2D; y: tf.Tensor2D }, ctx: { step: number; micro: number }) =>
+        ctx.step === 2 ? { loss: tf.mul(bad.loss(b, ctx).loss, Number.NaN) as tf.Scalar } : bad.loss(b, ctx),
+    };
+    await expect(fitStage(c, 'toy', diverging, STEPS, host(store('nan')))).rejects.toThrow(
+      /^job failed: stage toy diverged at update 3\/10.*a resume starts the stage again.*: tagi teachers --resume --queue=redis:\/\/q /,
+    );
+    expect(events).toEqual(['diverged, resume at 0']);
+    bad.w.dispose();
   });
 });

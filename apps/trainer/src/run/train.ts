@@ -1,7 +1,8 @@
-// Every training stage of the trainer goes through here: an objective (a library's loss + sampler) is
-// handed to tensor-core's `fit`, the one optimisation loop, with the run's optimiser, schedule, clipping,
-// checkpoints (DirCheckpointStore under <run>/checkpoints/<stage>/), progress and stop signal. A stage
-// that diverges (fit's DivergenceError) ends the command with exit 2 and a resume command with a lower lr.
+// Every training stage of the trainer goes through here: `fitStage` hands an objective (a library's loss +
+// sampler) to tensor-core's `fit`, the one optimisation loop, with the run's optimiser, schedule, clipping,
+// micro-batches, recomputation and checkpoints (DirCheckpointStore under <run>/checkpoints/<stage>/); its host
+// is the single process's Run (`trainStage`: progress, run state, stop signal) or a queue worker's teacher job.
+// A stage that diverges (fit's DivergenceError) ends with the host's error and a resume command with a lower lr.
 import type * as tf from '@tensorflow/tfjs-core';
 import { Adafactor, AdamW, DivergenceError, type FitResult, type Objective, type StepRecord, fit, formatLr, makeSchedule } from '@tagi/tensor-core';
 import { CheckpointError, DirCheckpointStore } from '@tagi/tensor-core/node';
@@ -33,7 +34,7 @@ function settingsKey(node: unknown, target: object, prefix = ''): string | undef
  * above it, else a tenth — plus clipping when it is off. `resumeAt`: the checkpoint a resume starts from
  * (0: the stage's beginning).
  */
-export function divergenceMessage(c: TagiConfig, e: DivergenceError, t: TrainSettings, resumeAt: number, resumeCommand: string): string {
+function divergenceMessage(c: TagiConfig, e: DivergenceError, t: TrainSettings, resumeAt: number, resumeCommand: string): string {
   const at = settingsKey(c, t);
   const key = at === undefined ? undefined : `${at}.lr`;
   let presetLr: number | undefined;
@@ -57,7 +58,7 @@ export function divergenceMessage(c: TagiConfig, e: DivergenceError, t: TrainSet
 }
 
 /** The newest checkpoint step of a store (0: none), where a resume of its stage starts. */
-export async function resumeStep(store: DirCheckpointStore): Promise<number> {
+async function resumeStep(store: DirCheckpointStore): Promise<number> {
   return (await store.list())[0]?.step ?? 0;
 }
 
@@ -68,12 +69,92 @@ export interface StageTraining {
   readonly seconds: number;
 }
 
-/** What `trainStage` may switch for the stage: the T5 whose blocks `train.recompute` recomputes. */
+/** The T5 a stage runs (frozen or trained): its blocks are recomputed while the stage trains when `train.recompute`. */
+export interface RecomputableModel {
+  setRecomputeBlocks(on: boolean): unknown;
+}
+
+/**
+ * Where a stage's training reports and how it stops: the single process's Run (trainStage) or a queue worker's
+ * job (queue/teachers.ts). Both train through `fitStage`, so every `train.*` key means the same on both.
+ */
+export interface FitHost {
+  /** The stage's checkpoints: a stopped or crashed stage resumes from the newest usable one. */
+  readonly store: DirCheckpointStore;
+  readonly signal: AbortSignal;
+  /** The command a diverged stage's message offers to continue with (a lower lr is appended). */
+  readonly resumeCommand: string;
+  onStart?(resumedFrom: number): void;
+  onStep?(r: StepRecord): void | Promise<void>;
+  /** Called once a diverged stage's checkpoints are settled, with the update a resume starts from. */
+  onDiverged?(resumeAt: number): Promise<void>;
+  /** The error a diverged stage ends with (its message names the resume command). */
+  divergenceError(message: string): Error;
+}
+
+/** A stage's `train.microBatchSize` (undefined when the batch fits one part) and the T5 `train.recompute` switches; a key the stage cannot honour is refused, naming it. */
+function memoryKeys<B>(c: TagiConfig, name: string, objective: Objective<B>, t: TrainSettings, model?: RecomputableModel) {
+  const micro = t.microBatchSize !== undefined && t.microBatchSize < t.batchSize ? t.microBatchSize : undefined;
+  if (micro !== undefined && objective.split === undefined) {
+    throw new CliError(
+      `--${settingsKey(c, t) ?? 'train'}.micro-batch-size: stage ${name} trains its batch in one pass (its objective cannot cut a batch into parts); remove the key`,
+    );
+  }
+  const recompute = t.recompute === true ? model : undefined;
+  if (t.recompute === true && recompute === undefined)
+    throw new CliError(`--${settingsKey(c, t) ?? 'train'}.recompute: stage ${name} runs no T5 whose blocks could be recomputed; remove the key`);
+  return { micro, recompute };
+}
+
+/**
+ * The one driver around `fit`: the stage's optimiser and schedule (config.optim, `t`), clipping, micro-batches
+ * (`t.microBatchSize`, when the objective can split), block recomputation (`t.recompute`, on `model`),
+ * checkpoints every `checkpointEvery` updates, and a divergence turned into the host's error with a resume
+ * command at a lower lr. A key the stage cannot honour is refused, naming it.
+ */
+export async function fitStage<B>(
+  c: TagiConfig,
+  name: string,
+  objective: Objective<B>,
+  t: TrainSettings,
+  host: FitHost,
+  model?: RecomputableModel,
+): Promise<FitResult> {
+  const { micro, recompute } = memoryKeys(c, name, objective, t, model);
+  const optimizer = makeOptimizer(objective.params, t, c.optim);
+  recompute?.setRecomputeBlocks(true);
+  try {
+    return await fit({
+      ...objective,
+      name,
+      optimizer,
+      steps: t.steps,
+      maxGradNorm: c.optim.maxGradNorm,
+      ...(micro !== undefined ? { microBatchSize: micro } : {}),
+      checkpoints: host.store,
+      ...(c.checkpointEvery > 0 ? { checkpointEvery: c.checkpointEvery } : {}),
+      signal: host.signal,
+      onStart: ({ resumedFrom }) => host.onStart?.(resumedFrom),
+      onStep: (r: StepRecord) => host.onStep?.(r),
+    });
+  } catch (e) {
+    if (e instanceof DivergenceError) {
+      const at = await resumeStep(host.store);
+      await host.onDiverged?.(at);
+      throw host.divergenceError(divergenceMessage(c, e, t, at, host.resumeCommand));
+    }
+    throw e;
+  } finally {
+    optimizer.dispose();
+    recompute?.setRecomputeBlocks(false);
+  }
+}
+
+/** What `trainStage` passes on besides the objective: its progress label and the T5 it runs. */
 export interface StageModels {
   /** Label of the stage in progress lines (default: its name). */
   readonly label?: string;
-  /** The T5 the stage runs (frozen or trained): its blocks are recomputed while the stage trains when `t.recompute`. */
-  readonly model?: { setRecomputeBlocks(on: boolean): unknown };
+  readonly model?: RecomputableModel;
 }
 
 /**
@@ -82,59 +163,38 @@ export interface StageModels {
  * InterruptedError. The caller writes the stage's outputs, then `run.finishStage(name, ...)`.
  */
 export async function trainStage<B>(run: Run, name: string, objective: Objective<B>, t: TrainSettings, opts: StageModels = {}): Promise<StageTraining> {
-  const label = opts.label ?? name;
   const c = run.config;
+  const label = opts.label ?? name;
   const checkpoints = ['checkpoints', ...slug(name).split('/')].join('/');
   const store = new DirCheckpointStore(run.path(checkpoints), {
     onWarning: (m) => run.progress.info(`warning: ${m}`),
     resumeCommand: run.resumeCommand,
   });
-  const micro = t.microBatchSize !== undefined && t.microBatchSize < t.batchSize ? t.microBatchSize : undefined;
-  if (micro !== undefined && objective.split === undefined) {
-    throw new CliError(
-      `--${settingsKey(c, t) ?? 'train'}.micro-batch-size: stage ${name} trains its batch in one pass (its objective cannot cut a batch into parts); remove the key`,
-    );
-  }
-  const recompute = t.recompute === true ? opts.model : undefined;
-  if (t.recompute === true && recompute === undefined)
-    throw new CliError(`--${settingsKey(c, t) ?? 'train'}.recompute: stage ${name} runs no T5 whose blocks could be recomputed; remove the key`);
+  const host: FitHost = {
+    store,
+    signal: run.signal,
+    resumeCommand: run.resumeCommand,
+    onStart: (resumedFrom) => {
+      run.metrics.truncate(name, resumedFrom);
+      run.progress.startStage(name, t.steps, resumedFrom, label);
+    },
+    onStep: async (r) => {
+      run.progress.step({ step: r.step, losses: { loss: r.loss, ...r.terms, gradNorm: r.gradNorm }, lr: r.lr, tokens: r.tokens });
+      if (c.checkpointEvery > 0 && r.step % c.checkpointEvery === 0 && r.step < t.steps) await run.stageProgress(name, r.step);
+    },
+    onDiverged: (at) => run.stageProgress(name, at),
+    divergenceError: (message) => new CliError(message),
+  };
+  memoryKeys(c, name, objective, t, opts.model); // refused before the stage is marked running
   await run.beginStage(name, t.steps, checkpoints);
-  const optimizer = makeOptimizer(objective.params, t, c.optim);
   const t0 = performance.now();
   let result: FitResult;
-  recompute?.setRecomputeBlocks(true);
   try {
-    result = await fit({
-      ...objective,
-      name,
-      optimizer,
-      steps: t.steps,
-      maxGradNorm: c.optim.maxGradNorm,
-      ...(micro !== undefined ? { microBatchSize: micro } : {}),
-      checkpoints: store,
-      ...(c.checkpointEvery > 0 ? { checkpointEvery: c.checkpointEvery } : {}),
-      signal: run.signal,
-      onStart: ({ resumedFrom }) => {
-        run.metrics.truncate(name, resumedFrom);
-        run.progress.startStage(name, t.steps, resumedFrom, label);
-      },
-      onStep: async (r: StepRecord) => {
-        run.progress.step({ step: r.step, losses: { loss: r.loss, ...r.terms, gradNorm: r.gradNorm }, lr: r.lr, tokens: r.tokens });
-        if (c.checkpointEvery > 0 && r.step % c.checkpointEvery === 0 && r.step < t.steps) await run.stageProgress(name, r.step);
-      },
-    });
+    result = await fitStage(c, name, objective, t, host, opts.model);
   } catch (e) {
     if (e instanceof CheckpointError)
       throw new CliError(`${e.message}${e.advice ? '' : `; to restart the stage: rm -rf '${store.dir}' && ${run.resumeCommand}`}`);
-    if (e instanceof DivergenceError) {
-      const at = await resumeStep(store);
-      await run.stageProgress(name, at);
-      throw new CliError(divergenceMessage(c, e, t, at, run.resumeCommand));
-    }
     throw e;
-  } finally {
-    optimizer.dispose();
-    recompute?.setRecomputeBlocks(false);
   }
   if (result.aborted) {
     await run.stageProgress(name, result.step);
